@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+	"github.com/spf13/cobra"
+
+	"github.com/cairn-dev/cairn/server"
+)
+
+func newDevCommand() *cobra.Command {
+	var (
+		port      int
+		ip        string
+		persistTo string
+		vars      []string
+		noWatch   bool
+	)
+	cmd := &cobra.Command{
+		Use:   "dev [dir-or-config]",
+		Short: "Run a Worker project locally, reloading on source changes",
+		Long: `Run a Worker project (wrangler.jsonc, wrangler.json or wrangler.toml and its entry
+module) like "wrangler dev", with Durable Object state kept on disk.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path := "."
+			if len(args) == 1 {
+				path = args[0]
+			}
+			overrides, err := parseVars(vars)
+			if err != nil {
+				return err
+			}
+			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+			opts := server.Options{Config: path, PersistTo: persistTo, Vars: overrides, Logger: log}
+			return runDev(cmd.Context(), opts, net.JoinHostPort(ip, strconv.Itoa(port)), !noWatch, cmd)
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&port, "port", 8787, "port to listen on")
+	f.StringVar(&ip, "ip", "127.0.0.1", "IP address to listen on")
+	f.StringVar(&persistTo, "persist-to", "", "directory for Durable Object state (default .cairn/state in the project)")
+	f.StringArrayVar(&vars, "var", nil, "set a var, KEY:VALUE (repeatable; overrides the config)")
+	f.BoolVar(&noWatch, "no-watch", false, "do not reload when sources change")
+	return cmd
+}
+
+// parseVars turns KEY:VALUE flags into a map.
+func parseVars(flags []string) (map[string]string, error) {
+	vars := make(map[string]string, len(flags))
+	for _, kv := range flags {
+		k, v, ok := strings.Cut(kv, ":")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--var %q: want KEY:VALUE", kv)
+		}
+		vars[k] = v
+	}
+	return vars, nil
+}
+
+func runDev(ctx context.Context, opts server.Options, addr string, watch bool, cmd *cobra.Command) error {
+	log := opts.Logger
+	start := time.Now()
+	app, err := server.Load(opts)
+	if err != nil {
+		return err
+	}
+	srv := &server.Server{Log: log}
+	srv.Swap(app)
+	defer srv.Swap(nil)
+
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	fmt.Fprintf(cmd.OutOrStdout(), "Ready on http://%s (%s, started in %s)\n", ln.Addr(), app.Config.Name, time.Since(start).Round(time.Millisecond))
+
+	if watch {
+		go watchAndReload(ctx, srv, opts)
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdown); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
+}
+
+// watchAndReload reloads the App when one of its inputs changes. A project
+// that fails to build keeps the previous version running and logs why.
+func watchAndReload(ctx context.Context, srv *server.Server, opts server.Options) {
+	log := opts.Logger
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		log.Error("watch sources", "error", err)
+		return
+	}
+	defer w.Close()
+	watchInputs := func(app *server.App) {
+		for _, dir := range dirsOf(app.Inputs) {
+			_ = w.Add(dir)
+		}
+	}
+	watchInputs(srv.Current())
+	var debounce <-chan time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev, ok := <-w.Events:
+			if !ok {
+				return
+			}
+			if ev.Op&(fsnotify.Write|fsnotify.Create|fsnotify.Rename|fsnotify.Remove) == 0 || !isInput(srv.Current(), ev.Name) {
+				continue
+			}
+			debounce = time.After(100 * time.Millisecond)
+		case err := <-w.Errors:
+			log.Warn("watch sources", "error", err)
+		case <-debounce:
+			debounce = nil
+			start := time.Now()
+			app, err := server.Load(opts)
+			if err != nil {
+				log.Error("reload failed; still serving the previous version", "error", err)
+				continue
+			}
+			srv.Swap(app)
+			watchInputs(app)
+			log.Info("reloaded", "took", time.Since(start).Round(time.Millisecond))
+		}
+	}
+}
+
+func isInput(app *server.App, name string) bool {
+	if app == nil {
+		return true
+	}
+	abs, _ := filepath.Abs(name)
+	for _, in := range app.Inputs {
+		if in == abs {
+			return true
+		}
+	}
+	return false
+}
+
+// dirsOf returns the directories holding files, outside node_modules.
+func dirsOf(files []string) []string {
+	seen := make(map[string]bool)
+	var dirs []string
+	for _, f := range files {
+		d := filepath.Dir(f)
+		if seen[d] || strings.Contains(d, string(os.PathSeparator)+"node_modules") {
+			continue
+		}
+		seen[d] = true
+		dirs = append(dirs, d)
+	}
+	return dirs
+}

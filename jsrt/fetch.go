@@ -1,0 +1,107 @@
+package jsrt
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/dop251/goja"
+
+	"github.com/cairn-dev/cairn/objects"
+)
+
+// installFetch defines __cairn.fetchNative, the outbound HTTP request behind
+// the global fetch. The request leaves only after the current turn's writes
+// are committed (output gate); the response resolves on the loop.
+func (rt *runtime) installFetch() error {
+	return rt.natives.Set("fetchNative", func(call goja.FunctionCall) goja.Value {
+		req, err := rt.goRequest(call.Argument(0))
+		if err != nil {
+			panic(rt.vm.NewTypeError(err.Error()))
+		}
+		return rt.roundTrip(func(ctx context.Context) (*http.Response, error) {
+			return rt.w.cfg.HTTPClient.Do(req.WithContext(ctx))
+		})
+	})
+}
+
+// roundTrip runs do off the loop once the output gate opens and returns a
+// promise of its response wire.
+func (rt *runtime) roundTrip(do func(ctx context.Context) (*http.Response, error)) goja.Value {
+	promise, resolve, reject := rt.vm.NewPromise()
+	rt.gate(nil, func(error) {
+		go func() {
+			resp, err := do(rt.w.ctx)
+			var body []byte
+			if err == nil {
+				body, err = readBody(resp.Body)
+			}
+			rt.loop.submit(func() {
+				if err != nil {
+					e, _ := rt.vm.New(rt.vm.Get("TypeError"), rt.vm.ToValue(err.Error()))
+					_ = reject(e)
+					return
+				}
+				_ = resolve(rt.responseWire(resp, body))
+			})
+		}()
+	})
+	return rt.vm.ToValue(promise)
+}
+
+// newEnv builds the env object: vars and Durable Object namespaces.
+func (rt *runtime) newEnv() (*goja.Object, error) {
+	vm := rt.vm
+	env := vm.NewObject()
+	for k, v := range rt.w.cfg.Vars {
+		if err := env.Set(k, vm.ToValue(v)); err != nil {
+			return nil, err
+		}
+	}
+	for binding, class := range rt.w.cfg.DurableObjects {
+		ns, err := rt.w.cfg.Host.Namespace(class)
+		if err != nil {
+			return nil, fmt.Errorf("durable object binding %s: %w", binding, err)
+		}
+		v, err := rt.makeNamespace(goja.Undefined(), rt.namespaceNatives(class, ns))
+		if err != nil {
+			return nil, jsError(err)
+		}
+		if err := env.Set(binding, v); err != nil {
+			return nil, err
+		}
+	}
+	if err := rt.natives.Set("env", env); err != nil {
+		return nil, err
+	}
+	return env, nil
+}
+
+// namespaceNatives builds the natives behind a DurableObjectNamespace.
+func (rt *runtime) namespaceNatives(class string, ns *objects.Namespace) *goja.Object {
+	vm := rt.vm
+	n := vm.NewObject()
+	_ = n.Set("idFromName", func(name string) string { return ns.IDFromName(name).String() })
+	_ = n.Set("newUniqueId", func() string { return ns.NewUniqueID().String() })
+	_ = n.Set("idFromString", func(s string) string {
+		id, err := ns.ParseID(s)
+		if err != nil {
+			panic(vm.NewTypeError(err.Error()))
+		}
+		return id.String()
+	})
+	_ = n.Set("fetch", func(idHex, name string, wire goja.Value) goja.Value {
+		id, err := ns.ParseID(idHex)
+		if err != nil {
+			panic(vm.NewTypeError(err.Error()))
+		}
+		req, err := rt.goRequest(wire)
+		if err != nil {
+			panic(vm.NewTypeError(err.Error()))
+		}
+		return rt.roundTrip(func(ctx context.Context) (*http.Response, error) {
+			return rt.w.cfg.Host.Fetch(ctx, class, id, name, req.WithContext(ctx))
+		})
+	})
+	return n
+}

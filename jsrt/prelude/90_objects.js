@@ -1,0 +1,226 @@
+// Durable Objects as Worker code sees them: DurableObjectNamespace, Id and
+// Stub in env, and the DurableObjectState (ctx) with its storage. The natives
+// (jsrt/fetch.go, jsrt/object.go, jsrt/storage.go) do the work; this file gives
+// it Cloudflare's shape: argument checks, error texts, Maps and Promises.
+(function () {
+  "use strict";
+  const cairn = globalThis.__cairn;
+
+  class DurableObjectId {
+    #hex;
+    #name;
+    constructor(hex, name) {
+      this.#hex = hex;
+      this.#name = name;
+    }
+    toString() { return this.#hex; }
+    equals(other) { return other instanceof DurableObjectId && other.#hex === this.#hex; }
+    get name() { return this.#name; }
+    get jurisdiction() { return undefined; }
+  }
+
+  class DurableObjectStub {
+    #native;
+    #id;
+    constructor(native, id) {
+      this.#native = native;
+      this.#id = id;
+    }
+    get id() { return this.#id; }
+    get name() { return this.#id.name; }
+    async fetch(input, init) {
+      const req = new Request(input, init);
+      const wire = await cairn.requestToWire(req);
+      const res = await this.#native.fetch(this.#id.toString(), this.#id.name ?? "", wire);
+      return cairn.responseFromWire(res);
+    }
+  }
+
+  class DurableObjectNamespace {
+    #native;
+    constructor(native) { this.#native = native; }
+    idFromName(name) {
+      name = String(name);
+      return new DurableObjectId(this.#native.idFromName(name), name);
+    }
+    newUniqueId(options) {
+      if (options && options.jurisdiction !== undefined) {
+        throw new Error("Jurisdiction restrictions are not implemented in cairn.");
+      }
+      return new DurableObjectId(this.#native.newUniqueId(), undefined);
+    }
+    idFromString(hex) {
+      return new DurableObjectId(this.#native.idFromString(String(hex)), undefined);
+    }
+    get(id, options) {
+      if (!(id instanceof DurableObjectId)) {
+        throw new TypeError("Failed to execute 'get' on 'DurableObjectNamespace': parameter 1 is not of type 'DurableObjectId'.");
+      }
+      return new DurableObjectStub(this.#native, id);
+    }
+    getByName(name, options) { return this.get(this.idFromName(name), options); }
+  }
+
+  // --- SQL ---
+
+  class SqlStorageCursor {
+    #columns;
+    #rows;
+    #pos = 0;
+    #rowsRead;
+    #rowsWritten;
+    constructor(result) {
+      this.#columns = result.columns;
+      this.#rows = result.rows || [];
+      this.#rowsRead = result.rowsRead;
+      this.#rowsWritten = result.rowsWritten;
+    }
+    get columnNames() { return this.#columns.slice(); }
+    get rowsRead() { return this.#rowsRead; }
+    get rowsWritten() { return this.#rowsWritten; }
+    #object(row) {
+      const o = {};
+      for (let i = 0; i < this.#columns.length; i++) o[this.#columns[i]] = row[i];
+      return o;
+    }
+    next() {
+      if (this.#pos >= this.#rows.length) return { done: true, value: undefined };
+      return { done: false, value: this.#object(this.#rows[this.#pos++]) };
+    }
+    toArray() {
+      const out = [];
+      while (this.#pos < this.#rows.length) out.push(this.#object(this.#rows[this.#pos++]));
+      return out;
+    }
+    one() {
+      const rest = this.#rows.length - this.#pos;
+      if (rest === 0) throw new Error("Expected exactly one result from SQL query, but got no results.");
+      if (rest > 1) throw new Error("Expected exactly one result from SQL query, but got multiple results.");
+      return this.#object(this.#rows[this.#pos++]);
+    }
+    raw() {
+      const self = this;
+      const rows = this.#rows;
+      return {
+        next() {
+          if (self.#pos >= rows.length) return { done: true, value: undefined };
+          return { done: false, value: rows[self.#pos++].slice() };
+        },
+        toArray() {
+          const out = [];
+          while (self.#pos < rows.length) out.push(rows[self.#pos++].slice());
+          return out;
+        },
+        [Symbol.iterator]() { return this; },
+      };
+    }
+    [Symbol.iterator]() { return this; }
+  }
+
+  class SqlStorage {
+    #native;
+    constructor(native) { this.#native = native; }
+    exec(query, ...bindings) {
+      if (typeof query !== "string") throw new TypeError("exec() requires a SQL string");
+      return new SqlStorageCursor(this.#native.exec(query, ...bindings));
+    }
+    get databaseSize() { return this.#native.databaseSize(); }
+  }
+
+  // --- KV ---
+
+  const MAX_KEYS = 128;
+
+  function checkKeys(keys) {
+    if (keys.length > MAX_KEYS) {
+      throw new RangeError(`Maximum number of key value pairs is ${MAX_KEYS}. ${keys.length} pairs were provided.`);
+    }
+    return keys.map(String);
+  }
+
+  function listOptions(options) {
+    options = options || {};
+    if (options.start !== undefined && options.startAfter !== undefined) {
+      throw new TypeError("list() cannot be called with both start and startAfter values.");
+    }
+    if (options.limit !== undefined && !(options.limit > 0)) {
+      throw new TypeError("List limit must be positive.");
+    }
+    return options;
+  }
+
+  class SyncKvStorage {
+    #native;
+    constructor(native) { this.#native = native; }
+    get(key) { return this.#native.get(String(key)); }
+    put(key, value) {
+      if (value === undefined) throw new TypeError("put() called with undefined value.");
+      this.#native.put(String(key), value);
+    }
+    delete(key) { return this.#native.delete(String(key)); }
+    list(options) { return this.#native.list(listOptions(options))[Symbol.iterator](); }
+  }
+
+  class DurableObjectStorage {
+    #native;
+    #sql;
+    #kv;
+    constructor(native) {
+      this.#native = native;
+      this.#sql = new SqlStorage(native);
+      this.#kv = new SyncKvStorage(native);
+    }
+    get sql() { return this.#sql; }
+    get kv() { return this.#kv; }
+
+    async get(keys, options) {
+      if (Array.isArray(keys)) return new Map(this.#native.getMany(checkKeys(keys)));
+      return this.#native.get(String(keys));
+    }
+    async put(keyOrEntries, value, options) {
+      if (typeof keyOrEntries === "object" && keyOrEntries !== null) {
+        const entries = Object.entries(keyOrEntries);
+        checkKeys(entries.map((e) => e[0]));
+        for (const [, v] of entries) {
+          if (v === undefined) throw new TypeError("put() called with undefined value.");
+        }
+        this.#native.putMany(entries);
+        return;
+      }
+      if (value === undefined) throw new TypeError("put() called with undefined value.");
+      this.#native.put(String(keyOrEntries), value);
+    }
+    async delete(keys, options) {
+      if (Array.isArray(keys)) return this.#native.deleteMany(checkKeys(keys));
+      return this.#native.delete(String(keys));
+    }
+    async list(options) { return new Map(this.#native.list(listOptions(options))); }
+    async deleteAll(options) { this.#native.deleteAll(); }
+    async sync() {}
+    transactionSync(fn) { return fn(); }
+    async transaction(fn) { return await fn(this); }
+  }
+
+  cairn.makeNamespace = (native) => new DurableObjectNamespace(native);
+
+  cairn.makeState = (native) => {
+    const id = new DurableObjectId(native.id, native.name);
+    const storage = new DurableObjectStorage(native.storage);
+    return {
+      id,
+      storage,
+      waitUntil(promise) {},
+      blockConcurrencyWhile(callback) {
+        native.block();
+        let result;
+        try {
+          result = Promise.resolve(callback());
+        } catch (e) {
+          native.unblock();
+          return Promise.reject(e);
+        }
+        return result.finally(() => native.unblock());
+      },
+    };
+  };
+})();

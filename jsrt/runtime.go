@@ -1,0 +1,250 @@
+package jsrt
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/dop251/goja"
+	"github.com/dop251/goja_nodejs/buffer"
+	"github.com/dop251/goja_nodejs/require"
+	"github.com/dop251/goja_nodejs/url"
+)
+
+// errCPULimit is the value a runtime is interrupted with when a task runs
+// longer than the Worker's CPU limit.
+var errCPULimit = errors.New("Worker exceeded CPU time limit.")
+
+// runtime is one JS engine with its event loop. Everything that touches vm
+// runs on the loop goroutine.
+type runtime struct {
+	w       *Worker
+	vm      *goja.Runtime
+	loop    *loop
+	log     *slog.Logger
+	natives *goja.Object
+	exports *goja.Object // module.exports of the bundle
+	env     *goja.Object
+
+	// prelude-defined wire converters (see the package doc)
+	requestFromWire  goja.Callable
+	responseToWire   goja.Callable
+	responseFromWire goja.Callable
+	makeNamespace    goja.Callable
+	makeState        goja.Callable
+
+	// Output gate bookkeeping, loop goroutine only: objects with writes in
+	// this turn, and actions to release once those writes are committed.
+	dirty map[*instance]struct{}
+	gated []gatedAction
+}
+
+// gatedAction runs after the turn's commits. owner is the object whose
+// commit must succeed (nil: released regardless); err is that commit's error.
+type gatedAction struct {
+	owner *instance
+	fn    func(err error)
+}
+
+func newRuntime(w *Worker, index int) (*runtime, error) {
+	vm := goja.New()
+	vm.SetFieldNameMapper(goja.UncapFieldNameMapper())
+	rt := &runtime{
+		w:     w,
+		vm:    vm,
+		loop:  newLoop(),
+		log:   w.log.With("runtime", index),
+		dirty: make(map[*instance]struct{}),
+	}
+	rt.loop.turnEnd = rt.endTurn
+	if err := rt.install(); err != nil {
+		return nil, err
+	}
+	return rt, nil
+}
+
+// install sets up globals, the prelude, modules and evaluates the bundle.
+// It runs before the loop starts, so it may touch vm directly.
+func (rt *runtime) install() error {
+	vm := rt.vm
+	rt.natives = newNatives(vm)
+	reg := require.NewRegistry(require.WithLoader(func(string) ([]byte, error) {
+		return nil, require.ModuleFileDoesNotExistError
+	}))
+	registerModules(reg, rt)
+	reg.Enable(vm)
+	url.Enable(vm)
+	for _, step := range []func() error{
+		func() error { return installEncoding(vm, rt.natives) },
+		func() error { return installCrypto(vm) },
+		func() error { return installConsole(vm, rt.log) },
+		func() error { return installPerformance(vm) },
+		func() error { return installClone(vm, rt.natives) },
+		rt.installTimers,
+		rt.installFetch,
+		func() error { return runPrelude(vm) },
+	} {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	if rt.w.cfg.NodeCompat {
+		buffer.Enable(vm)
+	}
+	for name, dst := range map[string]*goja.Callable{
+		"requestFromWire":  &rt.requestFromWire,
+		"responseToWire":   &rt.responseToWire,
+		"responseFromWire": &rt.responseFromWire,
+		"makeNamespace":    &rt.makeNamespace,
+		"makeState":        &rt.makeState,
+	} {
+		fn, ok := goja.AssertFunction(rt.natives.Get(name))
+		if !ok {
+			return fmt.Errorf("prelude does not define __cairn.%s", name)
+		}
+		*dst = fn
+	}
+
+	env, err := rt.newEnv()
+	if err != nil {
+		return err
+	}
+	rt.env = env
+
+	module := vm.NewObject()
+	exports := vm.NewObject()
+	_ = module.Set("exports", exports)
+	wrapper, err := vm.RunProgram(rt.w.program)
+	if err != nil {
+		return fmt.Errorf("evaluate bundle: %w", jsError(err))
+	}
+	fn, ok := goja.AssertFunction(wrapper)
+	if !ok {
+		return errors.New("evaluate bundle: bundle is not a function")
+	}
+	if _, err := fn(goja.Undefined(), module, exports, vm.Get("require")); err != nil {
+		return fmt.Errorf("evaluate bundle: %w", jsError(err))
+	}
+	rt.exports = module.Get("exports").ToObject(vm)
+	return nil
+}
+
+// installTimers defines setTimeout, setInterval, clearTimeout, clearInterval
+// and queueMicrotask on top of the loop.
+func (rt *runtime) installTimers() error {
+	vm := rt.vm
+	set := func(repeat bool) func(goja.FunctionCall) goja.Value {
+		return func(call goja.FunctionCall) goja.Value {
+			fn, ok := goja.AssertFunction(call.Argument(0))
+			if !ok {
+				panic(vm.NewTypeError("The callback provided as parameter 1 is not a function."))
+			}
+			ms := call.Argument(1).ToFloat()
+			if ms != ms { // NaN
+				ms = 0
+			}
+			var args []goja.Value
+			if len(call.Arguments) > 2 {
+				args = append(args, call.Arguments[2:]...)
+			}
+			id := rt.loop.setTimer(time.Duration(ms*float64(time.Millisecond)), repeat, func() {
+				if _, err := fn(goja.Undefined(), args...); err != nil {
+					rt.reportError("Uncaught exception in timer callback", err)
+				}
+			})
+			return vm.ToValue(id)
+		}
+	}
+	clear := func(call goja.FunctionCall) goja.Value {
+		if id := call.Argument(0); !goja.IsUndefined(id) && !goja.IsNull(id) {
+			rt.loop.clearTimer(int(id.ToInteger()))
+		}
+		return goja.Undefined()
+	}
+	g := vm.GlobalObject()
+	for name, fn := range map[string]func(goja.FunctionCall) goja.Value{
+		"setTimeout":    set(false),
+		"setInterval":   set(true),
+		"clearTimeout":  clear,
+		"clearInterval": clear,
+	} {
+		if err := g.Set(name, fn); err != nil {
+			return err
+		}
+	}
+	_, err := vm.RunString(`globalThis.queueMicrotask = function queueMicrotask(fn) {
+	if (typeof fn !== "function") throw new TypeError("queueMicrotask() requires a function");
+	Promise.resolve().then(fn);
+};`)
+	return err
+}
+
+// endTurn commits the storage of every object written in this turn, then
+// releases the output-gated actions that waited for those commits.
+func (rt *runtime) endTurn() {
+	if len(rt.dirty) == 0 && len(rt.gated) == 0 {
+		return
+	}
+	var failed map[*instance]error
+	for inst := range rt.dirty {
+		if err := inst.commit(); err != nil {
+			if failed == nil {
+				failed = make(map[*instance]error)
+			}
+			failed[inst] = err
+		}
+	}
+	clear(rt.dirty)
+	gated := rt.gated
+	rt.gated = nil
+	for _, g := range gated {
+		g.fn(failed[g.owner])
+	}
+}
+
+// gate runs fn after this turn's commits (the output gate). owner's commit
+// error, if any, is passed to fn.
+func (rt *runtime) gate(owner *instance, fn func(err error)) {
+	rt.gated = append(rt.gated, gatedAction{owner: owner, fn: fn})
+}
+
+// reportError logs an uncaught JS error with its (source-mapped) stack.
+func (rt *runtime) reportError(msg string, err error) {
+	rt.log.Error(msg, "error", jsError(err).Error())
+}
+
+// throw panics with a JS exception; natives use it to throw into JS.
+func (rt *runtime) throwTypeError(format string, args ...any) {
+	panic(rt.vm.NewTypeError(fmt.Sprintf(format, args...)))
+}
+
+// jsError turns a goja exception into an error whose text is the JS stack
+// trace (source-mapped through the bundle's inline source map).
+func jsError(err error) error {
+	var ex *goja.Exception
+	if errors.As(err, &ex) {
+		if obj, ok := ex.Value().(*goja.Object); ok {
+			if stack := obj.Get("stack"); stack != nil && !goja.IsUndefined(stack) {
+				return &ScriptError{Message: stack.String(), Value: ex.Value()}
+			}
+		}
+		return &ScriptError{Message: ex.String(), Value: ex.Value()}
+	}
+	var intr *goja.InterruptedError
+	if errors.As(err, &intr) {
+		if e, ok := intr.Value().(error); ok {
+			return e
+		}
+	}
+	return err
+}
+
+// ScriptError is an exception thrown by Worker code. Message holds the
+// stack trace when there is one.
+type ScriptError struct {
+	Message string
+	Value   goja.Value
+}
+
+func (e *ScriptError) Error() string { return e.Message }

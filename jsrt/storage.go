@@ -1,0 +1,240 @@
+package jsrt
+
+import (
+	"errors"
+	"math"
+	"strconv"
+
+	"github.com/dop251/goja"
+
+	"github.com/cairn-dev/cairn/storage"
+)
+
+// storageNatives builds the natives behind ctx.storage for one object. The
+// JS API (promises, Maps, argument checks) is in prelude/90_objects.js; these
+// functions do the work synchronously on the loop and mark the object's
+// storage for commit at the end of the turn.
+func (i *instance) storageNatives() *goja.Object {
+	rt := i.rt
+	vm := rt.vm
+	db := i.obj.Storage
+	n := vm.NewObject()
+	set := func(name string, fn func(call goja.FunctionCall) goja.Value) {
+		_ = n.Set(name, func(call goja.FunctionCall) goja.Value {
+			i.touch()
+			return fn(call)
+		})
+	}
+
+	set("exec", func(call goja.FunctionCall) goja.Value {
+		query := call.Argument(0).String()
+		args := make([]any, 0, len(call.Arguments)-1)
+		for idx, a := range call.Arguments[1:] {
+			v, err := rt.sqlValue(a)
+			if err != nil {
+				panic(vm.NewTypeError("Binding %d: %s", idx+1, err.Error()))
+			}
+			args = append(args, v)
+		}
+		cur, err := db.Exec(query, args...)
+		if err != nil {
+			rt.throw(err)
+		}
+		defer cur.Close()
+		var rows []any
+		for {
+			row, ok, err := cur.Next()
+			if err != nil {
+				rt.throw(err)
+			}
+			if !ok {
+				break
+			}
+			out := make([]any, len(row))
+			for k, v := range row {
+				out[k] = rt.jsSQLValue(v)
+			}
+			rows = append(rows, out)
+		}
+		res := vm.NewObject()
+		_ = res.Set("columns", cur.Columns())
+		_ = res.Set("rows", rows)
+		_ = res.Set("rowsRead", cur.RowsRead())
+		_ = res.Set("rowsWritten", cur.RowsWritten())
+		return res
+	})
+	set("databaseSize", func(goja.FunctionCall) goja.Value { return vm.ToValue(db.Size()) })
+
+	set("get", func(call goja.FunctionCall) goja.Value {
+		b, ok, err := db.Get(call.Argument(0).String())
+		if err != nil {
+			rt.throw(err)
+		}
+		if !ok {
+			return goja.Undefined()
+		}
+		return rt.decode(b)
+	})
+	set("getMany", func(call goja.FunctionCall) goja.Value {
+		kvs, err := db.GetMany(rt.strings(call.Argument(0)))
+		if err != nil {
+			rt.throw(err)
+		}
+		return rt.pairs(kvs)
+	})
+	set("put", func(call goja.FunctionCall) goja.Value {
+		if err := db.Put(call.Argument(0).String(), rt.encode(call.Argument(1))); err != nil {
+			rt.throw(err)
+		}
+		return goja.Undefined()
+	})
+	set("putMany", func(call goja.FunctionCall) goja.Value {
+		arr := call.Argument(0).ToObject(vm)
+		n := int(arr.Get("length").ToInteger())
+		entries := make([]storage.KV, 0, n)
+		for idx := range n {
+			pair := arr.Get(strconv.Itoa(idx)).ToObject(vm)
+			entries = append(entries, storage.KV{Key: pair.Get("0").String(), Value: rt.encode(pair.Get("1"))})
+		}
+		if err := db.PutMany(entries); err != nil {
+			rt.throw(err)
+		}
+		return goja.Undefined()
+	})
+	set("delete", func(call goja.FunctionCall) goja.Value {
+		ok, err := db.Delete(call.Argument(0).String())
+		if err != nil {
+			rt.throw(err)
+		}
+		return vm.ToValue(ok)
+	})
+	set("deleteMany", func(call goja.FunctionCall) goja.Value {
+		count, err := db.DeleteMany(rt.strings(call.Argument(0)))
+		if err != nil {
+			rt.throw(err)
+		}
+		return vm.ToValue(count)
+	})
+	set("list", func(call goja.FunctionCall) goja.Value {
+		o := call.Argument(0).ToObject(vm)
+		str := func(name string) string {
+			v := o.Get(name)
+			if v == nil || goja.IsUndefined(v) || goja.IsNull(v) {
+				return ""
+			}
+			return v.String()
+		}
+		opts := storage.ListOptions{
+			Start:      str("start"),
+			StartAfter: str("startAfter"),
+			End:        str("end"),
+			Prefix:     str("prefix"),
+			Reverse:    o.Get("reverse") != nil && o.Get("reverse").ToBoolean(),
+		}
+		if l := o.Get("limit"); l != nil && !goja.IsUndefined(l) {
+			opts.Limit = int(l.ToInteger())
+		}
+		kvs, err := db.List(opts)
+		if err != nil {
+			rt.throw(err)
+		}
+		return rt.pairs(kvs)
+	})
+	set("deleteAll", func(goja.FunctionCall) goja.Value {
+		if err := db.DeleteAll(); err != nil {
+			rt.throw(err)
+		}
+		return goja.Undefined()
+	})
+	return n
+}
+
+// sqlValue converts a JS binding to a SQLite value.
+func (rt *runtime) sqlValue(v goja.Value) (any, error) {
+	if v == nil || goja.IsUndefined(v) || goja.IsNull(v) {
+		return nil, nil
+	}
+	switch x := v.Export().(type) {
+	case string:
+		return x, nil
+	case int64:
+		return x, nil
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
+			return int64(x), nil
+		}
+		return x, nil
+	case goja.ArrayBuffer:
+		return append([]byte{}, x.Bytes()...), nil
+	case []byte:
+		return append([]byte{}, x...), nil
+	}
+	if b := bufferBytes(v); b != nil {
+		return append([]byte{}, b...), nil
+	}
+	return nil, errors.New("unsupported type " + v.ExportType().String() + " (use string, number, ArrayBuffer or null)")
+}
+
+// jsSQLValue converts a SQLite value to JS: integers become numbers (never
+// BigInt, as on Cloudflare), blobs ArrayBuffers.
+func (rt *runtime) jsSQLValue(v any) any {
+	switch x := v.(type) {
+	case int64:
+		return float64(x)
+	case []byte:
+		return rt.vm.NewArrayBuffer(x)
+	}
+	return v
+}
+
+// encode serializes a KV value, throwing DataCloneError into JS on failure.
+func (rt *runtime) encode(v goja.Value) []byte {
+	b, err := Serialize(rt.vm, v)
+	if err != nil {
+		rt.throw(err)
+	}
+	return b
+}
+
+// decode deserializes a stored KV value.
+func (rt *runtime) decode(b []byte) goja.Value {
+	v, err := Deserialize(rt.vm, b)
+	if err != nil {
+		rt.throw(err)
+	}
+	return v
+}
+
+// pairs returns kvs as a JS array of [key, value] pairs.
+func (rt *runtime) pairs(kvs []storage.KV) goja.Value {
+	out := make([]any, len(kvs))
+	for idx, kv := range kvs {
+		out[idx] = []any{kv.Key, rt.decode(kv.Value)}
+	}
+	return rt.vm.ToValue(out)
+}
+
+// strings converts a JS array to Go strings.
+func (rt *runtime) strings(v goja.Value) []string {
+	arr := v.ToObject(rt.vm)
+	n := int(arr.Get("length").ToInteger())
+	out := make([]string, n)
+	for idx := range n {
+		out[idx] = arr.Get(strconv.Itoa(idx)).String()
+	}
+	return out
+}
+
+// throw raises err in JS: a JS exception is rethrown as is, any other error
+// becomes an Error with err's message.
+func (rt *runtime) throw(err error) {
+	var ex *goja.Exception
+	if errors.As(err, &ex) {
+		panic(ex)
+	}
+	e, cerr := rt.vm.New(rt.vm.Get("Error"), rt.vm.ToValue(err.Error()))
+	if cerr != nil {
+		panic(rt.vm.ToValue(err.Error()))
+	}
+	panic(e)
+}

@@ -1,0 +1,127 @@
+package jsrt
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/dop251/goja"
+)
+
+// requestWire builds the request wire (see the package doc) for req, whose
+// body has already been read.
+func (rt *runtime) requestWire(req *http.Request, body []byte) goja.Value {
+	vm := rt.vm
+	obj := vm.NewObject()
+	_ = obj.Set("method", req.Method)
+	_ = obj.Set("url", absoluteURL(req))
+	_ = obj.Set("headers", rt.jsHeader(req.Header, req.Host))
+	if body != nil || (req.Method != http.MethodGet && req.Method != http.MethodHead && req.ContentLength > 0) {
+		_ = obj.Set("body", vm.NewArrayBuffer(body))
+	} else {
+		_ = obj.Set("body", goja.Null())
+	}
+	return obj
+}
+
+// responseWire builds the response wire for resp, whose body has been read.
+func (rt *runtime) responseWire(resp *http.Response, body []byte) goja.Value {
+	vm := rt.vm
+	obj := vm.NewObject()
+	_ = obj.Set("status", resp.StatusCode)
+	text := resp.Status
+	if len(text) > 4 && text[3] == ' ' {
+		text = text[4:]
+	}
+	_ = obj.Set("statusText", text)
+	_ = obj.Set("headers", rt.jsHeader(resp.Header, ""))
+	if body != nil {
+		_ = obj.Set("body", vm.NewArrayBuffer(body))
+	} else {
+		_ = obj.Set("body", goja.Null())
+	}
+	return obj
+}
+
+// goRequest converts a request wire into an *http.Request.
+func (rt *runtime) goRequest(wire goja.Value) (*http.Request, error) {
+	obj := wire.ToObject(rt.vm)
+	var body io.Reader
+	b := bufferBytes(obj.Get("body"))
+	if b != nil {
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(obj.Get("method").String(), obj.Get("url").String(), body)
+	if err != nil {
+		return nil, fmt.Errorf("fetch: %w", err)
+	}
+	req.Header = rt.goHeader(obj.Get("headers"))
+	if h := req.Header.Get("Host"); h != "" {
+		req.Host = h
+	}
+	return req, nil
+}
+
+// absoluteURL returns the URL a Worker sees for req: absolute, with the
+// Host header as authority.
+func absoluteURL(req *http.Request) string {
+	if req.URL.IsAbs() {
+		return req.URL.String()
+	}
+	scheme := "http"
+	if req.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + req.Host + req.URL.RequestURI()
+}
+
+// jsHeader converts a Go header into wire pairs; host, if set, is added as
+// the Host header (Go keeps it apart).
+func (rt *runtime) jsHeader(h http.Header, host string) goja.Value {
+	pairs := make([]any, 0, len(h)+1)
+	if host != "" {
+		pairs = append(pairs, []any{"host", host})
+	}
+	for k, vs := range h {
+		for _, v := range vs {
+			pairs = append(pairs, []any{k, v})
+		}
+	}
+	return rt.vm.ToValue(pairs)
+}
+
+// goHeader converts wire pairs into a Go header.
+func (rt *runtime) goHeader(v goja.Value) http.Header {
+	h := make(http.Header)
+	if v == nil || goja.IsUndefined(v) || goja.IsNull(v) {
+		return h
+	}
+	arr := v.ToObject(rt.vm)
+	n := int(arr.Get("length").ToInteger())
+	for i := range n {
+		pair := arr.Get(strconv.Itoa(i)).ToObject(rt.vm)
+		h.Add(pair.Get("0").String(), pair.Get("1").String())
+	}
+	return h
+}
+
+// bufferBytes returns the bytes of an ArrayBuffer or view, or nil for
+// null/undefined.
+func bufferBytes(v goja.Value) []byte {
+	if v == nil || goja.IsUndefined(v) || goja.IsNull(v) {
+		return nil
+	}
+	switch x := v.Export().(type) {
+	case goja.ArrayBuffer:
+		b := x.Bytes()
+		if b == nil {
+			b = []byte{}
+		}
+		return b
+	case []byte:
+		return x
+	}
+	return nil
+}

@@ -1,0 +1,384 @@
+package jsrt
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"io"
+	"log/slog"
+	"net/http"
+	goruntime "runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dop251/goja"
+
+	"github.com/cairn-dev/cairn/objects"
+)
+
+// MaxBodySize bounds request and response bodies buffered between Go and JS.
+const MaxBodySize = 100 << 20
+
+// Config describes one Worker to run.
+type Config struct {
+	Name     string
+	Code     string // the bundled CommonJS script (package bundle)
+	Filename string // name the script has in stack traces
+
+	// Program, if set, is the compiled Code; it lets a caller compile once
+	// with source maps resolved (bundle.Compile) and share it.
+	Program *goja.Program
+
+	Vars           map[string]any
+	DurableObjects map[string]string // binding name → class name
+	NodeCompat     bool              // compatibility flag nodejs_compat
+
+	Host       *objects.Host // where Durable Object events go; required with DurableObjects
+	Runtimes   int           // JS runtimes (threads); default GOMAXPROCS
+	CPULimit   time.Duration // per task; default 30s
+	Logger     *slog.Logger
+	HTTPClient *http.Client // for outbound fetch; default http.DefaultClient
+}
+
+// Worker runs one Worker script on a pool of runtimes. It serves HTTP
+// requests with the script's fetch handler and hosts its Durable Object
+// classes for package objects.
+type Worker struct {
+	cfg     Config
+	log     *slog.Logger
+	program *goja.Program
+	rts     []*runtime
+	next    atomic.Uint32
+	seed    maphash.Seed
+	ctx     context.Context // canceled by Close; bounds outbound calls
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	closing sync.Once
+}
+
+// New compiles the script, starts its runtimes and registers its Durable
+// Object classes with cfg.Host. It fails if the script throws while loading
+// or a bound class is not exported.
+func New(cfg Config) (*Worker, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Runtimes <= 0 {
+		cfg.Runtimes = max(2, goruntime.GOMAXPROCS(0))
+	}
+	if cfg.CPULimit <= 0 {
+		cfg.CPULimit = 30 * time.Second
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = http.DefaultClient
+	}
+	if cfg.Filename == "" {
+		cfg.Filename = "worker.js"
+	}
+	if len(cfg.DurableObjects) > 0 && cfg.Host == nil {
+		return nil, errors.New("jsrt: Durable Object bindings need a Host")
+	}
+	prog := cfg.Program
+	if prog == nil {
+		var err error
+		prog, err = goja.Compile(cfg.Filename, WrapCommonJS(cfg.Code), false)
+		if err != nil {
+			return nil, fmt.Errorf("compile %s: %w", cfg.Filename, err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &Worker{cfg: cfg, log: cfg.Logger, program: prog, seed: maphash.MakeSeed(), ctx: ctx, cancel: cancel}
+	for i := range cfg.Runtimes {
+		rt, err := newRuntime(w, i)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		w.rts = append(w.rts, rt)
+	}
+	if err := w.checkExports(); err != nil {
+		cancel()
+		return nil, err
+	}
+	for _, rt := range w.rts {
+		w.wg.Add(1)
+		go func() {
+			defer w.wg.Done()
+			rt.loop.run()
+		}()
+	}
+	w.wg.Add(1)
+	go w.watchdog()
+	for _, class := range cfg.DurableObjects {
+		cfg.Host.Register(class, &doClass{w: w, name: class})
+	}
+	return w, nil
+}
+
+// WrapCommonJS wraps a CommonJS script in a function of (module, exports,
+// require). The prefix adds no line, so source-map lines stay valid.
+func WrapCommonJS(code string) string {
+	return "(function (module, exports, require) {" + code + "\n})"
+}
+
+// checkExports verifies every bound Durable Object class is an exported
+// constructor.
+func (w *Worker) checkExports() error {
+	rt := w.rts[0]
+	for binding, class := range w.cfg.DurableObjects {
+		v := rt.exports.Get(class)
+		if v == nil || goja.IsUndefined(v) {
+			return fmt.Errorf("durable object binding %q: class %q is not exported by %s", binding, class, w.cfg.Filename)
+		}
+		if _, ok := goja.AssertConstructor(v); !ok {
+			return fmt.Errorf("durable object binding %q: export %q is not a class", binding, class)
+		}
+	}
+	return nil
+}
+
+// Close stops the runtimes. In-flight requests fail with ErrStopped.
+func (w *Worker) Close() {
+	w.closing.Do(func() {
+		w.cancel()
+		for _, rt := range w.rts {
+			rt.loop.stop()
+		}
+		w.wg.Wait()
+	})
+}
+
+// watchdog interrupts a runtime whose current task exceeds the CPU limit.
+func (w *Worker) watchdog() {
+	defer w.wg.Done()
+	tick := time.NewTicker(min(w.cfg.CPULimit/4, 250*time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case <-w.ctx.Done():
+			return
+		case now := <-tick.C:
+			for _, rt := range w.rts {
+				if start := rt.loop.taskStart.Load(); start != 0 && now.Sub(time.Unix(0, start)) > w.cfg.CPULimit {
+					rt.vm.Interrupt(errCPULimit)
+				}
+			}
+		}
+	}
+}
+
+// runtimeFor returns the runtime an object is pinned to.
+func (w *Worker) runtimeFor(id objects.ID) *runtime {
+	return w.rts[maphash.Bytes(w.seed, id[:])%uint64(len(w.rts))]
+}
+
+// ServeHTTP runs the Worker's fetch handler for r. A handler that throws or
+// rejects gives a 500, as on Cloudflare; the error is logged.
+func (w *Worker) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	resp, err := w.Fetch(r.Context(), r)
+	if err != nil {
+		if r.Context().Err() != nil {
+			return
+		}
+		w.log.Error("request failed", "method", r.Method, "url", r.URL.String(), "error", err.Error())
+		http.Error(rw, "Worker threw exception", http.StatusInternalServerError)
+		return
+	}
+	WriteResponse(rw, resp)
+}
+
+// WriteResponse copies resp to rw.
+func WriteResponse(rw http.ResponseWriter, resp *http.Response) {
+	h := rw.Header()
+	for k, vs := range resp.Header {
+		h[k] = vs
+	}
+	rw.WriteHeader(resp.StatusCode)
+	if resp.Body != nil {
+		_, _ = io.Copy(rw, resp.Body)
+		resp.Body.Close()
+	}
+}
+
+// Fetch runs the Worker's fetch handler for req and returns its response.
+func (w *Worker) Fetch(ctx context.Context, req *http.Request) (*http.Response, error) {
+	rt := w.rts[int(w.next.Add(1))%len(w.rts)]
+	return rt.serve(ctx, req, nil, func(jsReq goja.Value) (goja.Value, error) {
+		return rt.callFetchHandler(jsReq)
+	})
+}
+
+// callFetchHandler calls the default export's fetch: either an object with a
+// fetch method or a class extending WorkerEntrypoint.
+func (rt *runtime) callFetchHandler(jsReq goja.Value) (goja.Value, error) {
+	vm := rt.vm
+	def := rt.exports.Get("default")
+	if def == nil || goja.IsUndefined(def) {
+		return nil, errors.New("Handler does not export a fetch() function.")
+	}
+	ctx := rt.newExecutionContext()
+	if ctor, ok := goja.AssertConstructor(def); ok {
+		obj, err := ctor(nil, ctx, rt.env)
+		if err != nil {
+			return nil, err
+		}
+		fetch, ok := goja.AssertFunction(obj.Get("fetch"))
+		if !ok {
+			return nil, errors.New("Handler does not export a fetch() function.")
+		}
+		return fetch(obj, jsReq)
+	}
+	obj := def.ToObject(vm)
+	fetch, ok := goja.AssertFunction(obj.Get("fetch"))
+	if !ok {
+		return nil, errors.New("Handler does not export a fetch() function.")
+	}
+	return fetch(obj, jsReq, rt.env, ctx)
+}
+
+// newExecutionContext makes the ctx argument of a fetch handler.
+func (rt *runtime) newExecutionContext() *goja.Object {
+	ctx := rt.vm.NewObject()
+	_ = ctx.Set("waitUntil", func(goja.Value) {})
+	_ = ctx.Set("passThroughOnException", func() {})
+	_ = ctx.Set("props", rt.vm.NewObject())
+	return ctx
+}
+
+// serve delivers one HTTP request as an event on this runtime: call builds
+// the handler's result (a Response or a promise of one) from the JS request.
+// The response leaves only after the turn's writes are committed (output gate).
+func (rt *runtime) serve(ctx context.Context, req *http.Request, owner *instance, call func(jsReq goja.Value) (goja.Value, error)) (*http.Response, error) {
+	body, err := readBody(req.Body)
+	if err != nil {
+		return nil, err
+	}
+	type result struct {
+		resp *http.Response
+		err  error
+	}
+	ch := make(chan result, 1)
+	deliver := func(resp *http.Response, err error) {
+		rt.gate(owner, func(commitErr error) {
+			if commitErr != nil {
+				resp, err = nil, commitErr
+			}
+			ch <- result{resp, err}
+		})
+	}
+	task := func() {
+		jsReq, err := rt.requestFromWire(goja.Undefined(), rt.requestWire(req, body))
+		if err != nil {
+			deliver(nil, jsError(err))
+			return
+		}
+		v, err := call(jsReq)
+		if err != nil {
+			deliver(nil, jsError(err))
+			return
+		}
+		rt.await(v, func(v goja.Value) {
+			wire, err := rt.responseToWire(goja.Undefined(), v)
+			if err != nil {
+				deliver(nil, jsError(err))
+				return
+			}
+			rt.await(wire, func(wire goja.Value) {
+				resp, err := rt.goResponse(wire)
+				deliver(resp, err)
+			}, func(err error) { deliver(nil, err) })
+		}, func(err error) { deliver(nil, err) })
+	}
+	if owner != nil {
+		if !rt.loop.submit(func() { owner.deliver(task, func(err error) { deliver(nil, err) }) }) {
+			return nil, ErrStopped
+		}
+	} else if !rt.loop.submit(task) {
+		return nil, ErrStopped
+	}
+	select {
+	case r := <-ch:
+		return r.resp, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// await calls onOK or onErr when v (a value or a promise) settles. Loop only.
+func (rt *runtime) await(v goja.Value, onOK func(goja.Value), onErr func(error)) {
+	if p, ok := v.Export().(*goja.Promise); ok {
+		switch p.State() {
+		case goja.PromiseStateFulfilled:
+			onOK(p.Result())
+			return
+		case goja.PromiseStateRejected:
+			// Mark it handled so the rejection tracker stays quiet.
+			rt.then(v, func(goja.Value) {}, func(goja.Value) {})
+			onErr(rejection(p.Result()))
+			return
+		}
+		rt.then(v, onOK, func(reason goja.Value) { onErr(rejection(reason)) })
+		return
+	}
+	onOK(v)
+}
+
+// then attaches native reactions to a promise. Loop only.
+func (rt *runtime) then(p goja.Value, onOK, onErr func(goja.Value)) {
+	obj := p.ToObject(rt.vm)
+	then, _ := goja.AssertFunction(obj.Get("then"))
+	ok := func(call goja.FunctionCall) goja.Value { onOK(call.Argument(0)); return goja.Undefined() }
+	fail := func(call goja.FunctionCall) goja.Value { onErr(call.Argument(0)); return goja.Undefined() }
+	if _, err := then(obj, rt.vm.ToValue(ok), rt.vm.ToValue(fail)); err != nil {
+		onErr(rt.vm.ToValue(err.Error()))
+	}
+}
+
+// rejection turns a promise rejection reason into an error carrying the
+// JS stack when the reason is an Error.
+func rejection(reason goja.Value) error {
+	if obj, ok := reason.(*goja.Object); ok {
+		if stack := obj.Get("stack"); stack != nil && !goja.IsUndefined(stack) {
+			return &ScriptError{Message: stack.String(), Value: reason}
+		}
+	}
+	if reason == nil {
+		return &ScriptError{Message: "undefined"}
+	}
+	return &ScriptError{Message: "Uncaught " + reason.String(), Value: reason}
+}
+
+func readBody(body io.ReadCloser) ([]byte, error) {
+	if body == nil || body == http.NoBody {
+		return nil, nil
+	}
+	defer body.Close()
+	b, err := io.ReadAll(io.LimitReader(body, MaxBodySize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read body: %w", err)
+	}
+	if len(b) > MaxBodySize {
+		return nil, fmt.Errorf("body larger than %d bytes", MaxBodySize)
+	}
+	return b, nil
+}
+
+// goResponse converts a response wire into an *http.Response.
+func (rt *runtime) goResponse(wire goja.Value) (*http.Response, error) {
+	obj := wire.ToObject(rt.vm)
+	status := int(obj.Get("status").ToInteger())
+	resp := &http.Response{
+		StatusCode: status,
+		Status:     fmt.Sprintf("%d %s", status, obj.Get("statusText").String()),
+		Header:     rt.goHeader(obj.Get("headers")),
+		Body:       http.NoBody,
+	}
+	if b := bufferBytes(obj.Get("body")); b != nil {
+		resp.Body = io.NopCloser(bytes.NewReader(b))
+		resp.ContentLength = int64(len(b))
+	}
+	return resp, nil
+}

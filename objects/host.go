@@ -1,0 +1,153 @@
+package objects
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"sync"
+
+	"github.com/cairn-dev/cairn/storage"
+)
+
+// ErrNoClass is returned for an event addressed to a class no guest registered.
+var ErrNoClass = errors.New("no such Durable Object class")
+
+// ErrClosed is returned for events that arrive after the Host was closed.
+var ErrClosed = errors.New("Durable Object host is shutting down")
+
+// Class creates instances of one Durable Object class. A guest (the JS
+// runtime, or Go code) implements it and registers it with Host.Register.
+type Class interface {
+	// NewInstance returns the instance for o. It is called on the first
+	// event for o's id; the guest may defer running user code until the
+	// instance receives that event.
+	NewInstance(o *Object) (Instance, error)
+}
+
+// Instance is a live Durable Object. The Host guarantees at most one
+// Instance per id at a time.
+type Instance interface {
+	// Fetch delivers an HTTP request to the object.
+	Fetch(ctx context.Context, req *http.Request) (*http.Response, error)
+	// Close releases the instance; no events follow.
+	Close()
+}
+
+// Object is what the Host knows about one live Durable Object.
+type Object struct {
+	ID      ID
+	Name    string // name it was addressed by, "" if unknown (unique or parsed ids)
+	Class   string
+	Storage *storage.DB
+
+	inst Instance
+}
+
+// Host keeps the live Durable Objects of one Worker: it activates an object
+// on its first event, guarantees a single instance per id, and owns each
+// object's storage handle.
+type Host struct {
+	catalog *Catalog
+	log     *slog.Logger
+
+	mu      sync.Mutex
+	classes map[string]Class
+	live    map[key]*Object
+	closed  bool
+}
+
+type key struct {
+	class string
+	id    ID
+}
+
+// NewHost returns a Host whose class secrets and storage locations come
+// from catalog.
+func NewHost(catalog *Catalog, log *slog.Logger) *Host {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Host{catalog: catalog, log: log, classes: make(map[string]Class), live: make(map[key]*Object)}
+}
+
+// Register makes class name served by c.
+func (h *Host) Register(name string, c Class) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.classes[name] = c
+}
+
+// Namespace returns the namespace of a class, for minting and parsing ids.
+func (h *Host) Namespace(class string) (*Namespace, error) {
+	ns, _, err := h.catalog.Class(class)
+	return ns, err
+}
+
+// Fetch delivers an HTTP request to the object id of class, activating it
+// if needed. name is the name the id was derived from, if known.
+func (h *Host) Fetch(ctx context.Context, class string, id ID, name string, req *http.Request) (*http.Response, error) {
+	o, err := h.activate(class, id, name)
+	if err != nil {
+		return nil, err
+	}
+	return o.inst.Fetch(ctx, req)
+}
+
+// activate returns the live object for id, creating its instance on first use.
+func (h *Host) activate(class string, id ID, name string) (*Object, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil, ErrClosed
+	}
+	k := key{class, id}
+	if o, ok := h.live[k]; ok {
+		if o.Name == "" && name != "" {
+			o.Name = name
+		}
+		return o, nil
+	}
+	c, ok := h.classes[class]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", ErrNoClass, class)
+	}
+	_, dir, err := h.catalog.Class(class)
+	if err != nil {
+		return nil, err
+	}
+	o := &Object{
+		ID:      id,
+		Name:    name,
+		Class:   class,
+		Storage: storage.Open(filepath.Join(dir, id.String()+".sqlite"), storage.Options{Logger: h.log}),
+	}
+	inst, err := c.NewInstance(o)
+	if err != nil {
+		o.Storage.Close()
+		return nil, fmt.Errorf("activate %s %s: %w", class, id, err)
+	}
+	o.inst = inst
+	h.live[k] = o
+	return o, nil
+}
+
+// Close closes every live instance and its storage. Later events fail with
+// ErrClosed.
+func (h *Host) Close() error {
+	h.mu.Lock()
+	live := h.live
+	h.live = make(map[key]*Object)
+	h.closed = true
+	h.mu.Unlock()
+	var errs []error
+	for _, o := range live {
+		o.inst.Close()
+		if err := o.Storage.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close %s %s: %w", o.Class, o.ID, err))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,149 @@
+// Package server loads a Worker project (config, bundle, Durable Object
+// host, JS runtimes) into an App and serves it over HTTP, swapping in a new
+// App when the project's sources change.
+package server
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/cairn-dev/cairn/bundle"
+	"github.com/cairn-dev/cairn/config"
+	"github.com/cairn-dev/cairn/jsrt"
+	"github.com/cairn-dev/cairn/objects"
+)
+
+// Options says which project to load and where its state lives.
+type Options struct {
+	Config    string            // config file or project directory
+	PersistTo string            // state directory; default <project>/.cairn/state
+	Vars      map[string]string // --var overrides, applied over the config's vars
+	Logger    *slog.Logger
+}
+
+// App is one loaded Worker project.
+type App struct {
+	Config *config.Config
+	Worker *jsrt.Worker
+	Host   *objects.Host
+	Inputs []string // source files, for the reload watcher
+}
+
+// Load reads the config, bundles the entry, opens the state directory and
+// starts the Worker.
+func Load(opts Options) (*App, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	file, err := config.Find(opts.Config)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := config.Load(file, func(msg string) { log.Warn(msg) })
+	if err != nil {
+		return nil, err
+	}
+	res, err := bundle.Build(bundle.Options{Entry: cfg.Main, Dir: cfg.Dir})
+	if err != nil {
+		return nil, err
+	}
+	prog, err := bundle.Compile(res, jsrt.WrapCommonJS, relName(cfg.Dir, cfg.Main))
+	if err != nil {
+		return nil, err
+	}
+	persist := opts.PersistTo
+	if persist == "" {
+		persist = filepath.Join(cfg.Dir, ".cairn", "state")
+	}
+	catalog, err := objects.OpenCatalog(filepath.Join(persist, cfg.Name))
+	if err != nil {
+		return nil, err
+	}
+	if err := catalog.Apply(cfg.Migrations); err != nil {
+		return nil, err
+	}
+	vars := make(map[string]any, len(cfg.Vars)+len(opts.Vars))
+	for k, v := range cfg.Vars {
+		vars[k] = v
+	}
+	for k, v := range opts.Vars {
+		vars[k] = v
+	}
+	bindings := make(map[string]string, len(cfg.DurableObjects))
+	for _, b := range cfg.DurableObjects {
+		if b.ScriptName != "" && b.ScriptName != cfg.Name {
+			log.Warn("durable object binding to another script is not supported yet; ignored", "binding", b.Name, "script_name", b.ScriptName)
+			continue
+		}
+		bindings[b.Name] = b.ClassName
+	}
+	host := objects.NewHost(catalog, log)
+	w, err := jsrt.New(jsrt.Config{
+		Name:           cfg.Name,
+		Program:        prog,
+		Filename:       relName(cfg.Dir, cfg.Main),
+		Vars:           vars,
+		DurableObjects: bindings,
+		NodeCompat:     cfg.HasFlag("nodejs_compat") || cfg.HasFlag("nodejs_compat_v2"),
+		Host:           host,
+		Logger:         log,
+	})
+	if err != nil {
+		host.Close()
+		return nil, fmt.Errorf("%s: %w", relName(cfg.Dir, cfg.Main), err)
+	}
+	inputs := append(slices.Clone(res.Inputs), file)
+	return &App{Config: cfg, Worker: w, Host: host, Inputs: inputs}, nil
+}
+
+// Close stops the Worker, then closes the objects and their storage.
+func (a *App) Close() error {
+	a.Worker.Close()
+	return a.Host.Close()
+}
+
+func relName(dir, path string) string {
+	if rel, err := filepath.Rel(dir, path); err == nil {
+		return rel
+	}
+	return path
+}
+
+// Server serves the current App; Swap replaces it (on reload) without
+// dropping the listener.
+type Server struct {
+	app  atomic.Pointer[App]
+	mu   sync.Mutex // serializes Swap
+	Log  *slog.Logger
+}
+
+// ServeHTTP hands the request to the current App's Worker.
+func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	app := s.app.Load()
+	if app == nil {
+		http.Error(rw, "no Worker loaded", http.StatusServiceUnavailable)
+		return
+	}
+	app.Worker.ServeHTTP(rw, r)
+}
+
+// Current returns the App being served.
+func (s *Server) Current() *App { return s.app.Load() }
+
+// Swap serves next from now on and closes the previous App.
+func (s *Server) Swap(next *App) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	prev := s.app.Swap(next)
+	if prev != nil {
+		if err := prev.Close(); err != nil && s.Log != nil {
+			s.Log.Error("close previous worker", "error", err)
+		}
+	}
+}
