@@ -75,7 +75,6 @@ func (i *instance) deliver(event func(), fail func(error)) {
 // construct runs `new Class(ctx, env)`.
 func (i *instance) construct() error {
 	rt := i.rt
-	vm := rt.vm
 	ctor, ok := goja.AssertConstructor(rt.exports.Get(i.class))
 	if !ok {
 		return errors.New("Durable Object class " + i.class + " is not exported")
@@ -88,7 +87,6 @@ func (i *instance) construct() error {
 	if err != nil {
 		return jsError(err)
 	}
-	_ = vm // the constructor may have run blockConcurrencyWhile
 	i.this = this
 	return nil
 }
@@ -127,10 +125,7 @@ func (i *instance) stateNatives() *goja.Object {
 		_ = n.Set("name", i.obj.Name)
 	}
 	_ = n.Set("block", func() { i.blocked++ })
-	_ = n.Set("unblock", func() {
-		// Release on a later task so the section's own continuations run first.
-		i.unblock()
-	})
+	_ = n.Set("unblock", i.unblock)
 	_ = n.Set("storage", i.storageNatives())
 	return n
 }

@@ -38,6 +38,10 @@ type runtime struct {
 	// this turn, and actions to release once those writes are committed.
 	dirty map[*instance]struct{}
 	gated []gatedAction
+
+	// Promises rejected in this turn with no handler yet; those still
+	// unhandled when the turn ends are logged.
+	unhandled map[*goja.Promise]struct{}
 }
 
 // gatedAction runs after the turn's commits. owner is the object whose
@@ -51,13 +55,21 @@ func newRuntime(w *Worker, index int) (*runtime, error) {
 	vm := goja.New()
 	vm.SetFieldNameMapper(goja.UncapFieldNameMapper())
 	rt := &runtime{
-		w:     w,
-		vm:    vm,
-		loop:  newLoop(),
-		log:   w.log.With("runtime", index),
-		dirty: make(map[*instance]struct{}),
+		w:         w,
+		vm:        vm,
+		loop:      newLoop(),
+		log:       w.log.With("runtime", index),
+		dirty:     make(map[*instance]struct{}),
+		unhandled: make(map[*goja.Promise]struct{}),
 	}
 	rt.loop.turnEnd = rt.endTurn
+	vm.SetPromiseRejectionTracker(func(p *goja.Promise, op goja.PromiseRejectionOperation) {
+		if op == goja.PromiseRejectionReject {
+			rt.unhandled[p] = struct{}{}
+		} else {
+			delete(rt.unhandled, p)
+		}
+	})
 	if err := rt.install(); err != nil {
 		return nil, err
 	}
@@ -183,6 +195,10 @@ func (rt *runtime) installTimers() error {
 // endTurn commits the storage of every object written in this turn, then
 // releases the output-gated actions that waited for those commits.
 func (rt *runtime) endTurn() {
+	for p := range rt.unhandled {
+		rt.log.Error("Uncaught (in promise)", "error", rejection(p.Result()).Error())
+	}
+	clear(rt.unhandled)
 	if len(rt.dirty) == 0 && len(rt.gated) == 0 {
 		return
 	}
@@ -212,11 +228,6 @@ func (rt *runtime) gate(owner *instance, fn func(err error)) {
 // reportError logs an uncaught JS error with its (source-mapped) stack.
 func (rt *runtime) reportError(msg string, err error) {
 	rt.log.Error(msg, "error", jsError(err).Error())
-}
-
-// throw panics with a JS exception; natives use it to throw into JS.
-func (rt *runtime) throwTypeError(format string, args ...any) {
-	panic(rt.vm.NewTypeError(fmt.Sprintf(format, args...)))
 }
 
 // jsError turns a goja exception into an error whose text is the JS stack

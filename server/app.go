@@ -118,9 +118,9 @@ func relName(dir, path string) string {
 // Server serves the current App; Swap replaces it (on reload) without
 // dropping the listener.
 type Server struct {
-	app  atomic.Pointer[App]
-	mu   sync.Mutex // serializes Swap
-	Log  *slog.Logger
+	app atomic.Pointer[App]
+	mu  sync.Mutex // serializes Swap
+	Log *slog.Logger
 }
 
 // ServeHTTP hands the request to the current App's Worker.
