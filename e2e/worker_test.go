@@ -1,0 +1,217 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+const basicConfig = `{
+  // comments and trailing commas are fine
+  "name": "basic",
+  "main": "src/index.js",
+  "compatibility_date": "2025-09-01",
+  "vars": { "NAME": "cairn", },
+  "limits": { "cpu_ms": 300 },
+}`
+
+const basicWorker = `export default {
+  async fetch(req, env, ctx) {
+    const url = new URL(req.url);
+    switch (url.pathname) {
+      case "/hello":
+        return new Response("hello " + env.NAME);
+      case "/json":
+        return Response.json({ method: req.method, q: url.searchParams.get("q"), h: req.headers.get("x-test") });
+      case "/echo":
+        return new Response(await req.text(), { status: 201, headers: { "x-echo": "yes" } });
+      case "/throw":
+        throw new Error("boom");
+      case "/reject":
+        return Promise.reject(new Error("nope"));
+      case "/loop":
+        for (;;) {}
+      case "/timer":
+        return new Promise((resolve) => setTimeout(() => resolve(new Response("timed")), 20));
+      case "/fetch": {
+        const res = await fetch(env.UPSTREAM + "/up?x=1", { method: "POST", body: "ping", headers: { "x-from": "worker" } });
+        return new Response(res.status + " " + (await res.text()) + " " + res.headers.get("x-up"));
+      }
+    }
+    return new Response("not found", { status: 404 });
+  },
+};
+`
+
+func TestWorkerServesRequests(t *testing.T) {
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body := make([]byte, 16)
+		n, _ := r.Body.Read(body)
+		w.Header().Set("x-up", r.Header.Get("x-from"))
+		w.WriteHeader(202)
+		fmt.Fprintf(w, "%s %s %s", r.Method, r.URL.RequestURI(), body[:n])
+	}))
+	defer upstream.Close()
+
+	dir := writeProject(t, map[string]string{"wrangler.jsonc": basicConfig, "src/index.js": basicWorker})
+	d := startDev(t, dir, t.TempDir(), "--var", "UPSTREAM:"+upstream.URL)
+
+	d.expect("GET", "/hello", 200, "hello cairn")
+	d.expect("GET", "/nowhere", 404, "not found")
+	d.expect("GET", "/timer", 200, "timed")
+	d.expect("GET", "/fetch", 200, "202 POST /up?x=1 ping worker")
+
+	req, _ := http.NewRequest("PUT", d.URL+"/json?q=42", nil)
+	req.Header.Set("X-Test", "hdr")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got["method"] != "PUT" || got["q"] != "42" || got["h"] != "hdr" || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		t.Errorf("/json = %v (content-type %q)", got, resp.Header.Get("Content-Type"))
+	}
+
+	resp, err = http.Post(d.URL+"/echo", "text/plain", strings.NewReader("some body"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 201 || resp.Header.Get("X-Echo") != "yes" {
+		t.Errorf("/echo = %d, x-echo %q", resp.StatusCode, resp.Header.Get("X-Echo"))
+	}
+	d.expect("POST", "/echo", 201, "")
+}
+
+func TestWorkerFailuresDoNotStopServer(t *testing.T) {
+	dir := writeProject(t, map[string]string{"wrangler.jsonc": basicConfig, "src/index.js": basicWorker})
+	d := startDev(t, dir, t.TempDir())
+
+	for _, path := range []string{"/throw", "/reject", "/loop"} {
+		status, _ := d.Get(path)
+		if status != 500 {
+			t.Errorf("GET %s = %d, want 500", path, status)
+		}
+		// The server and the same runtime keep working.
+		d.expect("GET", "/hello", 200, "hello cairn")
+	}
+	logs := d.Logs.String()
+	for _, want := range []string{"boom", "nope", "CPU time limit"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("logs lack %q:\n%s", want, logs)
+		}
+	}
+}
+
+// A TypeScript worker that throws: the logged stack names the .ts file and
+// line, through the bundle's source map.
+func TestStackTracesPointAtSource(t *testing.T) {
+	dir := writeProject(t, map[string]string{
+		"wrangler.toml": "name = \"ts\"\nmain = \"src/index.ts\"\ncompatibility_date = \"2025-09-01\"\n",
+		"src/index.ts": `interface Env { X?: string }
+
+function fail(n: number): never {
+  throw new Error("failed with " + n);
+}
+
+export default {
+  async fetch(req: Request, env: Env): Promise<Response> {
+    if (new URL(req.url).pathname === "/fail") fail(7);
+    return new Response("fine");
+  },
+};
+`,
+	})
+	d := startDev(t, dir, t.TempDir())
+	d.expect("GET", "/", 200, "fine")
+	if status, _ := d.Get("/fail"); status != 500 {
+		t.Fatalf("GET /fail = %d, want 500", status)
+	}
+	if logs := d.Logs.String(); !strings.Contains(logs, "failed with 7") || !strings.Contains(logs, "src/index.ts:4") {
+		t.Errorf("logs lack the source-mapped frame src/index.ts:4:\n%s", logs)
+	}
+}
+
+func TestBadProjectsFailWithFileAndLine(t *testing.T) {
+	const cfg = `{"name": "bad", "main": "src/index.ts", "compatibility_date": "2025-09-01"}`
+	tests := []struct {
+		name  string
+		files map[string]string
+		want  string // regexp the output must match
+	}{
+		{"no config", map[string]string{"README": "x"}, `no wrangler\.jsonc, wrangler\.json or wrangler\.toml`},
+		{"no main", map[string]string{"wrangler.jsonc": `{"name": "x"}`}, `"main" is required`},
+		{"bad config value", map[string]string{"wrangler.jsonc": "{\n  \"name\": \"x\",\n  \"main\": 5,\n}"}, `wrangler\.jsonc:3`},
+		{"syntax error", map[string]string{"wrangler.jsonc": cfg, "src/index.ts": "export default {\n  fetch() { return new Response( }\n};\n"}, `src/index\.ts:2:\d+`},
+		{"unresolved import", map[string]string{"wrangler.jsonc": cfg, "src/index.ts": "import x from \"./missing\";\nexport default { fetch() { return new Response(x) } };\n"}, `src/index\.ts:1:\d+: Could not resolve "\./missing"`},
+		{"class not exported", map[string]string{
+			"wrangler.jsonc": `{"name": "bad", "main": "src/index.ts", "compatibility_date": "2025-09-01",
+			  "durable_objects": {"bindings": [{"name": "OBJ", "class_name": "Missing"}]},
+			  "migrations": [{"tag": "v1", "new_sqlite_classes": ["Missing"]}]}`,
+			"src/index.ts": "export default { fetch() { return new Response(\"x\") } };\n",
+		}, `class "Missing" is not exported`},
+		{"throws at load", map[string]string{"wrangler.jsonc": cfg, "src/index.ts": "\nthrow new Error(\"at load\");\nexport default {};\n"}, `at load[\s\S]*src/index\.ts:2`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := writeProject(t, tt.files)
+			out, err := runCairn(t, 60*time.Second, "dev", dir, "--port", fmt.Sprint(freePort(t)), "--persist-to", t.TempDir())
+			if err == nil {
+				t.Fatalf("cairn dev succeeded, want failure; output:\n%s", out)
+			}
+			if !regexp.MustCompile(tt.want).MatchString(out) {
+				t.Errorf("output does not match %q:\n%s", tt.want, out)
+			}
+		})
+	}
+}
+
+func TestReloadOnSourceChangeKeepsState(t *testing.T) {
+	const src = `import { DurableObject } from "cloudflare:workers";
+export class Box extends DurableObject {
+  async fetch(req) {
+    const n = ((await this.ctx.storage.get("n")) ?? 0) + 1;
+    await this.ctx.storage.put("n", n);
+    return new Response(VERSION + " " + n);
+  }
+}
+const VERSION = "v1";
+export default { fetch(req, env) { return env.BOX.getByName("one").fetch(req); } };
+`
+	dir := writeProject(t, map[string]string{
+		"wrangler.jsonc": `{"name": "reload", "main": "index.js", "compatibility_date": "2025-09-01",
+		  "durable_objects": {"bindings": [{"name": "BOX", "class_name": "Box"}]},
+		  "migrations": [{"tag": "v1", "new_sqlite_classes": ["Box"]}]}`,
+		"index.js": src,
+	})
+	d := startDev(t, dir, t.TempDir())
+	d.expect("GET", "/", 200, "v1 1")
+	if err := os.WriteFile(filepath.Join(dir, "index.js"), []byte(strings.Replace(src, `"v1"`, `"v2"`, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		_, body := d.Get("/")
+		if strings.HasPrefix(body, "v2 ") {
+			if body != "v2 3" && body != "v2 2" {
+				t.Errorf("after reload got %q, want the count to continue (v2 2 or v2 3)", body)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no reload within 15s; last body %q\n%s", body, d.Logs)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
