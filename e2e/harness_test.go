@@ -30,7 +30,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	cairnBin = filepath.Join(dir, "cairn")
-	build := exec.Command("go", "build", "-tags", "sqlite_fts5", "-o", cairnBin, "../cmd/cairn")
+	build := exec.Command("go", "build", "-tags", "sqlite_fts5 sqlite_math_functions", "-o", cairnBin, "../cmd/cairn")
 	build.Stdout, build.Stderr = os.Stdout, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build cairn:", err)

@@ -117,19 +117,22 @@ func (i *instance) storageNatives() *goja.Object {
 	})
 	set("list", func(call goja.FunctionCall) goja.Value {
 		o := call.Argument(0).ToObject(vm)
-		str := func(name string) string {
+		bound := func(name string) *string {
 			v := o.Get(name)
 			if v == nil || goja.IsUndefined(v) || goja.IsNull(v) {
-				return ""
+				return nil
 			}
-			return v.String()
+			s := v.String()
+			return &s
 		}
 		opts := storage.ListOptions{
-			Start:      str("start"),
-			StartAfter: str("startAfter"),
-			End:        str("end"),
-			Prefix:     str("prefix"),
+			Start:      bound("start"),
+			StartAfter: bound("startAfter"),
+			End:        bound("end"),
 			Reverse:    o.Get("reverse") != nil && o.Get("reverse").ToBoolean(),
+		}
+		if p := bound("prefix"); p != nil {
+			opts.Prefix = *p
 		}
 		if l := o.Get("limit"); l != nil && !goja.IsUndefined(l) {
 			opts.Limit = int(l.ToInteger())

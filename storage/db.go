@@ -1,0 +1,381 @@
+package storage
+
+import (
+	"database/sql/driver"
+	"errors"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+
+	"github.com/mattn/go-sqlite3"
+)
+
+// Options configure a DB.
+type Options struct {
+	// Logger receives problems that have no caller to return to (failed clean-ups).
+	// Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// DB is the SQLite database of one Durable Object. It is used from one goroutine at a time
+// (the object's) and does no locking of its own.
+type DB struct {
+	path string
+	log  *slog.Logger
+
+	conn   *sqlite3.SQLiteConn            // the file; nil until first needed
+	mem    *sqlite3.SQLiteConn            // empty in-memory db for reads before the file exists
+	noFile bool                           // known: the file does not exist
+	stmts  map[string]*sqlite3.SQLiteStmt // this package's own statements on conn
+
+	inTx    bool             // the implicit transaction is open
+	kv      kvState          // whether _cf_KV exists
+	indexes map[string]int64 // table → number of indexes, for RowsWritten
+
+	trusted bool        // running this package's own SQL: the authorizer allows everything
+	pc      prepContext // what the authorizer saw while preparing the current user statement
+
+	broken error // sticky critical error; see Broken
+	closed bool
+}
+
+type kvState int
+
+const (
+	kvUnknown kvState = iota
+	kvAbsent
+	kvPresent
+)
+
+// Open returns a DB for the file at path without touching the disk. The file (and its
+// directory) is created on the first write; reads before that behave as on an empty
+// database.
+func Open(path string, opts Options) *DB {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &DB{path: path, log: log, stmts: map[string]*sqlite3.SQLiteStmt{}, indexes: map[string]int64{}}
+}
+
+// InTx reports whether the implicit transaction is open: a statement ran since the last
+// Commit or Rollback.
+func (db *DB) InTx() bool { return db.inTx }
+
+// Broken returns the critical error that broke the DB, or nil. A DB breaks when SQLite
+// rolls back the implicit transaction by itself (SQLITE_FULL, I/O errors, a RAISE(ROLLBACK)
+// or INSERT OR ROLLBACK conflict) or when Commit fails: the writes of the batch are gone,
+// so every later call returns the same error, and the owner must discard the object
+// (Close, then Open again).
+func (db *DB) Broken() error { return db.broken }
+
+// Commit commits the implicit transaction, if one is open. With synchronous=FULL the
+// commit is durable (fsynced) when Commit returns. A failed commit rolls back and breaks
+// the DB.
+func (db *DB) Commit() error {
+	if err := db.usable(); err != nil {
+		return err
+	}
+	if !db.inTx {
+		return nil
+	}
+	db.inTx = false
+	if _, err := db.execInternal("COMMIT"); err != nil {
+		err = toError(err)
+		if !db.conn.AutoCommit() {
+			if _, rerr := db.execInternal("ROLLBACK"); rerr != nil {
+				db.log.Error("storage: rollback after failed commit", "path", db.path, "err", rerr)
+			}
+		}
+		db.rolledBack()
+		db.broken = err
+		return err
+	}
+	return nil
+}
+
+// Rollback discards the implicit transaction, if one is open.
+func (db *DB) Rollback() error {
+	if err := db.usable(); err != nil {
+		return err
+	}
+	if !db.inTx {
+		return nil
+	}
+	db.inTx = false
+	db.rolledBack()
+	if _, err := db.execInternal("ROLLBACK"); err != nil {
+		err = toError(err)
+		db.broken = err
+		return err
+	}
+	return nil
+}
+
+// Close closes the database. An open implicit transaction is discarded: call Commit first.
+func (db *DB) Close() error {
+	if db.closed {
+		return nil
+	}
+	db.closed = true
+	return db.closeConns()
+}
+
+// Size returns the bytes in use, as sql.databaseSize reports them:
+// (page_count - freelist_count) * page_size, including uncommitted writes; 0 if there is no
+// file yet (or on error, which is logged).
+func (db *DB) Size() int64 {
+	if db.usable() != nil {
+		return 0
+	}
+	if ok, err := db.openFile(false); !ok {
+		if err != nil {
+			db.log.Error("storage: size", "path", db.path, "err", err)
+		}
+		return 0
+	}
+	var n int64
+	err := db.queryInternal(`SELECT ((SELECT * FROM pragma_page_count) - (SELECT * FROM pragma_freelist_count))
+		* (SELECT * FROM pragma_page_size)`, nil, func(row []driver.Value) { n, _ = row[0].(int64) })
+	if err != nil {
+		db.log.Error("storage: size", "path", db.path, "err", err)
+	}
+	return n
+}
+
+// DeleteAll wipes the database: SQL tables and KV, including the writes of the open
+// implicit transaction. It removes the file, so the object is back to "no file" until its
+// next write.
+func (db *DB) DeleteAll() error {
+	if err := db.usable(); err != nil {
+		return err
+	}
+	if ok, err := db.openFile(false); !ok || err != nil {
+		return err
+	}
+	if db.inTx {
+		db.inTx = false
+		if _, err := db.execInternal("ROLLBACK"); err != nil {
+			return toError(err)
+		}
+	}
+	// Fold the WAL into the file first (a connection that never read the file would leave
+	// it as is), so no WAL with frames of the old database can be left behind to be replayed
+	// into the next one if we crash half-way.
+	if _, err := db.execInternal("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		return toError(err)
+	}
+	if err := db.closeConns(); err != nil {
+		return err
+	}
+	// Removing the main file is the atomic point; what follows is clean-up.
+	for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
+		if err := os.Remove(db.path + suffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	db.rolledBack()
+	db.noFile = true
+	return syncDir(filepath.Dir(db.path))
+}
+
+func (db *DB) usable() error {
+	if db.closed {
+		return ErrClosed
+	}
+	return db.broken
+}
+
+// rolledBack forgets what the discarded transaction may have created.
+func (db *DB) rolledBack() {
+	db.kv = kvUnknown
+	clear(db.indexes)
+}
+
+// fail converts err and notices when SQLite rolled back the implicit transaction on its
+// own, which breaks the DB.
+func (db *DB) fail(err error) error {
+	if err == nil {
+		return nil
+	}
+	err = toError(err)
+	if db.inTx && db.conn.AutoCommit() {
+		db.inTx = false
+		db.rolledBack()
+		db.broken = err
+	}
+	return err
+}
+
+// openFile opens the database file, creating it (and its directory) if create is set.
+// It reports false when there is no file and create is not set.
+func (db *DB) openFile(create bool) (bool, error) {
+	if db.conn != nil {
+		return true, nil
+	}
+	dir := filepath.Dir(db.path)
+	if !create {
+		if db.noFile {
+			return false, nil
+		}
+		if _, err := os.Stat(db.path); errors.Is(err, fs.ErrNotExist) {
+			db.noFile = true
+			return false, nil
+		} else if err != nil {
+			return false, err
+		}
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		return false, err
+	}
+	// synchronous=FULL: WAL with synchronous=NORMAL survives a process kill (the OS keeps
+	// the WAL) but can lose the last committed transactions on power loss, because commits
+	// are not fsynced. Acknowledged means durable, so every commit syncs the WAL. Group
+	// commit (many objects sharing fsyncs) is the commit layer's job.
+	conn, err := db.openConn("file:"+(&url.URL{Path: db.path}).EscapedPath(),
+		"PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON")
+	if err != nil {
+		return false, err
+	}
+	db.conn, db.noFile, db.kv = conn, false, kvUnknown
+	if db.mem != nil {
+		db.mem.Close() // only ever served reads before the file existed
+		db.mem = nil
+	}
+	if create {
+		// Make the new file's directory entry durable (SQLite syncs the WAL's itself).
+		if err := syncDir(dir); err != nil {
+			return true, err
+		}
+	}
+	return true, nil
+}
+
+// memConn returns the empty in-memory database that serves reads before the file exists.
+func (db *DB) memConn() (*sqlite3.SQLiteConn, error) {
+	if db.mem == nil {
+		c, err := db.openConn(":memory:", "PRAGMA foreign_keys=ON")
+		if err != nil {
+			return nil, err
+		}
+		db.mem = c
+	}
+	return db.mem, nil
+}
+
+func (db *DB) openConn(dsn, pragmas string) (*sqlite3.SQLiteConn, error) {
+	dc, err := (&sqlite3.SQLiteDriver{}).Open(dsn)
+	if err != nil {
+		return nil, toError(err)
+	}
+	c := dc.(*sqlite3.SQLiteConn)
+	if _, err := c.Exec(pragmas, nil); err != nil {
+		c.Close()
+		return nil, toError(err)
+	}
+	for _, l := range limits {
+		c.SetLimit(l.id, l.val)
+	}
+	c.RegisterAuthorizer(db.authorize)
+	return c, nil
+}
+
+func (db *DB) closeConns() error {
+	var errs []error
+	for q, st := range db.stmts {
+		errs = append(errs, st.Close())
+		delete(db.stmts, q)
+	}
+	if db.conn != nil {
+		errs = append(errs, db.conn.Close())
+		db.conn = nil
+	}
+	if db.mem != nil {
+		errs = append(errs, db.mem.Close())
+		db.mem = nil
+	}
+	db.inTx = false
+	return errors.Join(errs...)
+}
+
+// begin opens the implicit transaction on the file if it is not open yet. BEGIN is
+// deferred: the write lock is taken by the first write, and there is only one writer.
+func (db *DB) begin() error {
+	if db.inTx {
+		return nil
+	}
+	if _, err := db.execInternal("BEGIN"); err != nil {
+		return toError(err)
+	}
+	db.inTx = true
+	return nil
+}
+
+// stmt returns this package's cached statement for query on the file connection.
+func (db *DB) stmt(query string) (*sqlite3.SQLiteStmt, error) {
+	if st := db.stmts[query]; st != nil {
+		return st, nil
+	}
+	ds, err := db.conn.Prepare(query)
+	if err != nil {
+		return nil, err
+	}
+	st := ds.(*sqlite3.SQLiteStmt)
+	db.stmts[query] = st
+	return st, nil
+}
+
+// execInternal runs one of this package's statements (authorizer bypassed) on the file and
+// returns the number of rows changed. Errors are returned unconverted.
+func (db *DB) execInternal(query string, args ...driver.Value) (int64, error) {
+	db.trusted = true
+	defer func() { db.trusted = false }()
+	st, err := db.stmt(query)
+	if err != nil {
+		return 0, err
+	}
+	res, err := st.Exec(args)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// queryInternal runs one of this package's queries on the file and calls fn for each row.
+// The row slice is reused between calls.
+func (db *DB) queryInternal(query string, args []driver.Value, fn func([]driver.Value)) error {
+	db.trusted = true
+	defer func() { db.trusted = false }()
+	st, err := db.stmt(query)
+	if err != nil {
+		return err
+	}
+	dr, err := st.Query(args)
+	if err != nil {
+		return err
+	}
+	rows := dr.(*sqlite3.SQLiteRows)
+	defer rows.Close()
+	n := len(rows.Columns())
+	rawColumns(rows, n)
+	row := make([]driver.Value, n)
+	for {
+		if err := rows.Next(row); err == io.EOF {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		fn(row)
+	}
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
