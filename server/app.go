@@ -53,10 +53,6 @@ func Load(opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	prog, err := bundle.Compile(res, jsrt.WrapCommonJS, relName(cfg.Dir, cfg.Main))
-	if err != nil {
-		return nil, err
-	}
 	persist := opts.PersistTo
 	if persist == "" {
 		persist = filepath.Join(cfg.Dir, ".cairn", "state")
@@ -86,8 +82,9 @@ func Load(opts Options) (*App, error) {
 	host := objects.NewHost(catalog, log)
 	w, err := jsrt.New(jsrt.Config{
 		Name:           cfg.Name,
-		Program:        prog,
-		Filename:       relName(cfg.Dir, cfg.Main),
+		Code:           res.Code,
+		Filename:       "worker.js", // at the project root, so source-map paths resolve
+		CPULimit:       cfg.CPULimit,
 		Vars:           vars,
 		DurableObjects: bindings,
 		NodeCompat:     cfg.HasFlag("nodejs_compat") || cfg.HasFlag("nodejs_compat_v2"),

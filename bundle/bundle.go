@@ -1,0 +1,158 @@
+package bundle
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/evanw/esbuild/pkg/api"
+)
+
+// Options says what to bundle.
+type Options struct {
+	Entry  string            // absolute path of the entry module (.ts, .js, .mjs, …)
+	Dir    string            // project directory: resolution root, and the base of source paths
+	Define map[string]string // extra compile-time replacements, as esbuild's define
+}
+
+// Result is a bundled Worker.
+type Result struct {
+	// Code is a CommonJS script ending in an inline source map comment, so
+	// the engine reports positions in the user's files. Its source paths are
+	// relative to Options.Dir: compile it under a name in that directory
+	// (e.g. "worker.js") for stack traces to read "src/index.ts:4:9".
+	Code string
+	// Inputs are the absolute paths of the files the bundle was built from,
+	// for a file watcher.
+	Inputs []string
+}
+
+// Message is one problem esbuild found, at a position in a source file.
+type Message struct {
+	File         string // relative to Options.Dir
+	Line, Column int    // 1-based line, 0-based column as esbuild reports
+	Text         string
+}
+
+// Error lists the problems that stopped a build.
+type Error struct {
+	Messages []Message
+}
+
+func (e *Error) Error() string {
+	lines := make([]string, len(e.Messages))
+	for i, m := range e.Messages {
+		if m.File == "" {
+			lines[i] = m.Text
+			continue
+		}
+		lines[i] = fmt.Sprintf("%s:%d:%d: %s", m.File, m.Line, m.Column, m.Text)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// nodeBuiltins are Node's module names; Workers with nodejs_compat import
+// them with or without the "node:" prefix and the runtime provides them.
+var nodeBuiltins = []string{
+	"assert", "async_hooks", "buffer", "crypto", "diagnostics_channel", "dns", "events",
+	"net", "os", "path", "process", "querystring", "stream", "string_decoder", "timers",
+	"tls", "url", "util", "zlib",
+}
+
+// unsupported lists the syntax goja cannot parse, for esbuild to lower.
+// goja handles ES2022 otherwise (classes with private fields, ??=, ?.,
+// BigInt, static blocks); async generators and for-await are missing.
+var unsupported = map[string]bool{
+	"async-generator": false,
+	"for-await":       false,
+}
+
+// Build bundles the entry module and everything it imports into one script.
+func Build(opts Options) (*Result, error) {
+	define := map[string]string{"process.env.NODE_ENV": `"production"`}
+	for k, v := range opts.Define {
+		define[k] = v
+	}
+	external := []string{"cloudflare:*", "node:*"}
+	external = append(external, nodeBuiltins...)
+	res := api.Build(api.BuildOptions{
+		EntryPoints:       []string{opts.Entry},
+		AbsWorkingDir:     opts.Dir,
+		Outfile:           filepath.Join(opts.Dir, "worker.js"),
+		Bundle:            true,
+		Write:             false,
+		Metafile:          true,
+		Format:            api.FormatCommonJS,
+		Platform:          api.PlatformNeutral,
+		Target:            api.ES2022,
+		Supported:         unsupported,
+		MainFields:        []string{"browser", "module", "main"},
+		Conditions:        []string{"workerd", "worker", "browser", "import", "default"},
+		ResolveExtensions: []string{".ts", ".tsx", ".mts", ".js", ".mjs", ".cjs", ".jsx", ".json"},
+		Loader: map[string]api.Loader{
+			".txt": api.LoaderText, ".html": api.LoaderText, ".sql": api.LoaderText,
+			".bin": api.LoaderBinary, ".wasm": api.LoaderBinary,
+		},
+		External:       external,
+		Define:         define,
+		Sourcemap:      api.SourceMapInline,
+		SourcesContent: api.SourcesContentInclude,
+		LogLevel:       api.LogLevelSilent,
+	})
+	if len(res.Errors) > 0 {
+		return nil, toError(opts.Dir, res.Errors)
+	}
+	if len(res.OutputFiles) == 0 {
+		return nil, &Error{Messages: []Message{{Text: "esbuild produced no output"}}}
+	}
+	inputs, err := metaInputs(opts.Dir, res.Metafile)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Code: string(res.OutputFiles[0].Contents), Inputs: inputs}, nil
+}
+
+func toError(dir string, msgs []api.Message) *Error {
+	e := &Error{}
+	for _, m := range msgs {
+		msg := Message{Text: m.Text}
+		if loc := m.Location; loc != nil {
+			msg.File = loc.File
+			if filepath.IsAbs(loc.File) {
+				if rel, err := filepath.Rel(dir, loc.File); err == nil {
+					msg.File = rel
+				}
+			}
+			msg.Line, msg.Column = loc.Line, loc.Column
+		}
+		if strings.Contains(m.Text, "Top-level await is currently not supported with the \"cjs\" output format") {
+			msg.Text = "top-level await is not supported in a Worker's modules; move the await into a handler"
+		}
+		e.Messages = append(e.Messages, msg)
+	}
+	return e
+}
+
+// metaInputs returns the absolute paths of the input files in esbuild's metafile.
+func metaInputs(dir, metafile string) ([]string, error) {
+	var meta struct {
+		Inputs map[string]struct{} `json:"inputs"`
+	}
+	if err := json.Unmarshal([]byte(metafile), &meta); err != nil {
+		return nil, fmt.Errorf("read esbuild metafile: %w", err)
+	}
+	inputs := make([]string, 0, len(meta.Inputs))
+	for p := range meta.Inputs {
+		if strings.Contains(p, ":") { // virtual or namespaced (e.g. "cloudflare:workers")
+			continue
+		}
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(dir, p)
+		}
+		inputs = append(inputs, p)
+	}
+	sort.Strings(inputs)
+	return inputs, nil
+}
