@@ -62,11 +62,14 @@ var nodeBuiltins = []string{
 }
 
 // unsupported lists the syntax goja cannot parse, for esbuild to lower.
-// goja handles ES2022 otherwise (classes with private fields, ??=, ?.,
-// BigInt, static blocks); async generators and for-await are missing.
+// goja handles ES2022 otherwise (private fields, ??=, ?., BigInt, static
+// blocks); async generators and for-await are missing, and a public class
+// field named get, set or static (`set = (k, v) => …`, as in hono) is a
+// syntax error, so public class fields become constructor assignments.
 var unsupported = map[string]bool{
 	"async-generator": false,
 	"for-await":       false,
+	"class-field":     false,
 }
 
 // Build bundles the entry module and everything it imports into one script.

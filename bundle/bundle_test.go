@@ -63,7 +63,9 @@ import pick from "pkg";
 import { EventEmitter } from "node:events";
 async function* count(n: number) { for (let i = 0; i < n; i++) yield i; }
 export class Counter extends DurableObject {}
+class Box { set = (v: number) => v * 2; get = 1; #x = 3; y() { return this.#x; } }
 export default {
+  box: new Box().set(4) + new Box().get + new Box().y(),
   async total(): Promise<number> { let s = 0; for await (const i of count(4)) s += i; return s; },
   greet, pick, ee: typeof EventEmitter,
 };
@@ -101,6 +103,9 @@ export default {
 	}
 	if v := vm.Get("r"); v == nil || v.ToInteger() != 6 {
 		t.Errorf("async generator total = %v, want 6", v)
+	}
+	if got := def.Get("box").ToInteger(); got != 12 {
+		t.Errorf("class fields named set/get: box = %d, want 12", got)
 	}
 	if got, _ := vm.RunString(`def.greet("x") + " " + def.ee`); got.String() != "hi x undefined" {
 		t.Errorf("greet/ee = %q", got)
