@@ -1,0 +1,906 @@
+// WHATWG streams: ReadableStream, WritableStream, TransformStream, queuing
+// strategies, TextEncoderStream/TextDecoderStream, plus Workers'
+// IdentityTransformStream and FixedLengthStream.
+//
+// Simplified relative to the spec:
+//   - No BYOB readers or byte stream controllers: `type: "bytes"` sources get a
+//     default controller (byobRequest is always null) and getReader({mode:
+//     "byob"}) throws.
+//   - tee() hands the same chunk object to both branches (no cloning).
+//   - pipeTo() writes one chunk at a time, awaiting each write.
+//   - TransformStream backpressure: transform() waits while the readable side
+//     has no room, released on the readable's next pull.
+//   - TextEncoderStream does not join surrogate pairs split across chunks.
+//   - Internals are closures, not spec abstract operations; error texts are
+//     approximations of workerd's.
+(function () {
+  "use strict";
+  const cairn = globalThis.__cairn;
+
+  function define(name, value) {
+    Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
+  }
+
+  const internal = Symbol("cairn.streams");
+  const noop = () => {};
+
+  function deferred() {
+    let resolve, reject;
+    const promise = new Promise((res, rej) => { resolve = res; reject = rej; });
+    return { promise, resolve, reject };
+  }
+
+  function handled(p) {
+    p.catch(noop);
+    return p;
+  }
+
+  function strategyOf(strategy, defaultHWM) {
+    strategy = strategy || {};
+    let hwm = strategy.highWaterMark === undefined ? defaultHWM : Number(strategy.highWaterMark);
+    if (Number.isNaN(hwm) || hwm < 0) throw new RangeError("Invalid highWaterMark");
+    const size = strategy.size;
+    if (size !== undefined && typeof size !== "function") throw new TypeError("size must be a function");
+    return { hwm, size: size ? (c) => size(c) : () => 1 };
+  }
+
+  function method(obj, name) {
+    const fn = obj[name];
+    if (fn === undefined || fn === null) return null;
+    if (typeof fn !== "function") throw new TypeError(`${name} must be a function`);
+    return fn;
+  }
+
+  // ---------------- ReadableStream ----------------
+
+  let readableState;
+
+  class ReadableStreamDefaultController {
+    #s;
+    constructor(key, s) {
+      if (key !== internal) throw new TypeError("Illegal constructor");
+      this.#s = s;
+    }
+    get desiredSize() { return desiredSize(this.#s); }
+    get byobRequest() { return null; }
+    enqueue(chunk) {
+      const s = this.#s;
+      if (s.closeRequested || s.state !== "readable") throw new TypeError("Cannot enqueue a chunk into a closed or errored stream");
+      enqueue(s, chunk);
+    }
+    close() {
+      const s = this.#s;
+      if (s.closeRequested || s.state !== "readable") throw new TypeError("Cannot close a closed or errored stream");
+      s.closeRequested = true;
+      if (s.queue.length === 0) finishClose(s);
+    }
+    error(e) { errorStream(this.#s, e); }
+  }
+
+  function desiredSize(s) {
+    if (s.state === "errored") return null;
+    if (s.state === "closed") return 0;
+    return s.hwm - s.queueSize;
+  }
+
+  function enqueue(s, chunk) {
+    if (s.reader && s.reader.requests.length > 0) {
+      s.reader.requests.shift().resolve({ value: chunk, done: false });
+    } else {
+      let size;
+      try {
+        size = s.size(chunk);
+        if (!(size >= 0) || size === Infinity) throw new RangeError("Invalid chunk size");
+      } catch (e) {
+        errorStream(s, e);
+        throw e;
+      }
+      s.queue.push({ chunk, size });
+      s.queueSize += size;
+    }
+    pullIfNeeded(s);
+  }
+
+  function finishClose(s) {
+    if (s.state !== "readable") return;
+    s.state = "closed";
+    s.pull = null;
+    s.cancel = null;
+    const r = s.reader;
+    if (r) {
+      for (const req of r.requests.splice(0)) req.resolve({ value: undefined, done: true });
+      r.closed.resolve();
+    }
+  }
+
+  function errorStream(s, e) {
+    if (s.state !== "readable") return;
+    s.state = "errored";
+    s.error = e;
+    s.queue = [];
+    s.queueSize = 0;
+    s.pull = null;
+    s.cancel = null;
+    const r = s.reader;
+    if (r) {
+      for (const req of r.requests.splice(0)) req.reject(e);
+      handled(r.closed.promise);
+      r.closed.reject(e);
+    }
+  }
+
+  function pullIfNeeded(s) {
+    if (!s.started || s.state !== "readable" || s.closeRequested || !s.pull) return;
+    const wanted = (s.reader && s.reader.requests.length > 0) || desiredSize(s) > 0;
+    if (!wanted) return;
+    if (s.pulling) {
+      s.pullAgain = true;
+      return;
+    }
+    s.pulling = true;
+    let p;
+    try {
+      p = Promise.resolve(s.pull(s.controller));
+    } catch (e) {
+      p = Promise.reject(e);
+    }
+    p.then(
+      () => {
+        s.pulling = false;
+        if (s.pullAgain) {
+          s.pullAgain = false;
+          pullIfNeeded(s);
+        }
+      },
+      (e) => errorStream(s, e),
+    );
+  }
+
+  function cancelStream(s, reason) {
+    s.disturbed = true;
+    if (s.state === "closed") return Promise.resolve();
+    if (s.state === "errored") return Promise.reject(s.error);
+    const cancel = s.cancel;
+    s.queue = [];
+    s.queueSize = 0;
+    finishClose(s);
+    let p;
+    try {
+      p = Promise.resolve(cancel ? cancel(reason) : undefined);
+    } catch (e) {
+      p = Promise.reject(e);
+    }
+    return p.then(noop);
+  }
+
+  function readStream(s) {
+    s.disturbed = true;
+    if (s.queue.length > 0) {
+      const { chunk, size } = s.queue.shift();
+      s.queueSize -= size;
+      if (s.queue.length === 0) s.queueSize = 0;
+      if (s.closeRequested && s.queue.length === 0) finishClose(s);
+      else pullIfNeeded(s);
+      return Promise.resolve({ value: chunk, done: false });
+    }
+    if (s.state === "closed") return Promise.resolve({ value: undefined, done: true });
+    if (s.state === "errored") return Promise.reject(s.error);
+    const d = deferred();
+    s.reader.requests.push(d);
+    pullIfNeeded(s);
+    return d.promise;
+  }
+
+  class ReadableStreamDefaultReader {
+    #r = null; // {stream state, requests, closed}
+    constructor(stream) {
+      if (!(stream instanceof ReadableStream)) throw new TypeError("ReadableStreamDefaultReader requires a ReadableStream");
+      const s = readableState(stream);
+      if (s.reader) throw new TypeError("This ReadableStream is currently locked to a reader.");
+      const r = { s, requests: [], closed: deferred() };
+      handled(r.closed.promise);
+      if (s.state === "closed") r.closed.resolve();
+      else if (s.state === "errored") r.closed.reject(s.error);
+      s.reader = r;
+      this.#r = r;
+    }
+    get closed() {
+      if (!this.#r) return this.#released || Promise.reject(new TypeError("This reader has been released."));
+      return this.#r.closed.promise;
+    }
+    #released = null;
+    read() {
+      if (!this.#r) return Promise.reject(new TypeError("This reader has been released."));
+      return readStream(this.#r.s);
+    }
+    cancel(reason) {
+      if (!this.#r) return Promise.reject(new TypeError("This reader has been released."));
+      return cancelStream(this.#r.s, reason);
+    }
+    releaseLock() {
+      const r = this.#r;
+      if (!r) return;
+      const err = new TypeError("This reader has been released.");
+      for (const req of r.requests.splice(0)) req.reject(err);
+      if (r.s.state === "readable") {
+        this.#released = handled(Promise.reject(err));
+      } else {
+        this.#released = r.closed.promise;
+      }
+      r.s.reader = null;
+      this.#r = null;
+    }
+  }
+
+  function asyncIterator(stream, preventCancel) {
+    const reader = stream.getReader();
+    let done = false;
+    return {
+      next() {
+        if (done) return Promise.resolve({ value: undefined, done: true });
+        return reader.read().then(
+          (res) => {
+            if (res.done) {
+              done = true;
+              reader.releaseLock();
+            }
+            return res;
+          },
+          (e) => {
+            done = true;
+            reader.releaseLock();
+            throw e;
+          },
+        );
+      },
+      return(value) {
+        if (done) return Promise.resolve({ value, done: true });
+        done = true;
+        if (preventCancel) {
+          reader.releaseLock();
+          return Promise.resolve({ value, done: true });
+        }
+        const p = reader.cancel(value);
+        reader.releaseLock();
+        return p.then(() => ({ value, done: true }));
+      },
+      [Symbol.asyncIterator]() { return this; },
+    };
+  }
+
+  class ReadableStream {
+    #s;
+    static {
+      readableState = (rs) => rs.#s;
+    }
+    constructor(source, strategy) {
+      source = source === undefined || source === null ? {} : source;
+      const type = source.type === undefined ? undefined : String(source.type);
+      if (type !== undefined && type !== "bytes") throw new TypeError(`Invalid ReadableStream type: ${type}`);
+      const st = strategyOf(strategy, type === "bytes" ? 0 : 1);
+      const start = method(source, "start");
+      const pull = method(source, "pull");
+      const cancel = method(source, "cancel");
+      const s = {
+        state: "readable",
+        queue: [],
+        queueSize: 0,
+        hwm: st.hwm,
+        size: type === "bytes" ? (c) => c.byteLength : st.size,
+        started: false,
+        pulling: false,
+        pullAgain: false,
+        closeRequested: false,
+        disturbed: false,
+        reader: null,
+        error: undefined,
+        pull: pull ? (c) => pull.call(source, c) : null,
+        cancel: cancel ? (r) => cancel.call(source, r) : null,
+        controller: null,
+      };
+      this.#s = s;
+      s.controller = new ReadableStreamDefaultController(internal, s);
+      const r = start ? start.call(source, s.controller) : undefined;
+      Promise.resolve(r).then(
+        () => {
+          s.started = true;
+          pullIfNeeded(s);
+        },
+        (e) => errorStream(s, e),
+      );
+    }
+    get locked() { return this.#s.reader !== null; }
+    cancel(reason) {
+      if (this.#s.reader) return Promise.reject(new TypeError("Cannot cancel a locked ReadableStream."));
+      return cancelStream(this.#s, reason);
+    }
+    getReader(options) {
+      if (options && options.mode !== undefined) {
+        if (String(options.mode) === "byob") throw new TypeError("BYOB readers are not supported by cairn.");
+        throw new TypeError(`Invalid reader mode: ${options.mode}`);
+      }
+      return new ReadableStreamDefaultReader(this);
+    }
+    tee() {
+      const reader = this.getReader();
+      let reading = false;
+      let readAgain = false;
+      const canceled = [false, false];
+      const reasons = [undefined, undefined];
+      const cancelDone = deferred();
+      const ctrls = [null, null];
+      const pull = () => {
+        if (reading) {
+          readAgain = true;
+          return Promise.resolve();
+        }
+        reading = true;
+        reader.read().then(
+          ({ value, done }) => {
+            reading = false;
+            if (done) {
+              for (let i = 0; i < 2; i++) if (!canceled[i]) { try { ctrls[i].close(); } catch (e) {} }
+              cancelDone.resolve();
+              return;
+            }
+            for (let i = 0; i < 2; i++) if (!canceled[i]) { try { ctrls[i].enqueue(value); } catch (e) {} }
+            if (readAgain) {
+              readAgain = false;
+              pull();
+            }
+          },
+          (e) => {
+            reading = false;
+            for (let i = 0; i < 2; i++) ctrls[i].error(e);
+            cancelDone.resolve();
+          },
+        );
+        return Promise.resolve();
+      };
+      const branch = (i) => new ReadableStream({
+        start(c) { ctrls[i] = c; },
+        pull,
+        cancel(reason) {
+          canceled[i] = true;
+          reasons[i] = reason;
+          if (canceled[1 - i]) {
+            reader.cancel(reasons).then(cancelDone.resolve, cancelDone.reject);
+          }
+          return cancelDone.promise;
+        },
+      });
+      readableState(this).reader.closed.promise.catch((e) => {
+        for (let i = 0; i < 2; i++) ctrls[i].error(e);
+        cancelDone.resolve();
+      });
+      return [branch(0), branch(1)];
+    }
+    async pipeTo(dest, options) {
+      if (!(dest instanceof WritableStream)) throw new TypeError("pipeTo requires a WritableStream");
+      options = options || {};
+      const { preventClose, preventAbort, preventCancel, signal } = options;
+      if (this.locked) throw new TypeError("Cannot pipe a locked ReadableStream.");
+      if (dest.locked) throw new TypeError("Cannot pipe to a locked WritableStream.");
+      const reader = this.getReader();
+      const writer = dest.getWriter();
+      let aborted = null;
+      let onAbort = null;
+      const abortP = new Promise((_, reject) => {
+        if (!signal) return;
+        onAbort = () => {
+          aborted = signal.reason;
+          reject(signal.reason);
+        };
+        if (signal.aborted) onAbort();
+        else signal.addEventListener("abort", onAbort, { once: true });
+      });
+      handled(abortP);
+      try {
+        for (;;) {
+          let res;
+          try {
+            res = await Promise.race([reader.read(), abortP]);
+          } catch (e) {
+            if (aborted !== null || e === aborted) throw { abort: true, e };
+            throw { source: true, e };
+          }
+          if (res.done) break;
+          try {
+            await Promise.race([writer.ready, abortP]);
+            await Promise.race([writer.write(res.value), abortP]);
+          } catch (e) {
+            if (aborted !== null) throw { abort: true, e };
+            throw { dest: true, e };
+          }
+        }
+        if (!preventClose) await writer.close();
+      } catch (x) {
+        if (!x || typeof x !== "object" || !("e" in x)) throw x;
+        if (x.abort) {
+          const jobs = [];
+          if (!preventAbort) jobs.push(writer.abort(x.e).catch(noop));
+          if (!preventCancel) jobs.push(reader.cancel(x.e).catch(noop));
+          await Promise.all(jobs);
+        } else if (x.source) {
+          if (!preventAbort) await writer.abort(x.e).catch(noop);
+        } else if (!preventCancel) {
+          await reader.cancel(x.e).catch(noop);
+        }
+        throw x.e;
+      } finally {
+        if (signal && onAbort) signal.removeEventListener("abort", onAbort);
+        reader.releaseLock();
+        writer.releaseLock();
+      }
+    }
+    pipeThrough(transform, options) {
+      if (!transform || !(transform.writable instanceof WritableStream) || !(transform.readable instanceof ReadableStream)) {
+        throw new TypeError("pipeThrough requires a {writable, readable} pair");
+      }
+      handled(this.pipeTo(transform.writable, options));
+      return transform.readable;
+    }
+    values(options) {
+      return asyncIterator(this, !!(options && options.preventCancel));
+    }
+    [Symbol.asyncIterator](options) {
+      return this.values(options);
+    }
+    static from(iterable) {
+      if (iterable instanceof ReadableStream) return iterable;
+      let it;
+      if (iterable != null && typeof iterable[Symbol.asyncIterator] === "function") it = iterable[Symbol.asyncIterator]();
+      else if (iterable != null && typeof iterable[Symbol.iterator] === "function") it = iterable[Symbol.iterator]();
+      else throw new TypeError("ReadableStream.from requires an iterable");
+      return new ReadableStream({
+        async pull(c) {
+          const { value, done } = await it.next();
+          if (done) c.close();
+          else c.enqueue(await value);
+        },
+        async cancel(reason) {
+          if (typeof it.return === "function") await it.return(reason);
+        },
+      }, { highWaterMark: 0 });
+    }
+    get [Symbol.toStringTag]() { return "ReadableStream"; }
+  }
+
+  cairn.streamDisturbed = (rs) => readableState(rs).disturbed;
+
+  // ---------------- WritableStream ----------------
+
+  let writableState;
+  const CLOSE = {};
+
+  class WritableStreamDefaultController {
+    #w;
+    constructor(key, w) {
+      if (key !== internal) throw new TypeError("Illegal constructor");
+      this.#w = w;
+    }
+    get signal() { return this.#w.abortController.signal; }
+    error(e) {
+      if (this.#w.state === "writable") errorWritable(this.#w, e);
+    }
+  }
+
+  function writableDesiredSize(w) {
+    if (w.state === "errored") return null;
+    if (w.state === "closed") return 0;
+    return w.hwm - w.queueSize;
+  }
+
+  function updateBackpressure(w) {
+    const writer = w.writer;
+    if (!writer) return;
+    const bp = w.state === "writable" && !w.closeQueued && writableDesiredSize(w) <= 0;
+    if (bp && !writer.readyPending) {
+      writer.ready = deferred();
+      handled(writer.ready.promise);
+      writer.readyPending = true;
+    } else if (!bp && writer.readyPending) {
+      writer.readyPending = false;
+      writer.ready.resolve();
+    }
+  }
+
+  function errorWritable(w, e) {
+    if (w.state === "errored" || w.state === "closed") return;
+    w.state = "errored";
+    w.error = e;
+    for (const item of w.queue.splice(0)) item.reject(e);
+    w.queueSize = 0;
+    const writer = w.writer;
+    if (writer) {
+      if (writer.readyPending) {
+        writer.readyPending = false;
+        writer.ready.reject(e);
+      } else {
+        writer.ready = deferred();
+        handled(writer.ready.promise);
+        writer.ready.reject(e);
+      }
+      writer.closed.reject(e);
+    }
+  }
+
+  function advanceWritable(w) {
+    if (!w.started || w.inFlight || w.queue.length === 0 || w.state !== "writable") return;
+    const item = w.queue[0];
+    w.inFlight = true;
+    let p;
+    try {
+      if (item.chunk === CLOSE) p = Promise.resolve(w.close ? w.close() : undefined);
+      else p = Promise.resolve(w.write ? w.write(item.chunk, w.controller) : undefined);
+    } catch (e) {
+      p = Promise.reject(e);
+    }
+    p.then(
+      () => {
+        w.inFlight = false;
+        if (w.state !== "writable") return;
+        w.queue.shift();
+        if (item.chunk === CLOSE) {
+          w.state = "closed";
+          item.resolve();
+          if (w.writer) w.writer.closed.resolve();
+          return;
+        }
+        w.queueSize -= item.size;
+        item.resolve();
+        updateBackpressure(w);
+        advanceWritable(w);
+      },
+      (e) => {
+        w.inFlight = false;
+        errorWritable(w, e);
+      },
+    );
+  }
+
+  function writeWritable(w, chunk) {
+    if (w.state === "errored") return Promise.reject(w.error);
+    if (w.state !== "writable" || w.closeQueued) return Promise.reject(new TypeError("This WritableStream is closed."));
+    let size;
+    try {
+      size = w.size(chunk);
+    } catch (e) {
+      errorWritable(w, e);
+      return Promise.reject(e);
+    }
+    const d = deferred();
+    w.queue.push({ chunk, size, resolve: d.resolve, reject: d.reject });
+    w.queueSize += size;
+    updateBackpressure(w);
+    advanceWritable(w);
+    return d.promise;
+  }
+
+  function closeWritable(w) {
+    if (w.state === "errored") return Promise.reject(w.error);
+    if (w.state !== "writable" || w.closeQueued) return Promise.reject(new TypeError("This WritableStream is closed or closing."));
+    w.closeQueued = true;
+    const d = deferred();
+    w.queue.push({ chunk: CLOSE, size: 0, resolve: d.resolve, reject: d.reject });
+    if (w.writer && w.writer.readyPending) {
+      w.writer.readyPending = false;
+      w.writer.ready.resolve();
+    }
+    advanceWritable(w);
+    return d.promise;
+  }
+
+  function abortWritable(w, reason) {
+    if (w.state === "closed" || w.state === "errored") return Promise.resolve();
+    w.abortController.abort(reason);
+    const abort = w.abort;
+    errorWritable(w, reason);
+    let p;
+    try {
+      p = Promise.resolve(abort ? abort(reason) : undefined);
+    } catch (e) {
+      p = Promise.reject(e);
+    }
+    return p.then(noop);
+  }
+
+  class WritableStreamDefaultWriter {
+    #k = null; // {w, ready, readyPending, closed}
+    constructor(stream) {
+      if (!(stream instanceof WritableStream)) throw new TypeError("WritableStreamDefaultWriter requires a WritableStream");
+      const w = writableState(stream);
+      if (w.writer) throw new TypeError("This WritableStream is currently locked to a writer.");
+      const k = { w, ready: deferred(), readyPending: false, closed: deferred() };
+      handled(k.ready.promise);
+      handled(k.closed.promise);
+      k.ready.resolve();
+      if (w.state === "closed") k.closed.resolve();
+      else if (w.state === "errored") {
+        k.closed.reject(w.error);
+        k.ready = deferred();
+        handled(k.ready.promise);
+        k.ready.reject(w.error);
+      }
+      w.writer = k;
+      this.#k = k;
+      updateBackpressure(w);
+    }
+    #released() { return Promise.reject(new TypeError("This writer has been released.")); }
+    get closed() { return this.#k ? this.#k.closed.promise : this.#released(); }
+    get ready() { return this.#k ? this.#k.ready.promise : this.#released(); }
+    get desiredSize() {
+      if (!this.#k) throw new TypeError("This writer has been released.");
+      return writableDesiredSize(this.#k.w);
+    }
+    write(chunk) { return this.#k ? writeWritable(this.#k.w, chunk) : this.#released(); }
+    close() { return this.#k ? closeWritable(this.#k.w) : this.#released(); }
+    abort(reason) { return this.#k ? abortWritable(this.#k.w, reason) : this.#released(); }
+    releaseLock() {
+      if (!this.#k) return;
+      this.#k.w.writer = null;
+      this.#k = null;
+    }
+  }
+
+  class WritableStream {
+    #w;
+    static {
+      writableState = (ws) => ws.#w;
+    }
+    constructor(sink, strategy) {
+      sink = sink === undefined || sink === null ? {} : sink;
+      if (sink.type !== undefined) throw new RangeError("Invalid WritableStream type");
+      const st = strategyOf(strategy, 1);
+      const start = method(sink, "start");
+      const write = method(sink, "write");
+      const close = method(sink, "close");
+      const abort = method(sink, "abort");
+      const w = {
+        state: "writable",
+        queue: [],
+        queueSize: 0,
+        hwm: st.hwm,
+        size: st.size,
+        started: false,
+        inFlight: false,
+        closeQueued: false,
+        writer: null,
+        error: undefined,
+        write: write ? (c, ctl) => write.call(sink, c, ctl) : null,
+        close: close ? () => close.call(sink) : null,
+        abort: abort ? (r) => abort.call(sink, r) : null,
+        abortController: new AbortController(),
+        controller: null,
+      };
+      this.#w = w;
+      w.controller = new WritableStreamDefaultController(internal, w);
+      const r = start ? start.call(sink, w.controller) : undefined;
+      Promise.resolve(r).then(
+        () => {
+          w.started = true;
+          advanceWritable(w);
+        },
+        (e) => errorWritable(w, e),
+      );
+    }
+    get locked() { return this.#w.writer !== null; }
+    getWriter() { return new WritableStreamDefaultWriter(this); }
+    abort(reason) {
+      if (this.#w.writer) return Promise.reject(new TypeError("Cannot abort a locked WritableStream."));
+      return abortWritable(this.#w, reason);
+    }
+    close() {
+      if (this.#w.writer) return Promise.reject(new TypeError("Cannot close a locked WritableStream."));
+      return closeWritable(this.#w);
+    }
+    get [Symbol.toStringTag]() { return "WritableStream"; }
+  }
+
+  // ---------------- TransformStream ----------------
+
+  class TransformStreamDefaultController {
+    #t;
+    constructor(key, t) {
+      if (key !== internal) throw new TypeError("Illegal constructor");
+      this.#t = t;
+    }
+    get desiredSize() { return this.#t.rc.desiredSize; }
+    enqueue(chunk) {
+      const t = this.#t;
+      t.rc.enqueue(chunk);
+      if (!t.backpressure && t.rc.desiredSize <= 0) {
+        t.backpressure = true;
+        t.room = deferred();
+      }
+    }
+    error(e) {
+      const t = this.#t;
+      try { t.rc.error(e); } catch (x) {}
+      t.wc.error(e);
+    }
+    terminate() {
+      const t = this.#t;
+      try { t.rc.close(); } catch (x) {}
+      t.wc.error(new TypeError("The transform stream has been terminated."));
+    }
+  }
+
+  class TransformStream {
+    #readable;
+    #writable;
+    constructor(transformer, writableStrategy, readableStrategy) {
+      transformer = transformer === undefined || transformer === null ? {} : transformer;
+      if (transformer.readableType !== undefined || transformer.writableType !== undefined) {
+        throw new RangeError("Invalid transformer type");
+      }
+      const start = method(transformer, "start");
+      const transform = method(transformer, "transform");
+      const flush = method(transformer, "flush");
+      const cancel = method(transformer, "cancel");
+      // backpressure is set while the readable side has no room; its next
+      // pull resolves room.
+      const t = { rc: null, wc: null, backpressure: true, room: deferred() };
+      const controller = new TransformStreamDefaultController(internal, t);
+      const startDone = deferred();
+      this.#readable = new ReadableStream({
+        start(c) { t.rc = c; return startDone.promise; },
+        pull() {
+          t.backpressure = false;
+          t.room.resolve();
+        },
+        cancel(reason) {
+          t.wc.error(reason);
+          return cancel ? cancel.call(transformer, reason) : undefined;
+        },
+      }, readableStrategy || { highWaterMark: 0 });
+      this.#writable = new WritableStream({
+        start(c) {
+          t.wc = c;
+          return startDone.promise;
+        },
+        async write(chunk) {
+          if (t.backpressure) await t.room.promise;
+          try {
+            if (transform) await transform.call(transformer, chunk, controller);
+            else controller.enqueue(chunk);
+          } catch (e) {
+            try { t.rc.error(e); } catch (x) {}
+            throw e;
+          }
+        },
+        async close() {
+          try {
+            if (flush) await flush.call(transformer, controller);
+          } catch (e) {
+            try { t.rc.error(e); } catch (x) {}
+            throw e;
+          }
+          try { t.rc.close(); } catch (e) {}
+        },
+        async abort(reason) {
+          try { t.rc.error(reason); } catch (e) {}
+          if (cancel) await cancel.call(transformer, reason);
+        },
+      }, writableStrategy);
+      let r;
+      try {
+        r = start ? start.call(transformer, controller) : undefined;
+      } catch (e) {
+        startDone.reject(e);
+        return;
+      }
+      Promise.resolve(r).then(startDone.resolve, startDone.reject);
+    }
+    get readable() { return this.#readable; }
+    get writable() { return this.#writable; }
+    get [Symbol.toStringTag]() { return "TransformStream"; }
+  }
+
+  function toBytes(chunk) {
+    if (chunk instanceof Uint8Array) return chunk;
+    if (chunk instanceof ArrayBuffer) return new Uint8Array(chunk);
+    if (ArrayBuffer.isView(chunk)) return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    throw new TypeError("This TransformStream is being used as a byte stream, but received a value that is not an ArrayBuffer or ArrayBufferView.");
+  }
+
+  // Workers: a TransformStream for bytes.
+  class IdentityTransformStream extends TransformStream {
+    constructor() {
+      super({ transform(chunk, c) { c.enqueue(toBytes(chunk)); } });
+    }
+  }
+
+  // Workers: an IdentityTransformStream that checks the total length.
+  class FixedLengthStream extends TransformStream {
+    constructor(length) {
+      const expected = Number(length);
+      if (!(expected >= 0)) throw new TypeError("FixedLengthStream requires a non-negative length");
+      let seen = 0;
+      super({
+        transform(chunk, c) {
+          const b = toBytes(chunk);
+          seen += b.byteLength;
+          if (seen > expected) throw new TypeError("Attempt to write too many bytes through a FixedLengthStream.");
+          c.enqueue(b);
+        },
+        flush() {
+          if (seen < expected) throw new TypeError("FixedLengthStream did not see all expected bytes before close().");
+        },
+      });
+    }
+  }
+
+  // ---------------- strategies ----------------
+
+  class ByteLengthQueuingStrategy {
+    #hwm;
+    constructor(init) { this.#hwm = Number(init && init.highWaterMark); }
+    get highWaterMark() { return this.#hwm; }
+    get size() { return (chunk) => chunk.byteLength; }
+  }
+
+  class CountQueuingStrategy {
+    #hwm;
+    constructor(init) { this.#hwm = Number(init && init.highWaterMark); }
+    get highWaterMark() { return this.#hwm; }
+    get size() { return () => 1; }
+  }
+
+  // ---------------- text streams ----------------
+
+  class TextEncoderStream {
+    #ts;
+    constructor() {
+      const enc = new TextEncoder();
+      this.#ts = new TransformStream({
+        transform(chunk, c) {
+          const s = String(chunk);
+          if (s !== "") c.enqueue(enc.encode(s));
+        },
+      });
+    }
+    get encoding() { return "utf-8"; }
+    get readable() { return this.#ts.readable; }
+    get writable() { return this.#ts.writable; }
+  }
+
+  class TextDecoderStream {
+    #ts;
+    #dec;
+    constructor(label, options) {
+      const dec = new TextDecoder(label === undefined ? "utf-8" : label, options);
+      this.#dec = dec;
+      this.#ts = new TransformStream({
+        transform(chunk, c) {
+          const s = dec.decode(chunk, { stream: true });
+          if (s !== "") c.enqueue(s);
+        },
+        flush(c) {
+          const s = dec.decode();
+          if (s !== "") c.enqueue(s);
+        },
+      });
+    }
+    get encoding() { return this.#dec.encoding; }
+    get fatal() { return this.#dec.fatal; }
+    get ignoreBOM() { return this.#dec.ignoreBOM; }
+    get readable() { return this.#ts.readable; }
+    get writable() { return this.#ts.writable; }
+  }
+
+  define("ReadableStream", ReadableStream);
+  define("ReadableStreamDefaultReader", ReadableStreamDefaultReader);
+  define("ReadableStreamDefaultController", ReadableStreamDefaultController);
+  define("WritableStream", WritableStream);
+  define("WritableStreamDefaultWriter", WritableStreamDefaultWriter);
+  define("WritableStreamDefaultController", WritableStreamDefaultController);
+  define("TransformStream", TransformStream);
+  define("TransformStreamDefaultController", TransformStreamDefaultController);
+  define("IdentityTransformStream", IdentityTransformStream);
+  define("FixedLengthStream", FixedLengthStream);
+  define("ByteLengthQueuingStrategy", ByteLengthQueuingStrategy);
+  define("CountQueuingStrategy", CountQueuingStrategy);
+  define("TextEncoderStream", TextEncoderStream);
+  define("TextDecoderStream", TextDecoderStream);
+})();

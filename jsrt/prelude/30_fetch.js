@@ -1,0 +1,921 @@
+// Headers, Blob, File, FormData, Request, Response, fetch and the wire
+// conversions Go uses (see doc.go).
+//
+// Bodies are kept as a Uint8Array while possible: a body is a stream only if
+// it was given as a ReadableStream or somebody touched `.body`. So
+// `new Response("ok")` reaches the wire without any stream machinery.
+//
+// Simplified / Workers-flavoured:
+//   - Headers have guards "none" and "immutable" only (immutable: incoming
+//     requests, fetch() responses, Response.redirect/error), like Workers'
+//     "Can't modify immutable headers." No forbidden-header filtering.
+//   - Request: mode/credentials/cache/referrer/integrity are fixed defaults;
+//     method names are token-checked and DELETE/GET/HEAD/OPTIONS/POST/PUT/PATCH
+//     are uppercased. `new Request(req)` shares req's body bytes (a stream
+//     body is taken over).
+//   - Passing a body stream that came from another body (`new Response(
+//     res.body, res)`) reuses its bytes and locks the source stream.
+//   - The request wire also carries `redirect` ("follow" | "manual" |
+//     "error"); responseFromWire honours optional `url` / `redirected`
+//     fields.
+(function () {
+  "use strict";
+  const cairn = globalThis.__cairn;
+  const utf8Encode = cairn.utf8Encode;
+  const utf8Decode = cairn.utf8Decode;
+
+  function define(name, value) {
+    Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
+  }
+
+  const EMPTY = new Uint8Array(0);
+
+  // toBytes copies a BufferSource into a fresh Uint8Array.
+  function copyBytes(x) {
+    if (x instanceof ArrayBuffer) return new Uint8Array(x.slice(0));
+    if (ArrayBuffer.isView(x)) return new Uint8Array(x.buffer.slice(x.byteOffset, x.byteOffset + x.byteLength));
+    throw new TypeError("Expected an ArrayBuffer or ArrayBufferView");
+  }
+
+  function isBufferSource(x) {
+    return x instanceof ArrayBuffer || ArrayBuffer.isView(x);
+  }
+
+  function concatBytes(chunks, total) {
+    if (chunks.length === 1) return chunks[0];
+    if (total === undefined) {
+      total = 0;
+      for (const c of chunks) total += c.byteLength;
+    }
+    const out = new Uint8Array(total);
+    let off = 0;
+    for (const c of chunks) {
+      out.set(c, off);
+      off += c.byteLength;
+    }
+    return out;
+  }
+
+  // bufferOf returns an ArrayBuffer holding exactly the bytes of u8, without
+  // copying when u8 spans its whole buffer.
+  function bufferOf(u8) {
+    if (u8.byteOffset === 0 && u8.byteLength === u8.buffer.byteLength) return u8.buffer;
+    return u8.buffer.slice(u8.byteOffset, u8.byteOffset + u8.byteLength);
+  }
+
+  function indexOfBytes(hay, needle, from) {
+    const n = needle.length;
+    const first = needle[0];
+    const last = hay.length - n;
+    outer: for (let i = from; i <= last; i++) {
+      if (hay[i] !== first) continue;
+      for (let j = 1; j < n; j++) if (hay[i + j] !== needle[j]) continue outer;
+      return i;
+    }
+    return -1;
+  }
+
+  // --- Headers ---
+
+  const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+  const BAD_VALUE = /[\0\r\n]/;
+
+  function normalizeName(name) {
+    name = String(name);
+    if (!TOKEN.test(name)) throw new TypeError(`Invalid header name: ${JSON.stringify(name)}`);
+    return name.toLowerCase();
+  }
+
+  function normalizeValue(value) {
+    value = String(value).replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, "");
+    if (BAD_VALUE.test(value)) throw new TypeError(`Invalid header value: ${JSON.stringify(value)}`);
+    return value;
+  }
+
+  let headersIsImmutable, headersSetGuard, headersPairs, headersFromWire;
+
+  class Headers {
+    #map = new Map(); // lowercased name -> array of values
+    #immutable = false;
+    static {
+      headersIsImmutable = (h) => h.#immutable;
+      headersSetGuard = (h) => { h.#immutable = true; return h; };
+      // headersPairs lists [name, value] pairs unsorted, for the wire.
+      headersPairs = (h) => {
+        const out = [];
+        h.#map.forEach((vs, k) => {
+          for (let i = 0; i < vs.length; i++) out.push([k, vs[i]]);
+        });
+        return out;
+      };
+      // headersFromWire trusts Go's header names (valid tokens).
+      headersFromWire = (pairs) => {
+        const h = new Headers();
+        const map = h.#map;
+        if (pairs) {
+          for (let i = 0; i < pairs.length; i++) {
+            const name = String(pairs[i][0]).toLowerCase();
+            const value = String(pairs[i][1]);
+            const vs = map.get(name);
+            if (vs) vs.push(value);
+            else map.set(name, [value]);
+          }
+        }
+        return h;
+      };
+    }
+    constructor(init) {
+      if (init === undefined || init === null) return;
+      if (typeof init !== "object" && typeof init !== "function") {
+        throw new TypeError("Failed to construct 'Headers': The provided value is not of type '(record<ByteString, ByteString> or sequence<sequence<ByteString>>)'.");
+      }
+      if (#map in init) {
+        const map = this.#map;
+        init.#map.forEach((vs, k) => map.set(k, vs.slice()));
+      } else if (typeof init[Symbol.iterator] === "function") {
+        for (const pair of init) {
+          const p = typeof pair === "string" ? null : Array.from(pair);
+          if (!p || p.length !== 2) throw new TypeError("Failed to construct 'Headers': Invalid value: each header pair must be a name/value tuple.");
+          this.append(p[0], p[1]);
+        }
+      } else {
+        for (const k of Object.keys(init)) this.append(k, init[k]);
+      }
+    }
+    #check() {
+      if (this.#immutable) throw new TypeError("Can't modify immutable headers.");
+    }
+    append(name, value) {
+      this.#check();
+      name = normalizeName(name);
+      value = normalizeValue(value);
+      const vs = this.#map.get(name);
+      if (vs) vs.push(value);
+      else this.#map.set(name, [value]);
+    }
+    delete(name) {
+      this.#check();
+      this.#map.delete(normalizeName(name));
+    }
+    get(name) {
+      const vs = this.#map.get(normalizeName(name));
+      return vs ? vs.join(", ") : null;
+    }
+    getAll(name) {
+      name = normalizeName(name);
+      if (name !== "set-cookie") throw new TypeError("getAll() can only be used with the header name \"Set-Cookie\".");
+      return this.getSetCookie();
+    }
+    getSetCookie() {
+      const vs = this.#map.get("set-cookie");
+      return vs ? vs.slice() : [];
+    }
+    has(name) {
+      return this.#map.has(normalizeName(name));
+    }
+    set(name, value) {
+      this.#check();
+      this.#map.set(normalizeName(name), [normalizeValue(value)]);
+    }
+    #list() {
+      const names = Array.from(this.#map.keys()).sort();
+      const out = [];
+      for (const k of names) {
+        const vs = this.#map.get(k);
+        if (k === "set-cookie") for (const v of vs) out.push([k, v]);
+        else out.push([k, vs.join(", ")]);
+      }
+      return out;
+    }
+    forEach(callback, thisArg) {
+      for (const [k, v] of this.#list()) callback.call(thisArg, v, k, this);
+    }
+    entries() { return this.#list()[Symbol.iterator](); }
+    keys() { return this.#list().map((e) => e[0])[Symbol.iterator](); }
+    values() { return this.#list().map((e) => e[1])[Symbol.iterator](); }
+    [Symbol.iterator]() { return this.entries(); }
+    get [Symbol.toStringTag]() { return "Headers"; }
+  }
+
+  // --- Blob / File ---
+
+  let blobBytes;
+
+  function normalizeType(type) {
+    type = type === undefined ? "" : String(type);
+    return /^[\x20-\x7e]*$/.test(type) ? type.toLowerCase() : "";
+  }
+
+  class Blob {
+    #bytes;
+    #type;
+    static {
+      blobBytes = (b) => b.#bytes;
+    }
+    constructor(parts, options) {
+      const chunks = [];
+      if (parts !== undefined && parts !== null) {
+        if (typeof parts !== "object" || typeof parts[Symbol.iterator] !== "function") {
+          throw new TypeError("Failed to construct 'Blob': The provided value cannot be converted to a sequence.");
+        }
+        for (const p of parts) {
+          if (typeof p === "string") chunks.push(utf8Encode(p));
+          else if (p !== null && typeof p === "object" && #bytes in p) chunks.push(p.#bytes);
+          else if (isBufferSource(p)) chunks.push(copyBytes(p));
+          else chunks.push(utf8Encode(String(p)));
+        }
+      }
+      this.#bytes = chunks.length === 0 ? EMPTY : concatBytes(chunks);
+      this.#type = normalizeType(options && options.type);
+    }
+    get size() { return this.#bytes.byteLength; }
+    get type() { return this.#type; }
+    slice(start, end, contentType) {
+      const size = this.#bytes.byteLength;
+      const rel = (v, d) => {
+        if (v === undefined) return d;
+        v = Math.trunc(Number(v)) || 0;
+        return v < 0 ? Math.max(size + v, 0) : Math.min(v, size);
+      };
+      const s = rel(start, 0);
+      const e = rel(end, size);
+      const b = new Blob([], { type: contentType });
+      b.#bytes = this.#bytes.subarray(s, Math.max(s, e));
+      return b;
+    }
+    async text() { return utf8Decode(this.#bytes, false, false); }
+    async arrayBuffer() { return this.#bytes.slice().buffer; }
+    async bytes() { return this.#bytes.slice(); }
+    stream() { return bytesStream(this.#bytes); }
+    get [Symbol.toStringTag]() { return "Blob"; }
+  }
+
+  class File extends Blob {
+    #name;
+    #lastModified;
+    constructor(bits, name, options) {
+      if (arguments.length < 2) throw new TypeError("Failed to construct 'File': 2 arguments required, but only " + arguments.length + " present.");
+      super(bits, options);
+      this.#name = String(name);
+      this.#lastModified = options && options.lastModified !== undefined ? Number(options.lastModified) : Date.now();
+    }
+    get name() { return this.#name; }
+    get lastModified() { return this.#lastModified; }
+    get [Symbol.toStringTag]() { return "File"; }
+  }
+
+  function bytesStream(bytes) {
+    return new ReadableStream({
+      type: "bytes",
+      start(c) {
+        if (bytes.byteLength > 0) c.enqueue(bytes.slice());
+        c.close();
+      },
+    });
+  }
+
+  // --- FormData ---
+
+  function formValue(value, filename) {
+    if (value instanceof Blob) {
+      if (filename !== undefined) return new File([value], String(filename), { type: value.type });
+      if (value instanceof File) return value;
+      return new File([value], "blob", { type: value.type });
+    }
+    return String(value);
+  }
+
+  let formEntries;
+
+  class FormData {
+    #entries = [];
+    static {
+      formEntries = (f) => f.#entries;
+    }
+    constructor(form) {
+      if (form !== undefined) throw new TypeError("Failed to construct 'FormData': parameter 1 is not of type 'HTMLFormElement'.");
+    }
+    append(name, value, filename) {
+      this.#entries.push([String(name), formValue(value, filename)]);
+    }
+    set(name, value, filename) {
+      name = String(name);
+      const entry = [name, formValue(value, filename)];
+      const i = this.#entries.findIndex((e) => e[0] === name);
+      if (i < 0) {
+        this.#entries.push(entry);
+        return;
+      }
+      this.#entries[i] = entry;
+      this.#entries = this.#entries.filter((e, j) => j <= i || e[0] !== name);
+    }
+    get(name) {
+      name = String(name);
+      const e = this.#entries.find((e) => e[0] === name);
+      return e ? e[1] : null;
+    }
+    getAll(name) {
+      name = String(name);
+      return this.#entries.filter((e) => e[0] === name).map((e) => e[1]);
+    }
+    has(name) {
+      name = String(name);
+      return this.#entries.some((e) => e[0] === name);
+    }
+    delete(name) {
+      name = String(name);
+      this.#entries = this.#entries.filter((e) => e[0] !== name);
+    }
+    forEach(callback, thisArg) {
+      for (const [k, v] of this.#entries.slice()) callback.call(thisArg, v, k, this);
+    }
+    entries() { return this.#entries.map((e) => [e[0], e[1]])[Symbol.iterator](); }
+    keys() { return this.#entries.map((e) => e[0])[Symbol.iterator](); }
+    values() { return this.#entries.map((e) => e[1])[Symbol.iterator](); }
+    [Symbol.iterator]() { return this.entries(); }
+    get [Symbol.toStringTag]() { return "FormData"; }
+  }
+
+  function escapeFormName(s) {
+    return s.replace(/\r\n|\r|\n/g, "\r\n").replace(/\n/g, "%0A").replace(/\r/g, "%0D").replace(/"/g, "%22");
+  }
+
+  function randomHex(n) {
+    let s = "";
+    for (let i = 0; i < n; i++) s += Math.floor(Math.random() * 16).toString(16);
+    return s;
+  }
+
+  // encodeMultipart returns {bytes, type} for a FormData.
+  function encodeMultipart(form) {
+    const boundary = "----cairnFormBoundary" + randomHex(24);
+    const chunks = [];
+    for (const [name, value] of formEntries(form)) {
+      let head = `--${boundary}\r\nContent-Disposition: form-data; name="${escapeFormName(name)}"`;
+      if (typeof value === "string") {
+        chunks.push(utf8Encode(head + "\r\n\r\n" + value.replace(/\r\n|\r|\n/g, "\r\n") + "\r\n"));
+      } else {
+        head += `; filename="${escapeFormName(value.name)}"\r\nContent-Type: ${value.type || "application/octet-stream"}\r\n\r\n`;
+        chunks.push(utf8Encode(head), blobBytes(value), utf8Encode("\r\n"));
+      }
+    }
+    chunks.push(utf8Encode(`--${boundary}--\r\n`));
+    return { bytes: concatBytes(chunks), type: `multipart/form-data; boundary=${boundary}` };
+  }
+
+  function unescapeFormName(s) {
+    return s.replace(/%22/g, '"').replace(/%0D/gi, "\r").replace(/%0A/gi, "\n");
+  }
+
+  function headerParam(value, param) {
+    const re = new RegExp(`(?:^|;)\\s*${param}\\s*=\\s*(?:"((?:[^"\\\\]|\\\\.)*)"|([^;\\s]*))`, "i");
+    const m = re.exec(value);
+    if (!m) return null;
+    return m[1] !== undefined ? m[1].replace(/\\(.)/g, "$1") : m[2];
+  }
+
+  function parseMultipart(bytes, boundary) {
+    const fail = () => new TypeError("Failed to parse body as FormData.");
+    const form = new FormData();
+    const delim = utf8Encode("--" + boundary);
+    const nextDelim = utf8Encode("\r\n--" + boundary);
+    const crlf2 = utf8Encode("\r\n\r\n");
+    let pos = indexOfBytes(bytes, delim, 0);
+    if (pos < 0) throw fail();
+    pos += delim.length;
+    for (;;) {
+      if (bytes[pos] === 0x2d && bytes[pos + 1] === 0x2d) return form; // closing "--"
+      while (bytes[pos] === 0x20 || bytes[pos] === 0x09) pos++;
+      if (bytes[pos] !== 0x0d || bytes[pos + 1] !== 0x0a) throw fail();
+      pos += 2;
+      let headEnd;
+      let headText;
+      if (bytes[pos] === 0x0d && bytes[pos + 1] === 0x0a) {
+        headEnd = pos;
+        headText = "";
+      } else {
+        headEnd = indexOfBytes(bytes, crlf2, pos);
+        if (headEnd < 0) throw fail();
+        headText = utf8Decode(bytes.subarray(pos, headEnd), false, true);
+        headEnd += 2;
+      }
+      const start = headEnd + 2;
+      const end = indexOfBytes(bytes, nextDelim, start);
+      if (end < 0) throw fail();
+      let disposition = null;
+      let type = "";
+      for (const line of headText.split("\r\n")) {
+        const i = line.indexOf(":");
+        if (i < 0) continue;
+        const k = line.slice(0, i).trim().toLowerCase();
+        const v = line.slice(i + 1).trim();
+        if (k === "content-disposition") disposition = v;
+        else if (k === "content-type") type = v;
+      }
+      if (disposition === null || !/^form-data/i.test(disposition)) throw fail();
+      const name = headerParam(disposition, "name");
+      if (name === null) throw fail();
+      const filename = headerParam(disposition, "filename");
+      const data = bytes.subarray(start, end);
+      if (filename !== null) {
+        form.append(unescapeFormName(name), new File([data], unescapeFormName(filename), { type }));
+      } else {
+        form.append(unescapeFormName(name), utf8Decode(data, false, true));
+      }
+      pos = end + nextDelim.length;
+    }
+  }
+
+  // --- Body ---
+
+  // extractBody turns a BodyInit into {bytes, stream, type}.
+  function extractBody(init) {
+    if (typeof init === "string") return { bytes: utf8Encode(init), stream: null, type: "text/plain;charset=UTF-8" };
+    if (isBufferSource(init)) return { bytes: copyBytes(init), stream: null, type: null };
+    if (init instanceof Blob) return { bytes: blobBytes(init), stream: null, type: init.type || null };
+    if (typeof URLSearchParams === "function" && init instanceof URLSearchParams) {
+      return { bytes: utf8Encode(init.toString()), stream: null, type: "application/x-www-form-urlencoded;charset=UTF-8" };
+    }
+    if (init instanceof FormData) {
+      const m = encodeMultipart(init);
+      return { bytes: m.bytes, stream: null, type: m.type };
+    }
+    if (typeof ReadableStream === "function" && init instanceof ReadableStream) {
+      if (init.locked || cairn.streamDisturbed(init)) throw new TypeError("The ReadableStream has already been used or is locked.");
+      const bytes = streamSource.get(init);
+      if (bytes !== undefined) {
+        init.getReader(); // the source body hands its bytes over
+        return { bytes, stream: null, type: null };
+      }
+      return { bytes: null, stream: init, type: null };
+    }
+    return { bytes: utf8Encode(String(init)), stream: null, type: "text/plain;charset=UTF-8" };
+  }
+
+  // streamSource maps streams made lazily from body bytes to those bytes.
+  const streamSource = new WeakMap();
+
+  async function readAll(stream) {
+    const reader = stream.getReader();
+    const chunks = [];
+    let total = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      let chunk;
+      if (value instanceof Uint8Array) chunk = value;
+      else if (isBufferSource(value)) chunk = value instanceof ArrayBuffer ? new Uint8Array(value) : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+      else {
+        const err = new TypeError("This ReadableStream did not return bytes.");
+        reader.cancel(err).catch(() => {});
+        throw err;
+      }
+      chunks.push(chunk);
+      total += chunk.byteLength;
+    }
+    reader.releaseLock();
+    return chunks.length === 0 ? EMPTY : concatBytes(chunks, total);
+  }
+
+  const USED = "Body has already been used. It can only be used once. Use tee() first if you need to read it twice.";
+
+  let bodyState, bodySet, bodyBytes, bodyBytesNow;
+
+  // Body is the shared base of Request and Response (the Body mixin).
+  class Body {
+    #null = true;
+    #bytes = null; // Uint8Array while the body is (also) held as bytes
+    #stream = null; // ReadableStream once made or given
+    #used = false;
+    static {
+      bodySet = (b, extracted) => {
+        b.#null = extracted === null;
+        b.#bytes = extracted ? extracted.bytes : null;
+        b.#stream = extracted ? extracted.stream : null;
+        b.#used = false;
+      };
+      bodyState = (b) => ({ isNull: b.#null, bytes: b.#bytes, stream: b.#stream });
+      // bodyBytes consumes the body and resolves to its bytes (null for a
+      // null body).
+      bodyBytes = (b) => b.#consume();
+      // bodyBytesNow consumes a body held as bytes (or null) synchronously;
+      // it returns undefined, consuming nothing, when that would need a
+      // stream read or must fail.
+      bodyBytesNow = (b) => {
+        if (b.#null) {
+          if (b.#used) return undefined;
+          b.#used = true;
+          return null;
+        }
+        if (b.#bytes === null || b.#stream !== null || b.#used) return undefined;
+        b.#used = true;
+        return b.#bytes;
+      };
+    }
+    get body() {
+      if (this.#null) return null;
+      if (this.#stream === null) {
+        this.#stream = bytesStream(this.#bytes);
+        streamSource.set(this.#stream, this.#bytes);
+      }
+      return this.#stream;
+    }
+    get bodyUsed() {
+      return this.#used || (this.#stream !== null && cairn.streamDisturbed(this.#stream));
+    }
+    #consume() {
+      if (this.bodyUsed) return Promise.reject(new TypeError(USED));
+      if (this.#stream !== null && this.#stream.locked) return Promise.reject(new TypeError("The body's ReadableStream is locked."));
+      this.#used = true;
+      if (this.#null) return Promise.resolve(null);
+      if (this.#bytes !== null) {
+        if (this.#stream !== null) this.#stream.cancel().catch(() => {});
+        return Promise.resolve(this.#bytes);
+      }
+      return readAll(this.#stream);
+    }
+    // cloneBody gives other a copy of this body, teeing a stream.
+    static _clone(from, to) {
+      if (from.bodyUsed) throw new TypeError("Body has already been used. It can only be used once.");
+      to.#null = from.#null;
+      to.#bytes = from.#bytes;
+      if (from.#bytes === null && from.#stream !== null) {
+        const [a, b] = from.#stream.tee();
+        from.#stream = a;
+        to.#stream = b;
+      }
+    }
+    async arrayBuffer() {
+      const b = await this.#consume();
+      return b === null ? new ArrayBuffer(0) : b.slice().buffer;
+    }
+    async bytes() {
+      const b = await this.#consume();
+      return b === null ? new Uint8Array(0) : b.slice();
+    }
+    async text() {
+      const b = await this.#consume();
+      return b === null ? "" : utf8Decode(b, false, false);
+    }
+    async json() {
+      return JSON.parse(await this.text());
+    }
+    async blob() {
+      const b = await this.#consume();
+      return new Blob(b === null ? [] : [b], { type: this.headers.get("content-type") || "" });
+    }
+    async formData() {
+      const type = this.headers.get("content-type") || "";
+      const essence = type.split(";")[0].trim().toLowerCase();
+      if (essence === "multipart/form-data") {
+        const boundary = headerParam(type, "boundary");
+        if (!boundary) throw new TypeError("Failed to parse body as FormData: missing multipart boundary.");
+        const b = await this.#consume();
+        return parseMultipart(b || EMPTY, boundary);
+      }
+      if (essence === "application/x-www-form-urlencoded") {
+        const form = new FormData();
+        for (const [k, v] of new URLSearchParams(await this.text())) form.append(k, v);
+        return form;
+      }
+      throw new TypeError(`Failed to parse body as FormData: unsupported content-type ${JSON.stringify(type)}.`);
+    }
+  }
+  const cloneBody = Body._clone;
+  delete Body._clone;
+
+  function setBody(target, headers, init) {
+    if (init === undefined || init === null) {
+      bodySet(target, null);
+      return;
+    }
+    const ex = extractBody(init);
+    bodySet(target, ex);
+    if (ex.type !== null && !headers.has("content-type")) headers.append("content-type", ex.type);
+  }
+
+  // --- Request ---
+
+  const METHODS = { DELETE: 1, GET: 1, HEAD: 1, OPTIONS: 1, POST: 1, PUT: 1, PATCH: 1 };
+  const REDIRECTS = { follow: 1, manual: 1, error: 1 };
+  const internal = Symbol("cairn.internal");
+
+  function normalizeMethod(m) {
+    m = String(m);
+    if (!TOKEN.test(m)) throw new TypeError(`'${m}' is not a valid HTTP method.`);
+    const up = m.toUpperCase();
+    return METHODS[up] ? up : m;
+  }
+
+  function parseURL(input) {
+    const s = String(input);
+    try {
+      return new URL(s).href;
+    } catch (e) {
+      throw new TypeError(`Invalid URL: ${s}`);
+    }
+  }
+
+  let requestInit;
+
+  class Request extends Body {
+    #url;
+    #method = "GET";
+    #headers;
+    #redirect = "follow";
+    #signal = null;
+    #cf;
+    #fetcher = null;
+    static {
+      // requestInit fills a Request without the URL/option checks (wire).
+      requestInit = (r, url, method, headers, bytes) => {
+        r.#url = url;
+        r.#method = method;
+        r.#headers = headers;
+        bodySet(r, bytes === null ? null : { bytes, stream: null });
+        return r;
+      };
+    }
+    constructor(input, init) {
+      super();
+      if (input === internal) return;
+      if (arguments.length === 0) throw new TypeError("Failed to construct 'Request': 1 argument required, but only 0 present.");
+      if (init !== undefined && init !== null && typeof init !== "object") {
+        throw new TypeError("Failed to construct 'Request': The provided value is not of type 'RequestInit'.");
+      }
+      init = init || {};
+      const from = input instanceof Request ? input : null;
+      if (from) {
+        this.#url = from.#url;
+        this.#method = from.#method;
+        this.#redirect = from.#redirect;
+        this.#signal = from.#signal;
+        this.#cf = from.#cf;
+      } else {
+        this.#url = parseURL(input);
+      }
+      if (init.method !== undefined) this.#method = normalizeMethod(init.method);
+      if (init.redirect !== undefined) {
+        const r = String(init.redirect);
+        if (!REDIRECTS[r]) throw new TypeError(`Invalid redirect value, must be one of "follow", "manual" or "error".`);
+        this.#redirect = r;
+      }
+      if (init.signal !== undefined) {
+        if (init.signal !== null && !(init.signal instanceof AbortSignal)) {
+          throw new TypeError("Failed to construct 'Request': member signal is not of type AbortSignal.");
+        }
+        this.#signal = init.signal;
+      }
+      if (init.cf !== undefined) this.#cf = init.cf;
+      this.#headers = new Headers(init.headers !== undefined ? init.headers : from ? from.#headers : undefined);
+      const hasBody = init.body !== undefined && init.body !== null;
+      const inherited = !hasBody && init.body === undefined && from !== null && !bodyState(from).isNull;
+      if ((hasBody || inherited) && (this.#method === "GET" || this.#method === "HEAD")) {
+        throw new TypeError("Request with a GET or HEAD method cannot have a body.");
+      }
+      if (hasBody) {
+        setBody(this, this.#headers, init.body);
+      } else if (inherited) {
+        const st = bodyState(from);
+        if (from.bodyUsed) throw new TypeError(USED);
+        if (st.bytes !== null) bodySet(this, { bytes: st.bytes, stream: null });
+        else {
+          bodySet(this, { bytes: null, stream: st.stream });
+          bodySet(from, { bytes: EMPTY, stream: null });
+          bodyBytes(from); // the source is now used
+        }
+      }
+    }
+    get url() { return this.#url; }
+    get method() { return this.#method; }
+    get headers() { return this.#headers; }
+    get redirect() { return this.#redirect; }
+    get signal() {
+      if (this.#signal === null) this.#signal = new AbortController().signal;
+      return this.#signal;
+    }
+    get cf() { return this.#cf; }
+    get fetcher() { return this.#fetcher; }
+    get keepalive() { return false; }
+    get integrity() { return ""; }
+    get cache() { return undefined; }
+    get mode() { return "cors"; }
+    get credentials() { return "same-origin"; }
+    get destination() { return ""; }
+    get referrer() { return "about:client"; }
+    get referrerPolicy() { return ""; }
+    clone() {
+      const r = new Request(internal);
+      r.#url = this.#url;
+      r.#method = this.#method;
+      r.#headers = new Headers(this.#headers);
+      if (headersIsImmutable(this.#headers)) headersSetGuard(r.#headers);
+      r.#redirect = this.#redirect;
+      r.#signal = this.#signal;
+      r.#cf = this.#cf;
+      cloneBody(this, r);
+      return r;
+    }
+    static _signal(r) { return r.#signal; }
+    get [Symbol.toStringTag]() { return "Request"; }
+  }
+  const requestSignal = Request._signal;
+  delete Request._signal;
+
+  // --- Response ---
+
+  const NULL_BODY = { 101: 1, 204: 1, 205: 1, 304: 1 };
+  const REDIRECT_STATUS = { 301: 1, 302: 1, 303: 1, 307: 1, 308: 1 };
+
+  let responseInit;
+
+  class Response extends Body {
+    #status = 200;
+    #statusText = "";
+    #headers;
+    #type = "default";
+    #url = "";
+    #redirected = false;
+    #webSocket = null;
+    #cf;
+    static {
+      responseInit = (r, fields) => {
+        if ("status" in fields) r.#status = fields.status;
+        if ("statusText" in fields) r.#statusText = fields.statusText;
+        if ("type" in fields) r.#type = fields.type;
+        if ("url" in fields) r.#url = fields.url;
+        if ("redirected" in fields) r.#redirected = fields.redirected;
+        if ("headers" in fields) r.#headers = fields.headers;
+        if ("webSocket" in fields) r.#webSocket = fields.webSocket;
+        return r;
+      };
+    }
+    constructor(body, init) {
+      super();
+      if (body === internal) return;
+      if (init !== undefined && init !== null && typeof init !== "object") {
+        throw new TypeError("Failed to construct 'Response': The provided value is not of type 'ResponseInit'.");
+      }
+      init = init || {};
+      if (init.webSocket !== undefined && init.webSocket !== null) this.#webSocket = init.webSocket;
+      if (init.status !== undefined) {
+        const s = Number(init.status);
+        const ok = Number.isInteger(s) && ((s >= 200 && s <= 599) || (s === 101 && this.#webSocket !== null));
+        if (!ok) throw new RangeError(`Failed to construct 'Response': The status provided (${init.status}) is outside the range [200, 599].`);
+        this.#status = s;
+      }
+      if (init.statusText !== undefined) {
+        const t = String(init.statusText);
+        if (/[\r\n]/.test(t)) throw new TypeError("Failed to construct 'Response': Invalid statusText.");
+        this.#statusText = t;
+      }
+      if (init.cf !== undefined) this.#cf = init.cf;
+      this.#headers = new Headers(init.headers);
+      if (body !== undefined && body !== null) {
+        if (NULL_BODY[this.#status]) throw new TypeError(`Response with null body status (${this.#status}) cannot have a body.`);
+        setBody(this, this.#headers, body);
+      }
+    }
+    get status() { return this.#status; }
+    get statusText() { return this.#statusText; }
+    get ok() { return this.#status >= 200 && this.#status <= 299; }
+    get headers() { return this.#headers; }
+    get type() { return this.#type; }
+    get url() { return this.#url; }
+    get redirected() { return this.#redirected; }
+    get webSocket() { return this.#webSocket; }
+    get cf() { return this.#cf; }
+    clone() {
+      if (this.#webSocket !== null) throw new TypeError("Cannot clone a response to a WebSocket handshake.");
+      const r = new Response(internal);
+      r.#status = this.#status;
+      r.#statusText = this.#statusText;
+      r.#headers = new Headers(this.#headers);
+      r.#type = this.#type;
+      r.#url = this.#url;
+      r.#redirected = this.#redirected;
+      r.#cf = this.#cf;
+      cloneBody(this, r);
+      return r;
+    }
+    static json(data, init) {
+      const text = JSON.stringify(data);
+      if (text === undefined) throw new TypeError("Value is not JSON serializable.");
+      init = init || {};
+      const headers = new Headers(init.headers);
+      if (!headers.has("content-type")) headers.set("content-type", "application/json");
+      return new Response(text, { status: init.status, statusText: init.statusText, headers, cf: init.cf });
+    }
+    static redirect(url, status) {
+      status = status === undefined ? 302 : Number(status);
+      if (!REDIRECT_STATUS[status]) throw new RangeError(`Failed to execute 'redirect' on 'Response': Invalid status code ${status}`);
+      const headers = new Headers([["location", parseURL(url)]]);
+      const r = new Response(null, { status, headers });
+      headersSetGuard(r.headers);
+      return r;
+    }
+    static error() {
+      const r = new Response(internal);
+      bodySet(r, null);
+      return responseInit(r, { status: 0, type: "error", headers: headersSetGuard(new Headers()) });
+    }
+    get [Symbol.toStringTag]() { return "Response"; }
+  }
+
+  // --- wire ---
+
+
+  function wireBytes(body) {
+    if (body === undefined || body === null) return null;
+    if (body instanceof ArrayBuffer) return new Uint8Array(body);
+    return copyBytes(body);
+  }
+
+  cairn.requestFromWire = function requestFromWire(wire) {
+    const r = new Request(internal);
+    return requestInit(r, String(wire.url), normalizeMethod(wire.method), headersSetGuard(headersFromWire(wire.headers)), wireBytes(wire.body));
+  };
+
+  cairn.requestToWire = async function requestToWire(req) {
+    if (!(req instanceof Request)) throw new TypeError("requestToWire: not a Request");
+    const bytes = await bodyBytes(req);
+    return {
+      method: req.method,
+      url: req.url,
+      headers: headersPairs(req.headers),
+      body: bytes === null ? null : bufferOf(bytes),
+      redirect: req.redirect,
+    };
+  };
+
+  cairn.responseFromWire = function responseFromWire(wire) {
+    const r = new Response(internal);
+    bodySet(r, null);
+    const bytes = wireBytes(wire.body);
+    if (bytes !== null) bodySet(r, { bytes, stream: null });
+    return responseInit(r, {
+      status: wire.status,
+      statusText: wire.statusText === undefined ? "" : String(wire.statusText),
+      headers: headersFromWire(wire.headers),
+      url: wire.url ? String(wire.url) : "",
+      redirected: !!wire.redirected,
+      ...(wire.webSocket ? { webSocket: wire.webSocket } : {}),
+    });
+  };
+
+  function responseWire(res, bytes) {
+    const wire = {
+      status: res.status,
+      statusText: res.statusText,
+      headers: headersPairs(res.headers),
+      body: bytes === null ? null : bufferOf(bytes),
+    };
+    if (res.webSocket !== null) wire.webSocket = res.webSocket;
+    return wire;
+  }
+
+  // responseToWire returns an already settled promise when the body is held
+  // as bytes, so Go need not wait for a microtask turn.
+  cairn.responseToWire = function responseToWire(res) {
+    if (!(res instanceof Response)) {
+      return Promise.reject(new TypeError("Incorrect type for Promise: the Promise did not resolve to 'Response'."));
+    }
+    const now = bodyBytesNow(res);
+    if (now !== undefined) return Promise.resolve(responseWire(res, now));
+    return bodyBytes(res).then((bytes) => responseWire(res, bytes));
+  };
+
+  // --- fetch ---
+
+  async function fetch(input, init) {
+    const req = new Request(input, init);
+    const signal = requestSignal(req);
+    if (signal) signal.throwIfAborted();
+    const pending = cairn.requestToWire(req).then((wire) => cairn.fetchNative(wire));
+    let wire;
+    if (signal) {
+      wire = await new Promise((resolve, reject) => {
+        const onAbort = () => reject(signal.reason);
+        signal.addEventListener("abort", onAbort, { once: true });
+        pending.then(
+          (v) => { signal.removeEventListener("abort", onAbort); resolve(v); },
+          (e) => { signal.removeEventListener("abort", onAbort); reject(e); },
+        );
+      });
+    } else {
+      wire = await pending;
+    }
+    const res = cairn.responseFromWire(wire);
+    if (!wire.url) responseInit(res, { url: req.url });
+    headersSetGuard(res.headers);
+    return res;
+  }
+
+  define("Headers", Headers);
+  define("Blob", Blob);
+  define("File", File);
+  define("FormData", FormData);
+  define("Request", Request);
+  define("Response", Response);
+  define("fetch", fetch);
+})();
