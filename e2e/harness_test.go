@@ -23,6 +23,10 @@ import (
 // cairnBin is the binary under test, built by TestMain.
 var cairnBin string
 
+// testClient bounds every request, so a hung server fails a test instead
+// of stalling the suite.
+var testClient = &http.Client{Timeout: 30 * time.Second}
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "cairn-e2e-")
 	if err != nil {
@@ -142,7 +146,7 @@ func (d *devServer) Do(method, path, body string) (int, string) {
 	if err != nil {
 		d.t.Fatal(err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := testClient.Do(req)
 	if err != nil {
 		d.t.Fatalf("%s %s: %v\n%s", method, path, err, d.Logs)
 	}

@@ -139,11 +139,13 @@ export default {
 };
 `
 
-func decodeJSON(t *testing.T, body string) map[string]any {
-	t.Helper()
+// getJSON fetches path and decodes its JSON object body.
+func (d *devServer) getJSON(path string) map[string]any {
+	d.t.Helper()
+	body := d.mustGet(path)
 	var m map[string]any
 	if err := json.Unmarshal([]byte(body), &m); err != nil {
-		t.Fatalf("bad JSON %q: %v", body, err)
+		d.t.Fatalf("GET %s: bad JSON %q: %v\n%s", path, body, err, d.Logs)
 	}
 	return m
 }
@@ -154,8 +156,7 @@ func TestDurableObjectIDs(t *testing.T) {
 	dir := writeProject(t, map[string]string{"wrangler.jsonc": objectsConfig, "src/index.js": objectsWorker})
 	state := t.TempDir()
 	d := startDev(t, dir, state)
-	_, body := d.Get("/ids")
-	got := decodeJSON(t, body)
+	got := d.getJSON("/ids")
 	want := map[string]any{
 		"same": true, "uniqueDiffer": true, "roundTrip": true, "roundTripName": nil,
 		"byName": true, "stubName": "x", "otherDiffers": true,
@@ -178,8 +179,7 @@ func TestDurableObjectIDs(t *testing.T) {
 
 	// spec 1: the same id after a restart.
 	d = startDev(t, dir, state)
-	_, body = d.Get("/ids")
-	if again := decodeJSON(t, body)["hex"]; again != hex {
+	if again := d.getJSON("/ids")["hex"]; again != hex {
 		t.Errorf("idFromName after restart = %v, want %v", again, hex)
 	}
 }
@@ -200,14 +200,12 @@ func TestOneInstancePerID(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	_, body := d.Get("/thing/room-1/info")
-	info := decodeJSON(t, body)
+	info := d.getJSON("/thing/room-1/info")
 	if info["hits"] != 21.0 || info["name"] != "room-1" || info["nameInCtor"] != "room-1" {
 		t.Errorf("info = %v, want hits 21 and name room-1", info)
 	}
 
-	_, body = d.Get("/unique")
-	u := decodeJSON(t, body)
+	u := d.getJSON("/unique")
 	first, _ := u["first"].(map[string]any)
 	again, _ := u["again"].(map[string]any)
 	if first["id"] != u["id"] || first["name"] != nil || again["hits"] != 2.0 {
@@ -247,8 +245,7 @@ func TestStorageAPI(t *testing.T) {
 	dir := writeProject(t, map[string]string{"wrangler.jsonc": objectsConfig, "src/index.js": objectsWorker})
 	d := startDev(t, dir, t.TempDir())
 
-	_, body := d.Get("/thing/s/sql/cursor")
-	got := decodeJSON(t, body)
+	got := d.getJSON("/thing/s/sql/cursor")
 	checks := map[string]string{
 		"columns":     `["a","b","c"]`,
 		"first":       `{"a":1,"b":"x","c":[1,2]}`,
@@ -268,8 +265,7 @@ func TestStorageAPI(t *testing.T) {
 		t.Errorf("syntax error message = %q", bad)
 	}
 
-	_, body = d.Get("/thing/s/kv")
-	got = decodeJSON(t, body)
+	got = d.getJSON("/thing/s/kv")
 	checks = map[string]string{
 		"many":    `["a","b"]`,
 		"listed":  `["b","c"]`,

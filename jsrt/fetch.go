@@ -2,6 +2,7 @@ package jsrt
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -38,8 +39,7 @@ func (rt *runtime) roundTrip(do func(ctx context.Context) (*http.Response, error
 			}
 			rt.loop.submit(func() {
 				if err != nil {
-					e, _ := rt.vm.New(rt.vm.Get("TypeError"), rt.vm.ToValue(err.Error()))
-					_ = reject(e)
+					_ = reject(rt.errorValue(err))
 					return
 				}
 				_ = resolve(rt.responseWire(resp, body))
@@ -104,4 +104,28 @@ func (rt *runtime) namespaceNatives(class string, ns *objects.Namespace) *goja.O
 		})
 	})
 	return n
+}
+
+// errorValue turns a Go error into a JS error to reject with. An exception
+// thrown by another object's code keeps its name and message and is marked
+// remote, as on Cloudflare; other failures become TypeErrors.
+func (rt *runtime) errorValue(err error) goja.Value {
+	vm := rt.vm
+	name, msg, remote := "TypeError", err.Error(), false
+	var se *ScriptError
+	if errors.As(err, &se) {
+		name, msg, remote = se.Name, se.Message, true
+	}
+	ctor := vm.Get(name)
+	if _, ok := goja.AssertConstructor(ctor); !ok {
+		ctor = vm.Get("Error")
+	}
+	e, cerr := vm.New(ctor, vm.ToValue(msg))
+	if cerr != nil {
+		return vm.ToValue(msg)
+	}
+	if remote {
+		_ = e.Set("remote", true)
+	}
+	return e
 }

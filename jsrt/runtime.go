@@ -230,17 +230,12 @@ func (rt *runtime) reportError(msg string, err error) {
 	rt.log.Error(msg, "error", jsError(err).Error())
 }
 
-// jsError turns a goja exception into an error whose text is the JS stack
-// trace (source-mapped through the bundle's inline source map).
+// jsError turns a goja exception into a *ScriptError carrying the JS
+// error's name, message and (source-mapped) stack.
 func jsError(err error) error {
 	var ex *goja.Exception
 	if errors.As(err, &ex) {
-		if obj, ok := ex.Value().(*goja.Object); ok {
-			if stack := obj.Get("stack"); stack != nil && !goja.IsUndefined(stack) {
-				return &ScriptError{Message: stack.String(), Value: ex.Value()}
-			}
-		}
-		return &ScriptError{Message: ex.String(), Value: ex.Value()}
+		return scriptError(ex.Value(), ex.String())
 	}
 	var intr *goja.InterruptedError
 	if errors.As(err, &intr) {
@@ -251,11 +246,36 @@ func jsError(err error) error {
 	return err
 }
 
-// ScriptError is an exception thrown by Worker code. Message holds the
-// stack trace when there is one.
-type ScriptError struct {
-	Message string
-	Value   goja.Value
+// scriptError describes a thrown JS value; fallback is used as the stack
+// when the value has none.
+func scriptError(v goja.Value, fallback string) *ScriptError {
+	e := &ScriptError{Name: "Error", Message: fallback, Stack: fallback}
+	obj, ok := v.(*goja.Object)
+	if !ok {
+		if v != nil {
+			e.Message = "Uncaught " + v.String()
+			e.Stack = e.Message
+		}
+		return e
+	}
+	if name := obj.Get("name"); name != nil && !goja.IsUndefined(name) {
+		e.Name = name.String()
+	}
+	if msg := obj.Get("message"); msg != nil && !goja.IsUndefined(msg) {
+		e.Message = msg.String()
+	}
+	if stack := obj.Get("stack"); stack != nil && !goja.IsUndefined(stack) {
+		e.Stack = stack.String()
+	}
+	return e
 }
 
-func (e *ScriptError) Error() string { return e.Message }
+// ScriptError is an exception thrown by Worker code.
+type ScriptError struct {
+	Name    string // the error's constructor name: Error, TypeError, …
+	Message string
+	Stack   string // source-mapped stack trace, starting with "Name: Message"
+}
+
+// Error returns the stack trace, which starts with name and message.
+func (e *ScriptError) Error() string { return e.Stack }

@@ -262,6 +262,9 @@ func (rt *runtime) serve(ctx context.Context, req *http.Request, owner *instance
 	}
 	ch := make(chan result, 1)
 	deliver := func(resp *http.Response, err error) {
+		if err != nil && owner != nil {
+			rt.log.Error("Durable Object threw", "class", owner.class, "id", owner.obj.ID.String(), "error", err.Error())
+		}
 		rt.gate(owner, func(commitErr error) {
 			if commitErr != nil {
 				resp, err = nil, commitErr
@@ -304,6 +307,8 @@ func (rt *runtime) serve(ctx context.Context, req *http.Request, owner *instance
 		return r.resp, r.err
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	case <-rt.w.ctx.Done():
+		return nil, ErrStopped
 	}
 }
 
@@ -337,18 +342,9 @@ func (rt *runtime) then(p goja.Value, onOK, onErr func(goja.Value)) {
 	}
 }
 
-// rejection turns a promise rejection reason into an error carrying the
-// JS stack when the reason is an Error.
+// rejection turns a promise rejection reason into a *ScriptError.
 func rejection(reason goja.Value) error {
-	if obj, ok := reason.(*goja.Object); ok {
-		if stack := obj.Get("stack"); stack != nil && !goja.IsUndefined(stack) {
-			return &ScriptError{Message: stack.String(), Value: reason}
-		}
-	}
-	if reason == nil {
-		return &ScriptError{Message: "undefined"}
-	}
-	return &ScriptError{Message: "Uncaught " + reason.String(), Value: reason}
+	return scriptError(reason, "Uncaught undefined")
 }
 
 func readBody(body io.ReadCloser) ([]byte, error) {

@@ -28,6 +28,11 @@ type Options struct {
 
 // App is one loaded Worker project.
 type App struct {
+	// mu is held shared by each request served and exclusively by Close,
+	// so Close waits for requests in flight.
+	mu     sync.RWMutex
+	closed bool
+
 	Config *config.Config
 	Worker *jsrt.Worker
 	Host   *objects.Host
@@ -99,10 +104,28 @@ func Load(opts Options) (*App, error) {
 	return &App{Config: cfg, Worker: w, Host: host, Inputs: inputs}, nil
 }
 
-// Close stops the Worker, then closes the objects and their storage.
+// Close waits for requests in flight, stops the Worker, then closes the
+// objects and their storage.
 func (a *App) Close() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed {
+		return nil
+	}
+	a.closed = true
 	a.Worker.Close()
 	return a.Host.Close()
+}
+
+// serve handles one request unless the App is closed; it reports whether it did.
+func (a *App) serve(rw http.ResponseWriter, r *http.Request) bool {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	if a.closed {
+		return false
+	}
+	a.Worker.ServeHTTP(rw, r)
+	return true
 }
 
 func relName(dir, path string) string {
@@ -120,14 +143,19 @@ type Server struct {
 	Log *slog.Logger
 }
 
-// ServeHTTP hands the request to the current App's Worker.
+// ServeHTTP hands the request to the current App's Worker. A request that
+// races with a reload goes to the new App.
 func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
-	app := s.app.Load()
-	if app == nil {
-		http.Error(rw, "no Worker loaded", http.StatusServiceUnavailable)
-		return
+	for {
+		app := s.app.Load()
+		if app == nil {
+			http.Error(rw, "no Worker loaded", http.StatusServiceUnavailable)
+			return
+		}
+		if app.serve(rw, r) {
+			return
+		}
 	}
-	app.Worker.ServeHTTP(rw, r)
 }
 
 // Current returns the App being served.
