@@ -41,12 +41,12 @@ export default {
     const seen = [];
     ac.signal.addEventListener("abort", () => seen.push(ac.signal.reason));
     ac.abort("why");
-    out.abort = seen;
+    out.abort = [...seen];
     const et = new EventTarget();
     et.addEventListener("ping", (e) => seen.push(e.type), { once: true });
     et.dispatchEvent(new Event("ping"));
     et.dispatchEvent(new Event("ping"));
-    out.events = seen;
+    out.events = [...seen];
     const ts = new TransformStream({ transform(chunk, c) { c.enqueue(chunk.toUpperCase()); } });
     const w = ts.writable.getWriter();
     w.write("ab"); w.write("cd"); w.close();
