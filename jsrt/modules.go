@@ -71,3 +71,24 @@ func registerModules(reg *require.Registry, rt *runtime) {
 		_ = module.Set("exports", rt.natives)
 	})
 }
+
+// installRequire replaces the registry's require with one whose failure
+// names the module, since the registry's own error does not.
+func (rt *runtime) installRequire() error {
+	vm := rt.vm
+	inner, ok := goja.AssertFunction(vm.Get("require"))
+	if !ok {
+		return fmt.Errorf("require is not enabled")
+	}
+	return vm.Set("require", func(name string) goja.Value {
+		v, err := inner(goja.Undefined(), vm.ToValue(name))
+		if err != nil {
+			msg := err.Error()
+			if !strings.Contains(msg, require.NoSuchBuiltInModuleError.Error()) && !strings.Contains(msg, require.InvalidModuleError.Error()) {
+				panic(err) // the module itself threw
+			}
+			panic(vm.NewGoError(fmt.Errorf("No such module %q (imported by the Worker). cairn provides cloudflare:workers and the Node.js modules async_hooks, buffer, events, path, process, url and util", name)))
+		}
+		return v
+	})
+}

@@ -86,6 +86,9 @@ func (rt *runtime) install() error {
 	}))
 	registerModules(reg, rt)
 	reg.Enable(vm)
+	if err := rt.installRequire(); err != nil {
+		return err
+	}
 	url.Enable(vm)
 	for _, step := range []func() error{
 		func() error { return installEncoding(vm, rt.natives) },
