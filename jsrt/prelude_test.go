@@ -1,33 +1,18 @@
 package jsrt
 
 import (
-	"strings"
+	"io"
+	"log/slog"
 	"testing"
-	"unicode/utf8"
 
 	"github.com/dop251/goja"
 	"github.com/dop251/goja_nodejs/require"
 	"github.com/dop251/goja_nodejs/url"
 )
 
-// preludeShims stands in for natives other files install (TextEncoder,
-// TextDecoder, timers) when they are absent from the bare test runtime.
+// preludeShims stands in for the timers the runtime installs when they are absent from the bare test runtime.
 const preludeShims = `
 (function () {
-  if (typeof TextEncoder !== "function") {
-    globalThis.TextEncoder = class TextEncoder {
-      get encoding() { return "utf-8"; }
-      encode(s = "") { return __cairn.utf8Encode(String(s)); }
-    };
-  }
-  if (typeof TextDecoder !== "function") {
-    globalThis.TextDecoder = class TextDecoder {
-      #fatal; #ignoreBOM;
-      constructor(label, opts) { this.#fatal = !!(opts && opts.fatal); this.#ignoreBOM = !!(opts && opts.ignoreBOM); }
-      get encoding() { return "utf-8"; }
-      decode(buf, opts) { return buf === undefined ? "" : __cairn.utf8Decode(buf, this.#fatal, this.#ignoreBOM); }
-    };
-  }
   if (typeof queueMicrotask !== "function") {
     globalThis.queueMicrotask = (fn) => { Promise.resolve().then(fn); };
   }
@@ -61,20 +46,6 @@ globalThis.preludeForAwait = async function (iterable, fn) {
 };
 `
 
-// preludeBytes returns the bytes behind an ArrayBuffer or view.
-func preludeBytes(vm *goja.Runtime, v goja.Value) []byte {
-	if b, ok := v.Export().(goja.ArrayBuffer); ok {
-		return b.Bytes()
-	}
-	obj := v.ToObject(vm)
-	buf, ok := obj.Get("buffer").Export().(goja.ArrayBuffer)
-	if !ok {
-		panic(vm.NewTypeError("utf8Decode: expected a BufferSource"))
-	}
-	off := int(obj.Get("byteOffset").ToInteger())
-	n := int(obj.Get("byteLength").ToInteger())
-	return buf.Bytes()[off : off+n]
-}
 
 // preludeRuntime builds a bare runtime with the natives the prelude needs,
 // a fake fetchNative that echoes the request, and the prelude itself.
@@ -89,24 +60,10 @@ func preludeRuntime(t *testing.T) *goja.Runtime {
 			t.Fatal(err)
 		}
 	}
-	must(natives.Set("utf8Encode", func(s string) goja.Value {
-		ab := vm.NewArrayBuffer([]byte(s))
-		u8, err := vm.New(vm.Get("Uint8Array"), vm.ToValue(ab))
-		if err != nil {
-			panic(err)
-		}
-		return u8
-	}))
-	must(natives.Set("utf8Decode", func(v goja.Value, fatal, ignoreBOM bool) string {
-		b := preludeBytes(vm, v)
-		if !ignoreBOM && len(b) >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF {
-			b = b[3:]
-		}
-		if fatal && !utf8.Valid(b) {
-			panic(vm.NewTypeError("The encoded data was not valid for encoding utf-8"))
-		}
-		return strings.ToValidUTF8(string(b), "\uFFFD")
-	}))
+	must(installEncoding(vm, natives))
+	must(installCrypto(vm, natives))
+	must(installConsole(vm, natives, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	must(installClone(vm, natives))
 	// fetchNative echoes: status 200, the request's method and URL in
 	// headers, and the request body as the response body.
 	must(natives.Set("fetchNative", func(wire *goja.Object) goja.Value {

@@ -92,9 +92,8 @@ func (rt *runtime) install() error {
 	url.Enable(vm)
 	for _, step := range []func() error{
 		func() error { return installEncoding(vm, rt.natives) },
-		func() error { return installCrypto(vm) },
-		func() error { return installConsole(vm, rt.log) },
-		func() error { return installPerformance(vm) },
+		func() error { return installCrypto(vm, rt.natives) },
+		func() error { return installConsole(vm, rt.natives, rt.log) },
 		func() error { return installClone(vm, rt.natives) },
 		rt.installTimers,
 		rt.installFetch,

@@ -235,6 +235,10 @@ func (rt *runtime) throw(err error) {
 	if errors.As(err, &ex) {
 		panic(ex)
 	}
+	var ce *CloneError
+	if errors.As(err, &ce) {
+		panic(cloneException(rt.vm, err))
+	}
 	e, cerr := rt.vm.New(rt.vm.Get("Error"), rt.vm.ToValue(err.Error()))
 	if cerr != nil {
 		panic(rt.vm.ToValue(err.Error()))

@@ -1,0 +1,289 @@
+// Platform APIs over Go natives (jsrt/encoding.go, jsrt/crypto.go):
+// TextEncoder/TextDecoder, crypto and crypto.subtle (digest, HMAC),
+// console (formatted like Node's util.format), performance, navigator.
+(function () {
+  "use strict";
+  const cairn = globalThis.__cairn;
+  const define = (name, value) =>
+    Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
+
+  // --- encoding ---
+
+  const UTF8_LABELS = ["utf-8", "utf8", "unicode-1-1-utf-8"];
+
+  class TextEncoder {
+    get encoding() { return "utf-8"; }
+    encode(input = "") { return cairn.utf8Encode(String(input)); }
+    encodeInto(source, destination) {
+      const bytes = cairn.utf8Encode(String(source));
+      let n = Math.min(bytes.length, destination.length);
+      // Do not split a character: back up to a sequence boundary.
+      while (n > 0 && n < bytes.length && (bytes[n] & 0xc0) === 0x80) n--;
+      destination.set(bytes.subarray(0, n));
+      const read = cairn.utf8Decode(bytes.subarray(0, n), false, true).length;
+      return { read, written: n };
+    }
+  }
+
+  class TextDecoder {
+    #fatal;
+    #ignoreBOM;
+    #pending = null; // bytes of a character split across stream chunks
+    #started = false;
+    constructor(label = "utf-8", options = {}) {
+      if (!UTF8_LABELS.includes(String(label).trim().toLowerCase())) {
+        throw new RangeError(`Failed to construct 'TextDecoder': The encoding label provided ('${label}') is invalid.`);
+      }
+      this.#fatal = !!options.fatal;
+      this.#ignoreBOM = !!options.ignoreBOM;
+    }
+    get encoding() { return "utf-8"; }
+    get fatal() { return this.#fatal; }
+    get ignoreBOM() { return this.#ignoreBOM; }
+    decode(input, options = {}) {
+      let bytes = input === undefined ? new Uint8Array(0) : toBytes(input);
+      if (this.#pending) {
+        const joined = new Uint8Array(this.#pending.length + bytes.length);
+        joined.set(this.#pending);
+        joined.set(bytes, this.#pending.length);
+        bytes = joined;
+        this.#pending = null;
+      }
+      const stream = !!options.stream;
+      if (stream) {
+        const whole = cairn.utf8Complete(bytes);
+        if (whole < bytes.length) {
+          this.#pending = bytes.slice(whole);
+          bytes = bytes.subarray(0, whole);
+        }
+      }
+      const ignoreBOM = this.#ignoreBOM || this.#started;
+      const out = cairn.utf8Decode(bytes, this.#fatal, ignoreBOM);
+      this.#started = stream && (this.#started || bytes.length > 0);
+      return out;
+    }
+  }
+
+  function toBytes(input) {
+    if (input instanceof ArrayBuffer) return new Uint8Array(input);
+    if (ArrayBuffer.isView(input)) return new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
+    throw new TypeError("The provided value is not of type '(ArrayBuffer or ArrayBufferView)'.");
+  }
+
+  define("TextEncoder", TextEncoder);
+  define("TextDecoder", TextDecoder);
+
+  // --- crypto ---
+
+  function algorithmName(alg) {
+    const name = typeof alg === "string" ? alg : alg && alg.name;
+    if (typeof name !== "string") throw new TypeError("Algorithm must be a string or an object with a name.");
+    return name;
+  }
+
+  function hashName(hash) {
+    return algorithmName(hash).toUpperCase();
+  }
+
+  class CryptoKey {
+    #secret;
+    constructor(secret, algorithm, extractable, usages) {
+      this.#secret = secret;
+      Object.defineProperties(this, {
+        type: { value: "secret", enumerable: true },
+        algorithm: { value: algorithm, enumerable: true },
+        extractable: { value: extractable, enumerable: true },
+        usages: { value: usages, enumerable: true },
+      });
+    }
+    static secretOf(key, usage) {
+      if (!(key instanceof CryptoKey)) throw new TypeError("Expected a CryptoKey.");
+      if (usage && !key.usages.includes(usage)) {
+        throw new DOMException(`Requested operation "${usage}" is not permitted by this key.`, "InvalidAccessError");
+      }
+      return key.#secret;
+    }
+  }
+
+  function b64urlDecode(s) {
+    s = s.replace(/-/g, "+").replace(/_/g, "/");
+    const bin = atob(s + "===".slice((s.length + 3) % 4));
+    const out = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out;
+  }
+
+  function b64urlEncode(bytes) {
+    let bin = "";
+    for (const b of bytes) bin += String.fromCharCode(b);
+    return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  function requireHMAC(algorithm) {
+    const name = algorithmName(algorithm);
+    if (name.toUpperCase() !== "HMAC") {
+      throw new DOMException(`Unrecognized or unimplemented algorithm: ${name}. cairn supports HMAC keys.`, "NotSupportedError");
+    }
+    return { name: "HMAC", hash: { name: hashName(algorithm.hash) } };
+  }
+
+  // Each method runs synchronously and reports through a promise, as
+  // WebCrypto requires.
+  const promised = (fn) => function (...args) {
+    try {
+      return Promise.resolve(fn.apply(this, args));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  };
+
+  const subtle = {
+    digest: promised((algorithm, data) => cairn.digest(algorithmName(algorithm), toBytes(data))),
+    importKey: promised((format, keyData, algorithm, extractable, usages) => {
+      const alg = requireHMAC(algorithm);
+      let secret;
+      if (format === "raw") secret = toBytes(keyData).slice();
+      else if (format === "jwk") {
+        if (!keyData || keyData.kty !== "oct" || typeof keyData.k !== "string") throw new TypeError("Expected an oct JWK with a k member.");
+        secret = b64urlDecode(keyData.k);
+      } else throw new DOMException(`Unsupported key format: ${format}`, "NotSupportedError");
+      alg.length = secret.length * 8;
+      return new CryptoKey(secret, alg, !!extractable, [...usages]);
+    }),
+    exportKey: promised((format, key) => {
+      if (!key.extractable) throw new DOMException("Key is not extractable.", "InvalidAccessError");
+      const secret = CryptoKey.secretOf(key);
+      if (format === "raw") return secret.slice().buffer;
+      if (format === "jwk") return { kty: "oct", k: b64urlEncode(secret), alg: "HS" + key.algorithm.hash.name.slice(4), ext: true, key_ops: key.usages };
+      throw new DOMException(`Unsupported key format: ${format}`, "NotSupportedError");
+    }),
+    generateKey: promised((algorithm, extractable, usages) => {
+      const alg = requireHMAC(algorithm);
+      const bits = algorithm.length || ({ "SHA-384": 1024, "SHA-512": 1024 }[alg.hash.name] ?? 512);
+      const secret = crypto.getRandomValues(new Uint8Array(bits / 8));
+      alg.length = bits;
+      return new CryptoKey(secret, alg, !!extractable, [...usages]);
+    }),
+    sign: promised((algorithm, key, data) => {
+      requireHMAC({ name: algorithmName(algorithm), hash: key.algorithm.hash });
+      return cairn.hmac(key.algorithm.hash.name, CryptoKey.secretOf(key, "sign"), toBytes(data));
+    }),
+    verify: promised((algorithm, key, signature, data) => {
+      requireHMAC({ name: algorithmName(algorithm), hash: key.algorithm.hash });
+      const mac = new Uint8Array(cairn.hmac(key.algorithm.hash.name, CryptoKey.secretOf(key, "verify"), toBytes(data)));
+      const sig = toBytes(signature);
+      return sig.length === mac.length && cairn.timingSafeEqual(sig, mac);
+    }),
+    timingSafeEqual: (a, b) => cairn.timingSafeEqual(toBytes(a), toBytes(b)),
+  };
+
+  const crypto = {
+    subtle,
+    getRandomValues(array) {
+      if (!ArrayBuffer.isView(array) || array instanceof Float32Array || array instanceof Float64Array || array instanceof DataView) {
+        throw new DOMException("getRandomValues() requires an integer typed array.", "TypeMismatchError");
+      }
+      cairn.fillRandom(array);
+      return array;
+    },
+    randomUUID: () => cairn.randomUUID(),
+  };
+  define("crypto", crypto);
+  define("CryptoKey", CryptoKey);
+
+  // --- console ---
+
+  function inspect(value, depth = 2, seen = new Set()) {
+    switch (typeof value) {
+      case "string": return seen.size === 0 ? value : JSON.stringify(value).replace(/^"|"$/g, "'");
+      case "number": return Object.is(value, -0) ? "-0" : String(value);
+      case "bigint": return value + "n";
+      case "symbol": return value.toString();
+      case "undefined": return "undefined";
+      case "function": return `[Function: ${value.name || "(anonymous)"}]`;
+    }
+    if (value === null) return "null";
+    if (value instanceof Error) return value.stack || `${value.name}: ${value.message}`;
+    if (seen.has(value)) return "[Circular]";
+    if (value instanceof Date) return value.toISOString();
+    if (value instanceof RegExp) return String(value);
+    if (depth < 0) return Array.isArray(value) ? "[Array]" : "[Object]";
+    seen.add(value);
+    const inner = (v) => inspect(v, depth - 1, seen);
+    let out;
+    if (Array.isArray(value)) {
+      out = value.length ? `[ ${value.map(inner).join(", ")} ]` : "[]";
+    } else if (value instanceof Map) {
+      out = `Map(${value.size}) {${[...value].map(([k, v]) => ` ${inner(k)} => ${inner(v)}`).join(",")}${value.size ? " " : ""}}`;
+    } else if (value instanceof Set) {
+      out = `Set(${value.size}) {${[...value].map((v) => " " + inner(v)).join(",")}${value.size ? " " : ""}}`;
+    } else if (ArrayBuffer.isView(value)) {
+      out = `${value.constructor.name}(${value.length}) [ ${Array.from(value).join(", ")} ]`;
+    } else {
+      const keys = Object.keys(value);
+      const name = value.constructor && value.constructor !== Object && value.constructor.name ? value.constructor.name + " " : "";
+      out = keys.length ? `${name}{ ${keys.map((k) => `${/^[A-Za-z_$][\w$]*$/.test(k) ? k : JSON.stringify(k)}: ${inner(value[k])}`).join(", ")} }` : `${name}{}`;
+    }
+    seen.delete(value);
+    return out;
+  }
+
+  function format(...args) {
+    if (args.length === 0) return "";
+    let rest = args;
+    let out = "";
+    if (typeof args[0] === "string") {
+      let i = 1;
+      out = args[0].replace(/%[sdifjoOc%]/g, (spec) => {
+        if (spec === "%%") return "%";
+        if (i >= args.length) return spec;
+        const v = args[i++];
+        switch (spec) {
+          case "%s": return typeof v === "string" ? v : inspect(v, 1, new Set([{}]));
+          case "%d": case "%i": return typeof v === "bigint" ? v + "n" : String(spec === "%i" ? parseInt(v) : Number(v));
+          case "%f": return String(parseFloat(v));
+          case "%j": try { return JSON.stringify(v); } catch { return "[Circular]"; }
+          case "%c": return "";
+          default: return inspect(v);
+        }
+      });
+      rest = args.slice(i);
+    } else {
+      out = inspect(args[0]);
+      rest = args.slice(1);
+    }
+    for (const v of rest) out += " " + (typeof v === "string" ? v : inspect(v));
+    return out;
+  }
+
+  cairn.inspect = inspect;
+  cairn.format = format;
+
+  const counts = new Map();
+  const timers = new Map();
+  const log = (level) => (...args) => cairn.log(level, format(...args));
+  define("console", {
+    log: log("info"), info: log("info"), debug: log("debug"), warn: log("warn"), error: log("error"),
+    trace: (...args) => cairn.log("info", format(...args) + "\n" + (new Error().stack || "").split("\n").slice(1).join("\n")),
+    dir: (v) => cairn.log("info", inspect(v)),
+    table: (v) => cairn.log("info", inspect(v)),
+    assert: (cond, ...args) => { if (!cond) cairn.log("error", "Assertion failed" + (args.length ? ": " + format(...args) : "")); },
+    count: (label = "default") => { const n = (counts.get(label) || 0) + 1; counts.set(label, n); cairn.log("info", `${label}: ${n}`); },
+    countReset: (label = "default") => counts.delete(label),
+    time: (label = "default") => timers.set(label, cairn.now()),
+    timeEnd: (label = "default") => {
+      if (timers.has(label)) cairn.log("info", `${label}: ${(cairn.now() - timers.get(label)).toFixed(3)}ms`);
+      timers.delete(label);
+    },
+    timeLog: (label = "default", ...args) => {
+      if (timers.has(label)) cairn.log("info", `${label}: ${(cairn.now() - timers.get(label)).toFixed(3)}ms` + (args.length ? " " + format(...args) : ""));
+    },
+    group: () => {}, groupEnd: () => {},
+  });
+
+  // --- performance, navigator ---
+
+  const timeOrigin = Date.now();
+  define("performance", { now: () => cairn.now(), timeOrigin });
+  define("navigator", { userAgent: "Cloudflare-Workers" });
+})();

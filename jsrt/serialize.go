@@ -1,0 +1,659 @@
+package jsrt
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"strconv"
+
+	"github.com/dop251/goja"
+)
+
+// The structured-clone encoding, used for Durable Object KV values and for
+// structuredClone. It is stable: data written by one version of cairn must
+// stay readable by every later one, so change it only by adding tags or
+// bumping the version byte (and keep reading version 1).
+//
+//	value    = version(1) item
+//	item     = tag payload
+//	'u' undefined | 'n' null | 't' true | 'f' false
+//	'i' zigzag varint                  integer number in ±2^53 (not -0)
+//	'd' float64 little-endian          any other number (NaN, -0, fractions)
+//	'g' sign(0|1) varint(n) n bytes    BigInt, magnitude big-endian
+//	's' varint(n) n bytes              string, UTF-8
+//	'D' float64                        Date (ms since epoch)
+//	'R' string string                  RegExp source, flags
+//	'o' varint(n) n × (string item)    plain object: own enumerable string keys
+//	'a' varint(n) n × item             array (holes read back as undefined)
+//	'M' varint(n) n × (item item)      Map
+//	'S' varint(n) n × item             Set
+//	'B' varint(n) n bytes              ArrayBuffer
+//	'V' string item varint varint      view: constructor name, its buffer (an
+//	                                   item, so shared buffers stay shared),
+//	                                   byte offset, length (elements; bytes for DataView)
+//	'E' string string string           Error: name, message, stack
+//	'r' varint(k)                      the k-th object already read (cycles, shared refs)
+//
+// A "string" above is 's'-less: varint(n) n bytes. Objects are numbered in
+// the order their tag is written. Strings are UTF-8, so a lone surrogate
+// reads back as U+FFFD.
+const serialVersion = 1
+
+// CloneError reports a value that cannot be cloned (a function, a symbol, a
+// Promise, …). In JS it is a DOMException named DataCloneError.
+type CloneError struct{ Msg string }
+
+func (e *CloneError) Error() string { return e.Msg }
+
+// errCorrupt is returned by Deserialize for input it did not write.
+var errCorrupt = errors.New("stored value is corrupt or from an unknown format")
+
+// maxDepth bounds nesting so hostile input cannot exhaust the stack.
+const maxDepth = 2000
+
+var viewKinds = map[string]bool{
+	"Int8Array": true, "Uint8Array": true, "Uint8ClampedArray": true, "Int16Array": true,
+	"Uint16Array": true, "Int32Array": true, "Uint32Array": true, "Float32Array": true,
+	"Float64Array": true, "BigInt64Array": true, "BigUint64Array": true, "DataView": true,
+}
+
+// Serialize encodes v in the structured-clone encoding.
+func Serialize(vm *goja.Runtime, v goja.Value) ([]byte, error) {
+	s := &serializer{vm: vm, buf: []byte{serialVersion}, ids: make(map[*goja.Object]int)}
+	if err := s.item(v, 0); err != nil {
+		return nil, err
+	}
+	return s.buf, nil
+}
+
+type serializer struct {
+	vm  *goja.Runtime
+	buf []byte
+	ids map[*goja.Object]int
+}
+
+func (s *serializer) uvarint(n uint64) { s.buf = binary.AppendUvarint(s.buf, n) }
+func (s *serializer) str(x string) {
+	s.uvarint(uint64(len(x)))
+	s.buf = append(s.buf, x...)
+}
+func (s *serializer) float(f float64) {
+	s.buf = binary.LittleEndian.AppendUint64(s.buf, math.Float64bits(f))
+}
+
+func (s *serializer) item(v goja.Value, depth int) error {
+	if depth > maxDepth {
+		return &CloneError{Msg: "value is nested too deeply to be cloned"}
+	}
+	obj, ok := v.(*goja.Object)
+	if !ok {
+		return s.primitive(v)
+	}
+	if id, ok := s.ids[obj]; ok {
+		s.buf = append(s.buf, 'r')
+		s.uvarint(uint64(id))
+		return nil
+	}
+	class := obj.ClassName()
+	if _, isFn := goja.AssertFunction(obj); isFn {
+		return &CloneError{Msg: fmt.Sprintf("%s could not be cloned.", describe(obj))}
+	}
+	s.ids[obj] = len(s.ids)
+	switch {
+	case class == "Array":
+		n := int(obj.Get("length").ToInteger())
+		s.buf = append(s.buf, 'a')
+		s.uvarint(uint64(n))
+		for i := range n {
+			if err := s.item(obj.Get(strconv.Itoa(i)), depth+1); err != nil {
+				return err
+			}
+		}
+	case class == "Date":
+		s.buf = append(s.buf, 'D')
+		s.float(obj.ToNumber().ToFloat())
+	case class == "RegExp":
+		s.buf = append(s.buf, 'R')
+		s.str(obj.Get("source").String())
+		s.str(obj.Get("flags").String())
+	case class == "Map":
+		var entries [][2]goja.Value
+		if err := iterate(s.vm, obj, "entries", func(e goja.Value) {
+			eo := e.ToObject(s.vm)
+			entries = append(entries, [2]goja.Value{eo.Get("0"), eo.Get("1")})
+		}); err != nil {
+			return err
+		}
+		s.buf = append(s.buf, 'M')
+		s.uvarint(uint64(len(entries)))
+		for _, e := range entries {
+			if err := s.item(e[0], depth+1); err != nil {
+				return err
+			}
+			if err := s.item(e[1], depth+1); err != nil {
+				return err
+			}
+		}
+	case class == "Set":
+		var values []goja.Value
+		if err := iterate(s.vm, obj, "values", func(e goja.Value) { values = append(values, e) }); err != nil {
+			return err
+		}
+		s.buf = append(s.buf, 'S')
+		s.uvarint(uint64(len(values)))
+		for _, e := range values {
+			if err := s.item(e, depth+1); err != nil {
+				return err
+			}
+		}
+	case class == "ArrayBuffer":
+		ab, _ := obj.Export().(goja.ArrayBuffer)
+		s.buf = append(s.buf, 'B')
+		s.str(string(ab.Bytes()))
+	case viewKinds[class]:
+		s.buf = append(s.buf, 'V')
+		s.str(class)
+		if err := s.item(obj.Get("buffer"), depth+1); err != nil {
+			return err
+		}
+		s.uvarint(uint64(obj.Get("byteOffset").ToInteger()))
+		lengthProp := "length"
+		if class == "DataView" {
+			lengthProp = "byteLength"
+		}
+		s.uvarint(uint64(obj.Get(lengthProp).ToInteger()))
+	case class == "Error":
+		s.buf = append(s.buf, 'E')
+		for _, prop := range []string{"name", "message", "stack"} {
+			p := obj.Get(prop)
+			if p == nil || goja.IsUndefined(p) {
+				s.str("")
+			} else {
+				s.str(p.String())
+			}
+		}
+	case class == "Object":
+		if isUncloneable(s.vm, obj) {
+			return &CloneError{Msg: fmt.Sprintf("%s could not be cloned.", describe(obj))}
+		}
+		keys := obj.Keys()
+		s.buf = append(s.buf, 'o')
+		s.uvarint(uint64(len(keys)))
+		for _, k := range keys {
+			s.str(k)
+			if err := s.item(obj.Get(k), depth+1); err != nil {
+				return err
+			}
+		}
+	default:
+		return &CloneError{Msg: fmt.Sprintf("%s could not be cloned.", describe(obj))}
+	}
+	return nil
+}
+
+// isUncloneable catches objects whose class name is "Object" but that hold
+// internal state structured clone cannot copy (Promise, WeakMap, …).
+func isUncloneable(vm *goja.Runtime, obj *goja.Object) bool {
+	for _, name := range []string{"Promise", "WeakMap", "WeakSet"} {
+		ctor := vm.Get(name)
+		if ctor == nil {
+			continue
+		}
+		if obj.Get("constructor") == ctor {
+			if proto := obj.Prototype(); proto != nil && proto == ctor.ToObject(vm).Get("prototype") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (s *serializer) primitive(v goja.Value) error {
+	if v == nil || goja.IsUndefined(v) {
+		s.buf = append(s.buf, 'u')
+		return nil
+	}
+	if goja.IsNull(v) {
+		s.buf = append(s.buf, 'n')
+		return nil
+	}
+	switch x := v.Export().(type) {
+	case bool:
+		if x {
+			s.buf = append(s.buf, 't')
+		} else {
+			s.buf = append(s.buf, 'f')
+		}
+	case int64:
+		if x > -(1<<53) && x < 1<<53 {
+			s.buf = append(s.buf, 'i')
+			s.buf = binary.AppendVarint(s.buf, x)
+		} else {
+			s.buf = append(s.buf, 'd')
+			s.float(float64(x))
+		}
+	case float64:
+		s.buf = append(s.buf, 'd')
+		s.float(x)
+	case string:
+		s.buf = append(s.buf, 's')
+		s.str(x)
+	case *big.Int:
+		s.buf = append(s.buf, 'g')
+		if x.Sign() < 0 {
+			s.buf = append(s.buf, 1)
+		} else {
+			s.buf = append(s.buf, 0)
+		}
+		s.str(string(x.Bytes()))
+	default:
+		return &CloneError{Msg: fmt.Sprintf("%s could not be cloned.", v.String())}
+	}
+	return nil
+}
+
+// describe names an uncloneable object for the error message.
+func describe(obj *goja.Object) string {
+	if _, ok := goja.AssertFunction(obj); ok {
+		return obj.String()
+	}
+	if c := obj.Get("constructor"); c != nil {
+		if co, ok := c.(*goja.Object); ok {
+			if n := co.Get("name"); n != nil && n.String() != "" {
+				return "#<" + n.String() + ">"
+			}
+		}
+	}
+	return "#<" + obj.ClassName() + ">"
+}
+
+// iterate calls fn for each value of obj[method]() (an iterator).
+func iterate(vm *goja.Runtime, obj *goja.Object, method string, fn func(goja.Value)) error {
+	m, ok := goja.AssertFunction(obj.Get(method))
+	if !ok {
+		return &CloneError{Msg: describe(obj) + " could not be cloned."}
+	}
+	itv, err := m(obj)
+	if err != nil {
+		return err
+	}
+	it := itv.ToObject(vm)
+	next, ok := goja.AssertFunction(it.Get("next"))
+	if !ok {
+		return &CloneError{Msg: describe(obj) + " could not be cloned."}
+	}
+	for {
+		r, err := next(it)
+		if err != nil {
+			return err
+		}
+		ro := r.ToObject(vm)
+		if ro.Get("done").ToBoolean() {
+			return nil
+		}
+		fn(ro.Get("value"))
+	}
+}
+
+// Deserialize decodes a value written by Serialize.
+func Deserialize(vm *goja.Runtime, b []byte) (v goja.Value, err error) {
+	if len(b) == 0 || b[0] != serialVersion {
+		return nil, errCorrupt
+	}
+	d := &deserializer{vm: vm, buf: b[1:]}
+	defer func() {
+		// goja panics on some invalid constructor arguments (e.g. a view
+		// past the end of its buffer); corrupt input must not crash us.
+		if r := recover(); r != nil {
+			v, err = nil, errCorrupt
+		}
+	}()
+	v, err = d.item(0)
+	if err == nil && len(d.buf) != 0 {
+		err = errCorrupt
+	}
+	return v, err
+}
+
+type deserializer struct {
+	vm   *goja.Runtime
+	buf  []byte
+	objs []goja.Value
+}
+
+func (d *deserializer) byte() (byte, error) {
+	if len(d.buf) == 0 {
+		return 0, errCorrupt
+	}
+	c := d.buf[0]
+	d.buf = d.buf[1:]
+	return c, nil
+}
+
+func (d *deserializer) uvarint() (uint64, error) {
+	n, k := binary.Uvarint(d.buf)
+	if k <= 0 {
+		return 0, errCorrupt
+	}
+	d.buf = d.buf[k:]
+	return n, nil
+}
+
+// count reads a length and checks it is plausible for the bytes left.
+func (d *deserializer) count() (int, error) {
+	n, err := d.uvarint()
+	if err != nil || n > uint64(len(d.buf)) {
+		return 0, errCorrupt
+	}
+	return int(n), nil
+}
+
+func (d *deserializer) bytes() ([]byte, error) {
+	n, err := d.count()
+	if err != nil {
+		return nil, err
+	}
+	b := d.buf[:n]
+	d.buf = d.buf[n:]
+	return b, nil
+}
+
+func (d *deserializer) str() (string, error) {
+	b, err := d.bytes()
+	return string(b), err
+}
+
+func (d *deserializer) float() (float64, error) {
+	if len(d.buf) < 8 {
+		return 0, errCorrupt
+	}
+	f := math.Float64frombits(binary.LittleEndian.Uint64(d.buf))
+	d.buf = d.buf[8:]
+	return f, nil
+}
+
+// register reserves the next object number for v.
+func (d *deserializer) register(v goja.Value) int {
+	d.objs = append(d.objs, v)
+	return len(d.objs) - 1
+}
+
+func (d *deserializer) newObject(ctor string, args ...any) (*goja.Object, error) {
+	vals := make([]goja.Value, len(args))
+	for i, a := range args {
+		vals[i] = d.vm.ToValue(a)
+	}
+	return d.vm.New(d.vm.Get(ctor), vals...)
+}
+
+func (d *deserializer) item(depth int) (goja.Value, error) {
+	if depth > maxDepth {
+		return nil, errCorrupt
+	}
+	vm := d.vm
+	tag, err := d.byte()
+	if err != nil {
+		return nil, err
+	}
+	switch tag {
+	case 'u':
+		return goja.Undefined(), nil
+	case 'n':
+		return goja.Null(), nil
+	case 't':
+		return vm.ToValue(true), nil
+	case 'f':
+		return vm.ToValue(false), nil
+	case 'i':
+		n, k := binary.Varint(d.buf)
+		if k <= 0 {
+			return nil, errCorrupt
+		}
+		d.buf = d.buf[k:]
+		return vm.ToValue(n), nil
+	case 'd':
+		f, err := d.float()
+		return vm.ToValue(f), err
+	case 'g':
+		sign, err := d.byte()
+		if err != nil {
+			return nil, err
+		}
+		mag, err := d.bytes()
+		if err != nil {
+			return nil, err
+		}
+		n := new(big.Int).SetBytes(mag)
+		if sign == 1 {
+			n.Neg(n)
+		}
+		return vm.ToValue(n), nil
+	case 's':
+		s, err := d.str()
+		return vm.ToValue(s), err
+	case 'r':
+		k, err := d.uvarint()
+		if err != nil || k >= uint64(len(d.objs)) || d.objs[k] == nil {
+			return nil, errCorrupt
+		}
+		return d.objs[k], nil
+	case 'D':
+		f, err := d.float()
+		if err != nil {
+			return nil, err
+		}
+		o, err := d.newObject("Date", f)
+		if err == nil {
+			d.register(o)
+		}
+		return o, err
+	case 'R':
+		src, err := d.str()
+		if err != nil {
+			return nil, err
+		}
+		flags, err := d.str()
+		if err != nil {
+			return nil, err
+		}
+		o, err := d.newObject("RegExp", src, flags)
+		if err != nil {
+			return nil, errCorrupt
+		}
+		d.register(o)
+		return o, nil
+	case 'o':
+		n, err := d.count()
+		if err != nil {
+			return nil, err
+		}
+		o := vm.NewObject()
+		d.register(o)
+		for range n {
+			k, err := d.str()
+			if err != nil {
+				return nil, err
+			}
+			v, err := d.item(depth + 1)
+			if err != nil {
+				return nil, err
+			}
+			if err := o.Set(k, v); err != nil {
+				return nil, errCorrupt
+			}
+		}
+		return o, nil
+	case 'a':
+		n, err := d.count()
+		if err != nil {
+			return nil, err
+		}
+		a := vm.NewArray()
+		d.register(a)
+		for i := range n {
+			v, err := d.item(depth + 1)
+			if err != nil {
+				return nil, err
+			}
+			_ = a.Set(strconv.Itoa(i), v)
+		}
+		_ = a.Set("length", n)
+		return a, nil
+	case 'M', 'S':
+		n, err := d.count()
+		if err != nil {
+			return nil, err
+		}
+		ctor, method := "Map", "set"
+		if tag == 'S' {
+			ctor, method = "Set", "add"
+		}
+		o, err := d.newObject(ctor)
+		if err != nil {
+			return nil, err
+		}
+		d.register(o)
+		add, _ := goja.AssertFunction(o.Get(method))
+		for range n {
+			k, err := d.item(depth + 1)
+			if err != nil {
+				return nil, err
+			}
+			args := []goja.Value{k}
+			if tag == 'M' {
+				v, err := d.item(depth + 1)
+				if err != nil {
+					return nil, err
+				}
+				args = append(args, v)
+			}
+			if _, err := add(o, args...); err != nil {
+				return nil, errCorrupt
+			}
+		}
+		return o, nil
+	case 'B':
+		b, err := d.bytes()
+		if err != nil {
+			return nil, err
+		}
+		ab := vm.ToValue(vm.NewArrayBuffer(append([]byte{}, b...)))
+		d.register(ab)
+		return ab, nil
+	case 'V':
+		kind, err := d.str()
+		if err != nil || !viewKinds[kind] {
+			return nil, errCorrupt
+		}
+		slot := d.register(nil)
+		buf, err := d.item(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		if bo, ok := buf.(*goja.Object); !ok || bo.ClassName() != "ArrayBuffer" {
+			return nil, errCorrupt
+		}
+		off, err := d.uvarint()
+		if err != nil {
+			return nil, err
+		}
+		n, err := d.uvarint()
+		if err != nil {
+			return nil, err
+		}
+		o, err := d.vm.New(vm.Get(kind), buf, vm.ToValue(off), vm.ToValue(n))
+		if err != nil {
+			return nil, errCorrupt
+		}
+		d.objs[slot] = o
+		return o, nil
+	case 'E':
+		var parts [3]string
+		for i := range parts {
+			if parts[i], err = d.str(); err != nil {
+				return nil, err
+			}
+		}
+		ctor := parts[0]
+		if _, ok := goja.AssertConstructor(vm.Get(ctor)); !ok || !isErrorName(ctor) {
+			ctor = "Error"
+		}
+		o, err := d.newObject(ctor, parts[1])
+		if err != nil {
+			return nil, errCorrupt
+		}
+		if parts[0] != ctor {
+			_ = o.Set("name", parts[0])
+		}
+		if parts[2] != "" {
+			_ = o.Set("stack", parts[2])
+		}
+		d.register(o)
+		return o, nil
+	}
+	return nil, errCorrupt
+}
+
+func isErrorName(name string) bool {
+	switch name {
+	case "Error", "EvalError", "RangeError", "ReferenceError", "SyntaxError", "TypeError", "URIError", "AggregateError":
+		return true
+	}
+	return false
+}
+
+// installClone defines the serialize/deserialize natives and the global
+// structuredClone.
+func installClone(vm *goja.Runtime, natives *goja.Object) error {
+	serialize := func(v goja.Value) goja.Value {
+		b, err := Serialize(vm, v)
+		if err != nil {
+			panic(cloneException(vm, err))
+		}
+		return vm.ToValue(vm.NewArrayBuffer(b))
+	}
+	deserialize := func(v goja.Value) goja.Value {
+		out, err := Deserialize(vm, bufferBytes(v))
+		if err != nil {
+			panic(cloneException(vm, err))
+		}
+		return out
+	}
+	if err := natives.Set("serialize", serialize); err != nil {
+		return err
+	}
+	if err := natives.Set("deserialize", deserialize); err != nil {
+		return err
+	}
+	return vm.Set("structuredClone", func(call goja.FunctionCall) goja.Value {
+		b, err := Serialize(vm, call.Argument(0))
+		if err != nil {
+			panic(cloneException(vm, err))
+		}
+		out, err := Deserialize(vm, b)
+		if err != nil {
+			panic(cloneException(vm, err))
+		}
+		return out
+	})
+}
+
+// cloneException converts a clone failure into the JS value to throw: a
+// DOMException named DataCloneError when the prelude defines DOMException.
+func cloneException(vm *goja.Runtime, err error) goja.Value {
+	var ex *goja.Exception
+	if errors.As(err, &ex) {
+		return ex.Value()
+	}
+	var ce *CloneError
+	if errors.As(err, &ce) {
+		if ctor, ok := goja.AssertConstructor(vm.Get("DOMException")); ok {
+			if o, cerr := ctor(nil, vm.ToValue(ce.Msg), vm.ToValue("DataCloneError")); cerr == nil {
+				return o
+			}
+		}
+	}
+	return vm.NewGoError(err)
+}
