@@ -46,7 +46,6 @@ globalThis.preludeForAwait = async function (iterable, fn) {
 };
 `
 
-
 // preludeRuntime builds a bare runtime with the natives the prelude needs,
 // a fake fetchNative that echoes the request, and the prelude itself.
 func preludeRuntime(t *testing.T) *goja.Runtime {

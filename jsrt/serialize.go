@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/big"
 	"strconv"
+	"strings"
 
 	"github.com/dop251/goja"
 )
@@ -69,9 +70,32 @@ func Serialize(vm *goja.Runtime, v goja.Value) ([]byte, error) {
 }
 
 type serializer struct {
-	vm  *goja.Runtime
-	buf []byte
-	ids map[*goja.Object]int
+	vm       *goja.Runtime
+	buf      []byte
+	ids      map[*goja.Object]int
+	toString goja.Callable // Object.prototype.toString, looked up on first need
+}
+
+// kind returns the built-in type of obj: its class name, or for objects
+// goja reports as plain "Object" (Map, Set, ArrayBuffer, views, Promise…)
+// the tag Object.prototype.toString gives.
+func (s *serializer) kind(obj *goja.Object) string {
+	if class := obj.ClassName(); class != "Object" {
+		return class
+	}
+	if s.toString == nil {
+		proto := s.vm.Get("Object").ToObject(s.vm).Get("prototype").ToObject(s.vm)
+		s.toString, _ = goja.AssertFunction(proto.Get("toString"))
+	}
+	tag, err := s.toString(obj)
+	if err != nil {
+		return "Object"
+	}
+	t := tag.String()
+	if strings.HasPrefix(t, "[object ") && strings.HasSuffix(t, "]") {
+		return t[len("[object ") : len(t)-1]
+	}
+	return "Object"
 }
 
 func (s *serializer) uvarint(n uint64) { s.buf = binary.AppendUvarint(s.buf, n) }
@@ -96,7 +120,7 @@ func (s *serializer) item(v goja.Value, depth int) error {
 		s.uvarint(uint64(id))
 		return nil
 	}
-	class := obj.ClassName()
+	class := s.kind(obj)
 	if _, isFn := goja.AssertFunction(obj); isFn {
 		return &CloneError{Msg: fmt.Sprintf("%s could not be cloned.", describe(obj))}
 	}
@@ -175,9 +199,6 @@ func (s *serializer) item(v goja.Value, depth int) error {
 			}
 		}
 	case class == "Object":
-		if isUncloneable(s.vm, obj) {
-			return &CloneError{Msg: fmt.Sprintf("%s could not be cloned.", describe(obj))}
-		}
 		keys := obj.Keys()
 		s.buf = append(s.buf, 'o')
 		s.uvarint(uint64(len(keys)))
@@ -193,23 +214,6 @@ func (s *serializer) item(v goja.Value, depth int) error {
 	return nil
 }
 
-// isUncloneable catches objects whose class name is "Object" but that hold
-// internal state structured clone cannot copy (Promise, WeakMap, …).
-func isUncloneable(vm *goja.Runtime, obj *goja.Object) bool {
-	for _, name := range []string{"Promise", "WeakMap", "WeakSet"} {
-		ctor := vm.Get(name)
-		if ctor == nil {
-			continue
-		}
-		if obj.Get("constructor") == ctor {
-			if proto := obj.Prototype(); proto != nil && proto == ctor.ToObject(vm).Get("prototype") {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 func (s *serializer) primitive(v goja.Value) error {
 	if v == nil || goja.IsUndefined(v) {
 		s.buf = append(s.buf, 'u')
@@ -218,6 +222,9 @@ func (s *serializer) primitive(v goja.Value) error {
 	if goja.IsNull(v) {
 		s.buf = append(s.buf, 'n')
 		return nil
+	}
+	if sym, ok := v.(*goja.Symbol); ok {
+		return &CloneError{Msg: sym.String() + " could not be cloned."}
 	}
 	switch x := v.Export().(type) {
 	case bool:
@@ -552,7 +559,7 @@ func (d *deserializer) item(depth int) (goja.Value, error) {
 		if err != nil {
 			return nil, err
 		}
-		if bo, ok := buf.(*goja.Object); !ok || bo.ClassName() != "ArrayBuffer" {
+		if _, ok := buf.Export().(goja.ArrayBuffer); !ok {
 			return nil, errCorrupt
 		}
 		off, err := d.uvarint()
