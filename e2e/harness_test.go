@@ -34,7 +34,11 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	cairnBin = filepath.Join(dir, "cairn")
-	build := exec.Command("go", "build", "-tags", "sqlite_fts5 sqlite_math_functions", "-o", cairnBin, "../cmd/cairn")
+	args := []string{"build", "-tags", "sqlite_fts5 sqlite_math_functions", "-o", cairnBin}
+	if os.Getenv("CAIRN_E2E_RACE") != "" { // CAIRN_E2E_RACE=1 go test ./e2e: the server runs with the race detector
+		args = append(args, "-race")
+	}
+	build := exec.Command("go", append(args, "../cmd/cairn")...)
 	build.Stdout, build.Stderr = os.Stdout, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build cairn:", err)

@@ -81,11 +81,12 @@ func TestLoopTurnEndAfterEveryTask(t *testing.T) {
 	l.submit(func() { trace = append(trace, "a") })
 	l.submit(func() { trace = append(trace, "b"); close(done) })
 	<-done
+	var got []string
 	fin := make(chan struct{})
-	l.submit(func() { close(fin) })
+	l.submit(func() { got = slices.Clone(trace); close(fin) })
 	<-fin
-	if want := []string{"a", "end", "b", "end"}; !slices.Equal(trace[:4], want) {
-		t.Errorf("trace = %v, want prefix %v", trace, want)
+	if want := []string{"a", "end", "b", "end"}; !slices.Equal(got, want) {
+		t.Errorf("trace = %v, want %v", got, want)
 	}
 }
 
