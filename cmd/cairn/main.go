@@ -12,13 +12,45 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	goruntime "runtime"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/spf13/cobra"
 )
 
-// version is set at link time with -ldflags "-X main.version=…".
-var version = "dev"
+// version is set at link time with -ldflags "-X main.version=…"; without
+// it, the VCS revision the binary was built from is shown.
+var version = ""
+
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "dev"
+	}
+	rev, dirty := "", false
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev == "" {
+		return "dev"
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if dirty {
+		rev += "-dirty"
+	}
+	return "dev-" + rev
+}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -42,7 +74,7 @@ func newVersionCommand() *cobra.Command {
 		Short: "Print the cairn version",
 		Args:  cobra.NoArgs,
 		Run: func(cmd *cobra.Command, args []string) {
-			fmt.Fprintf(cmd.OutOrStdout(), "cairn %s\n", version)
+			fmt.Fprintf(cmd.OutOrStdout(), "cairn %s (%s)\n", versionString(), goruntime.Version())
 		},
 	}
 }
