@@ -42,7 +42,7 @@ func (i *instance) Fetch(ctx context.Context, req *http.Request) (*http.Response
 	return i.rt.serve(ctx, req, i, func(jsReq goja.Value) (goja.Value, error) {
 		fetch, ok := goja.AssertFunction(i.this.Get("fetch"))
 		if !ok {
-			return nil, errors.New("Handler does not export a fetch() function.")
+			return nil, errNoFetch
 		}
 		return fetch(i.this, jsReq)
 	})

@@ -19,6 +19,9 @@ import (
 	"github.com/cairn-dev/cairn/objects"
 )
 
+// errNoFetch is what a request gets when the handler has no fetch method.
+var errNoFetch = errors.New("Handler does not export a fetch() function.")
+
 // MaxBodySize bounds request and response bodies buffered between Go and JS.
 const MaxBodySize = 100 << 20
 
@@ -217,7 +220,7 @@ func (rt *runtime) callFetchHandler(jsReq goja.Value) (goja.Value, error) {
 	vm := rt.vm
 	def := rt.exports.Get("default")
 	if def == nil || goja.IsUndefined(def) {
-		return nil, errors.New("Handler does not export a fetch() function.")
+		return nil, errNoFetch
 	}
 	ctx := rt.newExecutionContext()
 	if ctor, ok := goja.AssertConstructor(def); ok {
@@ -227,14 +230,14 @@ func (rt *runtime) callFetchHandler(jsReq goja.Value) (goja.Value, error) {
 		}
 		fetch, ok := goja.AssertFunction(obj.Get("fetch"))
 		if !ok {
-			return nil, errors.New("Handler does not export a fetch() function.")
+			return nil, errNoFetch
 		}
 		return fetch(obj, jsReq)
 	}
 	obj := def.ToObject(vm)
 	fetch, ok := goja.AssertFunction(obj.Get("fetch"))
 	if !ok {
-		return nil, errors.New("Handler does not export a fetch() function.")
+		return nil, errNoFetch
 	}
 	return fetch(obj, jsReq, rt.env, ctx)
 }
@@ -242,7 +245,16 @@ func (rt *runtime) callFetchHandler(jsReq goja.Value) (goja.Value, error) {
 // newExecutionContext makes the ctx argument of a fetch handler.
 func (rt *runtime) newExecutionContext() *goja.Object {
 	ctx := rt.vm.NewObject()
-	_ = ctx.Set("waitUntil", func(goja.Value) {})
+	// The loop keeps running the promise anyway; waitUntil only reports a
+	// rejection, which would otherwise go unseen.
+	_ = ctx.Set("waitUntil", func(p goja.Value) {
+		if _, ok := p.(*goja.Object); !ok {
+			return
+		}
+		rt.then(p, func(goja.Value) {}, func(reason goja.Value) {
+			rt.log.Error("waitUntil promise rejected", "error", rejection(reason).Error())
+		})
+	})
 	_ = ctx.Set("passThroughOnException", func() {})
 	_ = ctx.Set("props", rt.vm.NewObject())
 	return ctx
