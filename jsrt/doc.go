@@ -21,18 +21,29 @@
 //	request wire:  {method, url, headers: [[name, value], …], body: ArrayBuffer | null}
 //	response wire: {status, statusText, headers: [[name, value], …], body: ArrayBuffer | null}
 //
-// Natives installed by Go:
+// Natives installed by Go (encoding.go, crypto.go, serialize.go, fetch.go,
+// object.go, storage.go):
 //
-//	__cairn.utf8Encode(string) Uint8Array
-//	__cairn.utf8Decode(bufferSource, fatal bool, ignoreBOM bool) string
-//	__cairn.fetchNative(requestWire) Promise<responseWire>   // outbound fetch
-//	__cairn.serialize(value) ArrayBuffer                       // structured clone encoding
-//	__cairn.deserialize(ArrayBuffer) any
+//	utf8Encode(string) Uint8Array, utf8Decode(bufferSource, fatal, ignoreBOM) string,
+//	utf8Complete(bytes) int                                   // TextEncoder/TextDecoder
+//	fillRandom(view), randomUUID(), digest(alg, data), hmac(hash, key, data),
+//	timingSafeEqual(a, b)                                     // crypto
+//	log(level, message), now() number                         // console, performance
+//	serialize(value) ArrayBuffer, deserialize(ArrayBuffer)    // structured clone
+//	fetchNative(requestWire) Promise<responseWire>            // outbound fetch
+//	env                                                       // the Worker's env
 //
 // Functions the prelude defines on __cairn for Go to call:
 //
-//	__cairn.requestFromWire(requestWire) Request
-//	__cairn.requestToWire(Request) Promise<requestWire>
-//	__cairn.responseFromWire(responseWire) Response
-//	__cairn.responseToWire(Response) Promise<responseWire>
+//	requestFromWire(requestWire) Request
+//	requestToWire(Request) Promise<requestWire>
+//	responseFromWire(responseWire) Response
+//	responseToWire(Response) Promise<responseWire>
+//	makeNamespace(natives) DurableObjectNamespace             // prelude/90_objects.js
+//	makeState(natives) DurableObjectState
+//	format(...args), inspect(value)                           // console and node:util
+//
+// Embedded CommonJS modules (modules/*.js) answer require("cloudflare:workers")
+// and the Node.js modules events, async_hooks, util and path (also as
+// "node:…"); buffer and url come from goja_nodejs.
 package jsrt
