@@ -162,6 +162,19 @@ func (d *devServer) Do(method, path, body string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
+// waitLog waits up to 5s for the server log to contain want (the log
+// reaches us through a pipe, a moment after the response).
+func (d *devServer) waitLog(want string) bool {
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(d.Logs.String(), want) {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return true
+}
+
 // Get is Do("GET", path, "").
 func (d *devServer) Get(path string) (int, string) {
 	d.t.Helper()

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"strings"
 	"testing"
 )
 
@@ -104,7 +103,7 @@ func TestWebAPIs(t *testing.T) {
 			t.Errorf("%s = %s, want %s", k, b, w)
 		}
 	}
-	if logs := d.Logs.String(); !strings.Contains(logs, "web api check done") {
-		t.Errorf("console.log did not reach the server log:\n%s", logs)
+	if !d.waitLog("web api check done") {
+		t.Errorf("console.log did not reach the server log:\n%s", d.Logs)
 	}
 }

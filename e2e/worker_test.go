@@ -38,6 +38,9 @@ const basicWorker = `export default {
         return Promise.reject(new Error("nope"));
       case "/loop":
         for (;;) {}
+      case "/loop-later":
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        for (;;) {}
       case "/timer":
         return new Promise((resolve) => setTimeout(() => resolve(new Response("timed")), 20));
       case "/fetch": {
@@ -98,18 +101,20 @@ func TestWorkerFailuresDoNotStopServer(t *testing.T) {
 	dir := writeProject(t, map[string]string{"wrangler.jsonc": basicConfig, "src/index.js": basicWorker})
 	d := startDev(t, dir, t.TempDir())
 
-	for _, path := range []string{"/throw", "/reject", "/loop"} {
+	for _, path := range []string{"/throw", "/reject", "/loop", "/loop-later"} {
 		status, _ := d.Get(path)
 		if status != 500 {
 			t.Errorf("GET %s = %d, want 500", path, status)
 		}
-		// The server and the same runtime keep working.
-		d.expect("GET", "/hello", 200, "hello cairn")
+		// The server and every runtime keep working, promises included.
+		for range 4 {
+			d.expect("GET", "/hello", 200, "hello cairn")
+			d.expect("GET", "/timer", 200, "timed")
+		}
 	}
-	logs := d.Logs.String()
 	for _, want := range []string{"boom", "nope", "CPU time limit"} {
-		if !strings.Contains(logs, want) {
-			t.Errorf("logs lack %q:\n%s", want, logs)
+		if !d.waitLog(want) {
+			t.Errorf("logs lack %q:\n%s", want, d.Logs)
 		}
 	}
 }
@@ -138,8 +143,8 @@ export default {
 	if status, _ := d.Get("/fail"); status != 500 {
 		t.Fatalf("GET /fail = %d, want 500", status)
 	}
-	if logs := d.Logs.String(); !strings.Contains(logs, "failed with 7") || !strings.Contains(logs, "src/index.ts:4") {
-		t.Errorf("logs lack the source-mapped frame src/index.ts:4:\n%s", logs)
+	if !d.waitLog("failed with 7") || !d.waitLog("src/index.ts:4") {
+		t.Errorf("logs lack the source-mapped frame src/index.ts:4:\n%s", d.Logs)
 	}
 }
 

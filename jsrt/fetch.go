@@ -29,7 +29,8 @@ func (rt *runtime) installFetch() error {
 // roundTrip runs do off the loop once the output gate opens and returns a
 // promise of its response wire.
 func (rt *runtime) roundTrip(do func(ctx context.Context) (*http.Response, error)) goja.Value {
-	promise, resolve, reject := rt.vm.NewPromise()
+	vm := rt.vm
+	promise, resolve, reject := vm.NewPromise()
 	rt.gate(nil, func(error) {
 		go func() {
 			resp, err := do(rt.w.ctx)
@@ -38,6 +39,9 @@ func (rt *runtime) roundTrip(do func(ctx context.Context) (*http.Response, error
 				body, err = readBody(resp.Body)
 			}
 			rt.loop.submit(func() {
+				if rt.vm != vm {
+					return // the runtime was reset meanwhile
+				}
 				if err != nil {
 					_ = reject(rt.errorValue(err))
 					return

@@ -28,10 +28,12 @@ type loop struct {
 	nextTimer int
 
 	// taskStart is the UnixNano time the running task started, 0 when idle;
-	// the watchdog reads it to enforce the CPU limit.
+	// taskID numbers tasks. The watchdog reads both to enforce the CPU limit.
 	taskStart atomic.Int64
+	taskID    atomic.Uint64
 
-	turnEnd func()
+	turnStart func() // runs before each task
+	turnEnd   func() // runs after each task
 }
 
 type timer struct {
@@ -118,7 +120,11 @@ func (l *loop) run() {
 }
 
 func (l *loop) runTask(fn func()) {
+	l.taskID.Add(1)
 	l.taskStart.Store(time.Now().UnixNano())
+	if l.turnStart != nil {
+		l.turnStart()
+	}
 	fn()
 	if l.turnEnd != nil {
 		l.turnEnd()
@@ -159,6 +165,12 @@ func (l *loop) setTimer(d time.Duration, repeat bool, fn func()) int {
 	heap.Push(&l.timers, t)
 	l.timerByID[t.id] = t
 	return t.id
+}
+
+// clearTimers cancels every timer. Loop goroutine only.
+func (l *loop) clearTimers() {
+	l.timers = nil
+	clear(l.timerByID)
 }
 
 // clearTimer cancels a timer; unknown ids are ignored. Loop goroutine only.

@@ -34,7 +34,12 @@ type instance struct {
 
 	// blockConcurrencyWhile: while blocked > 0, new events wait in queued.
 	blocked int
-	queued  []func()
+	queued  []queuedEvent
+}
+
+type queuedEvent struct {
+	event func()
+	fail  func(error)
 }
 
 // Fetch delivers a request to the object's fetch handler.
@@ -56,7 +61,7 @@ func (i *instance) Close() {}
 // in progress. fail reports a constructor error to the event's caller.
 func (i *instance) deliver(event func(), fail func(error)) {
 	if i.blocked > 0 {
-		i.queued = append(i.queued, func() { i.deliver(event, fail) })
+		i.queued = append(i.queued, queuedEvent{event, fail})
 		return
 	}
 	if i.this == nil {
@@ -65,7 +70,7 @@ func (i *instance) deliver(event func(), fail func(error)) {
 			return
 		}
 		if i.blocked > 0 { // the constructor called blockConcurrencyWhile
-			i.queued = append(i.queued, func() { i.deliver(event, fail) })
+			i.queued = append(i.queued, queuedEvent{event, fail})
 			return
 		}
 	}
@@ -88,6 +93,7 @@ func (i *instance) construct() error {
 		return jsError(err)
 	}
 	i.this = this
+	rt.instances[i] = struct{}{}
 	return nil
 }
 
@@ -100,8 +106,23 @@ func (i *instance) unblock() {
 	}
 	queued := i.queued
 	i.queued = nil
-	for _, ev := range queued {
-		ev()
+	for _, q := range queued {
+		i.deliver(q.event, q.fail)
+	}
+}
+
+// reset drops the object's JS state and uncommitted writes; queued events
+// fail with err. The next event constructs it again.
+func (i *instance) reset(err error) {
+	i.this = nil
+	i.blocked = 0
+	queued := i.queued
+	i.queued = nil
+	for _, q := range queued {
+		q.fail(err)
+	}
+	if rerr := i.obj.Storage.Rollback(); rerr != nil {
+		i.rt.log.Error("roll back after reset", "class", i.class, "id", i.obj.ID.String(), "error", rerr)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/dop251/goja"
@@ -39,6 +40,18 @@ type runtime struct {
 	dirty map[*instance]struct{}
 	gated []gatedAction
 
+	// inflight holds the requests this runtime has not answered yet; when
+	// a task exceeds the CPU limit they all fail, since any of them may be
+	// waiting on the interrupted work. cpuExceeded is set by the watchdog.
+	inflight    map[*func(error)]struct{}
+	cpuExceeded atomic.Bool
+
+	// instances are the constructed objects living in vm.
+	instances map[*instance]struct{}
+
+	// current is vm, for the watchdog goroutine to interrupt.
+	current atomic.Pointer[goja.Runtime]
+
 	// Promises rejected in this turn with no handler yet; those still
 	// unhandled when the turn ends are logged.
 	unhandled map[*goja.Promise]struct{}
@@ -52,17 +65,32 @@ type gatedAction struct {
 }
 
 func newRuntime(w *Worker, index int) (*runtime, error) {
-	vm := goja.New()
-	vm.SetFieldNameMapper(goja.UncapFieldNameMapper())
 	rt := &runtime{
 		w:         w,
-		vm:        vm,
 		loop:      newLoop(),
 		log:       w.log.With("runtime", index),
 		dirty:     make(map[*instance]struct{}),
 		unhandled: make(map[*goja.Promise]struct{}),
+		inflight:  make(map[*func(error)]struct{}),
+		instances: make(map[*instance]struct{}),
 	}
 	rt.loop.turnEnd = rt.endTurn
+	// An interrupt that raced with the end of the task it was meant for
+	// must not hit the next one.
+	rt.loop.turnStart = func() { rt.vm.ClearInterrupt() }
+	if err := rt.newVM(); err != nil {
+		return nil, err
+	}
+	return rt, nil
+}
+
+// newVM gives the runtime a fresh engine with the Worker loaded: at start,
+// and to reset it after the CPU limit interrupted a task (as Cloudflare
+// resets an isolate; goja also cannot run promise jobs again after an
+// interrupt inside an async function).
+func (rt *runtime) newVM() error {
+	vm := goja.New()
+	vm.SetFieldNameMapper(goja.UncapFieldNameMapper())
 	vm.SetPromiseRejectionTracker(func(p *goja.Promise, op goja.PromiseRejectionOperation) {
 		if op == goja.PromiseRejectionReject {
 			rt.unhandled[p] = struct{}{}
@@ -70,14 +98,35 @@ func newRuntime(w *Worker, index int) (*runtime, error) {
 			delete(rt.unhandled, p)
 		}
 	})
-	if err := rt.install(); err != nil {
-		return nil, err
+	rt.vm = vm
+	rt.current.Store(vm)
+	return rt.install()
+}
+
+// reset replaces the engine after a CPU-limit interrupt: pending requests
+// fail, timers are dropped, and the objects on this runtime lose their
+// in-memory state and uncommitted writes; each is constructed again on its
+// next event.
+func (rt *runtime) reset() {
+	for fail := range rt.inflight {
+		(*fail)(errCPULimit)
 	}
-	return rt, nil
+	rt.loop.clearTimers()
+	for inst := range rt.instances {
+		inst.reset(errCPULimit)
+	}
+	clear(rt.instances)
+	clear(rt.dirty)
+	clear(rt.unhandled)
+	if err := rt.newVM(); err != nil {
+		// The same script loaded before; this cannot happen short of
+		// running out of memory.
+		rt.log.Error("reset runtime", "error", err)
+	}
 }
 
 // install sets up globals, the prelude, modules and evaluates the bundle.
-// It runs before the loop starts, so it may touch vm directly.
+// It runs before the loop starts or on the loop goroutine.
 func (rt *runtime) install() error {
 	vm := rt.vm
 	rt.natives = newNatives(vm)
@@ -197,6 +246,9 @@ func (rt *runtime) installTimers() error {
 // endTurn commits the storage of every object written in this turn, then
 // releases the output-gated actions that waited for those commits.
 func (rt *runtime) endTurn() {
+	if rt.cpuExceeded.Swap(false) {
+		rt.reset()
+	}
 	for p := range rt.unhandled {
 		rt.log.Error("Uncaught (in promise)", "error", rejection(p.Result()).Error())
 	}

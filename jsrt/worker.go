@@ -159,14 +159,18 @@ func (w *Worker) watchdog() {
 	defer w.wg.Done()
 	tick := time.NewTicker(min(w.cfg.CPULimit/4, 250*time.Millisecond))
 	defer tick.Stop()
+	interrupted := make([]uint64, len(w.rts)) // last task interrupted, per runtime
 	for {
 		select {
 		case <-w.ctx.Done():
 			return
 		case now := <-tick.C:
-			for _, rt := range w.rts {
-				if start := rt.loop.taskStart.Load(); start != 0 && now.Sub(time.Unix(0, start)) > w.cfg.CPULimit {
-					rt.vm.Interrupt(errCPULimit)
+			for i, rt := range w.rts {
+				id := rt.loop.taskID.Load()
+				if start := rt.loop.taskStart.Load(); start != 0 && id != interrupted[i] && now.Sub(time.Unix(0, start)) > w.cfg.CPULimit {
+					interrupted[i] = id
+					rt.cpuExceeded.Store(true)
+					rt.current.Load().Interrupt(errCPULimit)
 				}
 			}
 		}
@@ -273,7 +277,13 @@ func (rt *runtime) serve(ctx context.Context, req *http.Request, owner *instance
 		err  error
 	}
 	ch := make(chan result, 1)
+	// pending is this request's entry in rt.inflight; deliver answers once.
+	pending := new(func(error))
 	deliver := func(resp *http.Response, err error) {
+		if _, ok := rt.inflight[pending]; !ok {
+			return // already answered (e.g. failed by the CPU limit)
+		}
+		delete(rt.inflight, pending)
 		if err != nil && owner != nil {
 			rt.log.Error("Durable Object threw", "class", owner.class, "id", owner.obj.ID.String(), "error", err.Error())
 		}
@@ -285,6 +295,8 @@ func (rt *runtime) serve(ctx context.Context, req *http.Request, owner *instance
 		})
 	}
 	task := func() {
+		*pending = func(err error) { deliver(nil, err) }
+		rt.inflight[pending] = struct{}{}
 		jsReq, err := rt.requestFromWire(goja.Undefined(), rt.requestWire(req, body))
 		if err != nil {
 			deliver(nil, jsError(err))

@@ -70,17 +70,23 @@ exports.default = { fetch() { return new Response("env " + env.WHO) } }`, "env y
 // A request stuck in a loop is interrupted at the CPU limit; the runtime
 // then serves the next request.
 func TestWorkerCPULimit(t *testing.T) {
-	w := newTestWorker(t, `exports.default = { fetch(req) {
+	w := newTestWorker(t, `exports.default = { async fetch(req) {
   if (req.url.endsWith("/spin")) for (;;) {}
+  if (req.url.endsWith("/spin-later")) {
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    for (;;) {}
+  }
   return new Response("fine");
 } }`, Config{Runtimes: 1, CPULimit: 100 * time.Millisecond})
-	start := time.Now()
-	_, _, err := fetchBody(t, w, "http://x/spin")
-	if err == nil || !strings.Contains(err.Error(), "CPU time limit") {
-		t.Fatalf("spin err = %v, want CPU limit error", err)
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("interrupt took %s", d)
+	for _, path := range []string{"/spin", "/spin-later"} {
+		start := time.Now()
+		_, _, err := fetchBody(t, w, "http://x"+path)
+		if err == nil || !strings.Contains(err.Error(), "CPU time limit") {
+			t.Fatalf("%s err = %v, want CPU limit error", path, err)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("%s: interrupt took %s", path, d)
+		}
 	}
 	if status, body, err := fetchBody(t, w, "http://x/ok"); err != nil || body != "fine" {
 		t.Errorf("after interrupt: %d %q %v", status, body, err)
