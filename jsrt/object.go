@@ -53,7 +53,8 @@ func (i *instance) Fetch(ctx context.Context, req *http.Request) (*http.Response
 	})
 }
 
-// Close drops the JS object; storage is closed by the Host.
+// Close does nothing: the JS object goes with its runtime, and the Host
+// closes the storage.
 func (i *instance) Close() {}
 
 // deliver runs an event for this object on the loop: it constructs the

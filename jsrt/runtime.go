@@ -263,6 +263,10 @@ func (rt *runtime) endTurn() {
 				failed = make(map[*instance]error)
 			}
 			failed[inst] = err
+			// What the object's JS state believes was written is gone.
+			rt.log.Error("commit failed; resetting object", "class", inst.class, "id", inst.obj.ID.String(), "error", err)
+			inst.reset(err)
+			delete(rt.instances, inst)
 		}
 	}
 	clear(rt.dirty)
