@@ -116,3 +116,25 @@ func TestWorkerLoadErrors(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkWorkerFetch is the stateless request path without HTTP.
+func BenchmarkWorkerFetch(b *testing.B) {
+	w, err := New(Config{
+		Code:   `exports.default = { fetch(req) { return new Response("ok") } }`,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+	ctx := context.Background()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			resp, err := w.Fetch(ctx, httptest.NewRequest("GET", "http://x/ok", nil))
+			if err != nil {
+				b.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+		}
+	})
+}
