@@ -33,7 +33,7 @@ var modulePrograms = sync.OnceValues(func() (map[string]*goja.Program, error) {
 		if strings.HasPrefix(name, "cloudflare-") {
 			name = "cloudflare:" + strings.TrimPrefix(name, "cloudflare-")
 		}
-		p, err := goja.Compile("cairn:"+name, WrapCommonJS(string(src)), true)
+		p, err := goja.Compile("cairn:"+name, wrapCommonJS(string(src)), true)
 		if err != nil {
 			return nil, fmt.Errorf("compile module %s: %w", name, err)
 		}

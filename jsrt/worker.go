@@ -31,10 +31,6 @@ type Config struct {
 	Code     string // the bundled CommonJS script (package bundle)
 	Filename string // name the script has in stack traces
 
-	// Program, if set, is the compiled Code; it lets a caller compile once
-	// with source maps resolved (bundle.Compile) and share it.
-	Program *goja.Program
-
 	Vars           map[string]any
 	DurableObjects map[string]string // binding name → class name
 	NodeCompat     bool              // compatibility flag nodejs_compat
@@ -84,13 +80,10 @@ func New(cfg Config) (*Worker, error) {
 	if len(cfg.DurableObjects) > 0 && cfg.Host == nil {
 		return nil, errors.New("jsrt: Durable Object bindings need a Host")
 	}
-	prog := cfg.Program
-	if prog == nil {
-		var err error
-		prog, err = goja.Compile(cfg.Filename, WrapCommonJS(cfg.Code), false)
-		if err != nil {
-			return nil, fmt.Errorf("compile %s: %w", cfg.Filename, err)
-		}
+	// Compiled once; every runtime runs the same program.
+	prog, err := goja.Compile(cfg.Filename, wrapCommonJS(cfg.Code), false)
+	if err != nil {
+		return nil, fmt.Errorf("compile %s: %w", cfg.Filename, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &Worker{cfg: cfg, log: cfg.Logger, program: prog, seed: maphash.MakeSeed(), ctx: ctx, cancel: cancel}
@@ -121,9 +114,9 @@ func New(cfg Config) (*Worker, error) {
 	return w, nil
 }
 
-// WrapCommonJS wraps a CommonJS script in a function of (module, exports,
+// wrapCommonJS wraps a CommonJS script in a function of (module, exports,
 // require). The prefix adds no line, so source-map lines stay valid.
-func WrapCommonJS(code string) string {
+func wrapCommonJS(code string) string {
 	return "(function (module, exports, require) {" + code + "\n})"
 }
 
