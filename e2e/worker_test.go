@@ -227,3 +227,19 @@ export default { fetch(req, env) { return env.BOX.getByName("one").fetch(req); }
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// A Worker whose default export has no fetch handler answers 500, as
+// wrangler dev does, and says why in the log.
+func TestWorkerWithoutFetchHandler(t *testing.T) {
+	dir := writeProject(t, map[string]string{
+		"wrangler.jsonc": `{"name": "nofetch", "main": "index.js", "compatibility_date": "2025-09-01"}`,
+		"index.js":       "export default { scheduled() {} };\n",
+	})
+	d := startDev(t, dir, t.TempDir())
+	if status, _ := d.Get("/anything"); status != 500 {
+		t.Errorf("GET /anything = %d, want 500", status)
+	}
+	if !d.waitLog("Handler does not export a fetch() function.") {
+		t.Errorf("log does not say why:\n%s", d.Logs)
+	}
+}
