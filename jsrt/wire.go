@@ -80,16 +80,17 @@ func absoluteURL(req *http.Request) string {
 // jsHeader converts a Go header into wire pairs; host, if set, is added as
 // the Host header (Go keeps it apart).
 func (rt *runtime) jsHeader(h http.Header, host string) goja.Value {
+	vm := rt.vm
 	pairs := make([]any, 0, len(h)+1)
 	if host != "" {
-		pairs = append(pairs, []any{"host", host})
+		pairs = append(pairs, vm.NewArray("host", host))
 	}
 	for k, vs := range h {
 		for _, v := range vs {
-			pairs = append(pairs, []any{k, v})
+			pairs = append(pairs, vm.NewArray(k, v))
 		}
 	}
-	return rt.vm.ToValue(pairs)
+	return vm.NewArray(pairs...)
 }
 
 // goHeader converts wire pairs into a Go header.
