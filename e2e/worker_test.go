@@ -43,6 +43,13 @@ const basicWorker = `export default {
         for (;;) {}
       case "/timer":
         return new Promise((resolve) => setTimeout(() => resolve(new Response("timed")), 20));
+      case "/redirect": {
+        const manual = await fetch(env.UPSTREAM + "/moved", { redirect: "manual" });
+        const followed = await fetch(env.UPSTREAM + "/moved");
+        let error = "no error";
+        try { await fetch(env.UPSTREAM + "/moved", { redirect: "error" }); } catch (e) { error = e.name; }
+        return new Response([manual.status, manual.headers.get("location"), followed.status, await followed.text(), error].join(" "));
+      }
       case "/fetch": {
         const res = await fetch(env.UPSTREAM + "/up?x=1", { method: "POST", body: "ping", headers: { "x-from": "worker" } });
         return new Response(res.status + " " + (await res.text()) + " " + res.headers.get("x-up"));
@@ -55,6 +62,10 @@ const basicWorker = `export default {
 
 func TestWorkerServesRequests(t *testing.T) {
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/moved" {
+			http.Redirect(w, r, "/target", http.StatusFound)
+			return
+		}
 		body := make([]byte, 16)
 		n, _ := r.Body.Read(body)
 		w.Header().Set("x-up", r.Header.Get("x-from"))
@@ -70,6 +81,7 @@ func TestWorkerServesRequests(t *testing.T) {
 	d.expect("GET", "/nowhere", 404, "not found")
 	d.expect("GET", "/timer", 200, "timed")
 	d.expect("GET", "/fetch", 200, "202 POST /up?x=1 ping worker")
+	d.expect("GET", "/redirect", 200, "302 /target 202 GET /target  TypeError")
 
 	req, _ := http.NewRequest("PUT", d.URL+"/json?q=42", nil)
 	req.Header.Set("X-Test", "hdr")

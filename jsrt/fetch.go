@@ -16,12 +16,28 @@ import (
 // are committed (output gate); the response resolves on the loop.
 func (rt *runtime) installFetch() error {
 	return rt.natives.Set("fetchNative", func(call goja.FunctionCall) goja.Value {
-		req, err := rt.goRequest(call.Argument(0))
+		wire := call.Argument(0)
+		req, err := rt.goRequest(wire)
 		if err != nil {
 			panic(rt.vm.NewTypeError(err.Error()))
 		}
+		client := rt.w.cfg.HTTPClient
+		switch redirect := wire.ToObject(rt.vm).Get("redirect"); {
+		case redirect == nil || goja.IsUndefined(redirect) || redirect.String() == "follow":
+		case redirect.String() == "manual":
+			// Hand the 3xx to the Worker as is.
+			c := *client
+			c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+			client = &c
+		default: // "error"
+			c := *client
+			c.CheckRedirect = func(*http.Request, []*http.Request) error {
+				return errors.New("fetch: redirect mode is \"error\" but the response redirected")
+			}
+			client = &c
+		}
 		return rt.roundTrip(func(ctx context.Context) (*http.Response, error) {
-			return rt.w.cfg.HTTPClient.Do(req.WithContext(ctx))
+			return client.Do(req.WithContext(ctx))
 		})
 	})
 }
