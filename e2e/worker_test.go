@@ -255,3 +255,14 @@ func TestWorkerWithoutFetchHandler(t *testing.T) {
 		t.Errorf("log does not say why:\n%s", d.Logs)
 	}
 }
+
+// Secrets in .dev.vars reach env, as with wrangler dev; --var wins over both.
+func TestDevVars(t *testing.T) {
+	dir := writeProject(t, map[string]string{
+		"wrangler.jsonc": `{"name": "secrets", "main": "index.js", "compatibility_date": "2025-09-01", "vars": {"A": "config", "B": "config"}}`,
+		".dev.vars":      "# local secrets\nB=devvars\nC=\"quoted secret\"\n",
+		"index.js":       "export default { fetch(req, env) { return new Response([env.A, env.B, env.C, env.D].join(\",\")) } };\n",
+	})
+	d := startDev(t, dir, t.TempDir(), "--var", "D:flag")
+	d.expect("GET", "/", 200, "config,devvars,quoted secret,flag")
+}

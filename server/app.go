@@ -69,8 +69,16 @@ func Load(opts Options) (*App, error) {
 	if err := catalog.Apply(cfg.Migrations); err != nil {
 		return nil, err
 	}
-	vars := make(map[string]any, len(cfg.Vars)+len(opts.Vars))
+	// Config vars, then secrets from .dev.vars (as wrangler dev), then --var.
+	devVars, err := readDevVars(filepath.Join(cfg.Dir, ".dev.vars"))
+	if err != nil {
+		return nil, err
+	}
+	vars := make(map[string]any, len(cfg.Vars)+len(devVars)+len(opts.Vars))
 	for k, v := range cfg.Vars {
+		vars[k] = v
+	}
+	for k, v := range devVars {
 		vars[k] = v
 	}
 	for k, v := range opts.Vars {
@@ -100,7 +108,7 @@ func Load(opts Options) (*App, error) {
 		host.Close()
 		return nil, fmt.Errorf("%s: %w", relName(cfg.Dir, cfg.Main), err)
 	}
-	inputs := append(slices.Clone(res.Inputs), file)
+	inputs := append(slices.Clone(res.Inputs), file, filepath.Join(cfg.Dir, ".dev.vars"))
 	return &App{Config: cfg, Worker: w, Host: host, Inputs: inputs}, nil
 }
 
