@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,9 +16,18 @@ import (
 )
 
 // Catalog is what a Worker's data directory remembers about its Durable
-// Object classes: a secret per class (so names map to the same ids forever),
-// where each class keeps its objects, and which migrations have been
-// applied. It lives in DIR/catalog.json; objects live in DIR/do/<random>/.
+// Object classes, across restarts: a secret per class (so names map to the
+// same ids forever), whether the class is SQLite-backed, where the class
+// keeps its objects, and which migration tags have been applied.
+//
+// Layout of the data directory DIR (one per Worker, e.g.
+// .cairn/state/<worker-name>/):
+//
+//	DIR/catalog.json        this catalog, replaced atomically on every change
+//	DIR/do/<16 hex>/        one directory per class, named at random so that a
+//	                        rename keeps it and a deleted-then-recreated class
+//	                        does not find old data
+//	DIR/do/<16 hex>/<id>.sqlite   an object's database (written by the Host)
 type Catalog struct {
 	dir string
 
@@ -26,22 +36,33 @@ type Catalog struct {
 }
 
 type catalogData struct {
-	Classes map[string]*classEntry `json:"classes"`
-	Applied []string               `json:"applied"` // migration tags, in order
+	Classes map[string]classEntry `json:"classes"`
+	Applied []string              `json:"applied"` // migration tags, in order
 }
 
 type classEntry struct {
-	Secret string `json:"secret"` // hex; the namespace key is SHA-256 of it
+	Secret string `json:"secret"` // hex; the namespace key is SHA-256 of its bytes
 	Dir    string `json:"dir"`    // relative to the catalog dir
 	SQLite bool   `json:"sqlite"`
+	// Implicit marks a class created on first use because no migration
+	// declared it; a later new_classes / new_sqlite_classes adopts it.
+	Implicit bool `json:"implicit,omitempty"`
 }
 
-// OpenCatalog reads DIR/catalog.json, creating DIR if needed.
+func (d catalogData) clone() catalogData {
+	return catalogData{Classes: maps.Clone(d.Classes), Applied: slices.Clone(d.Applied)}
+}
+
+// OpenCatalog reads DIR/catalog.json if it exists, creating DIR if needed.
 func OpenCatalog(dir string) (*Catalog, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open catalog: %w", err)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("open catalog: %w", err)
 	}
-	c := &Catalog{dir: dir, data: catalogData{Classes: make(map[string]*classEntry)}}
+	c := &Catalog{dir: dir, data: catalogData{Classes: make(map[string]classEntry)}}
 	b, err := os.ReadFile(c.file())
 	if errors.Is(err, os.ErrNotExist) {
 		return c, nil
@@ -53,7 +74,7 @@ func OpenCatalog(dir string) (*Catalog, error) {
 		return nil, fmt.Errorf("open catalog %s: %w", c.file(), err)
 	}
 	if c.data.Classes == nil {
-		c.data.Classes = make(map[string]*classEntry)
+		c.data.Classes = make(map[string]classEntry)
 	}
 	return c, nil
 }
@@ -61,100 +82,125 @@ func OpenCatalog(dir string) (*Catalog, error) {
 func (c *Catalog) file() string { return filepath.Join(c.dir, "catalog.json") }
 
 // Apply applies migrations in order, skipping tags already applied, and
-// saves the result. Deleted classes lose their objects' data.
+// saves the result atomically. Within one migration, new classes are created
+// first, then renames, then deletions (the order config validates them in).
+//
+//   - new_classes / new_sqlite_classes create a class with a fresh secret and
+//     storage directory (or adopt one created on first use, keeping its ids
+//     and data);
+//   - renamed_classes move a class to its new name with its secret and
+//     storage directory, so ids and data survive;
+//   - deleted_classes remove a class and delete its storage directory.
+//
+// Creating a class that exists, renaming a missing class or onto an existing
+// one, or deleting a missing class is an error naming the migration tag; then
+// nothing is applied, in memory or on disk. Call Apply before any object of
+// the Worker runs: deleted storage goes away under running objects. A crash
+// after the catalog is saved but before a deleted class's directory is
+// removed leaves an orphaned directory, never a class pointing at lost data.
 func (c *Catalog) Apply(migrations []config.Migration) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	changed := false
+	next := c.data.clone()
 	var doomed []string // storage dirs to remove once the catalog is saved
 	for _, m := range migrations {
-		if slices.Contains(c.data.Applied, m.Tag) {
+		if slices.Contains(next.Applied, m.Tag) {
 			continue
 		}
 		for _, name := range m.NewClasses {
-			if err := c.create(m.Tag, name, false); err != nil {
+			if err := next.declare(m.Tag, name, false); err != nil {
 				return err
 			}
 		}
 		for _, name := range m.NewSQLiteClasses {
-			if err := c.create(m.Tag, name, true); err != nil {
+			if err := next.declare(m.Tag, name, true); err != nil {
 				return err
 			}
 		}
 		for _, r := range m.RenamedClasses {
-			e, ok := c.data.Classes[r.From]
+			e, ok := next.Classes[r.From]
 			if !ok {
 				return fmt.Errorf("migration %q: cannot rename class %q: it does not exist", m.Tag, r.From)
 			}
-			if _, ok := c.data.Classes[r.To]; ok {
+			if _, ok := next.Classes[r.To]; ok {
 				return fmt.Errorf("migration %q: cannot rename class %q to %q: %q already exists", m.Tag, r.From, r.To, r.To)
 			}
-			delete(c.data.Classes, r.From)
-			c.data.Classes[r.To] = e
+			delete(next.Classes, r.From)
+			next.Classes[r.To] = e
 		}
 		for _, name := range m.DeletedClasses {
-			e, ok := c.data.Classes[name]
+			e, ok := next.Classes[name]
 			if !ok {
 				return fmt.Errorf("migration %q: cannot delete class %q: it does not exist", m.Tag, name)
 			}
-			delete(c.data.Classes, name)
+			delete(next.Classes, name)
 			doomed = append(doomed, filepath.Join(c.dir, e.Dir))
 		}
-		c.data.Applied = append(c.data.Applied, m.Tag)
-		changed = true
+		next.Applied = append(next.Applied, m.Tag)
 	}
-	if !changed {
-		return nil
+	if len(next.Applied) == len(c.data.Applied) {
+		return nil // every tag was applied before
 	}
-	if err := c.save(); err != nil {
+	if err := c.save(next); err != nil {
 		return err
 	}
+	c.data = next
 	for _, dir := range doomed {
 		if err := os.RemoveAll(dir); err != nil {
-			return fmt.Errorf("delete class storage: %w", err)
+			return fmt.Errorf("delete storage of a deleted class: %w", err)
 		}
 	}
 	return nil
 }
 
-// create adds a class entry with a fresh secret and storage directory.
-func (c *Catalog) create(tag, name string, sqlite bool) error {
-	if _, ok := c.data.Classes[name]; ok {
-		if tag == "" {
-			return nil
+// declare creates class name for migration tag, or adopts the entry that
+// first use created for it.
+func (d catalogData) declare(tag, name string, sqlite bool) error {
+	if e, ok := d.Classes[name]; ok {
+		if !e.Implicit {
+			return fmt.Errorf("migration %q: cannot create class %q: it already exists", tag, name)
 		}
-		return fmt.Errorf("migration %q: cannot create class %q: it already exists", tag, name)
+		e.Implicit, e.SQLite = false, sqlite
+		d.Classes[name] = e
+		return nil
 	}
+	d.Classes[name] = newClassEntry(sqlite)
+	return nil
+}
+
+// newClassEntry returns an entry with a fresh random secret and storage dir.
+func newClassEntry(sqlite bool) classEntry {
 	secret := make([]byte, 32)
 	dir := make([]byte, 8)
-	_, _ = rand.Read(secret)
+	_, _ = rand.Read(secret) // crypto/rand.Read never fails
 	_, _ = rand.Read(dir)
-	c.data.Classes[name] = &classEntry{
+	return classEntry{
 		Secret: hex.EncodeToString(secret),
 		Dir:    filepath.Join("do", hex.EncodeToString(dir)),
 		SQLite: sqlite,
 	}
-	return nil
 }
 
-// Class returns the namespace and absolute storage directory of a class.
-// A class no migration declared (wrangler dev runs such projects) is added
-// on first use, as SQLite-backed.
-func (c *Catalog) Class(name string) (*Namespace, string, error) {
+// Class returns the namespace and absolute storage directory of a class. A
+// class no migration declared (wrangler dev runs such projects) is added on
+// first use as SQLite-backed and saved, so its ids stay the same after a
+// restart and after a migration declares it.
+func (c *Catalog) Class(name string) (ns *Namespace, storageDir string, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.data.Classes[name]
 	if !ok {
-		if err := c.create("", name, true); err != nil {
+		next := c.data.clone()
+		e = newClassEntry(true)
+		e.Implicit = true
+		next.Classes[name] = e
+		if err := c.save(next); err != nil {
 			return nil, "", err
 		}
-		if err := c.save(); err != nil {
-			return nil, "", err
-		}
-		e = c.data.Classes[name]
+		c.data = next
 	}
 	secret, err := hex.DecodeString(e.Secret)
-	if err != nil {
+	if err != nil || len(secret) == 0 {
 		return nil, "", fmt.Errorf("catalog %s: class %q has a corrupt secret", c.file(), name)
 	}
 	return NewNamespace(name, secret), filepath.Join(c.dir, e.Dir), nil
@@ -167,9 +213,10 @@ func (c *Catalog) Applied() []string {
 	return slices.Clone(c.data.Applied)
 }
 
-// save writes the catalog atomically: temp file, fsync, rename, fsync dir.
-func (c *Catalog) save() error {
-	b, err := json.MarshalIndent(c.data, "", "  ")
+// save writes data as the catalog atomically: temp file, fsync, rename,
+// fsync dir.
+func (c *Catalog) save(data catalogData) error {
+	b, err := json.MarshalIndent(data, "", "  ")
 	if err != nil {
 		return err
 	}

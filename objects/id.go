@@ -8,13 +8,15 @@ import (
 	"errors"
 )
 
-// ErrInvalidID is returned by ParseID for a string that is not 64 hex
-// digits. The text is workerd's TypeError message.
+// ErrInvalidID is returned by ParseID for a string that is not exactly 64
+// hex digits. The text is workerd's TypeError message; the JS layer throws it
+// as a TypeError from idFromString.
 var ErrInvalidID = errors.New("Invalid Durable Object ID: must be 64 hex digits")
 
-// ErrWrongNamespace is returned by ParseID for a well-formed id that was not
-// minted by this namespace (its MAC does not match). The text is workerd's
-// TypeError message.
+// ErrWrongNamespace is returned by ParseID for 64 hex digits that were not
+// minted by this namespace: another class's id, another data directory's id,
+// or a forged or mistyped one (its MAC does not match). The text is workerd's
+// TypeError message; the JS layer throws it as a TypeError from idFromString.
 var ErrWrongNamespace = errors.New("Durable Object ID is not valid for this namespace.")
 
 // ID identifies a Durable Object within its namespace: 16 bytes that name
@@ -33,7 +35,10 @@ type Namespace struct {
 	key   [32]byte
 }
 
-// NewNamespace returns the namespace of class with the given secret.
+// NewNamespace returns the namespace of class whose key is SHA-256(secret).
+// Ids follow workerd's layout: id[0:16] is random (NewUniqueID) or
+// HMAC-SHA256(key, name)[0:16] (IDFromName), and id[16:32] is
+// HMAC-SHA256(key, id[0:16])[0:16], which ParseID checks.
 func NewNamespace(class string, secret []byte) *Namespace {
 	return &Namespace{class: class, key: sha256.Sum256(secret)}
 }
@@ -57,23 +62,20 @@ func (ns *Namespace) NewUniqueID() ID {
 	return id
 }
 
-// ParseID parses an id from its String form and checks it belongs to ns.
-// Only lowercase hex is accepted, as String produces.
+// ParseID parses an id from its String form (JS idFromString) and checks
+// that ns minted it. Like workerd, which decodes with kj::decodeHex, it
+// accepts uppercase as well as lowercase hex digits; the id it returns prints
+// in lowercase, so both spellings name the same object.
 func (ns *Namespace) ParseID(s string) (ID, error) {
 	var id ID
-	if len(s) != 64 {
-		return id, ErrInvalidID
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return id, ErrInvalidID
-		}
+	if len(s) != 2*len(id) {
+		return ID{}, ErrInvalidID
 	}
 	if _, err := hex.Decode(id[:], []byte(s)); err != nil {
-		return id, ErrInvalidID
+		return ID{}, ErrInvalidID
 	}
 	if !hmac.Equal(id[16:], ns.mac(id[:16])) {
-		return id, ErrWrongNamespace
+		return ID{}, ErrWrongNamespace
 	}
 	return id, nil
 }

@@ -64,8 +64,10 @@ export default {
     const match = url.pathname.match(/^\/counter\/([^/]+)(\/.*)$/);
     if (match) {
       const [, name, rest] = match;
+      // One object per name, created on first use. The object sees the rest
+      // of the path (and the query), on an absolute URL as stub.fetch requires.
       const stub = env.COUNTER.getByName(decodeURIComponent(name));
-      return stub.fetch(new Request("https://counter" + rest, request));
+      return stub.fetch(new Request("https://counter" + rest + url.search, request));
     }
     return new Response("not found", { status: 404 });
   },
