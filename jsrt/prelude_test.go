@@ -8,6 +8,7 @@ import (
 	"github.com/dop251/goja"
 	"github.com/dop251/goja_nodejs/require"
 	"github.com/dop251/goja_nodejs/url"
+	"github.com/evanw/esbuild/pkg/api"
 )
 
 // preludeShims stands in for the timers the runtime installs when they are absent from the bare test runtime.
@@ -27,23 +28,6 @@ const preludeShims = `
     globalThis.clearTimeout = (id) => { cancelled.add(id); };
   }
 })();
-`
-
-// preludeForAwait stands in for `for await` (goja lacks it): it drives
-// iterable's async iterator, stopping early (through return()) when fn
-// returns true.
-const preludeForAwait = `
-globalThis.preludeForAwait = async function (iterable, fn) {
-  const it = iterable[Symbol.asyncIterator]();
-  for (;;) {
-    const { value, done } = await it.next();
-    if (done) return;
-    if (fn(value) === true) {
-      if (it.return) await it.return();
-      return;
-    }
-  }
-};
 `
 
 // preludeRuntime builds a bare runtime with the natives the prelude needs,
@@ -85,20 +69,35 @@ func preludeRuntime(t *testing.T) *goja.Runtime {
 		_ = resolve(res)
 		return vm.ToValue(p)
 	}))
-	_, err := vm.RunString(preludeShims + preludeForAwait)
+	_, err := vm.RunString(preludeShims)
 	must(err)
 	must(runPrelude(vm))
 	return vm
 }
 
-// preludeEval runs src, which must assign its result (or a promise of it) to
-// globalThis.out, and returns out as a string. A rejected promise yields
-// "rejected: <error>".
+// preludeLower lowers the syntax goja lacks (for await, async generators)
+// the way bundle.Build does for Worker code, so snippets can use it and
+// exercise the prelude as bundled code would.
+func preludeLower(t *testing.T, src string) string {
+	t.Helper()
+	res := api.Transform(src, api.TransformOptions{
+		Loader:    api.LoaderJS,
+		Target:    api.ES2022,
+		Supported: map[string]bool{"async-generator": false, "for-await": false},
+	})
+	if len(res.Errors) > 0 {
+		t.Fatalf("lowering: %s", res.Errors[0].Text)
+	}
+	return string(res.Code)
+}
+
+// preludeEval runs the body of an async function, src, and returns what it
+// returns as a string. A rejected promise yields "rejected: <error>".
 func preludeEval(t *testing.T, vm *goja.Runtime, src string) string {
 	t.Helper()
-	_, err := vm.RunString(`globalThis.out = undefined; (async () => { ` + src + ` })().then(
+	_, err := vm.RunString(preludeLower(t, `globalThis.out = undefined; (async () => { `+src+` })().then(
 		(v) => { if (v !== undefined) globalThis.out = v; },
-		(e) => { globalThis.out = "rejected: " + (e && e.name ? e.name + ": " + e.message : String(e)); });`)
+		(e) => { globalThis.out = "rejected: " + (e && e.name ? e.name + ": " + e.message : String(e)); });`))
 	if err != nil {
 		return "error: " + err.Error()
 	}
@@ -271,7 +270,7 @@ func TestPrelude(t *testing.T) {
 		{"blob stream and file", `
 			const f = new File(["abc"], "a.txt", { type: "text/plain", lastModified: 5 });
 			const chunks = [];
-			await preludeForAwait(f.stream(), (c) => { chunks.push(c.length); });
+			for await (const c of f.stream()) chunks.push(c.length);
 			return [f.name, f.lastModified, f.size, f instanceof Blob, chunks.join("+"), JSON.stringify(Array.from(await f.bytes())), (await f.arrayBuffer()).byteLength].join(",");`,
 			"a.txt,5,3,true,3,[97,98,99],3"},
 		{"formdata basics", `
@@ -329,7 +328,7 @@ func TestPrelude(t *testing.T) {
 			const upper = new TransformStream({ transform(chunk, c) { c.enqueue(chunk.toUpperCase()); }, flush(c) { c.enqueue("!"); } });
 			const src = new ReadableStream({ start(c) { c.enqueue("abc"); c.enqueue("def"); c.close(); } });
 			const out = [];
-			await preludeForAwait(src.pipeThrough(new TextEncoderStream()).pipeThrough(new TextDecoderStream()).pipeThrough(upper), (c) => { out.push(c); });
+			for await (const c of src.pipeThrough(new TextEncoderStream()).pipeThrough(new TextDecoderStream()).pipeThrough(upper)) out.push(c);
 			return out.join("");`, "ABCDEF!"},
 		{"transform to response", `
 			const { readable, writable } = new TransformStream();
@@ -339,20 +338,48 @@ func TestPrelude(t *testing.T) {
 		{"tee", `
 			const rs = new ReadableStream({ start(c) { c.enqueue("a"); c.enqueue("b"); c.close(); } });
 			const [x, y] = rs.tee();
-			const read = async (s) => { const o = []; await preludeForAwait(s, (c) => { o.push(c); }); return o.join(""); };
+			const read = async (s) => { const o = []; for await (const c of s) o.push(c); return o.join(""); };
 			const [rx, ry] = await Promise.all([read(x), read(y)]);
 			return rx + "," + ry + "," + rs.locked;`, "ab,ab,true"},
 		{"for await break cancels", `
 			let cancelled = false;
 			const rs = new ReadableStream({ pull(c) { c.enqueue(1); }, cancel() { cancelled = true; } });
 			let n = 0;
-			await preludeForAwait(rs, () => ++n === 3);
+			for await (const _ of rs) if (++n === 3) break;
 			return n + "," + cancelled + "," + rs.locked;`, "3,true,false"},
+		{"Symbol.asyncIterator", `
+			const d = Object.getOwnPropertyDescriptor(Symbol, "asyncIterator");
+			return [typeof Symbol.asyncIterator, Symbol.asyncIterator === Symbol.for("Symbol.asyncIterator"), d.writable, d.configurable,
+				typeof ReadableStream.prototype[Symbol.asyncIterator]].join(",");`, "symbol,true,false,false,function"},
+		{"for await over a stream", `
+			const rs = new ReadableStream({ start(c) { c.enqueue("a"); c.enqueue("b"); c.enqueue("c"); c.close(); } });
+			const out = [];
+			for await (const chunk of rs) out.push(chunk);
+			let cancelled = false;
+			const inf = new ReadableStream({ pull(c) { c.enqueue(1); }, cancel() { cancelled = true; } });
+			let n = 0;
+			for await (const _ of inf) if (++n === 2) break;
+			const kept = new ReadableStream({ start(c) { c.enqueue("k1"); c.enqueue("k2"); c.close(); } });
+			for await (const chunk of kept.values({ preventCancel: true })) { out.push(chunk); break; }
+			const rest = await kept.getReader().read();
+			return out.join("") + "," + n + "," + cancelled + "," + rs.locked + "," + rest.value;`, "abck1,2,true,false,k2"},
+		{"ReadableStream.from async generator", `
+			async function* gen() { yield new TextEncoder().encode("gen"); yield new TextEncoder().encode("erated"); }
+			return await new Response(ReadableStream.from(gen())).text();`, "generated"},
+		{"text streams split characters", `
+			const bytes = new TextEncoder().encode("h\u00e9\u20ac\u{1F600}");
+			const one = new ReadableStream({ start(c) { for (const b of bytes) c.enqueue(new Uint8Array([b])); c.close(); } });
+			let text = "";
+			for await (const s of one.pipeThrough(new TextDecoderStream())) text += s;
+			const halves = new ReadableStream({ start(c) { c.enqueue("a\uD83D"); c.enqueue("\uDE00b"); c.enqueue("\uD83D"); c.close(); } });
+			const enc = await new Response(halves.pipeThrough(new TextEncoderStream())).bytes();
+			return (text === "h\u00e9\u20ac\u{1F600}") + "," + Array.from(enc).map((b) => b.toString(16)).join(" ");`,
+			"true,61 f0 9f 98 80 62 ef bf bd"},
 		{"ReadableStream.from", `
 			const out = [];
-			await preludeForAwait(ReadableStream.from([1, Promise.resolve(2), 3]), (v) => { out.push(v); });
+			for await (const v of ReadableStream.from([1, Promise.resolve(2), 3])) out.push(v);
 			const it = { i: 0, [Symbol.asyncIterator]() { return { next: async () => this.i < 2 ? { value: this.i++, done: false } : { done: true } }; } };
-			await preludeForAwait(ReadableStream.from(it), (v) => { out.push("a" + v); });
+			for await (const v of ReadableStream.from(it)) out.push("a" + v);
 			return out.join(",");`, "1,2,3,a0,a1"},
 		{"writable stream", `
 			const got = [];

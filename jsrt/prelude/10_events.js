@@ -216,7 +216,11 @@
       ms = Number(ms);
       if (!(ms >= 0)) throw new TypeError("AbortSignal.timeout: delay must be a non-negative number");
       const s = new AbortSignal(signalKey);
-      setTimeout(() => abortSignal(s, new DOMException("The operation was aborted due to timeout", "TimeoutError")), ms);
+      // setTimeout comes from the runtime; without it (a bare engine) the
+      // signal simply never times out rather than failing here.
+      if (typeof globalThis.setTimeout === "function") {
+        setTimeout(() => abortSignal(s, new DOMException("The operation was aborted due to timeout", "TimeoutError")), ms);
+      }
       return s;
     }
     static any(signals) {

@@ -10,7 +10,6 @@
 //   - pipeTo() writes one chunk at a time, awaiting each write.
 //   - TransformStream backpressure: transform() waits while the readable side
 //     has no room, released on the readable's next pull.
-//   - TextEncoderStream does not join surrogate pairs split across chunks.
 //   - Internals are closures, not spec abstract operations; error texts are
 //     approximations of workerd's.
 (function () {
@@ -853,10 +852,22 @@
     #ts;
     constructor() {
       const enc = new TextEncoder();
+      // A high surrogate ending a chunk waits for the next chunk, which may
+      // start with its low half; left alone at the end it becomes U+FFFD.
+      let pending = "";
       this.#ts = new TransformStream({
         transform(chunk, c) {
-          const s = String(chunk);
+          let s = pending + String(chunk);
+          pending = "";
+          const last = s.charCodeAt(s.length - 1);
+          if (last >= 0xd800 && last <= 0xdbff) {
+            pending = s.slice(-1);
+            s = s.slice(0, -1);
+          }
           if (s !== "") c.enqueue(enc.encode(s));
+        },
+        flush(c) {
+          if (pending !== "") c.enqueue(new Uint8Array([0xef, 0xbf, 0xbd]));
         },
       });
     }
