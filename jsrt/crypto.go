@@ -1,7 +1,6 @@
 package jsrt
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/md5"
 	"crypto/rand"
@@ -10,9 +9,7 @@ import (
 	"crypto/sha512"
 	"crypto/subtle"
 	"hash"
-	"log/slog"
 	"strings"
-	"time"
 
 	"github.com/dop251/goja"
 )
@@ -86,17 +83,4 @@ func newUUID() string {
 		out = append(out, hexdigits[c>>4], hexdigits[c&15])
 	}
 	return string(out)
-}
-
-// installConsole defines the natives behind console (prelude/05_platform.js
-// formats the arguments) and performance.now.
-func installConsole(vm *goja.Runtime, natives *goja.Object, log *slog.Logger) error {
-	levels := map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}
-	if err := natives.Set("log", func(level, msg string) {
-		log.Log(context.Background(), levels[level], msg, "source", "console")
-	}); err != nil {
-		return err
-	}
-	start := time.Now()
-	return natives.Set("now", func() float64 { return float64(time.Since(start).Nanoseconds()) / 1e6 })
 }

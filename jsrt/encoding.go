@@ -27,39 +27,18 @@ func installEncoding(vm *goja.Runtime, natives *goja.Object) error {
 		if !ignoreBOM && len(b) >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF {
 			b = b[3:]
 		}
-		if utf8.Valid(b) {
-			return string(b)
-		}
-		if fatal {
+		out, ok := decodeUTF8(b, fatal)
+		if !ok {
 			panic(vm.NewTypeError("The encoded data was not valid for encoding utf-8"))
 		}
-		return strings.ToValidUTF8(string(b), "\uFFFD")
+		return out
 	}); err != nil {
 		return err
 	}
 	// utf8Complete returns how many leading bytes of v form whole UTF-8
 	// sequences, so a streaming decoder can hold back a split character.
 	if err := set("utf8Complete", func(v goja.Value) int {
-		b := viewBytes(vm, v)
-		for i := len(b) - 1; i >= 0 && i >= len(b)-3; i-- {
-			c := b[i]
-			if c < 0x80 {
-				return len(b)
-			}
-			if c >= 0xC0 { // start of a sequence: is it complete?
-				need := 2
-				if c >= 0xF0 {
-					need = 4
-				} else if c >= 0xE0 {
-					need = 3
-				}
-				if len(b)-i < need {
-					return i
-				}
-				return len(b)
-			}
-		}
-		return len(b)
+		return utf8Complete(viewBytes(vm, v))
 	}); err != nil {
 		return err
 	}
@@ -100,6 +79,135 @@ func installEncoding(vm *goja.Runtime, natives *goja.Object) error {
 		}
 		return vm.ToValue(string(runes))
 	})
+}
+
+// utf8Decoder is the WHATWG Encoding Standard's UTF-8 decoder state: the
+// code point being assembled, how many continuation bytes it still needs,
+// and the range the next continuation byte must fall in (which rules out
+// overlong forms, surrogates and values above U+10FFFF).
+type utf8Decoder struct {
+	cp           rune
+	needed, seen int
+	lower, upper byte
+}
+
+const (
+	utf8Error = -1 // the byte ends an invalid sequence: emit U+FFFD
+	utf8More  = -2 // the byte was consumed; the sequence needs more
+	utf8Retry = -3 // invalid sequence ended before this byte: emit U+FFFD, then reprocess it
+)
+
+// step feeds one byte and returns a code point, or one of the utf8Error,
+// utf8More and utf8Retry results.
+func (d *utf8Decoder) step(c byte) rune {
+	if d.needed == 0 {
+		d.lower, d.upper = 0x80, 0xBF
+		switch {
+		case c < 0x80:
+			return rune(c)
+		case c >= 0xC2 && c <= 0xDF:
+			d.needed, d.cp = 1, rune(c&0x1F)
+		case c >= 0xE0 && c <= 0xEF:
+			if c == 0xE0 {
+				d.lower = 0xA0
+			} else if c == 0xED {
+				d.upper = 0x9F
+			}
+			d.needed, d.cp = 2, rune(c&0x0F)
+		case c >= 0xF0 && c <= 0xF4:
+			if c == 0xF0 {
+				d.lower = 0x90
+			} else if c == 0xF4 {
+				d.upper = 0x8F
+			}
+			d.needed, d.cp = 3, rune(c&0x07)
+		default:
+			return utf8Error
+		}
+		return utf8More
+	}
+	if c < d.lower || c > d.upper {
+		d.cp, d.needed, d.seen = 0, 0, 0
+		return utf8Retry
+	}
+	d.lower, d.upper = 0x80, 0xBF
+	d.cp = d.cp<<6 | rune(c&0x3F)
+	d.seen++
+	if d.seen < d.needed {
+		return utf8More
+	}
+	cp := d.cp
+	d.cp, d.needed, d.seen = 0, 0, 0
+	return cp
+}
+
+// decodeUTF8 decodes b as the WHATWG UTF-8 decoder does: each maximal
+// invalid subpart becomes one U+FFFD, or with fatal the result is ok=false.
+func decodeUTF8(b []byte, fatal bool) (string, bool) {
+	if utf8.Valid(b) {
+		return string(b), true
+	}
+	if fatal {
+		return "", false
+	}
+	var sb strings.Builder
+	sb.Grow(len(b) + 8)
+	var d utf8Decoder
+	for i := 0; i < len(b); {
+		if d.needed == 0 {
+			// Copy the next run of valid sequences in one go.
+			j := i
+			for j < len(b) {
+				r, n := utf8.DecodeRune(b[j:])
+				if r == utf8.RuneError && n <= 1 {
+					break
+				}
+				j += n
+			}
+			sb.Write(b[i:j])
+			if i = j; i == len(b) {
+				break
+			}
+		}
+		switch r := d.step(b[i]); r {
+		case utf8More:
+			i++
+		case utf8Error:
+			sb.WriteRune(utf8.RuneError)
+			i++
+		case utf8Retry:
+			sb.WriteRune(utf8.RuneError)
+		default:
+			sb.WriteRune(r)
+			i++
+		}
+	}
+	if d.needed != 0 {
+		sb.WriteRune(utf8.RuneError) // truncated at the end
+	}
+	return sb.String(), true
+}
+
+// utf8Complete returns how many leading bytes of b to decode now when
+// streaming: all of them, unless b ends with the valid beginning of a
+// multi-byte sequence, which is held back for the next chunk. An incomplete
+// sequence is at most 3 bytes and the decoder resynchronises on any byte, so
+// only the tail is scanned.
+func utf8Complete(b []byte) int {
+	var d utf8Decoder
+	start := -1
+	for i := max(0, len(b)-3); i < len(b); {
+		if d.needed == 0 {
+			start = i
+		}
+		if d.step(b[i]) != utf8Retry {
+			i++
+		}
+	}
+	if d.needed != 0 {
+		return start
+	}
+	return len(b)
 }
 
 // viewBytes returns the bytes an ArrayBuffer, typed array or DataView

@@ -8,6 +8,7 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/dop251/goja"
 )
@@ -24,6 +25,8 @@ import (
 //	'd' float64 little-endian          any other number (NaN, -0, fractions)
 //	'g' sign(0|1) varint(n) n bytes    BigInt, magnitude big-endian
 //	's' varint(n) n bytes              string, UTF-8
+//	'w' varint(n) n × uint16 LE        string holding a lone surrogate, as raw
+//	                                   UTF-16 code units (n counts units)
 //	'D' float64                        Date (ms since epoch)
 //	'R' string string                  RegExp source, flags
 //	'o' varint(n) n × (string item)    plain object: own enumerable string keys
@@ -38,8 +41,17 @@ import (
 //	'r' varint(k)                      the k-th object already read (cycles, shared refs)
 //
 // A "string" above is 's'-less: varint(n) n bytes. Objects are numbered in
-// the order their tag is written. Strings are UTF-8, so a lone surrogate
-// reads back as U+FFFD.
+// the order their tag is written. Strings are UTF-8 ('s') unless they hold a
+// lone surrogate, which UTF-8 cannot carry: those are written as UTF-16 ('w')
+// so they round-trip exactly. goja exports a string to Go with lone
+// surrogates replaced by U+FFFD, so only strings whose export contains U+FFFD
+// are scanned (through goja.String's CharAt) and written as 'w' if needed;
+// they are rebuilt with goja.StringFromUTF16. Object keys are always UTF-8
+// (a lone surrogate in a key reads back as U+FFFD).
+//
+// Deserialize never panics: truncated or corrupt input, unknown tags, lengths
+// larger than the input, back-references to objects not yet read, and trailing
+// bytes all return an error.
 const serialVersion = 1
 
 // CloneError reports a value that cannot be cloned (a function, a symbol, a
@@ -245,6 +257,16 @@ func (s *serializer) primitive(v goja.Value) error {
 		s.buf = append(s.buf, 'd')
 		s.float(x)
 	case string:
+		if strings.ContainsRune(x, utf8.RuneError) {
+			if units, lone := rawUTF16(v); lone {
+				s.buf = append(s.buf, 'w')
+				s.uvarint(uint64(len(units)))
+				for _, u := range units {
+					s.buf = binary.LittleEndian.AppendUint16(s.buf, u)
+				}
+				return nil
+			}
+		}
 		s.buf = append(s.buf, 's')
 		s.str(x)
 	case *big.Int:
@@ -259,6 +281,35 @@ func (s *serializer) primitive(v goja.Value) error {
 		return &CloneError{Msg: fmt.Sprintf("%s could not be cloned.", v.String())}
 	}
 	return nil
+}
+
+// rawUTF16 returns the UTF-16 code units of the JS string v and whether it
+// holds a lone (unpaired) surrogate.
+func rawUTF16(v goja.Value) ([]uint16, bool) {
+	gs, ok := v.(goja.String)
+	if !ok {
+		return nil, false
+	}
+	n := gs.Length()
+	units := make([]uint16, n)
+	lone := false
+	for i := 0; i < n; i++ {
+		units[i] = gs.CharAt(i)
+	}
+	for i := 0; i < n; i++ {
+		c := units[i]
+		switch {
+		case c >= 0xD800 && c < 0xDC00:
+			if i+1 < n && units[i+1] >= 0xDC00 && units[i+1] < 0xE000 {
+				i++
+			} else {
+				lone = true
+			}
+		case c >= 0xDC00 && c < 0xE000:
+			lone = true
+		}
+	}
+	return units, lone
 }
 
 // describe names an uncloneable object for the error message.
@@ -440,6 +491,17 @@ func (d *deserializer) item(depth int) (goja.Value, error) {
 	case 's':
 		s, err := d.str()
 		return vm.ToValue(s), err
+	case 'w':
+		n, err := d.uvarint()
+		if err != nil || n > uint64(len(d.buf)/2) {
+			return nil, errCorrupt
+		}
+		units := make([]uint16, n)
+		for i := range units {
+			units[i] = binary.LittleEndian.Uint16(d.buf[2*i:])
+		}
+		d.buf = d.buf[2*n:]
+		return goja.StringFromUTF16(units), nil
 	case 'r':
 		k, err := d.uvarint()
 		if err != nil || k >= uint64(len(d.objs)) || d.objs[k] == nil {
@@ -487,7 +549,9 @@ func (d *deserializer) item(depth int) (goja.Value, error) {
 			if err != nil {
 				return nil, err
 			}
-			if err := o.Set(k, v); err != nil {
+			// Define, not Set: a "__proto__" key must stay an own
+			// property, not replace the prototype.
+			if err := o.DefineDataProperty(k, v, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE); err != nil {
 				return nil, errCorrupt
 			}
 		}

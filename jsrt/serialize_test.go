@@ -108,7 +108,8 @@ func TestSerializeGolden(t *testing.T) {
 
 func FuzzDeserialize(f *testing.F) {
 	vm := newCloneRuntime(f)
-	for _, src := range []string{`1`, `"x"`, `({a: [1, new Map([[1, 2]])]})`, `new Uint8Array([1, 2])`, `(() => { const o = {}; o.o = o; return o; })()`} {
+	for _, src := range []string{`1`, `"x"`, `({a: [1, new Map([[1, 2]])]})`, `new Uint8Array([1, 2])`, `(() => { const o = {}; o.o = o; return o; })()`,
+		`"\uD800"`, `[-0, NaN, 1.5, 7n, new Date(3), /x/g, new Set(["s"]), new DataView(new ArrayBuffer(2)), new RangeError("r")]`} {
 		v, _ := vm.RunString("(" + src + ")")
 		b, _ := Serialize(vm, v)
 		f.Add(b)
@@ -124,5 +125,75 @@ func BenchmarkSerialize(b *testing.B) {
 	for b.Loop() {
 		buf, _ := Serialize(vm, v)
 		_, _ = Deserialize(vm, buf)
+	}
+}
+
+func TestNativeStructuredClone(t *testing.T) {
+	nativeRun(t, []nativeCase{
+		{"date", `(() => { const d = structuredClone(new Date(5)); return d instanceof Date && d.getTime(); })()`, "5"},
+		{"map", `(() => { const m = structuredClone(new Map([["a", {b: 1}]])); return m instanceof Map && m.get("a").b; })()`, "1"},
+		{"set", `[...structuredClone(new Set([1, "x", 1]))].join()`, "1,x"},
+		{"uint8array", `(() => { const u = structuredClone(new Uint8Array([1, 2, 3]).subarray(1)); return u instanceof Uint8Array && u.join() + " " + u.byteOffset + " " + u.buffer.byteLength; })()`, "2,3 1 3"},
+		{"nested", `JSON.stringify(structuredClone({a: [1, {b: [true, null, "s"]}]}))`, `{"a":[1,{"b":[true,null,"s"]}]}`},
+		{"NaN -0", `(() => { const v = structuredClone([NaN, -0]); return Number.isNaN(v[0]) && Object.is(v[1], -0); })()`, "true"},
+		{"cycle", `(() => { const o = {}; o.o = o; const c = structuredClone(o); return c !== o && c.o === c; })()`, "true"},
+		{"shared refs", `(() => { const s = {}; const c = structuredClone({x: s, y: [s]}); return c.x === c.y[0]; })()`, "true"},
+		{"bigint", `structuredClone(2n ** 70n) === 2n ** 70n`, "true"},
+		{"error", `(() => { const e = structuredClone(new TypeError("bad")); return e instanceof TypeError && e.name + ": " + e.message; })()`, "TypeError: bad"},
+		{"lone surrogates", `(() => { const s = "a\uD800b\uDFFFc\uD83D\uDE00"; const c = structuredClone(s); return c === s && c.length; })()`, "7"},
+		{"lone surrogate nested", `structuredClone({k: ["\uDC00"]}).k[0].charCodeAt(0)`, "56320"},
+		{"replacement char kept", `structuredClone("\uFFFD") === "\uFFFD"`, "true"},
+		{"__proto__ key stays own", `(() => { const o = JSON.parse('{"__proto__": {"polluted": 1}}'); const c = structuredClone(o); return Object.getPrototypeOf(c) === Object.prototype && c.polluted === undefined && Object.keys(c).join(); })()`, "__proto__"},
+		{"function", `structuredClone(() => 1)`, "throws: DataCloneError: () => 1 could not be cloned."},
+		{"nested function", `(() => { try { structuredClone({a: {f() {}}}); } catch (e) { return e instanceof DOMException && e.name; } })()`, "DataCloneError"},
+		{"symbol", `(() => { try { structuredClone(Symbol("s")); } catch (e) { return e.name; } })()`, "DataCloneError"},
+		{"weakmap", `(() => { try { structuredClone(new WeakMap()); } catch (e) { return e.name + ": " + e.message; } })()`, "DataCloneError: #<WeakMap> could not be cloned."},
+		{"promise", `(() => { try { structuredClone(Promise.resolve()); } catch (e) { return e.name; } })()`, "DataCloneError"},
+		{"natives", `(() => { const b = __cairn.serialize({a: 1}); return b instanceof ArrayBuffer && __cairn.deserialize(b).a; })()`, "1"},
+		{"deserialize corrupt", `(() => { try { __cairn.deserialize(new Uint8Array([1, 0x6f, 5]).buffer); } catch (e) { return e.message; } })()`, "stored value is corrupt or from an unknown format"},
+	})
+}
+
+func TestSerializeGoldenMore(t *testing.T) {
+	vm := newCloneRuntime(t)
+	tests := []struct {
+		value string
+		bytes []byte
+	}{
+		{`"\uD800"`, []byte{1, 'w', 1, 0x00, 0xD8}},
+		{`-0`, []byte{1, 'd', 0, 0, 0, 0, 0, 0, 0, 0x80}},
+		{`-3`, []byte{1, 'i', 5}},
+		{`5n`, []byte{1, 'g', 0, 1, 5}},
+		{`new Date(0)`, []byte{1, 'D', 0, 0, 0, 0, 0, 0, 0, 0}},
+		{`(() => { const o = {}; return [o, o]; })()`, []byte{1, 'a', 2, 'o', 0, 'r', 1}},
+		{`new Uint8Array([7])`, []byte{1, 'V', 10, 'U', 'i', 'n', 't', '8', 'A', 'r', 'r', 'a', 'y', 'B', 1, 7, 0, 1}},
+		{`new Map([[1, true]])`, []byte{1, 'M', 1, 'i', 2, 't'}},
+	}
+	for _, tt := range tests {
+		v, err := vm.RunString("(" + tt.value + ")")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := Serialize(vm, v)
+		if err != nil || !bytes.Equal(b, tt.bytes) {
+			t.Errorf("Serialize(%s) = %v %v, want %v", tt.value, b, err, tt.bytes)
+		}
+		if _, err := Deserialize(vm, tt.bytes); err != nil {
+			t.Errorf("Deserialize(%v): %v", tt.bytes, err)
+		}
+	}
+	// Truncations of a rich value are all rejected, never a panic.
+	v, _ := vm.RunString(`({a: [1, "x\uD800", new Map([[1, new Set([2n])]])], d: new Date(1), u: new Uint16Array(2), e: new Error("m")})`)
+	b, err := Serialize(vm, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range len(b) {
+		if _, err := Deserialize(vm, b[:i]); err == nil {
+			t.Errorf("Deserialize(truncated to %d) succeeded", i)
+		}
+	}
+	if _, err := Deserialize(vm, append(b, 0)); err == nil {
+		t.Error("Deserialize with trailing bytes succeeded")
 	}
 }

@@ -1,73 +1,120 @@
 // node:events — EventEmitter, as nodejs_compat provides it.
+//
+// A plain constructor function (not a class) so both `class X extends
+// EventEmitter` and the older `EventEmitter.call(this)` + util.inherits
+// pattern work; listener lists are created lazily for the latter.
 "use strict";
 
-class EventEmitter {
-  #events = new Map();
-  #max = 10;
-
-  on(name, listener) { return this.#add(name, listener, false, false); }
-  addListener(name, listener) { return this.on(name, listener); }
-  prependListener(name, listener) { return this.#add(name, listener, true, false); }
-  once(name, listener) { return this.#add(name, listener, false, true); }
-  prependOnceListener(name, listener) { return this.#add(name, listener, true, true); }
-
-  #add(name, listener, prepend, once) {
-    if (typeof listener !== "function") throw new TypeError('The "listener" argument must be of type function.');
-    if (this.#events.has("newListener")) this.emit("newListener", name, listener);
-    const list = this.#events.get(name) ?? [];
-    const entry = { listener, once };
-    if (prepend) list.unshift(entry);
-    else list.push(entry);
-    this.#events.set(name, list);
-    return this;
-  }
-
-  off(name, listener) {
-    const list = this.#events.get(name);
-    if (!list) return this;
-    const i = list.findIndex((e) => e.listener === listener);
-    if (i >= 0) list.splice(i, 1);
-    if (list.length === 0) this.#events.delete(name);
-    if (i >= 0 && this.#events.has("removeListener")) this.emit("removeListener", name, listener);
-    return this;
-  }
-  removeListener(name, listener) { return this.off(name, listener); }
-
-  removeAllListeners(name) {
-    if (name === undefined) this.#events.clear();
-    else this.#events.delete(name);
-    return this;
-  }
-
-  emit(name, ...args) {
-    const list = this.#events.get(name);
-    if (!list || list.length === 0) {
-      if (name === "error") {
-        const err = args[0];
-        throw err instanceof Error ? err : new Error("Unhandled error. (" + String(err) + ")");
-      }
-      return false;
-    }
-    for (const entry of [...list]) {
-      if (entry.once) this.off(name, entry.listener);
-      entry.listener.apply(this, args);
-    }
-    return true;
-  }
-
-  listeners(name) { return (this.#events.get(name) ?? []).map((e) => e.listener); }
-  rawListeners(name) { return this.listeners(name); }
-  listenerCount(name) { return (this.#events.get(name) ?? []).length; }
-  eventNames() { return [...this.#events.keys()]; }
-  setMaxListeners(n) { this.#max = n; return this; }
-  getMaxListeners() { return this.#max; }
+function EventEmitter(opts) {
+  EventEmitter.init.call(this, opts);
 }
+
+EventEmitter.init = function () {
+  if (!this._events || this._events === Object.getPrototypeOf(this)._events) {
+    this._events = new Map();
+  }
+  this._maxListeners = this._maxListeners || undefined;
+};
+
+function events(emitter) {
+  if (!(emitter._events instanceof Map)) {
+    Object.defineProperty(emitter, "_events", { value: new Map(), writable: true, configurable: true, enumerable: false });
+  }
+  return emitter._events;
+}
+
+function checkListener(listener) {
+  if (typeof listener !== "function") {
+    throw new TypeError('The "listener" argument must be of type function. Received ' + (listener === null ? "null" : typeof listener));
+  }
+}
+
+function addListener(emitter, name, listener, prepend, once) {
+  checkListener(listener);
+  const map = events(emitter);
+  if (map.has("newListener")) emitter.emit("newListener", name, listener);
+  let list = map.get(name);
+  if (!list) map.set(name, (list = []));
+  const entry = { listener, once };
+  if (prepend) list.unshift(entry);
+  else list.push(entry);
+  return emitter;
+}
+
+const proto = EventEmitter.prototype;
+proto._events = undefined;
+proto._maxListeners = undefined;
+
+proto.on = proto.addListener = function (name, listener) { return addListener(this, name, listener, false, false); };
+proto.prependListener = function (name, listener) { return addListener(this, name, listener, true, false); };
+proto.once = function (name, listener) { return addListener(this, name, listener, false, true); };
+proto.prependOnceListener = function (name, listener) { return addListener(this, name, listener, true, true); };
+
+proto.off = proto.removeListener = function (name, listener) {
+  checkListener(listener);
+  const map = events(this);
+  const list = map.get(name);
+  if (!list) return this;
+  let i = -1;
+  for (let j = list.length - 1; j >= 0; j--) {
+    if (list[j].listener === listener) { i = j; break; }
+  }
+  if (i < 0) return this;
+  list.splice(i, 1);
+  if (list.length === 0) map.delete(name);
+  if (map.has("removeListener")) this.emit("removeListener", name, listener);
+  return this;
+};
+
+proto.removeAllListeners = function (name) {
+  const map = events(this);
+  if (name === undefined) map.clear();
+  else map.delete(name);
+  return this;
+};
+
+proto.emit = function (name, ...args) {
+  const map = events(this);
+  const list = map.get(name);
+  if (!list || list.length === 0) {
+    if (name === "error") {
+      const err = args[0];
+      if (err instanceof Error) throw err;
+      const e = new Error("Unhandled error." + (err === undefined ? "" : " (" + String(err) + ")"));
+      e.code = "ERR_UNHANDLED_ERROR";
+      e.context = err;
+      throw e;
+    }
+    return false;
+  }
+  for (const entry of [...list]) {
+    if (entry.once) {
+      const i = list.indexOf(entry);
+      if (i < 0) continue; // removed by an earlier listener
+      list.splice(i, 1);
+      if (list.length === 0) map.delete(name);
+    }
+    entry.listener.apply(this, args);
+  }
+  return true;
+};
+
+proto.listeners = function (name) { return (events(this).get(name) || []).map((e) => e.listener); };
+proto.rawListeners = proto.listeners;
+proto.listenerCount = function (name) { return (events(this).get(name) || []).length; };
+proto.eventNames = function () { return [...events(this).keys()]; };
+proto.setMaxListeners = function (n) {
+  if (typeof n !== "number" || n < 0 || Number.isNaN(n)) throw new RangeError('The value of "n" is out of range. It must be a non-negative number. Received ' + String(n));
+  this._maxListeners = n;
+  return this;
+};
+proto.getMaxListeners = function () { return this._maxListeners === undefined ? EventEmitter.defaultMaxListeners : this._maxListeners; };
 
 // once resolves with the arguments of the next `name` event (rejects on "error").
 function once(emitter, name) {
   return new Promise((resolve, reject) => {
-    const onError = (err) => { emitter.off(name, onEvent); reject(err); };
-    const onEvent = (...args) => { if (name !== "error") emitter.off("error", onError); resolve(args); };
+    const onError = (err) => { emitter.removeListener(name, onEvent); reject(err); };
+    const onEvent = (...args) => { if (name !== "error") emitter.removeListener("error", onError); resolve(args); };
     emitter.once(name, onEvent);
     if (name !== "error") emitter.once("error", onError);
   });
@@ -76,4 +123,5 @@ function once(emitter, name) {
 EventEmitter.EventEmitter = EventEmitter;
 EventEmitter.once = once;
 EventEmitter.defaultMaxListeners = 10;
+EventEmitter.listenerCount = (emitter, name) => emitter.listenerCount(name);
 module.exports = EventEmitter;

@@ -38,6 +38,7 @@ function resolve(...parts) {
 }
 
 function dirname(path) {
+  if (/^\/+$/.test(path)) return "/";
   const i = path.replace(/\/+$/, "").lastIndexOf("/");
   if (i < 0) return ".";
   return i === 0 ? "/" : path.slice(0, i);
@@ -56,6 +57,30 @@ function extname(path) {
   return i <= 0 ? "" : base.slice(i);
 }
 
-const path = { sep: "/", delimiter: ":", normalize, join, resolve, dirname, basename, extname, isAbsolute: (p) => p.startsWith("/") };
+function relative(from, to) {
+  const a = resolve(from).split("/").filter(Boolean);
+  const b = resolve(to).split("/").filter(Boolean);
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return [...a.slice(i).map(() => ".."), ...b.slice(i)].join("/");
+}
+
+function parse(p) {
+  const root = p.startsWith("/") ? "/" : "";
+  const base = basename(p);
+  const ext = extname(p);
+  let dir = dirname(p);
+  if (dir === "." && !p.includes("/")) dir = "";
+  return { root, dir, base, ext, name: ext ? base.slice(0, -ext.length) : base };
+}
+
+function format(o) {
+  const dir = o.dir || o.root || "";
+  const base = o.base || (o.name || "") + (o.ext || "");
+  if (!dir) return base;
+  return dir === o.root ? dir + base : dir + "/" + base;
+}
+
+const path = { sep: "/", delimiter: ":", normalize, join, resolve, dirname, basename, extname, isAbsolute: (p) => p.startsWith("/"), relative, parse, format };
 path.posix = path;
 module.exports = path;

@@ -28,6 +28,20 @@ function deprecate(fn, msg) {
   };
 }
 
+function callbackify(fn) {
+  if (typeof fn !== "function") throw new TypeError('The "original" argument must be of type function.');
+  return function (...args) {
+    const cb = args.pop();
+    fn.apply(this, args).then((v) => cb(null, v), (e) => cb(e || new Error(String(e))));
+  };
+}
+
+const inspect = (v) => internal.inspect(v);
+inspect.custom = Symbol.for("nodejs.util.inspect.custom");
+
+const AsyncFunction = (async () => {}).constructor;
+const GeneratorFunction = function* () {}.constructor;
+
 const types = {
   isPromise: (v) => v instanceof Promise,
   isDate: (v) => v instanceof Date,
@@ -39,16 +53,22 @@ const types = {
   isArrayBuffer: (v) => v instanceof ArrayBuffer,
   isAnyArrayBuffer: (v) => v instanceof ArrayBuffer,
   isNativeError: (v) => v instanceof Error,
+  isAsyncFunction: (v) => v instanceof AsyncFunction,
+  isGeneratorFunction: (v) => v instanceof GeneratorFunction,
+  isDataView: (v) => v instanceof DataView,
+  isBoxedPrimitive: (v) => v instanceof Number || v instanceof String || v instanceof Boolean,
 };
 
 module.exports = {
   format: internal.format,
-  inspect: (v) => internal.inspect(v),
+  inspect,
   promisify,
+  callbackify,
   inherits,
   deprecate,
   types,
   isDeepStrictEqual: (a, b) => internal.inspect(a) === internal.inspect(b),
+  isArray: Array.isArray,
   TextEncoder,
   TextDecoder,
 };

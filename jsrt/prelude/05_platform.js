@@ -198,6 +198,7 @@
       case "string": return seen.size === 0 ? value : JSON.stringify(value).replace(/^"|"$/g, "'");
       case "number": return Object.is(value, -0) ? "-0" : String(value);
       case "bigint": return value + "n";
+      case "boolean": return String(value);
       case "symbol": return value.toString();
       case "undefined": return "undefined";
       case "function": return `[Function: ${value.name || "(anonymous)"}]`;

@@ -1,0 +1,89 @@
+package jsrt
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestNativeEncoding(t *testing.T) {
+	nativeRun(t, []nativeCase{
+		{"encode ascii", `hex(new TextEncoder().encode("hi"))`, "6869"},
+		{"encode default", `new TextEncoder().encode().length`, "0"},
+		{"encode non-BMP", `hex(new TextEncoder().encode("é€😀"))`, "c3a9e282acf09f9880"},
+		{"encode lone surrogate", `hex(new TextEncoder().encode("a\uD800b\uDC00"))`, "61efbfbd62efbfbd"},
+		{"encoding", `new TextEncoder().encoding + " " + new TextDecoder().encoding`, "utf-8 utf-8"},
+		{"encodeInto", `(() => { const u = new Uint8Array(4); const r = new TextEncoder().encodeInto("a€b", u); return r.read + "," + r.written + "," + hex(u); })()`, "2,4,61e282ac"},
+		{"encodeInto no split", `(() => { const u = new Uint8Array(3); const r = new TextEncoder().encodeInto("a😀", u); return r.read + "," + r.written; })()`, "1,1"},
+		{"decode", `new TextDecoder().decode(new Uint8Array([0x68, 0xc3, 0xa9]))`, "hé"},
+		{"decode ArrayBuffer", `new TextDecoder().decode(new Uint8Array([0x68, 0x69]).buffer)`, "hi"},
+		{"decode view offset", `new TextDecoder().decode(new Uint8Array([0x61, 0x62, 0x63, 0x64]).subarray(1, 3))`, "bc"},
+		{"decode DataView", `new TextDecoder().decode(new DataView(new Uint8Array([0x61, 0x62, 0x63]).buffer, 2))`, "c"},
+		{"decode Uint16Array", `new TextDecoder().decode(new Uint16Array([0x6261]))`, "ab"},
+		{"decode no input", `new TextDecoder().decode()`, ""},
+		{"BOM stripped", `new TextDecoder().decode(new Uint8Array([0xef, 0xbb, 0xbf, 0x61])).length`, "1"},
+		{"BOM kept", `new TextDecoder("utf-8", {ignoreBOM: true}).decode(new Uint8Array([0xef, 0xbb, 0xbf, 0x61])).length`, "2"},
+		{"invalid replaced", `escape(new TextDecoder().decode(new Uint8Array([0x61, 0xff, 0xfe, 0x62])))`, "a%uFFFD%uFFFDb"},
+		{"maximal subpart", `escape(new TextDecoder().decode(new Uint8Array([0xe2, 0x82, 0x61, 0xf0, 0x9f])))`, "%uFFFDa%uFFFD"},
+		{"surrogate bytes", `escape(new TextDecoder().decode(new Uint8Array([0xed, 0xa0, 0x80])))`, "%uFFFD%uFFFD%uFFFD"},
+		{"overlong", `escape(new TextDecoder().decode(new Uint8Array([0xc0, 0xaf])))`, "%uFFFD%uFFFD"},
+		{"fatal", `new TextDecoder("utf-8", {fatal: true}).decode(new Uint8Array([0xff]))`, "throws: TypeError: The encoded data was not valid for encoding utf-8"},
+		{"fatal flag", `(() => { const d = new TextDecoder("utf8", {fatal: true, ignoreBOM: true}); return d.fatal + " " + d.ignoreBOM; })()`, "true true"},
+		{"labels", `new TextDecoder("UTF8").encoding + new TextDecoder(" unicode-1-1-utf-8 ").encoding`, "utf-8utf-8"},
+		{"bad label", `new TextDecoder("latin1")`, "throws: RangeError: Failed to construct 'TextDecoder': The encoding label provided ('latin1') is invalid."},
+		{"stream split", `(() => {
+			const d = new TextDecoder(); const b = new TextEncoder().encode("€😀x");
+			let out = "";
+			for (let i = 0; i < b.length; i++) out += d.decode(b.subarray(i, i + 1), {stream: true});
+			return out + d.decode();
+		})()`, "€😀x"},
+		{"stream truncated end", `(() => { const d = new TextDecoder(); return escape(d.decode(new Uint8Array([0x61, 0xe2, 0x82]), {stream: true}) + d.decode()); })()`, "a%uFFFD"},
+		{"stream fatal truncated", `(() => { const d = new TextDecoder("utf-8", {fatal: true}); d.decode(new Uint8Array([0xe2]), {stream: true}); return d.decode(); })()`, "throws: TypeError: The encoded data was not valid for encoding utf-8"},
+		{"btoa", `btoa("hello") + " " + btoa("") + " " + btoa("\xff\xfe")`, "aGVsbG8=  //4="},
+		{"btoa latin1 only", `btoa("€")`, "throws: InvalidCharacterError: The string to be encoded contains characters outside of the Latin1 range."},
+		{"atob", `atob("aGVsbG8=") + atob("aGVsbG8") + atob(" aGVs\nbG8= ")`, "hellohellohello"},
+		{"atob binary", `escape(atob("//4="))`, "%FF%FE"},
+		{"atob empty", `atob("")`, ""},
+		{"atob bad length", `atob("abcde")`, "throws: InvalidCharacterError: The string to be decoded is not correctly encoded."},
+		{"atob bad char", `atob("ab*d")`, "throws: InvalidCharacterError: The string to be decoded is not correctly encoded."},
+		{"atob bad padding", `atob("ab=c")`, "throws: InvalidCharacterError: The string to be decoded is not correctly encoded."},
+		{"atob too much padding", `atob("a===")`, "throws: InvalidCharacterError: The string to be decoded is not correctly encoded."},
+		{"atob padding no multiple of 4", `atob("ab=")`, "throws: InvalidCharacterError: The string to be decoded is not correctly encoded."},
+	})
+}
+
+// decodeUTF8 agrees with Go's decoder on valid input and never yields
+// invalid UTF-8.
+func TestNativeDecodeUTF8(t *testing.T) {
+	for _, in := range []string{"", "abc", "héllo", "\xff", "\xe2\x82", "a\xf4\x90\x80\x80b", "\xf0\x9f\x98"} {
+		out, ok := decodeUTF8([]byte(in), false)
+		if !ok || !utf8.ValidString(out) || (utf8.ValidString(in) && out != in) {
+			t.Errorf("decodeUTF8(%q) = %q, %v", in, out, ok)
+		}
+		if _, ok := decodeUTF8([]byte(in), true); ok != utf8.ValidString(in) {
+			t.Errorf("decodeUTF8(%q, fatal) ok = %v", in, ok)
+		}
+	}
+	for in, want := range map[string]int{"": 0, "a": 1, "a\xe2": 1, "a\xe2\x82": 1, "\xe2\x82\xac": 3, "\xf0\x9f\x98": 0, "\xff": 1, "\xe0\x80": 2, "ab\xf0": 2} {
+		if got := utf8Complete([]byte(in)); got != want {
+			t.Errorf("utf8Complete(%q) = %d, want %d", in, got, want)
+		}
+	}
+	if out, _ := decodeUTF8([]byte("\xe2\x82a"), false); out != "\uFFFDa" {
+		t.Errorf("maximal subpart: %q", out)
+	}
+	_ = strings.Repeat
+}
+
+func BenchmarkNativeUTF8(b *testing.B) {
+	vm, _ := nativeRuntime(b)
+	_, err := vm.RunString(`var enc = new TextEncoder(), dec = new TextDecoder(), text = "héllo wörld ".repeat(100);`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := vm.RunString(`dec.decode(enc.encode(text))`); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
