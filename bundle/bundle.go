@@ -13,7 +13,7 @@ import (
 // Options says what to bundle.
 type Options struct {
 	Entry  string            // absolute path of the entry module (.ts, .js, .mjs, …)
-	Dir    string            // project directory: resolution root, and the base of source paths
+	Dir    string            // project directory: resolution root and base of source paths (default: Entry's directory)
 	Define map[string]string // extra compile-time replacements, as esbuild's define
 }
 
@@ -53,27 +53,47 @@ func (e *Error) Error() string {
 	return strings.Join(lines, "\n")
 }
 
-// nodeBuiltins are Node's module names; Workers with nodejs_compat import
-// them with or without the "node:" prefix and the runtime provides them.
+// nodeBuiltins are Node's module names. Workers with nodejs_compat import
+// them with or without the "node:" prefix; all stay require calls (as do
+// their subpaths, e.g. "stream/web"), and the runtime provides or refuses
+// them when the code runs, so a library that merely mentions "fs" builds.
 var nodeBuiltins = []string{
-	"assert", "async_hooks", "buffer", "crypto", "diagnostics_channel", "dns", "events",
-	"net", "os", "path", "process", "querystring", "stream", "string_decoder", "timers",
-	"tls", "url", "util", "zlib",
+	"assert", "async_hooks", "buffer", "child_process", "cluster", "console",
+	"constants", "crypto", "dgram", "diagnostics_channel", "dns", "domain",
+	"events", "fs", "http", "http2", "https", "inspector", "module", "net",
+	"os", "path", "perf_hooks", "process", "punycode", "querystring",
+	"readline", "repl", "stream", "string_decoder", "sys", "timers", "tls",
+	"trace_events", "tty", "url", "util", "v8", "vm", "wasi",
+	"worker_threads", "zlib",
 }
 
-// unsupported lists the syntax goja cannot parse, for esbuild to lower.
-// goja handles ES2022 otherwise (private fields, ??=, ?., BigInt, static
-// blocks); async generators and for-await are missing, and a public class
-// field named get, set or static (`set = (k, v) => …`, as in hono) is a
-// syntax error, so public class fields become constructor assignments.
+// unsupported is the syntax goja cannot parse, which esbuild lowers on top
+// of Target ES2022. Found by experiment (goja 2026-09): goja parses the rest
+// of ES2022 (private members, static blocks, ??=, ?., BigInt, numeric
+// separators, regexp named groups, lookbehind, s flag, \p{…}), but not
+//   - async generators (functions and methods) and for await;
+//   - a class field named get, set, static or async (`set = (k, v) => …`,
+//     as in hono; `static get = 1`; `#set = 1`): every field, public or
+//     private, instance or static, is lowered to a constructor assignment
+//     or WeakMap, since a feature flag cannot single out the names;
+//   - the regexp d flag: lowered to `new RegExp(…, "d")`, so only code that
+//     runs it fails rather than the whole script. The v flag (ES2024) is
+//     already lowered by the target.
+//
+// Unlowerable, and so a compile error: regexp modifiers `(?i:…)`.
 var unsupported = map[string]bool{
-	"async-generator": false,
-	"for-await":       false,
-	"class-field":     false,
+	"async-generator":      false,
+	"for-await":            false,
+	"class-field":          false,
+	"class-static-field":   false,
+	"regexp-match-indices": false,
 }
 
 // Build bundles the entry module and everything it imports into one script.
 func Build(opts Options) (*Result, error) {
+	if opts.Dir == "" {
+		opts.Dir = filepath.Dir(opts.Entry)
+	}
 	define := map[string]string{"process.env.NODE_ENV": `"production"`}
 	for k, v := range opts.Define {
 		define[k] = v
@@ -95,11 +115,14 @@ func Build(opts Options) (*Result, error) {
 		Conditions:        []string{"workerd", "worker", "browser", "import", "default"},
 		ResolveExtensions: []string{".ts", ".tsx", ".mts", ".js", ".mjs", ".cjs", ".jsx", ".json"},
 		Loader: map[string]api.Loader{
+			// As wrangler: JSX is allowed in .js files.
+			".js": api.LoaderJSX, ".mjs": api.LoaderJSX, ".cjs": api.LoaderJSX,
 			".txt": api.LoaderText, ".html": api.LoaderText, ".sql": api.LoaderText,
 			".bin": api.LoaderBinary, ".wasm": api.LoaderBinary,
 		},
 		External:       external,
 		Define:         define,
+		KeepNames:      true, // as wrangler: Function.name survives renaming
 		Sourcemap:      api.SourceMapInline,
 		SourcesContent: api.SourcesContentInclude,
 		LogLevel:       api.LogLevelSilent,

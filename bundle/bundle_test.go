@@ -26,9 +26,20 @@ func writeFiles(t *testing.T, files map[string]string) string {
 	return dir
 }
 
-// run evaluates a bundle as the runtime does and returns module.exports;
-// require answers external modules with {name}.
-func run(t *testing.T, vm *goja.Runtime, code string) *goja.Object {
+func build(t *testing.T, files map[string]string) (*Result, string) {
+	t.Helper()
+	dir := writeFiles(t, files)
+	res, err := Build(Options{Entry: filepath.Join(dir, "src/index.ts"), Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, dir
+}
+
+// run evaluates a bundle as the runtime does (jsrt's wrapCommonJS) and
+// returns module.exports and the names passed to require, which answers
+// every module with {name, DurableObject}.
+func run(t *testing.T, vm *goja.Runtime, code string) (*goja.Object, []string) {
 	t.Helper()
 	prog, err := goja.Compile("worker.js", "(function (module, exports, require) {"+code+"\n})", false)
 	if err != nil {
@@ -43,7 +54,9 @@ func run(t *testing.T, vm *goja.Runtime, code string) *goja.Object {
 	exports := vm.NewObject()
 	_ = module.Set("exports", exports)
 	base, _ := vm.RunString("(class {})")
+	var required []string
 	require := func(name string) goja.Value {
+		required = append(required, name)
 		m := vm.NewObject()
 		_ = m.Set("name", name)
 		_ = m.Set("DurableObject", base)
@@ -52,69 +65,109 @@ func run(t *testing.T, vm *goja.Runtime, code string) *goja.Object {
 	if _, err := call(goja.Undefined(), module, exports, vm.ToValue(require)); err != nil {
 		t.Fatalf("run bundle: %v", err)
 	}
-	return module.Get("exports").ToObject(vm)
+	return module.Get("exports").ToObject(vm), required
 }
 
 func TestBuildRuns(t *testing.T) {
-	dir := writeFiles(t, map[string]string{
+	res, dir := build(t, map[string]string{
 		"src/index.ts": `import { DurableObject } from "cloudflare:workers";
 import { greet } from "./greet";
 import pick from "pkg";
 import { EventEmitter } from "node:events";
-async function* count(n: number) { for (let i = 0; i < n; i++) yield i; }
+import { Buffer } from "buffer";
+import { ReadableStream } from "stream/web";
+import page from "./page.html";
 export class Counter extends DurableObject {}
-class Box { set = (v: number) => v * 2; get = 1; #x = 3; y() { return this.#x; } }
 export default {
-  box: new Box().set(4) + new Box().get + new Box().y(),
-  async total(): Promise<number> { let s = 0; for await (const i of count(4)) s += i; return s; },
-  greet, pick, ee: typeof EventEmitter,
+  greet, pick, page,
+  externals: [EventEmitter, Buffer, ReadableStream].map((m: any) => typeof m),
 };
 `,
 		"src/greet.ts":                  `export const greet = (n: string): string => "hi " + n;`,
+		"src/page.html":                 `<p>hi</p>`,
 		"node_modules/pkg/package.json": `{"name": "pkg", "exports": {"workerd": "./w.js", "default": "./d.js"}}`,
 		"node_modules/pkg/w.js":         `export default "workerd build";`,
 		"node_modules/pkg/d.js":         `export default "default build";`,
 	})
-	res, err := Build(Options{Entry: filepath.Join(dir, "src/index.ts"), Dir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if !strings.Contains(res.Code, "//# sourceMappingURL=data:application/json;base64,") {
 		t.Error("no inline source map")
 	}
-	for _, want := range []string{"src/index.ts", "src/greet.ts", "node_modules/pkg/w.js"} {
+	for _, want := range []string{"src/index.ts", "src/greet.ts", "src/page.html", "node_modules/pkg/w.js"} {
 		if !slices.Contains(res.Inputs, filepath.Join(dir, want)) {
 			t.Errorf("Inputs %v lack %s", res.Inputs, want)
 		}
 	}
+	if len(res.Inputs) != 4 {
+		t.Errorf("Inputs = %v, want 4 files", res.Inputs)
+	}
 
 	vm := goja.New()
-	exports := run(t, vm, res.Code)
+	exports, required := run(t, vm, res.Code)
+	slices.Sort(required)
+	if want := []string{"buffer", "cloudflare:workers", "node:events", "stream/web"}; !slices.Equal(required, want) {
+		t.Errorf("required %v, want %v", required, want)
+	}
 	if _, ok := goja.AssertConstructor(exports.Get("Counter")); !ok {
 		t.Error("Counter is not exported as a class")
 	}
-	def := exports.Get("default").ToObject(vm)
-	if got := def.Get("pick").String(); got != "workerd build" {
-		t.Errorf("condition workerd not preferred: pick = %q", got)
+	vm.Set("def", exports.Get("default"))
+	for expr, want := range map[string]string{
+		`def.pick`:           "workerd build", // the "workerd" condition wins
+		`def.greet("x")`:     "hi x",
+		`def.page`:           "<p>hi</p>",
+		`def.externals + ""`: "undefined,undefined,undefined", // from the stub
+	} {
+		if got, err := vm.RunString(expr); err != nil || got.String() != want {
+			t.Errorf("%s = %v (%v), want %q", expr, got, err, want)
+		}
 	}
-	vm.Set("def", def)
-	if _, err := vm.RunString(`def.total().then(v => globalThis.r = v)`); err != nil {
+}
+
+// Syntax goja lacks is lowered (see unsupported) and runs.
+func TestLowering(t *testing.T) {
+	res, _ := build(t, map[string]string{
+		"src/index.ts": `import { Counter as Other } from "./other";
+async function* count(n: number) { for (let i = 0; i < n; i++) yield i; }
+class Box { set = (v: number) => v * 2; get = 1; async = 2; #x = 3; y() { return this.#x; } }
+class Static {
+  static get = 4; static static = 5; static #set = 6;
+  static s: number;
+  static { Static.s = Static.#set; }
+}
+class Priv { #get = 7; g() { return this.#get; } }
+class Counter {}
+const it = { async *[Symbol.iterator]() {} };
+export default {
+  async total(): Promise<number> { let s = 0; for await (const i of count(4)) s += i; return s; },
+  box: new Box().set(4) + new Box().get + new Box().async + new Box().y() + Static.get + Static.static + Static.s,
+  priv: new Priv().g(),
+  names: Counter.name + " " + Other.name,
+  indices: () => /a/d.exec("a"),
+};
+`,
+		"src/other.ts": `export class Counter {}`,
+	})
+	vm := goja.New()
+	exports, _ := run(t, vm, res.Code)
+	vm.Set("def", exports.Get("default"))
+	if _, err := vm.RunString(`def.total().then(v => globalThis.total = v)`); err != nil {
 		t.Fatal(err)
 	}
-	if v := vm.Get("r"); v == nil || v.ToInteger() != 6 {
-		t.Errorf("async generator total = %v, want 6", v)
-	}
-	if got := def.Get("box").ToInteger(); got != 12 {
-		t.Errorf("class fields named set/get: box = %d, want 12", got)
-	}
-	if got, _ := vm.RunString(`def.greet("x") + " " + def.ee`); got.String() != "hi x undefined" {
-		t.Errorf("greet/ee = %q", got)
+	for expr, want := range map[string]string{
+		`total`:     "6",
+		`def.box`:   "29",
+		`def.priv`:  "7",
+		`def.names`: "Counter Counter", // keepNames: esbuild renamed one of them
+	} {
+		if got, err := vm.RunString(expr); err != nil || got.String() != want {
+			t.Errorf("%s = %v (%v), want %q", expr, got, err, want)
+		}
 	}
 }
 
 // Stack traces map through the inline source map to the TypeScript line.
 func TestSourceMappedStack(t *testing.T) {
-	dir := writeFiles(t, map[string]string{
+	res, _ := build(t, map[string]string{
 		"src/index.ts": `type N = number;
 
 export function boom(n: N): never {
@@ -122,14 +175,10 @@ export function boom(n: N): never {
 }
 `,
 	})
-	res, err := Build(Options{Entry: filepath.Join(dir, "src/index.ts"), Dir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
 	vm := goja.New()
-	exports := run(t, vm, res.Code)
+	exports, _ := run(t, vm, res.Code)
 	boom, _ := goja.AssertFunction(exports.Get("boom"))
-	_, err = boom(goja.Undefined(), vm.ToValue(1))
+	_, err := boom(goja.Undefined(), vm.ToValue(1))
 	ex, ok := err.(*goja.Exception)
 	if !ok {
 		t.Fatalf("err = %v, want a JS exception", err)
@@ -142,18 +191,24 @@ export function boom(n: N): never {
 
 func TestBuildErrors(t *testing.T) {
 	tests := []struct {
-		name, src, want string
+		name, src, other, want string
 	}{
-		{"unresolved", "import x from \"./missing\";\nexport default x;\n", `src/index.ts:1:14: Could not resolve "./missing"`},
-		{"syntax", "export default {\n  fetch() { return ( }\n};\n", `src/index.ts:2:`},
-		{"top-level await", "await Promise.resolve();\nexport default {};\n", `src/index.ts:1:0: top-level await is not supported`},
+		{"unresolved", "import x from \"./missing\";\nexport default x;\n", "", `src/index.ts:1:14: Could not resolve "./missing"`},
+		{"unresolved package", "import x from \"nopkg\";\nexport default x;\n", "", `src/index.ts:1:14: Could not resolve "nopkg"`},
+		{"syntax", "export default {\n  fetch() { return ( }\n};\n", "", `src/index.ts:2:`},
+		{"type syntax", "let x: = 1;\nexport default {};\n", "", `src/index.ts:1:7: Unexpected "="`},
+		{"top-level await", "await Promise.resolve();\nexport default {};\n", "", `src/index.ts:1:0: top-level await is not supported`},
+		{"top-level await in import", "import \"./other\";\nexport default {};\n", "await 1;\n", `src/other.ts:1:0: top-level await is not supported`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := writeFiles(t, map[string]string{"src/index.ts": tt.src})
+			dir := writeFiles(t, map[string]string{"src/index.ts": tt.src, "src/other.ts": tt.other})
 			_, err := Build(Options{Entry: filepath.Join(dir, "src/index.ts"), Dir: dir})
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("err = %v, want it to contain %q", err, tt.want)
+			if _, ok := err.(*Error); !ok || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want an *Error containing %q", err, tt.want)
+			}
+			if err != nil && strings.Count(err.Error(), "\n") != 0 {
+				t.Errorf("want one message, got:\n%v", err)
 			}
 		})
 	}
