@@ -24,10 +24,13 @@ var consoleLevels = map[string]slog.Level{
 }
 
 // installConsole defines the natives behind console and performance
-// (prelude/05_platform.js defines the globals and formats the arguments):
+// (prelude/05_platform.js defines the globals and formats the arguments)
+// and the async context behind AsyncLocalStorage (modules/async_hooks.js):
 //
-//	log(level, message)  one slog record, attribute source=console
-//	now() number         milliseconds since the runtime started (fractional)
+//	log(level, message)     one slog record, attribute source=console
+//	now() number            milliseconds since the runtime started (fractional)
+//	asyncContext()          the async context of node:async_hooks (see
+//	setAsyncContext(ctx)    installAsyncContext)
 func installConsole(vm *goja.Runtime, natives *goja.Object, log *slog.Logger) error {
 	if err := natives.Set("log", func(level, msg string) {
 		lv, ok := consoleLevels[level]
@@ -39,7 +42,49 @@ func installConsole(vm *goja.Runtime, natives *goja.Object, log *slog.Logger) er
 		return err
 	}
 	start := time.Now()
-	return natives.Set("now", func() float64 { return float64(time.Since(start).Nanoseconds()) / 1e6 })
+	if err := natives.Set("now", func() float64 { return float64(time.Since(start).Nanoseconds()) / 1e6 }); err != nil {
+		return err
+	}
+	return installAsyncContext(vm, natives)
+}
+
+// asyncContext is the async execution context behind node:async_hooks'
+// AsyncLocalStorage: an opaque JS value (modules/async_hooks.js keeps a Map
+// of stores in it). As goja's AsyncContextTracker it travels with every
+// promise reaction (then callbacks and await continuations): grabbed when the
+// reaction is registered, current while it runs, cleared after.
+type asyncContext struct{ current goja.Value }
+
+func (c *asyncContext) Grab() any       { return c.current }
+func (c *asyncContext) Resumed(ctx any) { c.current, _ = ctx.(goja.Value) }
+func (c *asyncContext) Exited()         { c.current = nil }
+
+// installAsyncContext defines the natives asyncContext() (the current
+// context, undefined outside any) and setAsyncContext(ctx). The tracker is
+// registered on the first setAsyncContext, so runtimes that never use
+// AsyncLocalStorage pay nothing per promise reaction.
+func installAsyncContext(vm *goja.Runtime, natives *goja.Object) error {
+	ctx := &asyncContext{}
+	tracking := false
+	if err := natives.Set("asyncContext", func(goja.FunctionCall) goja.Value {
+		if ctx.current == nil {
+			return goja.Undefined()
+		}
+		return ctx.current
+	}); err != nil {
+		return err
+	}
+	return natives.Set("setAsyncContext", func(call goja.FunctionCall) goja.Value {
+		if !tracking {
+			tracking = true
+			vm.SetAsyncContextTracker(ctx)
+		}
+		ctx.current = call.Argument(0)
+		if goja.IsUndefined(ctx.current) {
+			ctx.current = nil
+		}
+		return goja.Undefined()
+	})
 }
 
 // formatValues formats args as console.log does (Node's util.format):

@@ -1,6 +1,8 @@
 package jsrt
 
 import (
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/hmac"
 	"crypto/md5"
 	"crypto/rand"
@@ -8,6 +10,7 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"crypto/subtle"
+	"fmt"
 	"hash"
 	"strings"
 
@@ -25,7 +28,18 @@ var hashes = map[string]func() hash.Hash{
 }
 
 // installCrypto defines the natives behind crypto and crypto.subtle (the
-// JS API, with promises and CryptoKey, is in prelude/05_platform.js).
+// JS API, with promises and CryptoKey, is in prelude/05_platform.js):
+//
+//	fillRandom(view)                      fill an integer typed array (≤ 65536 bytes)
+//	randomUUID() string                   a version 4 UUID
+//	digest(hash, data) ArrayBuffer        SHA-1, SHA-256, SHA-384, SHA-512, MD5
+//	hmac(hash, key, data) ArrayBuffer     HMAC with one of those hashes
+//	aesGcm(encrypt, key, iv, data, additionalData, tagLengthBits) ArrayBuffer
+//	                                      AES-GCM; the ciphertext carries the tag
+//	timingSafeEqual(a, b) bool            constant-time; TypeError on unequal lengths
+//
+// Buffers are ArrayBuffers or views; failures throw DOMExceptions
+// (NotSupportedError, QuotaExceededError, DataError, OperationError).
 func installCrypto(vm *goja.Runtime, natives *goja.Object) error {
 	getHash := func(name string) func() hash.Hash {
 		h, ok := hashes[strings.ToUpper(name)]
@@ -53,6 +67,14 @@ func installCrypto(vm *goja.Runtime, natives *goja.Object) error {
 			m.Write(viewBytes(vm, data))
 			return vm.ToValue(vm.NewArrayBuffer(m.Sum(nil)))
 		},
+		"aesGcm": func(call goja.FunctionCall) goja.Value {
+			out, err := aesGCM(call.Argument(0).ToBoolean(), viewBytes(vm, call.Argument(1)), viewBytes(vm, call.Argument(2)),
+				viewBytes(vm, call.Argument(3)), viewBytes(vm, call.Argument(4)), int(call.Argument(5).ToInteger()))
+			if err != nil {
+				panic(domException(vm, err.msg, err.name))
+			}
+			return vm.ToValue(vm.NewArrayBuffer(out))
+		},
 		"timingSafeEqual": func(a, b goja.Value) bool {
 			x, y := viewBytes(vm, a), viewBytes(vm, b)
 			if len(x) != len(y) {
@@ -66,6 +88,57 @@ func installCrypto(vm *goja.Runtime, natives *goja.Object) error {
 		}
 	}
 	return nil
+}
+
+// cryptoError is a WebCrypto failure: a DOMException name and message.
+type cryptoError struct{ name, msg string }
+
+// aesGCM encrypts (ciphertext with the tag appended) or decrypts data with
+// AES-GCM. tagBits 0 means the default 128. Go's GCM takes either a custom
+// nonce size or a custom tag size, not both; the usual 96-bit IV allows
+// any tag length.
+func aesGCM(encrypt bool, key, iv, data, aad []byte, tagBits int) ([]byte, *cryptoError) {
+	if tagBits == 0 {
+		tagBits = 128
+	}
+	switch tagBits {
+	case 32, 64, 96, 104, 112, 120, 128:
+	default:
+		return nil, &cryptoError{"OperationError", fmt.Sprintf("AES-GCM tagLength %d is not one of 32, 64, 96, 104, 112, 120 or 128.", tagBits)}
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, &cryptoError{"DataError", fmt.Sprintf("AES key data must be 128, 192 or 256 bits, not %d.", len(key)*8)}
+	}
+	if len(iv) == 0 {
+		return nil, &cryptoError{"OperationError", "AES-GCM iv must not be empty."}
+	}
+	var aead cipher.AEAD
+	switch {
+	case len(iv) == 12:
+		aead, err = cipher.NewGCMWithTagSize(block, tagBits/8)
+	case tagBits == 128:
+		aead, err = cipher.NewGCMWithNonceSize(block, len(iv))
+	default:
+		return nil, &cryptoError{"NotSupportedError", "AES-GCM with a tagLength other than 128 needs a 96-bit (12-byte) iv."}
+	}
+	if err != nil {
+		return nil, &cryptoError{"OperationError", err.Error()}
+	}
+	if encrypt {
+		return aead.Seal(nil, iv, data, aad), nil
+	}
+	if len(data) < tagBits/8 {
+		return nil, &cryptoError{"OperationError", "The ciphertext is shorter than the authentication tag."}
+	}
+	out, err := aead.Open(nil, iv, data, aad)
+	if err != nil {
+		return nil, &cryptoError{"OperationError", "Decryption failed: the data or its authentication tag is not valid for this key, iv and additionalData."}
+	}
+	if out == nil {
+		out = []byte{}
+	}
+	return out, nil
 }
 
 // newUUID returns a random (version 4) UUID.

@@ -2,6 +2,9 @@ package jsrt
 
 import (
 	"encoding/base64"
+	"errors"
+	"io"
+	"reflect"
 	"strings"
 	"unicode/utf8"
 
@@ -11,10 +14,13 @@ import (
 // installEncoding defines the UTF-8 natives behind TextEncoder and
 // TextDecoder (prelude/05_platform.js) and the globals atob and btoa.
 func installEncoding(vm *goja.Runtime, natives *goja.Object) error {
-	uint8 := vm.Get("Uint8Array")
-	set := func(name string, fn any) error { return natives.Set(name, fn) }
-	if err := set("utf8Encode", func(s string) goja.Value {
-		u8, err := vm.New(uint8, vm.ToValue(vm.NewArrayBuffer([]byte(s))))
+	uint8, ok := goja.AssertConstructor(vm.Get("Uint8Array"))
+	if !ok {
+		return errors.New("installEncoding: no Uint8Array")
+	}
+	set := func(name string, fn func(goja.FunctionCall) goja.Value) error { return natives.Set(name, fn) }
+	if err := set("utf8Encode", func(call goja.FunctionCall) goja.Value {
+		u8, err := uint8(nil, vm.ToValue(vm.NewArrayBuffer(encodeUTF8(call.Argument(0)))))
 		if err != nil {
 			panic(err)
 		}
@@ -22,8 +28,9 @@ func installEncoding(vm *goja.Runtime, natives *goja.Object) error {
 	}); err != nil {
 		return err
 	}
-	if err := set("utf8Decode", func(v goja.Value, fatal, ignoreBOM bool) string {
-		b := viewBytes(vm, v)
+	if err := set("utf8Decode", func(call goja.FunctionCall) goja.Value {
+		b := viewBytes(vm, call.Argument(0))
+		fatal, ignoreBOM := call.Argument(1).ToBoolean(), call.Argument(2).ToBoolean()
 		if !ignoreBOM && len(b) >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF {
 			b = b[3:]
 		}
@@ -31,14 +38,14 @@ func installEncoding(vm *goja.Runtime, natives *goja.Object) error {
 		if !ok {
 			panic(vm.NewTypeError("The encoded data was not valid for encoding utf-8"))
 		}
-		return out
+		return vm.ToValue(out)
 	}); err != nil {
 		return err
 	}
 	// utf8Complete returns how many leading bytes of v form whole UTF-8
 	// sequences, so a streaming decoder can hold back a split character.
-	if err := set("utf8Complete", func(v goja.Value) int {
-		return utf8Complete(viewBytes(vm, v))
+	if err := set("utf8Complete", func(call goja.FunctionCall) goja.Value {
+		return vm.ToValue(utf8Complete(viewBytes(vm, call.Argument(0))))
 	}); err != nil {
 		return err
 	}
@@ -79,6 +86,32 @@ func installEncoding(vm *goja.Runtime, natives *goja.Object) error {
 		}
 		return vm.ToValue(string(runes))
 	})
+}
+
+// encodeUTF8 returns the UTF-8 encoding of the JS string form of v, with
+// lone surrogates as U+FFFD (as TextEncoder does). goja holds a string either
+// as ASCII bytes, returned as they are, or as UTF-16, which is encoded here
+// in one pass: v.String() would go through a []rune and a Go string first.
+func encodeUTF8(v goja.Value) []byte {
+	gs, ok := v.(goja.String)
+	if !ok {
+		gs = v.ToString().(goja.String)
+	}
+	n := gs.Length()
+	if reflect.TypeOf(gs).Kind() == reflect.String { // goja's ASCII string
+		return []byte(gs.String())
+	}
+	out := make([]byte, 0, n+n/2+4)
+	rr := gs.Reader()
+	for {
+		r, _, err := rr.ReadRune()
+		if err == io.EOF {
+			return out
+		}
+		// A lone surrogate comes with an error and itself as r, which
+		// AppendRune writes as U+FFFD.
+		out = utf8.AppendRune(out, r)
+	}
 }
 
 // utf8Decoder is the WHATWG Encoding Standard's UTF-8 decoder state: the
@@ -222,6 +255,14 @@ func viewBytes(vm *goja.Runtime, v goja.Value) []byte {
 	obj, ok := v.(*goja.Object)
 	if !ok {
 		panic(vm.NewTypeError("expected an ArrayBuffer or ArrayBufferView"))
+	}
+	// A typed array exports as a Go slice of its element type and converts
+	// to []byte over the same memory, without property lookups.
+	if t := obj.ExportType(); t != nil && t.Kind() == reflect.Slice && t.Elem().Kind() != reflect.Interface {
+		var b []byte
+		if err := vm.ExportTo(obj, &b); err == nil {
+			return b
+		}
 	}
 	ab, ok := obj.Get("buffer").Export().(goja.ArrayBuffer)
 	if !ok {

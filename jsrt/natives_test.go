@@ -179,6 +179,14 @@ func TestNativeModules(t *testing.T) {
 		{"als nested exit", `(() => { const { AsyncLocalStorage } = require("async_hooks"); const als = new AsyncLocalStorage(); return als.run(1, () => als.run(2, () => als.getStore()) + "," + als.getStore() + "," + als.exit(() => als.getStore())); })()`, "2,1,undefined"},
 		{"als then", `(() => { const { AsyncLocalStorage } = require("async_hooks"); const als = new AsyncLocalStorage(); return als.run("s", () => Promise.resolve().then(() => als.getStore())); })()`, "s"},
 		{"als enterWith", `(() => { const { AsyncLocalStorage } = require("async_hooks"); const als = new AsyncLocalStorage(); als.enterWith(5); const v = als.getStore(); als.enterWith(undefined); return v; })()`, "5"},
+		{"als await", `(() => { const { AsyncLocalStorage } = require("async_hooks"); const als = new AsyncLocalStorage(); const inner = async () => { await null; return als.getStore(); }; return als.run("a", async () => { await null; await Promise.resolve(); const x = await inner(); return x + als.getStore(); }); })()`, "aa"},
+		{"als interleaved", `(() => { const { AsyncLocalStorage } = require("async_hooks"); const als = new AsyncLocalStorage(); const f = async (n) => { for (let i = 0; i < n; i++) await null; return als.getStore(); }; return Promise.all([als.run(1, f, 3), als.run(2, f, 1), f(2)]).then((v) => v.join() + "," + als.getStore()); })()`, "1,2,,undefined"},
+		{"als two storages", `(() => { const { AsyncLocalStorage } = require("async_hooks"); const a = new AsyncLocalStorage(), b = new AsyncLocalStorage(); return a.run("x", () => b.run("y", async () => { await null; return a.getStore() + b.getStore(); })); })()`, "xy"},
+		{"als then registered outside", `(() => { const { AsyncLocalStorage } = require("async_hooks"); const als = new AsyncLocalStorage(); const p = Promise.resolve(); als.run("in", () => {}); return p.then(() => String(als.getStore())); })()`, "undefined"},
+		{"als throw restores", `(() => { const { AsyncLocalStorage } = require("async_hooks"); const als = new AsyncLocalStorage(); try { als.run(1, () => { throw new Error("x"); }); } catch {} return String(als.getStore()); })()`, "undefined"},
+		{"als bind snapshot", `(() => { const { AsyncLocalStorage } = require("async_hooks"); const als = new AsyncLocalStorage(); const [f, snap] = als.run(7, () => [AsyncLocalStorage.bind(() => als.getStore()), AsyncLocalStorage.snapshot()]); return f() + " " + snap(() => als.getStore()) + " " + als.getStore(); })()`, "7 7 undefined"},
+		{"als disable", `(() => { const { AsyncLocalStorage } = require("async_hooks"); const als = new AsyncLocalStorage(); return als.run(1, () => { als.disable(); return String(als.getStore()); }); })()`, "undefined"},
+		{"async resource", `(() => { const { AsyncLocalStorage, AsyncResource } = require("async_hooks"); const als = new AsyncLocalStorage(); const r = als.run("r", () => new AsyncResource("T")); const f = als.run("f", () => AsyncResource.bind(function () { return als.getStore() + this.k; })); return r.runInAsyncScope(() => als.getStore()) + f.call({k: 1}) + als.getStore(); })()`, "rf1undefined"},
 		// util
 		{"util.format", `require("util").format("%s:%d", "a", 2, [1])`, "a:2 [ 1 ]"},
 		{"util.inspect", `require("node:util").inspect({a: [1, {b: "c"}]})`, "{ a: [ 1, { b: 'c' } ] }"},
@@ -202,4 +210,33 @@ func TestNativeModules(t *testing.T) {
 		{"path.relative", `require("path").relative("/a/b/c", "/a/d")`, "../../d"},
 		{"path.parse", `JSON.stringify(require("path").parse("/home/u/f.txt"))`, `{"root":"/","dir":"/home/u","base":"f.txt","ext":".txt","name":"f"}`},
 	})
+}
+
+// AsyncLocalStorage through a real Worker: the store follows each request
+// across awaits and does not leak between concurrent requests.
+func TestNativeAsyncLocalStorageWorker(t *testing.T) {
+	w := newTestWorker(t, `const { AsyncLocalStorage } = require("node:async_hooks");
+const als = new AsyncLocalStorage();
+const later = async () => { await new Promise((r) => setTimeout(r, 5)); await null; return als.getStore(); };
+exports.default = { fetch(req) {
+  const id = new URL(req.url).pathname;
+  return als.run(id, async () => new Response(id + "=" + await later()));
+} }`, Config{})
+	done := make(chan string, 4)
+	for _, p := range []string{"/a", "/b", "/c", "/d"} {
+		go func() {
+			_, body, err := fetchBody(t, w, "http://x"+p)
+			if err != nil {
+				body = err.Error()
+			}
+			done <- p + " " + body
+		}()
+	}
+	for range 4 {
+		got := <-done
+		p, body, _ := strings.Cut(got, " ")
+		if want := p + "=" + p; body != want {
+			t.Errorf("%s: got %q, want %q", p, body, want)
+		}
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"reflect"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -29,25 +30,38 @@ import (
 //	                                   UTF-16 code units (n counts units)
 //	'D' float64                        Date (ms since epoch)
 //	'R' string string                  RegExp source, flags
-//	'o' varint(n) n × (string item)    plain object: own enumerable string keys
-//	'a' varint(n) n × item             array (holes read back as undefined)
+//	'o' varint(n) n × (string item)    object: own enumerable string keys, in
+//	                                   order (any prototype; read back as a
+//	                                   plain object, as structuredClone does)
+//	'a' varint(n) n × item             array: indices 0…length-1 (holes read
+//	                                   back as undefined; other props dropped)
 //	'M' varint(n) n × (item item)      Map
 //	'S' varint(n) n × item             Set
 //	'B' varint(n) n bytes              ArrayBuffer
 //	'V' string item varint varint      view: constructor name, its buffer (an
 //	                                   item, so shared buffers stay shared),
 //	                                   byte offset, length (elements; bytes for DataView)
-//	'E' string string string           Error: name, message, stack
+//	'E' string string string           Error: name, message, stack (the
+//	                                   constructor is the built-in error type
+//	                                   of that name, else Error)
+//	'P' item                           String/Number/Boolean/BigInt wrapper
+//	                                   object around the primitive item
 //	'r' varint(k)                      the k-th object already read (cycles, shared refs)
 //
-// A "string" above is 's'-less: varint(n) n bytes. Objects are numbered in
-// the order their tag is written. Strings are UTF-8 ('s') unless they hold a
-// lone surrogate, which UTF-8 cannot carry: those are written as UTF-16 ('w')
-// so they round-trip exactly. goja exports a string to Go with lone
-// surrogates replaced by U+FFFD, so only strings whose export contains U+FFFD
-// are scanned (through goja.String's CharAt) and written as 'w' if needed;
-// they are rebuilt with goja.StringFromUTF16. Object keys are always UTF-8
-// (a lone surrogate in a key reads back as U+FFFD).
+// A "string" above is 's'-less: varint(n) n bytes. Every tag but the
+// primitives (u n t f i d g s w) and 'r' is an object; objects are numbered
+// from 0 in the order their tag is written, so a back-reference can point at
+// an object still being read (a cycle). Functions, symbols, Promises,
+// WeakMaps, WeakSets, WeakRefs, iterators and generators are refused with a
+// CloneError.
+//
+// Strings are UTF-8 ('s') unless they hold a lone surrogate, which UTF-8
+// cannot carry: those are written as UTF-16 ('w') so they round-trip
+// exactly. goja exports a string to Go with lone surrogates replaced by
+// U+FFFD, so only strings whose export contains U+FFFD are scanned (through
+// goja.String's CharAt) and written as 'w' if needed; they are rebuilt with
+// goja.StringFromUTF16. Object keys are always UTF-8 (a lone surrogate in a
+// key reads back as U+FFFD).
 //
 // Deserialize never panics: truncated or corrupt input, unknown tags, lengths
 // larger than the input, back-references to objects not yet read, and trailing
@@ -72,9 +86,21 @@ var viewKinds = map[string]bool{
 	"Float64Array": true, "BigInt64Array": true, "BigUint64Array": true, "DataView": true,
 }
 
-// Serialize encodes v in the structured-clone encoding.
-func Serialize(vm *goja.Runtime, v goja.Value) ([]byte, error) {
-	s := &serializer{vm: vm, buf: []byte{serialVersion}, ids: make(map[*goja.Object]int)}
+// Serialize encodes v in the structured-clone encoding. A getter or
+// iterator that throws while v is read is returned as its *goja.Exception.
+func Serialize(vm *goja.Runtime, v goja.Value) (out []byte, err error) {
+	s := &serializer{vm: vm, buf: make([]byte, 1, 64)}
+	s.seen = s.seenBuf[:0]
+	s.buf[0] = serialVersion
+	defer func() {
+		if r := recover(); r != nil {
+			ex, ok := r.(*goja.Exception)
+			if !ok {
+				panic(r)
+			}
+			out, err = nil, ex
+		}
+	}()
 	if err := s.item(v, 0); err != nil {
 		return nil, err
 	}
@@ -82,24 +108,117 @@ func Serialize(vm *goja.Runtime, v goja.Value) ([]byte, error) {
 }
 
 type serializer struct {
-	vm       *goja.Runtime
-	buf      []byte
-	ids      map[*goja.Object]int
-	toString goja.Callable // Object.prototype.toString, looked up on first need
+	vm  *goja.Runtime
+	buf []byte
+	// Objects written so far, numbered in order for back-references: a
+	// slice while there are few (the common case), then also a map.
+	seen    []*goja.Object
+	seenBuf [8]*goja.Object
+	ids     map[*goja.Object]int
+	proto   *goja.Object  // Object.prototype, looked up on first need
+	tag     goja.Callable // Object.prototype.toString, looked up on first need
 }
 
-// kind returns the built-in type of obj: its class name, or for objects
-// goja reports as plain "Object" (Map, Set, ArrayBuffer, views, Promise…)
-// the tag Object.prototype.toString gives.
+const seenLinear = 16 // objects searched linearly before ids is built
+
+func (s *serializer) lookup(obj *goja.Object) (int, bool) {
+	if s.ids != nil {
+		id, ok := s.ids[obj]
+		return id, ok
+	}
+	for i, o := range s.seen {
+		if o == obj {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+func (s *serializer) remember(obj *goja.Object) {
+	s.seen = append(s.seen, obj)
+	if s.ids == nil && len(s.seen) > seenLinear {
+		s.ids = make(map[*goja.Object]int, 2*len(s.seen))
+		for i, o := range s.seen {
+			s.ids[o] = i
+		}
+	} else if s.ids != nil {
+		s.ids[obj] = len(s.seen) - 1
+	}
+}
+
+var (
+	mapExportType         = reflect.TypeOf([][2]any{})
+	setExportType         = reflect.TypeOf([]any{})
+	arrayBufferExportType = reflect.TypeOf(goja.ArrayBuffer{})
+	plainExportType       = reflect.TypeOf(map[string]any{})
+	promiseExportType     = reflect.TypeOf((*goja.Promise)(nil))
+	bigIntExportType      = reflect.TypeOf((*big.Int)(nil))
+)
+
+// uncloneable are the toString tags of built-in objects with internal
+// state structured clone cannot carry (other objects are cloned as plain
+// objects, whatever their prototype).
+var uncloneable = map[string]bool{
+	"WeakMap": true, "WeakSet": true, "WeakRef": true, "FinalizationRegistry": true,
+	"Promise": true, "Generator": true, "AsyncGenerator": true, "Symbol": true,
+	"Map Iterator": true, "Set Iterator": true, "Array Iterator": true,
+	"String Iterator": true, "RegExp String Iterator": true,
+}
+
+// kind returns the built-in type of obj. goja's class name tells Arrays,
+// Dates, RegExps, Errors, functions and primitive wrappers apart, but is
+// "Object" for everything else; those are told apart by the type goja would
+// export them as (Map, Set, ArrayBuffer, typed arrays, Promise, BigInt
+// wrapper) and, for exotic objects that export as a plain map (DataView,
+// WeakMap, …), by their Object.prototype.toString tag. Plain objects whose
+// prototype is Object.prototype or null, the common case, need no JS call.
 func (s *serializer) kind(obj *goja.Object) string {
 	if class := obj.ClassName(); class != "Object" {
 		return class
 	}
-	if s.toString == nil {
-		proto := s.vm.Get("Object").ToObject(s.vm).Get("prototype").ToObject(s.vm)
-		s.toString, _ = goja.AssertFunction(proto.Get("toString"))
+	switch t := obj.ExportType(); t {
+	case mapExportType:
+		return "Map"
+	case setExportType:
+		return "Set"
+	case arrayBufferExportType:
+		return "ArrayBuffer"
+	case promiseExportType:
+		return "Promise"
+	case bigIntExportType:
+		return "BigInt"
+	case plainExportType:
+		proto := obj.Prototype()
+		if s.proto == nil {
+			s.proto = s.vm.Get("Object").ToObject(s.vm).Get("prototype").ToObject(s.vm)
+		}
+		if proto == nil || proto == s.proto {
+			return "Object"
+		}
+		if tag := s.toStringTag(obj); tag == "DataView" || uncloneable[tag] {
+			return tag
+		}
+		return "Object"
+	default:
+		tag := s.toStringTag(obj)
+		if t != nil && t.Kind() == reflect.Slice && viewKinds[tag] {
+			return tag // a typed array: []uint8, []float64, …
+		}
+		if uncloneable[tag] {
+			return tag
+		}
+		return "Object"
 	}
-	tag, err := s.toString(obj)
+}
+
+// toStringTag returns the tag Object.prototype.toString reports for obj
+// ("Map" for "[object Map]").
+func (s *serializer) toStringTag(obj *goja.Object) string {
+	if s.tag == nil {
+		proto := s.vm.Get("Object").ToObject(s.vm).Get("prototype").ToObject(s.vm)
+		s.tag, _ = goja.AssertFunction(proto.Get("toString"))
+	}
+	tag, err := s.tag(obj)
 	if err != nil {
 		return "Object"
 	}
@@ -127,16 +246,16 @@ func (s *serializer) item(v goja.Value, depth int) error {
 	if !ok {
 		return s.primitive(v)
 	}
-	if id, ok := s.ids[obj]; ok {
+	if id, ok := s.lookup(obj); ok {
 		s.buf = append(s.buf, 'r')
 		s.uvarint(uint64(id))
 		return nil
 	}
-	class := s.kind(obj)
 	if _, isFn := goja.AssertFunction(obj); isFn {
 		return &CloneError{Msg: fmt.Sprintf("%s could not be cloned.", describe(obj))}
 	}
-	s.ids[obj] = len(s.ids)
+	class := s.kind(obj)
+	s.remember(obj)
 	switch {
 	case class == "Array":
 		n := int(obj.Get("length").ToInteger())
@@ -156,9 +275,8 @@ func (s *serializer) item(v goja.Value, depth int) error {
 		s.str(obj.Get("flags").String())
 	case class == "Map":
 		var entries [][2]goja.Value
-		if err := iterate(s.vm, obj, "entries", func(e goja.Value) {
-			eo := e.ToObject(s.vm)
-			entries = append(entries, [2]goja.Value{eo.Get("0"), eo.Get("1")})
+		if err := s.forEach(obj, "Map", func(v, k goja.Value) {
+			entries = append(entries, [2]goja.Value{k, v})
 		}); err != nil {
 			return err
 		}
@@ -174,7 +292,7 @@ func (s *serializer) item(v goja.Value, depth int) error {
 		}
 	case class == "Set":
 		var values []goja.Value
-		if err := iterate(s.vm, obj, "values", func(e goja.Value) { values = append(values, e) }); err != nil {
+		if err := s.forEach(obj, "Set", func(v, _ goja.Value) { values = append(values, v) }); err != nil {
 			return err
 		}
 		s.buf = append(s.buf, 'S')
@@ -210,6 +328,19 @@ func (s *serializer) item(v goja.Value, depth int) error {
 				s.str(p.String())
 			}
 		}
+	case class == "String" || class == "Number" || class == "Boolean" || class == "BigInt":
+		// A primitive wrapper (new String("s"), Object(1n)): its value.
+		var prim goja.Value
+		switch class {
+		case "String":
+			prim = obj.ToString()
+		case "Number":
+			prim = s.vm.ToValue(obj.ToNumber().ToFloat())
+		default:
+			prim = s.vm.ToValue(obj.Export())
+		}
+		s.buf = append(s.buf, 'P')
+		return s.primitive(prim)
 	case class == "Object":
 		keys := obj.Keys()
 		s.buf = append(s.buf, 'o')
@@ -236,27 +367,13 @@ func (s *serializer) primitive(v goja.Value) error {
 		return nil
 	}
 	if sym, ok := v.(*goja.Symbol); ok {
-		return &CloneError{Msg: sym.String() + " could not be cloned."}
+		return &CloneError{Msg: "Symbol(" + sym.String() + ") could not be cloned."}
 	}
-	switch x := v.Export().(type) {
-	case bool:
-		if x {
-			s.buf = append(s.buf, 't')
-		} else {
-			s.buf = append(s.buf, 'f')
-		}
-	case int64:
-		if x > -(1<<53) && x < 1<<53 {
-			s.buf = append(s.buf, 'i')
-			s.buf = binary.AppendVarint(s.buf, x)
-		} else {
-			s.buf = append(s.buf, 'd')
-			s.float(float64(x))
-		}
-	case float64:
-		s.buf = append(s.buf, 'd')
-		s.float(x)
-	case string:
+	// Type tests rather than v.Export(), which would box every number and
+	// string into an interface.
+	switch {
+	case goja.IsString(v):
+		x := v.String() // lone surrogates come out as U+FFFD
 		if strings.ContainsRune(x, utf8.RuneError) {
 			if units, lone := rawUTF16(v); lone {
 				s.buf = append(s.buf, 'w')
@@ -269,7 +386,27 @@ func (s *serializer) primitive(v goja.Value) error {
 		}
 		s.buf = append(s.buf, 's')
 		s.str(x)
-	case *big.Int:
+	case goja.IsNumber(v):
+		if v.ExportType() == int64Type {
+			if x := v.ToInteger(); x > -(1<<53) && x < 1<<53 {
+				s.buf = append(s.buf, 'i')
+				s.buf = binary.AppendVarint(s.buf, x)
+				return nil
+			}
+		}
+		s.buf = append(s.buf, 'd')
+		s.float(v.ToFloat())
+	case v.ExportType() == boolType:
+		if v.ToBoolean() {
+			s.buf = append(s.buf, 't')
+		} else {
+			s.buf = append(s.buf, 'f')
+		}
+	case goja.IsBigInt(v):
+		x, ok := v.Export().(*big.Int)
+		if !ok {
+			return &CloneError{Msg: v.String() + " could not be cloned."}
+		}
 		s.buf = append(s.buf, 'g')
 		if x.Sign() < 0 {
 			s.buf = append(s.buf, 1)
@@ -282,6 +419,11 @@ func (s *serializer) primitive(v goja.Value) error {
 	}
 	return nil
 }
+
+var (
+	int64Type = reflect.TypeOf(int64(0))
+	boolType  = reflect.TypeOf(false)
+)
 
 // rawUTF16 returns the UTF-16 code units of the JS string v and whether it
 // holds a lone (unpaired) surrogate.
@@ -327,32 +469,20 @@ func describe(obj *goja.Object) string {
 	return "#<" + obj.ClassName() + ">"
 }
 
-// iterate calls fn for each value of obj[method]() (an iterator).
-func iterate(vm *goja.Runtime, obj *goja.Object, method string, fn func(goja.Value)) error {
-	m, ok := goja.AssertFunction(obj.Get(method))
+// forEach calls fn(value, key) for each entry of the Map or Set obj, through
+// the built-in ctor.prototype.forEach (so an own "forEach" property on obj
+// is not consulted).
+func (s *serializer) forEach(obj *goja.Object, ctor string, fn func(v, k goja.Value)) error {
+	proto := s.vm.Get(ctor).ToObject(s.vm).Get("prototype").ToObject(s.vm)
+	each, ok := goja.AssertFunction(proto.Get("forEach"))
 	if !ok {
 		return &CloneError{Msg: describe(obj) + " could not be cloned."}
 	}
-	itv, err := m(obj)
-	if err != nil {
-		return err
-	}
-	it := itv.ToObject(vm)
-	next, ok := goja.AssertFunction(it.Get("next"))
-	if !ok {
-		return &CloneError{Msg: describe(obj) + " could not be cloned."}
-	}
-	for {
-		r, err := next(it)
-		if err != nil {
-			return err
-		}
-		ro := r.ToObject(vm)
-		if ro.Get("done").ToBoolean() {
-			return nil
-		}
-		fn(ro.Get("value"))
-	}
+	_, err := each(obj, s.vm.ToValue(func(call goja.FunctionCall) goja.Value {
+		fn(call.Argument(0), call.Argument(1))
+		return goja.Undefined()
+	}))
+	return err
 }
 
 // Deserialize decodes a value written by Serialize.
@@ -549,10 +679,15 @@ func (d *deserializer) item(depth int) (goja.Value, error) {
 			if err != nil {
 				return nil, err
 			}
-			// Define, not Set: a "__proto__" key must stay an own
-			// property, not replace the prototype.
-			if err := o.DefineDataProperty(k, v, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE); err != nil {
-				return nil, errCorrupt
+			// Set is much cheaper than DefineDataProperty and, on a fresh
+			// object, creates the same own property, except for the
+			// "__proto__" accessor (which would replace the prototype)
+			// and an inherited read-only property (a frozen
+			// Object.prototype), where Set fails: define those.
+			if k == "__proto__" || o.Set(k, v) != nil {
+				if err := o.DefineDataProperty(k, v, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE); err != nil {
+					return nil, errCorrupt
+				}
 			}
 		}
 		return o, nil
@@ -638,6 +773,18 @@ func (d *deserializer) item(depth int) (goja.Value, error) {
 		if err != nil {
 			return nil, errCorrupt
 		}
+		d.objs[slot] = o
+		return o, nil
+	case 'P':
+		slot := d.register(nil)
+		prim, err := d.item(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		if _, isObj := prim.(*goja.Object); isObj || goja.IsUndefined(prim) || goja.IsNull(prim) {
+			return nil, errCorrupt
+		}
+		o := prim.ToObject(vm)
 		d.objs[slot] = o
 		return o, nil
 	case 'E':

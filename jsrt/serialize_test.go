@@ -109,23 +109,47 @@ func TestSerializeGolden(t *testing.T) {
 func FuzzDeserialize(f *testing.F) {
 	vm := newCloneRuntime(f)
 	for _, src := range []string{`1`, `"x"`, `({a: [1, new Map([[1, 2]])]})`, `new Uint8Array([1, 2])`, `(() => { const o = {}; o.o = o; return o; })()`,
-		`"\uD800"`, `[-0, NaN, 1.5, 7n, new Date(3), /x/g, new Set(["s"]), new DataView(new ArrayBuffer(2)), new RangeError("r")]`} {
+		`"\uD800"`, `[new String("s"), Object(1n), new Number(2), new Boolean(true)]`, `[-0, NaN, 1.5, 7n, new Date(3), /x/g, new Set(["s"]), new DataView(new ArrayBuffer(2)), new RangeError("r")]`} {
 		v, _ := vm.RunString("(" + src + ")")
 		b, _ := Serialize(vm, v)
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		_, _ = Deserialize(vm, b) // must not panic
+		v, err := Deserialize(vm, b) // must not panic
+		if err != nil {
+			return
+		}
+		// Whatever it accepts is cloneable again.
+		if _, err := Serialize(vm, v); err != nil {
+			t.Errorf("Serialize(Deserialize(%q)): %v", b, err)
+		}
 	})
 }
 
+// BenchmarkSerialize measures a typical small KV value each way.
 func BenchmarkSerialize(b *testing.B) {
 	vm := newCloneRuntime(b)
 	v, _ := vm.RunString(`({count: 1, name: "x"})`)
-	for b.Loop() {
-		buf, _ := Serialize(vm, v)
-		_, _ = Deserialize(vm, buf)
+	buf, err := Serialize(vm, v)
+	if err != nil {
+		b.Fatal(err)
 	}
+	b.Run("encode", func(b *testing.B) {
+		for b.Loop() {
+			_, _ = Serialize(vm, v)
+		}
+	})
+	b.Run("decode", func(b *testing.B) {
+		for b.Loop() {
+			_, _ = Deserialize(vm, buf)
+		}
+	})
+	b.Run("structuredClone", func(b *testing.B) {
+		for b.Loop() {
+			buf, _ := Serialize(vm, v)
+			_, _ = Deserialize(vm, buf)
+		}
+	})
 }
 
 func TestNativeStructuredClone(t *testing.T) {
@@ -168,6 +192,14 @@ func TestSerializeGoldenMore(t *testing.T) {
 		{`(() => { const o = {}; return [o, o]; })()`, []byte{1, 'a', 2, 'o', 0, 'r', 1}},
 		{`new Uint8Array([7])`, []byte{1, 'V', 10, 'U', 'i', 'n', 't', '8', 'A', 'r', 'r', 'a', 'y', 'B', 1, 7, 0, 1}},
 		{`new Map([[1, true]])`, []byte{1, 'M', 1, 'i', 2, 't'}},
+		{`new Set(["a"])`, []byte{1, 'S', 1, 's', 1, 'a'}},
+		{`1.5`, []byte{1, 'd', 0, 0, 0, 0, 0, 0, 0xF8, 0x3F}},
+		{`/a/g`, []byte{1, 'R', 1, 'a', 1, 'g'}},
+		{`new Uint8Array([1, 2]).buffer`, []byte{1, 'B', 2, 1, 2}},
+		{`new DataView(new ArrayBuffer(2), 1)`, []byte{1, 'V', 8, 'D', 'a', 't', 'a', 'V', 'i', 'e', 'w', 'B', 2, 0, 0, 1, 1}},
+		{`(() => { const e = new TypeError("m"); e.stack = "s"; return e; })()`, []byte{1, 'E', 9, 'T', 'y', 'p', 'e', 'E', 'r', 'r', 'o', 'r', 1, 'm', 1, 's'}},
+		{`[new String("x"), Object(-2n), new Boolean(false)]`, []byte{1, 'a', 3, 'P', 's', 1, 'x', 'P', 'g', 1, 1, 2, 'P', 'f'}},
+		{`(() => { const o = {}; o.o = o; return o; })()`, []byte{1, 'o', 1, 1, 'o', 'r', 0}},
 	}
 	for _, tt := range tests {
 		v, err := vm.RunString("(" + tt.value + ")")
@@ -196,4 +228,29 @@ func TestSerializeGoldenMore(t *testing.T) {
 	if _, err := Deserialize(vm, append(b, 0)); err == nil {
 		t.Error("Deserialize with trailing bytes succeeded")
 	}
+}
+
+func TestNativeStructuredCloneMore(t *testing.T) {
+	nativeRun(t, []nativeCase{
+		{"wrappers", `(() => { const [s, n, b, g] = structuredClone([new String("s\uD800"), new Number(-0), new Boolean(false), Object(5n)]); return [typeof s, s instanceof String && s.valueOf() === "s\uD800", Object.is(n.valueOf(), -0), b instanceof Boolean && b.valueOf(), typeof g, g.valueOf() === 5n].join(); })()`, "object,true,true,false,object,true"},
+		{"shared wrapper", `(() => { const w = new String("x"); const c = structuredClone([w, w]); return c[0] === c[1]; })()`, "true"},
+		{"frozen Object.prototype keys", `(() => { const c = structuredClone({toString: 1, constructor: 2}); return c.toString + c.constructor; })()`, "3"},
+		{"own forEach ignored", `(() => { const m = new Map([[1, 2]]); m.forEach = () => {}; return structuredClone(m).get(1); })()`, "2"},
+		{"toStringTag object", `(() => { const c = structuredClone({[Symbol.toStringTag]: "Map", a: 1}); return c instanceof Map || c.a; })()`, "1"},
+		{"class with tag", `(() => { class Foo { get [Symbol.toStringTag]() { return "Foo"; } constructor() { this.x = 2; } } return structuredClone(new Foo()).x; })()`, "2"},
+		{"null prototype", `(() => { const o = Object.create(null); o.a = 1; const c = structuredClone(o); return Object.getPrototypeOf(c) === Object.prototype && c.a; })()`, "1"},
+		{"throwing getter", `(() => { try { structuredClone({get a() { throw new RangeError("no"); }}); } catch (e) { return e.name + ": " + e.message; } })()`, "RangeError: no"},
+		{"symbol wrapper", `(() => { try { structuredClone(Object(Symbol("w"))); } catch (e) { return e.name; } })()`, "DataCloneError"},
+		{"async function", `(() => { try { structuredClone({f: async () => {}}); } catch (e) { return e.name; } })()`, "DataCloneError"},
+		{"generator", `(() => { try { structuredClone((function* () {})()); } catch (e) { return e.name; } })()`, "DataCloneError"},
+		{"map iterator", `(() => { try { structuredClone(new Map().keys()); } catch (e) { return e.name; } })()`, "DataCloneError"},
+		{"weakset", `(() => { try { structuredClone(new WeakSet()); } catch (e) { return e.name + ": " + e.message; } })()`, "DataCloneError: #<WeakSet> could not be cloned."},
+		{"symbol message", `(() => { try { structuredClone([Symbol("s")]); } catch (e) { return e.message; } })()`, "Symbol(s) could not be cloned."},
+		{"typed arrays all", `["Int8Array", "Uint8Array", "Uint8ClampedArray", "Int16Array", "Uint16Array", "Int32Array", "Uint32Array", "Float32Array", "Float64Array"].map((n) => { const a = new globalThis[n]([1, 2, 3]).subarray(1); const c = structuredClone(a); return c.constructor.name === n && c.join() === "2,3"; }).every(Boolean)`, "true"},
+		{"bigint arrays", `(() => { const c = structuredClone([new BigInt64Array([-1n]), new BigUint64Array([2n ** 64n - 1n])]); return c[0][0] === -1n && c[1][0] === 2n ** 64n - 1n; })()`, "true"},
+		{"view and buffer shared", `(() => { const b = new ArrayBuffer(4); const c = structuredClone({b, v: new DataView(b, 1), u: new Uint8Array(b)}); c.u[1] = 9; return c.v.buffer === c.b && c.v.getUint8(0); })()`, "9"},
+		{"big array", `(() => { const a = Array.from({length: 1000}, (_, i) => ({i})); a.push(a[3]); const c = structuredClone(a); return c.length + " " + (c[1000] === c[3]) + " " + c[999].i; })()`, "1001 true 999"},
+		{"error subclass name", `(() => { class MyErr extends Error { constructor(m) { super(m); this.name = "MyErr"; } } const e = structuredClone(new MyErr("m")); return e instanceof Error && e.name + " " + e.message; })()`, "MyErr m"},
+		{"large ints", `structuredClone([2 ** 53, -(2 ** 53), 2 ** 60, 1e300]).join()`, "9007199254740992,-9007199254740992,1152921504606847000,1e+300"},
+	})
 }

@@ -1,72 +1,101 @@
 // node:async_hooks — AsyncLocalStorage.
 //
-// Limitation: goja has no async context, so a store is visible while run()'s
-// callback runs synchronously and inside promise reactions registered
-// during it (then/catch/finally are wrapped while a store is active), but
-// not across awaits of a native async function resumed later.
+// The async context is a Map (AsyncLocalStorage → store) held by Go
+// (console.go: asyncContext) and carried by goja's AsyncContextTracker into
+// every promise reaction: then/catch/finally callbacks and the continuation
+// after each await see the stores that were current when they were
+// registered. Maps are never mutated once current, so a continuation keeps
+// the context it captured. Not carried: timer callbacks (setTimeout,
+// setInterval) and event listeners run with no store unless bound with
+// AsyncLocalStorage.bind / snapshot.
 "use strict";
+const internal = require("cairn:internal");
 
-let current = new Map(); // AsyncLocalStorage → store
+const EMPTY = new Map();
+const current = () => internal.asyncContext() || EMPTY;
+const enter = (ctx) => internal.setAsyncContext(ctx.size ? ctx : undefined);
 
-const proto = Promise.prototype;
-const { then } = proto;
-let wrapped = false;
+// withContext runs fn(...args) with ctx current, restoring the previous
+// context afterwards (also when fn throws).
+function withContext(ctx, fn, thisArg, args) {
+  const prev = current();
+  enter(ctx);
+  try {
+    return fn.apply(thisArg, args);
+  } finally {
+    enter(prev);
+  }
+}
 
 // bind makes fn run with the context that is current now.
 function bind(fn) {
-  if (typeof fn !== "function") return fn;
-  const saved = current;
+  if (typeof fn !== "function") throw new TypeError('The "fn" argument must be of type function.');
+  const saved = current();
   return function (...args) {
-    const prev = current;
-    current = saved;
-    try {
-      return fn.apply(this, args);
-    } finally {
-      current = prev;
-    }
-  };
-}
-
-function wrapThen() {
-  if (wrapped) return;
-  wrapped = true;
-  proto.then = function (onFulfilled, onRejected) {
-    if (current.size === 0) return then.call(this, onFulfilled, onRejected);
-    return then.call(this, bind(onFulfilled), bind(onRejected));
+    return withContext(saved, fn, this, args);
   };
 }
 
 class AsyncLocalStorage {
-  getStore() { return current.get(this); }
+  getStore() {
+    return current().get(this);
+  }
   run(store, fn, ...args) {
-    wrapThen();
-    const prev = current;
-    current = new Map(prev);
-    current.set(this, store);
-    try {
-      return fn(...args);
-    } finally {
-      current = prev;
-    }
+    const ctx = new Map(current());
+    ctx.set(this, store);
+    return withContext(ctx, fn, undefined, args);
   }
   exit(fn, ...args) {
-    const prev = current;
-    current = new Map(prev);
-    current.delete(this);
-    try {
-      return fn(...args);
-    } finally {
-      current = prev;
-    }
+    const ctx = new Map(current());
+    ctx.delete(this);
+    return withContext(ctx, fn, undefined, args);
   }
   enterWith(store) {
-    wrapThen();
-    current = new Map(current);
-    current.set(this, store);
+    const ctx = new Map(current());
+    ctx.set(this, store);
+    enter(ctx);
   }
-  disable() { this.enterWith(undefined); }
-  static bind(fn) { return bind(fn); }
-  static snapshot() { return bind((fn, ...args) => fn(...args)); }
+  disable() {
+    const ctx = new Map(current());
+    ctx.delete(this);
+    enter(ctx);
+  }
+  static bind(fn) {
+    return bind(fn);
+  }
+  static snapshot() {
+    return bind((fn, ...args) => fn(...args));
+  }
+}
+
+// AsyncResource: enough for libraries that bind callbacks with it.
+class AsyncResource {
+  #ctx = current();
+  constructor(type) {
+    this.type = type;
+  }
+  runInAsyncScope(fn, thisArg, ...args) {
+    return withContext(this.#ctx, fn, thisArg, args);
+  }
+  bind(fn) {
+    const res = this;
+    return function (...args) {
+      return res.runInAsyncScope(fn, this, ...args);
+    };
+  }
+  static bind(fn, type) {
+    return new AsyncResource(type || fn.name || "bound-anonymous-fn").bind(fn);
+  }
+  emitDestroy() {
+    return this;
+  }
+  asyncId() {
+    return 0;
+  }
+  triggerAsyncId() {
+    return 0;
+  }
 }
 
 exports.AsyncLocalStorage = AsyncLocalStorage;
+exports.AsyncResource = AsyncResource;
