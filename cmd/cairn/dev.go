@@ -26,6 +26,8 @@ func newDevCommand() *cobra.Command {
 		persistTo string
 		vars      []string
 		noWatch   bool
+		apiPort   int
+		apiToken  string
 	)
 	cmd := &cobra.Command{
 		Use:   "dev [dir-or-config]",
@@ -44,7 +46,17 @@ module) like "wrangler dev", with Durable Object state kept on disk.`,
 			}
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
 			opts := server.Options{Config: path, PersistTo: persistTo, Vars: overrides, Logger: log}
-			return runDev(cmd.Context(), opts, net.JoinHostPort(ip, strconv.Itoa(port)), !noWatch, cmd)
+			l := listeners{worker: net.JoinHostPort(ip, strconv.Itoa(port)), apiToken: apiToken}
+			if apiToken == "" {
+				l.apiToken = os.Getenv("CAIRN_API_TOKEN")
+			}
+			if apiPort != 0 {
+				l.api = net.JoinHostPort(ip, strconv.Itoa(apiPort))
+				if err := server.CheckAPIAddr(l.api, l.apiToken); err != nil {
+					return err
+				}
+			}
+			return runDev(cmd.Context(), opts, l, !noWatch, cmd)
 		},
 	}
 	f := cmd.Flags()
@@ -53,6 +65,8 @@ module) like "wrangler dev", with Durable Object state kept on disk.`,
 	f.StringVar(&persistTo, "persist-to", "", "directory for Durable Object state (default .cairn/state in the project)")
 	f.StringArrayVar(&vars, "var", nil, "set a var, KEY:VALUE (repeatable; overrides the config)")
 	f.BoolVar(&noWatch, "no-watch", false, "do not reload when sources change")
+	f.IntVar(&apiPort, "api-port", 0, "serve the admin REST API (/client/v4/…) on this port (0: off)")
+	f.StringVar(&apiToken, "api-token", "", "bearer token the admin API requires (default $CAIRN_API_TOKEN; needed off loopback)")
 	return cmd
 }
 
@@ -69,7 +83,15 @@ func parseVars(flags []string) (map[string]string, error) {
 	return vars, nil
 }
 
-func runDev(ctx context.Context, opts server.Options, addr string, watch bool, cmd *cobra.Command) error {
+// listeners says where cairn dev serves: the Worker, and the admin API if
+// api is not empty.
+type listeners struct {
+	worker   string
+	api      string
+	apiToken string
+}
+
+func runDev(ctx context.Context, opts server.Options, addrs listeners, watch bool, cmd *cobra.Command) error {
 	log := opts.Logger
 	start := time.Now()
 	app, err := server.Load(opts)
@@ -80,13 +102,24 @@ func runDev(ctx context.Context, opts server.Options, addr string, watch bool, c
 	srv.Swap(app)
 	defer srv.Swap(nil)
 
-	ln, err := net.Listen("tcp", addr)
+	ln, err := net.Listen("tcp", addrs.worker)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- hs.Serve(ln) }()
+	if addrs.api != "" {
+		aln, err := net.Listen("tcp", addrs.api)
+		if err != nil {
+			hs.Close()
+			return fmt.Errorf("listen (admin API): %w", err)
+		}
+		as := &http.Server{Handler: srv.AdminAPI(addrs.apiToken), ReadHeaderTimeout: 10 * time.Second}
+		defer as.Close()
+		go func() { errc <- as.Serve(aln) }()
+		fmt.Fprintf(cmd.OutOrStdout(), "Admin API on http://%s/client/v4\n", aln.Addr())
+	}
 	fmt.Fprintf(cmd.OutOrStdout(), "Ready on http://%s (%s, started in %s)\n", ln.Addr(), app.Config.Name, time.Since(start).Round(time.Millisecond))
 
 	if watch {

@@ -1,0 +1,134 @@
+package server
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+)
+
+// ErrAPIToken is returned by CheckAPIAddr when the admin API would listen on
+// a non-loopback address without a bearer token.
+var ErrAPIToken = errors.New("the admin API needs a token (--api-token or CAIRN_API_TOKEN) to listen on a non-loopback address")
+
+// API serves cairn's admin REST API under /client/v4/, in the shape of
+// Cloudflare's v4 API (so clients written for it, wrangler included, can
+// point at cairn): every answer is an envelope
+//
+//	{"success": bool, "errors": [{"code", "message"}], "messages": [], "result": …}
+//
+// Subsystems (D1, KV) add their routes with Handle.
+type API struct {
+	token string
+	mux   *http.ServeMux
+}
+
+// NewAPI returns an API that requires "Authorization: Bearer <token>" on
+// every request, or no authorization when token is "" (loopback only; see
+// CheckAPIAddr).
+func NewAPI(token string) *API {
+	return &API{token: token, mux: http.NewServeMux()}
+}
+
+// CheckAPIAddr refuses to serve the API on a non-loopback address without a
+// token.
+func CheckAPIAddr(addr, token string) error {
+	if token != "" {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("api address %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host == "localhost" || (ip != nil && ip.IsLoopback()) {
+		return nil
+	}
+	return ErrAPIToken
+}
+
+// Handle registers h for pattern, a net/http ServeMux pattern relative to
+// /client/v4 (e.g. "GET /accounts/{account}/d1/database"). h returns the
+// envelope's result, or an error that becomes the envelope's errors with the
+// status of an *APIError (500 for any other error).
+func (a *API) Handle(pattern string, h func(r *http.Request) (any, error)) {
+	method, path, ok := strings.Cut(pattern, " ")
+	if !ok {
+		method, path = "", pattern
+	}
+	full := strings.TrimSpace(method + " /client/v4" + path)
+	a.mux.HandleFunc(full, func(w http.ResponseWriter, r *http.Request) {
+		result, err := h(r)
+		if err != nil {
+			WriteAPIError(w, err)
+			return
+		}
+		writeEnvelope(w, http.StatusOK, envelope{Success: true, Errors: []APIError{}, Messages: []APIError{}, Result: result})
+	})
+}
+
+// ServeHTTP checks the token and routes the request. Unknown routes get a
+// 404 envelope.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if a.token != "" {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(a.token)) != 1 {
+			WriteAPIError(w, &APIError{Status: http.StatusUnauthorized, Code: 10000, Message: "Authentication error"})
+			return
+		}
+	}
+	if _, pattern := a.mux.Handler(r); pattern == "" {
+		WriteAPIError(w, &APIError{Status: http.StatusNotFound, Code: 7003, Message: "Could not route to " + r.URL.Path + ", perhaps your object identifier is invalid?"})
+		return
+	}
+	a.mux.ServeHTTP(w, r)
+}
+
+// APIError is an error answered in the v4 envelope with an HTTP status.
+type APIError struct {
+	Status  int    `json:"-"`
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
+func (e *APIError) Error() string { return e.Message }
+
+type envelope struct {
+	Success  bool       `json:"success"`
+	Errors   []APIError `json:"errors"`
+	Messages []APIError `json:"messages"`
+	Result   any        `json:"result"`
+}
+
+// WriteAPIError answers err in the v4 envelope: an *APIError (anywhere in
+// err's chain) gives its status and code, any other error a 500 with code
+// 7500 and err's message.
+func WriteAPIError(w http.ResponseWriter, err error) {
+	ae := &APIError{Status: http.StatusInternalServerError, Code: 7500, Message: err.Error()}
+	if errors.As(err, &ae) && ae.Status == 0 {
+		ae.Status = http.StatusBadRequest
+	}
+	writeEnvelope(w, ae.Status, envelope{Errors: []APIError{*ae}, Messages: []APIError{}})
+}
+
+func writeEnvelope(w http.ResponseWriter, status int, env envelope) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(env)
+}
+
+// AdminAPI returns the admin API of s: each subsystem's routes act on the
+// App being served at the time of the request.
+func (s *Server) AdminAPI(token string) *API {
+	api := NewAPI(token)
+	api.Handle("GET /cairn/status", func(*http.Request) (any, error) {
+		app := s.Current()
+		if app == nil {
+			return nil, &APIError{Status: http.StatusServiceUnavailable, Code: 7500, Message: "no Worker loaded"}
+		}
+		return map[string]any{"name": app.Config.Name}, nil
+	})
+	return api
+}
