@@ -3,12 +3,14 @@ package storage
 import (
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/mattn/go-sqlite3"
 )
@@ -21,7 +23,8 @@ type Options struct {
 }
 
 // DB is the SQLite database of one Durable Object. It is used from one goroutine at a time
-// (the object's) and does no locking of its own.
+// (the object's) and does no locking of its own, except Sync, which another goroutine may
+// call at any time.
 type DB struct {
 	path string
 	log  *slog.Logger
@@ -32,14 +35,28 @@ type DB struct {
 	stmts  map[string]*sqlite3.SQLiteStmt // this package's own statements on conn
 
 	inTx    bool             // the implicit transaction is open
+	wrote   bool             // the implicit transaction may have written
 	kv      kvState          // whether _cf_KV exists
 	indexes map[string]int64 // table → number of indexes, for RowsWritten
 
 	trusted bool        // running this package's own SQL: the authorizer allows everything
 	pc      prepContext // what the authorizer saw while preparing the current user statement
 
+	savepoints int // open savepoints (transactionSync, transaction), innermost last
+
 	broken error // sticky critical error; see Broken
 	closed bool
+
+	sync syncState
+}
+
+// syncState is what Sync needs; it has its own lock because Sync runs on the commit
+// layer's goroutines.
+type syncState struct {
+	mu      sync.Mutex
+	wal     *os.File // the -wal file, opened on first Sync
+	newDirs []string // directories created with the file whose entries are not yet durable
+	closed  bool
 }
 
 type kvState int
@@ -72,17 +89,19 @@ func (db *DB) InTx() bool { return db.inTx }
 // (Close, then Open again).
 func (db *DB) Broken() error { return db.broken }
 
-// Commit commits the implicit transaction, if one is open. With synchronous=FULL the
-// commit is durable (fsynced) when Commit returns. A failed commit rolls back and breaks
-// the DB.
-func (db *DB) Commit() error {
+// Commit commits the implicit transaction, if one is open, and reports whether it wrote
+// anything (so needs Sync). The commit is atomic and visible to later reads, and it survives the process being
+// killed, but it is durable (survives power loss) only once Sync returns. A failed commit
+// rolls back and breaks the DB. Commit does nothing while a savepoint is open.
+func (db *DB) Commit() (bool, error) {
 	if err := db.usable(); err != nil {
-		return err
+		return false, err
 	}
-	if !db.inTx {
-		return nil
+	if !db.inTx || db.savepoints > 0 {
+		return false, nil
 	}
-	db.inTx = false
+	wrote := db.wrote
+	db.inTx, db.wrote = false, false
 	if _, err := db.execInternal("COMMIT"); err != nil {
 		err = toError(err)
 		if !db.conn.AutoCommit() {
@@ -92,8 +111,91 @@ func (db *DB) Commit() error {
 		}
 		db.rolledBack()
 		db.broken = err
+		return false, err
+	}
+	return wrote, nil
+}
+
+// Sync makes every transaction committed so far durable: it fsyncs the write-ahead log
+// (and, the first time, the directories created for the file). It is safe to call from
+// any goroutine, concurrently with the DB's use; the commit layer calls it.
+func (db *DB) Sync() error {
+	s := &db.sync
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil // Close checkpointed and synced everything
+	}
+	if s.wal == nil {
+		f, err := os.OpenFile(db.path+"-wal", os.O_RDWR, 0)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // nothing committed since the last checkpoint removed it
+		} else if err != nil {
+			return fmt.Errorf("sync %s: %w", db.path, err)
+		}
+		s.wal = f
+		// The WAL was created after the file's directory entry was synced.
+		s.newDirs = append(s.newDirs, filepath.Dir(db.path))
+	}
+	if err := fdatasync(s.wal); err != nil {
+		return fmt.Errorf("sync %s: %w", db.path, err)
+	}
+	for len(s.newDirs) > 0 {
+		if err := syncDir(s.newDirs[0]); err != nil {
+			return fmt.Errorf("sync %s: %w", db.path, err)
+		}
+		s.newDirs = s.newDirs[1:]
+	}
+	return nil
+}
+
+// Savepoint opens a nested transaction inside the implicit one (transactionSync and
+// transaction): RollbackSavepoint undoes what was done since, ReleaseSavepoint keeps it.
+// While one is open, Commit does nothing.
+func (db *DB) Savepoint() error {
+	if err := db.usable(); err != nil {
 		return err
 	}
+	if _, err := db.openFile(true); err != nil {
+		return err
+	}
+	if err := db.begin(); err != nil {
+		return err
+	}
+	db.wrote = true
+	if _, err := db.execInternal(fmt.Sprintf("SAVEPOINT _cf_sp%d", db.savepoints)); err != nil {
+		return db.fail(err)
+	}
+	db.savepoints++
+	return nil
+}
+
+// ReleaseSavepoint closes the innermost savepoint, keeping its writes in the implicit
+// transaction.
+func (db *DB) ReleaseSavepoint() error {
+	return db.endSavepoint("RELEASE _cf_sp%d")
+}
+
+// RollbackSavepoint undoes the writes made since the innermost savepoint and closes it.
+func (db *DB) RollbackSavepoint() error {
+	return db.endSavepoint("ROLLBACK TO _cf_sp%d", "RELEASE _cf_sp%d")
+}
+
+func (db *DB) endSavepoint(queries ...string) error {
+	if err := db.usable(); err != nil {
+		return err
+	}
+	if db.savepoints == 0 {
+		return errors.New("storage: no savepoint open")
+	}
+	db.savepoints--
+	for _, q := range queries {
+		if _, err := db.execInternal(fmt.Sprintf(q, db.savepoints)); err != nil {
+			return db.fail(err)
+		}
+	}
+	// What the rolled-back writes created (the KV table, indexes) may be gone.
+	db.rolledBack()
 	return nil
 }
 
@@ -105,7 +207,8 @@ func (db *DB) Rollback() error {
 	if !db.inTx {
 		return nil
 	}
-	db.inTx = false
+	db.inTx, db.wrote = false, false
+	db.savepoints = 0
 	db.rolledBack()
 	if _, err := db.execInternal("ROLLBACK"); err != nil {
 		err = toError(err)
@@ -121,7 +224,16 @@ func (db *DB) Close() error {
 		return nil
 	}
 	db.closed = true
-	return db.closeConns()
+	err := db.closeConns()
+	s := &db.sync
+	s.mu.Lock()
+	s.closed = true
+	if s.wal != nil {
+		s.wal.Close()
+		s.wal = nil
+	}
+	s.mu.Unlock()
+	return err
 }
 
 // Size returns the bytes in use, as sql.databaseSize reports them:
@@ -157,7 +269,8 @@ func (db *DB) DeleteAll() error {
 		return err
 	}
 	if db.inTx {
-		db.inTx = false
+		db.inTx, db.wrote = false, false
+		db.savepoints = 0
 		if _, err := db.execInternal("ROLLBACK"); err != nil {
 			return toError(err)
 		}
@@ -179,6 +292,12 @@ func (db *DB) DeleteAll() error {
 	}
 	db.rolledBack()
 	db.noFile = true
+	db.sync.mu.Lock()
+	if db.sync.wal != nil {
+		db.sync.wal.Close()
+		db.sync.wal = nil
+	}
+	db.sync.mu.Unlock()
 	return syncDir(filepath.Dir(db.path))
 }
 
@@ -203,7 +322,7 @@ func (db *DB) fail(err error) error {
 	}
 	err = toError(err)
 	if db.inTx && db.conn.AutoCommit() {
-		db.inTx = false
+		db.inTx, db.wrote = false, false
 		db.rolledBack()
 		db.broken = err
 	}
@@ -227,15 +346,23 @@ func (db *DB) openFile(create bool) (bool, error) {
 		} else if err != nil {
 			return false, err
 		}
-	} else if err := os.MkdirAll(dir, 0o755); err != nil {
-		return false, err
+	} else {
+		created, err := mkdirs(dir)
+		if err != nil {
+			return false, err
+		}
+		db.sync.mu.Lock()
+		db.sync.newDirs = append(db.sync.newDirs, created...)
+		db.sync.mu.Unlock()
 	}
-	// synchronous=FULL: WAL with synchronous=NORMAL survives a process kill (the OS keeps
-	// the WAL) but can lose the last committed transactions on power loss, because commits
-	// are not fsynced. Acknowledged means durable, so every commit syncs the WAL. Group
-	// commit (many objects sharing fsyncs) is the commit layer's job.
+	// synchronous=NORMAL: a commit appends to the WAL without fsync, so it survives the
+	// process being killed but not power loss until Sync (called by the commit layer,
+	// which shares fsyncs between commits) has run. Checkpoints still sync the WAL before
+	// copying it into the file. Switching a new file to WAL writes its header with the
+	// default synchronous=FULL, so the file is never empty next to a WAL (SQLite would
+	// discard that WAL).
 	conn, err := db.openConn("file:"+(&url.URL{Path: db.path}).EscapedPath(),
-		"PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON")
+		"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON")
 	if err != nil {
 		return false, err
 	}
@@ -243,12 +370,6 @@ func (db *DB) openFile(create bool) (bool, error) {
 	if db.mem != nil {
 		db.mem.Close() // only ever served reads before the file existed
 		db.mem = nil
-	}
-	if create {
-		// Make the new file's directory entry durable (SQLite syncs the WAL's itself).
-		if err := syncDir(dir); err != nil {
-			return true, err
-		}
 	}
 	return true, nil
 }
@@ -296,7 +417,7 @@ func (db *DB) closeConns() error {
 		errs = append(errs, db.mem.Close())
 		db.mem = nil
 	}
-	db.inTx = false
+	db.inTx, db.wrote = false, false
 	return errors.Join(errs...)
 }
 
@@ -369,6 +490,22 @@ func (db *DB) queryInternal(query string, args []driver.Value, fn func([]driver.
 		}
 		fn(row)
 	}
+}
+
+// mkdirs creates dir and its missing parents, and returns the parents whose new entries
+// must be synced: the parent of each directory it created.
+func mkdirs(dir string) ([]string, error) {
+	var created []string
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil || filepath.Dir(d) == d {
+			break
+		}
+		created = append(created, filepath.Dir(d))
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	return created, nil
 }
 
 func syncDir(dir string) error {

@@ -126,6 +126,9 @@ func (db *DB) prepareUser(query string) (st *sqlite3.SQLiteStmt, onFile bool, er
 		if db.pc.ddl {
 			clear(db.indexes)
 		}
+		if !st.Readonly() {
+			db.wrote = true
+		}
 	}
 	return st, onFile, nil
 }

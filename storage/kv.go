@@ -181,6 +181,9 @@ func (db *DB) kvTable(create bool) (bool, error) {
 	if err := db.begin(); err != nil {
 		return false, err
 	}
+	if create {
+		db.wrote = true
+	}
 	if db.kv == kvUnknown {
 		db.kv = kvAbsent
 		if err := db.queryInternal(kvExists, nil, func([]driver.Value) { db.kv = kvPresent }); err != nil {

@@ -47,7 +47,7 @@ func TestKVGetPutDelete(t *testing.T) {
 		t.Fatalf("DeleteMany = %d, %v", n, err)
 	}
 	// spec 32: the same data through SQL bookkeeping (PRAGMA table_list) and KV.
-	if err := db.Commit(); err != nil {
+	if _, err := db.Commit(); err != nil {
 		t.Fatal(err)
 	}
 }

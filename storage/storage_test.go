@@ -88,7 +88,7 @@ func TestReadsDoNotCreateFile(t *testing.T) {
 	if db.Size() != 0 || db.InTx() {
 		t.Errorf("Size = %d, InTx = %v on no file", db.Size(), db.InTx())
 	}
-	if err := db.Commit(); err != nil {
+	if _, err := db.Commit(); err != nil {
 		t.Fatal(err)
 	}
 	if exists(path) || exists(filepath.Dir(path)) {
@@ -116,7 +116,7 @@ func TestFirstWriteCreatesFile(t *testing.T) {
 			if !db.InTx() {
 				t.Fatal("write did not open the implicit transaction")
 			}
-			if err := db.Commit(); err != nil {
+			if _, err := db.Commit(); err != nil {
 				t.Fatal(err)
 			}
 			if db.InTx() {
@@ -137,7 +137,7 @@ func TestCommitRollbackClose(t *testing.T) {
 	if err := db.Put("k", []byte("v1")); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Commit(); err != nil {
+	if _, err := db.Commit(); err != nil {
 		t.Fatal(err)
 	}
 
@@ -440,7 +440,7 @@ func TestForeignKeys(t *testing.T) {
 		t.Fatalf("Broken = %v, InTx = %v", db.Broken(), db.InTx())
 	}
 	mustExec(t, db, "INSERT INTO p VALUES (5); INSERT INTO c VALUES (5)")
-	if err := db.Commit(); err != nil {
+	if _, err := db.Commit(); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -461,7 +461,7 @@ func TestBrokenWhenTransactionLost(t *testing.T) {
 	if _, _, err2 := db.Get("k"); err2 != err {
 		t.Fatalf("Get after break: %v", err2)
 	}
-	if err2 := db.Commit(); err2 != err {
+	if _, err2 := db.Commit(); err2 != err {
 		t.Fatalf("Commit after break: %v", err2)
 	}
 	db.Close()
@@ -480,7 +480,7 @@ func TestCommitFailureBreaks(t *testing.T) {
 	mustExec(t, db, "CREATE TABLE p (id INTEGER PRIMARY KEY); CREATE TABLE c (p REFERENCES p (id))")
 	db.Commit()
 	mustExec(t, db, "PRAGMA defer_foreign_keys = ON; INSERT INTO c VALUES (7)")
-	err := db.Commit()
+	_, err := db.Commit()
 	wantErr(t, err, "FOREIGN KEY constraint failed")
 	if db.Broken() == nil || db.InTx() {
 		t.Fatalf("Broken = %v, InTx = %v", db.Broken(), db.InTx())
@@ -553,7 +553,7 @@ func TestPragmasOnFile(t *testing.T) {
 	db.Put("k", nil)
 	for q, want := range map[string]any{
 		"PRAGMA journal_mode": "wal",
-		"PRAGMA synchronous":  int64(2), // FULL
+		"PRAGMA synchronous":  int64(1), // NORMAL: Sync makes commits durable
 		"PRAGMA foreign_keys": int64(1),
 	} {
 		var got any

@@ -1,0 +1,169 @@
+package commit
+
+import (
+	"errors"
+	"sync"
+)
+
+// ErrClosed is passed to done for a Submit made after the Log was closed.
+var ErrClosed = errors.New("commit: log closed")
+
+// A Syncer is a file whose written data can be made durable: for a SQLite
+// database in WAL mode, its -wal file. Sync must be safe to call from another
+// goroutine than the one writing, and while it writes.
+type Syncer interface {
+	Sync() error
+}
+
+// Log makes committed writes durable.
+type Log interface {
+	// Submit asks for everything written to f before the call to be made
+	// durable. done is called exactly once, on a goroutine of the Log's,
+	// with nil once it is durable or with the error that prevented it.
+	// Calls for one file complete in the order they were submitted.
+	Submit(f Syncer, done func(error))
+	// Close completes every submitted call, then stops the Log.
+	Close() error
+}
+
+// Local is the single-node Log: group commit with fsync. Its zero value is
+// not usable; call NewLocal.
+type Local struct {
+	parallel int
+
+	mu      sync.Mutex
+	pending []request // the next round
+	running bool      // a round is in progress
+	closed  bool
+	idle    *sync.Cond // signalled when a round ends with nothing pending
+
+	stats Stats
+}
+
+type request struct {
+	f    Syncer
+	done func(error)
+}
+
+// Stats counts the work of a Local, for benchmarks and metrics.
+type Stats struct {
+	Submits uint64 // calls to Submit
+	Syncs   uint64 // calls to Syncer.Sync
+	Rounds  uint64 // rounds of syncs
+}
+
+// NewLocal returns a Local that syncs up to parallel files at once (16 if
+// parallel ≤ 0).
+func NewLocal(parallel int) *Local {
+	if parallel <= 0 {
+		parallel = 16
+	}
+	l := &Local{parallel: parallel}
+	l.idle = sync.NewCond(&l.mu)
+	return l
+}
+
+// Submit queues f for the next round of syncs and starts a round if none is
+// running.
+func (l *Local) Submit(f Syncer, done func(error)) {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		done(ErrClosed)
+		return
+	}
+	l.stats.Submits++
+	l.pending = append(l.pending, request{f, done})
+	if l.running {
+		l.mu.Unlock()
+		return
+	}
+	l.running = true
+	l.mu.Unlock()
+	go l.rounds()
+}
+
+// rounds runs rounds until nothing is pending. Each round syncs every file
+// submitted before it started, once.
+func (l *Local) rounds() {
+	for {
+		l.mu.Lock()
+		batch := l.pending
+		l.pending = nil
+		if len(batch) == 0 {
+			l.running = false
+			l.idle.Broadcast()
+			l.mu.Unlock()
+			return
+		}
+		l.stats.Rounds++
+		l.mu.Unlock()
+
+		errs := l.syncAll(batch)
+		for _, r := range batch {
+			r.done(errs[r.f])
+		}
+	}
+}
+
+// syncAll syncs each distinct file of batch once, up to l.parallel at a
+// time, and returns the errors by file.
+func (l *Local) syncAll(batch []request) map[Syncer]error {
+	files := make(map[Syncer]error, len(batch))
+	order := make([]Syncer, 0, len(batch))
+	for _, r := range batch {
+		if _, ok := files[r.f]; !ok {
+			files[r.f] = nil
+			order = append(order, r.f)
+		}
+	}
+	l.mu.Lock()
+	l.stats.Syncs += uint64(len(order))
+	l.mu.Unlock()
+	if len(order) == 1 {
+		files[order[0]] = order[0].Sync()
+		return files
+	}
+	var (
+		mu   sync.Mutex
+		wg   sync.WaitGroup
+		next = make(chan Syncer)
+	)
+	for range min(l.parallel, len(order)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for f := range next {
+				err := f.Sync()
+				mu.Lock()
+				files[f] = err
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, f := range order {
+		next <- f
+	}
+	close(next)
+	wg.Wait()
+	return files
+}
+
+// Stats returns the counters so far.
+func (l *Local) Stats() Stats {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.stats
+}
+
+// Close waits for every submitted sync to complete; later Submits fail with
+// ErrClosed.
+func (l *Local) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closed = true
+	for l.running {
+		l.idle.Wait()
+	}
+	return nil
+}

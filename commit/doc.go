@@ -1,0 +1,22 @@
+// Package commit turns committed transactions into durable ones.
+//
+// Storage commits a transaction cheaply: SQLite appends it to the
+// database's write-ahead log without waiting for the disk. The transaction
+// is then visible to the object's next events, but it is not yet
+// acknowledged: the object's output gate holds every response, outgoing
+// fetch and message that followed the write until this package reports the
+// transaction durable. A crash before that loses the transaction, but
+// nobody outside the process has seen it, and SQLite's WAL recovery never
+// applies a torn transaction, so none is half applied.
+//
+// A Log is the seam where durability is decided. Local, the single-node
+// Log, makes writes durable with fsync and does group commit: every
+// Submit that arrives while a round of syncs is in progress joins the next
+// round, where each file is synced once for all of its waiters and
+// different files are synced in parallel (the filesystem's journal merges
+// concurrent syncs into one device flush). Under load one fsync thus
+// acknowledges many transactions, and an object keeps running its next
+// events while its previous commit is being synced. A cluster Log would
+// instead replicate the transaction and report it durable when a quorum
+// has it.
+package commit

@@ -1,0 +1,12 @@
+package storage
+
+import (
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// fdatasync flushes f's data (and the metadata needed to read it) to the device.
+func fdatasync(f *os.File) error {
+	return unix.Fdatasync(int(f.Fd()))
+}

@@ -1,0 +1,137 @@
+package storage
+
+import (
+	"os"
+	"sync"
+	"testing"
+)
+
+func TestSavepoints(t *testing.T) {
+	db, _ := open(t)
+	mustExec(t, db, "CREATE TABLE t (a)")
+	mustExec(t, db, "INSERT INTO t VALUES (1)")
+	if err := db.Savepoint(); err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, db, "INSERT INTO t VALUES (2)")
+	if err := db.Savepoint(); err != nil { // nested
+		t.Fatal(err)
+	}
+	mustExec(t, db, "INSERT INTO t VALUES (3)")
+	if ok, err := db.Commit(); ok || err != nil {
+		t.Fatalf("Commit inside a savepoint = %v, %v; want nothing done", ok, err)
+	}
+	if err := db.RollbackSavepoint(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.ReleaseSavepoint(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.ReleaseSavepoint(); err == nil {
+		t.Fatal("release with no savepoint open: want an error")
+	}
+	if ok, err := db.Commit(); !ok || err != nil {
+		t.Fatalf("Commit = %v, %v", ok, err)
+	}
+	rows := all(t, db, "SELECT a FROM t ORDER BY a")
+	if len(rows) != 2 || rows[0][0] != int64(1) || rows[1][0] != int64(2) {
+		t.Fatalf("rows %v, want 1 and 2 (3 rolled back)", rows)
+	}
+}
+
+// A savepoint rolled back takes the KV table it created with it; the DB
+// must notice, not believe the table is still there.
+func TestSavepointRollbackForgetsKVTable(t *testing.T) {
+	db, _ := open(t)
+	if err := db.Savepoint(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Put("k", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.RollbackSavepoint(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := db.Get("k"); ok || err != nil {
+		t.Fatalf("Get after rollback: ok=%v err=%v", ok, err)
+	}
+	if err := db.Put("k", []byte("w")); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok, err := db.Get("k"); !ok || err != nil || string(v) != "w" {
+		t.Fatalf("Get = %q %v %v", v, ok, err)
+	}
+}
+
+// Sync runs on the commit layer's goroutines while the object keeps writing.
+func TestSyncConcurrentWithWrites(t *testing.T) {
+	db, path := open(t)
+	if err := db.Sync(); err != nil { // no file yet: nothing to do
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				if err := db.Sync(); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}
+	}()
+	for i := range 200 {
+		if err := db.Put("k", []byte{byte(i)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	if _, err := os.Stat(path + "-wal"); err != nil {
+		t.Fatalf("no WAL: %v", err)
+	}
+	if err := db.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Sync(); err != nil { // after Close: nothing left to sync
+		t.Fatal(err)
+	}
+}
+
+// Commit reports whether the transaction wrote, so read-only events do not
+// wait for a sync.
+func TestCommitReportsWrites(t *testing.T) {
+	db, _ := open(t)
+	steps := []struct {
+		name  string
+		do    func() error
+		wrote bool
+	}{
+		{"create", func() error { _, err := db.Exec("CREATE TABLE t (a)"); return err }, true},
+		{"select", func() error { _, err := db.Exec("SELECT * FROM t"); return err }, false},
+		{"insert", func() error { _, err := db.Exec("INSERT INTO t VALUES (1)"); return err }, true},
+		{"kv get", func() error { _, _, err := db.Get("k"); return err }, false},
+		{"kv put", func() error { return db.Put("k", []byte("v")) }, true},
+		{"kv list", func() error { _, err := db.List(ListOptions{}); return err }, false},
+	}
+	for _, s := range steps {
+		if err := s.do(); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		if wrote, err := db.Commit(); err != nil || wrote != s.wrote {
+			t.Errorf("%s: Commit = %v, %v; want %v", s.name, wrote, err, s.wrote)
+		}
+	}
+}
