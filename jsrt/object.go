@@ -4,10 +4,21 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/dop251/goja"
 
 	"github.com/cairn-dev/cairn/objects"
+)
+
+// Errors an object's callers see when the object is reset.
+var (
+	// errBlockTimeout resets an object whose blockConcurrencyWhile callback
+	// ran longer than the limit (30 s on Cloudflare).
+	errBlockTimeout = errors.New("A call to blockConcurrencyWhile() in a Durable Object waited for too long. The call was canceled and the Durable Object was reset.")
+	// errReset is thrown by the storage of an object instance that was reset
+	// while its JS kept running (a timer, a late promise).
+	errReset = errors.New("Durable Object reset because its code was updated or it was reset: this instance can no longer be used.")
 )
 
 // doClass is a Durable Object class exported by the Worker script; it
@@ -20,26 +31,59 @@ type doClass struct {
 // NewInstance pins the object to a runtime. The JS constructor runs on the
 // object's first event.
 func (c *doClass) NewInstance(o *objects.Object) (objects.Instance, error) {
-	return &instance{rt: c.w.runtimeFor(o.ID), class: c.name, obj: o}, nil
+	return &instance{rt: c.w.runtimeFor(o.ID), class: c.name, obj: o, inflight: make(map[*func(error)]struct{})}, nil
 }
 
 // instance is one live Durable Object in a runtime. Its fields are owned by
 // the runtime's loop goroutine.
+//
+// # Gates
+//
+// Input gate: storage calls run synchronously on the loop and their promises
+// resolve within the same task, so no other event reaches the object while
+// one is outstanding; blockConcurrencyWhile and transaction() hold events in
+// queued. Output gate: the writes of a turn are committed when the turn ends
+// and handed to the commit log; a response (or outgoing fetch) produced in
+// the turn is released when the log has made every earlier write of the
+// object durable, while the object goes on serving its next events.
 type instance struct {
 	rt    *runtime
 	class string
 	obj   *objects.Object
 
 	this *goja.Object // the JS object; nil until constructed
+	gen  int          // incremented by reset; natives of older generations refuse to work
 
-	// blockConcurrencyWhile: while blocked > 0, new events wait in queued.
-	blocked int
-	queued  []queuedEvent
+	// blockConcurrencyWhile and transaction(): while blocked > 0, new events
+	// wait in queued; blockTimer bounds the wait.
+	blocked    int
+	queued     []queuedEvent
+	blockTimer int
+
+	// inflight are the requests to this object not answered yet; a reset
+	// fails them.
+	inflight map[*func(error)]struct{}
+
+	// Durability. Commits are numbered from 1; confirmed is the highest the
+	// commit log has made durable; mustConfirm the highest whose writes hold
+	// the output gate (allowUnconfirmed writes do not).
+	committed   uint64
+	confirmed   uint64
+	mustConfirm uint64
+	confirmTurn bool // a write of this turn holds the output gate
+	waiters     []confirmWaiter
+	broken      error // set during a turn (ctx.abort, a failed blockConcurrencyWhile): reset at its end
 }
 
 type queuedEvent struct {
 	event func()
 	fail  func(error)
+}
+
+// confirmWaiter is an output-gated action waiting for commit seq to be durable.
+type confirmWaiter struct {
+	seq  uint64
+	done func(error)
 }
 
 // Fetch delivers a request to the object's fetch handler.
@@ -89,13 +133,28 @@ func (i *instance) construct() error {
 	if err != nil {
 		return jsError(err)
 	}
+	rt.instances[i] = struct{}{}
 	this, err := ctor(nil, state, rt.env)
 	if err != nil {
 		return jsError(err)
 	}
 	i.this = this
-	rt.instances[i] = struct{}{}
 	return nil
+}
+
+// block starts a blockConcurrencyWhile section (or a transaction), which
+// resets the object if it lasts longer than the Worker's limit.
+func (i *instance) block() {
+	i.blocked++
+	if i.blocked == 1 {
+		gen := i.gen
+		i.blockTimer = i.rt.loop.setTimer(i.rt.w.cfg.BlockTimeout, false, func() {
+			if i.gen == gen && i.blocked > 0 {
+				i.rt.log.Error("blockConcurrencyWhile timed out; resetting object", "class", i.class, "id", i.obj.ID.String())
+				i.reset(errBlockTimeout)
+			}
+		})
+	}
 }
 
 // unblock ends one blockConcurrencyWhile section and releases queued events
@@ -105,6 +164,7 @@ func (i *instance) unblock() {
 	if i.blocked > 0 {
 		return
 	}
+	i.rt.loop.clearTimer(i.blockTimer)
 	queued := i.queued
 	i.queued = nil
 	for _, q := range queued {
@@ -112,42 +172,150 @@ func (i *instance) unblock() {
 	}
 }
 
-// reset drops the object's JS state and uncommitted writes; queued events
-// fail with err. The next event constructs it again.
+// reset drops the object's JS state and uncommitted writes: queued and
+// in-flight events fail with err, output-gated actions waiting on the
+// object fail too, and storage that broke is reopened. The next event
+// constructs the object again.
 func (i *instance) reset(err error) {
+	rt := i.rt
+	i.gen++
 	i.this = nil
+	i.broken = nil
+	if i.blocked > 0 {
+		rt.loop.clearTimer(i.blockTimer)
+	}
 	i.blocked = 0
 	queued := i.queued
 	i.queued = nil
 	for _, q := range queued {
 		q.fail(err)
 	}
-	if rerr := i.obj.Storage.Rollback(); rerr != nil {
-		i.rt.log.Error("roll back after reset", "class", i.class, "id", i.obj.ID.String(), "error", rerr)
+	for fail := range i.inflight {
+		(*fail)(err)
+	}
+	waiters := i.waiters
+	i.waiters = nil
+	i.confirmTurn = false
+	i.mustConfirm = i.confirmed // nothing more to wait for: whoever waited has failed
+	delete(rt.unconfirmed, i)
+	for _, w := range waiters {
+		w.done(err)
+	}
+	delete(rt.instances, i)
+	delete(rt.dirty, i)
+	if rerr := i.obj.Storage.Rollback(); rerr != nil || i.obj.Storage.Broken() != nil {
+		// A broken DB stays broken until reopened: that is the restart.
+		i.obj.ReopenStorage()
 	}
 }
 
-// commit makes the writes of this turn durable.
-func (i *instance) commit() error {
-	return i.obj.Storage.Commit()
+// touch marks the object's storage as used in this turn, so it is committed
+// at the end of the turn. confirm says the use may write and must hold the
+// output gate until durable.
+func (i *instance) touch(confirm bool) {
+	i.rt.dirty[i] = struct{}{}
+	if confirm {
+		i.confirmTurn = true
+	}
 }
 
-// touch marks the object's storage as used in this turn, so it is committed
-// at the end of the turn.
-func (i *instance) touch() {
-	i.rt.dirty[i] = struct{}{}
+// commit commits the turn's writes and hands them to the commit log. A
+// failed commit resets the object. It reports the commit error, if any.
+func (i *instance) commit() error {
+	rt := i.rt
+	if i.broken != nil {
+		err := i.broken
+		i.reset(err)
+		return err
+	}
+	confirm := i.confirmTurn
+	i.confirmTurn = false
+	wrote, err := i.obj.Storage.Commit()
+	if err != nil {
+		rt.log.Error("commit failed; resetting object", "class", i.class, "id", i.obj.ID.String(), "error", err)
+		i.reset(err)
+		return err
+	}
+	if !wrote {
+		return nil
+	}
+	i.committed++
+	seq := i.committed
+	if confirm {
+		i.mustConfirm = seq
+		rt.unconfirmed[i] = struct{}{}
+	}
+	rt.w.durable.Submit(i.obj.Storage, func(err error) {
+		rt.loop.submit(func() { i.durable(seq, err) })
+	})
+	return nil
+}
+
+// durable records that commit seq is durable (or failed to become so) and
+// releases the actions that waited for it. A failed sync resets the object.
+func (i *instance) durable(seq uint64, err error) {
+	if err != nil {
+		i.rt.log.Error("making a commit durable failed; resetting object", "class", i.class, "id", i.obj.ID.String(), "error", err)
+		i.reset(err)
+		return
+	}
+	i.confirmed = max(i.confirmed, seq)
+	if i.confirmed >= i.mustConfirm {
+		delete(i.rt.unconfirmed, i)
+	}
+	n := 0
+	for n < len(i.waiters) && i.waiters[n].seq <= i.confirmed {
+		n++
+	}
+	ready := i.waiters[:n]
+	i.waiters = i.waiters[n:]
+	for _, w := range ready {
+		w.done(nil)
+	}
+}
+
+// afterConfirm calls done once commit seq of the object is durable.
+func (i *instance) afterConfirm(seq uint64, done func(error)) {
+	if i.confirmed >= seq {
+		done(nil)
+		return
+	}
+	i.waiters = append(i.waiters, confirmWaiter{seq, done})
 }
 
 // stateNatives builds the natives behind a DurableObjectState (ctx).
 func (i *instance) stateNatives() *goja.Object {
-	vm := i.rt.vm
+	rt := i.rt
+	vm := rt.vm
+	gen := i.gen
 	n := vm.NewObject()
 	_ = n.Set("id", i.obj.ID.String())
 	if i.obj.Name != "" {
 		_ = n.Set("name", i.obj.Name)
 	}
-	_ = n.Set("block", func() { i.blocked++ })
-	_ = n.Set("unblock", i.unblock)
-	_ = n.Set("storage", i.storageNatives())
+	live := func() bool { return i.gen == gen }
+	_ = n.Set("block", func() {
+		if live() {
+			i.block()
+		}
+	})
+	_ = n.Set("unblock", func() {
+		if live() {
+			i.unblock()
+		}
+	})
+	// breakObject resets the object at the end of the turn: a failed
+	// blockConcurrencyWhile callback, or ctx.abort().
+	_ = n.Set("breakObject", func(reason goja.Value) {
+		if !live() {
+			return
+		}
+		i.broken = rejection(reason)
+		rt.dirty[i] = struct{}{}
+	})
+	_ = n.Set("storage", i.storageNatives(live))
 	return n
 }
+
+// defaultBlockTimeout is Cloudflare's limit for blockConcurrencyWhile.
+const defaultBlockTimeout = 30 * time.Second

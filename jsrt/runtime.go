@@ -35,10 +35,12 @@ type runtime struct {
 	makeNamespace    goja.Callable
 	makeState        goja.Callable
 
-	// Output gate bookkeeping, loop goroutine only: objects with writes in
-	// this turn, and actions to release once those writes are committed.
-	dirty map[*instance]struct{}
-	gated []gatedAction
+	// Output gate bookkeeping, loop goroutine only: objects with storage
+	// used in this turn, actions to release once the turn's writes are
+	// durable, and objects with writes not yet durable that hold the gate.
+	dirty       map[*instance]struct{}
+	gated       []gatedAction
+	unconfirmed map[*instance]struct{}
 
 	// inflight holds the requests this runtime has not answered yet; when
 	// a task exceeds the CPU limit they all fail, since any of them may be
@@ -57,10 +59,14 @@ type runtime struct {
 	unhandled map[*goja.Promise]struct{}
 }
 
-// gatedAction runs after the turn's commits. owner is the object whose
-// commit must succeed (nil: released regardless); err is that commit's error.
+// gatedAction runs once the writes before it are durable. With an owner,
+// those are the owner's writes that hold the output gate (all of them if all
+// is set), and a failure is passed to fn; without one (an outgoing fetch,
+// whose object is not known), the gate-holding writes of every object on
+// the runtime, and fn gets nil.
 type gatedAction struct {
 	owner *instance
+	all   bool
 	fn    func(err error)
 }
 
@@ -69,7 +75,8 @@ func newRuntime(w *Worker, index int) (*runtime, error) {
 		w:         w,
 		loop:      newLoop(),
 		log:       w.log.With("runtime", index),
-		dirty:     make(map[*instance]struct{}),
+		dirty:       make(map[*instance]struct{}),
+		unconfirmed: make(map[*instance]struct{}),
 		unhandled: make(map[*goja.Promise]struct{}),
 		inflight:  make(map[*func(error)]struct{}),
 		instances: make(map[*instance]struct{}),
@@ -117,6 +124,7 @@ func (rt *runtime) reset() {
 	}
 	clear(rt.instances)
 	clear(rt.dirty)
+	clear(rt.unconfirmed)
 	clear(rt.unhandled)
 	if err := rt.newVM(); err != nil {
 		// The same script loaded before; this cannot happen short of
@@ -243,8 +251,9 @@ func (rt *runtime) installTimers() error {
 	return err
 }
 
-// endTurn commits the storage of every object written in this turn, then
-// releases the output-gated actions that waited for those commits.
+// endTurn commits the storage of every object used in this turn and hands
+// the writes to the commit log, then puts the turn's output-gated actions
+// behind the commits they wait for.
 func (rt *runtime) endTurn() {
 	if rt.cpuExceeded.Swap(false) {
 		rt.reset()
@@ -263,22 +272,47 @@ func (rt *runtime) endTurn() {
 				failed = make(map[*instance]error)
 			}
 			failed[inst] = err
-			// What the object's JS state believes was written is gone.
-			rt.log.Error("commit failed; resetting object", "class", inst.class, "id", inst.obj.ID.String(), "error", err)
-			inst.reset(err)
-			delete(rt.instances, inst)
 		}
 	}
 	clear(rt.dirty)
 	gated := rt.gated
 	rt.gated = nil
 	for _, g := range gated {
-		g.fn(failed[g.owner])
+		if err := failed[g.owner]; err != nil && g.owner != nil {
+			g.fn(err)
+			continue
+		}
+		rt.release(g)
 	}
 }
 
-// gate runs fn after this turn's commits (the output gate). owner's commit
-// error, if any, is passed to fn.
+// release runs g once the writes it waits for are durable.
+func (rt *runtime) release(g gatedAction) {
+	if o := g.owner; o != nil {
+		seq := o.mustConfirm
+		if g.all {
+			seq = o.committed
+		}
+		o.afterConfirm(seq, g.fn)
+		return
+	}
+	if len(rt.unconfirmed) == 0 {
+		g.fn(nil)
+		return
+	}
+	left := len(rt.unconfirmed)
+	for o := range rt.unconfirmed {
+		o.afterConfirm(o.mustConfirm, func(error) {
+			if left--; left == 0 {
+				g.fn(nil)
+			}
+		})
+	}
+}
+
+// gate runs fn once the writes made so far by owner (nil: by any object on
+// the runtime) are durable, which is after this turn's commits (the output
+// gate). owner's commit or sync error, if any, is passed to fn.
 func (rt *runtime) gate(owner *instance, fn func(err error)) {
 	rt.gated = append(rt.gated, gatedAction{owner: owner, fn: fn})
 }

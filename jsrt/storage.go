@@ -13,20 +13,64 @@ import (
 // storageNatives builds the natives behind ctx.storage for one object. The
 // JS API (promises, Maps, argument checks) is in prelude/90_objects.js; these
 // functions do the work synchronously on the loop and mark the object's
-// storage for commit at the end of the turn.
-func (i *instance) storageNatives() *goja.Object {
+// storage for commit at the end of the turn. Write natives take a last
+// argument allowUnconfirmed. Once the instance is reset (live reports false)
+// they throw.
+func (i *instance) storageNatives(live func() bool) *goja.Object {
 	rt := i.rt
 	vm := rt.vm
-	db := i.obj.Storage
+	db := func() *storage.DB { return i.obj.Storage } // replaced when reopened
 	n := vm.NewObject()
-	set := func(name string, fn func(call goja.FunctionCall) goja.Value) {
+	native := func(name string, confirm func(call goja.FunctionCall) bool, fn func(call goja.FunctionCall) goja.Value) {
 		_ = n.Set(name, func(call goja.FunctionCall) goja.Value {
-			i.touch()
+			if !live() {
+				rt.throw(errReset)
+			}
+			i.touch(confirm(call))
 			return fn(call)
 		})
 	}
+	read := func(goja.FunctionCall) bool { return false }
+	write := func(goja.FunctionCall) bool { return true }
+	// writeOpt: the last argument is allowUnconfirmed.
+	writeOpt := func(call goja.FunctionCall) bool {
+		return len(call.Arguments) == 0 || !call.Arguments[len(call.Arguments)-1].ToBoolean()
+	}
+	set := func(name string, fn func(call goja.FunctionCall) goja.Value) { native(name, read, fn) }
 
-	set("exec", func(call goja.FunctionCall) goja.Value {
+	native("savepoint", write, func(goja.FunctionCall) goja.Value {
+		if err := db().Savepoint(); err != nil {
+			rt.throw(err)
+		}
+		return goja.Undefined()
+	})
+	native("releaseSavepoint", write, func(goja.FunctionCall) goja.Value {
+		if err := db().ReleaseSavepoint(); err != nil {
+			rt.throw(err)
+		}
+		return goja.Undefined()
+	})
+	native("rollbackSavepoint", write, func(goja.FunctionCall) goja.Value {
+		if err := db().RollbackSavepoint(); err != nil {
+			rt.throw(err)
+		}
+		return goja.Undefined()
+	})
+	// sync resolves once every write so far, allowUnconfirmed ones included,
+	// is durable.
+	set("sync", func(goja.FunctionCall) goja.Value {
+		promise, resolve, reject := vm.NewPromise()
+		rt.gated = append(rt.gated, gatedAction{owner: i, all: true, fn: func(err error) {
+			if err != nil {
+				_ = reject(rt.errorValue(err))
+				return
+			}
+			_ = resolve(goja.Undefined())
+		}})
+		return vm.ToValue(promise)
+	})
+
+	native("exec", write, func(call goja.FunctionCall) goja.Value {
 		query := call.Argument(0).String()
 		args := make([]any, 0, len(call.Arguments)-1)
 		for idx, a := range call.Arguments[1:] {
@@ -36,7 +80,7 @@ func (i *instance) storageNatives() *goja.Object {
 			}
 			args = append(args, v)
 		}
-		cur, err := db.Exec(query, args...)
+		cur, err := db().Exec(query, args...)
 		if err != nil {
 			rt.throw(err)
 		}
@@ -63,10 +107,10 @@ func (i *instance) storageNatives() *goja.Object {
 		_ = res.Set("rowsWritten", cur.RowsWritten())
 		return res
 	})
-	set("databaseSize", func(goja.FunctionCall) goja.Value { return vm.ToValue(db.Size()) })
+	set("databaseSize", func(goja.FunctionCall) goja.Value { return vm.ToValue(db().Size()) })
 
 	set("get", func(call goja.FunctionCall) goja.Value {
-		b, ok, err := db.Get(call.Argument(0).String())
+		b, ok, err := db().Get(call.Argument(0).String())
 		if err != nil {
 			rt.throw(err)
 		}
@@ -76,19 +120,19 @@ func (i *instance) storageNatives() *goja.Object {
 		return rt.decode(b)
 	})
 	set("getMany", func(call goja.FunctionCall) goja.Value {
-		kvs, err := db.GetMany(rt.strings(call.Argument(0)))
+		kvs, err := db().GetMany(rt.strings(call.Argument(0)))
 		if err != nil {
 			rt.throw(err)
 		}
 		return rt.pairs(kvs)
 	})
-	set("put", func(call goja.FunctionCall) goja.Value {
-		if err := db.Put(call.Argument(0).String(), rt.encode(call.Argument(1))); err != nil {
+	native("put", writeOpt, func(call goja.FunctionCall) goja.Value {
+		if err := db().Put(call.Argument(0).String(), rt.encode(call.Argument(1))); err != nil {
 			rt.throw(err)
 		}
 		return goja.Undefined()
 	})
-	set("putMany", func(call goja.FunctionCall) goja.Value {
+	native("putMany", writeOpt, func(call goja.FunctionCall) goja.Value {
 		arr := call.Argument(0).ToObject(vm)
 		n := int(arr.Get("length").ToInteger())
 		entries := make([]storage.KV, 0, n)
@@ -96,20 +140,20 @@ func (i *instance) storageNatives() *goja.Object {
 			pair := arr.Get(strconv.Itoa(idx)).ToObject(vm)
 			entries = append(entries, storage.KV{Key: pair.Get("0").String(), Value: rt.encode(pair.Get("1"))})
 		}
-		if err := db.PutMany(entries); err != nil {
+		if err := db().PutMany(entries); err != nil {
 			rt.throw(err)
 		}
 		return goja.Undefined()
 	})
-	set("delete", func(call goja.FunctionCall) goja.Value {
-		ok, err := db.Delete(call.Argument(0).String())
+	native("delete", writeOpt, func(call goja.FunctionCall) goja.Value {
+		ok, err := db().Delete(call.Argument(0).String())
 		if err != nil {
 			rt.throw(err)
 		}
 		return vm.ToValue(ok)
 	})
-	set("deleteMany", func(call goja.FunctionCall) goja.Value {
-		count, err := db.DeleteMany(rt.strings(call.Argument(0)))
+	native("deleteMany", writeOpt, func(call goja.FunctionCall) goja.Value {
+		count, err := db().DeleteMany(rt.strings(call.Argument(0)))
 		if err != nil {
 			rt.throw(err)
 		}
@@ -137,14 +181,14 @@ func (i *instance) storageNatives() *goja.Object {
 		if l := o.Get("limit"); l != nil && !goja.IsUndefined(l) {
 			opts.Limit = int(l.ToInteger())
 		}
-		kvs, err := db.List(opts)
+		kvs, err := db().List(opts)
 		if err != nil {
 			rt.throw(err)
 		}
 		return rt.pairs(kvs)
 	})
-	set("deleteAll", func(goja.FunctionCall) goja.Value {
-		if err := db.DeleteAll(); err != nil {
+	native("deleteAll", writeOpt, func(goja.FunctionCall) goja.Value {
+		if err := db().DeleteAll(); err != nil {
 			rt.throw(err)
 		}
 		return goja.Undefined()

@@ -16,6 +16,7 @@ import (
 
 	"github.com/dop251/goja"
 
+	"github.com/cairn-dev/cairn/commit"
 	"github.com/cairn-dev/cairn/objects"
 )
 
@@ -36,6 +37,10 @@ type Config struct {
 	NodeCompat     bool              // compatibility flag nodejs_compat
 
 	Host       *objects.Host // where Durable Object events go; required with DurableObjects
+	Commit     commit.Log    // makes Durable Object writes durable; default a commit.Local owned by the Worker
+	// BlockTimeout bounds a blockConcurrencyWhile callback (or a
+	// transaction) before the object is reset; default 30s, as on Cloudflare.
+	BlockTimeout time.Duration
 	Runtimes   int           // JS runtimes (threads); default GOMAXPROCS
 	CPULimit   time.Duration // per task; default 30s
 	Logger     *slog.Logger
@@ -52,6 +57,8 @@ type Worker struct {
 	rts     []*runtime
 	next    atomic.Uint32
 	seed    maphash.Seed
+	durable commit.Log
+	ownLog  bool // durable was made by New and is closed by Close
 	ctx     context.Context // canceled by Close; bounds outbound calls
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
@@ -74,6 +81,9 @@ func New(cfg Config) (*Worker, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = http.DefaultClient
 	}
+	if cfg.BlockTimeout <= 0 {
+		cfg.BlockTimeout = defaultBlockTimeout
+	}
 	if cfg.Filename == "" {
 		cfg.Filename = "worker.js"
 	}
@@ -86,7 +96,10 @@ func New(cfg Config) (*Worker, error) {
 		return nil, fmt.Errorf("compile %s: %w", cfg.Filename, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	w := &Worker{cfg: cfg, log: cfg.Logger, program: prog, seed: maphash.MakeSeed(), ctx: ctx, cancel: cancel}
+	w := &Worker{cfg: cfg, log: cfg.Logger, program: prog, seed: maphash.MakeSeed(), ctx: ctx, cancel: cancel, durable: cfg.Commit}
+	if w.durable == nil {
+		w.durable, w.ownLog = commit.NewLocal(0), true
+	}
 	for i := range cfg.Runtimes {
 		rt, err := newRuntime(w, i)
 		if err != nil {
@@ -144,6 +157,9 @@ func (w *Worker) Close() {
 			rt.loop.stop()
 		}
 		w.wg.Wait()
+		if w.ownLog {
+			_ = w.durable.Close()
+		}
 	})
 }
 
@@ -277,6 +293,9 @@ func (rt *runtime) serve(ctx context.Context, req *http.Request, owner *instance
 			return // already answered (e.g. failed by the CPU limit)
 		}
 		delete(rt.inflight, pending)
+		if owner != nil {
+			delete(owner.inflight, pending)
+		}
 		if err != nil && owner != nil {
 			rt.log.Error("Durable Object threw", "class", owner.class, "id", owner.obj.ID.String(), "error", err.Error())
 		}
@@ -290,6 +309,9 @@ func (rt *runtime) serve(ctx context.Context, req *http.Request, owner *instance
 	task := func() {
 		*pending = func(err error) { deliver(nil, err) }
 		rt.inflight[pending] = struct{}{}
+		if owner != nil {
+			owner.inflight[pending] = struct{}{}
+		}
 		jsReq, err := rt.requestFromWire(goja.Undefined(), rt.requestWire(req, body))
 		if err != nil {
 			deliver(nil, jsError(err))

@@ -43,7 +43,20 @@ type Object struct {
 	Class   string
 	Storage *storage.DB
 
+	path string // of the storage file
+	log  *slog.Logger
 	inst Instance
+}
+
+// ReopenStorage replaces a storage handle that broke (a critical SQLite
+// error or a failed sync) with a fresh one on the same file: what was
+// durable is kept, the rest is gone. The guest calls it when it resets the
+// object.
+func (o *Object) ReopenStorage() {
+	if err := o.Storage.Close(); err != nil {
+		o.log.Error("close broken storage", "class", o.Class, "id", o.ID.String(), "error", err)
+	}
+	o.Storage = storage.Open(o.path, storage.Options{Logger: o.log})
 }
 
 // Host keeps the live Durable Objects of one Worker: it activates an object
@@ -118,11 +131,14 @@ func (h *Host) activate(class string, id ID, name string) (*Object, error) {
 	if err != nil {
 		return nil, err
 	}
+	path := filepath.Join(dir, id.String()+".sqlite")
 	o := &Object{
 		ID:      id,
 		Name:    name,
 		Class:   class,
-		Storage: storage.Open(filepath.Join(dir, id.String()+".sqlite"), storage.Options{Logger: h.log}),
+		Storage: storage.Open(path, storage.Options{Logger: h.log}),
+		path:    path,
+		log:     h.log,
 	}
 	inst, err := c.NewInstance(o)
 	if err != nil {

@@ -161,12 +161,19 @@
     list(options) { return this.#native.list(listOptions(options))[Symbol.iterator](); }
   }
 
+  // unconfirmed: the allowUnconfirmed option of a write, passed to the
+  // natives as their last argument.
+  const unconfirmed = (options) => !!(options && options.allowUnconfirmed);
+
   class DurableObjectStorage {
     #native;
     #sql;
     #kv;
-    constructor(native) {
+    #state; // {block, unblock} of the object, for transaction()
+    #txDepth = 0;
+    constructor(native, state) {
       this.#native = native;
+      this.#state = state;
       this.#sql = new SqlStorage(native);
       this.#kv = new SyncKvStorage(native);
     }
@@ -184,32 +191,102 @@
         for (const [, v] of entries) {
           if (v === undefined) throw new TypeError("put() called with undefined value.");
         }
-        this.#native.putMany(entries);
+        this.#native.putMany(entries, unconfirmed(value));
         return;
       }
       if (value === undefined) throw new TypeError("put() called with undefined value.");
-      this.#native.put(String(keyOrEntries), value);
+      this.#native.put(String(keyOrEntries), value, unconfirmed(options));
     }
     async delete(keys, options) {
-      if (Array.isArray(keys)) return this.#native.deleteMany(checkKeys(keys));
-      return this.#native.delete(String(keys));
+      if (Array.isArray(keys)) return this.#native.deleteMany(checkKeys(keys), unconfirmed(options));
+      return this.#native.delete(String(keys), unconfirmed(options));
     }
     async list(options) { return new Map(this.#native.list(listOptions(options))); }
-    async deleteAll(options) { this.#native.deleteAll(); }
-    async sync() {}
-    transactionSync(fn) { return fn(); }
-    async transaction(fn) { return await fn(this); }
+    async deleteAll(options) {
+      if (this.#txDepth > 0) throw new Error("Cannot call deleteAll() within a transaction");
+      this.#native.deleteAll(unconfirmed(options));
+    }
+    sync() { return this.#native.sync(); }
+
+    // transactionSync runs fn in a savepoint: a throw rolls its writes back
+    // and is rethrown.
+    transactionSync(fn) {
+      if (typeof fn !== "function") throw new TypeError("transactionSync() requires a function");
+      this.#native.savepoint();
+      let result;
+      try {
+        result = fn();
+      } catch (e) {
+        this.#native.rollbackSavepoint();
+        throw e;
+      }
+      if (result !== null && typeof result === "object" && typeof result.then === "function") {
+        this.#native.rollbackSavepoint();
+        throw new TypeError("transactionSync() callback returned a Promise; it must be synchronous (use transaction() for async work).");
+      }
+      this.#native.releaseSavepoint();
+      return result;
+    }
+
+    // transaction runs fn in a savepoint while no other event reaches the
+    // object (as workerd does, through blockConcurrencyWhile): a throw or
+    // txn.rollback() undoes its writes.
+    async transaction(fn) {
+      if (typeof fn !== "function") throw new TypeError("transaction() requires a function");
+      const native = this.#native;
+      this.#state.block();
+      native.savepoint();
+      this.#txDepth++;
+      const txn = new DurableObjectTransaction(this, () => native.rollbackSavepoint());
+      try {
+        const result = await fn(txn);
+        if (!txn._rolledBack) native.releaseSavepoint();
+        return result;
+      } catch (e) {
+        if (!txn._rolledBack) native.rollbackSavepoint();
+        throw e;
+      } finally {
+        this.#txDepth--;
+        this.#state.unblock();
+      }
+    }
+  }
+
+  // DurableObjectTransaction is the txn of transaction(); on SQLite storage it
+  // is the storage itself plus rollback().
+  class DurableObjectTransaction {
+    #storage;
+    #rollback;
+    constructor(storage, rollback) {
+      this.#storage = storage;
+      this.#rollback = rollback;
+      this._rolledBack = false;
+    }
+    #check(op) {
+      if (this._rolledBack) throw new Error(`Cannot ${op} on rolled back transaction`);
+    }
+    get(keys, options) { this.#check("get"); return this.#storage.get(keys, options); }
+    put(key, value, options) { this.#check("put"); return this.#storage.put(key, value, options); }
+    delete(keys, options) { this.#check("delete"); return this.#storage.delete(keys, options); }
+    list(options) { this.#check("list"); return this.#storage.list(options); }
+    rollback() {
+      this.#check("rollback");
+      this._rolledBack = true;
+      this.#rollback();
+    }
   }
 
   cairn.makeNamespace = (native) => new DurableObjectNamespace(native);
 
   cairn.makeState = (native) => {
     const id = new DurableObjectId(native.id, native.name);
-    const storage = new DurableObjectStorage(native.storage);
+    const storage = new DurableObjectStorage(native.storage, native);
     return {
       id,
       storage,
       waitUntil(promise) {},
+      // blockConcurrencyWhile holds every other event until callback
+      // settles; if it throws or rejects, the object is reset.
       blockConcurrencyWhile(callback) {
         native.block();
         let result;
@@ -217,9 +294,19 @@
           result = Promise.resolve(callback());
         } catch (e) {
           native.unblock();
+          native.breakObject(e);
           return Promise.reject(e);
         }
-        return result.finally(() => native.unblock());
+        return result.then(
+          (v) => { native.unblock(); return v; },
+          (e) => { native.unblock(); native.breakObject(e); throw e; });
+      },
+      // abort resets the object: the current calls fail with reason and
+      // writes not yet committed are discarded.
+      abort(reason) {
+        const e = new Error(reason === undefined ? "Application called abort() to reset Durable Object." : String(reason));
+        native.breakObject(e);
+        throw e;
       },
     };
   };
