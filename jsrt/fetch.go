@@ -47,14 +47,19 @@ func (rt *runtime) installFetch() error {
 func (rt *runtime) roundTrip(do func(ctx context.Context) (*http.Response, error)) goja.Value {
 	vm := rt.vm
 	promise, resolve, reject := vm.NewPromise()
-	rt.gate(nil, func(error) {
+	owner := rt.active
+	rt.gate(owner, func(err error) {
+		if err != nil { // the writes before it failed: the request never leaves
+			_ = reject(rt.errorValue(err))
+			return
+		}
 		go func() {
 			resp, err := do(rt.w.ctx)
 			var body []byte
 			if err == nil {
 				body, err = readBody(resp.Body)
 			}
-			rt.loop.submit(func() {
+			rt.loop.submit(rt.as(owner, func() {
 				if rt.vm != vm {
 					return // the runtime was reset meanwhile
 				}
@@ -63,7 +68,7 @@ func (rt *runtime) roundTrip(do func(ctx context.Context) (*http.Response, error
 					return
 				}
 				_ = resolve(rt.responseWire(resp, body))
-			})
+			}))
 		}()
 	})
 	return rt.vm.ToValue(promise)

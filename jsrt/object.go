@@ -197,7 +197,6 @@ func (i *instance) reset(err error) {
 	i.waiters = nil
 	i.confirmTurn = false
 	i.mustConfirm = i.confirmed // nothing more to wait for: whoever waited has failed
-	delete(rt.unconfirmed, i)
 	for _, w := range waiters {
 		w.done(err)
 	}
@@ -243,10 +242,9 @@ func (i *instance) commit() error {
 	seq := i.committed
 	if confirm {
 		i.mustConfirm = seq
-		rt.unconfirmed[i] = struct{}{}
 	}
 	rt.w.durable.Submit(i.obj.Storage, func(err error) {
-		rt.loop.submit(func() { i.durable(seq, err) })
+		rt.loop.submit(rt.as(i, func() { i.durable(seq, err) }))
 	})
 	return nil
 }
@@ -260,9 +258,6 @@ func (i *instance) durable(seq uint64, err error) {
 		return
 	}
 	i.confirmed = max(i.confirmed, seq)
-	if i.confirmed >= i.mustConfirm {
-		delete(i.rt.unconfirmed, i)
-	}
 	n := 0
 	for n < len(i.waiters) && i.waiters[n].seq <= i.confirmed {
 		n++

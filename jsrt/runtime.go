@@ -38,9 +38,14 @@ type runtime struct {
 	// Output gate bookkeeping, loop goroutine only: objects with storage
 	// used in this turn, actions to release once the turn's writes are
 	// durable, and objects with writes not yet durable that hold the gate.
-	dirty       map[*instance]struct{}
-	gated       []gatedAction
-	unconfirmed map[*instance]struct{}
+	dirty map[*instance]struct{}
+	gated []gatedAction
+
+	// active is the object whose code is running (nil: stateless Worker
+	// code). Events set it, and it is carried to the callbacks of timers
+	// and outgoing fetches, so an outgoing fetch waits for its own object's
+	// writes only.
+	active *instance
 
 	// inflight holds the requests this runtime has not answered yet; when
 	// a task exceeds the CPU limit they all fail, since any of them may be
@@ -59,15 +64,24 @@ type runtime struct {
 	unhandled map[*goja.Promise]struct{}
 }
 
-// gatedAction runs once the writes before it are durable. With an owner,
-// those are the owner's writes that hold the output gate (all of them if all
-// is set), and a failure is passed to fn; without one (an outgoing fetch,
-// whose object is not known), the gate-holding writes of every object on
-// the runtime, and fn gets nil.
+// gatedAction runs once the writes of owner before it are durable: those
+// that hold the output gate, or all of them if all is set. A failure to make
+// them durable is passed to fn. Without an owner (stateless Worker code)
+// there is nothing to wait for.
 type gatedAction struct {
 	owner *instance
 	all   bool
 	fn    func(err error)
+}
+
+// as returns fn to run with owner as the active object.
+func (rt *runtime) as(owner *instance, fn func()) func() {
+	return func() {
+		prev := rt.active
+		rt.active = owner
+		defer func() { rt.active = prev }()
+		fn()
+	}
 }
 
 func newRuntime(w *Worker, index int) (*runtime, error) {
@@ -75,8 +89,7 @@ func newRuntime(w *Worker, index int) (*runtime, error) {
 		w:         w,
 		loop:      newLoop(),
 		log:       w.log.With("runtime", index),
-		dirty:       make(map[*instance]struct{}),
-		unconfirmed: make(map[*instance]struct{}),
+		dirty:     make(map[*instance]struct{}),
 		unhandled: make(map[*goja.Promise]struct{}),
 		inflight:  make(map[*func(error)]struct{}),
 		instances: make(map[*instance]struct{}),
@@ -124,7 +137,6 @@ func (rt *runtime) reset() {
 	}
 	clear(rt.instances)
 	clear(rt.dirty)
-	clear(rt.unconfirmed)
 	clear(rt.unhandled)
 	if err := rt.newVM(); err != nil {
 		// The same script loaded before; this cannot happen short of
@@ -219,11 +231,11 @@ func (rt *runtime) installTimers() error {
 			if len(call.Arguments) > 2 {
 				args = append(args, call.Arguments[2:]...)
 			}
-			id := rt.loop.setTimer(time.Duration(ms*float64(time.Millisecond)), repeat, func() {
+			id := rt.loop.setTimer(time.Duration(ms*float64(time.Millisecond)), repeat, rt.as(rt.active, func() {
 				if _, err := fn(goja.Undefined(), args...); err != nil {
 					rt.reportError("Uncaught exception in timer callback", err)
 				}
-			})
+			}))
 			return vm.ToValue(id)
 		}
 	}
@@ -288,31 +300,21 @@ func (rt *runtime) endTurn() {
 
 // release runs g once the writes it waits for are durable.
 func (rt *runtime) release(g gatedAction) {
-	if o := g.owner; o != nil {
-		seq := o.mustConfirm
-		if g.all {
-			seq = o.committed
-		}
-		o.afterConfirm(seq, g.fn)
-		return
-	}
-	if len(rt.unconfirmed) == 0 {
+	o := g.owner
+	if o == nil {
 		g.fn(nil)
 		return
 	}
-	left := len(rt.unconfirmed)
-	for o := range rt.unconfirmed {
-		o.afterConfirm(o.mustConfirm, func(error) {
-			if left--; left == 0 {
-				g.fn(nil)
-			}
-		})
+	seq := o.mustConfirm
+	if g.all {
+		seq = o.committed
 	}
+	o.afterConfirm(seq, g.fn)
 }
 
-// gate runs fn once the writes made so far by owner (nil: by any object on
-// the runtime) are durable, which is after this turn's commits (the output
-// gate). owner's commit or sync error, if any, is passed to fn.
+// gate runs fn once the writes made so far by owner are durable, which is
+// after this turn's commits (the output gate). owner's commit or sync
+// error, if any, is passed to fn.
 func (rt *runtime) gate(owner *instance, fn func(err error)) {
 	rt.gated = append(rt.gated, gatedAction{owner: owner, fn: fn})
 }

@@ -306,12 +306,14 @@ func (rt *runtime) serve(ctx context.Context, req *http.Request, owner *instance
 			ch <- result{resp, err}
 		})
 	}
-	task := func() {
-		*pending = func(err error) { deliver(nil, err) }
+	*pending = func(err error) { deliver(nil, err) }
+	register := func() { // on the loop, before the event may be queued
 		rt.inflight[pending] = struct{}{}
 		if owner != nil {
 			owner.inflight[pending] = struct{}{}
 		}
+	}
+	task := func() {
 		jsReq, err := rt.requestFromWire(goja.Undefined(), rt.requestWire(req, body))
 		if err != nil {
 			deliver(nil, jsError(err))
@@ -335,10 +337,10 @@ func (rt *runtime) serve(ctx context.Context, req *http.Request, owner *instance
 		}, func(err error) { deliver(nil, err) })
 	}
 	if owner != nil {
-		if !rt.loop.submit(func() { owner.deliver(task, func(err error) { deliver(nil, err) }) }) {
+		if !rt.loop.submit(rt.as(owner, func() { register(); owner.deliver(task, *pending) })) {
 			return nil, ErrStopped
 		}
-	} else if !rt.loop.submit(task) {
+	} else if !rt.loop.submit(func() { register(); task() }) {
 		return nil, ErrStopped
 	}
 	select {

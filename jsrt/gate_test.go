@@ -1,0 +1,242 @@
+package jsrt
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cairn-dev/cairn/commit"
+	"github.com/cairn-dev/cairn/objects"
+)
+
+// heldLog is a commit log whose syncs can be held back, to watch the output
+// gate: while held, nothing becomes durable.
+type heldLog struct {
+	inner *commit.Local
+	fail  error // if set, every sync fails with it
+
+	mu      sync.Mutex
+	held    bool
+	queue   []func()
+	submits atomic.Int64
+}
+
+func (l *heldLog) Submit(f commit.Syncer, done func(error)) {
+	l.submits.Add(1)
+	if l.fail != nil {
+		go done(l.fail)
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.held {
+		l.queue = append(l.queue, func() { l.inner.Submit(f, done) })
+		return
+	}
+	l.inner.Submit(f, done)
+}
+
+func (l *heldLog) Close() error { return l.inner.Close() }
+
+func (l *heldLog) hold() { l.mu.Lock(); l.held = true; l.mu.Unlock() }
+
+func (l *heldLog) release() {
+	l.mu.Lock()
+	q := l.queue
+	l.queue, l.held = nil, false
+	l.mu.Unlock()
+	for _, fn := range q {
+		fn()
+	}
+}
+
+// objectWorker runs code with one Durable Object binding OBJ of class Obj,
+// its storage in a temp dir and its durability decided by log.
+func objectWorker(t *testing.T, code string, log commit.Log, cfg Config) *Worker {
+	t.Helper()
+	catalog, err := objects.OpenCatalog(filepath.Join(t.TempDir(), "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := objects.NewHost(catalog, nil)
+	t.Cleanup(func() { host.Close() })
+	cfg.DurableObjects = map[string]string{"OBJ": "Obj"}
+	cfg.Host = host
+	cfg.Commit = log
+	return newTestWorker(t, code, cfg)
+}
+
+// asyncFetch starts a request and returns where its outcome will arrive.
+func asyncFetch(w *Worker, url string) <-chan string {
+	out := make(chan string, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		resp, err := w.Fetch(ctx, httptest.NewRequest("GET", url, nil))
+		if err != nil {
+			out <- "error: " + err.Error()
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		out <- string(b)
+	}()
+	return out
+}
+
+// notYet fails if ch delivers within a short while: the gate must hold it.
+func notYet(t *testing.T, ch <-chan string, what string) {
+	t.Helper()
+	select {
+	case got := <-ch:
+		t.Fatalf("%s arrived while its write was not durable: %q", what, got)
+	case <-time.After(200 * time.Millisecond):
+	}
+}
+
+func arrives(t *testing.T, ch <-chan string, want string) {
+	t.Helper()
+	select {
+	case got := <-ch:
+		if !strings.Contains(got, want) {
+			t.Fatalf("got %q, want %q", got, want)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no answer, want %q", want)
+	}
+}
+
+const gateObject = `
+const { DurableObject } = require("cloudflare:workers");
+let constructed = 0;
+exports.Obj = class extends DurableObject {
+  constructor(ctx, env) { super(ctx, env); constructed++; }
+  async fetch(req) {
+    const url = new URL(req.url);
+    const s = this.ctx.storage;
+    switch (url.pathname) {
+    case "/put": s.put("k", 1); return new Response("ok");
+    case "/get": return new Response("k=" + (await s.get("k")));
+    case "/put-fetch":
+      s.put("k", 2, { allowUnconfirmed: url.searchParams.has("unconfirmed") });
+      await fetch(url.searchParams.get("to"));
+      return new Response("fetched");
+    case "/sync":
+      s.put("k", 3, { allowUnconfirmed: true });
+      await s.sync();
+      return new Response("synced");
+    case "/constructed": return new Response("constructed=" + constructed);
+    }
+    return new Response("?", { status: 404 });
+  }
+};
+exports.default = { fetch(req, env) { return env.OBJ.getByName("a").fetch(req); } };
+`
+
+// spec 20: the response after an unawaited put is not delivered before the
+// write is durable. Meanwhile the object keeps running events: the next
+// request reads the value and commits, both held behind the first sync.
+func TestOutputGateHoldsResponse(t *testing.T) {
+	log := &heldLog{inner: commit.NewLocal(0)}
+	w := objectWorker(t, gateObject, log, Config{})
+	log.hold()
+	first := asyncFetch(w, "http://x/put")
+	notYet(t, first, "the response")
+	before := log.submits.Load()
+	second := asyncFetch(w, "http://x/put")
+	deadline := time.Now().Add(5 * time.Second)
+	for log.submits.Load() == before && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if log.submits.Load() == before {
+		t.Fatal("the object did not run its next event while the first commit was pending")
+	}
+	notYet(t, second, "the second response")
+	log.release()
+	arrives(t, first, "ok")
+	arrives(t, second, "ok")
+}
+
+// spec 21: an outgoing fetch after an unawaited put waits for the write,
+// unless the put was allowUnconfirmed.
+func TestOutputGateHoldsFetch(t *testing.T) {
+	hits := make(chan struct{}, 10)
+	target := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) { hits <- struct{}{} }))
+	defer target.Close()
+	log := &heldLog{inner: commit.NewLocal(0)}
+	w := objectWorker(t, gateObject, log, Config{})
+
+	log.hold()
+	res := asyncFetch(w, "http://x/put-fetch?to="+target.URL)
+	select {
+	case <-hits:
+		t.Fatal("fetch sent before the put was durable")
+	case <-time.After(200 * time.Millisecond):
+	}
+	log.release()
+	<-hits
+	arrives(t, res, "fetched")
+
+	log.hold()
+	defer log.release()
+	res = asyncFetch(w, "http://x/put-fetch?unconfirmed&to="+target.URL)
+	select {
+	case <-hits: // sent while the write is pending, as asked
+	case <-time.After(10 * time.Second):
+		t.Fatal("fetch after an allowUnconfirmed put was held")
+	}
+	arrives(t, res, "fetched")
+}
+
+// spec 24: sync() waits for allowUnconfirmed writes too; with nothing
+// pending it resolves at once.
+func TestSyncWaitsForUnconfirmedWrites(t *testing.T) {
+	log := &heldLog{inner: commit.NewLocal(0)}
+	w := objectWorker(t, gateObject, log, Config{})
+	log.hold()
+	res := asyncFetch(w, "http://x/sync")
+	notYet(t, res, "sync()")
+	log.release()
+	arrives(t, res, "synced")
+
+	log.hold()
+	defer log.release()
+	arrives(t, asyncFetch(w, "http://x/get"), "k=3") // a read: nothing to wait for
+}
+
+// spec 20: if the write cannot be made durable, the caller gets an error
+// instead of the response and the object restarts.
+func TestFailedSyncResetsObject(t *testing.T) {
+	log := &heldLog{inner: commit.NewLocal(0), fail: errors.New("EIO: disk on fire")}
+	w := objectWorker(t, gateObject, log, Config{})
+	arrives(t, asyncFetch(w, "http://x/constructed"), "constructed=1")
+	arrives(t, asyncFetch(w, "http://x/put"), "error: ")
+	arrives(t, asyncFetch(w, "http://x/constructed"), "constructed=2")
+}
+
+// spec 16: a blockConcurrencyWhile callback that never settles resets the
+// object after the limit; queued calls fail with the documented error.
+func TestBlockConcurrencyWhileTimeout(t *testing.T) {
+	code := `
+const { DurableObject } = require("cloudflare:workers");
+let constructed = 0;
+exports.Obj = class extends DurableObject {
+  constructor(ctx, env) {
+    super(ctx, env);
+    if (++constructed === 1) ctx.blockConcurrencyWhile(() => new Promise(() => {}));
+  }
+  fetch() { return new Response("constructed=" + constructed); }
+};
+exports.default = { fetch(req, env) { return env.OBJ.getByName("a").fetch(req); } };
+`
+	w := objectWorker(t, code, nil, Config{BlockTimeout: 100 * time.Millisecond})
+	arrives(t, asyncFetch(w, "http://x/"), "waited for too long")
+	arrives(t, asyncFetch(w, "http://x/"), "constructed=2")
+}
