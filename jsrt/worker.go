@@ -36,15 +36,15 @@ type Config struct {
 	DurableObjects map[string]string // binding name → class name
 	NodeCompat     bool              // compatibility flag nodejs_compat
 
-	Host       *objects.Host // where Durable Object events go; required with DurableObjects
-	Commit     commit.Log    // makes Durable Object writes durable; default a commit.Local owned by the Worker
+	Host   *objects.Host // where Durable Object events go; required with DurableObjects
+	Commit commit.Log    // makes Durable Object writes durable; default a commit.Local owned by the Worker
 	// BlockTimeout bounds a blockConcurrencyWhile callback (or a
 	// transaction) before the object is reset; default 30s, as on Cloudflare.
 	BlockTimeout time.Duration
-	Runtimes   int           // JS runtimes (threads); default GOMAXPROCS
-	CPULimit   time.Duration // per task; default 30s
-	Logger     *slog.Logger
-	HTTPClient *http.Client // for outbound fetch; default http.DefaultClient
+	Runtimes     int           // JS runtimes (threads); default GOMAXPROCS
+	CPULimit     time.Duration // per task; default 30s
+	Logger       *slog.Logger
+	HTTPClient   *http.Client // for outbound fetch; default http.DefaultClient
 }
 
 // Worker runs one Worker script on a pool of runtimes. It serves HTTP
@@ -58,7 +58,7 @@ type Worker struct {
 	next    atomic.Uint32
 	seed    maphash.Seed
 	durable commit.Log
-	ownLog  bool // durable was made by New and is closed by Close
+	ownLog  bool            // durable was made by New and is closed by Close
 	ctx     context.Context // canceled by Close; bounds outbound calls
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
