@@ -103,9 +103,10 @@ func (i *instance) Close() {}
 
 // deliver runs an event for this object on the loop: it constructs the
 // object first if needed and holds the event while blockConcurrencyWhile is
-// in progress. fail reports a constructor error to the event's caller.
+// in progress (or earlier held events wait). fail reports a constructor
+// error to the event's caller.
 func (i *instance) deliver(event func(), fail func(error)) {
-	if i.blocked > 0 {
+	if i.blocked > 0 || len(i.queued) > 0 {
 		i.queued = append(i.queued, queuedEvent{event, fail})
 		return
 	}
@@ -120,6 +121,38 @@ func (i *instance) deliver(event func(), fail func(error)) {
 		}
 	}
 	event()
+}
+
+// drain delivers the held events in order, each as its own task, so that
+// the promise jobs of one run before the next starts (the input gate).
+func (i *instance) drain() {
+	gen := i.gen
+	i.rt.loop.submit(i.rt.as(i, func() {
+		if i.gen != gen || i.blocked > 0 || len(i.queued) == 0 {
+			return // reset, blocked again (unblock drains again), or done
+		}
+		q := i.queued[0]
+		i.queued = i.queued[1:]
+		if len(i.queued) > 0 {
+			i.drain()
+		}
+		i.deliverNow(q)
+	}))
+}
+
+// deliverNow runs a held event, constructing the object if needed.
+func (i *instance) deliverNow(q queuedEvent) {
+	if i.this == nil {
+		if err := i.construct(); err != nil {
+			q.fail(err)
+			return
+		}
+		if i.blocked > 0 {
+			i.queued = append([]queuedEvent{q}, i.queued...)
+			return
+		}
+	}
+	q.event()
 }
 
 // construct runs `new Class(ctx, env)`.
@@ -165,10 +198,8 @@ func (i *instance) unblock() {
 		return
 	}
 	i.rt.loop.clearTimer(i.blockTimer)
-	queued := i.queued
-	i.queued = nil
-	for _, q := range queued {
-		i.deliver(q.event, q.fail)
+	if len(i.queued) > 0 {
+		i.drain()
 	}
 }
 
