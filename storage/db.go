@@ -56,6 +56,7 @@ type syncState struct {
 	mu      sync.Mutex
 	wal     *os.File // the -wal file, opened on first Sync
 	newDirs []string // directories created with the file whose entries are not yet durable
+	newFile bool     // the file was created (or reopened for writing): sync it once too
 	closed  bool
 }
 
@@ -136,6 +137,12 @@ func (db *DB) Sync() error {
 		s.wal = f
 		// The WAL was created after the file's directory entry was synced.
 		s.newDirs = append(s.newDirs, filepath.Dir(db.path))
+	}
+	if s.newFile {
+		if err := syncFile(db.path); err != nil {
+			return fmt.Errorf("sync %s: %w", db.path, err)
+		}
+		s.newFile = false
 	}
 	if err := fdatasync(s.wal); err != nil {
 		return fmt.Errorf("sync %s: %w", db.path, err)
@@ -358,11 +365,17 @@ func (db *DB) openFile(create bool) (bool, error) {
 	// synchronous=NORMAL: a commit appends to the WAL without fsync, so it survives the
 	// process being killed but not power loss until Sync (called by the commit layer,
 	// which shares fsyncs between commits) has run. Checkpoints still sync the WAL before
-	// copying it into the file. Switching a new file to WAL writes its header with the
-	// default synchronous=FULL, so the file is never empty next to a WAL (SQLite would
-	// discard that WAL).
-	conn, err := db.openConn("file:"+(&url.URL{Path: db.path}).EscapedPath(),
-		"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON")
+	// copying it into the file. Switching a new file to WAL writes its header; that write
+	// is not synced here (synchronous=OFF) but by the first Sync, before the WAL's, so a
+	// file never lies empty on disk next to a synced WAL (SQLite would discard that WAL).
+	pragmas := "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON"
+	if create {
+		pragmas = "PRAGMA synchronous=OFF; " + pragmas
+		db.sync.mu.Lock()
+		db.sync.newFile = true
+		db.sync.mu.Unlock()
+	}
+	conn, err := db.openConn("file:"+(&url.URL{Path: db.path}).EscapedPath(), pragmas)
 	if err != nil {
 		return false, err
 	}
@@ -506,6 +519,16 @@ func mkdirs(dir string) ([]string, error) {
 		return nil, err
 	}
 	return created, nil
+}
+
+// syncFile fsyncs the file at path.
+func syncFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
 }
 
 func syncDir(dir string) error {
