@@ -1,10 +1,11 @@
 package e2e
 
 import (
+	"bytes"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -246,5 +247,48 @@ func TestFailedCommitFailsResponse(t *testing.T) {
 	if !d.waitLog("FOREIGN KEY constraint failed") {
 		t.Errorf("commit error not logged:\n%s", d.Logs)
 	}
-	_ = fmt.Sprint()
+}
+
+// A corrupt object file fails that object with a clear error; the other
+// objects keep working.
+func TestCorruptObjectFile(t *testing.T) {
+	dir := writeProject(t, map[string]string{"wrangler.jsonc": gatesConfig, "src/index.js": gatesWorker})
+	state := t.TempDir()
+	d := startDev(t, dir, state)
+	d.mustGet("/o/bad/inc")
+	d.mustGet("/o/good/inc")
+	d.Stop()
+	files := sqliteFiles(t, state)
+	if len(files) != 2 {
+		t.Fatalf("files %v", files)
+	}
+	// Which of the two files is corrupted does not matter: one object must
+	// fail and the other work.
+	bad := files[0]
+	for _, suffix := range []string{"-wal", "-shm"} {
+		os.Remove(bad + suffix)
+	}
+	if err := os.WriteFile(bad, bytes.Repeat([]byte("not a database "), 500), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d = startDev(t, dir, state)
+	var failed, worked int
+	for _, name := range []string{"bad", "good"} {
+		status, body := d.Get("/o/" + name + "/inc")
+		switch {
+		case status == 200:
+			worked++
+		case status == 500:
+			failed++
+		default:
+			t.Errorf("%s: %d %s", name, status, body)
+		}
+	}
+	if failed != 1 || worked != 1 {
+		t.Fatalf("%d failed, %d worked: want the corrupt object to fail and the other to work\n%s", failed, worked, d.Logs)
+	}
+	if !d.waitLog("file is not a database") {
+		t.Errorf("no clear error in the log:\n%s", d.Logs)
+	}
+	d.mustGet("/o/third/inc") // a new object still works
 }
