@@ -43,9 +43,10 @@ type Object struct {
 	Class   string
 	Storage *storage.DB
 
-	path string // of the storage file
-	log  *slog.Logger
-	inst Instance
+	path    string // of the storage file
+	log     *slog.Logger
+	scratch *storage.Scratch
+	inst    Instance
 }
 
 // ReopenStorage replaces a storage handle that broke (a critical SQLite
@@ -56,7 +57,7 @@ func (o *Object) ReopenStorage() {
 	if err := o.Storage.Close(); err != nil {
 		o.log.Error("close broken storage", "class", o.Class, "id", o.ID.String(), "error", err)
 	}
-	o.Storage = storage.Open(o.path, storage.Options{Logger: o.log})
+	o.Storage = storage.Open(o.path, storage.Options{Logger: o.log, Scratch: o.scratch})
 }
 
 // Host keeps the live Durable Objects of one Worker: it activates an object
@@ -65,6 +66,7 @@ func (o *Object) ReopenStorage() {
 type Host struct {
 	catalog *Catalog
 	log     *slog.Logger
+	scratch *storage.Scratch // answers reads of objects that have no file yet
 
 	mu      sync.Mutex
 	classes map[string]Class
@@ -83,7 +85,7 @@ func NewHost(catalog *Catalog, log *slog.Logger) *Host {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Host{catalog: catalog, log: log, classes: make(map[string]Class), live: make(map[key]*Object)}
+	return &Host{catalog: catalog, log: log, scratch: storage.NewScratch(), classes: make(map[string]Class), live: make(map[key]*Object)}
 }
 
 // Register makes class name served by c.
@@ -136,9 +138,10 @@ func (h *Host) activate(class string, id ID, name string) (*Object, error) {
 		ID:      id,
 		Name:    name,
 		Class:   class,
-		Storage: storage.Open(path, storage.Options{Logger: h.log}),
+		Storage: storage.Open(path, storage.Options{Logger: h.log, Scratch: h.scratch}),
 		path:    path,
 		log:     h.log,
+		scratch: h.scratch,
 	}
 	inst, err := c.NewInstance(o)
 	if err != nil {
@@ -165,5 +168,6 @@ func (h *Host) Close() error {
 			errs = append(errs, fmt.Errorf("close %s %s: %w", o.Class, o.ID, err))
 		}
 	}
+	errs = append(errs, h.scratch.Close())
 	return errors.Join(errs...)
 }

@@ -20,6 +20,9 @@ type Options struct {
 	// Logger receives problems that have no caller to return to (failed clean-ups).
 	// Nil means slog.Default().
 	Logger *slog.Logger
+	// Scratch, if set, answers reads made before the file exists, instead of an
+	// in-memory database of the DB's own.
+	Scratch *Scratch
 }
 
 // DB is the SQLite database of one Durable Object. It is used from one goroutine at a time
@@ -29,10 +32,11 @@ type DB struct {
 	path string
 	log  *slog.Logger
 
-	conn   *sqlite3.SQLiteConn            // the file; nil until first needed
-	mem    *sqlite3.SQLiteConn            // empty in-memory db for reads before the file exists
-	noFile bool                           // known: the file does not exist
-	stmts  map[string]*sqlite3.SQLiteStmt // this package's own statements on conn
+	conn    *sqlite3.SQLiteConn            // the file; nil until first needed
+	mem     *sqlite3.SQLiteConn            // empty in-memory db for reads before the file exists
+	scratch *Scratch                       // shared instead of mem, if set
+	noFile  bool                           // known: the file does not exist
+	stmts   map[string]*sqlite3.SQLiteStmt // this package's own statements on conn
 
 	inTx    bool             // the implicit transaction is open
 	wrote   bool             // the implicit transaction may have written
@@ -76,7 +80,7 @@ func Open(path string, opts Options) *DB {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &DB{path: path, log: log, stmts: map[string]*sqlite3.SQLiteStmt{}, indexes: map[string]int64{}}
+	return &DB{path: path, log: log, scratch: opts.Scratch, stmts: map[string]*sqlite3.SQLiteStmt{}, indexes: map[string]int64{}}
 }
 
 // InTx reports whether the implicit transaction is open: a statement ran since the last
@@ -388,7 +392,11 @@ func (db *DB) openFile(create bool) (bool, error) {
 }
 
 // memConn returns the empty in-memory database that serves reads before the file exists.
+// A Scratch must be locked for db (see Exec).
 func (db *DB) memConn() (*sqlite3.SQLiteConn, error) {
+	if db.scratch != nil {
+		return db.scratch.connFor(db)
+	}
 	if db.mem == nil {
 		c, err := db.openConn(":memory:", "PRAGMA foreign_keys=ON")
 		if err != nil {
@@ -529,6 +537,65 @@ func syncFile(path string) error {
 	}
 	defer f.Close()
 	return f.Sync()
+}
+
+// Scratch is an empty in-memory SQLite database shared by many DBs (those of one Host):
+// it answers their reads before their files exist. Sharing it matters beyond memory:
+// go-sqlite3 keeps the callbacks of every connection in one process-wide table that it
+// scans whenever any connection closes, so a connection per object opened and closed on
+// its first write makes creating objects cost O(live objects).
+type Scratch struct {
+	mu   sync.Mutex
+	conn *sqlite3.SQLiteConn
+	user *DB // whose statement is running: its authorizer applies
+}
+
+// NewScratch returns a Scratch; its connection opens on first use.
+func NewScratch() *Scratch { return &Scratch{} }
+
+// lock reserves the scratch database for db's statements until unlock.
+func (s *Scratch) lock(db *DB) {
+	s.mu.Lock()
+	s.user = db
+}
+
+func (s *Scratch) unlock() {
+	s.user = nil
+	s.mu.Unlock()
+}
+
+// connFor returns the connection, opening it if needed. s is locked for db.
+func (s *Scratch) connFor(db *DB) (*sqlite3.SQLiteConn, error) {
+	if s.conn != nil {
+		return s.conn, nil
+	}
+	dc, err := (&sqlite3.SQLiteDriver{}).Open(":memory:")
+	if err != nil {
+		return nil, toError(err)
+	}
+	c := dc.(*sqlite3.SQLiteConn)
+	if _, err := c.Exec("PRAGMA foreign_keys=ON", nil); err != nil {
+		c.Close()
+		return nil, toError(err)
+	}
+	for _, l := range limits {
+		c.SetLimit(l.id, l.val)
+	}
+	c.RegisterAuthorizer(func(op int, a1, a2, dbName string) int { return s.user.authorize(op, a1, a2, dbName) })
+	s.conn = c
+	return c, nil
+}
+
+// Close closes the connection. DBs using s must be closed first.
+func (s *Scratch) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conn == nil {
+		return nil
+	}
+	err := s.conn.Close()
+	s.conn = nil
+	return err
 }
 
 func syncDir(dir string) error {

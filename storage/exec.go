@@ -68,6 +68,10 @@ func (db *DB) Exec(query string, args ...any) (*Cursor, error) {
 	if err != nil {
 		return nil, err
 	}
+	if db.scratch != nil && db.conn == nil {
+		db.scratch.lock(db)
+		defer db.scratch.unlock()
+	}
 	for {
 		st, onFile, err := db.prepareUser(query)
 		if err != nil {

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"os"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -133,5 +134,30 @@ func TestCommitReportsWrites(t *testing.T) {
 		if wrote, err := db.Commit(); err != nil || wrote != s.wrote {
 			t.Errorf("%s: Commit = %v, %v; want %v", s.name, wrote, err, s.wrote)
 		}
+	}
+}
+
+// DBs sharing a Scratch read from it before their files exist, under their
+// own authorizer, and create their files on the first write.
+func TestScratchShared(t *testing.T) {
+	dir := t.TempDir()
+	sc := NewScratch()
+	a := Open(dir+"/a.sqlite", Options{Scratch: sc})
+	b := Open(dir+"/b.sqlite", Options{Scratch: sc})
+	defer sc.Close()
+	defer a.Close()
+	defer b.Close()
+	if rows := all(t, a, "SELECT count(*) FROM sqlite_master"); rows[0][0] != int64(0) {
+		t.Fatalf("scratch not empty: %v", rows)
+	}
+	if _, err := b.Exec("SELECT sqlite_version()"); err == nil || !strings.Contains(err.Error(), "not authorized") {
+		t.Fatalf("sqlite_version() on scratch: %v, want not authorized", err)
+	}
+	mustExec(t, a, "CREATE TABLE t (x)")
+	if !exists(dir+"/a.sqlite") || exists(dir+"/b.sqlite") {
+		t.Fatal("want a's file created by its write, b still without one")
+	}
+	if rows := all(t, b, "SELECT count(*) FROM sqlite_master"); rows[0][0] != int64(0) {
+		t.Fatalf("a's table leaked into the scratch seen by b: %v", rows)
 	}
 }
