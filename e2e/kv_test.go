@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 const kvConfig = `{
@@ -256,5 +257,69 @@ func TestKVSurvivesRestart(t *testing.T) {
 	// Stored where the docs say: <persist>/<worker>/kv/<namespace id>.sqlite.
 	if _, err := os.Stat(filepath.Join(state, "kvapp", "kv", "cache-ns.sqlite")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The CLI reads and writes the namespace cairn dev serves, while it runs.
+func TestKVCLI(t *testing.T) {
+	dir := kvProject(t)
+	state := filepath.Join(dir, "state")
+	kvArgs := func(args ...string) []string { return append(args, "--config", dir, "--persist-to", state) }
+	run := func(args ...string) string {
+		t.Helper()
+		out, err := runCairn(t, 30*time.Second, kvArgs(args...)...)
+		if err != nil {
+			t.Fatalf("cairn %v: %v\n%s", args, err, out)
+		}
+		return out
+	}
+	d := startDev(t, dir, state)
+	if out := run("kv", "key", "put", "cli-key", "from the CLI", "--binding", "CACHE", "--metadata", `{"by":"cli"}`, "--ttl", "600"); !strings.Contains(out, `Wrote 12 bytes to key "cli-key" in namespace cache-ns.`) {
+		t.Errorf("put: %s", out)
+	}
+	d.expect("GET", "/get?k=cli-key", 200, "from the CLI")
+	d.expect("POST", "/set?k=worker-key", 200, "ok")
+	if out := run("kv", "key", "get", "cli-key", "--binding", "CACHE"); out != "from the CLI" {
+		t.Errorf("get = %q", out)
+	}
+	if out := run("kv", "key", "get", "nope", "--namespace-id", "cache-ns"); out != "Value not found\n" {
+		t.Errorf("get missing = %q", out)
+	}
+	var keys []map[string]any
+	if err := json.Unmarshal([]byte(run("kv", "key", "list", "--binding", "CACHE")), &keys); err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 2 || keys[0]["name"] != "cli-key" || keys[1]["name"] != "worker-key" ||
+		!reflect.DeepEqual(keys[0]["metadata"], map[string]any{"by": "cli"}) || keys[0]["expiration"] == nil {
+		t.Errorf("list = %v", keys)
+	}
+	run("kv", "key", "delete", "cli-key", "--binding", "CACHE")
+	d.expect("GET", "/get?k=cli-key", 200, "null")
+
+	var nss []map[string]any
+	if err := json.Unmarshal([]byte(run("kv", "namespace", "list")), &nss); err != nil {
+		t.Fatal(err)
+	}
+	if len(nss) != 2 || nss[0]["id"] != "cache-ns" || nss[0]["stored"] != true || nss[1]["id"] != "other-ns" || nss[1]["binding"] != "OTHER" {
+		t.Errorf("namespace list = %v", nss)
+	}
+	// Bad input: the documented error, nothing stored, exit status 1.
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"kv", "key", "put", "t", "v", "--binding", "CACHE", "--ttl", "30"}, "Invalid expiration_ttl of 30. Expiration TTL must be at least 60."},
+		{[]string{"kv", "key", "put", "..", "v", "--binding", "CACHE"}, `Illegal key name "..". Please use a different name.`},
+		{[]string{"kv", "key", "put", "m", "v", "--binding", "CACHE", "--metadata", `"` + strings.Repeat("m", 1100) + `"`}, "Metadata length of 1102 exceeds limit of 1024."},
+		{[]string{"kv", "key", "get", "k", "--binding", "NOPE"}, `no kv_namespaces binding "NOPE"`},
+		{[]string{"kv", "key", "get", "k"}, "--binding or --namespace-id is required"},
+	} {
+		out, err := runCairn(t, 30*time.Second, kvArgs(tc.args...)...)
+		if err == nil || !strings.Contains(out, tc.want) {
+			t.Errorf("cairn %v: err %v, output %q, want %q", tc.args, err, out, tc.want)
+		}
+	}
+	if err := json.Unmarshal([]byte(run("kv", "key", "list", "--binding", "CACHE")), &keys); err != nil || len(keys) != 1 {
+		t.Errorf("after bad puts: %v %v", keys, err)
 	}
 }
