@@ -3,6 +3,9 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -321,5 +324,61 @@ func TestKVCLI(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(run("kv", "key", "list", "--binding", "CACHE")), &keys); err != nil || len(keys) != 1 {
 		t.Errorf("after bad puts: %v %v", keys, err)
+	}
+}
+
+// The admin REST API (cairn dev --api-port) reads and writes the namespaces
+// the Worker uses, in Cloudflare's v4 shapes.
+func TestKVRESTAPI(t *testing.T) {
+	dir := kvProject(t)
+	apiPort := freePort(t)
+	d := startDev(t, dir, filepath.Join(dir, "state"), "--api-port", fmt.Sprint(apiPort), "--api-token", "tok")
+	base := fmt.Sprintf("http://127.0.0.1:%d/client/v4/accounts/local/storage/kv/namespaces", apiPort)
+	call := func(method, path, body string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer tok")
+		resp, err := testClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if status, body := call("PUT", "/cache-ns/values/"+url.PathEscape("rest/key"), "from REST"); status != 200 || !strings.Contains(body, `"success":true`) {
+		t.Fatalf("put = %d %s", status, body)
+	}
+	d.expect("GET", "/get?k="+url.QueryEscape("rest/key"), 200, "from REST")
+	d.Do("POST", "/set?k=w", "from the Worker")
+	if status, body := call("GET", "/cache-ns/values/w", ""); status != 200 || body != "from the Worker" {
+		t.Fatalf("get = %d %q", status, body)
+	}
+	status, body := call("GET", "/cache-ns/keys", "")
+	var env struct {
+		Success    bool              `json:"success"`
+		Result     []json.RawMessage `json:"result"`
+		ResultInfo struct {
+			Count  int    `json:"count"`
+			Cursor string `json:"cursor"`
+		} `json:"result_info"`
+	}
+	if err := json.Unmarshal([]byte(body), &env); err != nil || status != 200 || !env.Success || env.ResultInfo.Count != 2 ||
+		string(env.Result[0]) != `{"name":"rest/key"}` || string(env.Result[1]) != `{"name":"w"}` {
+		t.Fatalf("keys = %d %s", status, body)
+	}
+	if status, body := call("PUT", "/cache-ns/values/t?expiration_ttl=10", "v"); status != 400 ||
+		!strings.Contains(body, "Invalid expiration_ttl of 10. Expiration TTL must be at least 60.") {
+		t.Fatalf("bad ttl = %d %s", status, body)
+	}
+	if status, body := call("DELETE", "/cache-ns/values/w", ""); status != 200 {
+		t.Fatalf("delete = %d %s", status, body)
+	}
+	d.expect("GET", "/get?k=w", 200, "null")
+	if status, _ := call("GET", "/missing-ns/keys", ""); status != 404 {
+		t.Fatalf("unknown namespace = %d", status)
 	}
 }
