@@ -65,10 +65,17 @@ type Namespace struct {
 	opts    Options
 	log     *slog.Logger
 	writeMu sync.Mutex // serializes writers within this process
+	getStmt *sql.Stmt
+	putStmt *sql.Stmt
+	delStmt *sql.Stmt
 	closed  atomic.Bool
 	stop    chan struct{}
 	done    chan struct{}
 }
+
+// maxConns bounds the SQLite connections of one namespace; readers beyond
+// it wait for one to be free.
+const maxConns = 16
 
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,128}$`)
 
@@ -125,12 +132,26 @@ func Open(path string, opts Options) (*Namespace, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open kv namespace %s: %w", path, err)
 	}
+	// Keep connections (each with its prepared statements) instead of
+	// reopening the file under load; database/sql keeps 2 idle by default.
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxConns)
 	if _, err := db.Exec(schema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open kv namespace %s: %w", path, err)
 	}
 	n := &Namespace{path: path, db: db, opts: opts, log: opts.Logger.With("kv", filepath.Base(path)),
 		stop: make(chan struct{}), done: make(chan struct{})}
+	for dst, q := range map[**sql.Stmt]string{
+		&n.getStmt: "SELECT value, expiration, metadata FROM entries WHERE key = ? AND (expiration IS NULL OR expiration > ?)",
+		&n.putStmt: "INSERT OR REPLACE INTO entries (key, value, expiration, metadata) VALUES (?, ?, ?, ?)",
+		&n.delStmt: "DELETE FROM entries WHERE key = ?",
+	} {
+		if *dst, err = db.Prepare(q); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open kv namespace %s: %w", path, err)
+		}
+	}
 	if opts.SweepInterval > 0 {
 		go n.sweepLoop()
 	} else {
@@ -209,9 +230,7 @@ func (n *Namespace) Get(ctx context.Context, key string) (Entry, bool, error) {
 	e := Entry{Key: key}
 	var exp sql.NullInt64
 	var meta sql.NullString
-	err := n.db.QueryRowContext(ctx,
-		"SELECT value, expiration, metadata FROM entries WHERE key = ? AND (expiration IS NULL OR expiration > ?)",
-		key, n.now()).Scan(&e.Value, &exp, &meta)
+	err := n.getStmt.QueryRowContext(ctx, key, n.now()).Scan(&e.Value, &exp, &meta)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Entry{}, false, nil
 	}
@@ -293,11 +312,7 @@ func (n *Namespace) PutMany(ctx context.Context, writes []Write) error {
 		rows[i] = r
 	}
 	return n.commit(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, "INSERT OR REPLACE INTO entries (key, value, expiration, metadata) VALUES (?, ?, ?, ?)")
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
+		stmt := tx.StmtContext(ctx, n.putStmt)
 		for _, r := range rows {
 			if _, err := stmt.ExecContext(ctx, r.key, r.value, r.expiration, r.metadata); err != nil {
 				return err
@@ -381,11 +396,7 @@ func (n *Namespace) DeleteMany(ctx context.Context, keys []string) error {
 		}
 	}
 	return n.commit(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, "DELETE FROM entries WHERE key = ?")
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
+		stmt := tx.StmtContext(ctx, n.delStmt)
 		for _, k := range keys {
 			if _, err := stmt.ExecContext(ctx, k); err != nil {
 				return err
