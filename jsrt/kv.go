@@ -83,7 +83,8 @@ func (rt *runtime) installKV(env *goja.Object) error {
 // promise; the store is called off the loop and the promise settles on it.
 // Argument checks and result shapes are in prelude/91_kv.js.
 //
-//	get(key, asText) Promise<null | {value: string|ArrayBuffer, metadata: string|null}>
+//	get(key, asText, withMetadata) Promise<null | value | {value, metadata: string|null}>
+//	                                 (value: string if asText, else ArrayBuffer)
 //	getMany(keys) Promise<[null | {value: string, metadata: string|null}]>
 //	put(key, string|BufferSource, expiration, expirationTtl, metadataJSON|null) Promise<void>
 //	delete(key) Promise<void>
@@ -110,7 +111,7 @@ func (rt *runtime) kvNatives(binding string, ns KVNamespace) *goja.Object {
 		text  string
 		found bool
 	}
-	_ = n.Set("get", func(key string, asText bool) goja.Value {
+	_ = n.Set("get", func(key string, asText, withMetadata bool) goja.Value {
 		return kvCall(rt, binding, "GET", false, func(ctx context.Context) (got, error) {
 			e, ok, err := ns.Get(ctx, key)
 			g := got{e: e, found: ok}
@@ -119,10 +120,15 @@ func (rt *runtime) kvNatives(binding string, ns KVNamespace) *goja.Object {
 			}
 			return g, err
 		}, func(g got) goja.Value {
-			if !g.found {
+			switch {
+			case !g.found:
 				return goja.Null()
+			case withMetadata:
+				return entry(g.e, g.text, asText)
+			case asText:
+				return vm.ToValue(g.text)
 			}
-			return entry(g.e, g.text, asText)
+			return vm.ToValue(vm.NewArrayBuffer(g.e.Value))
 		})
 	})
 	_ = n.Set("getMany", func(keys []string) goja.Value {

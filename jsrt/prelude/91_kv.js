@@ -112,65 +112,81 @@
       return map;
     }
 
-    async #getOne(key, options) {
-      key = String(key);
-      checkKey(key);
-      const type = getOptions(options, "GET");
-      if (!TYPES.includes(type)) {
-        throw new TypeError('Unknown response type. Possible types are "text", "arrayBuffer", "json", and "stream".');
-      }
-      const r = await this.#native.get(key, type === "text" || type === "json");
-      if (r === null) return { value: null, metadata: null, cacheStatus: null };
-      return {
-        value: convert(r.value, type),
-        metadata: r.metadata === null ? null : JSON.parse(r.metadata),
-        cacheStatus: null,
-      };
-    }
-
-    async get(key, options) {
-      if (Array.isArray(key)) return this.#getBulk(key, options, false);
-      return (await this.#getOne(key, options)).value;
-    }
-
-    async getWithMetadata(key, options) {
-      if (Array.isArray(key)) return this.#getBulk(key, options, true);
-      return this.#getOne(key, options);
-    }
-
-    async put(key, value, options) {
-      key = String(key);
-      checkKey(key);
-      let body;
-      if (typeof value === "string") {
-        body = value;
-      } else if (value instanceof ArrayBuffer || ArrayBuffer.isView(value)) {
-        body = value;
-      } else if (value instanceof ReadableStream) {
-        body = await readAll(value);
-      } else if (value !== null && (typeof value === "object" || typeof value === "function")) {
-        throw new TypeError(PUT_TYPES);
-      } else {
-        body = String(value);
-      }
-      let expiration = null;
-      let expirationTtl = null;
-      let metadata = null;
-      if (options !== undefined && options !== null) {
-        if (options.expiration !== undefined) expiration = Number(options.expiration);
-        if (options.expirationTtl !== undefined) expirationTtl = Number(options.expirationTtl);
-        if (options.metadata !== undefined && options.metadata !== null) {
-          metadata = JSON.stringify(options.metadata);
-          if (metadata === undefined) metadata = null;
+    // #getOne returns a promise of the value (or {value, metadata,
+    // cacheStatus} withMetadata); a bad argument rejects it, as in workerd.
+    #getOne(key, options, withMetadata) {
+      let type;
+      try {
+        key = String(key);
+        checkKey(key);
+        type = getOptions(options, "GET");
+        if (!TYPES.includes(type)) {
+          throw new TypeError('Unknown response type. Possible types are "text", "arrayBuffer", "json", and "stream".');
         }
+      } catch (e) {
+        return Promise.reject(e);
       }
-      if (expiration !== null && !Number.isFinite(expiration)) {
-        throw new TypeError(`Invalid expiration: ${options.expiration} is not a number of seconds.`);
+      const asText = type === "text" || type === "json";
+      const p = this.#native.get(key, asText, withMetadata);
+      if (withMetadata) {
+        return p.then((r) => r === null
+          ? { value: null, metadata: null, cacheStatus: null }
+          : { value: convert(r.value, type), metadata: r.metadata === null ? null : JSON.parse(r.metadata), cacheStatus: null });
       }
-      if (expirationTtl !== null && !Number.isFinite(expirationTtl)) {
-        throw new TypeError(`Invalid expirationTtl: ${options.expirationTtl} is not a number of seconds.`);
+      if (type === "text" || type === "arrayBuffer") return p;
+      return p.then((v) => (v === null ? null : convert(v, type)));
+    }
+
+    get(key, options) {
+      if (Array.isArray(key)) return this.#getBulk(key, options, false);
+      return this.#getOne(key, options, false);
+    }
+
+    getWithMetadata(key, options) {
+      if (Array.isArray(key)) return this.#getBulk(key, options, true);
+      return this.#getOne(key, options, true);
+    }
+
+    put(key, value, options) {
+      try {
+        key = String(key);
+        checkKey(key);
+        let body;
+        if (typeof value === "string") {
+          body = value;
+        } else if (value instanceof ArrayBuffer || ArrayBuffer.isView(value)) {
+          body = value;
+        } else if (value instanceof ReadableStream) {
+          body = null; // read below
+        } else if (value !== null && (typeof value === "object" || typeof value === "function")) {
+          throw new TypeError(PUT_TYPES);
+        } else {
+          body = String(value);
+        }
+        let expiration = null;
+        let expirationTtl = null;
+        let metadata = null;
+        if (options !== undefined && options !== null) {
+          if (options.expiration !== undefined) expiration = Number(options.expiration);
+          if (options.expirationTtl !== undefined) expirationTtl = Number(options.expirationTtl);
+          if (options.metadata !== undefined && options.metadata !== null) {
+            metadata = JSON.stringify(options.metadata);
+            if (metadata === undefined) metadata = null;
+          }
+        }
+        if (expiration !== null && !Number.isFinite(expiration)) {
+          throw new TypeError(`Invalid expiration: ${options.expiration} is not a number of seconds.`);
+        }
+        if (expirationTtl !== null && !Number.isFinite(expirationTtl)) {
+          throw new TypeError(`Invalid expirationTtl: ${options.expirationTtl} is not a number of seconds.`);
+        }
+        if (body === null) {
+          return readAll(value).then((bytes) => this.#native.put(key, bytes, expiration, expirationTtl, metadata));
+        }
+        return this.#native.put(key, body, expiration, expirationTtl, metadata);
+      } catch (e) {
+        return Promise.reject(e);
       }
-      await this.#native.put(key, body, expiration, expirationTtl, metadata);
     }
 
     async delete(key) {
