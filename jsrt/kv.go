@@ -262,10 +262,6 @@ func (rt *runtime) kvError(binding, op string, err error) goja.Value {
 	var se interface{ HTTPStatus() int }
 	if errors.As(err, &se) {
 		status, msg = se.HTTPStatus(), err.Error()
-		// The store's own text may already start with its status.
-		if p := fmt.Sprintf("%d ", status); len(msg) > len(p) && msg[:len(p)] == p {
-			msg = msg[len(p):]
-		}
 	} else {
 		rt.log.Error("kv operation failed", "binding", binding, "op", op, "error", err.Error())
 	}

@@ -17,24 +17,18 @@ var ErrNamespaceID = errors.New("kv: invalid namespace id")
 // Status is the HTTP status Cloudflare's KV service gives (400, 413 or
 // 414) and Message its text, e.g. "Metadata length of 1030 exceeds limit of
 // 1024.". The Workers runtime shows it as "KV PUT failed: 413 Metadata
-// length of …" (see Error.Op).
+// length of …", the op being GET, GET_BULK, PUT or DELETE (list: GET).
 type Error struct {
 	Status  int
 	Message string
 }
 
-func (e *Error) Error() string { return fmt.Sprintf("%d %s", e.Status, e.Message) }
+// Error returns e.Message.
+func (e *Error) Error() string { return e.Message }
 
 // HTTPStatus returns e.Status; the JS binding and the admin API use it to
 // tell bad input from internal failures without importing this package.
 func (e *Error) HTTPStatus() int { return e.Status }
-
-// Op formats e as the Workers runtime reports a failed KV call, e.g.
-// "KV GET failed: 414 UTF-8 encoded length of 513 exceeds key length limit
-// of 512.". op is GET, GET_BULK, PUT or DELETE (list reports GET).
-func (e *Error) Op(op string) string {
-	return fmt.Sprintf("KV %s failed: %d %s", op, e.Status, e.Message)
-}
 
 func badRequest(format string, args ...any) *Error {
 	return &Error{Status: 400, Message: fmt.Sprintf(format, args...)}
