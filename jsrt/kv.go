@@ -232,11 +232,7 @@ func (rt *runtime) kvNatives(binding string, ns KVNamespace) *goja.Object {
 func kvCall[T any](rt *runtime, binding, op string, gated bool, work func(ctx context.Context) (T, error), toJS func(T) goja.Value) goja.Value {
 	vm := rt.vm
 	promise, resolve, reject := vm.NewPromise()
-	start := func(gateErr error) {
-		if gateErr != nil { // the turn's storage commit failed: the write does not leave
-			_ = reject(rt.kvError(binding, op, gateErr))
-			return
-		}
+	start := func(error) { // owner nil: released whatever the commits did
 		go func() {
 			res, err := work(rt.w.ctx)
 			rt.loop.submit(func() {
