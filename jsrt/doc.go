@@ -33,6 +33,10 @@
 //	fetchNative(requestWire) Promise<responseWire>            // outbound fetch
 //	env                                                       // the Worker's env
 //
+// Each Workers KV binding (Config.KV, kv.go) gets its own natives object,
+// handed to makeKVNamespace (prelude/91_kv.js): get, getMany, put, delete
+// and list, each returning a promise settled on the loop.
+//
 // Functions the prelude defines on __cairn for Go to call:
 //
 //	requestFromWire(requestWire) Request
@@ -41,6 +45,7 @@
 //	responseToWire(Response) Promise<responseWire>
 //	makeNamespace(natives) DurableObjectNamespace             // prelude/90_objects.js
 //	makeState(natives) DurableObjectState
+//	makeKVNamespace(natives) KVNamespace                      // prelude/91_kv.js
 //	format(...args), inspect(value)                           // console and node:util
 //
 // Embedded CommonJS modules (modules/*.js) answer require("cloudflare:workers")

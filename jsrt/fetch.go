@@ -96,6 +96,9 @@ func (rt *runtime) newEnv() (*goja.Object, error) {
 			return nil, err
 		}
 	}
+	if err := rt.installKV(env); err != nil {
+		return nil, err
+	}
 	if err := rt.natives.Set("env", env); err != nil {
 		return nil, err
 	}

@@ -33,8 +33,9 @@ type Config struct {
 	Filename string // name the script has in stack traces
 
 	Vars           map[string]any
-	DurableObjects map[string]string // binding name → class name
-	NodeCompat     bool              // compatibility flag nodejs_compat
+	DurableObjects map[string]string      // binding name → class name
+	KV             map[string]KVNamespace // binding name → Workers KV namespace
+	NodeCompat     bool                   // compatibility flag nodejs_compat
 
 	Host   *objects.Host // where Durable Object events go; required with DurableObjects
 	Commit commit.Log    // makes Durable Object writes durable; default a commit.Local owned by the Worker

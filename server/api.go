@@ -130,5 +130,6 @@ func (s *Server) AdminAPI(token string) *API {
 		}
 		return map[string]any{"name": app.Config.Name}, nil
 	})
+	s.registerKV(api)
 	return api
 }

@@ -4,6 +4,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"github.com/cairn-dev/cairn/bundle"
 	"github.com/cairn-dev/cairn/config"
 	"github.com/cairn-dev/cairn/jsrt"
+	"github.com/cairn-dev/cairn/kv"
 	"github.com/cairn-dev/cairn/objects"
 )
 
@@ -36,7 +38,8 @@ type App struct {
 	Config *config.Config
 	Worker *jsrt.Worker
 	Host   *objects.Host
-	Inputs []string // source files, for the reload watcher
+	KV     map[string]*kv.Namespace // Workers KV namespaces by binding name
+	Inputs []string                 // source files, for the reload watcher
 }
 
 // Load reads the config, bundles the entry, opens the state directory and
@@ -92,6 +95,10 @@ func Load(opts Options) (*App, error) {
 		}
 		bindings[b.Name] = b.ClassName
 	}
+	kvs, err := openKV(cfg, persist, log)
+	if err != nil {
+		return nil, err
+	}
 	host := objects.NewHost(catalog, log)
 	w, err := jsrt.New(jsrt.Config{
 		Name:           cfg.Name,
@@ -100,16 +107,18 @@ func Load(opts Options) (*App, error) {
 		CPULimit:       cfg.CPULimit,
 		Vars:           vars,
 		DurableObjects: bindings,
+		KV:             kvBindings(kvs),
 		NodeCompat:     cfg.HasFlag("nodejs_compat") || cfg.HasFlag("nodejs_compat_v2"),
 		Host:           host,
 		Logger:         log,
 	})
 	if err != nil {
 		host.Close()
+		closeKV(kvs)
 		return nil, fmt.Errorf("%s: %w", relName(cfg.Dir, cfg.Main), err)
 	}
 	inputs := append(slices.Clone(res.Inputs), file, filepath.Join(cfg.Dir, ".dev.vars"))
-	return &App{Config: cfg, Worker: w, Host: host, Inputs: inputs}, nil
+	return &App{Config: cfg, Worker: w, Host: host, KV: kvs, Inputs: inputs}, nil
 }
 
 // Close waits for requests in flight, stops the Worker, then closes the
@@ -122,7 +131,7 @@ func (a *App) Close() error {
 	}
 	a.closed = true
 	a.Worker.Close()
-	return a.Host.Close()
+	return errors.Join(a.Host.Close(), closeKV(a.KV))
 }
 
 // serve handles one request unless the App is closed; it reports whether it did.

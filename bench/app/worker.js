@@ -8,6 +8,8 @@
 //   GET /rpc?id=NAME      object NAME: JS RPC call stub.inc()
 //   GET /d1/read?id=N     D1 point read (only when a D1 binding DB exists)
 //   GET /d1/insert        D1 single-row insert (only when DB exists)
+//   GET /kvns/get?k=KEY   Workers KV get of KEY (binding KV)
+//   GET /kvns/put?k=KEY   Workers KV put of a 100-byte value under KEY
 import { DurableObject } from "cloudflare:workers";
 
 export class Bench extends DurableObject {
@@ -61,6 +63,8 @@ export class Bench extends DurableObject {
   }
 }
 
+const KV_VALUE = "v".repeat(100);
+
 let d1Ready = null;
 
 // d1 serves the D1 routes; 501 when the runtime gives no D1 binding.
@@ -84,6 +88,11 @@ export default {
     const path = url.pathname;
     if (path === "/ok") return new Response("ok");
     if (path.startsWith("/d1/")) return d1(env, path, url);
+    if (path === "/kvns/get") return new Response(await env.KV.get(url.searchParams.get("k")) ?? "");
+    if (path === "/kvns/put") {
+      await env.KV.put(url.searchParams.get("k"), KV_VALUE);
+      return new Response("ok");
+    }
     const id = url.searchParams.get("id");
     if (!id) return new Response("missing ?id=", { status: 400 });
     const stub = env.BENCH.getByName(id);

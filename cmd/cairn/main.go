@@ -4,6 +4,8 @@
 // Usage:
 //
 //	cairn dev [dir-or-config] [--port 8787] [--ip 127.0.0.1] [--persist-to DIR] [--var KEY:VALUE]
+//	cairn kv namespace list [--config DIR] [--persist-to DIR]
+//	cairn kv key list|get|put|delete [KEY [VALUE]] --binding NAME [--config DIR] [--persist-to DIR]
 //	cairn version
 package main
 
@@ -71,7 +73,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newDevCommand(), newVersionCommand())
+	root.AddCommand(newDevCommand(), newKVCommand(), newVersionCommand())
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "cairn:", err)
 		os.Exit(1)

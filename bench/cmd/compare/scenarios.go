@@ -25,6 +25,7 @@ const (
 	randomObjects = 10_000 // sql-10k writes to one of these
 	warmObjects   = 1_000  // read-1k reads from these
 	d1Rows        = 1_000  // d1-read reads one of these
+	kvKeys        = 1_000  // kv-get reads one of these Workers KV keys
 )
 
 var scenarios = []scenario{
@@ -54,6 +55,17 @@ var scenarios = []scenario{
 	{
 		Name: "rpc", Desc: "JS RPC call stub.inc() (SQL upsert) on one object",
 		Path: fixed("/rpc?id=rpc-hot"),
+	},
+	{
+		Name: "kv-get", Desc: "Workers KV get of one of 1,000 keys written beforehand (100-byte values)",
+		Path: func(rng *rand.Rand) string { return fmt.Sprintf("/kvns/get?k=key-%d", rng.IntN(kvKeys)) },
+		Warm: func(ctx context.Context, base string) error {
+			return forEach(ctx, kvKeys, func(i int) string { return fmt.Sprintf("%s/kvns/put?k=key-%d", base, i) })
+		},
+	},
+	{
+		Name: "kv-put", Desc: "Workers KV put of a 100-byte value under one of 1,000 keys",
+		Path: func(rng *rand.Rand) string { return fmt.Sprintf("/kvns/put?k=key-%d", rng.IntN(kvKeys)) },
 	},
 	{
 		Name: "d1-read", Desc: "D1 point read by primary key of one of 1,000 rows",

@@ -75,7 +75,7 @@ func prepareWorkerd(ctx context.Context, root, cache, work string) (prepared, er
 	}
 	dir := filepath.Join(work, "workerd")
 	disk := filepath.Join(work, "workerd-state")
-	for _, d := range []string{dir, disk} {
+	for _, d := range []string{dir, disk, filepath.Join(disk, "kv")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return prepared{}, err
 		}
@@ -97,7 +97,10 @@ func prepareWorkerd(ctx context.Context, root, cache, work string) (prepared, er
 }
 
 // workerdConfig is the workerd equivalent of bench/app/wrangler.jsonc, with
-// Durable Object SQLite storage on disk under dir.
+// Durable Object SQLite storage on disk under dir. workerd has no local KV
+// store of its own: its KV binding speaks HTTP to a service, and a writable
+// disk service answers the get/put/delete it sends (one file per key; no
+// metadata, expiration or list, which the bench does not use).
 func workerdConfig(dir string) string {
 	return fmt.Sprintf(`using Workerd = import "/workerd/workerd.capnp";
 
@@ -105,6 +108,7 @@ const config :Workerd.Config = (
   services = [
     (name = "main", worker = .bench),
     (name = "do-disk", disk = (path = %q, writable = true)),
+    (name = "kv-disk", disk = (path = %q, writable = true)),
   ],
   sockets = [(name = "http", address = "127.0.0.1:0", http = (), service = "main")],
 );
@@ -114,9 +118,12 @@ const bench :Workerd.Worker = (
   compatibilityDate = "2025-09-01",
   durableObjectNamespaces = [(className = "Bench", uniqueKey = "bench-Bench", enableSql = true)],
   durableObjectStorage = (localDisk = "do-disk"),
-  bindings = [(name = "BENCH", durableObjectNamespace = "Bench")],
+  bindings = [
+    (name = "BENCH", durableObjectNamespace = "Bench"),
+    (name = "KV", kvNamespace = "kv-disk"),
+  ],
 );
-`, dir)
+`, dir, filepath.Join(dir, "kv"))
 }
 
 // installWorkerd returns the workerd binary in cache, installing the pinned

@@ -1,0 +1,38 @@
+// Package kv stores Workers KV namespaces: one SQLite file per namespace at
+// <persist>/<worker name>/kv/<namespace id>.sqlite (see Path), in WAL mode.
+//
+// # Semantics
+//
+// The operations and their limits follow Cloudflare's Workers KV: keys are
+// non-empty UTF-8 strings of at most 512 bytes other than "." and "..";
+// values are at most 25 MiB; metadata is any JSON value whose serialization
+// is at most 1024 bytes; an expiration (absolute, in seconds since the
+// epoch, or relative as expirationTtl) must be at least 60 seconds in the
+// future; List returns at most 1000 keys per page, sorted by their UTF-8
+// bytes, with an opaque cursor for the next page. Bad input is answered
+// with an *Error carrying the HTTP status and the message Cloudflare's
+// runtime (and Miniflare) use, and nothing is stored.
+//
+// # Consistency
+//
+// Cloudflare KV is eventually consistent: a write is visible at once in the
+// location that made it and elsewhere after up to 60 s. cairn runs a
+// namespace on one node, so it is stronger: every read that starts after a
+// write has returned (Put, PutMany, Delete, DeleteMany) sees that write,
+// from any Worker request, the admin API or the CLI (read-your-writes on one
+// node). The propagation delay of Cloudflare is not simulated, and neither
+// is the limit of one write per second per key.
+//
+// # Expiration
+//
+// An entry whose expiration has passed is absent for every read at once. A
+// background sweep (started by Open, stopped by Close) deletes expired
+// entries from the file in batches of bounded size, so the cost of one sweep
+// step does not grow with the number of expired keys.
+//
+// # Durability
+//
+// Every write is one SQLite transaction committed with synchronous=FULL
+// before the call returns; all writes go through Namespace.commit, the one
+// place that would route them through a shared group-commit layer.
+package kv

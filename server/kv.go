@@ -1,0 +1,110 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/cairn-dev/cairn/config"
+	"github.com/cairn-dev/cairn/jsrt"
+	"github.com/cairn-dev/cairn/kv"
+)
+
+// KVNamespaceID is the id a kv_namespaces entry is stored under: its id,
+// or its binding name when it has none (as wrangler dev does locally).
+func KVNamespaceID(b config.KVNamespace) string {
+	if b.ID != "" {
+		return b.ID
+	}
+	return b.Binding
+}
+
+// openKV opens the namespaces bound in cfg, keyed by binding name.
+func openKV(cfg *config.Config, persist string, log *slog.Logger) (map[string]*kv.Namespace, error) {
+	out := make(map[string]*kv.Namespace, len(cfg.KVNamespaces))
+	byID := make(map[string]*kv.Namespace)
+	for _, b := range cfg.KVNamespaces {
+		id := KVNamespaceID(b)
+		if ns, ok := byID[id]; ok { // two bindings to one namespace share it
+			out[b.Binding] = ns
+			continue
+		}
+		path, err := kv.Path(persist, cfg.Name, id)
+		if err == nil {
+			var ns *kv.Namespace
+			if ns, err = kv.Open(path, kv.Options{Logger: log}); err == nil {
+				out[b.Binding], byID[id] = ns, ns
+				continue
+			}
+		}
+		closeKV(out)
+		return nil, fmt.Errorf("kv_namespaces binding %s: %w", b.Binding, err)
+	}
+	return out, nil
+}
+
+// closeKV closes each namespace once.
+func closeKV(m map[string]*kv.Namespace) error {
+	var errs []error
+	seen := make(map[*kv.Namespace]bool)
+	for _, ns := range m {
+		if !seen[ns] {
+			seen[ns] = true
+			errs = append(errs, ns.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// kvBindings adapts the namespaces to what the JS runtime binds.
+func kvBindings(m map[string]*kv.Namespace) map[string]jsrt.KVNamespace {
+	out := make(map[string]jsrt.KVNamespace, len(m))
+	for b, ns := range m {
+		out[b] = kvBinding{ns}
+	}
+	return out
+}
+
+// kvBinding is a *kv.Namespace as a jsrt.KVNamespace.
+type kvBinding struct{ ns *kv.Namespace }
+
+func (b kvBinding) Get(ctx context.Context, key string) (jsrt.KVEntry, bool, error) {
+	e, ok, err := b.ns.Get(ctx, key)
+	return jsrt.KVEntry{Value: e.Value, Metadata: string(e.Metadata)}, ok, err
+}
+
+func (b kvBinding) GetMany(ctx context.Context, keys []string) ([]jsrt.KVEntry, []bool, error) {
+	es, found, err := b.ns.GetMany(ctx, keys)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]jsrt.KVEntry, len(es))
+	for i, e := range es {
+		out[i] = jsrt.KVEntry{Value: e.Value, Metadata: string(e.Metadata)}
+	}
+	return out, found, nil
+}
+
+func (b kvBinding) Put(ctx context.Context, key string, value []byte, opts jsrt.KVPutOptions) error {
+	o := kv.PutOptions{Expiration: opts.Expiration, ExpirationTTL: opts.ExpirationTTL}
+	if opts.Metadata != "" {
+		o.Metadata = json.RawMessage(opts.Metadata)
+	}
+	return b.ns.Put(ctx, key, value, o)
+}
+
+func (b kvBinding) Delete(ctx context.Context, key string) error { return b.ns.Delete(ctx, key) }
+
+func (b kvBinding) List(ctx context.Context, opts jsrt.KVListOptions) (jsrt.KVListResult, error) {
+	res, err := b.ns.List(ctx, kv.ListOptions{Prefix: opts.Prefix, Limit: opts.Limit, Cursor: opts.Cursor})
+	if err != nil {
+		return jsrt.KVListResult{}, err
+	}
+	out := jsrt.KVListResult{Keys: make([]jsrt.KVKey, len(res.Keys)), Complete: res.Complete, Cursor: res.Cursor}
+	for i, k := range res.Keys {
+		out.Keys[i] = jsrt.KVKey{Name: k.Name, Expiration: k.Expiration, Metadata: string(k.Metadata)}
+	}
+	return out, nil
+}
