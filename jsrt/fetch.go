@@ -118,6 +118,16 @@ func (rt *runtime) namespaceNatives(class string, ns *objects.Namespace) *goja.O
 		}
 		return id.String()
 	})
+	_ = n.Set("call", func(idHex, name string, pathV, args goja.Value) goja.Value {
+		id, err := ns.ParseID(idHex)
+		if err != nil {
+			panic(vm.NewTypeError(err.Error()))
+		}
+		path, args := rt.rpcPathArgs(pathV, args)
+		return rt.rpcPromise(args, func(payload []byte, done func([]byte, error)) {
+			rt.w.cfg.Host.Call(class, id, name, path, payload, done)
+		})
+	})
 	_ = n.Set("fetch", func(idHex, name string, wire goja.Value) goja.Value {
 		id, err := ns.ParseID(idHex)
 		if err != nil {
@@ -154,6 +164,11 @@ func (rt *runtime) errorValue(err error) goja.Value {
 	}
 	if remote {
 		_ = e.Set("remote", true)
+	}
+	var re *resetError
+	if errors.As(err, &re) {
+		// The object was reset: a stub that saw this stays broken (spec 10).
+		_ = e.Set("durableObjectReset", true)
 	}
 	return e
 }

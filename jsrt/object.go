@@ -218,18 +218,19 @@ func (i *instance) reset(err error) {
 	i.blocked = 0
 	queued := i.queued
 	i.queued = nil
+	rerr := &resetError{err}
 	for _, q := range queued {
-		q.fail(err)
+		q.fail(rerr)
 	}
 	for fail := range i.inflight {
-		(*fail)(err)
+		(*fail)(rerr)
 	}
 	waiters := i.waiters
 	i.waiters = nil
 	i.confirmTurn = false
 	i.mustConfirm = i.confirmed // nothing more to wait for: whoever waited has failed
 	for _, w := range waiters {
-		w.done(err)
+		w.done(rerr)
 	}
 	delete(rt.instances, i)
 	delete(rt.dirty, i)
@@ -256,7 +257,7 @@ func (i *instance) commit() error {
 	if i.broken != nil {
 		err := i.broken
 		i.reset(err)
-		return err
+		return &resetError{err}
 	}
 	confirm := i.confirmTurn
 	i.confirmTurn = false
@@ -264,7 +265,7 @@ func (i *instance) commit() error {
 	if err != nil {
 		rt.log.Error("commit failed; resetting object", "class", i.class, "id", i.obj.ID.String(), "error", err)
 		i.reset(err)
-		return err
+		return &resetError{err}
 	}
 	if !wrote {
 		return nil

@@ -34,6 +34,9 @@ type runtime struct {
 	responseFromWire goja.Callable
 	makeNamespace    goja.Callable
 	makeState        goja.Callable
+	makeCapStub      goja.Callable // RPC (prelude/85_rpc.js)
+	isRPCTarget      goja.Callable
+	rpcInvoke        goja.Callable
 
 	// Output gate bookkeeping, loop goroutine only: objects with storage
 	// used in this turn, actions to release once the turn's writes are
@@ -137,6 +140,7 @@ func (rt *runtime) reset() {
 	}
 	clear(rt.instances)
 	clear(rt.dirty)
+	rt.w.caps.dropVM(rt.vm)
 	clear(rt.unhandled)
 	if err := rt.newVM(); err != nil {
 		// The same script loaded before; this cannot happen short of
@@ -181,6 +185,9 @@ func (rt *runtime) install() error {
 		"responseFromWire": &rt.responseFromWire,
 		"makeNamespace":    &rt.makeNamespace,
 		"makeState":        &rt.makeState,
+		"makeCapStub":      &rt.makeCapStub,
+		"isRPCTarget":      &rt.isRPCTarget,
+		"rpcInvoke":        &rt.rpcInvoke,
 	} {
 		fn, ok := goja.AssertFunction(rt.natives.Get(name))
 		if !ok {

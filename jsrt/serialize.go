@@ -47,6 +47,8 @@ import (
 //	'P' item                           String/Number/Boolean/BigInt wrapper
 //	                                   object around the primitive item
 //	'r' varint(k)                      the k-th object already read (cycles, shared refs)
+//	'X' varint(id)                     RPC only, never stored: a function, RpcTarget or
+//	                                   stub passed by reference (capability id)
 //
 // A "string" above is 's'-less: varint(n) n bytes. Every tag but the
 // primitives (u n t f i d g s w) and 'r' is an object; objects are numbered
@@ -89,7 +91,20 @@ var viewKinds = map[string]bool{
 // Serialize encodes v in the structured-clone encoding. A getter or
 // iterator that throws while v is read is returned as its *goja.Exception.
 func Serialize(vm *goja.Runtime, v goja.Value) (out []byte, err error) {
-	s := &serializer{vm: vm, buf: make([]byte, 1, 64)}
+	return serialize(vm, v, nil)
+}
+
+// refCodec passes values by reference in RPC payloads: functions, RpcTarget
+// instances and stubs become capabilities; instances of other classes are
+// refused (structured clone would strip their prototype).
+type refCodec interface {
+	byRef(obj *goja.Object) bool
+	export(obj *goja.Object) uint64
+	importRef(id uint64) (goja.Value, error)
+}
+
+func serialize(vm *goja.Runtime, v goja.Value, refs refCodec) (out []byte, err error) {
+	s := &serializer{vm: vm, buf: make([]byte, 1, 64), refs: refs}
 	s.seen = s.seenBuf[:0]
 	s.buf[0] = serialVersion
 	defer func() {
@@ -108,8 +123,9 @@ func Serialize(vm *goja.Runtime, v goja.Value) (out []byte, err error) {
 }
 
 type serializer struct {
-	vm  *goja.Runtime
-	buf []byte
+	vm   *goja.Runtime
+	buf  []byte
+	refs refCodec // nil outside RPC
 	// Objects written so far, numbered in order for back-references: a
 	// slice while there are few (the common case), then also a map.
 	seen    []*goja.Object
@@ -251,10 +267,26 @@ func (s *serializer) item(v goja.Value, depth int) error {
 		s.uvarint(uint64(id))
 		return nil
 	}
+	if s.refs != nil && s.refs.byRef(obj) {
+		s.buf = append(s.buf, 'X')
+		s.uvarint(s.refs.export(obj))
+		return nil
+	}
 	if _, isFn := goja.AssertFunction(obj); isFn {
 		return &CloneError{Msg: fmt.Sprintf("%s could not be cloned.", describe(obj))}
 	}
 	class := s.kind(obj)
+	if s.refs != nil && class == "Object" && obj.ExportType() == plainExportType {
+		if proto := obj.Prototype(); proto != nil && proto != s.proto {
+			name := "Object"
+			if c := proto.Get("constructor"); c != nil {
+				if n := c.ToObject(s.vm).Get("name"); n != nil && n.String() != "" {
+					name = n.String()
+				}
+			}
+			return &CloneError{Msg: fmt.Sprintf("Could not serialize object of type %q. This type does not support serialization.", name)}
+		}
+	}
 	s.remember(obj)
 	switch {
 	case class == "Array":
@@ -487,10 +519,14 @@ func (s *serializer) forEach(obj *goja.Object, ctor string, fn func(v, k goja.Va
 
 // Deserialize decodes a value written by Serialize.
 func Deserialize(vm *goja.Runtime, b []byte) (v goja.Value, err error) {
+	return deserialize(vm, b, nil)
+}
+
+func deserialize(vm *goja.Runtime, b []byte, refs refCodec) (v goja.Value, err error) {
 	if len(b) == 0 || b[0] != serialVersion {
 		return nil, errCorrupt
 	}
-	d := &deserializer{vm: vm, buf: b[1:]}
+	d := &deserializer{vm: vm, buf: b[1:], refs: refs}
 	defer func() {
 		// goja panics on some invalid constructor arguments (e.g. a view
 		// past the end of its buffer); corrupt input must not crash us.
@@ -509,6 +545,7 @@ type deserializer struct {
 	vm   *goja.Runtime
 	buf  []byte
 	objs []goja.Value
+	refs refCodec // nil outside RPC: 'X' is then corrupt
 }
 
 func (d *deserializer) byte() (byte, error) {
@@ -775,6 +812,12 @@ func (d *deserializer) item(depth int) (goja.Value, error) {
 		}
 		d.objs[slot] = o
 		return o, nil
+	case 'X':
+		id, err := d.uvarint()
+		if err != nil || d.refs == nil {
+			return nil, errCorrupt
+		}
+		return d.refs.importRef(id)
 	case 'P':
 		slot := d.register(nil)
 		prim, err := d.item(depth + 1)

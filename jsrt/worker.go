@@ -59,6 +59,7 @@ type Worker struct {
 	next    atomic.Uint32
 	seed    maphash.Seed
 	durable commit.Log
+	caps    capTable        // RPC capabilities (rpc.go)
 	ownLog  bool            // durable was made by New and is closed by Close
 	ctx     context.Context // canceled by Close; bounds outbound calls
 	cancel  context.CancelFunc

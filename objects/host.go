@@ -36,6 +36,19 @@ type Instance interface {
 	Close()
 }
 
+// Caller is an Instance that takes JS RPC calls. The payloads are opaque
+// to the Host: the guest encodes arguments and results.
+type Caller interface {
+	// Call invokes the member at path with args (nil: read the property)
+	// and calls done once with the result or the error. Calls are started
+	// in the order Call is called.
+	Call(path []string, args []byte, done func(result []byte, err error))
+}
+
+// ErrNoRPC is returned for an RPC call to an object whose guest does not
+// take RPC calls.
+var ErrNoRPC = errors.New("Durable Object does not support RPC")
+
 // Object is what the Host knows about one live Durable Object.
 type Object struct {
 	ID      ID
@@ -109,6 +122,23 @@ func (h *Host) Fetch(ctx context.Context, class string, id ID, name string, req 
 		return nil, err
 	}
 	return o.inst.Fetch(ctx, req)
+}
+
+// Call delivers an RPC call to the object id of class, activating it if
+// needed; done gets the result. It does not block: calls made in a row are
+// delivered in that order.
+func (h *Host) Call(class string, id ID, name string, path []string, args []byte, done func([]byte, error)) {
+	o, err := h.activate(class, id, name)
+	if err != nil {
+		done(nil, err)
+		return
+	}
+	c, ok := o.inst.(Caller)
+	if !ok {
+		done(nil, ErrNoRPC)
+		return
+	}
+	c.Call(path, args, done)
 }
 
 // activate returns the live object for id, creating its instance on first use.

@@ -17,7 +17,7 @@ class WorkerEntrypoint {
   }
 }
 
-class RpcTarget {}
+const RpcTarget = internal.RpcTarget;
 
 Object.defineProperty(exports, "__esModule", { value: true });
 exports.DurableObject = DurableObject;

@@ -19,19 +19,50 @@
     get jurisdiction() { return undefined; }
   }
 
+  // DurableObjectStub sends fetch() and JS RPC calls to one object. Any
+  // other member is an RPC method or property (stub.inc(), await stub.n).
+  // Once a call fails because the object was reset, the stub stays broken.
   class DurableObjectStub {
     #native;
     #id;
+    #broken;
     constructor(native, id) {
       this.#native = native;
       this.#id = id;
+      const invoke = (path, args) => this.#call(path, args);
+      const stub = new Proxy(this, {
+        get(target, prop) {
+          if (typeof prop === "symbol" || prop in target) {
+            const v = Reflect.get(target, prop, target);
+            return typeof v === "function" ? v.bind(target) : v;
+          }
+          if (prop === "then") return undefined;
+          return cairn.stubMember(invoke, prop);
+        },
+      });
+      return cairn.markStub(stub);
     }
     get id() { return this.#id; }
     get name() { return this.#id.name; }
+    #check() {
+      if (this.#broken) return Promise.reject(this.#broken);
+      return undefined;
+    }
+    #watch(promise) {
+      return promise.catch((e) => {
+        if (e && e.durableObjectReset) this.#broken = e;
+        throw e;
+      });
+    }
+    #call(path, args) {
+      return this.#check() ?? this.#watch(this.#native.call(this.#id.toString(), this.#id.name ?? "", path, args));
+    }
     async fetch(input, init) {
+      const broken = this.#check();
+      if (broken) return broken;
       const req = new Request(input, init);
       const wire = await cairn.requestToWire(req);
-      const res = await this.#native.fetch(this.#id.toString(), this.#id.name ?? "", wire);
+      const res = await this.#watch(this.#native.fetch(this.#id.toString(), this.#id.name ?? "", wire));
       return cairn.responseFromWire(res);
     }
   }

@@ -1,0 +1,137 @@
+package e2e
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+const rpcConfig = `{
+  "name": "rpc",
+  "main": "src/index.js",
+  "compatibility_date": "2025-09-01",
+  "durable_objects": { "bindings": [{ "name": "COUNTER", "class_name": "Counter" }] },
+  "migrations": [{ "tag": "v1", "new_sqlite_classes": ["Counter"] }],
+}`
+
+const rpcWorker = `import { DurableObject, RpcTarget } from "cloudflare:workers";
+
+class Handle extends RpcTarget {
+  constructor(counter) { super(); this.counter = counter; }
+  increment(by = 1) { return this.counter.inc(by); }
+  get kind() { return "handle"; }
+}
+
+export class Counter extends DurableObject {
+  constructor(ctx, env) {
+    super(ctx, env);
+    this.ownProp = "secret";
+    this.seen = [];
+    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS c (id INTEGER PRIMARY KEY, n INTEGER)");
+  }
+  async inc(by = 1) {
+    return this.ctx.storage.sql.exec(
+      "INSERT INTO c VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET n = n + ? RETURNING n", by, by).one().n;
+  }
+  get value() { return this.ctx.storage.sql.exec("SELECT coalesce(max(n), 0) AS n FROM c").one().n; }
+  whoami() { return this.ctx.id.name; }
+  getCounter() { return new Handle(this); }
+  async callMe(fn) { return await fn(5); }
+  echo(v) { return v; }
+  boom() { const e = new RangeError("kaboom"); throw e; }
+  note(n) { this.seen.push(n); return this.seen.slice(); }
+  stop() { this.ctx.abort("stopped on purpose"); }
+}
+
+const err = async (p) => { try { await p; return "no error"; } catch (e) { return e.name + ": " + e.message + (e.remote ? " (remote)" : ""); } };
+
+export default {
+  async fetch(req, env) {
+    const url = new URL(req.url);
+    const stub = env.COUNTER.getByName(url.searchParams.get("id") ?? "c");
+    switch (url.pathname) {
+    case "/basic": {
+      const a = await stub.inc(2);
+      const b = await stub.inc();
+      return Response.json({ a, b, value: await stub.value, name: await stub.whoami() });
+    }
+    case "/pipeline": {
+      const piped = await stub.getCounter().increment(10);
+      const h = await stub.getCounter();
+      const stepped = await h.increment(10);
+      return Response.json({ piped, stepped, kind: await h.kind });
+    }
+    case "/callback": return Response.json(await stub.callMe((x) => x * 2));
+    case "/clone": {
+      const v = await stub.echo({ d: new Date(5), m: new Map([["k", 1]]), nan: NaN, big: [1, 2, 3] });
+      return Response.json({ date: v.d instanceof Date && v.d.getTime(), map: v.m.get("k"), nan: Number.isNaN(v.nan), big: v.big });
+    }
+    case "/errors": return Response.json({
+      thrown: await err(stub.boom()),
+      missing: await err(stub.nope()),
+      own: await err(stub.ownProp),
+      reserved: await err(stub.webSocketMessage()),
+      plainClass: await err(stub.echo(new (class Foo {})())),
+      fn: await err(stub.echo(Symbol("s"))),
+    });
+    case "/order": {
+      const calls = [];
+      for (let i = 0; i < 20; i++) calls.push(stub.note(i));
+      const lists = await Promise.all(calls);
+      return Response.json(lists[19]);
+    }
+    case "/broken": {
+      const first = await err(stub.stop());
+      const after = await err(stub.inc());
+      const fresh = await env.COUNTER.getByName(url.searchParams.get("id")).inc();
+      return Response.json({ first, after, fresh });
+    }
+    }
+    return new Response("no route", { status: 404 });
+  },
+};
+`
+
+// spec 8, 9, 10, 12 and 1.4: JS RPC on Durable Object stubs.
+func TestRPC(t *testing.T) {
+	dir := writeProject(t, map[string]string{"wrangler.jsonc": rpcConfig, "src/index.js": rpcWorker})
+	d := startDev(t, dir, t.TempDir())
+	tests := []struct{ path, want string }{
+		{"/basic?id=b", `{"a":2,"b":3,"value":3,"name":"b"}`},
+		{"/pipeline?id=p", `{"piped":10,"stepped":20,"kind":"handle"}`},
+		{"/callback?id=f", `10`},
+		{"/clone?id=k", `{"date":5,"map":1,"nan":true,"big":[1,2,3]}`},
+		{"/order?id=o", `[0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19]`},
+	}
+	for _, tt := range tests {
+		if got := d.mustGet(tt.path); got != tt.want {
+			t.Errorf("%s = %s, want %s", tt.path, got, tt.want)
+		}
+	}
+
+	var errs map[string]string
+	if err := json.Unmarshal([]byte(d.mustGet("/errors?id=e")), &errs); err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]string{
+		"thrown":     "RangeError: kaboom (remote)",
+		"missing":    `TypeError: The RPC receiver does not implement the method "nope". (remote)`,
+		"own":        `TypeError: The RPC receiver does not implement the method "ownProp". (remote)`,
+		"reserved":   `TypeError: 'webSocketMessage' is a reserved method and cannot be called over RPC. (remote)`,
+		"plainClass": `DataCloneError: Could not serialize object of type "Foo". This type does not support serialization.`,
+	} {
+		if errs[k] != want {
+			t.Errorf("%s: %q, want %q", k, errs[k], want)
+		}
+	}
+	if errs["fn"] == "no error" {
+		t.Errorf("passing a symbol over RPC did not fail")
+	}
+
+	var broken map[string]any
+	if err := json.Unmarshal([]byte(d.mustGet("/broken?id=x")), &broken); err != nil {
+		t.Fatal(err)
+	}
+	if broken["first"] != "Error: stopped on purpose (remote)" || broken["after"] != broken["first"] || broken["fresh"] != 1.0 {
+		t.Errorf("broken stub: %v; want the reset error twice, then a fresh stub working", broken)
+	}
+}
