@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"testing"
+	"time"
 )
 
 const rpcConfig = `{
@@ -134,4 +135,29 @@ func TestRPC(t *testing.T) {
 	if broken["first"] != "Error: stopped on purpose (remote)" || broken["after"] != broken["first"] || broken["fresh"] != 1.0 {
 		t.Errorf("broken stub: %v; want the reset error twice, then a fresh stub working", broken)
 	}
+}
+
+// An object with no events for the idle time is evicted; the next call
+// constructs it again, with its storage and name intact (spec 8, 1.6).
+func TestIdleEviction(t *testing.T) {
+	const worker = `import { DurableObject } from "cloudflare:workers";
+let constructed = 0;
+export class Counter extends DurableObject {
+  constructor(ctx, env) { super(ctx, env); constructed++; this.mem = 0; }
+  async inc() { this.mem++; const n = ((await this.ctx.storage.get("n")) ?? 0) + 1; await this.ctx.storage.put("n", n); return n; }
+  info() { return { constructed, mem: this.mem, name: this.ctx.id.name }; }
+}
+export default { async fetch(req, env) {
+  const stub = env.COUNTER.getByName("idle");
+  if (new URL(req.url).pathname === "/inc") return Response.json(await stub.inc());
+  return Response.json(await stub.info());
+} };`
+	dir := writeProject(t, map[string]string{"wrangler.jsonc": rpcConfig, "src/index.js": worker})
+	d := startDev(t, dir, t.TempDir(), "--object-idle", "100ms")
+	d.expect("GET", "/inc", 200, "1")
+	d.expect("GET", "/inc", 200, "2")
+	d.expect("GET", "/info", 200, `{"constructed":1,"mem":2,"name":"idle"}`)
+	time.Sleep(600 * time.Millisecond) // > 2 × idle
+	d.expect("GET", "/info", 200, `{"constructed":2,"mem":0,"name":"idle"}`)
+	d.expect("GET", "/inc", 200, "3")
 }

@@ -73,6 +73,8 @@ type instance struct {
 	confirmTurn bool // a write of this turn holds the output gate
 	waiters     []confirmWaiter
 	broken      error // set during a turn (ctx.abort, a failed blockConcurrencyWhile): reset at its end
+
+	evicted bool // by the Host when idle; events that still reach it fail with objects.ErrEvicted
 }
 
 type queuedEvent struct {
@@ -100,6 +102,30 @@ func (i *instance) Fetch(ctx context.Context, req *http.Request) (*http.Response
 // Close does nothing: the JS object goes with its runtime, and the Host
 // closes the storage.
 func (i *instance) Close() {}
+
+// Evict drops the object's JS state if it has nothing in progress
+// (objects.Evicter). It runs on the object's loop.
+func (i *instance) Evict() bool {
+	rt := i.rt
+	ch := make(chan bool, 1)
+	if !rt.loop.submit(func() { ch <- i.evictNow() }) {
+		return true // the runtime has stopped: nothing of it is left
+	}
+	return <-ch
+}
+
+func (i *instance) evictNow() bool {
+	if len(i.inflight) > 0 || len(i.queued) > 0 || i.blocked > 0 || len(i.waiters) > 0 ||
+		i.committed > i.confirmed || i.obj.Storage.InTx() {
+		return false
+	}
+	i.evicted = true
+	i.gen++ // its natives stop working: timers of the old instance cannot touch storage
+	i.this = nil
+	delete(i.rt.instances, i)
+	delete(i.rt.dirty, i)
+	return true
+}
 
 // deliver runs an event for this object on the loop: it constructs the
 // object first if needed and holds the event while blockConcurrencyWhile is

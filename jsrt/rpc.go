@@ -6,6 +6,8 @@ import (
 	"sync"
 
 	"github.com/dop251/goja"
+
+	"github.com/cairn-dev/cairn/objects"
 )
 
 // JS RPC. A call on a stub (stub.method(args), await stub.prop) carries a
@@ -280,6 +282,10 @@ func (i *instance) Call(path []string, payload []byte, done func([]byte, error))
 	}
 	*pending = func(err error) { answer(nil, err) }
 	if !rt.loop.submit(rt.as(i, func() {
+		if i.evicted {
+			done(nil, objects.ErrEvicted)
+			return
+		}
 		i.inflight[pending] = struct{}{}
 		i.deliver(func() { rt.serveRPC(i.this, "object", path, payload, answer) }, *pending)
 	})) {

@@ -339,7 +339,14 @@ func (rt *runtime) serve(ctx context.Context, req *http.Request, owner *instance
 		}, func(err error) { deliver(nil, err) })
 	}
 	if owner != nil {
-		if !rt.loop.submit(rt.as(owner, func() { register(); owner.deliver(task, *pending) })) {
+		if !rt.loop.submit(rt.as(owner, func() {
+			if owner.evicted {
+				ch <- result{nil, objects.ErrEvicted}
+				return
+			}
+			register()
+			owner.deliver(task, *pending)
+		})) {
 			return nil, ErrStopped
 		}
 	} else if !rt.loop.submit(func() { register(); task() }) {

@@ -56,10 +56,11 @@ type Object struct {
 	Class   string
 	Storage *storage.DB
 
-	path    string // of the storage file
-	log     *slog.Logger
-	scratch *storage.Scratch
-	inst    Instance
+	path     string // of the storage file
+	log      *slog.Logger
+	scratch  *storage.Scratch
+	activity activity
+	inst     Instance
 }
 
 // ReopenStorage replaces a storage handle that broke (a critical SQLite
@@ -81,10 +82,13 @@ type Host struct {
 	log     *slog.Logger
 	scratch *storage.Scratch // answers reads of objects that have no file yet
 
-	mu      sync.Mutex
-	classes map[string]Class
-	live    map[key]*Object
-	closed  bool
+	mu       sync.Mutex
+	classes  map[string]Class
+	live     map[key]*Object
+	evicting map[key]chan struct{} // closed when the object's eviction is decided
+	closed   bool
+	sweeping bool
+	stop     chan struct{} // ends the eviction sweeper
 }
 
 type key struct {
@@ -98,7 +102,7 @@ func NewHost(catalog *Catalog, log *slog.Logger) *Host {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Host{catalog: catalog, log: log, scratch: storage.NewScratch(), classes: make(map[string]Class), live: make(map[key]*Object)}
+	return &Host{catalog: catalog, log: log, scratch: storage.NewScratch(), classes: make(map[string]Class), live: make(map[key]*Object), evicting: make(map[key]chan struct{})}
 }
 
 // Register makes class name served by c.
@@ -117,11 +121,17 @@ func (h *Host) Namespace(class string) (*Namespace, error) {
 // Fetch delivers an HTTP request to the object id of class, activating it
 // if needed. name is the name the id was derived from, if known.
 func (h *Host) Fetch(ctx context.Context, class string, id ID, name string, req *http.Request) (*http.Response, error) {
-	o, err := h.activate(class, id, name)
-	if err != nil {
-		return nil, err
+	for {
+		o, err := h.activate(class, id, name)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := o.inst.Fetch(ctx, req)
+		if errors.Is(err, ErrEvicted) {
+			continue // it was evicted after we found it: activate anew
+		}
+		return resp, err
 	}
-	return o.inst.Fetch(ctx, req)
 }
 
 // Call delivers an RPC call to the object id of class, activating it if
@@ -138,21 +148,39 @@ func (h *Host) Call(class string, id ID, name string, path []string, args []byte
 		done(nil, ErrNoRPC)
 		return
 	}
-	c.Call(path, args, done)
+	c.Call(path, args, func(result []byte, err error) {
+		if errors.Is(err, ErrEvicted) {
+			go h.Call(class, id, name, path, args, done) // activate anew (off the instance's loop)
+			return
+		}
+		done(result, err)
+	})
 }
 
 // activate returns the live object for id, creating its instance on first use.
 func (h *Host) activate(class string, id ID, name string) (*Object, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.closed {
-		return nil, ErrClosed
-	}
 	k := key{class, id}
+	for {
+		if h.closed {
+			return nil, ErrClosed
+		}
+		done, ok := h.evicting[k]
+		if !ok {
+			break
+		}
+		// Wait until its eviction is decided: one instance per id, and one
+		// open storage handle.
+		h.mu.Unlock()
+		<-done
+		h.mu.Lock()
+	}
 	if o, ok := h.live[k]; ok {
 		if o.Name == "" && name != "" {
 			o.Name = name
 		}
+		o.activity.touch()
 		return o, nil
 	}
 	c, ok := h.classes[class]
@@ -179,6 +207,7 @@ func (h *Host) activate(class string, id ID, name string) (*Object, error) {
 		return nil, fmt.Errorf("activate %s %s: %w", class, id, err)
 	}
 	o.inst = inst
+	o.activity.touch()
 	h.live[k] = o
 	return o, nil
 }
@@ -190,6 +219,10 @@ func (h *Host) Close() error {
 	live := h.live
 	h.live = make(map[key]*Object)
 	h.closed = true
+	if h.sweeping {
+		close(h.stop)
+		h.sweeping = false
+	}
 	h.mu.Unlock()
 	var errs []error
 	for _, o := range live {

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/cairn-dev/cairn/bundle"
 	"github.com/cairn-dev/cairn/config"
@@ -26,6 +27,10 @@ type Options struct {
 	PersistTo string            // state directory; default <project>/.cairn/state
 	Vars      map[string]string // --var overrides, applied over the config's vars
 	Logger    *slog.Logger
+	// ObjectIdle is how long a Durable Object may go without events before
+	// it is evicted from memory (between 1× and 2×, spread by id); default
+	// 70 s as on Cloudflare, negative to never evict.
+	ObjectIdle time.Duration
 }
 
 // App is one loaded Worker project.
@@ -100,6 +105,11 @@ func Load(opts Options) (*App, error) {
 		return nil, err
 	}
 	host := objects.NewHost(catalog, log)
+	idle := opts.ObjectIdle
+	if idle == 0 {
+		idle = 70 * time.Second
+	}
+	host.EvictIdle(idle)
 	w, err := jsrt.New(jsrt.Config{
 		Name:           cfg.Name,
 		Code:           res.Code,

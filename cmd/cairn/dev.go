@@ -28,6 +28,7 @@ func newDevCommand() *cobra.Command {
 		noWatch   bool
 		apiPort   int
 		apiToken  string
+		idle      time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "dev [dir-or-config]",
@@ -45,7 +46,7 @@ module) like "wrangler dev", with Durable Object state kept on disk.`,
 				return err
 			}
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
-			opts := server.Options{Config: path, PersistTo: persistTo, Vars: overrides, Logger: log}
+			opts := server.Options{Config: path, PersistTo: persistTo, Vars: overrides, Logger: log, ObjectIdle: idle}
 			l := listeners{worker: net.JoinHostPort(ip, strconv.Itoa(port)), apiToken: apiToken}
 			if apiToken == "" {
 				l.apiToken = os.Getenv("CAIRN_API_TOKEN")
@@ -65,6 +66,7 @@ module) like "wrangler dev", with Durable Object state kept on disk.`,
 	f.StringVar(&persistTo, "persist-to", "", "directory for Durable Object state (default .cairn/state in the project)")
 	f.StringArrayVar(&vars, "var", nil, "set a var, KEY:VALUE (repeatable; overrides the config)")
 	f.BoolVar(&noWatch, "no-watch", false, "do not reload when sources change")
+	f.DurationVar(&idle, "object-idle", 70*time.Second, "evict a Durable Object from memory after this long without events (1×–2×; negative: never)")
 	f.IntVar(&apiPort, "api-port", 0, "serve the admin REST API (/client/v4/…) on this port (0: off)")
 	f.StringVar(&apiToken, "api-token", "", "bearer token the admin API requires (default $CAIRN_API_TOKEN; needed off loopback)")
 	return cmd
