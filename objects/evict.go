@@ -3,6 +3,8 @@ package objects
 import (
 	"errors"
 	"hash/maphash"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -39,7 +41,11 @@ func (h *Host) EvictIdle(idle time.Duration) {
 	}
 	h.sweeping = true
 	h.stop = make(chan struct{})
+	h.pressure = make(chan struct{}, 1)
 	seed := maphash.MakeSeed()
+	limit := func(o *Object) time.Duration {
+		return idle + time.Duration(maphash.Bytes(seed, o.ID[:])%uint64(idle))
+	}
 	go func() {
 		tick := time.NewTicker(max(idle/4, 10*time.Millisecond))
 		defer tick.Stop()
@@ -48,16 +54,62 @@ func (h *Host) EvictIdle(idle time.Duration) {
 			case <-h.stop:
 				return
 			case now := <-tick.C:
-				h.sweep(now, func(o *Object) time.Duration {
-					return idle + time.Duration(maphash.Bytes(seed, o.ID[:])%uint64(idle))
+				h.sweep(func(live map[key]*Object) []key {
+					var ks []key
+					for k, o := range live {
+						if o.activity.idleFor(now) > limit(o) {
+							ks = append(ks, k)
+						}
+					}
+					return ks
 				})
+			case <-h.pressure:
+				h.sweep(h.leastRecentlyUsed)
 			}
 		}
 	}()
 }
 
-// sweep evicts the objects idle longer than their limit.
-func (h *Host) sweep(now time.Time, limit func(*Object) time.Duration) {
+// LimitLive caps the objects in memory: beyond max, the least recently
+// used are evicted early (each live object holds open files; the process
+// has a limit). 0 means no cap. It takes effect with EvictIdle.
+func (h *Host) LimitLive(max int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.maxLive = max
+}
+
+// overLimit wakes the sweeper when there are more live objects than the
+// cap. h.mu is held.
+func (h *Host) overLimit() {
+	if h.maxLive > 0 && len(h.live) > h.maxLive && h.pressure != nil {
+		select {
+		case h.pressure <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// leastRecentlyUsed picks the objects to evict to get back to 90 % of the
+// cap. h.mu is held.
+func (h *Host) leastRecentlyUsed(live map[key]*Object) []key {
+	excess := len(live) - h.maxLive*9/10
+	if h.maxLive <= 0 || excess <= 0 {
+		return nil
+	}
+	ks := make([]key, 0, len(live))
+	for k := range live {
+		ks = append(ks, k)
+	}
+	slices.SortFunc(ks, func(a, b key) int {
+		return int(live[a].activity.last.Load() - live[b].activity.last.Load())
+	})
+	return ks[:excess]
+}
+
+// sweep evicts the objects pick chooses (it runs with h.mu held); those
+// busy stay.
+func (h *Host) sweep(pick func(live map[key]*Object) []key) {
 	type candidate struct {
 		k    key
 		o    *Object
@@ -65,8 +117,9 @@ func (h *Host) sweep(now time.Time, limit func(*Object) time.Duration) {
 	}
 	var cands []candidate
 	h.mu.Lock()
-	for k, o := range h.live {
-		if _, ok := o.inst.(Evicter); ok && o.activity.idleFor(now) > limit(o) {
+	for _, k := range pick(h.live) {
+		o := h.live[k]
+		if _, ok := o.inst.(Evicter); ok {
 			c := candidate{k, o, make(chan struct{})}
 			delete(h.live, k)
 			h.evicting[k] = c.done
@@ -74,24 +127,43 @@ func (h *Host) sweep(now time.Time, limit func(*Object) time.Duration) {
 		}
 	}
 	h.mu.Unlock()
+	// Ask every candidate at once: each answers from its own loop.
+	var wg sync.WaitGroup
 	for _, c := range cands {
-		evicted := c.o.inst.(Evicter).Evict()
-		if evicted {
-			if err := c.o.Storage.Close(); err != nil {
-				h.log.Error("close evicted object", "class", c.o.Class, "id", c.o.ID.String(), "error", err)
-			}
-		}
-		h.mu.Lock()
-		if !evicted {
-			if h.closed { // Close did not see it: close it here
-				c.o.inst.Close()
-				c.o.Storage.Close()
-			} else {
-				h.live[c.k] = c.o
-			}
-		}
-		delete(h.evicting, c.k)
-		h.mu.Unlock()
-		close(c.done)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			h.finishEviction(c.k, c.o, c.done, c.o.inst.(Evicter).Evict())
+		}()
 	}
+	wg.Wait()
+}
+
+// finishEviction closes an evicted object's storage, or puts a busy one
+// back, and lets events waiting for it go on.
+func (h *Host) finishEviction(k key, o *Object, done chan struct{}, evicted bool) {
+	if evicted {
+		if err := o.Storage.Close(); err != nil {
+			h.log.Error("close evicted object", "class", o.Class, "id", o.ID.String(), "error", err)
+		}
+	}
+	h.mu.Lock()
+	if !evicted {
+		if h.closed { // Close did not see it: close it here
+			o.inst.Close()
+			o.Storage.Close()
+		} else {
+			h.live[k] = o
+		}
+	}
+	delete(h.evicting, k)
+	h.mu.Unlock()
+	close(done)
+}
+
+// Live returns the number of objects in memory.
+func (h *Host) Live() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.live)
 }

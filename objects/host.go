@@ -89,6 +89,8 @@ type Host struct {
 	closed   bool
 	sweeping bool
 	stop     chan struct{} // ends the eviction sweeper
+	pressure chan struct{} // wakes the sweeper when over maxLive
+	maxLive  int
 }
 
 type key struct {
@@ -209,6 +211,7 @@ func (h *Host) activate(class string, id ID, name string) (*Object, error) {
 	o.inst = inst
 	o.activity.touch()
 	h.live[k] = o
+	h.overLimit()
 	return o, nil
 }
 

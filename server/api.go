@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"runtime"
+	"runtime/debug"
 	"strings"
 )
 
@@ -123,12 +125,25 @@ func writeEnvelope(w http.ResponseWriter, status int, env envelope) {
 // App being served at the time of the request.
 func (s *Server) AdminAPI(token string) *API {
 	api := NewAPI(token)
-	api.Handle("GET /cairn/status", func(*http.Request) (any, error) {
+	// status: the Worker served, its live objects and the Go heap; ?gc=1
+	// collects garbage first (for memory benchmarks).
+	api.Handle("GET /cairn/status", func(r *http.Request) (any, error) {
 		app := s.Current()
 		if app == nil {
 			return nil, &APIError{Status: http.StatusServiceUnavailable, Code: 7500, Message: "no Worker loaded"}
 		}
-		return map[string]any{"name": app.Config.Name}, nil
+		if r.URL.Query().Get("gc") == "1" {
+			runtime.GC()
+			debug.FreeOSMemory()
+		}
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return map[string]any{
+			"name":        app.Config.Name,
+			"liveObjects": app.Host.Live(),
+			"heapInuse":   ms.HeapInuse,
+			"goroutines":  runtime.NumGoroutine(),
+		}, nil
 	})
 	s.registerKV(api)
 	return api

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/cairn-dev/cairn/bundle"
@@ -110,6 +111,7 @@ func Load(opts Options) (*App, error) {
 		idle = 70 * time.Second
 	}
 	host.EvictIdle(idle)
+	host.LimitLive(liveObjectLimit())
 	w, err := jsrt.New(jsrt.Config{
 		Name:           cfg.Name,
 		Code:           res.Code,
@@ -198,4 +200,16 @@ func (s *Server) Swap(next *App) {
 			s.Log.Error("close previous worker", "error", err)
 		}
 	}
+}
+
+// liveObjectLimit is how many Durable Objects may be in memory at once: a
+// live object holds about three open files (its database, WAL and shared
+// memory), so the cap follows the process's open-file limit, keeping room
+// for connections.
+func liveObjectLimit() int {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil || lim.Cur > 1<<30 {
+		return 10000
+	}
+	return max(64, (int(lim.Cur)-1024)/4)
 }

@@ -58,7 +58,7 @@ type DB struct {
 // layer's goroutines.
 type syncState struct {
 	mu      sync.Mutex
-	wal     *os.File // the -wal file, opened on first Sync
+	walSeen bool     // a Sync found the -wal file (its directory entry is then synced once)
 	newDirs []string // directories created with the file whose entries are not yet durable
 	newFile bool     // the file was created (or reopened for writing): sync it once too
 	closed  bool
@@ -131,15 +131,19 @@ func (db *DB) Sync() error {
 	if s.closed {
 		return nil // Close checkpointed and synced everything
 	}
-	if s.wal == nil {
-		f, err := os.OpenFile(db.path+"-wal", os.O_RDWR, 0)
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil // nothing committed since the last checkpoint removed it
-		} else if err != nil {
-			return fmt.Errorf("sync %s: %w", db.path, err)
-		}
-		s.wal = f
+	// The WAL is opened for each sync rather than kept open: a live object
+	// already holds three files, and the process's open-file limit bounds
+	// how many objects can be live.
+	wal, err := os.OpenFile(db.path+"-wal", os.O_RDWR, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // nothing committed since the last checkpoint removed it
+	} else if err != nil {
+		return fmt.Errorf("sync %s: %w", db.path, err)
+	}
+	defer wal.Close()
+	if !s.walSeen {
 		// The WAL was created after the file's directory entry was synced.
+		s.walSeen = true
 		s.newDirs = append(s.newDirs, filepath.Dir(db.path))
 	}
 	if s.newFile {
@@ -148,7 +152,7 @@ func (db *DB) Sync() error {
 		}
 		s.newFile = false
 	}
-	if err := fdatasync(s.wal); err != nil {
+	if err := fdatasync(wal); err != nil {
 		return fmt.Errorf("sync %s: %w", db.path, err)
 	}
 	for len(s.newDirs) > 0 {
@@ -239,10 +243,6 @@ func (db *DB) Close() error {
 	s := &db.sync
 	s.mu.Lock()
 	s.closed = true
-	if s.wal != nil {
-		s.wal.Close()
-		s.wal = nil
-	}
 	s.mu.Unlock()
 	return err
 }
@@ -304,10 +304,7 @@ func (db *DB) DeleteAll() error {
 	db.rolledBack()
 	db.noFile = true
 	db.sync.mu.Lock()
-	if db.sync.wal != nil {
-		db.sync.wal.Close()
-		db.sync.wal = nil
-	}
+	db.sync.walSeen = false
 	db.sync.mu.Unlock()
 	return syncDir(filepath.Dir(db.path))
 }
