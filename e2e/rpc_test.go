@@ -35,6 +35,7 @@ export class Counter extends DurableObject {
   }
   get value() { return this.ctx.storage.sql.exec("SELECT coalesce(max(n), 0) AS n FROM c").one().n; }
   whoami() { return this.ctx.id.name; }
+  jur() { return this.ctx.id.jurisdiction ?? null; }
   getCounter() { return new Handle(this); }
   async callMe(fn) { return await fn(5); }
   echo(v) { return v; }
@@ -60,6 +61,16 @@ export default {
       const h = await stub.getCounter();
       const stepped = await h.increment(10);
       return Response.json({ piped, stepped, kind: await h.kind });
+    }
+    case "/jurisdiction": {
+      const a = env.COUNTER.idFromName("x"), b = env.COUNTER.jurisdiction("eu").idFromName("x");
+      const parsed = env.COUNTER.idFromString(b.toString());
+      let cross, bad;
+      try { env.COUNTER.jurisdiction("fedramp").get(b); } catch (e) { cross = e.name; }
+      try { env.COUNTER.jurisdiction("mars"); } catch (e) { bad = e.name; }
+      const inside = await env.COUNTER.jurisdiction("eu").getByName("x").jur();
+      const hinted = await env.COUNTER.get(a, { locationHint: "weur" }).jur();
+      return Response.json({ differ: !a.equals(b), parsed: parsed.jurisdiction, cross, bad, inside, hinted });
     }
     case "/callback": return Response.json(await stub.callMe((x) => x * 2));
     case "/clone": {
@@ -100,6 +111,8 @@ func TestRPC(t *testing.T) {
 		{"/basic?id=b", `{"a":2,"b":3,"value":3,"name":"b"}`},
 		{"/pipeline?id=p", `{"piped":10,"stepped":20,"kind":"handle"}`},
 		{"/callback?id=f", `10`},
+		// spec 7: jurisdictions give distinct ids; locationHint is accepted
+		{"/jurisdiction", `{"differ":true,"parsed":"eu","cross":"TypeError","bad":"TypeError","inside":"eu","hinted":null}`},
 		{"/clone?id=k", `{"date":5,"map":1,"nan":true,"big":[1,2,3]}`},
 		{"/order?id=o", `[0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19]`},
 	}

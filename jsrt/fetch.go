@@ -109,8 +109,30 @@ func (rt *runtime) newEnv() (*goja.Object, error) {
 func (rt *runtime) namespaceNatives(class string, ns *objects.Namespace) *goja.Object {
 	vm := rt.vm
 	n := vm.NewObject()
-	_ = n.Set("idFromName", func(name string) string { return ns.IDFromName(name).String() })
-	_ = n.Set("newUniqueId", func() string { return ns.NewUniqueID().String() })
+	_ = n.Set("idFromName", func(name, jurisdiction string) string {
+		id, err := ns.IDFromNameIn(jurisdiction, name)
+		if err != nil {
+			panic(vm.NewTypeError(err.Error()))
+		}
+		return id.String()
+	})
+	_ = n.Set("newUniqueId", func(jurisdiction string) string {
+		id, err := ns.NewUniqueIDIn(jurisdiction)
+		if err != nil {
+			panic(vm.NewTypeError(err.Error()))
+		}
+		return id.String()
+	})
+	_ = n.Set("jurisdictionOf", func(s string) goja.Value {
+		id, err := ns.ParseID(s)
+		if err != nil {
+			panic(vm.NewTypeError(err.Error()))
+		}
+		if j := ns.Jurisdiction(id); j != "" {
+			return vm.ToValue(j)
+		}
+		return goja.Undefined()
+	})
 	_ = n.Set("idFromString", func(s string) string {
 		id, err := ns.ParseID(s)
 		if err != nil {

@@ -346,6 +346,11 @@ func (i *instance) stateNatives() *goja.Object {
 	if i.obj.Name != "" {
 		_ = n.Set("name", i.obj.Name)
 	}
+	if ns, err := rt.w.cfg.Host.Namespace(i.class); err == nil {
+		if j := ns.Jurisdiction(i.obj.ID); j != "" {
+			_ = n.Set("jurisdiction", j)
+		}
+	}
 	live := func() bool { return i.gen == gen }
 	_ = n.Set("block", func() {
 		if live() {

@@ -6,6 +6,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
 )
 
 // ErrInvalidID is returned by ParseID for a string that is not exactly 64
@@ -74,7 +77,7 @@ func (ns *Namespace) ParseID(s string) (ID, error) {
 	if _, err := hex.Decode(id[:], []byte(s)); err != nil {
 		return ID{}, ErrInvalidID
 	}
-	if !hmac.Equal(id[16:], ns.mac(id[:16])) {
+	if !hmac.Equal(id[16:], ns.mac(id[:16])) && ns.Jurisdiction(id) == "" {
 		return ID{}, ErrWrongNamespace
 	}
 	return id, nil
@@ -82,7 +85,65 @@ func (ns *Namespace) ParseID(s string) (ID, error) {
 
 // mac returns the first 16 bytes of HMAC-SHA256(key, data).
 func (ns *Namespace) mac(data []byte) []byte {
+	return ns.macIn("", data)
+}
+
+// macIn is mac in jurisdiction j: ids of a jurisdiction are minted with a
+// key domain of their own, so the same name gives another id there, and
+// ParseID recovers the jurisdiction by finding which MAC verifies. Ids with
+// no jurisdiction are unchanged.
+func (ns *Namespace) macIn(j string, data []byte) []byte {
 	h := hmac.New(sha256.New, ns.key[:])
+	if j != "" {
+		h.Write([]byte("\x00jurisdiction=" + j + "\x00"))
+	}
 	h.Write(data)
 	return h.Sum(nil)[:16]
+}
+
+// Jurisdictions are the jurisdictions ids can be confined to, as on
+// Cloudflare. cairn runs where it is deployed; a jurisdiction only
+// separates ids (and is reported by id.jurisdiction).
+var Jurisdictions = []string{"eu", "fedramp", "fedramp-high", "us"}
+
+// ErrJurisdiction is returned for a jurisdiction not in Jurisdictions.
+var ErrJurisdiction = errors.New("Invalid jurisdiction")
+
+func checkJurisdiction(j string) error {
+	if j == "" || slices.Contains(Jurisdictions, j) {
+		return nil
+	}
+	return fmt.Errorf("%w %q: must be one of %s", ErrJurisdiction, j, strings.Join(Jurisdictions, ", "))
+}
+
+// IDFromNameIn is IDFromName in jurisdiction j ("" for none).
+func (ns *Namespace) IDFromNameIn(j, name string) (ID, error) {
+	if err := checkJurisdiction(j); err != nil {
+		return ID{}, err
+	}
+	var id ID
+	copy(id[:16], ns.macIn(j, []byte(name)))
+	copy(id[16:], ns.macIn(j, id[:16]))
+	return id, nil
+}
+
+// NewUniqueIDIn is NewUniqueID in jurisdiction j ("" for none).
+func (ns *Namespace) NewUniqueIDIn(j string) (ID, error) {
+	if err := checkJurisdiction(j); err != nil {
+		return ID{}, err
+	}
+	var id ID
+	_, _ = rand.Read(id[:16])
+	copy(id[16:], ns.macIn(j, id[:16]))
+	return id, nil
+}
+
+// Jurisdiction returns the jurisdiction id was minted in, "" for none.
+func (ns *Namespace) Jurisdiction(id ID) string {
+	for _, j := range Jurisdictions {
+		if hmac.Equal(id[16:], ns.macIn(j, id[:16])) {
+			return j
+		}
+	}
+	return ""
 }

@@ -114,3 +114,40 @@ func TestErrorTexts(t *testing.T) {
 		t.Errorf("ErrWrongNamespace = %q", got)
 	}
 }
+
+// spec 7: the same name gives another id in a jurisdiction; ParseID accepts
+// it and Jurisdiction recovers it.
+func TestJurisdictionIDs(t *testing.T) {
+	ns := NewNamespace("Room", []byte("secret"))
+	plain := ns.IDFromName("x")
+	eu, err := ns.IDFromNameIn("eu", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if eu == plain {
+		t.Fatal("jurisdiction eu gave the same id as no jurisdiction")
+	}
+	if again, _ := ns.IDFromNameIn("eu", "x"); again != eu {
+		t.Fatal("IDFromNameIn is not deterministic")
+	}
+	u, _ := ns.NewUniqueIDIn("fedramp")
+	for _, tc := range []struct {
+		id   ID
+		want string
+	}{{plain, ""}, {eu, "eu"}, {u, "fedramp"}} {
+		parsed, err := ns.ParseID(tc.id.String())
+		if err != nil || parsed != tc.id {
+			t.Fatalf("ParseID(%s) = %v, %v", tc.id, parsed, err)
+		}
+		if got := ns.Jurisdiction(tc.id); got != tc.want {
+			t.Errorf("Jurisdiction = %q, want %q", got, tc.want)
+		}
+	}
+	if _, err := ns.IDFromNameIn("mars", "x"); !errors.Is(err, ErrJurisdiction) {
+		t.Errorf("unknown jurisdiction: %v", err)
+	}
+	other := NewNamespace("Room", []byte("other"))
+	if _, err := other.ParseID(eu.String()); !errors.Is(err, ErrWrongNamespace) {
+		t.Errorf("another namespace accepted a jurisdiction id: %v", err)
+	}
+}

@@ -9,15 +9,18 @@
   class DurableObjectId {
     #hex;
     #name;
-    constructor(hex, name) {
+    #jurisdiction;
+    constructor(hex, name, jurisdiction) {
       this.#hex = hex;
       this.#name = name;
+      this.#jurisdiction = jurisdiction;
     }
     toString() { return this.#hex; }
     equals(other) { return other instanceof DurableObjectId && other.#hex === this.#hex; }
     get name() { return this.#name; }
-    get jurisdiction() { return undefined; }
+    get jurisdiction() { return this.#jurisdiction; }
   }
+  cairn.makeId = (hex, name, jurisdiction) => new DurableObjectId(hex, name, jurisdiction);
 
   // DurableObjectStub sends fetch() and JS RPC calls to one object. Any
   // other member is an RPC method or property (stub.inc(), await stub.n).
@@ -67,29 +70,58 @@
     }
   }
 
+  const JURISDICTIONS = ["eu", "fedramp", "fedramp-high", "us"];
+
+  // DurableObjectNamespace mints ids and stubs. jurisdiction(j) gives a
+  // sub-namespace whose ids are confined to j (distinct from the same names
+  // elsewhere); the top-level namespace accepts ids of any jurisdiction.
   class DurableObjectNamespace {
     #native;
-    constructor(native) { this.#native = native; }
+    #jurisdiction;
+    constructor(native, jurisdiction) {
+      this.#native = native;
+      this.#jurisdiction = jurisdiction;
+    }
     idFromName(name) {
       name = String(name);
-      return new DurableObjectId(this.#native.idFromName(name), name);
+      return new DurableObjectId(this.#native.idFromName(name, this.#jurisdiction ?? ""), name, this.#jurisdiction);
     }
     newUniqueId(options) {
+      let j = this.#jurisdiction;
       if (options && options.jurisdiction !== undefined) {
-        throw new Error("Jurisdiction restrictions are not implemented in cairn.");
+        if (j !== undefined && options.jurisdiction !== j) {
+          throw new TypeError(`newUniqueId() jurisdiction "${options.jurisdiction}" does not match the namespace's "${j}".`);
+        }
+        j = String(options.jurisdiction);
       }
-      return new DurableObjectId(this.#native.newUniqueId(), undefined);
+      return new DurableObjectId(this.#native.newUniqueId(j ?? ""), undefined, j);
     }
     idFromString(hex) {
-      return new DurableObjectId(this.#native.idFromString(String(hex)), undefined);
+      hex = String(hex);
+      const j = this.#native.jurisdictionOf(hex);
+      this.#checkJurisdiction(j);
+      return new DurableObjectId(this.#native.idFromString(hex), undefined, j);
+    }
+    #checkJurisdiction(j) {
+      if (this.#jurisdiction !== undefined && j !== this.#jurisdiction) {
+        throw new TypeError(`The Durable Object ID's jurisdiction (${j ?? "none"}) does not match this namespace's jurisdiction (${this.#jurisdiction}).`);
+      }
     }
     get(id, options) {
       if (!(id instanceof DurableObjectId)) {
         throw new TypeError("Failed to execute 'get' on 'DurableObjectNamespace': parameter 1 is not of type 'DurableObjectId'.");
       }
+      this.#checkJurisdiction(id.jurisdiction);
+      // options.locationHint is accepted: a single node has one location.
       return new DurableObjectStub(this.#native, id);
     }
     getByName(name, options) { return this.get(this.idFromName(name), options); }
+    jurisdiction(j) {
+      if (!JURISDICTIONS.includes(j)) {
+        throw new TypeError(`Invalid jurisdiction "${j}": must be one of ${JURISDICTIONS.join(", ")}.`);
+      }
+      return new DurableObjectNamespace(this.#native, j);
+    }
   }
 
   // --- SQL ---
@@ -310,7 +342,7 @@
   cairn.makeNamespace = (native) => new DurableObjectNamespace(native);
 
   cairn.makeState = (native) => {
-    const id = new DurableObjectId(native.id, native.name);
+    const id = new DurableObjectId(native.id, native.name, native.jurisdiction);
     const storage = new DurableObjectStorage(native.storage, native);
     return {
       id,
