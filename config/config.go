@@ -221,3 +221,14 @@ func replay(ms []Migration) (classes map[string]bool, path, problem string) {
 	}
 	return classes, "", ""
 }
+
+// ClassOf returns the Durable Object class a name refers to: the class of
+// the binding of that name, else the name itself.
+func (c *Config) ClassOf(name string) string {
+	for _, b := range c.DurableObjects {
+		if b.Name == name {
+			return b.ClassName
+		}
+	}
+	return name
+}

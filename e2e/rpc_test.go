@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -173,4 +175,42 @@ export default { async fetch(req, env) {
 	time.Sleep(600 * time.Millisecond) // > 2 × idle
 	d.expect("GET", "/info", 200, `{"constructed":2,"mem":0,"name":"idle"}`)
 	d.expect("GET", "/inc", 200, "3")
+}
+
+// cairn objects list: from the state directory, and from a running server
+// (which knows which objects are live and their names).
+func TestObjectsList(t *testing.T) {
+	dir := writeProject(t, map[string]string{"wrangler.jsonc": rpcConfig, "src/index.js": rpcWorker})
+	state := t.TempDir()
+	apiPort := freePort(t)
+	d := startDev(t, dir, state, "--api-port", fmt.Sprint(apiPort))
+	d.mustGet("/basic?id=alpha")
+	d.mustGet("/basic?id=beta")
+
+	out, err := runCairn(t, 30*time.Second, "objects", "list", "COUNTER", "--config", dir, "--persist-to", state, "--json")
+	if err != nil {
+		t.Fatalf("objects list: %v\n%s", err, out)
+	}
+	var offline []map[string]any
+	if err := json.Unmarshal([]byte(out), &offline); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if len(offline) != 2 || offline[0]["size"].(float64) <= 0 {
+		t.Fatalf("offline listing: %s", out)
+	}
+
+	out, err = runCairn(t, 30*time.Second, "objects", "list", "COUNTER", "--remote", fmt.Sprintf("http://127.0.0.1:%d", apiPort))
+	if err != nil {
+		t.Fatalf("objects list --remote: %v\n%s", err, out)
+	}
+	for _, want := range []string{"alpha", "beta", "yes", "LIVE"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("remote listing lacks %q:\n%s", want, out)
+		}
+	}
+
+	out, err = runCairn(t, 30*time.Second, "objects", "list", "NOPE", "--config", dir, "--persist-to", state)
+	if err == nil || !strings.Contains(out, "no Durable Object class NOPE (known: Counter)") {
+		t.Errorf("unknown namespace: %v\n%s", err, out)
+	}
 }

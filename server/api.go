@@ -10,6 +10,8 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+
+	"github.com/cairn-dev/cairn/objects"
 )
 
 // ErrAPIToken is returned by CheckAPIAddr when the admin API would listen on
@@ -146,5 +148,17 @@ func (s *Server) AdminAPI(token string) *API {
 		}, nil
 	})
 	s.registerKV(api)
+	api.Handle("GET /cairn/objects/{class}", func(r *http.Request) (any, error) {
+		app := s.Current()
+		if app == nil {
+			return nil, &APIError{Status: http.StatusServiceUnavailable, Code: 7500, Message: "no Worker loaded"}
+		}
+		list, err := app.Host.Objects(app.Config.ClassOf(r.PathValue("class")))
+		var uc *objects.UnknownClassError
+		if errors.As(err, &uc) {
+			return nil, &APIError{Status: http.StatusNotFound, Code: 10066, Message: err.Error()}
+		}
+		return list, err
+	})
 	return api
 }

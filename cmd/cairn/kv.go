@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 
@@ -20,15 +19,9 @@ import (
 // kvFlags are the flags every `cairn kv` verb shares: which project, which
 // state directory and which namespace.
 type kvFlags struct {
-	config      string
-	persistTo   string
+	projectFlags
 	binding     string
 	namespaceID string
-}
-
-func (f *kvFlags) addProject(cmd *cobra.Command) {
-	cmd.Flags().StringVarP(&f.config, "config", "c", ".", "project directory or wrangler config file")
-	cmd.Flags().StringVar(&f.persistTo, "persist-to", "", "state directory (default .cairn/state in the project, as cairn dev)")
 }
 
 func (f *kvFlags) addNamespace(cmd *cobra.Command) {
@@ -37,24 +30,6 @@ func (f *kvFlags) addNamespace(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.namespaceID, "namespace-id", "", "the namespace id to use (instead of --binding)")
 }
 
-// project loads the config and returns it with the state directory.
-func (f *kvFlags) project() (*config.Config, string, error) {
-	file, err := config.Find(f.config)
-	if err != nil {
-		return nil, "", err
-	}
-	cfg, err := config.Load(file, func(string) {})
-	if err != nil {
-		return nil, "", err
-	}
-	persist := f.persistTo
-	if persist == "" {
-		persist = filepath.Join(cfg.Dir, ".cairn", "state")
-	}
-	return cfg, persist, nil
-}
-
-// open opens the namespace named by --binding or --namespace-id.
 func (f *kvFlags) open() (*kv.Namespace, string, error) {
 	cfg, persist, err := f.project()
 	if err != nil {
