@@ -32,6 +32,7 @@ type Config struct {
 	Migrations     []Migration            // migrations, in order
 	D1Databases    []D1Database           // d1_databases
 	KVNamespaces   []KVNamespace          // kv_namespaces
+	Services       []ServiceBinding       // services
 }
 
 // DurableObjectBinding exposes a Durable Object namespace to the Worker as env[Name].
@@ -69,6 +70,14 @@ type KVNamespace struct {
 	Binding   string
 	ID        string
 	PreviewID string
+}
+
+// ServiceBinding binds a Worker (or one of its WorkerEntrypoint classes) to
+// env[Binding], reachable with fetch and JS RPC.
+type ServiceBinding struct {
+	Binding    string
+	Service    string // the Worker's name
+	Entrypoint string // exported class; "" for the default export
 }
 
 // Error is a problem in a config file. Line is 1-based, or 0 when the problem

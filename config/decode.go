@@ -176,6 +176,25 @@ func (d *decoder) decode(c *Config) error {
 		return err
 	}
 
+	err = d.each(root, "", "services", known("binding", "service", "entrypoint", "environment", "remote"),
+		func(m map[string]any, path string) (err error) {
+			var sb ServiceBinding
+			if sb.Binding, err = d.required(m, path, "binding"); err != nil {
+				return err
+			}
+			if sb.Service, err = d.required(m, path, "service"); err != nil {
+				return err
+			}
+			if sb.Entrypoint, err = d.str(m, path, "entrypoint"); err != nil {
+				return err
+			}
+			c.Services = append(c.Services, sb)
+			return nil
+		})
+	if err != nil {
+		return err
+	}
+
 	return d.validate(c)
 }
 
@@ -208,6 +227,11 @@ func (d *decoder) validate(c *Config) error {
 	}
 	for i, kv := range c.KVNamespaces {
 		if err := addBinding(kv.Binding, index("kv_namespaces", i)+".binding"); err != nil {
+			return err
+		}
+	}
+	for i, sb := range c.Services {
+		if err := addBinding(sb.Binding, index("services", i)+".binding"); err != nil {
 			return err
 		}
 	}
@@ -264,13 +288,13 @@ func known(keys ...string) func(string) bool {
 func isTopLevelKey(k string) bool {
 	switch k {
 	case "name", "main", "compatibility_date", "compatibility_flags", "vars",
-		"durable_objects", "migrations", "d1_databases", "kv_namespaces",
+		"durable_objects", "migrations", "d1_databases", "kv_namespaces", "services",
 		// Deployment, build and bindings cairn does not provide.
 		"$schema", "account_id", "workers_dev", "preview_urls", "routes", "route",
 		"observability", "upload_source_maps", "placement", "limits", "build",
 		"minify", "dev", "env", "triggers", "rules", "no_bundle",
 		"find_additional_modules", "preserve_file_names", "base_dir", "assets",
-		"r2_buckets", "services", "queues", "ai", "vectorize", "hyperdrive",
+		"r2_buckets", "queues", "ai", "vectorize", "hyperdrive",
 		"analytics_engine_datasets", "send_email", "tail_consumers", "unsafe",
 		"logpush", "keep_vars", "workflows", "version_metadata", "browser",
 		"secrets_store_secrets", "dispatch_namespaces", "mtls_certificates",

@@ -214,3 +214,49 @@ func TestObjectsList(t *testing.T) {
 		t.Errorf("unknown namespace: %v\n%s", err, out)
 	}
 }
+
+// A service binding to an entrypoint of the same Worker: fetch and JS RPC
+// on a WorkerEntrypoint class, and RPC errors as on Durable Objects.
+func TestServiceBindingRPC(t *testing.T) {
+	config := `{
+  "name": "svc",
+  "main": "src/index.js",
+  "compatibility_date": "2025-09-01",
+  "services": [
+    { "binding": "MATH", "service": "svc", "entrypoint": "Math" },
+    { "binding": "SELF", "service": "svc" },
+    { "binding": "ELSEWHERE", "service": "another-worker" },
+  ],
+}`
+	worker := `import { WorkerEntrypoint } from "cloudflare:workers";
+export class Math extends WorkerEntrypoint {
+  add(a, b) { return a + b; }
+  async twice(fn, x) { return 2 * (await fn(x)); }
+  fetch(req) { return new Response("math fetch " + new URL(req.url).pathname); }
+}
+export default {
+  async fetch(req, env) {
+    const url = new URL(req.url);
+    if (url.pathname === "/inner") return new Response("self fetch");
+    let missing;
+    try { await env.MATH.nope(); } catch (e) { missing = e.message; }
+    return Response.json({
+      add: await env.MATH.add(2, 3),
+      twice: await env.MATH.twice((x) => x + 1, 4),
+      mathFetch: await (await env.MATH.fetch("http://x/p")).text(),
+      selfFetch: await (await env.SELF.fetch("http://x/inner")).text(),
+      missing,
+      elsewhere: typeof env.ELSEWHERE,
+    });
+  },
+};`
+	dir := writeProject(t, map[string]string{"wrangler.jsonc": config, "src/index.js": worker})
+	d := startDev(t, dir, t.TempDir())
+	want := `{"add":5,"twice":10,"mathFetch":"math fetch /p","selfFetch":"self fetch","missing":"The RPC receiver does not implement the method \"nope\".","elsewhere":"undefined"}`
+	if got := d.mustGet("/"); got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	if !d.waitLog("service binding to another Worker is not supported yet") {
+		t.Errorf("no warning for the binding to another Worker:\n%s", d.Logs)
+	}
+}

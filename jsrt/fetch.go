@@ -99,6 +99,9 @@ func (rt *runtime) newEnv() (*goja.Object, error) {
 	if err := rt.installKV(env); err != nil {
 		return nil, err
 	}
+	if err := rt.installServices(env); err != nil {
+		return nil, err
+	}
 	if err := rt.natives.Set("env", env); err != nil {
 		return nil, err
 	}

@@ -37,6 +37,7 @@ type runtime struct {
 	makeCapStub      goja.Callable // RPC (prelude/85_rpc.js)
 	isRPCTarget      goja.Callable
 	rpcInvoke        goja.Callable
+	makeService      goja.Callable
 
 	// Output gate bookkeeping, loop goroutine only: objects with storage
 	// used in this turn, actions to release once the turn's writes are
@@ -188,6 +189,7 @@ func (rt *runtime) install() error {
 		"makeCapStub":      &rt.makeCapStub,
 		"isRPCTarget":      &rt.isRPCTarget,
 		"rpcInvoke":        &rt.rpcInvoke,
+		"makeService":      &rt.makeService,
 	} {
 		fn, ok := goja.AssertFunction(rt.natives.Get(name))
 		if !ok {

@@ -34,6 +34,7 @@ type Config struct {
 
 	Vars           map[string]any
 	DurableObjects map[string]string      // binding name → class name
+	Services       map[string]string      // binding name → entrypoint export ("default" or a WorkerEntrypoint class) of this Worker
 	KV             map[string]KVNamespace // binding name → Workers KV namespace
 	NodeCompat     bool                   // compatibility flag nodejs_compat
 
@@ -232,29 +233,41 @@ func (w *Worker) Fetch(ctx context.Context, req *http.Request) (*http.Response, 
 // callFetchHandler calls the default export's fetch: either an object with a
 // fetch method or a class extending WorkerEntrypoint.
 func (rt *runtime) callFetchHandler(jsReq goja.Value) (goja.Value, error) {
-	vm := rt.vm
-	def := rt.exports.Get("default")
-	if def == nil || goja.IsUndefined(def) {
-		return nil, errNoFetch
+	return rt.callEntrypointFetch("default", jsReq)
+}
+
+// callEntrypointFetch calls the fetch handler of the export name.
+func (rt *runtime) callEntrypointFetch(name string, jsReq goja.Value) (goja.Value, error) {
+	target, isClass, err := rt.entrypoint(name)
+	if err != nil {
+		return nil, err
 	}
-	ctx := rt.newExecutionContext()
-	if ctor, ok := goja.AssertConstructor(def); ok {
-		obj, err := ctor(nil, ctx, rt.env)
-		if err != nil {
-			return nil, err
-		}
-		fetch, ok := goja.AssertFunction(obj.Get("fetch"))
-		if !ok {
-			return nil, errNoFetch
-		}
-		return fetch(obj, jsReq)
-	}
-	obj := def.ToObject(vm)
-	fetch, ok := goja.AssertFunction(obj.Get("fetch"))
+	fetch, ok := goja.AssertFunction(target.Get("fetch"))
 	if !ok {
 		return nil, errNoFetch
 	}
-	return fetch(obj, jsReq, rt.env, ctx)
+	if isClass {
+		return fetch(target, jsReq)
+	}
+	return fetch(target, jsReq, rt.env, rt.newExecutionContext())
+}
+
+// entrypoint returns the export name as an event target: a new instance of
+// a WorkerEntrypoint class (one per event, as on Cloudflare), or the
+// exported object itself.
+func (rt *runtime) entrypoint(name string) (target *goja.Object, isClass bool, err error) {
+	v := rt.exports.Get(name)
+	if v == nil || goja.IsUndefined(v) || goja.IsNull(v) {
+		if name == "default" {
+			return nil, false, errNoFetch
+		}
+		return nil, false, fmt.Errorf("the Worker does not export an entrypoint named %q", name)
+	}
+	if ctor, ok := goja.AssertConstructor(v); ok {
+		obj, err := ctor(nil, rt.newExecutionContext(), rt.env)
+		return obj, true, err
+	}
+	return v.ToObject(rt.vm), false, nil
 }
 
 // newExecutionContext makes the ctx argument of a fetch handler.

@@ -4,6 +4,7 @@
 package server
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -105,6 +106,14 @@ func Load(opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	services := make(map[string]string, len(cfg.Services))
+	for _, sb := range cfg.Services {
+		if sb.Service != cfg.Name {
+			log.Warn("service binding to another Worker is not supported yet (cairn runs one Worker); ignored", "binding", sb.Binding, "service", sb.Service)
+			continue
+		}
+		services[sb.Binding] = cmp.Or(sb.Entrypoint, "default")
+	}
 	host := objects.NewHost(catalog, log)
 	idle := opts.ObjectIdle
 	if idle == 0 {
@@ -119,6 +128,7 @@ func Load(opts Options) (*App, error) {
 		CPULimit:       cfg.CPULimit,
 		Vars:           vars,
 		DurableObjects: bindings,
+		Services:       services,
 		KV:             kvBindings(kvs),
 		NodeCompat:     cfg.HasFlag("nodejs_compat") || cfg.HasFlag("nodejs_compat_v2"),
 		Host:           host,

@@ -82,6 +82,26 @@
   cairn.stubMember = (invoke, prop) => path(invoke, [prop]);
   cairn.markStub = (s) => { stubs.add(s); return s; };
 
+  // makeService is a service binding: fetch() to the entrypoint's fetch
+  // handler, any other member a JS RPC call on it.
+  cairn.makeService = (native) => {
+    const invoke = (names, args) => native.call(names, args);
+    const fetch = async (input, init) => {
+      const req = new Request(input, init);
+      const res = await native.fetch(await cairn.requestToWire(req));
+      return cairn.responseFromWire(res);
+    };
+    const service = new Proxy({}, {
+      get(_, prop) {
+        if (prop === "fetch") return fetch;
+        if (typeof prop === "symbol" || prop === "then" || prop === "connect") return undefined;
+        return path(invoke, [prop]);
+      },
+    });
+    stubs.add(service);
+    return service;
+  };
+
   cairn.isRPCTarget = (obj) => obj instanceof RpcTarget || stubs.has(obj);
 
   const RESERVED_OBJECT = new Set(["fetch", "connect", "alarm", "webSocketMessage", "webSocketClose",
