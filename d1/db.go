@@ -74,6 +74,8 @@ type Options struct {
 	Logger *slog.Logger // nil: slog.Default()
 	// Readers bounds the read-only connections used at once; default 4.
 	Readers int
+	// Name is recorded as the database's name when the file is created.
+	Name string
 }
 
 // metaTable holds the database's own state (commit sequence, name, uuid).
@@ -98,21 +100,24 @@ func Open(path, uuid string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("d1: %w", err)
 	}
 	db := &DB{path: path, log: opts.Logger, w: w, rsem: make(chan struct{}, opts.Readers)}
-	if err := db.init(uuid); err != nil {
+	if err := db.init(uuid, opts.Name); err != nil {
 		w.close()
 		return nil, fmt.Errorf("d1: open %s: %w", path, err)
 	}
 	return db, nil
 }
 
-func (db *DB) init(uuid string) error {
+func (db *DB) init(uuid, name string) error {
 	err := db.w.execScript(`CREATE TABLE IF NOT EXISTS ` + metaTable + ` (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 		INSERT OR IGNORE INTO ` + metaTable + ` VALUES ('commit_seq', 0);`)
 	if err != nil {
 		return err
 	}
-	if uuid != "" {
-		if err := db.w.exec(`INSERT OR IGNORE INTO `+metaTable+` VALUES ('uuid', ?)`, uuid); err != nil {
+	for k, v := range map[string]string{"uuid": uuid, "name": name, "created_at": time.Now().UTC().Format(time.RFC3339Nano)} {
+		if v == "" {
+			continue
+		}
+		if err := db.w.exec(`INSERT OR IGNORE INTO `+metaTable+` VALUES (?, ?)`, k, v); err != nil {
 			return err
 		}
 	}

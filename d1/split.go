@@ -122,7 +122,7 @@ func (s *Splitter) Next() (string, int, error) {
 			state, star = blockComment, false
 			continue
 		}
-		if start == 0 && !isSpace(b) {
+		if start == 0 && !isSpace(b) && b != ';' {
 			start = s.line
 		}
 		switch {

@@ -83,6 +83,11 @@ func (c *conn) close() error {
 // returns the statement, whether it is cached (do not Close it), and the
 // rest of query. A query holding no statement gives ErrNoStatement.
 func (c *conn) prepare(query string) (st *sqlite3.SQLiteStmt, cached bool, tail string, err error) {
+	return c.prepareCache(query, true)
+}
+
+// prepareCache is prepare, caching the statement only if cache is set.
+func (c *conn) prepareCache(query string, cache bool) (st *sqlite3.SQLiteStmt, cached bool, tail string, err error) {
 	if st := c.stmts[query]; st != nil {
 		c.pc = c.ctxs[st]
 		return st, true, "", nil
@@ -101,7 +106,7 @@ func (c *conn) prepare(query string) (st *sqlite3.SQLiteStmt, cached bool, tail 
 		return nil, false, "", ErrNoStatement
 	}
 	tail = stmtTail(st)
-	if tail != "" || c.pc.pragmaSet {
+	if tail != "" || c.pc.pragmaSet || !cache {
 		return st, false, tail, nil
 	}
 	if len(c.stmts) >= maxCachedStmts {
