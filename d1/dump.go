@@ -175,7 +175,9 @@ type ImportError struct {
 	Err  *Error
 }
 
-func (e *ImportError) Error() string { return fmt.Sprintf("%s (statement at line %d)", e.Err.Error(), e.Line) }
+func (e *ImportError) Error() string {
+	return fmt.Sprintf("%s (statement at line %d)", e.Err.Error(), e.Line)
+}
 
 // Unwrap returns the statement's error.
 func (e *ImportError) Unwrap() error { return e.Err }

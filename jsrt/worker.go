@@ -32,8 +32,9 @@ type Config struct {
 	Filename string // name the script has in stack traces
 
 	Vars           map[string]any
-	DurableObjects map[string]string // binding name → class name
-	NodeCompat     bool              // compatibility flag nodejs_compat
+	DurableObjects map[string]string     // binding name → class name
+	NodeCompat     bool                  // compatibility flag nodejs_compat
+	D1             map[string]D1Database // binding name → D1 database
 
 	Host       *objects.Host // where Durable Object events go; required with DurableObjects
 	Runtimes   int           // JS runtimes (threads); default GOMAXPROCS

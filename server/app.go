@@ -4,6 +4,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/cairn-dev/cairn/bundle"
 	"github.com/cairn-dev/cairn/config"
+	"github.com/cairn-dev/cairn/d1"
 	"github.com/cairn-dev/cairn/jsrt"
 	"github.com/cairn-dev/cairn/objects"
 )
@@ -36,7 +38,8 @@ type App struct {
 	Config *config.Config
 	Worker *jsrt.Worker
 	Host   *objects.Host
-	Inputs []string // source files, for the reload watcher
+	D1     *d1.Manager // the Worker's D1 databases
+	Inputs []string    // source files, for the reload watcher
 }
 
 // Load reads the config, bundles the entry, opens the state directory and
@@ -92,6 +95,12 @@ func Load(opts Options) (*App, error) {
 		}
 		bindings[b.Name] = b.ClassName
 	}
+	d1s := d1.NewManager(D1Dir(persist, cfg.Name), log)
+	d1Bindings, err := openD1(d1s, cfg.D1Databases)
+	if err != nil {
+		d1s.Close()
+		return nil, err
+	}
 	host := objects.NewHost(catalog, log)
 	w, err := jsrt.New(jsrt.Config{
 		Name:           cfg.Name,
@@ -100,16 +109,18 @@ func Load(opts Options) (*App, error) {
 		CPULimit:       cfg.CPULimit,
 		Vars:           vars,
 		DurableObjects: bindings,
+		D1:             d1Bindings,
 		NodeCompat:     cfg.HasFlag("nodejs_compat") || cfg.HasFlag("nodejs_compat_v2"),
 		Host:           host,
 		Logger:         log,
 	})
 	if err != nil {
 		host.Close()
+		d1s.Close()
 		return nil, fmt.Errorf("%s: %w", relName(cfg.Dir, cfg.Main), err)
 	}
 	inputs := append(slices.Clone(res.Inputs), file, filepath.Join(cfg.Dir, ".dev.vars"))
-	return &App{Config: cfg, Worker: w, Host: host, Inputs: inputs}, nil
+	return &App{Config: cfg, Worker: w, Host: host, D1: d1s, Inputs: inputs}, nil
 }
 
 // Close waits for requests in flight, stops the Worker, then closes the
@@ -122,7 +133,7 @@ func (a *App) Close() error {
 	}
 	a.closed = true
 	a.Worker.Close()
-	return a.Host.Close()
+	return errors.Join(a.Host.Close(), a.D1.Close())
 }
 
 // serve handles one request unless the App is closed; it reports whether it did.
