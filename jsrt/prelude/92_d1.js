@@ -7,6 +7,21 @@
   "use strict";
   const cairn = globalThis.__cairn;
 
+  // V8's Error.captureStackTrace, which ORMs' error classes call on D1
+  // failures (drizzle-orm's DrizzleQueryError); goja has no such function.
+  if (typeof Error.captureStackTrace !== "function") {
+    Object.defineProperty(Error, "captureStackTrace", {
+      value: function captureStackTrace(target) {
+        if (target !== null && typeof target === "object") {
+          const stack = new Error().stack;
+          Object.defineProperty(target, "stack", { value: stack, writable: true, configurable: true });
+        }
+      },
+      writable: true,
+      configurable: true,
+    });
+  }
+
   function d1Error(kind, text) {
     const e = new Error(`${kind}: ${text}`);
     e.cause = new Error(text);
