@@ -162,7 +162,7 @@ func TestD1Binding(t *testing.T) {
 		var got map[string]any
 		getJSON(t, d, "/first", &got)
 		want := map[string]any{
-			"missing":  "D1_COLUMN_NOTFOUND: Column not found (missing) | cause: Column not found (missing)", // spec 60
+			"missing":  "D1_COLUMN_NOTFOUND: Column not found (missing) | cause: Column not found", // spec 60
 			"empty":    nil,
 			"emptyCol": nil,
 			"col":      8.0,

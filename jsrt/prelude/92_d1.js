@@ -100,20 +100,18 @@
 
   class D1PreparedStatement {
     #session;
-    #sql;
-    #params;
-    constructor(session, sql, params) {
+    constructor(session, statement, params) {
       this.#session = session;
-      this.#sql = sql;
-      this.#params = params;
+      this.statement = statement;
+      this.params = params;
     }
 
     bind(...values) {
-      return new D1PreparedStatement(this.#session, this.#sql, values.map(convertParam));
+      return new D1PreparedStatement(this.#session, this.statement, values.map(convertParam));
     }
 
     _wire() {
-      return { sql: this.#sql, params: this.#params };
+      return { sql: this.statement, params: this.params };
     }
 
     async #one() {
@@ -123,14 +121,15 @@
 
     async first(colName) {
       const r = await this.#one();
-      const rows = toObjects(r.columns, r.rows);
-      if (colName !== undefined) {
-        if (rows.length > 0 && rows[0][colName] === undefined) {
-          throw d1Error("D1_COLUMN_NOTFOUND", `Column not found (${colName})`);
-        }
-        return rows.length > 0 ? rows[0][colName] ?? null : null;
+      if (r.rows.length === 0) return null;
+      const row = toObjects(r.columns, [r.rows[0]])[0];
+      if (colName === undefined) return row;
+      if (row[colName] === undefined) {
+        const e = new Error(`D1_COLUMN_NOTFOUND: Column not found (${colName})`);
+        e.cause = new Error("Column not found");
+        throw e;
       }
-      return rows[0] ?? null;
+      return row[colName];
     }
 
     async all() {
@@ -171,6 +170,10 @@
 
     async dump() {
       return this.#native.dump();
+    }
+
+    async query() {
+      throw new Error("D1_ERROR: D1Database.query() requires the d1_binding_jsrpc compatibility flag. Enable d1_binding_jsrpc before calling query().");
     }
 
     withSession(constraintOrBookmark) {
