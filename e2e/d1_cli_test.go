@@ -137,4 +137,49 @@ func TestD1CLIAndREST(t *testing.T) {
 	if resp.StatusCode != 400 || !strings.Contains(string(body), `"success":false`) || !strings.Contains(string(body), `syntax error`) {
 		t.Errorf("REST bad SQL = %d %s", resp.StatusCode, body)
 	}
+
+	// The same commands against the running server with --remote.
+	remote := []string{"--remote", fmt.Sprintf("http://127.0.0.1:%d", apiPort), "--api-token", "t0k"}
+	runRemote := func(args ...string) string {
+		t.Helper()
+		return run(append(args, remote...)...)
+	}
+	if out := fail(append([]string{"list", "--remote", fmt.Sprintf("http://127.0.0.1:%d", apiPort), "--api-token", "wrong"})...); !strings.Contains(out, "Authentication error") {
+		t.Errorf("wrong token: %s", out)
+	}
+	if out := runRemote("execute", "DB", "--command", "SELECT name FROM users WHERE id = 3"); !strings.Contains(out, "linus") {
+		t.Errorf("remote execute: %s", out)
+	}
+	// Fix the broken migration; apply it remotely; the server's binding sees it.
+	os.WriteFile(filepath.Join(dir, "migrations", "0002_broken.sql"), []byte("INSERT INTO users (name) VALUES ('bob');\n"), 0o644)
+	if out := runRemote("migrations", "list", "DB"); !strings.Contains(out, "0002_broken.sql") {
+		t.Errorf("remote migrations list: %s", out)
+	}
+	if out := runRemote("migrations", "apply", "DB"); !strings.Contains(out, "Applied 0002_broken.sql") {
+		t.Errorf("remote migrations apply: %s", out)
+	}
+	d.expect("GET", "/", 200, `[{"id":1,"name":"ada"},{"id":2,"name":"grace"},{"id":3,"name":"linus"},{"id":4,"name":"bob"}]`)
+	if out := runRemote("migrations", "list", "DB"); !strings.Contains(out, "No migrations to apply.") {
+		t.Errorf("remote migrations list after apply: %s", out)
+	}
+	remoteDump := filepath.Join(t.TempDir(), "remote.sql")
+	runRemote("export", "DB", "--output", remoteDump, "--table", "users", "--no-schema")
+	if b, _ := os.ReadFile(remoteDump); !strings.Contains(string(b), `INSERT INTO "users" VALUES(4,'bob');`) || strings.Contains(string(b), "CREATE TABLE") {
+		t.Errorf("remote export:\n%s", b)
+	}
+	runRemote("create", "remote-copy")
+	runRemote("execute", "remote-copy", "--command", "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")
+	if out := runRemote("import", "remote-copy", remoteDump); !strings.Contains(out, "Executed 5 statements") {
+		t.Errorf("remote import: %s", out)
+	}
+	if out := fail(append([]string{"execute", "remote-copy", "--file", broken}, remote...)...); !strings.Contains(out, "no such table: nowhere") {
+		t.Errorf("remote broken import: %s", out)
+	}
+	if out := runRemote("execute", "remote-copy", "--command", "SELECT count(*) AS n FROM users", "--json"); !strings.Contains(out, `"n": 4`) {
+		t.Errorf("remote copy count: %s", out)
+	}
+	if out := runRemote("list"); !strings.Contains(out, "remote-copy") || !strings.Contains(out, "app-db") {
+		t.Errorf("remote list: %s", out)
+	}
+	runRemote("delete", "remote-copy", "--yes")
 }

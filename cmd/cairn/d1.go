@@ -25,6 +25,9 @@ import (
 type d1Flags struct {
 	config    string
 	persistTo string
+	remote    string // admin API URL: work on a running cairn instead of the local state
+	apiToken  string
+	account   string
 }
 
 // d1Target is the project and database a command works on.
@@ -75,13 +78,44 @@ func newD1Command() *cobra.Command {
 		Long: `Create, query, import, export and migrate the D1 databases of a Worker project,
 in the state directory "cairn dev" uses (--persist-to, default .cairn/state in the project).
 A database is named by its binding or database_name in the config, or by the name or uuid
-given to "cairn d1 create".`,
+given to "cairn d1 create". With --remote, the commands act on a running cairn through
+its D1 REST API instead.`,
 	}
 	pf := cmd.PersistentFlags()
 	pf.StringVarP(&f.config, "config", "c", ".", "config file or project directory")
 	pf.StringVar(&f.persistTo, "persist-to", "", "state directory (default .cairn/state in the project)")
+	pf.StringVar(&f.remote, "remote", "", "work on a running cairn through its admin API at this URL (cairn dev --api-port)")
+	pf.StringVar(&f.apiToken, "api-token", "", "bearer token of the admin API (default $CAIRN_API_TOKEN)")
+	pf.StringVar(&f.account, "account", "local", "account id in the API's paths")
 	cmd.AddCommand(d1Create(f), d1List(f), d1Delete(f), d1Execute(f), d1Export(f), d1Import(f), d1Migrations(f))
 	return cmd
+}
+
+// withBackend runs fn on the remote API (r set, t nil) with --remote, else
+// on the local state directory (t set, r nil).
+func withBackend(f *d1Flags, cmd *cobra.Command, fn func(t *d1Target, r *remoteD1) error) error {
+	if f.remote != "" {
+		r, err := f.remoteClient()
+		if err != nil {
+			return err
+		}
+		return fn(nil, r)
+	}
+	return withTarget(f, cmd, func(t *d1Target) error { return fn(t, nil) })
+}
+
+// remoteImportFile imports a SQL file through the REST API's import protocol.
+func remoteImportFile(cmd *cobra.Command, r *remoteD1, name, path string, asJSON bool) error {
+	start := time.Now()
+	res, err := r.importSQL(cmd.Context(), name, func() (io.ReadCloser, error) { return os.Open(path) })
+	if err != nil {
+		return fmt.Errorf("%s: %w; nothing was applied", path, err)
+	}
+	if asJSON {
+		return writeJSON(cmd.OutOrStdout(), res)
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "Executed %v statements in %s.\n", res["num_queries"], time.Since(start).Round(time.Millisecond))
+	return nil
 }
 
 // withTarget runs fn with the project opened and closes its databases.
@@ -99,8 +133,14 @@ func d1Create(f *d1Flags) *cobra.Command {
 		Short: "Create a database",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withTarget(f, cmd, func(t *d1Target) error {
-				info, err := t.manager.Create(args[0])
+			return withBackend(f, cmd, func(t *d1Target, r *remoteD1) error {
+				var info d1.Info
+				var err error
+				if r != nil {
+					info, err = r.create(cmd.Context(), args[0])
+				} else {
+					info, err = t.manager.Create(args[0])
+				}
 				if err != nil {
 					return err
 				}
@@ -119,8 +159,14 @@ func d1List(f *d1Flags) *cobra.Command {
 		Short: "List databases",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withTarget(f, cmd, func(t *d1Target) error {
-				infos, err := t.manager.List()
+			return withBackend(f, cmd, func(t *d1Target, r *remoteD1) error {
+				var infos []d1.Info
+				var err error
+				if r != nil {
+					infos, err = r.list(cmd.Context())
+				} else {
+					infos, err = t.manager.List()
+				}
 				if err != nil {
 					return err
 				}
@@ -150,7 +196,15 @@ func d1Delete(f *d1Flags) *cobra.Command {
 			if !yes {
 				return errors.New("deleting a database removes its data: pass --yes (-y) to confirm")
 			}
-			return withTarget(f, cmd, func(t *d1Target) error {
+			return withBackend(f, cmd, func(t *d1Target, r *remoteD1) error {
+				if r != nil {
+					info, err := r.delete(cmd.Context(), args[0])
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(cmd.OutOrStdout(), "Deleted D1 database %q (%s).\n", info.Name, info.UUID)
+					return nil
+				}
 				db, _, err := t.db(args[0])
 				if err != nil {
 					return err
@@ -187,7 +241,25 @@ statement fails, nothing of the file is applied.`,
 			if (command == "") == (file == "") {
 				return errors.New("give exactly one of --command or --file")
 			}
-			return withTarget(f, cmd, func(t *d1Target) error {
+			return withBackend(f, cmd, func(t *d1Target, r *remoteD1) error {
+				if r != nil {
+					if file != "" {
+						return remoteImportFile(cmd, r, args[0], file, asJSON)
+					}
+					raw, res, err := r.query(cmd.Context(), args[0], command, asJSON)
+					if err != nil {
+						return err
+					}
+					if asJSON {
+						var v any
+						_ = json.Unmarshal(raw, &v)
+						return writeJSON(cmd.OutOrStdout(), v)
+					}
+					for _, x := range res {
+						printResult(cmd.OutOrStdout(), x)
+					}
+					return nil
+				}
 				db, _, err := t.db(args[0])
 				if err != nil {
 					return err
@@ -293,7 +365,10 @@ func d1Import(f *d1Flags) *cobra.Command {
 		Short: "Import a SQL dump into a database (all or nothing)",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withTarget(f, cmd, func(t *d1Target) error {
+			return withBackend(f, cmd, func(t *d1Target, r *remoteD1) error {
+				if r != nil {
+					return remoteImportFile(cmd, r, args[0], args[1], false)
+				}
 				db, _, err := t.db(args[0])
 				if err != nil {
 					return err
@@ -333,11 +408,19 @@ func d1Export(f *d1Flags) *cobra.Command {
 			if noData && noSchema {
 				return errors.New("--no-data and --no-schema together leave nothing to export")
 			}
-			return withTarget(f, cmd, func(t *d1Target) error {
-				db, _, err := t.db(args[0])
-				if err != nil {
-					return err
+			return withBackend(f, cmd, func(t *d1Target, r *remoteD1) error {
+				opts := d1.ExportOptions{Tables: tables, NoData: noData, NoSchema: noSchema}
+				export := func(w io.Writer) error {
+					if r != nil {
+						return r.export(cmd.Context(), args[0], w, opts)
+					}
+					db, _, err := t.db(args[0])
+					if err != nil {
+						return err
+					}
+					return db.Export(cmd.Context(), w, opts)
 				}
+				var err error
 				var out io.Writer = cmd.OutOrStdout()
 				var file *os.File
 				if output != "-" {
@@ -362,7 +445,7 @@ func d1Export(f *d1Flags) *cobra.Command {
 						}
 					}()
 				}
-				err = db.Export(cmd.Context(), cw, d1.ExportOptions{Tables: tables, NoData: noData, NoSchema: noSchema})
+				err = export(cw)
 				close(done)
 				if file != nil {
 					err = errors.Join(err, file.Sync(), file.Close())
@@ -394,10 +477,15 @@ func d1Migrations(f *d1Flags) *cobra.Command {
 		Short: "Create the next migration file",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withTarget(f, cmd, func(t *d1Target) error {
-				_, dir, err := t.db(args[0])
-				if err != nil {
-					return err
+			return withBackend(f, cmd, func(t *d1Target, r *remoteD1) error {
+				var dir string
+				if r != nil {
+					_, dir = r.resolve(args[0])
+				} else {
+					var err error
+					if _, dir, err = t.db(args[0]); err != nil {
+						return err
+					}
 				}
 				path, err := d1.CreateMigration(dir, args[1])
 				if err != nil {
@@ -412,23 +500,32 @@ func d1Migrations(f *d1Flags) *cobra.Command {
 		Short: "List migrations not applied yet",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withTarget(f, cmd, func(t *d1Target) error {
-				db, dir, err := t.db(args[0])
-				if err != nil {
-					return err
-				}
-				list, err := d1.ListMigrations(cmd.Context(), db, dir, "")
-				if err != nil {
-					return err
-				}
-				n := 0
-				for _, m := range list {
-					if !m.Applied {
-						fmt.Fprintln(cmd.OutOrStdout(), m.Name)
-						n++
+			return withBackend(f, cmd, func(t *d1Target, r *remoteD1) error {
+				var pending []string
+				if r != nil {
+					var err error
+					if _, pending, err = r.pendingMigrations(cmd.Context(), args[0]); err != nil {
+						return err
+					}
+				} else {
+					db, dir, err := t.db(args[0])
+					if err != nil {
+						return err
+					}
+					list, err := d1.ListMigrations(cmd.Context(), db, dir, "")
+					if err != nil {
+						return err
+					}
+					for _, m := range list {
+						if !m.Applied {
+							pending = append(pending, m.Name)
+						}
 					}
 				}
-				if n == 0 {
+				for _, name := range pending {
+					fmt.Fprintln(cmd.OutOrStdout(), name)
+				}
+				if len(pending) == 0 {
 					fmt.Fprintln(cmd.OutOrStdout(), "No migrations to apply.")
 				}
 				return nil
@@ -439,14 +536,19 @@ func d1Migrations(f *d1Flags) *cobra.Command {
 		Short: "Apply the migrations not applied yet, each atomically",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withTarget(f, cmd, func(t *d1Target) error {
-				db, dir, err := t.db(args[0])
-				if err != nil {
-					return err
+			return withBackend(f, cmd, func(t *d1Target, r *remoteD1) error {
+				done := func(name string) { fmt.Fprintf(cmd.OutOrStdout(), "Applied %s\n", name) }
+				var applied []string
+				var err error
+				if r != nil {
+					applied, err = r.applyMigrations(cmd.Context(), args[0], done)
+				} else {
+					db, dir, derr := t.db(args[0])
+					if derr != nil {
+						return derr
+					}
+					applied, err = d1.ApplyMigrations(cmd.Context(), db, dir, "", done)
 				}
-				applied, err := d1.ApplyMigrations(cmd.Context(), db, dir, "", func(name string) {
-					fmt.Fprintf(cmd.OutOrStdout(), "Applied %s\n", name)
-				})
 				if err != nil {
 					return fmt.Errorf("%w (the database is as it was before this migration)", err)
 				}
