@@ -63,6 +63,8 @@ type DB struct {
 	rmu  sync.Mutex    // guards idle
 	idle []*conn
 
+	limit time.Duration // of one batch
+
 	seq  atomic.Uint64 // latest commit sequence known to be durable
 	size atomic.Int64  // bytes after the latest commit
 
@@ -76,7 +78,14 @@ type Options struct {
 	Readers int
 	// Name is recorded as the database's name when the file is created.
 	Name string
+	// QueryLimit bounds the time of one Batch (D1: 30 s, spec 7.9);
+	// default 30 s.
+	QueryLimit time.Duration
 }
+
+// ErrQueryLimit is returned (inside a *BatchError) when a batch runs past
+// Options.QueryLimit; SQLite was interrupted and the batch rolled back.
+var ErrQueryLimit = &Error{Kind: KindError, Msg: "D1 DB's query exceeded its duration limit and was interrupted: SQLITE_INTERRUPT", Code: 9}
 
 // metaTable holds the database's own state (commit sequence, name, uuid).
 // User SQL cannot read or write _cf_ tables, and export leaves them out.
@@ -92,6 +101,9 @@ func Open(path, uuid string, opts Options) (*DB, error) {
 	if opts.Readers <= 0 {
 		opts.Readers = 4
 	}
+	if opts.QueryLimit <= 0 {
+		opts.QueryLimit = 30 * time.Second
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("d1: %w", err)
 	}
@@ -99,7 +111,7 @@ func Open(path, uuid string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("d1: %w", err)
 	}
-	db := &DB{path: path, log: opts.Logger, w: w, rsem: make(chan struct{}, opts.Readers)}
+	db := &DB{path: path, log: opts.Logger, w: w, rsem: make(chan struct{}, opts.Readers), limit: opts.QueryLimit}
 	if err := db.init(uuid, opts.Name); err != nil {
 		w.close()
 		return nil, fmt.Errorf("d1: open %s: %w", path, err)
@@ -201,11 +213,19 @@ func (db *DB) Batch(ctx context.Context, stmts []Statement, session string) ([]R
 	if len(stmts) == 0 {
 		return []Result{}, db.Bookmark(), nil
 	}
-	res, bm, err := db.read(stmts)
-	if !errors.Is(err, errNeedsWriter) {
-		return res, bm, err
+	ctx, cancel := context.WithTimeout(ctx, db.limit)
+	defer cancel()
+	res, bm, err := db.read(ctx, stmts)
+	if errors.Is(err, errNeedsWriter) {
+		res, bm, err = db.write(ctx, stmts)
 	}
-	return db.write(stmts)
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		var be *BatchError
+		if errors.As(err, &be) {
+			be.Err = ErrQueryLimit
+		}
+	}
+	return res, bm, err
 }
 
 // Query runs one statement (see Batch).
@@ -222,7 +242,7 @@ func (db *DB) Query(ctx context.Context, stmt Statement, session string) (Result
 }
 
 // read runs stmts on a reader connection if they are all read-only.
-func (db *DB) read(stmts []Statement) ([]Result, string, error) {
+func (db *DB) read(ctx context.Context, stmts []Statement) ([]Result, string, error) {
 	c, err := db.reader()
 	if err != nil {
 		return nil, "", err
@@ -236,7 +256,7 @@ func (db *DB) read(stmts []Statement) ([]Result, string, error) {
 			return nil, "", sqlError(err)
 		}
 	}
-	res, err := c.runAll(stmts, false)
+	res, err := c.runAll(ctx, stmts, false)
 	if multi {
 		if cerr := c.exec("COMMIT"); cerr != nil && err == nil {
 			err = sqlError(cerr)
@@ -253,7 +273,7 @@ func (db *DB) read(stmts []Statement) ([]Result, string, error) {
 }
 
 // write runs stmts on the writer in one transaction and commits it.
-func (db *DB) write(stmts []Statement) ([]Result, string, error) {
+func (db *DB) write(ctx context.Context, stmts []Statement) ([]Result, string, error) {
 	db.wmu.Lock()
 	defer db.wmu.Unlock()
 	if db.closed.Load() {
@@ -264,7 +284,7 @@ func (db *DB) write(stmts []Statement) ([]Result, string, error) {
 		return nil, "", sqlError(err)
 	}
 	lastID := c.lastRowID
-	res, err := c.runAll(stmts, true)
+	res, err := c.runAll(ctx, stmts, true)
 	if err != nil {
 		db.rollback(c)
 		return nil, "", err
@@ -357,10 +377,10 @@ func (db *DB) release(c *conn) {
 // runAll runs stmts in order. On a reader (write false) it stops with
 // errNeedsWriter at the first statement that is not read-only. A failing
 // statement gives a *BatchError.
-func (c *conn) runAll(stmts []Statement, write bool) ([]Result, error) {
+func (c *conn) runAll(ctx context.Context, stmts []Statement, write bool) ([]Result, error) {
 	res := make([]Result, len(stmts))
 	for i, st := range stmts {
-		r, err := c.run(st, write)
+		r, err := c.run(ctx, st, write)
 		if errors.Is(err, errNeedsWriter) {
 			return nil, err
 		}
@@ -379,7 +399,7 @@ func (c *conn) runAll(stmts []Statement, write bool) ([]Result, error) {
 // run executes one Statement, whose SQL may hold several statements:
 // parameters are handed out to them in order, and the result is the last
 // one's, with changes and durations summed.
-func (c *conn) run(stmt Statement, write bool) (Result, error) {
+func (c *conn) run(ctx context.Context, stmt Statement, write bool) (Result, error) {
 	args, err := bindValues(stmt.Params)
 	if err != nil {
 		return Result{}, err
@@ -409,7 +429,7 @@ func (c *conn) run(stmt Statement, write bool) (Result, error) {
 			done()
 			return Result{}, ErrBindings
 		}
-		r, err := c.step(st, args[:n], write, pc)
+		r, err := c.step(ctx, st, args[:n], write, pc)
 		done()
 		if err != nil {
 			return Result{}, sqlError(err)
@@ -429,11 +449,15 @@ func (c *conn) run(stmt Statement, write bool) (Result, error) {
 }
 
 // step runs a prepared statement to completion.
-func (c *conn) step(st *sqlite3.SQLiteStmt, args []driver.Value, write bool, pc prepContext) (Result, error) {
+func (c *conn) step(ctx context.Context, st *sqlite3.SQLiteStmt, args []driver.Value, write bool, pc prepContext) (Result, error) {
 	start := time.Now()
 	var r Result
 	{
-		dr, err := st.Query(args)
+		named := make([]driver.NamedValue, len(args))
+		for i, a := range args {
+			named[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
+		}
+		dr, err := st.QueryContext(ctx, named)
 		if err != nil {
 			return r, err
 		}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 func openTest(t *testing.T) *DB {
@@ -241,5 +242,30 @@ func TestConcurrentReadsSeeWholeBatches(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// A batch past the duration limit is interrupted and rolled back (spec 7.9).
+func TestQueryLimit(t *testing.T) {
+	db, err := Open(filepath.Join(t.TempDir(), "db.sqlite"), "u", Options{QueryLimit: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	mustQuery(t, db, "CREATE TABLE t (a)")
+	forever := "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"
+	for _, stmts := range [][]Statement{
+		{{SQL: forever}},
+		{{SQL: "INSERT INTO t VALUES (1)"}, {SQL: "INSERT INTO t " + strings.Replace(forever, "SELECT count(*) FROM c", "SELECT x FROM c", 1)}},
+	} {
+		start := time.Now()
+		_, _, err := db.Batch(ctx, stmts, "")
+		if !errors.Is(err, ErrQueryLimit) || time.Since(start) > 5*time.Second {
+			t.Errorf("error %v after %s, want ErrQueryLimit", err, time.Since(start))
+		}
+	}
+	if r := mustQuery(t, db, "SELECT count(*) FROM t"); r.Rows[0][0] != int64(0) {
+		t.Errorf("the interrupted batch left %v rows", r.Rows[0][0])
 	}
 }
