@@ -250,7 +250,8 @@ func (db *DB) read(ctx context.Context, stmts []Statement) ([]Result, string, er
 	defer db.release(c)
 	// The snapshot the reads see holds at least every commit up to seq.
 	seq := db.seq.Load()
-	multi := len(stmts) > 1
+	// Several statements see one snapshot.
+	multi := len(stmts) > 1 || strings.Contains(stmts[0].SQL, ";")
 	if multi {
 		if err := c.exec("BEGIN"); err != nil {
 			return nil, "", sqlError(err)

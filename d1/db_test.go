@@ -269,3 +269,25 @@ func TestQueryLimit(t *testing.T) {
 		t.Errorf("the interrupted batch left %v rows", r.Rows[0][0])
 	}
 }
+
+// A cached statement that failed runs again with new parameters.
+func TestStatementReuseAfterError(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	mustQuery(t, db, "CREATE TABLE t (a UNIQUE)")
+	ins := "INSERT INTO t VALUES (?)"
+	mustQuery(t, db, ins, 1)
+	for i := range 3 {
+		if _, _, err := db.Query(ctx, Statement{SQL: ins, Params: []any{1}}, ""); err == nil {
+			t.Fatalf("duplicate %d: no error", i)
+		}
+		mustQuery(t, db, ins, i+2)
+		if _, _, err := db.Query(ctx, Statement{SQL: "SELECT ? / 0 FROM t WHERE a = ?", Params: []any{1}}, ""); err != ErrBindings {
+			t.Fatalf("bindings: %v", err)
+		}
+		mustQuery(t, db, "SELECT a FROM t WHERE a = ?", 1)
+	}
+	if r := mustQuery(t, db, "SELECT count(*) FROM t"); r.Rows[0][0] != int64(4) {
+		t.Errorf("rows = %v", r.Rows[0][0])
+	}
+}
