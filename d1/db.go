@@ -288,9 +288,11 @@ func (db *DB) write(ctx context.Context, stmts []Statement) ([]Result, string, e
 	res, err := c.runAll(ctx, stmts, true)
 	if err != nil {
 		db.rollback(c)
+		db.resetPragmas(c)
 		return nil, "", err
 	}
 	seq, size, err := db.commit(c)
+	db.resetPragmas(c)
 	if err != nil {
 		return nil, "", err
 	}
@@ -329,6 +331,21 @@ func (db *DB) commit(c *conn) (seq uint64, size int64, err error) {
 		}
 	}
 	return seq, size, nil
+}
+
+// resetPragmas undoes connection settings a batch made (PRAGMA effects last
+// for the batch only, spec 7.10). foreign_keys cannot change inside a
+// transaction and defer_foreign_keys ends with it.
+func (db *DB) resetPragmas(c *conn) {
+	if !c.pragmaSet {
+		return
+	}
+	c.pragmaSet = false
+	err := c.execScript(`PRAGMA case_sensitive_like = OFF; PRAGMA ignore_check_constraints = OFF;
+		PRAGMA legacy_alter_table = OFF; PRAGMA recursive_triggers = OFF; PRAGMA reverse_unordered_selects = OFF`)
+	if err != nil {
+		db.log.Error("d1: reset pragmas", "path", db.path, "error", err)
+	}
 }
 
 func (db *DB) rollback(c *conn) {
@@ -425,6 +442,7 @@ func (c *conn) run(ctx context.Context, stmt Statement, write bool) (Result, err
 			done()
 			return Result{}, errNeedsWriter
 		}
+		c.pragmaSet = c.pragmaSet || pc.pragmaSet
 		n := st.NumInput()
 		if n > len(args) || (tail == "" && n < len(args)) {
 			done()

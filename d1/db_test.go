@@ -291,3 +291,16 @@ func TestStatementReuseAfterError(t *testing.T) {
 		t.Errorf("rows = %v", r.Rows[0][0])
 	}
 }
+
+// spec 7.10: a PRAGMA's effect lasts for its batch only.
+func TestPragmaLastsForBatch(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	mustQuery(t, db, "CREATE TABLE t (a CHECK (a > 0))")
+	if _, _, err := db.Batch(ctx, []Statement{{SQL: "PRAGMA ignore_check_constraints = on"}, {SQL: "INSERT INTO t VALUES (-1)"}}, ""); err != nil {
+		t.Fatalf("batch with the pragma: %v", err)
+	}
+	if _, _, err := db.Query(ctx, Statement{SQL: "INSERT INTO t VALUES (-2)"}, ""); err == nil || !strings.Contains(err.Error(), "CHECK constraint failed") {
+		t.Errorf("after the batch the CHECK is ignored still: %v", err)
+	}
+}

@@ -24,6 +24,7 @@ type conn struct {
 	ctxs    map[*sqlite3.SQLiteStmt]prepContext
 
 	lastRowID int64 // last_insert_rowid after the latest write statement
+	pragmaSet bool  // a statement since the last reset set a connection PRAGMA
 }
 
 // maxCachedStmts bounds each connection's statement cache; past it the
