@@ -69,6 +69,7 @@ type DB struct {
 	size atomic.Int64  // bytes after the latest commit
 
 	closed atomic.Bool
+	done   chan struct{} // closed by Close: stops waits for a reader
 }
 
 // Options configure a DB.
@@ -111,7 +112,7 @@ func Open(path, uuid string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("d1: %w", err)
 	}
-	db := &DB{path: path, log: opts.Logger, w: w, rsem: make(chan struct{}, opts.Readers), limit: opts.QueryLimit}
+	db := &DB{path: path, log: opts.Logger, w: w, rsem: make(chan struct{}, opts.Readers), limit: opts.QueryLimit, done: make(chan struct{})}
 	if err := db.init(uuid, opts.Name); err != nil {
 		w.close()
 		return nil, fmt.Errorf("d1: open %s: %w", path, err)
@@ -177,6 +178,7 @@ func (db *DB) Close() error {
 	if db.closed.Swap(true) {
 		return nil
 	}
+	close(db.done)
 	db.wmu.Lock()
 	defer db.wmu.Unlock()
 	// Take every reader token: no reader is in use after this.
@@ -360,7 +362,11 @@ func (db *DB) rollback(c *conn) {
 // reader returns an idle reader connection or opens one, waiting while
 // Options.Readers are in use.
 func (db *DB) reader() (*conn, error) {
-	db.rsem <- struct{}{}
+	select {
+	case db.rsem <- struct{}{}:
+	case <-db.done:
+		return nil, ErrClosed
+	}
 	if db.closed.Load() {
 		<-db.rsem
 		return nil, ErrClosed

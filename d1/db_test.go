@@ -304,3 +304,35 @@ func TestPragmaLastsForBatch(t *testing.T) {
 		t.Errorf("after the batch the CHECK is ignored still: %v", err)
 	}
 }
+
+// Close waits for queries in flight; queries after it fail with ErrClosed, never hang.
+func TestCloseWithQueriesInFlight(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	mustQuery(t, db, "CREATE TABLE t (a)")
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 50 {
+				sql := "SELECT count(*) FROM t"
+				if i%2 == 0 {
+					sql = "INSERT INTO t VALUES (1)"
+				}
+				if _, _, err := db.Query(ctx, Statement{SQL: sql}, ""); err != nil && !errors.Is(err, ErrClosed) {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	time.Sleep(5 * time.Millisecond)
+	if err := db.Close(); err != nil {
+		t.Error(err)
+	}
+	wg.Wait()
+	if _, _, err := db.Query(ctx, Statement{SQL: "SELECT 1"}, ""); !errors.Is(err, ErrClosed) {
+		t.Errorf("after Close: %v", err)
+	}
+}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 
@@ -21,7 +22,7 @@ func (b d1Binding) Batch(ctx context.Context, stmts []jsrt.D1Statement, session 
 	}
 	res, bookmark, err := b.db.Batch(ctx, in, session)
 	if err != nil {
-		return nil, "", err
+		return nil, "", d1BindingError(err)
 	}
 	out := make([]jsrt.D1Result, len(res))
 	for i, r := range res {
@@ -35,10 +36,29 @@ func (b d1Binding) Batch(ctx context.Context, stmts []jsrt.D1Statement, session 
 }
 
 func (b d1Binding) Exec(ctx context.Context, sql string) (int, float64, error) {
-	return b.db.Exec(ctx, sql)
+	n, d, err := b.db.Exec(ctx, sql)
+	return n, d, d1BindingError(err)
 }
 
-func (b d1Binding) Dump(context.Context) ([]byte, error) { return b.db.Serialize() }
+func (b d1Binding) Dump(context.Context) ([]byte, error) {
+	buf, err := b.db.Serialize()
+	return buf, d1BindingError(err)
+}
+
+// d1BindingError gives errors that are not D1's own (a database closed by
+// a reload, a file system error) the D1_ERROR prefix every binding error
+// has.
+func d1BindingError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var de *d1.Error
+	var ee *d1.ExecError
+	if errors.As(err, &de) || errors.As(err, &ee) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", d1.KindError, err)
+}
 
 // D1Dir is where the D1 databases of the Worker named worker live under a
 // state directory.
