@@ -13,6 +13,14 @@ import (
 
 // d1Worker exercises the D1 binding; each route answers JSON.
 const d1Worker = `
+import { DurableObject } from "cloudflare:workers";
+export class Writer extends DurableObject {
+  async fetch(req) {
+    // A Durable Object reaches D1 through its env too.
+    await this.env.DB.prepare("INSERT INTO t (v) VALUES (?)").bind("from-do").run();
+    return Response.json(await this.env.DB.prepare("SELECT count(*) AS n FROM t WHERE v = 'from-do'").first("n"));
+  }
+}
 async function err(fn) {
   try { await fn(); return "no error"; } catch (e) { return e.message + (e.cause ? " | cause: " + e.cause.message : ""); }
 }
@@ -97,6 +105,8 @@ export default {
         const buf = await db.dump();
         return json({ isBuffer: buf instanceof ArrayBuffer, header: new TextDecoder().decode(new Uint8Array(buf, 0, 15)) });
       }
+      case "/do":
+        return env.W.getByName("w").fetch("https://do/");
       case "/count":
         return json(await db.prepare("SELECT count(*) AS n FROM t").first("n"));
     }
@@ -108,7 +118,9 @@ export default {
 func d1Project(t *testing.T) string {
 	return writeProject(t, map[string]string{
 		"wrangler.jsonc": `{"name": "d1app", "main": "worker.js", "compatibility_date": "2025-09-01",
-			"d1_databases": [{"binding": "DB", "database_name": "main", "database_id": "11111111-2222-3333-4444-555555555555"}]}`,
+			"d1_databases": [{"binding": "DB", "database_name": "main", "database_id": "11111111-2222-3333-4444-555555555555"}],
+			"durable_objects": {"bindings": [{"name": "W", "class_name": "Writer"}]},
+			"migrations": [{"tag": "v1", "new_sqlite_classes": ["Writer"]}]}`,
 		"worker.js": d1Worker,
 	})
 }
@@ -263,6 +275,15 @@ func TestD1Binding(t *testing.T) {
 		}
 		if s, _ := got["deferredBad"].(string); !strings.Contains(s, "FOREIGN KEY constraint failed") {
 			t.Errorf("deferredBad = %v", got["deferredBad"])
+		}
+	})
+
+	t.Run("from a Durable Object", func(t *testing.T) {
+		var n float64
+		getJSON(t, d, "/do", &n)
+		getJSON(t, d, "/do", &n)
+		if n != 2 {
+			t.Errorf("rows written by the object = %v, want 2", n)
 		}
 	})
 
