@@ -171,3 +171,12 @@ func TestManager(t *testing.T) {
 		t.Error("an id with a path was accepted")
 	}
 }
+
+// spec 7.7: export does not support virtual tables.
+func TestExportVirtualTable(t *testing.T) {
+	db := openTest(t)
+	mustQuery(t, db, "CREATE VIRTUAL TABLE docs USING fts5(body)")
+	if err := db.Export(context.Background(), &bytes.Buffer{}, ExportOptions{}); err != ErrVirtualTable {
+		t.Errorf("export with FTS5: %v", err)
+	}
+}

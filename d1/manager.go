@@ -23,6 +23,28 @@ type Info struct {
 	Version   string    `json:"version"`
 	NumTables int64     `json:"num_tables"`
 	FileSize  int64     `json:"file_size"`
+	// ReadReplication is the read replication setting (spec 7.5); cairn
+	// records it, and serves every query from the primary for now.
+	ReadReplication ReadReplication `json:"read_replication"`
+}
+
+// ReadReplication is a database's read replication setting.
+type ReadReplication struct {
+	Mode string `json:"mode"` // "auto" or "disabled"
+}
+
+// SetReadReplication records the read replication mode, "auto" or
+// "disabled".
+func (db *DB) SetReadReplication(mode string) error {
+	if mode != "auto" && mode != "disabled" {
+		return &Error{Kind: KindError, Msg: fmt.Sprintf("read_replication.mode must be \"auto\" or \"disabled\", not %q", mode)}
+	}
+	db.wmu.Lock()
+	defer db.wmu.Unlock()
+	if db.closed.Load() {
+		return ErrClosed
+	}
+	return sqlError(db.w.exec(`INSERT OR REPLACE INTO `+metaTable+` VALUES ('read_replication', ?)`, mode))
 }
 
 // Info returns the database's identity, table count and size.
@@ -38,6 +60,10 @@ func (db *DB) Info() (Info, error) {
 	}
 	info := Info{Version: "production", FileSize: db.size.Load()}
 	info.UUID, _ = m["uuid"].(string)
+	info.ReadReplication.Mode, _ = m["read_replication"].(string)
+	if info.ReadReplication.Mode == "" {
+		info.ReadReplication.Mode = "disabled"
+	}
 	info.Name, _ = m["name"].(string)
 	if s, ok := m["created_at"].(string); ok {
 		info.CreatedAt, _ = time.Parse(time.RFC3339Nano, s)

@@ -46,8 +46,9 @@ var limits = []struct{ id, val int }{
 }
 
 // openConn opens path. The writer connection sets WAL and synchronous=FULL
-// (every commit is fsynced before it is acknowledged); readers are
-// query_only.
+// (every commit is fsynced before it is acknowledged) and keeps the WAL file
+// under 64 MB after checkpoints (a big import would leave it huge); readers
+// are query_only.
 func openConn(path string, writer bool) (*conn, error) {
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?_busy_timeout=10000"
 	dc, err := (&sqlite3.SQLiteDriver{}).Open(dsn)
@@ -57,7 +58,7 @@ func openConn(path string, writer bool) (*conn, error) {
 	c := &conn{c: dc.(*sqlite3.SQLiteConn), stmts: map[string]*sqlite3.SQLiteStmt{}, own: map[string]*sqlite3.SQLiteStmt{}, ctxs: map[*sqlite3.SQLiteStmt]prepContext{}}
 	pragmas := "PRAGMA foreign_keys=ON; PRAGMA query_only=ON"
 	if writer {
-		pragmas = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON"
+		pragmas = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA journal_size_limit=67108864"
 	}
 	if _, err := c.c.Exec(pragmas, nil); err != nil {
 		c.c.Close()

@@ -100,6 +100,10 @@ func TestD1CLIAndREST(t *testing.T) {
 	if out := fail("execute", "copy", "--file", broken); !strings.Contains(out, "no such table: nowhere") || !strings.Contains(out, "nothing was applied") {
 		t.Errorf("broken file: %s", out)
 	}
+	var info map[string]any
+	if err := json.Unmarshal([]byte(run("info", "copy")), &info); err != nil || info["name"] != "copy" || info["num_tables"] != 2.0 {
+		t.Errorf("info = %v (%v)", info, err)
+	}
 	var list []map[string]any
 	if err := json.Unmarshal([]byte(run("list", "--json")), &list); err != nil || len(list) != 2 {
 		t.Errorf("list = %v (%v)", list, err)
@@ -177,6 +181,9 @@ func TestD1CLIAndREST(t *testing.T) {
 	}
 	if out := runRemote("execute", "remote-copy", "--command", "SELECT count(*) AS n FROM users", "--json"); !strings.Contains(out, `"n": 4`) {
 		t.Errorf("remote copy count: %s", out)
+	}
+	if out := runRemote("info", "DB"); !strings.Contains(out, `"uuid": "aaaaaaaa-0000-0000-0000-000000000001"`) {
+		t.Errorf("remote info: %s", out)
 	}
 	if out := runRemote("list"); !strings.Contains(out, "remote-copy") || !strings.Contains(out, "app-db") {
 		t.Errorf("remote list: %s", out)

@@ -26,6 +26,7 @@ import (
 //	POST   /accounts/{account}/d1/database                 create {"name"}
 //	GET    /accounts/{account}/d1/database/{id}            get
 //	DELETE /accounts/{account}/d1/database/{id}            delete
+//	PUT|PATCH /accounts/{account}/d1/database/{id}         {"read_replication":{"mode"}}
 //	POST   /accounts/{account}/d1/database/{id}/query      {"sql","params"} or {"batch":[…]}
 //	POST   /accounts/{account}/d1/database/{id}/raw        same, rows as arrays
 //	POST   /accounts/{account}/d1/database/{id}/export     {"output_format":"polling","dump_options"}
@@ -56,6 +57,8 @@ func RegisterD1API(api *API, manager D1Manager) {
 	api.Handle("POST "+base, h.create)
 	api.Handle("GET "+base+"/{id}", h.get)
 	api.Handle("DELETE "+base+"/{id}", h.delete)
+	api.Handle("PUT "+base+"/{id}", h.update)
+	api.Handle("PATCH "+base+"/{id}", h.update)
 	api.Handle("POST "+base+"/{id}/query", func(r *http.Request) (any, error) { return h.query(r, false) })
 	api.Handle("POST "+base+"/{id}/raw", func(r *http.Request) (any, error) { return h.query(r, true) })
 	api.Handle("POST "+base+"/{id}/export", h.export)
@@ -179,6 +182,30 @@ func (h *d1API) get(r *http.Request) (any, error) {
 	_, db, err := h.db(r)
 	if err != nil {
 		return nil, err
+	}
+	info, err := db.Info()
+	return info, dbError(err)
+}
+
+func (h *d1API) update(r *http.Request) (any, error) {
+	var body struct {
+		ReadReplication *d1.ReadReplication `json:"read_replication"`
+	}
+	if err := decodeBody(r, &body); err != nil {
+		return nil, err
+	}
+	_, db, err := h.db(r)
+	if err != nil {
+		return nil, err
+	}
+	if body.ReadReplication != nil {
+		if err := db.SetReadReplication(body.ReadReplication.Mode); err != nil {
+			var de *d1.Error
+			if errors.As(err, &de) {
+				return nil, apiErr(http.StatusBadRequest, codeD1Input, "%s", de.Msg)
+			}
+			return nil, dbError(err)
+		}
 	}
 	info, err := db.Info()
 	return info, dbError(err)

@@ -81,6 +81,14 @@ func TestD1APIDatabases(t *testing.T) {
 	if got.Name != "alpha" {
 		t.Errorf("get = %+v", got)
 	}
+	if got.ReadReplication.Mode != "disabled" {
+		t.Errorf("read_replication = %+v", got.ReadReplication)
+	}
+	call(t, srv, "PATCH", "/"+created.UUID, `{"read_replication":{"mode":"auto"}}`, 200, &got)
+	if got.ReadReplication.Mode != "auto" {
+		t.Errorf("after PATCH: %+v", got.ReadReplication)
+	}
+	call(t, srv, "PUT", "/"+created.UUID, `{"read_replication":{"mode":"sometimes"}}`, 400, nil)
 	call(t, srv, "DELETE", "/"+created.UUID, "", 200, nil)
 	if env := call(t, srv, "GET", "/"+created.UUID, "", 404, nil); env.Errors[0].Code != codeD1NotFound {
 		t.Errorf("after delete = %+v", env)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -87,7 +88,7 @@ its D1 REST API instead.`,
 	pf.StringVar(&f.remote, "remote", "", "work on a running cairn through its admin API at this URL (cairn dev --api-port)")
 	pf.StringVar(&f.apiToken, "api-token", "", "bearer token of the admin API (default $CAIRN_API_TOKEN)")
 	pf.StringVar(&f.account, "account", "local", "account id in the API's paths")
-	cmd.AddCommand(d1Create(f), d1List(f), d1Delete(f), d1Execute(f), d1Export(f), d1Import(f), d1Migrations(f))
+	cmd.AddCommand(d1Create(f), d1List(f), d1Info(f), d1Delete(f), d1Execute(f), d1Export(f), d1Import(f), d1Migrations(f))
 	return cmd
 }
 
@@ -184,6 +185,34 @@ func d1List(f *d1Flags) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+func d1Info(f *d1Flags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "info NAME",
+		Short: "Show a database's uuid, name, size and tables (JSON)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withBackend(f, cmd, func(t *d1Target, r *remoteD1) error {
+				var info d1.Info
+				if r != nil {
+					id, _ := r.resolve(args[0])
+					if err := r.call(cmd.Context(), "GET", "/"+url.PathEscape(id), nil, &info); err != nil {
+						return err
+					}
+				} else {
+					db, _, err := t.db(args[0])
+					if err != nil {
+						return err
+					}
+					if info, err = db.Info(); err != nil {
+						return err
+					}
+				}
+				return writeJSON(cmd.OutOrStdout(), info)
+			})
+		},
+	}
 }
 
 func d1Delete(f *d1Flags) *cobra.Command {
