@@ -336,3 +336,41 @@ func TestCloseWithQueriesInFlight(t *testing.T) {
 		t.Errorf("after Close: %v", err)
 	}
 }
+
+// spec 68 under concurrency: each session reads its own writes, and its bookmark never moves back.
+func TestSessionsReadYourWrites(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	mustQuery(t, db, "CREATE TABLE t (session INTEGER, n INTEGER)")
+	var wg sync.WaitGroup
+	for s := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			bookmark := FirstUnconstrained
+			last, prevWrite := "", ""
+			for n := range 30 {
+				_, b, err := db.Query(ctx, Statement{SQL: "INSERT INTO t VALUES (?, ?)", Params: []any{s, n}}, bookmark)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				r, b2, err := db.Query(ctx, Statement{SQL: "SELECT count(*) FROM t WHERE session = ?", Params: []any{s}}, b)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if r.Rows[0][0] != int64(n+1) {
+					t.Errorf("session %d: read %v rows after writing %d", s, r.Rows[0][0], n+1)
+				}
+				if b <= prevWrite || b2 < b {
+					t.Errorf("session %d: write bookmark %s after %s, read bookmark %s", s, b, prevWrite, b2)
+				}
+				prevWrite = b
+				last = max(last, b, b2)
+				bookmark = last
+			}
+		}()
+	}
+	wg.Wait()
+}
