@@ -148,7 +148,7 @@ func TestD1CLIAndREST(t *testing.T) {
 		t.Helper()
 		return run(append(args, remote...)...)
 	}
-	if out := fail(append([]string{"list", "--remote", fmt.Sprintf("http://127.0.0.1:%d", apiPort), "--api-token", "wrong"})...); !strings.Contains(out, "Authentication error") {
+	if out := fail("list", "--remote", fmt.Sprintf("http://127.0.0.1:%d", apiPort), "--api-token", "wrong"); !strings.Contains(out, "Authentication error") {
 		t.Errorf("wrong token: %s", out)
 	}
 	if out := runRemote("execute", "DB", "--command", "SELECT name FROM users WHERE id = 3"); !strings.Contains(out, "linus") {
