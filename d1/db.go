@@ -121,17 +121,37 @@ func Open(path, uuid string, opts Options) (*DB, error) {
 }
 
 func (db *DB) init(uuid, name string) error {
-	err := db.w.execScript(`CREATE TABLE IF NOT EXISTS ` + metaTable + ` (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
-		INSERT OR IGNORE INTO ` + metaTable + ` VALUES ('commit_seq', 0);`)
+	// Write only what is missing: reopening a database (a reload) must not
+	// wait for the write lock another connection may hold for long (an
+	// import).
+	exists, err := db.w.queryInt(`SELECT count(*) FROM sqlite_schema WHERE name = '` + metaTable + `'`)
 	if err != nil {
 		return err
 	}
-	for k, v := range map[string]string{"uuid": uuid, "name": name, "created_at": time.Now().UTC().Format(time.RFC3339Nano)} {
-		if v == "" {
-			continue
-		}
-		if err := db.w.exec(`INSERT OR IGNORE INTO `+metaTable+` VALUES (?, ?)`, k, v); err != nil {
+	have := map[string]any{}
+	if exists > 0 {
+		if have, err = db.w.readMeta(); err != nil {
 			return err
+		}
+	}
+	want := map[string]string{"uuid": uuid, "name": name, "created_at": time.Now().UTC().Format(time.RFC3339Nano)}
+	missing := exists == 0 || have["commit_seq"] == nil
+	for k, v := range want {
+		missing = missing || (v != "" && have[k] == nil)
+	}
+	if missing {
+		err := db.w.execScript(`CREATE TABLE IF NOT EXISTS ` + metaTable + ` (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+			INSERT OR IGNORE INTO ` + metaTable + ` VALUES ('commit_seq', 0);`)
+		if err != nil {
+			return err
+		}
+		for k, v := range want {
+			if v == "" {
+				continue
+			}
+			if err := db.w.exec(`INSERT OR IGNORE INTO `+metaTable+` VALUES (?, ?)`, k, v); err != nil {
+				return err
+			}
 		}
 	}
 	info, err := db.w.readMeta()

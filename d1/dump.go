@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/mattn/go-sqlite3"
 )
 
 // ExportOptions select what Export writes (wrangler d1 export's --table,
@@ -161,6 +163,10 @@ func appendLiteral(b []byte, v driver.Value) []byte {
 	return fmt.Appendf(b, "'%v'", v)
 }
 
+// importSQLLength is the longest statement an import accepts: a row of the
+// largest values D1 allows, written as hex, and then some.
+const importSQLLength = 8_200_000
+
 // ImportStats describe a finished import.
 type ImportStats struct {
 	Statements int64  // statements executed
@@ -204,6 +210,10 @@ func (db *DB) importTx(ctx context.Context, r io.Reader, progress func(int64), a
 	if err := c.exec("BEGIN IMMEDIATE"); err != nil {
 		return st, sqlError(err)
 	}
+	// A dumped row holding a 2,000,000-byte BLOB is a 4 MB statement (hex):
+	// allow such statements while importing.
+	prev := c.c.SetLimit(sqlite3.SQLITE_LIMIT_SQL_LENGTH, importSQLLength)
+	defer c.c.SetLimit(sqlite3.SQLITE_LIMIT_SQL_LENGTH, prev)
 	sp := NewSplitter(r)
 	for {
 		sql, line, err := sp.Next()

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestSplitStatements(t *testing.T) {
@@ -179,4 +181,59 @@ func TestExportVirtualTable(t *testing.T) {
 	if err := db.Export(context.Background(), &bytes.Buffer{}, ExportOptions{}); err != ErrVirtualTable {
 		t.Errorf("export with FTS5: %v", err)
 	}
+}
+
+// A row with the largest BLOB D1 allows survives export and import (its
+// INSERT is longer than the 100,000-byte statement limit of queries).
+func TestExportImportLargeValue(t *testing.T) {
+	ctx := context.Background()
+	src, dst := openTest(t), openTest(t)
+	mustQuery(t, src, "CREATE TABLE t (b BLOB)")
+	big := bytes.Repeat([]byte{0xab}, 1_999_000)
+	mustQuery(t, src, "INSERT INTO t VALUES (?)", big)
+	var dump bytes.Buffer
+	if err := src.Export(ctx, &dump, ExportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dst.Import(ctx, &dump, nil); err != nil {
+		t.Fatal(err)
+	}
+	r := mustQuery(t, dst, "SELECT b FROM t")
+	if !bytes.Equal(r.Rows[0][0].([]byte), big) {
+		t.Error("the BLOB changed")
+	}
+	if _, _, err := dst.Query(ctx, Statement{SQL: "SELECT '" + strings.Repeat("x", 100_001) + "'"}, ""); err == nil {
+		t.Error("a query over 100,000 bytes was accepted after an import")
+	}
+}
+
+// Reopening a database (as a reload does) does not wait for an import that holds the write lock.
+func TestReopenDuringImport(t *testing.T) {
+	db := openTest(t)
+	mustQuery(t, db, "CREATE TABLE t (a)")
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		_, err := db.Import(context.Background(), pr, nil)
+		done <- err
+	}()
+	pw.Write([]byte("INSERT INTO t VALUES (1);\n")) // the import now holds the write lock
+	time.Sleep(20 * time.Millisecond)
+	start := time.Now()
+	db2, err := Open(db.Path(), "", Options{})
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	if time.Since(start) > 2*time.Second {
+		t.Errorf("reopen waited %s", time.Since(start))
+	}
+	r, _, err := db2.Query(context.Background(), Statement{SQL: "SELECT count(*) FROM t"}, "")
+	if err != nil || r.Rows[0][0] != int64(0) {
+		t.Errorf("read during import: %v %v", r.Rows, err)
+	}
+	pw.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	db2.Close()
 }
