@@ -34,7 +34,9 @@ type Result struct {
 }
 
 // Meta is D1's per-statement meta. RowsRead and RowsWritten are
-// approximations: rows returned plus rows changed, and rows changed.
+// approximations: rows returned plus rows changed, and rows changed times
+// (1 + the indexes of the table written), counting index entries as D1
+// does (rows changed by triggers and cascades are not counted).
 type Meta struct {
 	Duration    float64 // milliseconds spent in SQLite
 	Changes     int64   // rows inserted, updated or deleted
@@ -549,6 +551,18 @@ func (c *conn) step(ctx context.Context, st *sqlite3.SQLiteStmt, args []driver.V
 	r.Meta.Duration = float64(time.Since(start).Microseconds()) / 1000
 	r.Meta.RowsRead = int64(len(r.Rows)) + r.Meta.Changes
 	r.Meta.RowsWritten = r.Meta.Changes
+	if pc.ddl {
+		clear(c.indexes)
+	} else if r.Meta.Changes > 0 && pc.target != "" {
+		// Index entries count as rows written, as D1 counts them.
+		n, ok := c.indexes[pc.target]
+		if !ok {
+			n, _ = c.queryInt(`SELECT count(*) FROM pragma_index_list(?1)
+				WHERE origin != 'pk' OR NOT coalesce((SELECT wr FROM pragma_table_list(?1)), 0)`, pc.target)
+			c.indexes[pc.target] = n
+		}
+		r.Meta.RowsWritten = r.Meta.Changes * (1 + n)
+	}
 	return r, nil
 }
 

@@ -57,6 +57,15 @@ func TestMeta(t *testing.T) {
 	if r.Meta.Changes != 0 || !r.Meta.ChangedDB {
 		t.Errorf("create table meta = %+v", r.Meta)
 	}
+	// Index entries count as rows written.
+	mustQuery(t, db, "CREATE INDEX u_a ON u(a)")
+	if r = mustQuery(t, db, "INSERT INTO u VALUES (1), (2)"); r.Meta.RowsWritten != 4 {
+		t.Errorf("rows_written with one index = %d, want 4", r.Meta.RowsWritten)
+	}
+	mustQuery(t, db, "DROP INDEX u_a")
+	if r = mustQuery(t, db, "INSERT INTO u VALUES (3)"); r.Meta.RowsWritten != 1 {
+		t.Errorf("rows_written after DROP INDEX = %d, want 1", r.Meta.RowsWritten)
+	}
 }
 
 func TestTypes(t *testing.T) {

@@ -23,8 +23,9 @@ type conn struct {
 	pc      prepContext                    // what the authorizer saw preparing the last user statement
 	ctxs    map[*sqlite3.SQLiteStmt]prepContext
 
-	lastRowID int64 // last_insert_rowid after the latest write statement
-	pragmaSet bool  // a statement since the last reset set a connection PRAGMA
+	indexes   map[string]int64 // table → number of its indexes, for rows_written; cleared by DDL
+	lastRowID int64            // last_insert_rowid after the latest write statement
+	pragmaSet bool             // a statement since the last reset set a connection PRAGMA
 }
 
 // maxCachedStmts bounds each connection's statement cache; past it the
@@ -55,7 +56,7 @@ func openConn(path string, writer bool) (*conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	c := &conn{c: dc.(*sqlite3.SQLiteConn), stmts: map[string]*sqlite3.SQLiteStmt{}, own: map[string]*sqlite3.SQLiteStmt{}, ctxs: map[*sqlite3.SQLiteStmt]prepContext{}}
+	c := &conn{c: dc.(*sqlite3.SQLiteConn), stmts: map[string]*sqlite3.SQLiteStmt{}, own: map[string]*sqlite3.SQLiteStmt{}, ctxs: map[*sqlite3.SQLiteStmt]prepContext{}, indexes: map[string]int64{}}
 	pragmas := "PRAGMA foreign_keys=ON; PRAGMA query_only=ON"
 	if writer {
 		pragmas = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA journal_size_limit=67108864"
@@ -202,10 +203,11 @@ func (c *conn) execScript(script string) error {
 
 // prepContext collects what the authorizer learned preparing one statement.
 type prepContext struct {
-	err       error // a tailored error to report instead of "not authorized"
-	pragmaSet bool  // a PRAGMA that sets a value: runs on the writer
-	dml       bool  // INSERT, UPDATE or DELETE of a user table
-	ddl       bool  // changes the schema
+	err       error  // a tailored error to report instead of "not authorized"
+	pragmaSet bool   // a PRAGMA that sets a value: runs on the writer
+	dml       bool   // INSERT, UPDATE or DELETE of a user table
+	target    string // the first table it writes
+	ddl       bool   // changes the schema
 }
 
 // reserved reports whether name is one of the hidden tables (_cf_KV,
@@ -258,6 +260,9 @@ func (pc *prepContext) allow(op int, arg1, arg2, dbName string) bool {
 	case sqlite3.SQLITE_INSERT, sqlite3.SQLITE_UPDATE, sqlite3.SQLITE_DELETE:
 		if !strings.HasPrefix(strings.ToLower(arg1), "sqlite_") {
 			pc.dml = true
+			if pc.target == "" {
+				pc.target = arg1
+			}
 		}
 		return !reserved(arg1)
 	case sqlite3.SQLITE_READ:
