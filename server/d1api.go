@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/cairn-dev/cairn/d1"
 )
@@ -241,7 +242,7 @@ func (b queryBody) statements() ([]d1.Statement, error) {
 	for _, p := range parts {
 		sqls, err := d1.SplitStatements(p.SQL)
 		if err != nil {
-			return nil, apiErr(http.StatusBadRequest, codeD1SQL, "%s", err.(*d1.Error).Msg)
+			return nil, dbError(err)
 		}
 		if len(sqls) == 0 {
 			return nil, apiErr(http.StatusBadRequest, codeD1SQL, "%s", d1.ErrNoStatement.Msg)
@@ -406,6 +407,23 @@ func (o rowObject) MarshalJSON() ([]byte, error) {
 // filesDir holds export and upload files of the databases of m.
 func filesDir(m *d1.Manager) string { return filepath.Join(m.Dir(), ".files") }
 
+// fileLifetime is how long export and upload files are kept (Cloudflare's
+// signed URLs are valid for an hour).
+const fileLifetime = time.Hour
+
+// removeOldFiles deletes the files of dir older than fileLifetime.
+func removeOldFiles(dir string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > fileLifetime {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+}
+
 func randomName(suffix string) string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
@@ -443,6 +461,7 @@ func (h *d1API) export(r *http.Request) (any, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
+	removeOldFiles(dir)
 	name := randomName(".sql")
 	f, err := os.Create(filepath.Join(dir, name))
 	if err != nil {
@@ -502,6 +521,7 @@ func (h *d1API) upload(w http.ResponseWriter, r *http.Request) {
 		WriteAPIError(w, err)
 		return
 	}
+	removeOldFiles(dir)
 	f, err := os.Create(filepath.Join(dir, name))
 	if err != nil {
 		WriteAPIError(w, err)
