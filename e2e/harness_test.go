@@ -6,6 +6,7 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -224,5 +225,17 @@ func runCairn(t *testing.T, timeout time.Duration, args ...string) (string, erro
 		_ = cmd.Process.Kill()
 		t.Fatalf("cairn %v did not exit within %s\n%s", args, timeout, out.String())
 		return "", nil
+	}
+}
+
+// getJSON GETs path, which must answer 200, and decodes its JSON body into v.
+func getJSON(t *testing.T, d *devServer, path string, v any) {
+	t.Helper()
+	status, body := d.Get(path)
+	if status != 200 {
+		t.Fatalf("GET %s = %d %s\n%s", path, status, body, d.Logs)
+	}
+	if err := json.Unmarshal([]byte(body), v); err != nil {
+		t.Fatalf("GET %s: %v: %s", path, err, body)
 	}
 }

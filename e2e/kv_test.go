@@ -126,17 +126,6 @@ func kvProject(t *testing.T) string {
 	return writeProject(t, map[string]string{"wrangler.jsonc": kvConfig, "src/index.js": kvWorker})
 }
 
-func getJSON(t *testing.T, d *devServer, path string, v any) {
-	t.Helper()
-	status, body := d.Get(path)
-	if status != 200 {
-		t.Fatalf("GET %s = %d %s\n%s", path, status, body, d.Logs)
-	}
-	if err := json.Unmarshal([]byte(body), v); err != nil {
-		t.Fatalf("GET %s: %v: %s", path, err, body)
-	}
-}
-
 func TestKVValuesAndTypes(t *testing.T) {
 	dir := kvProject(t)
 	d := startDev(t, dir, filepath.Join(dir, "state"))

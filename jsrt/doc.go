@@ -31,6 +31,12 @@
 //	log(level, message), now() number                         // console, performance
 //	serialize(value) ArrayBuffer, deserialize(ArrayBuffer)    // structured clone
 //	fetchNative(requestWire) Promise<responseWire>            // outbound fetch
+//
+// The natives behind each D1Database binding (d1.go) run queries off the
+// loop and settle on it:
+//
+//	batch([{sql, params}], session) Promise<{results: [{columns, rows, meta}], bookmark}>
+//	exec(sql) Promise<{count, duration}>, dump() Promise<ArrayBuffer>
 //	env                                                       // the Worker's env
 //
 // Each Workers KV binding (Config.KV, kv.go) gets its own natives object,
@@ -46,6 +52,7 @@
 //	makeNamespace(natives) DurableObjectNamespace             // prelude/90_objects.js
 //	makeState(natives) DurableObjectState
 //	makeKVNamespace(natives) KVNamespace                      // prelude/91_kv.js
+//	makeD1(natives) D1Database                                // prelude/92_d1.js
 //	format(...args), inspect(value)                           // console and node:util
 //
 // Embedded CommonJS modules (modules/*.js) answer require("cloudflare:workers")

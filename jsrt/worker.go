@@ -37,6 +37,7 @@ type Config struct {
 	Services       map[string]string      // binding name → entrypoint export ("default" or a WorkerEntrypoint class) of this Worker
 	KV             map[string]KVNamespace // binding name → Workers KV namespace
 	NodeCompat     bool                   // compatibility flag nodejs_compat
+	D1             map[string]D1Database  // binding name → D1 database
 
 	Host   *objects.Host // where Durable Object events go; required with DurableObjects
 	Commit commit.Log    // makes Durable Object writes durable; default a commit.Local owned by the Worker

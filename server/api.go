@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/cairn-dev/cairn/d1"
 	"github.com/cairn-dev/cairn/objects"
 )
 
@@ -71,6 +72,17 @@ func (a *API) Handle(pattern string, h func(r *http.Request) (any, error)) {
 		}
 		writeEnvelope(w, http.StatusOK, envelope{Success: true, Errors: []APIError{}, Messages: []APIError{}, Result: result})
 	})
+}
+
+// HandleRaw registers a handler that writes its own response (file
+// downloads and uploads) for pattern, relative to /client/v4 like Handle.
+// The token check still applies.
+func (a *API) HandleRaw(pattern string, h http.HandlerFunc) {
+	method, path, ok := strings.Cut(pattern, " ")
+	if !ok {
+		method, path = "", pattern
+	}
+	a.mux.HandleFunc(strings.TrimSpace(method+" /client/v4"+path), h)
 }
 
 // ServeHTTP checks the token and routes the request. Unknown routes get a
@@ -159,6 +171,13 @@ func (s *Server) AdminAPI(token string) *API {
 			return nil, &APIError{Status: http.StatusNotFound, Code: 10066, Message: err.Error()}
 		}
 		return list, err
+	})
+	RegisterD1API(api, func() (*d1.Manager, error) {
+		app := s.Current()
+		if app == nil {
+			return nil, &APIError{Status: http.StatusServiceUnavailable, Code: 7500, Message: "no Worker loaded"}
+		}
+		return app.D1, nil
 	})
 	return api
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/cairn-dev/cairn/bundle"
 	"github.com/cairn-dev/cairn/config"
+	"github.com/cairn-dev/cairn/d1"
 	"github.com/cairn-dev/cairn/jsrt"
 	"github.com/cairn-dev/cairn/kv"
 	"github.com/cairn-dev/cairn/objects"
@@ -46,6 +47,7 @@ type App struct {
 	Worker *jsrt.Worker
 	Host   *objects.Host
 	KV     map[string]*kv.Namespace // Workers KV namespaces by binding name
+	D1     *d1.Manager              // the Worker's D1 databases
 	Inputs []string                 // source files, for the reload watcher
 }
 
@@ -102,8 +104,15 @@ func Load(opts Options) (*App, error) {
 		}
 		bindings[b.Name] = b.ClassName
 	}
+	d1s := d1.NewManager(D1Dir(persist, cfg.Name), log)
+	d1Bindings, err := openD1(d1s, cfg.D1Databases)
+	if err != nil {
+		d1s.Close()
+		return nil, err
+	}
 	kvs, err := openKV(cfg, persist, log)
 	if err != nil {
+		d1s.Close()
 		return nil, err
 	}
 	services := make(map[string]string, len(cfg.Services))
@@ -130,6 +139,7 @@ func Load(opts Options) (*App, error) {
 		DurableObjects: bindings,
 		Services:       services,
 		KV:             kvBindings(kvs),
+		D1:             d1Bindings,
 		NodeCompat:     cfg.HasFlag("nodejs_compat") || cfg.HasFlag("nodejs_compat_v2"),
 		Host:           host,
 		Logger:         log,
@@ -137,10 +147,11 @@ func Load(opts Options) (*App, error) {
 	if err != nil {
 		host.Close()
 		closeKV(kvs)
+		d1s.Close()
 		return nil, fmt.Errorf("%s: %w", relName(cfg.Dir, cfg.Main), err)
 	}
 	inputs := append(slices.Clone(res.Inputs), file, filepath.Join(cfg.Dir, ".dev.vars"))
-	return &App{Config: cfg, Worker: w, Host: host, KV: kvs, Inputs: inputs}, nil
+	return &App{Config: cfg, Worker: w, Host: host, KV: kvs, D1: d1s, Inputs: inputs}, nil
 }
 
 // Close waits for requests in flight, stops the Worker, then closes the
@@ -153,7 +164,7 @@ func (a *App) Close() error {
 	}
 	a.closed = true
 	a.Worker.Close()
-	return errors.Join(a.Host.Close(), closeKV(a.KV))
+	return errors.Join(a.Host.Close(), closeKV(a.KV), a.D1.Close())
 }
 
 // serve handles one request unless the App is closed; it reports whether it did.

@@ -73,7 +73,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newDevCommand(), newKVCommand(), newObjectsCommand(), newVersionCommand())
+	root.AddCommand(newDevCommand(), newKVCommand(), newD1Command(), newObjectsCommand(), newVersionCommand())
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "cairn:", err)
 		os.Exit(1)

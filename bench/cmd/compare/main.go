@@ -139,8 +139,6 @@ func run(scenarioList, connList, runtimeList, out string, duration, warmup time.
 			switch {
 			case s == nil:
 				skip[name] = cell{Status: "n/a", Note: "did not start"}
-			case sc.CairnOnly && name != "cairn":
-				skip[name] = cell{Status: "skipped", Note: "cairn only: D1 needs a separate backend worker in workerd"}
 			default:
 				if why := probe(ctx, s, sc); why != "" {
 					skip[name] = cell{Status: "n/a", Note: why}

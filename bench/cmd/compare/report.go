@@ -94,7 +94,7 @@ func (r *report) finish() {
 	r.Notes = []string{
 		"Closed loop: each connection sends its next request when the previous answer arrives; req/s counts 2xx answers only.",
 		"Both runtimes serve the same bench/app/worker.js with Durable Object SQLite storage on the same disk, one after the other on the same scenario (order alternates per row).",
-		"D1 scenarios run on cairn only: workerd needs a separate D1 backend worker, which this harness does not set up.",
+		"D1 on workerd: workerd's own D1 binding (cloudflare-internal:d1-api) in front of bench/app/d1-backend.js, a Miniflare-style backend running the queries in a SQLite Durable Object; cairn serves the binding natively.",
 		"A scenario a runtime answers with non-2xx (e.g. JS RPC or D1 not implemented yet) is n/a for it.",
 	}
 	if r.Options.Pinned {

@@ -17,8 +17,6 @@ type scenario struct {
 	Path func(rng *rand.Rand) string
 	// Warm, if set, prepares a server once before the scenario's first run.
 	Warm func(ctx context.Context, base string) error
-	// CairnOnly scenarios are skipped for workerd (D1 needs a backend worker there).
-	CairnOnly bool
 }
 
 const (
@@ -73,12 +71,10 @@ var scenarios = []scenario{
 		Warm: func(ctx context.Context, base string) error {
 			return forEach(ctx, d1Rows, func(int) string { return base + "/d1/insert" })
 		},
-		CairnOnly: true,
 	},
 	{
 		Name: "d1-insert", Desc: "D1 single-row insert",
-		Path:      fixed("/d1/insert"),
-		CairnOnly: true,
+		Path: fixed("/d1/insert"),
 	},
 }
 

@@ -87,6 +87,13 @@ func prepareWorkerd(ctx context.Context, root, cache, work string) (prepared, er
 	if err := os.WriteFile(filepath.Join(dir, "worker.js"), js, 0o644); err != nil {
 		return prepared{}, err
 	}
+	backend, err := os.ReadFile(filepath.Join(root, "bench", "app", "d1-backend.js"))
+	if err != nil {
+		return prepared{}, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "d1-backend.js"), backend, 0o644); err != nil {
+		return prepared{}, err
+	}
 	if err := os.WriteFile(filepath.Join(dir, "config.capnp"), []byte(workerdConfig(disk)), 0o644); err != nil {
 		return prepared{}, err
 	}
@@ -101,12 +108,15 @@ func prepareWorkerd(ctx context.Context, root, cache, work string) (prepared, er
 // store of its own: its KV binding speaks HTTP to a service, and a writable
 // disk service answers the get/put/delete it sends (one file per key; no
 // metadata, expiration or list, which the bench does not use).
+// The D1 binding is workerd's own (cloudflare-internal:d1-api) in front of a
+// Miniflare-style backend: bench/app/d1-backend.js, a SQLite Durable Object.
 func workerdConfig(dir string) string {
 	return fmt.Sprintf(`using Workerd = import "/workerd/workerd.capnp";
 
 const config :Workerd.Config = (
   services = [
     (name = "main", worker = .bench),
+    (name = "d1", worker = .d1),
     (name = "do-disk", disk = (path = %q, writable = true)),
     (name = "kv-disk", disk = (path = %q, writable = true)),
   ],
@@ -121,7 +131,17 @@ const bench :Workerd.Worker = (
   bindings = [
     (name = "BENCH", durableObjectNamespace = "Bench"),
     (name = "KV", kvNamespace = "kv-disk"),
+    (name = "DB", wrapped = (moduleName = "cloudflare-internal:d1-api",
+      innerBindings = [(name = "fetcher", service = "d1")])),
   ],
+);
+
+const d1 :Workerd.Worker = (
+  modules = [(name = "d1-backend.js", esModule = embed "d1-backend.js")],
+  compatibilityDate = "2025-09-01",
+  durableObjectNamespaces = [(className = "D1Backend", uniqueKey = "bench-D1Backend", enableSql = true)],
+  durableObjectStorage = (localDisk = "do-disk"),
+  bindings = [(name = "D1", durableObjectNamespace = "D1Backend")],
 );
 `, dir, filepath.Join(dir, "kv"))
 }

@@ -1,0 +1,13 @@
+-- Migration number: 0001 	 2026-11-25T00:00:00Z
+CREATE TABLE authors (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  name TEXT NOT NULL UNIQUE
+);
+CREATE TABLE posts (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  author_id INTEGER NOT NULL REFERENCES authors(id) ON DELETE CASCADE,
+  title TEXT NOT NULL,
+  published INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL DEFAULT (unixepoch())
+);
+CREATE INDEX posts_author ON posts(author_id);
