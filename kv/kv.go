@@ -21,6 +21,8 @@ import (
 	"time"
 
 	_ "github.com/mattn/go-sqlite3" // the "sqlite3" database/sql driver
+
+	"github.com/cairn-dev/cairn/commit"
 )
 
 // Limits, as documented for Workers KV.
@@ -55,6 +57,11 @@ type Options struct {
 	// SweepBatch bounds the rows one sweep step deletes; default 500.
 	SweepBatch int
 	Logger     *slog.Logger
+	// Commit, if set, makes writes durable through this commit log (group
+	// commit, shared with the Durable Objects): SQLite then commits without
+	// its own fsync, and no write is acknowledged, nor read by anyone,
+	// before the log has synced it. Nil: SQLite fsyncs each commit itself.
+	Commit commit.Log
 }
 
 // Namespace is one KV namespace, open on its SQLite file. Its methods are
@@ -64,7 +71,8 @@ type Namespace struct {
 	db      *sql.DB
 	opts    Options
 	log     *slog.Logger
-	writeMu sync.Mutex // serializes writers within this process
+	writeMu sync.Mutex     // serializes writers within this process
+	durable *commit.Shared // nil without Options.Commit
 	getStmt *sql.Stmt
 	putStmt *sql.Stmt
 	delStmt *sql.Stmt
@@ -126,8 +134,12 @@ func Open(path string, opts Options) (*Namespace, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("open kv namespace: %w", err)
 	}
+	sync := "FULL"
+	if opts.Commit != nil {
+		sync = "NORMAL"
+	}
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() +
-		"?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000&_txlock=immediate"
+		"?_journal_mode=WAL&_synchronous=" + sync + "&_busy_timeout=10000&_txlock=immediate"
 	db, err := sql.Open("sqlite3", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open kv namespace %s: %w", path, err)
@@ -142,6 +154,15 @@ func Open(path string, opts Options) (*Namespace, error) {
 	}
 	n := &Namespace{path: path, db: db, opts: opts, log: opts.Logger.With("kv", filepath.Base(path)),
 		stop: make(chan struct{}), done: make(chan struct{})}
+	if opts.Commit != nil {
+		// The file and its directory entry must be durable before any
+		// commit the log syncs (only the WAL) can count as durable.
+		if err := syncFileAndDir(path); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open kv namespace %s: %w", path, err)
+		}
+		n.durable = commit.NewShared(opts.Commit, commit.WAL{Path: path})
+	}
 	for dst, q := range map[**sql.Stmt]string{
 		&n.getStmt: "SELECT value, expiration, metadata FROM entries WHERE key = ? AND (expiration IS NULL OR expiration > ?)",
 		&n.putStmt: "INSERT OR REPLACE INTO entries (key, value, expiration, metadata) VALUES (?, ?, ?, ?)",
@@ -232,10 +253,14 @@ func (n *Namespace) Get(ctx context.Context, key string) (Entry, bool, error) {
 	var meta sql.NullString
 	err := n.getStmt.QueryRowContext(ctx, key, n.now()).Scan(&e.Value, &exp, &meta)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Entry{}, false, nil
+		// Not there may be news too (a delete not yet durable).
+		return Entry{}, false, n.visible(ctx)
 	}
 	if err != nil {
 		return Entry{}, false, fmt.Errorf("kv get: %w", err)
+	}
+	if err := n.visible(ctx); err != nil {
+		return Entry{}, false, err
 	}
 	if e.Value == nil {
 		e.Value = []byte{}
@@ -409,18 +434,60 @@ func (n *Namespace) DeleteMany(ctx context.Context, keys []string) error {
 // commit runs fn in one write transaction and commits it durably before
 // returning. Every write to the file goes through here.
 func (n *Namespace) commit(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	seq, err := n.apply(ctx, fn)
+	if err != nil || n.durable == nil {
+		return err
+	}
+	if err := n.durable.Durable(ctx, seq); err != nil {
+		return fmt.Errorf("kv commit %s: %w", filepath.Base(n.path), err)
+	}
+	return nil
+}
+
+// apply runs fn in a write transaction and commits it, one writer at a time.
+func (n *Namespace) apply(ctx context.Context, fn func(tx *sql.Tx) error) (uint64, error) {
 	n.writeMu.Lock()
 	defer n.writeMu.Unlock()
 	tx, err := n.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("kv write %s: %w", filepath.Base(n.path), err)
+		return 0, fmt.Errorf("kv write %s: %w", filepath.Base(n.path), err)
 	}
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
-		return fmt.Errorf("kv write %s: %w", filepath.Base(n.path), err)
+		return 0, fmt.Errorf("kv write %s: %w", filepath.Base(n.path), err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("kv commit %s: %w", filepath.Base(n.path), err)
+		return 0, fmt.Errorf("kv commit %s: %w", filepath.Base(n.path), err)
+	}
+	if n.durable == nil {
+		return 0, nil
+	}
+	return n.durable.Committed(), nil
+}
+
+// visible waits until what a read may have seen is durable.
+func (n *Namespace) visible(ctx context.Context) error {
+	if n.durable == nil {
+		return nil
+	}
+	if err := n.durable.Visible(ctx); err != nil {
+		return fmt.Errorf("kv read %s: %w", filepath.Base(n.path), err)
+	}
+	return nil
+}
+
+// syncFileAndDir fsyncs the file at path and its directory.
+func syncFileAndDir(path string) error {
+	for _, p := range []string{path, filepath.Dir(path)} {
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		err = f.Sync()
+		f.Close()
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -506,6 +573,9 @@ func (n *Namespace) List(ctx context.Context, opts ListOptions) (ListResult, err
 	if !res.Complete {
 		res.Keys = res.Keys[:limit]
 		res.Cursor = encodeCursor(opts.Prefix, res.Keys[limit-1].Name)
+	}
+	if err := n.visible(ctx); err != nil {
+		return ListResult{}, err
 	}
 	return res, nil
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/cairn-dev/cairn/bundle"
+	"github.com/cairn-dev/cairn/commit"
 	"github.com/cairn-dev/cairn/config"
 	"github.com/cairn-dev/cairn/d1"
 	"github.com/cairn-dev/cairn/jsrt"
@@ -43,12 +44,13 @@ type App struct {
 	mu     sync.RWMutex
 	closed bool
 
-	Config *config.Config
-	Worker *jsrt.Worker
-	Host   *objects.Host
-	KV     map[string]*kv.Namespace // Workers KV namespaces by binding name
-	D1     *d1.Manager              // the Worker's D1 databases
-	Inputs []string                 // source files, for the reload watcher
+	Config  *config.Config
+	Worker  *jsrt.Worker
+	Host    *objects.Host
+	KV      map[string]*kv.Namespace // Workers KV namespaces by binding name
+	D1      *d1.Manager              // the Worker's D1 databases
+	durable *commit.Local            // makes object and KV commits durable
+	Inputs  []string                 // source files, for the reload watcher
 }
 
 // Load reads the config, bundles the entry, opens the state directory and
@@ -110,9 +112,13 @@ func Load(opts Options) (*App, error) {
 		d1s.Close()
 		return nil, err
 	}
-	kvs, err := openKV(cfg, persist, log)
+	// One commit log for the Worker's objects and KV namespaces: their
+	// commits share fsyncs.
+	durable := commit.NewLocal(0)
+	kvs, err := openKV(cfg, persist, durable, log)
 	if err != nil {
 		d1s.Close()
+		durable.Close()
 		return nil, err
 	}
 	services := make(map[string]string, len(cfg.Services))
@@ -142,16 +148,18 @@ func Load(opts Options) (*App, error) {
 		D1:             d1Bindings,
 		NodeCompat:     cfg.HasFlag("nodejs_compat") || cfg.HasFlag("nodejs_compat_v2"),
 		Host:           host,
+		Commit:         durable,
 		Logger:         log,
 	})
 	if err != nil {
 		host.Close()
 		closeKV(kvs)
 		d1s.Close()
+		durable.Close()
 		return nil, fmt.Errorf("%s: %w", relName(cfg.Dir, cfg.Main), err)
 	}
 	inputs := append(slices.Clone(res.Inputs), file, filepath.Join(cfg.Dir, ".dev.vars"))
-	return &App{Config: cfg, Worker: w, Host: host, KV: kvs, D1: d1s, Inputs: inputs}, nil
+	return &App{Config: cfg, Worker: w, Host: host, KV: kvs, D1: d1s, durable: durable, Inputs: inputs}, nil
 }
 
 // Close waits for requests in flight, stops the Worker, then closes the
@@ -164,7 +172,8 @@ func (a *App) Close() error {
 	}
 	a.closed = true
 	a.Worker.Close()
-	return errors.Join(a.Host.Close(), closeKV(a.KV), a.D1.Close())
+	// The commit log last: closing waits for the syncs in flight.
+	return errors.Join(a.Host.Close(), closeKV(a.KV), a.D1.Close(), a.durable.Close())
 }
 
 // serve handles one request unless the App is closed; it reports whether it did.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/cairn-dev/cairn/commit"
 	"github.com/cairn-dev/cairn/config"
 	"github.com/cairn-dev/cairn/jsrt"
 	"github.com/cairn-dev/cairn/kv"
@@ -22,7 +23,7 @@ func KVNamespaceID(b config.KVNamespace) string {
 }
 
 // openKV opens the namespaces bound in cfg, keyed by binding name.
-func openKV(cfg *config.Config, persist string, log *slog.Logger) (map[string]*kv.Namespace, error) {
+func openKV(cfg *config.Config, persist string, durable commit.Log, log *slog.Logger) (map[string]*kv.Namespace, error) {
 	out := make(map[string]*kv.Namespace, len(cfg.KVNamespaces))
 	byID := make(map[string]*kv.Namespace)
 	for _, b := range cfg.KVNamespaces {
@@ -34,7 +35,7 @@ func openKV(cfg *config.Config, persist string, log *slog.Logger) (map[string]*k
 		path, err := kv.Path(persist, cfg.Name, id)
 		if err == nil {
 			var ns *kv.Namespace
-			if ns, err = kv.Open(path, kv.Options{Logger: log}); err == nil {
+			if ns, err = kv.Open(path, kv.Options{Logger: log, Commit: durable}); err == nil {
 				out[b.Binding], byID[id] = ns, ns
 				continue
 			}

@@ -1,0 +1,101 @@
+package commit
+
+import (
+	"context"
+	"os"
+	"sync"
+)
+
+// WAL is the write-ahead log of a SQLite database in WAL mode (Path is the
+// database file), as a Syncer: Sync fsyncs the -wal file. Two WALs with
+// the same Path are the same Syncer, so their syncs group.
+type WAL struct{ Path string }
+
+// Sync makes everything appended to the log so far durable.
+func (w WAL) Sync() error {
+	f, err := os.OpenFile(w.Path+"-wal", os.O_RDWR, 0)
+	if os.IsNotExist(err) {
+		return nil // checkpointed and removed: nothing pending
+	} else if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}
+
+// Shared makes the commits of a database that many goroutines read and
+// write (a KV namespace, a D1 database) durable through a Log, without
+// letting anyone see a commit before it is durable: a writer's Commit
+// returns once its commit is durable, and a reader calls Visible after
+// reading, which waits until every commit it may have seen is durable.
+// Commits are numbered in the order the database applied them; the caller
+// numbers them with Committed while it still holds its write lock.
+type Shared struct {
+	log Log
+	f   Syncer
+
+	mu        sync.Mutex
+	committed uint64 // commits applied to the database
+	durable   uint64 // of those, durable
+	failed    error  // a sync failed: the database may have lost commits
+	changed   chan struct{}
+}
+
+// NewShared returns a Shared that syncs f through log.
+func NewShared(log Log, f Syncer) *Shared {
+	return &Shared{log: log, f: f, changed: make(chan struct{})}
+}
+
+// Committed records that the database applied a commit, and returns its
+// number. Call it under the database's write lock, right after COMMIT.
+func (s *Shared) Committed() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.committed++
+	return s.committed
+}
+
+// Durable waits until commit seq is durable, asking the Log to sync.
+func (s *Shared) Durable(ctx context.Context, seq uint64) error {
+	s.log.Submit(s.f, func(err error) {
+		s.mu.Lock()
+		if err != nil && s.failed == nil {
+			s.failed = err
+		}
+		if err == nil && seq > s.durable {
+			s.durable = seq
+		}
+		close(s.changed)
+		s.changed = make(chan struct{})
+		s.mu.Unlock()
+	})
+	return s.wait(ctx, seq)
+}
+
+// Visible waits until every commit applied so far is durable: call it
+// after a read, before handing out what was read.
+func (s *Shared) Visible(ctx context.Context) error {
+	s.mu.Lock()
+	seq := s.committed
+	s.mu.Unlock()
+	return s.wait(ctx, seq)
+}
+
+func (s *Shared) wait(ctx context.Context, seq uint64) error {
+	for {
+		s.mu.Lock()
+		durable, failed, changed := s.durable, s.failed, s.changed
+		s.mu.Unlock()
+		if failed != nil {
+			return failed
+		}
+		if durable >= seq {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
