@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/mattn/go-sqlite3"
+
+	"github.com/cairn-dev/cairn/commit"
 )
 
 // Statement is one SQL statement with its positional parameters: nil,
@@ -70,6 +72,8 @@ type DB struct {
 	seq  atomic.Uint64 // latest commit sequence known to be durable
 	size atomic.Int64  // bytes after the latest commit
 
+	durable *commit.Shared // with Options.Commit: makes commits durable
+
 	closed atomic.Bool
 	done   chan struct{} // closed by Close: stops waits for a reader
 }
@@ -81,6 +85,11 @@ type Options struct {
 	Readers int
 	// Name is recorded as the database's name when the file is created.
 	Name string
+	// Commit, if set, makes writes durable through this commit log (group
+	// commit shared with other databases and objects): a write batch
+	// resolves, and a read hands out data, only once the commits involved
+	// are durable. Nil: SQLite fsyncs each commit itself.
+	Commit commit.Log
 	// QueryLimit bounds the time of one Batch (D1: 30 s, spec 7.9);
 	// default 30 s.
 	QueryLimit time.Duration
@@ -110,11 +119,20 @@ func Open(path, uuid string, opts Options) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("d1: %w", err)
 	}
-	w, err := openConn(path, true)
+	w, err := openConn(path, true, opts.Commit != nil)
 	if err != nil {
 		return nil, fmt.Errorf("d1: %w", err)
 	}
 	db := &DB{path: path, log: opts.Logger, w: w, rsem: make(chan struct{}, opts.Readers), limit: opts.QueryLimit, done: make(chan struct{})}
+	if opts.Commit != nil {
+		// The file and its directory entry must be durable before a
+		// commit the log syncs (only the WAL) counts as durable.
+		if err := syncFileAndDir(path); err != nil {
+			w.close()
+			return nil, fmt.Errorf("d1: open %s: %w", path, err)
+		}
+		db.durable = commit.NewShared(opts.Commit, commit.WAL{Path: path})
+	}
 	if err := db.init(uuid, opts.Name); err != nil {
 		w.close()
 		return nil, fmt.Errorf("d1: open %s: %w", path, err)
@@ -290,6 +308,13 @@ func (db *DB) read(ctx context.Context, stmts []Statement) ([]Result, string, er
 	if err != nil {
 		return nil, "", err
 	}
+	if db.durable != nil {
+		// The snapshot may hold commits not yet durable: hand nothing out
+		// before they are.
+		if err := db.durable.Visible(ctx); err != nil {
+			return nil, "", fmt.Errorf("d1: %w", err)
+		}
+	}
 	size := db.size.Load()
 	for i := range res {
 		res[i].Meta.SizeAfter = size
@@ -297,28 +322,65 @@ func (db *DB) read(ctx context.Context, stmts []Statement) ([]Result, string, er
 	return res, db.bookmark(seq), nil
 }
 
-// write runs stmts on the writer in one transaction and commits it.
+// write runs stmts on the writer in one transaction, commits it and waits
+// until the commit is durable.
 func (db *DB) write(ctx context.Context, stmts []Statement) ([]Result, string, error) {
+	res, c, err := db.writeLocked(ctx, stmts)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := db.settle(ctx, c); err != nil {
+		return nil, "", err
+	}
+	return res, db.bookmark(c.seq), nil
+}
+
+// committed is a commit made, not yet known durable: its sequence and its
+// ticket with the commit log (0 without one).
+type committed struct {
+	seq    uint64
+	ticket uint64
+}
+
+// settle waits until commit c is durable, then publishes its sequence
+// (bookmarks, sessions).
+func (db *DB) settle(ctx context.Context, c committed) error {
+	if db.durable != nil {
+		if err := db.durable.Durable(ctx, c.ticket); err != nil {
+			return fmt.Errorf("d1: commit not durable: %w", err)
+		}
+	}
+	for {
+		cur := db.seq.Load()
+		if cur >= c.seq || db.seq.CompareAndSwap(cur, c.seq) {
+			return nil
+		}
+	}
+}
+
+// writeLocked runs stmts on the writer in one transaction and commits it,
+// holding the write lock.
+func (db *DB) writeLocked(ctx context.Context, stmts []Statement) ([]Result, committed, error) {
 	db.wmu.Lock()
 	defer db.wmu.Unlock()
 	if db.closed.Load() {
-		return nil, "", ErrClosed
+		return nil, committed{}, ErrClosed
 	}
 	c := db.w
 	if err := c.exec("BEGIN IMMEDIATE"); err != nil {
-		return nil, "", sqlError(err)
+		return nil, committed{}, sqlError(err)
 	}
 	lastID := c.lastRowID
 	res, err := c.runAll(ctx, stmts, true)
 	if err != nil {
 		db.rollback(c)
 		db.resetPragmas(c)
-		return nil, "", err
+		return nil, committed{}, err
 	}
-	seq, size, err := db.commit(c)
+	made, size, err := db.commit(c)
 	db.resetPragmas(c)
 	if err != nil {
-		return nil, "", err
+		return nil, committed{}, err
 	}
 	before := db.size.Swap(size)
 	for i := range res {
@@ -327,14 +389,15 @@ func (db *DB) write(ctx context.Context, stmts []Statement) ([]Result, string, e
 		m.ChangedDB = m.Changes != 0 || m.LastRowID != lastID || size != before
 		lastID = m.LastRowID
 	}
-	return res, db.bookmark(seq), nil
+	return res, made, nil
 }
 
 // commit ends the writer's open transaction: it advances the commit
-// sequence inside the transaction, then commits (durable on return:
-// synchronous=FULL). This is the one place a D1 commit happens; group commit
-// will hook in here. On failure the transaction is rolled back.
-func (db *DB) commit(c *conn) (seq uint64, size int64, err error) {
+// sequence inside the transaction, then commits. It is durable on return
+// with synchronous=FULL; with a commit log, once settle returns. This is
+// the one place a D1 commit happens. On failure the transaction is rolled
+// back. The write lock is held.
+func (db *DB) commit(c *conn) (made committed, size int64, err error) {
 	n, err := c.queryInt(`UPDATE ` + metaTable + ` SET value = value + 1 WHERE key = 'commit_seq' RETURNING value`)
 	if err == nil {
 		size, err = c.size()
@@ -345,16 +408,29 @@ func (db *DB) commit(c *conn) (seq uint64, size int64, err error) {
 	if err != nil {
 		// A deferred foreign key still violated fails the COMMIT and leaves the transaction open.
 		db.rollback(c)
-		return 0, 0, sqlError(err)
+		return committed{}, 0, sqlError(err)
 	}
-	seq = uint64(n)
-	for {
-		cur := db.seq.Load()
-		if cur >= seq || db.seq.CompareAndSwap(cur, seq) {
-			break
+	made.seq = uint64(n)
+	if db.durable != nil {
+		made.ticket = db.durable.Committed()
+	}
+	return made, size, nil
+}
+
+// syncFileAndDir fsyncs the file at path and its directory.
+func syncFileAndDir(path string) error {
+	for _, p := range []string{path, filepath.Dir(path)} {
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		err = f.Sync()
+		f.Close()
+		if err != nil {
+			return err
 		}
 	}
-	return seq, size, nil
+	return nil
 }
 
 // resetPragmas undoes connection settings a batch made (PRAGMA effects last
@@ -401,7 +477,7 @@ func (db *DB) reader() (*conn, error) {
 		return c, nil
 	}
 	db.rmu.Unlock()
-	c, err := openConn(db.path, false)
+	c, err := openConn(db.path, false, false)
 	if err != nil {
 		<-db.rsem
 		return nil, &Error{Kind: KindError, Msg: err.Error()}

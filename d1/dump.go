@@ -247,15 +247,18 @@ func (db *DB) importTx(ctx context.Context, r io.Reader, progress func(int64), a
 			return ImportStats{}, sqlError(err)
 		}
 	}
-	seq, size, err := db.commit(c)
+	made, size, err := db.commit(c)
 	if err != nil {
+		return ImportStats{}, err
+	}
+	if err := db.settle(ctx, made); err != nil {
 		return ImportStats{}, err
 	}
 	db.size.Store(size)
 	if progress != nil {
 		progress(st.Statements)
 	}
-	st.Bookmark = db.bookmark(seq)
+	st.Bookmark = db.bookmark(made.seq)
 	return st, nil
 }
 

@@ -1,6 +1,8 @@
 package d1
 
 import (
+	"github.com/cairn-dev/cairn/commit"
+
 	"crypto/rand"
 	"database/sql/driver"
 	"errors"
@@ -78,6 +80,10 @@ func (db *DB) Info() (Info, error) {
 // database_name when it has no id) or the uuid of a database created with
 // Create. It opens each database once and shares it.
 type Manager struct {
+	// Commit, if set before the first Open, makes the databases' writes
+	// durable through this commit log (see Options.Commit).
+	Commit commit.Log
+
 	dir  string
 	log  *slog.Logger
 	mu   sync.Mutex
@@ -125,7 +131,7 @@ func (m *Manager) Open(id, name string) (*DB, error) {
 	if db := m.open[id]; db != nil {
 		return db, nil
 	}
-	db, err := Open(m.path(id), id, Options{Logger: m.log, Name: cmpOr(name, id)})
+	db, err := Open(m.path(id), id, Options{Logger: m.log, Name: cmpOr(name, id), Commit: m.Commit})
 	if err != nil {
 		return nil, err
 	}

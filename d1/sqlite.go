@@ -47,10 +47,11 @@ var limits = []struct{ id, val int }{
 }
 
 // openConn opens path. The writer connection sets WAL and synchronous=FULL
-// (every commit is fsynced before it is acknowledged) and keeps the WAL file
+// (every commit is fsynced before it is acknowledged), or NORMAL when
+// groupCommit is set (a commit.Log syncs the WAL), and keeps the WAL file
 // under 64 MB after checkpoints (a big import would leave it huge); readers
 // are query_only.
-func openConn(path string, writer bool) (*conn, error) {
+func openConn(path string, writer, groupCommit bool) (*conn, error) {
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?_busy_timeout=10000"
 	dc, err := (&sqlite3.SQLiteDriver{}).Open(dsn)
 	if err != nil {
@@ -59,7 +60,11 @@ func openConn(path string, writer bool) (*conn, error) {
 	c := &conn{c: dc.(*sqlite3.SQLiteConn), stmts: map[string]*sqlite3.SQLiteStmt{}, own: map[string]*sqlite3.SQLiteStmt{}, ctxs: map[*sqlite3.SQLiteStmt]prepContext{}, indexes: map[string]int64{}}
 	pragmas := "PRAGMA foreign_keys=ON; PRAGMA query_only=ON"
 	if writer {
-		pragmas = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA journal_size_limit=67108864"
+		sync := "FULL"
+		if groupCommit {
+			sync = "NORMAL"
+		}
+		pragmas = "PRAGMA journal_mode=WAL; PRAGMA synchronous=" + sync + "; PRAGMA foreign_keys=ON; PRAGMA journal_size_limit=67108864"
 	}
 	if _, err := c.c.Exec(pragmas, nil); err != nil {
 		c.c.Close()

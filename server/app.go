@@ -49,7 +49,7 @@ type App struct {
 	Host    *objects.Host
 	KV      map[string]*kv.Namespace // Workers KV namespaces by binding name
 	D1      *d1.Manager              // the Worker's D1 databases
-	durable *commit.Local            // makes object and KV commits durable
+	durable *commit.Local            // makes object, KV and D1 commits durable
 	Inputs  []string                 // source files, for the reload watcher
 }
 
@@ -106,15 +106,17 @@ func Load(opts Options) (*App, error) {
 		}
 		bindings[b.Name] = b.ClassName
 	}
+	// One commit log for the Worker's objects, KV namespaces and D1
+	// databases: their commits share fsyncs.
+	durable := commit.NewLocal(0)
 	d1s := d1.NewManager(D1Dir(persist, cfg.Name), log)
+	d1s.Commit = durable
 	d1Bindings, err := openD1(d1s, cfg.D1Databases)
 	if err != nil {
 		d1s.Close()
+		durable.Close()
 		return nil, err
 	}
-	// One commit log for the Worker's objects and KV namespaces: their
-	// commits share fsyncs.
-	durable := commit.NewLocal(0)
 	kvs, err := openKV(cfg, persist, durable, log)
 	if err != nil {
 		d1s.Close()
