@@ -26,6 +26,8 @@ const crashConfig = `{
   "compatibility_date": "2025-09-01",
   "durable_objects": { "bindings": [{ "name": "ACCT", "class_name": "Acct" }] },
   "migrations": [{ "tag": "v1", "new_sqlite_classes": ["Acct"] }],
+  "kv_namespaces": [{ "binding": "KV", "id": "crash-kv" }],
+  "d1_databases": [{ "binding": "DB", "database_name": "crash", "database_id": "crash-db" }],
 }`
 
 // Each write is one event doing three writes with no await between them
@@ -50,7 +52,28 @@ export class Acct extends DurableObject {
     return Response.json({ a: col("a"), b: col("b"), kv: [...(await s.list({ prefix: "k" })).values()].sort((x, y) => x - y) });
   }
 }
-export default { fetch(req, env) { return env.ACCT.getByName(new URL(req.url).pathname.split("/")[2]).fetch(req); } };
+export default {
+  async fetch(req, env) {
+    const [, kind, , op, seq] = new URL(req.url).pathname.split("/");
+    if (kind === "o") return env.ACCT.getByName(new URL(req.url).pathname.split("/")[2]).fetch(req);
+    // Workers KV and D1: one write each per request.
+    await env.DB.exec("CREATE TABLE IF NOT EXISTS w (seq INTEGER PRIMARY KEY)");
+    if (op === "write") {
+      await env.KV.put("k" + seq, seq);
+      await env.DB.prepare("INSERT INTO w VALUES (?)").bind(Number(seq)).run();
+      return new Response("ok");
+    }
+    const kv = [];
+    let cursor;
+    do {
+      const page = await env.KV.list({ cursor });
+      for (const k of page.keys) kv.push(Number(k.name.slice(1)));
+      cursor = page.list_complete ? undefined : page.cursor;
+    } while (cursor);
+    const { results } = await env.DB.prepare("SELECT seq FROM w").all();
+    return Response.json({ kv, d1: results.map((r) => r.seq) });
+  },
+};
 `
 
 // Kill cairn with SIGKILL at random moments while many clients write to
@@ -60,8 +83,8 @@ func TestCrashLoop(t *testing.T) {
 	dir := writeProject(t, map[string]string{"wrangler.jsonc": crashConfig, "src/index.js": crashWorker})
 	state := t.TempDir()
 	const objects, clients = 40, 32
-	acked := make(map[int]map[int]bool) // object → seqs acknowledged
-	for o := range objects {
+	acked := make(map[int]map[int]bool) // object (objects: KV and D1) → seqs acknowledged
+	for o := range objects + 1 {
 		acked[o] = make(map[int]bool)
 	}
 	var (
@@ -85,8 +108,12 @@ func TestCrashLoop(t *testing.T) {
 				defer wg.Done()
 				r := rand.New(rand.NewPCG(uint64(round), uint64(c)))
 				for !stop.Load() {
-					o, s := r.IntN(objects), int(seq.Add(1))
-					resp, err := client.Get(fmt.Sprintf("%s/o/%d/write/%d", d.URL, o, s))
+					o, s := r.IntN(objects+1), int(seq.Add(1))
+					url := fmt.Sprintf("%s/o/%d/write/%d", d.URL, o, s)
+					if o == objects { // the KV namespace and the D1 database
+						url = fmt.Sprintf("%s/s/x/write/%d", d.URL, s)
+					}
+					resp, err := client.Get(url)
 					ok := false
 					if err == nil {
 						b, _ := io.ReadAll(resp.Body)
@@ -114,8 +141,8 @@ func TestCrashLoop(t *testing.T) {
 	}
 	d := startDev(t, dir, state)
 	checkAll(t, d, client, acked, *crashKills)
-	t.Logf("%d kills: %d writes acknowledged and found after restart, %d cut off by a kill (allowed either way), no event half applied",
-		*crashKills, totalAcked, totalUncertain)
+	t.Logf("%d kills: %d writes acknowledged and found after restart (%d of them to KV + D1), %d cut off by a kill (allowed either way), no event half applied",
+		*crashKills, totalAcked, len(acked[objects]), totalUncertain)
 	if totalAcked == 0 {
 		t.Fatal("no write was acknowledged: the test tested nothing")
 	}
@@ -125,7 +152,11 @@ func TestCrashLoop(t *testing.T) {
 // places, and the three places agree (no half-applied event).
 func checkAll(t *testing.T, d *devServer, client *http.Client, acked map[int]map[int]bool, round int) {
 	t.Helper()
+	checkShared(t, d, client, acked[len(acked)-1], round)
 	for o, seqs := range acked {
+		if o == len(acked)-1 {
+			continue
+		}
 		resp, err := client.Get(fmt.Sprintf("%s/o/%d/check", d.URL, o))
 		if err != nil {
 			t.Fatalf("round %d: check %d: %v", round, o, err)
@@ -151,6 +182,32 @@ func checkAll(t *testing.T, d *devServer, client *http.Client, acked map[int]map
 		}
 		if len(missing) > 0 {
 			t.Fatalf("round %d: object %d lost acknowledged writes %s", round, o, strings.Join(missing, ","))
+		}
+	}
+}
+
+// checkShared verifies the writes acknowledged by the KV + D1 route.
+func checkShared(t *testing.T, d *devServer, client *http.Client, seqs map[int]bool, round int) {
+	t.Helper()
+	resp, err := client.Get(d.URL + "/s/x/check")
+	if err != nil {
+		t.Fatalf("round %d: check kv/d1: %v", round, err)
+	}
+	var got struct{ KV, D1 []int }
+	err = json.NewDecoder(resp.Body).Decode(&got)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatalf("round %d: check kv/d1: %v", round, err)
+	}
+	for name, list := range map[string][]int{"KV": got.KV, "D1": got.D1} {
+		present := make(map[int]bool, len(list))
+		for _, s := range list {
+			present[s] = true
+		}
+		for s := range seqs {
+			if !present[s] {
+				t.Fatalf("round %d: %s lost acknowledged write %d", round, name, s)
+			}
 		}
 	}
 }
