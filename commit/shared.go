@@ -3,6 +3,7 @@ package commit
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"sync"
 )
 
@@ -98,4 +99,22 @@ func (s *Shared) wait(ctx context.Context, seq uint64) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// SyncFileAndDir fsyncs the file at path and its directory: a database
+// created with its commits synced by a Log (which syncs only the WAL) must
+// first be durable itself.
+func SyncFileAndDir(path string) error {
+	for _, p := range []string{path, filepath.Dir(path)} {
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		err = f.Sync()
+		f.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

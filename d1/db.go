@@ -127,7 +127,7 @@ func Open(path, uuid string, opts Options) (*DB, error) {
 	if opts.Commit != nil {
 		// The file and its directory entry must be durable before a
 		// commit the log syncs (only the WAL) counts as durable.
-		if err := syncFileAndDir(path); err != nil {
+		if err := commit.SyncFileAndDir(path); err != nil {
 			w.close()
 			return nil, fmt.Errorf("d1: open %s: %w", path, err)
 		}
@@ -415,22 +415,6 @@ func (db *DB) commit(c *conn) (made committed, size int64, err error) {
 		made.ticket = db.durable.Committed()
 	}
 	return made, size, nil
-}
-
-// syncFileAndDir fsyncs the file at path and its directory.
-func syncFileAndDir(path string) error {
-	for _, p := range []string{path, filepath.Dir(path)} {
-		f, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		err = f.Sync()
-		f.Close()
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // resetPragmas undoes connection settings a batch made (PRAGMA effects last

@@ -157,7 +157,7 @@ func Open(path string, opts Options) (*Namespace, error) {
 	if opts.Commit != nil {
 		// The file and its directory entry must be durable before any
 		// commit the log syncs (only the WAL) can count as durable.
-		if err := syncFileAndDir(path); err != nil {
+		if err := commit.SyncFileAndDir(path); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("open kv namespace %s: %w", path, err)
 		}
@@ -472,22 +472,6 @@ func (n *Namespace) visible(ctx context.Context) error {
 	}
 	if err := n.durable.Visible(ctx); err != nil {
 		return fmt.Errorf("kv read %s: %w", filepath.Base(n.path), err)
-	}
-	return nil
-}
-
-// syncFileAndDir fsyncs the file at path and its directory.
-func syncFileAndDir(path string) error {
-	for _, p := range []string{path, filepath.Dir(path)} {
-		f, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		err = f.Sync()
-		f.Close()
-		if err != nil {
-			return err
-		}
 	}
 	return nil
 }
