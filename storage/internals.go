@@ -8,10 +8,11 @@ import (
 	"github.com/mattn/go-sqlite3"
 )
 
-// go-sqlite3 hides three things this package needs, so we reach into its structs. The
+// go-sqlite3 hides four things this package needs, so we reach into its structs. The
 // offsets are checked once at start-up: a go-sqlite3 upgrade that renames or retypes a
 // field panics here with a clear message (and the tests fail) instead of misbehaving.
 //
+//   - SQLiteConn.db: the sqlite3 handle, to install our own authorizer (authorizer.go).
 //   - SQLiteStmt.s: the sqlite3_stmt handle, nil when the SQL held no statement (only
 //     whitespace or comments) — the case behind "SQL code did not contain a statement.".
 //   - SQLiteStmt.t: the unparsed tail after the prepared statement (whitespace-trimmed),
@@ -23,6 +24,7 @@ import (
 //     becomes the zero time, 5 in a BOOLEAN column becomes true). Pre-filling the slice
 //     with empty declared types makes it hand back SQLite's own values.
 var (
+	connHandleOff = fieldOffset(reflect.TypeFor[sqlite3.SQLiteConn](), "db", reflect.Pointer)
 	stmtHandleOff = fieldOffset(reflect.TypeFor[sqlite3.SQLiteStmt](), "s", reflect.Pointer)
 	stmtTailOff   = fieldOffset(reflect.TypeFor[sqlite3.SQLiteStmt](), "t", reflect.String)
 	rowsDeclOff   = fieldOffset(reflect.TypeFor[sqlite3.SQLiteRows](), "decltype", reflect.Slice)
@@ -34,6 +36,12 @@ func fieldOffset(t reflect.Type, name string, kind reflect.Kind) uintptr {
 		panic(fmt.Sprintf("storage: github.com/mattn/go-sqlite3 changed: field %s.%s (%s) is gone; update storage/internals.go", t, name, kind))
 	}
 	return f.Offset
+}
+
+// connHandle returns the sqlite3* of a connection (for the authorizer; see
+// authorizer.go).
+func connHandle(c *sqlite3.SQLiteConn) unsafe.Pointer {
+	return *(*unsafe.Pointer)(unsafe.Add(unsafe.Pointer(c), connHandleOff))
 }
 
 // stmtEmpty reports whether the prepared SQL held no statement.
