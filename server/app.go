@@ -244,13 +244,13 @@ func (s *Server) Swap(next *App) {
 const syncFSMin = 4
 
 // liveObjectLimit is how many Durable Objects may be in memory at once: a
-// live object holds about three open files (its database, WAL and shared
-// memory), so the cap follows the process's open-file limit, keeping room
-// for connections.
+// live object holds two open files (its database and WAL) and briefly a
+// third while its WAL is synced, so the cap follows the process's open-file
+// limit, keeping room for connections.
 func liveObjectLimit() int {
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil || lim.Cur > 1<<30 {
 		return 10000
 	}
-	return max(64, (int(lim.Cur)-1024)/4)
+	return max(64, (int(lim.Cur)-1024)/3)
 }

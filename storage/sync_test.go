@@ -100,6 +100,9 @@ func TestSyncConcurrentWithWrites(t *testing.T) {
 	if _, err := os.Stat(path + "-wal"); err != nil {
 		t.Fatalf("no WAL: %v", err)
 	}
+	if exists(path + "-shm") {
+		t.Fatal("a -shm file: exclusive locking should keep the WAL index in memory (one file less per object)")
+	}
 	if err := db.Sync(); err != nil {
 		t.Fatal(err)
 	}
