@@ -294,12 +294,13 @@ func (d *devServer) mustGet(path string) string {
 	return body
 }
 
-// sqliteFiles lists the object databases under a state dir.
+// sqliteFiles lists the object databases under a state dir (not the alarm
+// index, KV or D1 files).
 func sqliteFiles(t *testing.T, state string) []string {
 	t.Helper()
 	var files []string
 	err := filepath.WalkDir(state, func(path string, e os.DirEntry, err error) error {
-		if err == nil && strings.HasSuffix(path, ".sqlite") {
+		if err == nil && strings.HasSuffix(path, ".sqlite") && strings.Contains(path, string(os.PathSeparator)+"do"+string(os.PathSeparator)) {
 			files = append(files, path)
 		}
 		return err

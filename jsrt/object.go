@@ -75,6 +75,12 @@ type instance struct {
 	broken      error // set during a turn (ctx.abort, a failed blockConcurrencyWhile): reset at its end
 
 	evicted bool // by the Host when idle; events that still reach it fail with objects.ErrEvicted
+
+	// Alarms (alarm.go): the turn's change, and the alarm a running handler
+	// runs for.
+	alarmChange  int
+	alarmAt      int64
+	runningAlarm int64
 }
 
 type queuedEvent struct {
@@ -254,6 +260,7 @@ func (i *instance) reset(err error) {
 	waiters := i.waiters
 	i.waiters = nil
 	i.confirmTurn = false
+	i.alarmChange = alarmUnchanged
 	i.mustConfirm = i.confirmed // nothing more to wait for: whoever waited has failed
 	for _, w := range waiters {
 		w.done(rerr)
@@ -287,12 +294,22 @@ func (i *instance) commit() error {
 	}
 	confirm := i.confirmTurn
 	i.confirmTurn = false
+	if i.obj.Storage.InSavepoint() {
+		return nil // a transaction spans turns: it commits with the turn that ends it
+	}
+	if err := i.indexAlarm(true); err != nil {
+		rt.log.Error("indexing the alarm failed; resetting object", "class", i.class, "id", i.obj.ID.String(), "error", err)
+		i.reset(err)
+		return &resetError{err}
+	}
 	wrote, err := i.obj.Storage.Commit()
 	if err != nil {
 		rt.log.Error("commit failed; resetting object", "class", i.class, "id", i.obj.ID.String(), "error", err)
 		i.reset(err)
 		return &resetError{err}
 	}
+	_ = i.indexAlarm(false)
+	i.alarmChange = alarmUnchanged
 	if !wrote {
 		return nil
 	}

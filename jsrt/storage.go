@@ -70,6 +70,15 @@ func (i *instance) storageNatives(live func() bool) *goja.Object {
 		return vm.ToValue(promise)
 	})
 
+	set("getAlarm", func(goja.FunctionCall) goja.Value { return i.getAlarm() })
+	native("setAlarm", writeOpt, func(call goja.FunctionCall) goja.Value {
+		i.setAlarm(call.Argument(0).ToInteger())
+		return goja.Undefined()
+	})
+	native("deleteAlarm", writeOpt, func(goja.FunctionCall) goja.Value {
+		i.deleteAlarm()
+		return goja.Undefined()
+	})
 	native("exec", write, func(call goja.FunctionCall) goja.Value {
 		query := call.Argument(0).String()
 		args := make([]any, 0, len(call.Arguments)-1)

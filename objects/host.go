@@ -91,6 +91,7 @@ type Host struct {
 	stop     chan struct{} // ends the eviction sweeper
 	pressure chan struct{} // wakes the sweeper when over maxLive
 	maxLive  int
+	alarms   *alarmScheduler // nil until EnableAlarms
 }
 
 type key struct {
@@ -226,8 +227,13 @@ func (h *Host) Close() error {
 		close(h.stop)
 		h.sweeping = false
 	}
+	alarms := h.alarms
+	h.alarms = nil
 	h.mu.Unlock()
 	var errs []error
+	if alarms != nil {
+		errs = append(errs, alarms.close())
+	}
 	for _, o := range live {
 		o.inst.Close()
 		if err := o.Storage.Close(); err != nil {

@@ -35,6 +35,9 @@ type Options struct {
 	// it is evicted from memory (between 1× and 2×, spread by id); default
 	// 70 s as on Cloudflare, negative to never evict.
 	ObjectIdle time.Duration
+	// AlarmRetry is the delay before the first retry of a failed alarm
+	// (doubling after); default 2 s as on Cloudflare.
+	AlarmRetry time.Duration
 }
 
 // App is one loaded Worker project.
@@ -141,6 +144,13 @@ func Load(opts Options) (*App, error) {
 	}
 	host.EvictIdle(idle)
 	host.LimitLive(liveObjectLimit())
+	if err := host.EnableAlarms(filepath.Join(persist, cfg.Name, "alarms.sqlite"), cmp.Or(opts.AlarmRetry, 2*time.Second)); err != nil {
+		host.Close()
+		closeKV(kvs)
+		d1s.Close()
+		durable.Close()
+		return nil, err
+	}
 	w, err := jsrt.New(jsrt.Config{
 		Name:           cfg.Name,
 		Code:           res.Code,

@@ -84,6 +84,10 @@ func Open(path string, opts Options) *DB {
 	return &DB{path: path, log: log, scratch: opts.Scratch, stmts: map[string]*sqlite3.SQLiteStmt{}, indexes: map[string]int64{}}
 }
 
+// InSavepoint reports whether a savepoint (transaction, transactionSync) is open, so a
+// Commit would do nothing.
+func (db *DB) InSavepoint() bool { return db.savepoints > 0 }
+
 // InTx reports whether the implicit transaction is open: a statement ran since the last
 // Commit or Rollback.
 func (db *DB) InTx() bool { return db.inTx }

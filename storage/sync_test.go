@@ -164,3 +164,42 @@ func TestScratchShared(t *testing.T) {
 		t.Fatalf("a's table leaked into the scratch seen by b: %v", rows)
 	}
 }
+
+// The alarm is a storage write: committed with the turn, rolled back with it.
+func TestAlarm(t *testing.T) {
+	db, _ := open(t)
+	if _, ok, err := db.Alarm(); ok || err != nil {
+		t.Fatalf("fresh object: alarm set=%v err=%v", ok, err)
+	}
+	if err := db.SetAlarm(1234); err != nil {
+		t.Fatal(err)
+	}
+	if ms, ok, err := db.Alarm(); !ok || ms != 1234 || err != nil {
+		t.Fatalf("Alarm = %d %v %v", ms, ok, err)
+	}
+	if _, err := db.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Savepoint(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetAlarm(99); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.RollbackSavepoint(); err != nil {
+		t.Fatal(err)
+	}
+	if ms, _, _ := db.Alarm(); ms != 1234 {
+		t.Fatalf("after rollback: %d, want 1234", ms)
+	}
+	if err := db.DeleteAlarm(); err != nil {
+		t.Fatal(err)
+	}
+	db.Commit()
+	if _, ok, _ := db.Alarm(); ok {
+		t.Fatal("alarm still set after delete")
+	}
+	if _, err := db.Exec("SELECT * FROM _cf_METADATA"); err == nil {
+		t.Fatal("user SQL read _cf_METADATA")
+	}
+}

@@ -29,6 +29,7 @@ func newDevCommand() *cobra.Command {
 		apiPort   int
 		apiToken  string
 		idle      time.Duration
+		retry     time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "dev [dir-or-config]",
@@ -46,7 +47,7 @@ module) like "wrangler dev", with Durable Object state kept on disk.`,
 				return err
 			}
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
-			opts := server.Options{Config: path, PersistTo: persistTo, Vars: overrides, Logger: log, ObjectIdle: idle}
+			opts := server.Options{Config: path, PersistTo: persistTo, Vars: overrides, Logger: log, ObjectIdle: idle, AlarmRetry: retry}
 			l := listeners{worker: net.JoinHostPort(ip, strconv.Itoa(port)), apiToken: apiToken}
 			if apiToken == "" {
 				l.apiToken = os.Getenv("CAIRN_API_TOKEN")
@@ -67,6 +68,7 @@ module) like "wrangler dev", with Durable Object state kept on disk.`,
 	f.StringArrayVar(&vars, "var", nil, "set a var, KEY:VALUE (repeatable; overrides the config)")
 	f.BoolVar(&noWatch, "no-watch", false, "do not reload when sources change")
 	f.DurationVar(&idle, "object-idle", 70*time.Second, "evict a Durable Object from memory after this long without events (1×–2×; negative: never)")
+	f.DurationVar(&retry, "alarm-retry", 2*time.Second, "delay before the first retry of a failed alarm (doubling, at most 6 retries)")
 	f.IntVar(&apiPort, "api-port", 0, "serve the admin REST API (/client/v4/…) on this port (0: off)")
 	f.StringVar(&apiToken, "api-token", "", "bearer token the admin API requires (default $CAIRN_API_TOKEN; needed off loopback)")
 	return cmd

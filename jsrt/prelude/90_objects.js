@@ -271,6 +271,15 @@
     }
     sync() { return this.#native.sync(); }
 
+    async getAlarm(options) { return this.#native.getAlarm(); }
+    async setAlarm(scheduledTime, options) {
+      const ms = scheduledTime instanceof Date ? scheduledTime.getTime() : Number(scheduledTime);
+      if (!Number.isFinite(ms)) throw new TypeError("setAlarm() requires a Date or a number of milliseconds since the epoch");
+      if (ms <= 0) throw new TypeError("setAlarm() cannot be called with an alarm time <= 0");
+      this.#native.setAlarm(Math.trunc(ms), unconfirmed(options));
+    }
+    async deleteAlarm(options) { this.#native.deleteAlarm(unconfirmed(options)); }
+
     // transactionSync runs fn in a savepoint: a throw rolls its writes back
     // and is rethrown.
     transactionSync(fn) {
@@ -332,6 +341,9 @@
     put(key, value, options) { this.#check("put"); return this.#storage.put(key, value, options); }
     delete(keys, options) { this.#check("delete"); return this.#storage.delete(keys, options); }
     list(options) { this.#check("list"); return this.#storage.list(options); }
+    getAlarm(options) { this.#check("getAlarm"); return this.#storage.getAlarm(options); }
+    setAlarm(t, options) { this.#check("setAlarm"); return this.#storage.setAlarm(t, options); }
+    deleteAlarm(options) { this.#check("deleteAlarm"); return this.#storage.deleteAlarm(options); }
     rollback() {
       this.#check("rollback");
       this._rolledBack = true;
