@@ -52,6 +52,11 @@ export class Clock extends DurableObject {
       for (const t of [0, -5]) { try { await s.setAlarm(t); } catch (e) { out.push(e.name + ": " + e.message); } }
       return Response.json(out);
     }
+    case "deleteall":
+      await s.setAlarm(Date.now() + 100000);
+      await s.put("x", 1);
+      await s.deleteAll();
+      return Response.json(await s.getAlarm());
     case "rolledback":
       try { await s.transaction(async () => { await s.setAlarm(Date.now() + 100); throw new Error("undo"); }); } catch {}
       return Response.json(await s.getAlarm());
@@ -132,6 +137,10 @@ func TestAlarms(t *testing.T) {
 
 	d.expect("GET", "/clock/f/bad", 200, `["TypeError: setAlarm() cannot be called with an alarm time <= 0","TypeError: setAlarm() cannot be called with an alarm time <= 0"]`)
 	d.expect("GET", "/clock/g/rolledback", 200, "null")
+	// spec 54: compatibility date 2025-09-01 (< 2026-02-24): deleteAll keeps the alarm
+	if got := d.mustGet("/clock/h/deleteall"); got == "null" {
+		t.Errorf("deleteAll cleared the alarm under compatibility date 2025-09-01")
+	}
 	d.expect("GET", "/plain/p", 200, "TypeError: Your Durable Object class must have an alarm() handler in order to call setAlarm()")
 }
 
@@ -169,4 +178,12 @@ func TestAlarmSurvivesRestart(t *testing.T) {
 	if len(r.Runs) != 1 || r.Runs[0].Name != "s" {
 		t.Fatalf("after restart: %+v; want the alarm to fire once on a fresh instance, with its name", r)
 	}
+}
+
+// spec 54: from compatibility date 2026-02-24, deleteAll() clears the alarm.
+func TestDeleteAllClearsAlarm(t *testing.T) {
+	config := strings.Replace(alarmsConfig, `"2025-09-01"`, `"2026-03-01"`, 1)
+	dir := writeProject(t, map[string]string{"wrangler.jsonc": config, "src/index.js": alarmsWorker})
+	d := startDev(t, dir, t.TempDir())
+	d.expect("GET", "/clock/h/deleteall", 200, "null")
 }

@@ -196,8 +196,18 @@ func (i *instance) storageNatives(live func() bool) *goja.Object {
 		}
 		return rt.pairs(kvs)
 	})
+	// deleteAll wipes the database, the alarm with it (spec 54) unless the
+	// Worker keeps alarms across deleteAll (compatibility date before
+	// 2026-02-24, or the flag delete_all_preserves_alarm).
 	native("deleteAll", writeOpt, func(goja.FunctionCall) goja.Value {
-		if err := db().DeleteAll(); err != nil {
+		ms, hadAlarm, err := db().Alarm()
+		if err == nil {
+			err = db().DeleteAll()
+		}
+		if err == nil && hadAlarm && rt.w.cfg.DeleteAllKeepsAlarm {
+			err = db().SetAlarm(ms)
+		}
+		if err != nil {
 			rt.throw(err)
 		}
 		return goja.Undefined()

@@ -37,7 +37,10 @@ type Config struct {
 	Services       map[string]string      // binding name → entrypoint export ("default" or a WorkerEntrypoint class) of this Worker
 	KV             map[string]KVNamespace // binding name → Workers KV namespace
 	NodeCompat     bool                   // compatibility flag nodejs_compat
-	D1             map[string]D1Database  // binding name → D1 database
+	// DeleteAllKeepsAlarm: storage.deleteAll() leaves the alarm set (before
+	// compatibility date 2026-02-24, or with delete_all_preserves_alarm).
+	DeleteAllKeepsAlarm bool
+	D1                  map[string]D1Database // binding name → D1 database
 
 	Host   *objects.Host // where Durable Object events go; required with DurableObjects
 	Commit commit.Log    // makes Durable Object writes durable; default a commit.Local owned by the Worker

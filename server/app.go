@@ -162,9 +162,11 @@ func Load(opts Options) (*App, error) {
 		KV:             kvBindings(kvs),
 		D1:             d1Bindings,
 		NodeCompat:     cfg.HasFlag("nodejs_compat") || cfg.HasFlag("nodejs_compat_v2"),
-		Host:           host,
-		Commit:         durable,
-		Logger:         log,
+		DeleteAllKeepsAlarm: cfg.CompatibilityDate < "2026-02-24" && !cfg.HasFlag("delete_all_deletes_alarm") ||
+			cfg.HasFlag("delete_all_preserves_alarm"),
+		Host:   host,
+		Commit: durable,
+		Logger: log,
 	})
 	if err != nil {
 		host.Close()
