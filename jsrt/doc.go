@@ -31,17 +31,27 @@
 //	log(level, message), now() number                         // console, performance
 //	serialize(value) ArrayBuffer, deserialize(ArrayBuffer)    // structured clone
 //	fetchNative(requestWire) Promise<responseWire>            // outbound fetch
-//
-// The natives behind each D1Database binding (d1.go) run queries off the
-// loop and settle on it:
-//
-//	batch([{sql, params}], session) Promise<{results: [{columns, rows, meta}], bookmark}>
-//	exec(sql) Promise<{count, duration}>, dump() Promise<ArrayBuffer>
 //	env                                                       // the Worker's env
 //
-// Each Workers KV binding (Config.KV, kv.go) gets its own natives object,
-// handed to makeKVNamespace (prelude/91_kv.js): get, getMany, put, delete
-// and list, each returning a promise settled on the loop.
+// Per-binding natives objects, handed to the prelude's constructors:
+//
+//	namespace (fetch.go): idFromName(name, jurisdiction), newUniqueId(jurisdiction),
+//	  idFromString(hex), jurisdictionOf(hex), fetch(id, name, requestWire),
+//	  call(id, name, path, args) Promise       // JS RPC (rpc.go)
+//	state (object.go): id, name, jurisdiction, block(), unblock(),
+//	  breakObject(reason), storage
+//	storage (storage.go, alarm.go): exec, get, getMany, put, putMany, delete,
+//	  deleteMany, list, deleteAll, databaseSize, savepoint, releaseSavepoint,
+//	  rollbackSavepoint, sync() Promise, getAlarm, setAlarm, deleteAlarm;
+//	  writes take a last argument allowUnconfirmed
+//	service (service.go): fetch(requestWire) Promise, call(path, args) Promise
+//	D1 database (d1.go): batch([{sql, params}], session) Promise<{results:
+//	  [{columns, rows, meta}], bookmark}>, exec(sql) Promise<{count, duration}>,
+//	  dump() Promise<ArrayBuffer>
+//	KV namespace (kv.go): get, getMany, put, delete, list, each a Promise
+//
+// Output-gated work (responses, outgoing fetch, RPC, D1 and KV calls) goes
+// through runtime.gate with the object whose code runs (runtime.active).
 //
 // Functions the prelude defines on __cairn for Go to call:
 //
@@ -53,6 +63,8 @@
 //	makeState(natives) DurableObjectState
 //	makeKVNamespace(natives) KVNamespace                      // prelude/91_kv.js
 //	makeD1(natives) D1Database                                // prelude/92_d1.js
+//	makeCapStub(invoke), makeService(natives), isRPCTarget(v),
+//	rpcInvoke(target, path, args, root)                       // prelude/85_rpc.js
 //	format(...args), inspect(value)                           // console and node:util
 //
 // Embedded CommonJS modules (modules/*.js) answer require("cloudflare:workers")
