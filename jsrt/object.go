@@ -142,17 +142,7 @@ func (i *instance) deliver(event func(), fail func(error)) {
 		i.queued = append(i.queued, queuedEvent{event, fail})
 		return
 	}
-	if i.this == nil {
-		if err := i.construct(); err != nil {
-			fail(err)
-			return
-		}
-		if i.blocked > 0 { // the constructor called blockConcurrencyWhile
-			i.queued = append(i.queued, queuedEvent{event, fail})
-			return
-		}
-	}
-	event()
+	i.deliverNow(queuedEvent{event, fail})
 }
 
 // drain delivers the held events in order, each as its own task, so that
@@ -172,7 +162,8 @@ func (i *instance) drain() {
 	}))
 }
 
-// deliverNow runs a held event, constructing the object if needed.
+// deliverNow runs an event, constructing the object first if needed; if the
+// constructor blocks, the event goes first in the queue.
 func (i *instance) deliverNow(q queuedEvent) {
 	if i.this == nil {
 		if err := i.construct(); err != nil {
