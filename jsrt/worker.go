@@ -47,7 +47,7 @@ type Config struct {
 	// BlockTimeout bounds a blockConcurrencyWhile callback (or a
 	// transaction) before the object is reset; default 30s, as on Cloudflare.
 	BlockTimeout time.Duration
-	Runtimes     int           // JS runtimes (threads); default GOMAXPROCS
+	Runtimes     int           // JS runtimes (threads); default 2×GOMAXPROCS, at least 4
 	CPULimit     time.Duration // per task; default 30s
 	Logger       *slog.Logger
 	HTTPClient   *http.Client // for outbound fetch; default http.DefaultClient
