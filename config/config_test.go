@@ -52,6 +52,7 @@ const fullJSONC = `// A Worker with every kind of binding.
   ],
   "d1_databases": [{"binding": "DB", "database_name": "db", "database_id": "abc"}],
   "kv_namespaces": [{"binding": "KV", "id": "k1", "preview_id": "k2"}],
+  "services": [{"binding": "AUTH", "service": "counter", "entrypoint": "Auth"}],
   "routes": [{"pattern": "example.com/*"}],
 }
 `
@@ -71,7 +72,8 @@ const fullJSON = `{
     {"tag": "v2", "new_sqlite_classes": ["Counter"], "renamed_classes": [{"from": "Room", "to": "Chat"}]}
   ],
   "d1_databases": [{"binding": "DB", "database_name": "db", "database_id": "abc"}],
-  "kv_namespaces": [{"binding": "KV", "id": "k1", "preview_id": "k2"}]
+  "kv_namespaces": [{"binding": "KV", "id": "k1", "preview_id": "k2"}],
+  "services": [{"binding": "AUTH", "service": "counter", "entrypoint": "Auth"}]
 }
 `
 
@@ -115,6 +117,11 @@ database_id = "abc"
 binding = "KV"
 id = "k1"
 preview_id = "k2"
+
+[[services]]
+binding = "AUTH"
+service = "counter"
+entrypoint = "Auth"
 `
 
 func TestLoadFormatsAgree(t *testing.T) {
@@ -156,6 +163,7 @@ func TestLoadFormatsAgree(t *testing.T) {
 				},
 				D1Databases:  []D1Database{{Binding: "DB", DatabaseName: "db", DatabaseID: "abc", MigrationsDir: filepath.Join(dir, "migrations")}},
 				KVNamespaces: []KVNamespace{{Binding: "KV", ID: "k1", PreviewID: "k2"}},
+				Services:     []ServiceBinding{{Binding: "AUTH", Service: "counter", Entrypoint: "Auth"}},
 			}
 			if !reflect.DeepEqual(c, want) {
 				t.Errorf("Load:\n got %+v\nwant %+v", c, want)
@@ -238,6 +246,8 @@ func TestLoadErrors(t *testing.T) {
 			`wrangler.toml:2: "vars" must be an object, got string`},
 		{"flags not strings", "wrangler.jsonc", "{\"main\": \"src/index.js\",\n\"compatibility_flags\": [\n\"a\",\n3]}",
 			`wrangler.jsonc:4: compatibility_flags[1] must be a string, got number`},
+		{"service without service", "wrangler.jsonc", "{\"main\": \"src/index.js\",\n\"services\": [\n{\"binding\": \"S\"}]}",
+			`wrangler.jsonc:3: services[0] is missing "service"`},
 		{"binding not identifier", "wrangler.jsonc", "{\"main\": \"src/index.js\",\n\"kv_namespaces\": [\n{\"binding\": \"my-kv\"}]}",
 			`wrangler.jsonc:3: binding name "my-kv" is not a valid JavaScript identifier`},
 		{"binding duplicate", "wrangler.toml", "main = \"src/index.js\"\n[vars]\nDB = \"x\"\n[[d1_databases]]\nbinding = \"DB\"\n",
