@@ -340,6 +340,7 @@ func (i *instance) stateNatives() *goja.Object {
 		rt.dirty[i] = struct{}{}
 	})
 	_ = n.Set("storage", i.storageNatives(live))
+	_ = n.Set("webSockets", i.webSocketNatives(live))
 	return n
 }
 
