@@ -89,6 +89,8 @@ export class Room extends DurableObject {
           timeout: attempt(() => ctx.setHibernatableWebSocketEventTimeout(604800001)),
         }));
       }
+      case "lasterror":
+        return ws.send(String(await ctx.storage.get("lastError")));
       case "lastclose":
         return ws.send(JSON.stringify((await ctx.storage.get("lastClose")) ?? null));
       case "write": {
@@ -98,6 +100,9 @@ export class Room extends DurableObject {
       default:
         return ws.send("unknown " + msg);
     }
+  }
+  async webSocketError(ws, err) {
+    await this.ctx.storage.put("lastError", String(err.message));
   }
   async webSocketClose(ws, code, reason, wasClean) {
     await this.ctx.storage.put("lastClose", { code, reason, wasClean, name: ws.deserializeAttachment().name });
@@ -373,6 +378,23 @@ func TestWebSocketOversizedMessage(t *testing.T) {
 	// The object and its other sockets keep working; a message at the limit passes.
 	if got := roundTrip(t, b, "still here"); got != "still here" {
 		t.Errorf("other socket = %q", got)
+	}
+	// A hibernatable socket reports the error to webSocketError.
+	h := dial(t, d, "/do/big?name=h")
+	_ = h.Write(context.Background(), websocket.MessageBinary, big)
+	if code, _ := closeCode(t, h); code != websocket.StatusMessageTooBig {
+		t.Errorf("hibernatable: oversized message closed with %d, want 1009", code)
+	}
+	h2 := dial(t, d, "/do/big?name=h2")
+	deadline := time.Now().Add(10 * time.Second)
+	for got := roundTrip(t, h2, "lasterror"); got != "Message is too large"; got = roundTrip(t, h2, "lasterror") {
+		if time.Now().After(deadline) {
+			t.Fatalf("webSocketError saw %q", got)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := roundTrip(t, h2, "lastclose"); !strings.Contains(got, `"code":1009`) {
+		t.Errorf("lastClose = %s", got)
 	}
 	if err := b.Write(context.Background(), websocket.MessageBinary, big[:32<<20]); err != nil {
 		t.Fatal(err)

@@ -33,6 +33,14 @@
 //	fetchNative(requestWire) Promise<responseWire>            // outbound fetch
 //	env                                                       // the Worker's env
 //
+// WebSockets (websocket.go, prelude/40_websocket.js): __cairn.webSocket
+// holds pair, accept, mode, readyState, send, close, setAttachment and
+// getAttachment over a Go handle; each object's ctx natives carry
+// webSockets (the Hibernation API, added to the state by
+// prelude/95_websocket_state.js). The prelude defines wsHandle(ws),
+// wsWrap(handle, forwarded) and wsDispatch(ws, kind, …) for Go. A 101
+// response carries its socket to Worker.ServeHTTP as the body (*wsUpgrade).
+//
 // Each Workers KV binding (Config.KV, kv.go) gets its own natives object,
 // handed to makeKVNamespace (prelude/91_kv.js): get, getMany, put, delete
 // and list, each returning a promise settled on the loop.

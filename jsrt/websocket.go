@@ -85,7 +85,7 @@ type wsConn struct {
 	out        []wsFrame
 	outBytes   int
 	finished   bool // no more frames are written (closed, failed or overflowed)
-	wake       chan struct{}
+	writing    bool // a writeLoop goroutine runs (only while frames wait: idle sockets cost no goroutine)
 	credits    chan struct{}
 	upgraded   bool
 }
@@ -213,7 +213,7 @@ func (rt *runtime) installWebSocket() error {
 		return c
 	}
 	_ = n.Set("pair", func() *wsConn {
-		return &wsConn{w: rt.w, wake: make(chan struct{}, 1), credits: make(chan struct{}, readAhead)}
+		return &wsConn{w: rt.w, credits: make(chan struct{}, readAhead)}
 	})
 	_ = n.Set("accept", func(h, ws goja.Value) {
 		c := handle(h)
@@ -525,12 +525,13 @@ func (w *Worker) upgrade(rw http.ResponseWriter, r *http.Request, resp *http.Res
 	}
 	c.mu.Lock()
 	c.conn, c.upgraded = conn, true
-	finished := c.finished
-	c.mu.Unlock()
-	if finished {
+	if c.finished && len(c.out) == 0 {
+		c.mu.Unlock()
 		_ = conn.CloseNow()
+	} else {
+		c.startWriter()
+		c.mu.Unlock()
 	}
-	go c.writeLoop()
 	go c.readLoop()
 }
 
@@ -567,10 +568,15 @@ func (c *wsConn) enqueue(f wsFrame) {
 	if f.close {
 		c.finished = true
 	}
+	c.startWriter()
 	c.mu.Unlock()
-	select {
-	case c.wake <- struct{}{}:
-	default:
+}
+
+// startWriter starts a writeLoop if frames wait and none runs. c.mu held.
+func (c *wsConn) startWriter() {
+	if !c.writing && c.conn != nil && len(c.out) > 0 {
+		c.writing = true
+		go c.writeLoop()
 	}
 }
 
@@ -586,33 +592,33 @@ func (c *wsConn) shutdown(code websocket.StatusCode, reason string) {
 	}
 }
 
-// writeLoop writes queued frames in order until a Close frame or failure.
+// writeLoop writes queued frames in order and exits when none are left.
+// After a Close frame or a failed write it leaves writing set, so that no
+// writer starts again.
 func (c *wsConn) writeLoop() {
 	ctx := c.w.ctx
 	for {
 		c.mu.Lock()
 		batch := c.out
 		c.out, c.outBytes = nil, 0
-		done := c.finished && len(batch) == 0
-		conn := c.conn
-		c.mu.Unlock()
-		if done {
+		if len(batch) == 0 {
+			c.writing = false
+			c.mu.Unlock()
 			return
 		}
+		conn := c.conn
+		c.mu.Unlock()
 		for _, f := range batch {
 			if f.close {
 				_ = conn.Close(f.code, f.reason)
 				return
 			}
 			if err := conn.Write(ctx, f.typ, f.data); err != nil {
+				c.mu.Lock()
+				c.finished = true
+				c.out, c.outBytes = nil, 0
+				c.mu.Unlock()
 				return // the reader sees the failure and reports the close
-			}
-		}
-		if len(batch) == 0 {
-			select {
-			case <-c.wake:
-			case <-ctx.Done():
-				return
 			}
 		}
 	}
@@ -634,7 +640,8 @@ func (c *wsConn) readLoop() {
 					reason = ""
 				}
 			case errors.Is(err, websocket.ErrMessageTooBig):
-				code, reason = int(websocket.StatusMessageTooBig), "message too big"
+				code, reason = int(websocket.StatusMessageTooBig), "Message is too large"
+				c.post(func() { c.onError(reason) }, nil)
 			}
 			c.w.sockets.remove(c)
 			c.post(func() { c.onClose(code, reason, clean) }, nil)
@@ -728,6 +735,19 @@ func (c *wsConn) onMessage(typ websocket.MessageType, data []byte) {
 		c.dispatch("message", msg)
 	case modeHibernatable:
 		c.callHandler("webSocketMessage", msg)
+	}
+}
+
+// onError reports a protocol error (the close follows). Loop only.
+func (c *wsConn) onError(msg string) {
+	if c.closed || c.stale() {
+		return
+	}
+	switch c.mode {
+	case modeAccepted:
+		c.dispatch("error", c.rt.vm.ToValue(msg))
+	case modeHibernatable:
+		c.callHandler("webSocketError", c.rt.errorValue(errors.New(msg)))
 	}
 }
 
