@@ -89,6 +89,10 @@ export class Room extends DurableObject {
           timeout: attempt(() => ctx.setHibernatableWebSocketEventTimeout(604800001)),
         }));
       }
+      case "slow":
+        ctx.setHibernatableWebSocketEventTimeout(200);
+        await new Promise((r) => setTimeout(r, 1500));
+        return ws.send("slow done"); // never arrives: the timeout reset the instance
       case "lasterror":
         return ws.send(String(await ctx.storage.get("lastError")));
       case "lastclose":
@@ -354,6 +358,18 @@ func TestWebSocketHibernationAPI(t *testing.T) {
 	}
 	if got := roundTrip(t, a, "count"); got != "1" {
 		t.Errorf("sockets after drop = %s, want 1", got)
+	}
+	// A handler over the event timeout resets the object; the old
+	// instance's late send is refused.
+	constructed := whoami(a).Constructed
+	send(t, a, "slow")
+	time.Sleep(500 * time.Millisecond)
+	if w := whoami(a); w.Constructed != constructed+1 {
+		t.Errorf("after the event timeout constructed = %d, want %d\n%s", w.Constructed, constructed+1, d.Logs)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if got := roundTrip(t, a, "count"); got != "1" {
+		t.Errorf("after the timed-out handler's timer: got %q, want the count 1", got)
 	}
 	// A clean close reports its code and reason.
 	c := dial(t, d, "/do/hib?name=c")

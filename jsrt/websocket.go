@@ -37,6 +37,10 @@ const (
 	readAhead = 16
 )
 
+// errEventTimeout resets an object whose hibernatable WebSocket handler ran
+// longer than ctx.setHibernatableWebSocketEventTimeout allows.
+var errEventTimeout = errors.New("A hibernatable WebSocket event handler ran longer than the timeout set with setHibernatableWebSocketEventTimeout(); the Durable Object was reset.")
+
 // errDisconnected is the reason webSocketClose gets when the peer went away
 // without a Close frame (code 1006).
 const errDisconnected = "WebSocket disconnected without sending Close frame."
@@ -66,16 +70,18 @@ type wsConn struct {
 	w *Worker
 
 	// loop
-	rt     *runtime  // owner runtime, set by accept
-	owner  *instance // owner object, nil for a socket accepted by stateless code
-	mode   int
-	state  int
-	js     *goja.Object // the server end in rt.vm (generation jsGen of owner)
-	jsVM   *goja.Runtime
-	jsGen  int
-	hib    *hibernation // for modeHibernatable
-	seq    uint64       // acceptance order, for getWebSockets
-	closed bool         // the close event was delivered
+	rt      *runtime  // owner runtime, set by accept
+	owner   *instance // owner object, nil for a socket accepted by stateless code
+	key     objKey    // for modeHibernatable: the object, which may get a new instance
+	mode    int
+	state   int
+	js      *goja.Object // the server end in rt.vm (generation jsGen of jsOwner)
+	jsOwner *instance
+	jsVM    *goja.Runtime
+	jsGen   int
+	hib     *hibernation // for modeHibernatable
+	seq     uint64       // acceptance order, for getWebSockets
+	closed  bool         // the close event was delivered
 
 	mu         sync.Mutex
 	tags       []string
@@ -233,8 +239,16 @@ func (rt *runtime) installWebSocket() error {
 	})
 	_ = n.Set("mode", func(h goja.Value) int { return handle(h).mode })
 	_ = n.Set("readyState", func(h goja.Value) int { return handle(h).state })
-	_ = n.Set("send", func(h, data goja.Value) {
+	// A socket's JS object from before its object was reset is dead, as
+	// the rest of that instance's code.
+	checkLive := func(c *wsConn, ws goja.Value) {
+		if c.js != nil && ws.ToObject(vm) != c.js && c.mode != modeNone {
+			panic(rt.errorValue(errReset))
+		}
+	}
+	_ = n.Set("send", func(h, data, ws goja.Value) {
 		c := handle(h)
+		checkLive(c, ws)
 		f := wsFrame{typ: websocket.MessageBinary}
 		if s, ok := data.Export().(string); ok {
 			f.typ, f.data = websocket.MessageText, []byte(s)
@@ -249,8 +263,9 @@ func (rt *runtime) installWebSocket() error {
 			c.enqueue(f)
 		})
 	})
-	_ = n.Set("close", func(h goja.Value, code int, reason string) {
+	_ = n.Set("close", func(h goja.Value, code int, reason string, ws goja.Value) {
 		c := handle(h)
+		checkLive(c, ws)
 		if c.state >= wsClosing {
 			return
 		}
@@ -285,7 +300,7 @@ func (rt *runtime) installWebSocket() error {
 // own makes c's server end belong to the code running now on rt.
 func (c *wsConn) own(rt *runtime, js *goja.Object, mode int) {
 	c.rt, c.owner, c.mode, c.state = rt, rt.active, mode, wsOpen
-	c.js, c.jsVM = js, rt.vm
+	c.js, c.jsVM, c.jsOwner = js, rt.vm, c.owner
 	if c.owner != nil {
 		c.jsGen = c.owner.gen
 	}
@@ -341,8 +356,8 @@ func (i *instance) webSocketNatives(live func() bool) *goja.Object {
 		c.mu.Lock()
 		c.tags = tags
 		c.mu.Unlock()
+		c.key, c.hib = objKey{i.obj.Class, i.obj.ID}, hib
 		c.own(rt, ws.ToObject(vm), modeHibernatable)
-		c.owner, c.hib = i, hib
 	})
 	_ = n.Set("getWebSockets", func(tag goja.Value) goja.Value {
 		hib.mu.Lock()
@@ -444,7 +459,7 @@ func (rt *runtime) rangeError(msg string) goja.Value {
 // instance generation, wrapping the handle again after a reset. Loop only.
 func (c *wsConn) jsFor() *goja.Object {
 	rt := c.rt
-	if c.js != nil && c.jsVM == rt.vm && (c.owner == nil || c.jsGen == c.owner.gen) {
+	if c.js != nil && c.jsVM == rt.vm && c.jsOwner == c.owner && (c.owner == nil || c.jsGen == c.owner.gen) {
 		return c.js
 	}
 	v, err := rt.callPrelude("wsWrap", rt.vm.ToValue(c), rt.vm.ToValue(false))
@@ -452,7 +467,7 @@ func (c *wsConn) jsFor() *goja.Object {
 		rt.log.Error("wrap WebSocket", "error", jsError(err).Error())
 		return nil
 	}
-	c.js, c.jsVM = v.ToObject(rt.vm), rt.vm
+	c.js, c.jsVM, c.jsOwner = v.ToObject(rt.vm), rt.vm, c.owner
 	if c.owner != nil {
 		c.jsGen = c.owner.gen
 	}
@@ -686,6 +701,9 @@ func (c *wsConn) autoRespond(data []byte) bool {
 
 // post runs fn as an event of the socket's owner on its loop (through the
 // object's input gate); done, if set, runs after fn or if it cannot run.
+// A hibernatable socket's event goes to its object's current instance,
+// which the Host activates again if it was evicted: the constructor runs
+// before the event.
 func (c *wsConn) post(fn func(), done func()) bool {
 	rt, owner := c.rt, c.owner
 	if rt == nil { // never accepted: nobody listens
@@ -694,6 +712,17 @@ func (c *wsConn) post(fn func(), done func()) bool {
 		}
 		return true
 	}
+	if c.mode == modeHibernatable {
+		inst, err := c.w.objectInstance(c.key)
+		if err != nil {
+			c.w.log.Error("WebSocket event for an object that cannot be activated", "class", c.key.class, "id", c.key.id.String(), "error", err)
+			if done != nil {
+				done()
+			}
+			return false
+		}
+		owner = inst
+	}
 	run := func() {
 		if done != nil {
 			defer done()
@@ -701,6 +730,9 @@ func (c *wsConn) post(fn func(), done func()) bool {
 		fn()
 	}
 	return rt.loop.submit(rt.as(owner, func() {
+		if c.mode == modeHibernatable {
+			c.owner = owner
+		}
 		if owner == nil || c.stale() {
 			run()
 			return
@@ -712,6 +744,19 @@ func (c *wsConn) post(fn func(), done func()) bool {
 			}
 		})
 	}))
+}
+
+// objectInstance returns the live instance of an object, activating it.
+func (w *Worker) objectInstance(k objKey) (*instance, error) {
+	inst, err := w.cfg.Host.Instance(k.class, k.id)
+	if err != nil {
+		return nil, err
+	}
+	i, ok := inst.(*instance)
+	if !ok {
+		return nil, fmt.Errorf("object %s %s is not served by this Worker", k.class, k.id)
+	}
+	return i, nil
 }
 
 // onMessage hands a received message to JS. Loop only.
@@ -809,7 +854,29 @@ func (c *wsConn) callHandler(name string, args ...goja.Value) {
 		rt.log.Error("Durable Object "+name+" threw", "class", o.class, "id", o.obj.ID.String(), "error", jsError(err).Error())
 		return
 	}
-	rt.await(v, func(goja.Value) {}, func(err error) {
+	settled, timer := false, 0
+	c.hib.mu.Lock()
+	timeout := c.hib.eventTimeout
+	c.hib.mu.Unlock()
+	if p, ok := v.Export().(*goja.Promise); ok && p.State() == goja.PromiseStatePending && timeout > 0 {
+		gen := o.gen
+		timer = rt.loop.setTimer(time.Duration(timeout)*time.Millisecond, false, rt.as(o, func() {
+			if !settled && o.gen == gen {
+				rt.log.Error("hibernatable WebSocket event timed out; resetting object", "class", o.class, "id", o.obj.ID.String(), "handler", name)
+				o.reset(errEventTimeout)
+			}
+		}))
+	}
+	rt.await(v, func(goja.Value) {
+		settled = true
+		if timer != 0 {
+			rt.loop.clearTimer(timer)
+		}
+	}, func(err error) {
+		settled = true
+		if timer != 0 {
+			rt.loop.clearTimer(timer)
+		}
 		rt.log.Error("Durable Object "+name+" threw", "class", o.class, "id", o.obj.ID.String(), "error", err.Error())
 	})
 }

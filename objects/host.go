@@ -171,3 +171,14 @@ func (h *Host) Close() error {
 	errs = append(errs, h.scratch.Close())
 	return errors.Join(errs...)
 }
+
+// Instance returns the live instance of the object id of class, activating
+// it if needed (e.g. after it was evicted while its hibernatable WebSockets
+// stayed open). The guest delivers events to it directly.
+func (h *Host) Instance(class string, id ID) (Instance, error) {
+	o, err := h.activate(class, id, "")
+	if err != nil {
+		return nil, err
+	}
+	return o.inst, nil
+}

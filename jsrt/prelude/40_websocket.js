@@ -85,10 +85,10 @@
       if (native.readyState(this.#h) >= WebSocket.CLOSING) {
         throw new TypeError("Can't call WebSocket send() after close().");
       }
-      if (typeof data === "string") native.send(this.#h, data);
-      else if (data instanceof ArrayBuffer) native.send(this.#h, data);
-      else if (ArrayBuffer.isView(data)) native.send(this.#h, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-      else native.send(this.#h, String(data));
+      if (typeof data === "string") native.send(this.#h, data, this);
+      else if (data instanceof ArrayBuffer) native.send(this.#h, data, this);
+      else if (ArrayBuffer.isView(data)) native.send(this.#h, new Uint8Array(data.buffer, data.byteOffset, data.byteLength), this);
+      else native.send(this.#h, String(data), this);
     }
     close(code, reason) {
       if (native.mode(this.#h) === 0 || this.#forwarded) {
@@ -101,7 +101,7 @@
       }
       reason = reason === undefined ? "" : String(reason);
       if (encoder.encode(reason).byteLength > 123) throw new TypeError("The WebSocket close reason must be at most 123 bytes.");
-      native.close(this.#h, code, reason);
+      native.close(this.#h, code, reason, this);
     }
     get readyState() { return native.readyState(this.#h); }
     get url() { return null; }
