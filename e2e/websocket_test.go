@@ -139,10 +139,10 @@ export default {
 };
 `
 
-func startWS(t *testing.T) *devServer {
+func startWS(t *testing.T, args ...string) *devServer {
 	t.Helper()
 	dir := writeProject(t, map[string]string{"wrangler.jsonc": wsConfig, "src/index.js": wsWorker})
-	return startDev(t, dir, t.TempDir(), "--no-watch")
+	return startDev(t, dir, t.TempDir(), append([]string{"--no-watch"}, args...)...)
 }
 
 // dial opens a WebSocket to path on d.
@@ -417,6 +417,22 @@ func TestWebSocketOversizedMessage(t *testing.T) {
 	}
 	if _, got := recv(t, b); len(got) != 32<<20 {
 		t.Errorf("32 MiB echo = %d bytes", len(got))
+	}
+}
+
+// The limit is configurable.
+func TestWebSocketMaxMessageFlag(t *testing.T) {
+	d := startWS(t, "--websocket-max-message", "1024")
+	c := dial(t, d, "/echo")
+	if err := c.Write(context.Background(), websocket.MessageText, []byte(strings.Repeat("x", 1024))); err != nil {
+		t.Fatal(err)
+	}
+	if _, got := recv(t, c); len(got) != len("echo:")+1024 {
+		t.Errorf("echo of a message at the limit = %d bytes", len(got))
+	}
+	_ = c.Write(context.Background(), websocket.MessageText, []byte(strings.Repeat("x", 1025)))
+	if code, _ := closeCode(t, c); code != websocket.StatusMessageTooBig {
+		t.Errorf("1025-byte message closed with %d, want 1009", code)
 	}
 }
 

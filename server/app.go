@@ -26,6 +26,8 @@ type Options struct {
 	PersistTo string            // state directory; default <project>/.cairn/state
 	Vars      map[string]string // --var overrides, applied over the config's vars
 	Logger    *slog.Logger
+	// MaxWebSocketMessage bounds received WebSocket messages; default 32 MiB.
+	MaxWebSocketMessage int64
 }
 
 // App is one loaded Worker project.
@@ -111,6 +113,8 @@ func Load(opts Options) (*App, error) {
 		NodeCompat:     cfg.HasFlag("nodejs_compat") || cfg.HasFlag("nodejs_compat_v2"),
 		Host:           host,
 		Logger:         log,
+
+		MaxWebSocketMessage: opts.MaxWebSocketMessage,
 	})
 	if err != nil {
 		host.Close()
