@@ -93,7 +93,6 @@ type wsConn struct {
 	finished   bool // no more frames are written (closed, failed or overflowed)
 	writing    bool // a writeLoop goroutine runs (only while frames wait: idle sockets cost no goroutine)
 	credits    chan struct{}
-	upgraded   bool
 }
 
 // wsFrame is a queued outgoing message, or a Close frame.
@@ -166,6 +165,19 @@ func (r *wsRegistry) object(o *objects.Object) *hibernation {
 		r.objs[k] = h
 	}
 	return h
+}
+
+// dropIfEmpty forgets h, the record of o, once it holds no socket and no
+// setting. Called on the object's loop, as everything that fills it.
+func (r *wsRegistry) dropIfEmpty(o *objects.Object, h *hibernation) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	k := objKey{o.Class, o.ID}
+	if r.objs[k] == h && len(h.sockets) == 0 && h.accepted == 0 && !h.autoSet && h.eventTimeout == 0 {
+		delete(r.objs, k)
+	}
 }
 
 // closeAll closes every socket with 1012 (service restart) so clients
@@ -311,7 +323,9 @@ func (i *instance) webSocketNatives(live func() bool) *goja.Object {
 	rt := i.rt
 	vm := rt.vm
 	n := vm.NewObject()
-	hib := rt.w.sockets.object(i.obj)
+	// The object's record is looked up per call: it is made on first use
+	// and dropped when it holds nothing (onClose), always on this loop.
+	hibOf := func() *hibernation { return rt.w.sockets.object(i.obj) }
 	handle := func(v goja.Value) *wsConn {
 		c, ok := v.Export().(*wsConn)
 		if !ok {
@@ -320,6 +334,7 @@ func (i *instance) webSocketNatives(live func() bool) *goja.Object {
 		return c
 	}
 	_ = n.Set("accept", func(h, ws goja.Value, tagsV goja.Value) {
+		hib := hibOf()
 		c := handle(h)
 		if !live() {
 			panic(rt.errorValue(errReset))
@@ -360,6 +375,7 @@ func (i *instance) webSocketNatives(live func() bool) *goja.Object {
 		c.own(rt, ws.ToObject(vm), modeHibernatable)
 	})
 	_ = n.Set("getWebSockets", func(tag goja.Value) goja.Value {
+		hib := hibOf()
 		hib.mu.Lock()
 		list := make([]*wsConn, 0, len(hib.sockets))
 		for c := range hib.sockets {
@@ -390,6 +406,7 @@ func (i *instance) webSocketNatives(live func() bool) *goja.Object {
 		return vm.NewArray(out...)
 	})
 	_ = n.Set("getTags", func(h goja.Value) []string {
+		hib := hibOf()
 		c := handle(h)
 		if c.mode != modeHibernatable || c.hib != hib {
 			panic(vm.NewTypeError("getTags() can only be called on a WebSocket accepted with acceptWebSocket() on this Durable Object"))
@@ -399,6 +416,7 @@ func (i *instance) webSocketNatives(live func() bool) *goja.Object {
 		return slices.Clone(c.tags)
 	})
 	_ = n.Set("setAutoResponse", func(call goja.FunctionCall) goja.Value {
+		hib := hibOf()
 		hib.mu.Lock()
 		defer hib.mu.Unlock()
 		if goja.IsUndefined(call.Argument(0)) {
@@ -423,6 +441,7 @@ func (i *instance) webSocketNatives(live func() bool) *goja.Object {
 		return vm.ToValue(at.UnixMilli())
 	})
 	_ = n.Set("setEventTimeout", func(ms goja.Value) {
+		hib := hibOf()
 		var v int64
 		if !goja.IsUndefined(ms) && !goja.IsNull(ms) {
 			v = ms.ToInteger()
@@ -435,6 +454,7 @@ func (i *instance) webSocketNatives(live func() bool) *goja.Object {
 		hib.mu.Unlock()
 	})
 	_ = n.Set("getEventTimeout", func() goja.Value {
+		hib := hibOf()
 		hib.mu.Lock()
 		defer hib.mu.Unlock()
 		if hib.eventTimeout == 0 {
@@ -539,7 +559,7 @@ func (w *Worker) upgrade(rw http.ResponseWriter, r *http.Request, resp *http.Res
 		return
 	}
 	c.mu.Lock()
-	c.conn, c.upgraded = conn, true
+	c.conn = conn
 	if c.finished && len(c.out) == 0 {
 		c.mu.Unlock()
 		_ = conn.CloseNow()
@@ -812,6 +832,7 @@ func (c *wsConn) onClose(code int, reason string, clean bool) {
 			c.hib.accepted--
 		}
 		c.hib.mu.Unlock()
+		c.w.sockets.dropIfEmpty(c.owner.obj, c.hib)
 	}
 	if c.stale() {
 		return

@@ -141,3 +141,61 @@ func TestWebSocketCloseCodeChecks(t *testing.T) {
 	}
 	arrives(t, wsRead(ctx, c), "still open")
 }
+
+// WebSocketsHibernatable tells the Host which objects hold only
+// hibernatable sockets.
+func TestWebSocketsHibernatable(t *testing.T) {
+	code := `
+const { DurableObject } = require("cloudflare:workers");
+exports.Obj = class extends DurableObject {
+  async fetch(req) {
+    const [client, server] = Object.values(new WebSocketPair());
+    if (new URL(req.url).searchParams.has("std")) server.accept();
+    else this.ctx.acceptWebSocket(server);
+    return new Response(null, { status: 101, webSocket: client });
+  }
+  webSocketMessage(ws, msg) { ws.send(msg); }
+};
+exports.default = { fetch(req, env) { return env.OBJ.getByName(new URL(req.url).pathname.slice(1)).fetch(req); } };
+`
+	w := objectWorker(t, code, commit.NewLocal(0), Config{})
+	srv := httptest.NewServer(w)
+	t.Cleanup(srv.Close)
+	ns, err := w.cfg.Host.Namespace("Obj")
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := func(path string) *websocket.Conn {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.CloseNow() })
+		return c
+	}
+	open("/hib")
+	open("/mixed")
+	mixedStd := open("/mixed?std")
+	open("/std?std")
+	for _, tc := range []struct {
+		name string
+		want bool
+	}{{"hib", true}, {"mixed", false}, {"std", false}, {"none", false}} {
+		if got := w.WebSocketsHibernatable("Obj", ns.IDFromName(tc.name)); got != tc.want {
+			t.Errorf("%s: WebSocketsHibernatable = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	// Once its plain socket is gone, only hibernatable ones hold "mixed".
+	if err := mixedStd.Close(websocket.StatusNormalClosure, ""); err != nil {
+		t.Logf("close: %v", err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !w.WebSocketsHibernatable("Obj", ns.IDFromName("mixed")) {
+		if time.Now().After(deadline) {
+			t.Fatal("mixed: not hibernatable after its plain socket closed")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
