@@ -258,12 +258,19 @@ func (rt *runtime) installWebSocket() error {
 			panic(rt.errorValue(errReset))
 		}
 	}
-	_ = n.Set("send", func(h, data, ws goja.Value) {
+	_ = n.Set("send", func(call goja.FunctionCall) goja.Value {
+		h, data, ws := call.Argument(0), call.Argument(1), call.Argument(2)
 		c := handle(h)
+		if c.mode == modeNone {
+			panic(vm.NewTypeError("You must call one of accept() or state.acceptWebSocket() on this WebSocket before sending messages."))
+		}
+		if c.state >= wsClosing {
+			panic(vm.NewTypeError("Can't call WebSocket send() after close()."))
+		}
 		checkLive(c, ws)
 		f := wsFrame{typ: websocket.MessageBinary}
-		if s, ok := data.Export().(string); ok {
-			f.typ, f.data = websocket.MessageText, []byte(s)
+		if s, ok := data.(goja.String); ok {
+			f.typ, f.data = websocket.MessageText, []byte(s.String())
 		} else {
 			f.data = slices.Clone(bufferBytes(data))
 		}
@@ -274,6 +281,7 @@ func (rt *runtime) installWebSocket() error {
 			}
 			c.enqueue(f)
 		})
+		return goja.Undefined()
 	})
 	_ = n.Set("close", func(h goja.Value, code int, reason string, ws goja.Value) {
 		c := handle(h)

@@ -55,6 +55,7 @@
   }
 
   const encoder = new TextEncoder();
+  const NOT_ACCEPTED = "You must call one of accept() or state.acceptWebSocket() on this WebSocket before sending messages.";
   let handleOf;
 
   class WebSocket extends EventTarget {
@@ -78,15 +79,10 @@
       }
       native.accept(this.#h, this);
     }
+    // send: the native checks that the socket was accepted and is open.
     send(data) {
-      if (native.mode(this.#h) === 0 || this.#forwarded) {
-        throw new TypeError("You must call one of accept() or state.acceptWebSocket() on this WebSocket before sending messages.");
-      }
-      if (native.readyState(this.#h) >= WebSocket.CLOSING) {
-        throw new TypeError("Can't call WebSocket send() after close().");
-      }
-      if (typeof data === "string") native.send(this.#h, data, this);
-      else if (data instanceof ArrayBuffer) native.send(this.#h, data, this);
+      if (this.#forwarded) throw new TypeError(NOT_ACCEPTED);
+      if (typeof data === "string" || data instanceof ArrayBuffer) native.send(this.#h, data, this);
       else if (ArrayBuffer.isView(data)) native.send(this.#h, new Uint8Array(data.buffer, data.byteOffset, data.byteLength), this);
       else native.send(this.#h, String(data), this);
     }
