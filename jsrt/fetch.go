@@ -64,6 +64,9 @@ func (rt *runtime) roundTrip(do func(ctx context.Context) (*http.Response, error
 			}
 			rt.loop.submit(rt.as(owner, func() {
 				if rt.vm != vm {
+					if ws != nil {
+						ws.c.fail() // no client will get this socket
+					}
 					return // the runtime was reset meanwhile
 				}
 				if err != nil {
