@@ -53,6 +53,14 @@
 // Output-gated work (responses, outgoing fetch, RPC, D1 and KV calls) goes
 // through runtime.gate with the object whose code runs (runtime.active).
 //
+// WebSockets (websocket.go, prelude/40_websocket.js): __cairn.webSocket
+// holds pair, accept, mode, readyState, send, close, setAttachment and
+// getAttachment over a Go handle; each object's ctx natives carry
+// webSockets (the Hibernation API, added to the state by
+// prelude/95_websocket_state.js). The prelude defines wsHandle(ws),
+// wsWrap(handle, forwarded) and wsDispatch(ws, kind, …) for Go. A 101
+// response carries its socket to Worker.ServeHTTP as the body (*wsUpgrade).
+//
 // Functions the prelude defines on __cairn for Go to call:
 //
 //	requestFromWire(requestWire) Request

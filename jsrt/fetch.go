@@ -56,18 +56,28 @@ func (rt *runtime) roundTrip(do func(ctx context.Context) (*http.Response, error
 		go func() {
 			resp, err := do(rt.w.ctx)
 			var body []byte
+			var ws *wsUpgrade // a Durable Object's 101 with its socket
 			if err == nil {
-				body, err = readBody(resp.Body)
+				if ws, _ = resp.Body.(*wsUpgrade); ws == nil {
+					body, err = readBody(resp.Body)
+				}
 			}
 			rt.loop.submit(rt.as(owner, func() {
 				if rt.vm != vm {
+					if ws != nil {
+						ws.c.fail() // no client will get this socket
+					}
 					return // the runtime was reset meanwhile
 				}
 				if err != nil {
 					_ = reject(rt.errorValue(err))
 					return
 				}
-				_ = resolve(rt.responseWire(resp, body))
+				wire := rt.responseWire(resp, body)
+				if ws != nil {
+					_ = wire.(*goja.Object).Set("webSocket", rt.wrapForwarded(ws.c))
+				}
+				_ = resolve(wire)
 			}))
 		}()
 	})

@@ -109,6 +109,12 @@ func (i *instance) Fetch(ctx context.Context, req *http.Request) (*http.Response
 // closes the storage.
 func (i *instance) Close() {}
 
+// Hibernatable reports whether all the object keeps is hibernatable
+// WebSockets (objects.Hibernator).
+func (i *instance) Hibernatable() bool {
+	return i.rt.w.WebSocketsHibernatable(i.class, i.obj.ID)
+}
+
 // Evict drops the object's JS state if it has nothing in progress
 // (objects.Evicter). It runs on the object's loop.
 func (i *instance) Evict() bool {
@@ -122,7 +128,7 @@ func (i *instance) Evict() bool {
 
 func (i *instance) evictNow() bool {
 	if len(i.inflight) > 0 || len(i.queued) > 0 || i.blocked > 0 || len(i.waiters) > 0 ||
-		i.committed > i.confirmed || i.obj.Storage.InTx() {
+		i.committed > i.confirmed || i.obj.Storage.InTx() || i.rt.w.acceptedSockets(i.class, i.obj.ID) {
 		return false
 	}
 	i.evicted = true
@@ -380,6 +386,7 @@ func (i *instance) stateNatives() *goja.Object {
 		rt.dirty[i] = struct{}{}
 	})
 	_ = n.Set("storage", i.storageNatives(live))
+	_ = n.Set("webSockets", i.webSocketNatives(live))
 	return n
 }
 

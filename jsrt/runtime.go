@@ -171,6 +171,7 @@ func (rt *runtime) install() error {
 		func() error { return installClone(vm, rt.natives) },
 		rt.installTimers,
 		rt.installFetch,
+		rt.installWebSocket,
 		func() error { return runPrelude(vm) },
 	} {
 		if err := step(); err != nil {

@@ -51,6 +51,9 @@ type Config struct {
 	CPULimit     time.Duration // per task; default 30s
 	Logger       *slog.Logger
 	HTTPClient   *http.Client // for outbound fetch; default http.DefaultClient
+	// MaxWebSocketMessage bounds a received WebSocket message; a larger one
+	// closes the socket with 1009. Default DefaultMaxWebSocketMessage.
+	MaxWebSocketMessage int64
 }
 
 // Worker runs one Worker script on a pool of runtimes. It serves HTTP
@@ -70,6 +73,7 @@ type Worker struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	closing sync.Once
+	sockets wsRegistry // WebSockets (websocket.go)
 }
 
 // New compiles the script, starts its runtimes and registers its Durable
@@ -162,6 +166,7 @@ func (w *Worker) checkExports() error {
 // Close stops the runtimes. In-flight requests fail with ErrStopped.
 func (w *Worker) Close() {
 	w.closing.Do(func() {
+		w.sockets.closeAll() // 1012: clients reconnect
 		w.cancel()
 		for _, rt := range w.rts {
 			rt.loop.stop()
@@ -211,6 +216,10 @@ func (w *Worker) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		}
 		w.log.Error("request failed", "method", r.Method, "url", r.URL.String(), "error", err.Error())
 		http.Error(rw, "Worker threw exception", http.StatusInternalServerError)
+		return
+	}
+	if u, ok := resp.Body.(*wsUpgrade); ok {
+		w.upgrade(rw, r, resp, u.c)
 		return
 	}
 	WriteResponse(rw, resp)
@@ -441,6 +450,10 @@ func (rt *runtime) goResponse(wire goja.Value) (*http.Response, error) {
 		Status:     fmt.Sprintf("%d %s", status, obj.Get("statusText").String()),
 		Header:     rt.goHeader(obj.Get("headers")),
 		Body:       http.NoBody,
+	}
+	if c := rt.handleOf(obj.Get("webSocket")); c != nil && status == http.StatusSwitchingProtocols {
+		resp.Body = &wsUpgrade{c}
+		return resp, nil
 	}
 	if b := bufferBytes(obj.Get("body")); b != nil {
 		resp.Body = io.NopCloser(bytes.NewReader(b))

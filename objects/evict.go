@@ -22,6 +22,22 @@ type Evicter interface {
 	Evict() bool
 }
 
+// Hibernator is an Instance that can tell it is hibernatable: all it keeps
+// is hibernatable WebSockets, so it may be evicted after the shorter
+// hibernation idle time (Host.HibernateIdle) while its sockets stay open.
+type Hibernator interface {
+	Hibernatable() bool
+}
+
+// HibernateIdle sets how long a hibernatable object (see Hibernator) may go
+// without events before it is evicted; Cloudflare hibernates after about
+// 10 s. 0 means it waits like any other object.
+func (h *Host) HibernateIdle(d time.Duration) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.hibernateIdle = d
+}
+
 // activity is when an object last got an event, for idle eviction.
 type activity struct{ last atomic.Int64 }
 
@@ -47,7 +63,13 @@ func (h *Host) EvictIdle(idle time.Duration) {
 		return idle + time.Duration(maphash.Bytes(seed, o.ID[:])%uint64(idle))
 	}
 	go func() {
-		tick := time.NewTicker(max(idle/4, 10*time.Millisecond))
+		h.mu.Lock()
+		period := idle / 4
+		if h.hibernateIdle > 0 {
+			period = min(period, h.hibernateIdle/4)
+		}
+		h.mu.Unlock()
+		tick := time.NewTicker(max(period, 10*time.Millisecond))
 		defer tick.Stop()
 		for {
 			select {
@@ -57,7 +79,11 @@ func (h *Host) EvictIdle(idle time.Duration) {
 				h.sweep(func(live map[key]*Object) []key {
 					var ks []key
 					for k, o := range live {
-						if o.activity.idleFor(now) > limit(o) {
+						lim := limit(o)
+						if hb, ok := o.inst.(Hibernator); ok && h.hibernateIdle > 0 && hb.Hibernatable() {
+							lim = h.hibernateIdle
+						}
+						if o.activity.idleFor(now) > lim {
 							ks = append(ks, k)
 						}
 					}

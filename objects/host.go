@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/cairn-dev/cairn/storage"
 )
@@ -92,6 +93,8 @@ type Host struct {
 	pressure chan struct{} // wakes the sweeper when over maxLive
 	maxLive  int
 	alarms   *alarmScheduler // nil until EnableAlarms
+
+	hibernateIdle time.Duration
 }
 
 type key struct {
@@ -242,4 +245,17 @@ func (h *Host) Close() error {
 	}
 	errs = append(errs, h.scratch.Close())
 	return errors.Join(errs...)
+}
+
+// Instance returns the live instance of the object id of class, activating
+// it if needed (e.g. after it was evicted while its hibernatable WebSockets
+// stayed open). name is the name the id was derived from, if known. The
+// guest delivers events to it directly, and asks again if the instance it
+// got was evicted meanwhile.
+func (h *Host) Instance(class string, id ID, name string) (Instance, error) {
+	o, err := h.activate(class, id, name)
+	if err != nil {
+		return nil, err
+	}
+	return o.inst, nil
 }

@@ -35,9 +35,15 @@ type Options struct {
 	// it is evicted from memory (between 1× and 2×, spread by id); default
 	// 70 s as on Cloudflare, negative to never evict.
 	ObjectIdle time.Duration
+	// HibernateIdle is how long an object that only holds hibernatable
+	// WebSockets may go without events before it is evicted (its sockets
+	// stay open); default 10 s, as on Cloudflare.
+	HibernateIdle time.Duration
 	// AlarmRetry is the delay before the first retry of a failed alarm
 	// (doubling after); default 2 s as on Cloudflare.
 	AlarmRetry time.Duration
+	// MaxWebSocketMessage bounds received WebSocket messages; default 32 MiB.
+	MaxWebSocketMessage int64
 }
 
 // App is one loaded Worker project.
@@ -142,6 +148,7 @@ func Load(opts Options) (*App, error) {
 	if idle == 0 {
 		idle = 70 * time.Second
 	}
+	host.HibernateIdle(cmp.Or(opts.HibernateIdle, 10*time.Second))
 	host.EvictIdle(idle)
 	host.LimitLive(liveObjectLimit())
 	if err := host.EnableAlarms(filepath.Join(persist, cfg.Name, "alarms.sqlite"), cmp.Or(opts.AlarmRetry, 2*time.Second)); err != nil {
@@ -167,6 +174,8 @@ func Load(opts Options) (*App, error) {
 		Host:   host,
 		Commit: durable,
 		Logger: log,
+
+		MaxWebSocketMessage: opts.MaxWebSocketMessage,
 	})
 	if err != nil {
 		host.Close()

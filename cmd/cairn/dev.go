@@ -16,6 +16,7 @@ import (
 	"github.com/fsnotify/fsnotify"
 	"github.com/spf13/cobra"
 
+	"github.com/cairn-dev/cairn/jsrt"
 	"github.com/cairn-dev/cairn/server"
 )
 
@@ -30,6 +31,8 @@ func newDevCommand() *cobra.Command {
 		apiToken  string
 		idle      time.Duration
 		retry     time.Duration
+		hibernate time.Duration
+		wsMax     int64
 	)
 	cmd := &cobra.Command{
 		Use:   "dev [dir-or-config]",
@@ -47,7 +50,11 @@ module) like "wrangler dev", with Durable Object state kept on disk.`,
 				return err
 			}
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
-			opts := server.Options{Config: path, PersistTo: persistTo, Vars: overrides, Logger: log, ObjectIdle: idle, AlarmRetry: retry}
+			if wsMax <= 0 {
+				return fmt.Errorf("--websocket-max-message must be positive, got %d", wsMax)
+			}
+			opts := server.Options{Config: path, PersistTo: persistTo, Vars: overrides, Logger: log, ObjectIdle: idle, AlarmRetry: retry, HibernateIdle: hibernate,
+				MaxWebSocketMessage: wsMax}
 			l := listeners{worker: net.JoinHostPort(ip, strconv.Itoa(port)), apiToken: apiToken}
 			if apiToken == "" {
 				l.apiToken = os.Getenv("CAIRN_API_TOKEN")
@@ -68,8 +75,10 @@ module) like "wrangler dev", with Durable Object state kept on disk.`,
 	f.StringArrayVar(&vars, "var", nil, "set a var, KEY:VALUE (repeatable; overrides the config)")
 	f.BoolVar(&noWatch, "no-watch", false, "do not reload when sources change")
 	f.DurationVar(&idle, "object-idle", 70*time.Second, "evict a Durable Object from memory after this long without events (1×–2×; negative: never)")
+	f.DurationVar(&hibernate, "hibernate-idle", 10*time.Second, "evict an object that only holds hibernatable WebSockets after this long without events (its sockets stay open)")
 	f.DurationVar(&retry, "alarm-retry", 2*time.Second, "delay before the first retry of a failed alarm (doubling, at most 6 retries)")
 	f.IntVar(&apiPort, "api-port", 0, "serve the admin REST API (/client/v4/…) on this port (0: off)")
+	f.Int64Var(&wsMax, "websocket-max-message", jsrt.DefaultMaxWebSocketMessage, "largest WebSocket message accepted, in bytes (a larger one closes the socket with 1009)")
 	f.StringVar(&apiToken, "api-token", "", "bearer token the admin API requires (default $CAIRN_API_TOKEN; needed off loopback)")
 	return cmd
 }
