@@ -68,7 +68,7 @@ func run(cairnBin, workerdBin, app string, dur time.Duration, connList string, s
 	}
 	fmt.Println("| runtime | scenario | conns | msgs/s | p50 | p99 |")
 	fmt.Println("|---|---|---|---|---|---|")
-	var hib []string
+	var hib, wakes []string
 	for _, st := range []starter{{"cairn", cairnBin, startCairn}, {"workerd", workerdBin, startWorkerd}} {
 		if st.bin == "" {
 			continue
@@ -87,6 +87,14 @@ func run(cairnBin, workerdBin, app string, dur time.Duration, connList string, s
 				fmt.Printf("| %s | %s | %d | %.0f | %s | %s |\n", st.name, sc.name, n, r.rate, r.p50, r.p99)
 			}
 		}
+		if st.name == "cairn" {
+			wake, err := wakeLatency(s.url + "/room?id=wake")
+			if err != nil {
+				s.stop()
+				return fmt.Errorf("%s wake-up: %w", st.name, err)
+			}
+			wakes = append(wakes, fmt.Sprintf("| %s | %s |", st.name, wake))
+		}
 		line, err := manySockets(s, sockets)
 		if err != nil {
 			line = fmt.Sprintf("| %s | %d | failed: %v | | |", st.name, sockets+1, err)
@@ -95,12 +103,45 @@ func run(cairnBin, workerdBin, app string, dur time.Duration, connList string, s
 		s.stop()
 	}
 	fmt.Println()
+	fmt.Println("| runtime | wake-up: one message to a hibernated object and its reply (median of 5) |")
+	fmt.Println("|---|---|")
+	for _, l := range wakes {
+		fmt.Println(l)
+	}
+	fmt.Println()
 	fmt.Println("| runtime | sockets | server RSS before → after | per socket | broadcast to all (median of 5) |")
 	fmt.Println("|---|---|---|---|---|")
 	for _, l := range hib {
 		fmt.Println(l)
 	}
 	return nil
+}
+
+// wakeLatency measures the round trip of one message to an object that
+// was evicted while its hibernatable socket stayed open (cairn runs with
+// --hibernate-idle 1s): the constructor runs, then webSocketMessage.
+func wakeLatency(url string) (time.Duration, error) {
+	c, err := dial(url)
+	if err != nil {
+		return 0, err
+	}
+	defer c.CloseNow()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var times []time.Duration
+	for range 5 {
+		time.Sleep(2500 * time.Millisecond) // past the idle time and the next sweep
+		start := time.Now()
+		if err := c.Write(ctx, websocket.MessageText, []byte("wake")); err != nil {
+			return 0, err
+		}
+		if _, _, err := c.Read(ctx); err != nil {
+			return 0, err
+		}
+		times = append(times, time.Since(start))
+	}
+	slices.Sort(times)
+	return times[len(times)/2], nil
 }
 
 func freePort() (int, error) {
@@ -121,7 +162,8 @@ func startCairn(bin, app string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "dev", app, "--port", strconv.Itoa(port), "--persist-to", state, "--no-watch")
+	// A short hibernation idle time, for the wake-up measurement.
+	cmd := exec.Command(bin, "dev", app, "--port", strconv.Itoa(port), "--persist-to", state, "--no-watch", "--hibernate-idle", "1s")
 	return start("cairn", cmd, port)
 }
 
