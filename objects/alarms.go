@@ -271,7 +271,10 @@ func (s *alarmScheduler) fire(e *alarmEntry) {
 	}
 	delete(s.pending, e.key)
 	switch {
-	case r.Err != nil && !errors.Is(r.Err, ErrClosed):
+	case errors.Is(r.Err, ErrClosed):
+		// Shutting down: the alarm stays in the index and fires after the
+		// restart.
+	case r.Err != nil:
 		s.h.log.Error("alarm not delivered; retrying", "class", e.key.class, "id", e.key.id.String(), "error", r.Err)
 		s.schedule(e.key, e.name, e.sched, time.Now().Add(s.retryBase), e.retry)
 	case r.Failed && r.Next.IsZero() || r.Failed && r.Next.UnixMilli() == e.sched:
