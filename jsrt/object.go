@@ -127,8 +127,9 @@ func (i *instance) Evict() bool {
 }
 
 func (i *instance) evictNow() bool {
-	if len(i.inflight) > 0 || len(i.queued) > 0 || i.blocked > 0 || len(i.waiters) > 0 ||
-		i.committed > i.confirmed || i.obj.Storage.InTx() || i.rt.w.acceptedSockets(i.class, i.obj.ID) {
+	if _, accepted := i.rt.w.socketCounts(i.class, i.obj.ID); accepted > 0 ||
+		len(i.inflight) > 0 || len(i.queued) > 0 || i.blocked > 0 || len(i.waiters) > 0 ||
+		i.committed > i.confirmed || i.obj.Storage.InTx() {
 		return false
 	}
 	i.evicted = true

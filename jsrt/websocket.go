@@ -208,30 +208,23 @@ func (r *wsRegistry) closeAll() {
 // (they are kept by the Worker, not by the instance). The caller checks the
 // object's other pending work.
 func (w *Worker) WebSocketsHibernatable(class string, id objects.ID) bool {
-	w.sockets.mu.Lock()
-	h := w.sockets.objs[objKey{class, id}]
-	w.sockets.mu.Unlock()
-	if h == nil {
-		return false
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return len(h.sockets) > 0 && h.accepted == 0
+	hibernatable, accepted := w.socketCounts(class, id)
+	return hibernatable > 0 && accepted == 0
 }
 
-// acceptedSockets reports whether the object class/id holds sockets it
-// accepted with ws.accept(): those live in its JS instance, which therefore
-// cannot be evicted.
-func (w *Worker) acceptedSockets(class string, id objects.ID) bool {
+// socketCounts returns the object's open hibernatable sockets and those it
+// accepted with ws.accept() (which live in its JS instance, so keep it in
+// memory).
+func (w *Worker) socketCounts(class string, id objects.ID) (hibernatable, accepted int) {
 	w.sockets.mu.Lock()
 	h := w.sockets.objs[objKey{class, id}]
 	w.sockets.mu.Unlock()
 	if h == nil {
-		return false
+		return 0, 0
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.accepted > 0
+	return len(h.sockets), h.accepted
 }
 
 // installWebSocket defines the natives behind WebSocketPair and WebSocket
