@@ -97,6 +97,9 @@ export class Room extends DurableObject {
         return ws.send(String(await ctx.storage.get("lastError")));
       case "lastclose":
         return ws.send(JSON.stringify((await ctx.storage.get("lastClose")) ?? null));
+      case "timer":
+        setTimeout(() => {}, 60000);
+        return ws.send("timer set");
       case "write": {
         await ctx.storage.put("w", arg);
         return ws.send("wrote " + arg);
@@ -469,6 +472,10 @@ func TestWebSocketRealHibernation(t *testing.T) {
 	d := startWS(t, "--hibernate-idle", "200ms")
 	a := dial(t, d, "/do/sleepy?tags=red&name=a")
 	std := dial(t, d, "/do/awake?mode=std")
+	timer := dial(t, d, "/do/timer?name=t")
+	if got := roundTrip(t, timer, "timer"); got != "timer set" {
+		t.Fatalf("timer = %q", got)
+	}
 
 	type who struct {
 		Att         struct{ Name string }
@@ -494,5 +501,13 @@ func TestWebSocketRealHibernation(t *testing.T) {
 	// through the same instance (its listener lives in JS).
 	if got := roundTrip(t, std, "still there"); got != "still there" {
 		t.Errorf("std socket after idle = %q", got)
+	}
+	// spec 14: an object with a timer pending is not hibernated.
+	var w who
+	if err := json.Unmarshal([]byte(roundTrip(t, timer, "whoami")), &w); err != nil {
+		t.Fatal(err)
+	}
+	if w.Hits != 2 {
+		t.Errorf("object with a pending setTimeout: hits %d, want 2 (not hibernated)", w.Hits)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/dop251/goja"
@@ -74,7 +75,8 @@ type instance struct {
 	waiters     []confirmWaiter
 	broken      error // set during a turn (ctx.abort, a failed blockConcurrencyWhile): reset at its end
 
-	evicted bool // by the Host when idle; events that still reach it fail with objects.ErrEvicted
+	evicted bool         // by the Host when idle; events that still reach it fail with objects.ErrEvicted
+	timers  atomic.Int32 // timers pending that this generation set (read by the Host's sweeper)
 
 	// Alarms (alarm.go): the turn's change, and the alarm a running handler
 	// runs for.
@@ -110,9 +112,9 @@ func (i *instance) Fetch(ctx context.Context, req *http.Request) (*http.Response
 func (i *instance) Close() {}
 
 // Hibernatable reports whether all the object keeps is hibernatable
-// WebSockets (objects.Hibernator).
+// WebSockets (objects.Hibernator): no timer pending either (spec 14).
 func (i *instance) Hibernatable() bool {
-	return i.rt.w.WebSocketsHibernatable(i.class, i.obj.ID)
+	return i.timers.Load() == 0 && i.rt.w.WebSocketsHibernatable(i.class, i.obj.ID)
 }
 
 // Evict drops the object's JS state if it has nothing in progress
@@ -134,6 +136,7 @@ func (i *instance) evictNow() bool {
 	}
 	i.evicted = true
 	i.gen++ // its natives stop working: timers of the old instance cannot touch storage
+	i.timers.Store(0)
 	i.this = nil
 	delete(i.rt.instances, i)
 	delete(i.rt.dirty, i)
@@ -240,6 +243,7 @@ func (i *instance) unblock() {
 func (i *instance) reset(err error) {
 	rt := i.rt
 	i.gen++
+	i.timers.Store(0) // the old generation's timers no longer count
 	i.this = nil
 	i.broken = nil
 	if i.blocked > 0 {

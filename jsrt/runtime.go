@@ -57,6 +57,9 @@ type runtime struct {
 	inflight    map[*func(error)]struct{}
 	cpuExceeded atomic.Bool
 
+	// timerOwners maps the pending timers set by objects to them.
+	timerOwners map[int]timerOwner
+
 	// instances are the constructed objects living in vm.
 	instances map[*instance]struct{}
 
@@ -90,13 +93,14 @@ func (rt *runtime) as(owner *instance, fn func()) func() {
 
 func newRuntime(w *Worker, index int) (*runtime, error) {
 	rt := &runtime{
-		w:         w,
-		loop:      newLoop(),
-		log:       w.log.With("runtime", index),
-		dirty:     make(map[*instance]struct{}),
-		unhandled: make(map[*goja.Promise]struct{}),
-		inflight:  make(map[*func(error)]struct{}),
-		instances: make(map[*instance]struct{}),
+		w:           w,
+		loop:        newLoop(),
+		log:         w.log.With("runtime", index),
+		dirty:       make(map[*instance]struct{}),
+		unhandled:   make(map[*goja.Promise]struct{}),
+		inflight:    make(map[*func(error)]struct{}),
+		instances:   make(map[*instance]struct{}),
+		timerOwners: make(map[int]timerOwner),
 	}
 	rt.loop.turnEnd = rt.endTurn
 	// An interrupt that raced with the end of the task it was meant for
@@ -136,6 +140,7 @@ func (rt *runtime) reset() {
 		(*fail)(errCPULimit)
 	}
 	rt.loop.clearTimers()
+	clear(rt.timerOwners)
 	for inst := range rt.instances {
 		inst.reset(errCPULimit)
 	}
@@ -223,6 +228,24 @@ func (rt *runtime) install() error {
 	return nil
 }
 
+// timerOwner is the object that set a timer, in the generation it was.
+type timerOwner struct {
+	inst *instance
+	gen  int
+}
+
+// timerDone forgets a fired or cleared timer of an object.
+func (rt *runtime) timerDone(id int) {
+	o, ok := rt.timerOwners[id]
+	if !ok {
+		return
+	}
+	delete(rt.timerOwners, id)
+	if o.inst.gen == o.gen {
+		o.inst.timers.Add(-1)
+	}
+}
+
 // installTimers defines setTimeout, setInterval, clearTimeout, clearInterval
 // and queueMicrotask on top of the loop.
 func (rt *runtime) installTimers() error {
@@ -241,17 +264,27 @@ func (rt *runtime) installTimers() error {
 			if len(call.Arguments) > 2 {
 				args = append(args, call.Arguments[2:]...)
 			}
-			id := rt.loop.setTimer(time.Duration(ms*float64(time.Millisecond)), repeat, rt.as(rt.active, func() {
+			owner := rt.active
+			var id int
+			id = rt.loop.setTimer(time.Duration(ms*float64(time.Millisecond)), repeat, rt.as(owner, func() {
+				if !repeat {
+					rt.timerDone(id)
+				}
 				if _, err := fn(goja.Undefined(), args...); err != nil {
 					rt.reportError("Uncaught exception in timer callback", err)
 				}
 			}))
+			if owner != nil { // an object with a timer pending does not hibernate (spec 14)
+				owner.timers.Add(1)
+				rt.timerOwners[id] = timerOwner{owner, owner.gen}
+			}
 			return vm.ToValue(id)
 		}
 	}
 	clear := func(call goja.FunctionCall) goja.Value {
 		if id := call.Argument(0); !goja.IsUndefined(id) && !goja.IsNull(id) {
 			rt.loop.clearTimer(int(id.ToInteger()))
+			rt.timerDone(int(id.ToInteger()))
 		}
 		return goja.Undefined()
 	}
