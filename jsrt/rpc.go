@@ -23,8 +23,8 @@ import (
 // Cloudflare); those exported in results live until the exporting runtime
 // is reset or the Worker closes.
 
-// errStubBroken marks an error that reset the object a stub points to:
-// the stub stays broken (spec 10).
+// resetError marks an error that reset the object: a call that fails with
+// it breaks the stub it came through for good (spec 10).
 type resetError struct{ err error }
 
 func (e *resetError) Error() string { return e.err.Error() }
