@@ -124,29 +124,18 @@ func (rt *runtime) d1Natives(db D1Database) *goja.Object {
 // query leaves once the running object's writes are durable (a query is an
 // outgoing message, held by the output gate like a fetch).
 func (rt *runtime) d1Async(work func(ctx context.Context) (func() goja.Value, error)) goja.Value {
-	vm := rt.vm
-	promise, resolve, reject := vm.NewPromise()
-	owner := rt.active
-	rt.gate(owner, func(err error) {
-		if err != nil {
-			_ = reject(rt.errorValue(err))
-			return
+	return rt.offLoop(true, func(ctx context.Context) func(*settler) {
+		build, err := work(ctx)
+		return func(s *settler) {
+			switch {
+			case s == nil:
+			case err != nil:
+				_ = s.reject(rt.d1Error(err.Error()))
+			default:
+				_ = s.resolve(build())
+			}
 		}
-		go func() {
-			build, err := work(rt.w.ctx)
-			rt.loop.submit(rt.as(owner, func() {
-				if rt.vm != vm {
-					return // the runtime was reset meanwhile
-				}
-				if err != nil {
-					_ = reject(rt.d1Error(err.Error()))
-					return
-				}
-				_ = resolve(build())
-			}))
-		}()
 	})
-	return vm.ToValue(promise)
 }
 
 // d1Error makes the Error a D1 call throws: message "D1_…: text", and a

@@ -45,43 +45,32 @@ func (rt *runtime) installFetch() error {
 // roundTrip runs do off the loop once the output gate opens and returns a
 // promise of its response wire.
 func (rt *runtime) roundTrip(do func(ctx context.Context) (*http.Response, error)) goja.Value {
-	vm := rt.vm
-	promise, resolve, reject := vm.NewPromise()
-	owner := rt.active
-	rt.gate(owner, func(err error) {
-		if err != nil { // the writes before it failed: the request never leaves
-			_ = reject(rt.errorValue(err))
-			return
-		}
-		go func() {
-			resp, err := do(rt.w.ctx)
-			var body []byte
-			var ws *wsUpgrade // a Durable Object's 101 with its socket
-			if err == nil {
-				if ws, _ = resp.Body.(*wsUpgrade); ws == nil {
-					body, err = readBody(resp.Body)
-				}
+	return rt.offLoop(true, func(ctx context.Context) func(*settler) {
+		resp, err := do(ctx)
+		var body []byte
+		var ws *wsUpgrade // a Durable Object's 101 with its socket
+		if err == nil {
+			if ws, _ = resp.Body.(*wsUpgrade); ws == nil {
+				body, err = readBody(resp.Body)
 			}
-			rt.loop.submit(rt.as(owner, func() {
-				if rt.vm != vm {
-					if ws != nil {
-						ws.c.fail() // no client will get this socket
-					}
-					return // the runtime was reset meanwhile
+		}
+		return func(s *settler) {
+			switch {
+			case s == nil: // the runtime was reset meanwhile
+				if ws != nil {
+					ws.c.fail() // no client will get this socket
 				}
-				if err != nil {
-					_ = reject(rt.errorValue(err))
-					return
-				}
+			case err != nil:
+				_ = s.reject(rt.errorValue(err))
+			default:
 				wire := rt.responseWire(resp, body)
 				if ws != nil {
 					_ = wire.(*goja.Object).Set("webSocket", rt.wrapForwarded(ws.c))
 				}
-				_ = resolve(wire)
-			}))
-		}()
+				_ = s.resolve(wire)
+			}
+		}
 	})
-	return rt.vm.ToValue(promise)
 }
 
 // newEnv builds the env object: vars and Durable Object namespaces.

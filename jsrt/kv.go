@@ -231,34 +231,18 @@ func (rt *runtime) kvNatives(binding string, ns KVNamespace) *goja.Object {
 // object's earlier writes are durable (the output gate), as workerd waits
 // for output locks.
 func kvCall[T any](rt *runtime, binding, op string, gated bool, work func(ctx context.Context) (T, error), toJS func(T) goja.Value) goja.Value {
-	vm := rt.vm
-	promise, resolve, reject := vm.NewPromise()
-	owner := rt.active
-	start := func(err error) {
-		if err != nil { // the object's writes failed: this one never leaves
-			_ = reject(rt.errorValue(err))
-			return
+	return rt.offLoop(gated, func(ctx context.Context) func(*settler) {
+		res, err := work(ctx)
+		return func(s *settler) {
+			switch {
+			case s == nil:
+			case err != nil:
+				_ = s.reject(rt.kvError(binding, op, err))
+			default:
+				_ = s.resolve(toJS(res))
+			}
 		}
-		go func() {
-			res, err := work(rt.w.ctx)
-			rt.loop.submit(rt.as(owner, func() {
-				if rt.vm != vm {
-					return // the runtime was reset meanwhile
-				}
-				if err != nil {
-					_ = reject(rt.kvError(binding, op, err))
-					return
-				}
-				_ = resolve(toJS(res))
-			}))
-		}()
-	}
-	if gated {
-		rt.gate(owner, start)
-	} else {
-		start(nil)
-	}
-	return vm.ToValue(promise)
+	})
 }
 
 // kvError makes the Error a failed KV operation rejects with: "KV PUT

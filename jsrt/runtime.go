@@ -1,6 +1,7 @@
 package jsrt
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -353,6 +354,43 @@ func (rt *runtime) release(g gatedAction) {
 		seq = o.committed
 	}
 	o.afterConfirm(seq, g.fn)
+}
+
+// settler settles a promise made by offLoop. offLoop passes nil instead
+// when the runtime was reset meanwhile: nobody waits for the promise.
+type settler struct{ resolve, reject func(any) error }
+
+// offLoop returns a promise and runs work on its own goroutine, once the
+// running object's earlier writes are durable if gated (an outgoing message
+// is held by the output gate), else at once. work returns how to settle
+// the promise, which runs on the loop with the object active again. If the
+// gate fails, the promise rejects with its error and work never runs.
+func (rt *runtime) offLoop(gated bool, work func(ctx context.Context) func(*settler)) goja.Value {
+	vm := rt.vm
+	promise, resolve, reject := vm.NewPromise()
+	owner := rt.active
+	start := func(err error) {
+		if err != nil { // the writes before it failed: it never leaves
+			_ = reject(rt.errorValue(err))
+			return
+		}
+		go func() {
+			settle := work(rt.w.ctx)
+			rt.loop.submit(rt.as(owner, func() {
+				if rt.vm != vm {
+					settle(nil)
+					return
+				}
+				settle(&settler{resolve, reject})
+			}))
+		}()
+	}
+	if gated {
+		rt.gate(owner, start)
+	} else {
+		start(nil)
+	}
+	return vm.ToValue(promise)
 }
 
 // gate runs fn once the writes made so far by owner are durable, which is
