@@ -55,23 +55,7 @@ type D1Meta struct {
 // installD1 puts a D1Database binding for each configured database into
 // env (prelude/92_d1.js gives it its API).
 func (rt *runtime) installD1(env *goja.Object) error {
-	if len(rt.w.cfg.D1) == 0 {
-		return nil
-	}
-	makeD1, ok := goja.AssertFunction(rt.natives.Get("makeD1"))
-	if !ok {
-		return fmt.Errorf("prelude does not define __cairn.makeD1")
-	}
-	for binding, db := range rt.w.cfg.D1 {
-		v, err := makeD1(goja.Undefined(), rt.d1Natives(db))
-		if err != nil {
-			return jsError(err)
-		}
-		if err := env.Set(binding, v); err != nil {
-			return err
-		}
-	}
-	return nil
+	return bindEach(env, rt.makeD1, rt.w.cfg.D1, func(_ string, db D1Database) *goja.Object { return rt.d1Natives(db) })
 }
 
 // d1Natives builds the natives behind one D1Database: each runs the query in

@@ -60,23 +60,7 @@ type KVKey struct {
 // installKV puts a KVNamespace (prelude/91_kv.js) into env for each
 // Config.KV binding.
 func (rt *runtime) installKV(env *goja.Object) error {
-	if len(rt.w.cfg.KV) == 0 {
-		return nil
-	}
-	mk, ok := goja.AssertFunction(rt.natives.Get("makeKVNamespace"))
-	if !ok {
-		return errors.New("prelude does not define __cairn.makeKVNamespace")
-	}
-	for binding, ns := range rt.w.cfg.KV {
-		v, err := mk(goja.Undefined(), rt.kvNatives(binding, ns))
-		if err != nil {
-			return fmt.Errorf("kv binding %s: %w", binding, jsError(err))
-		}
-		if err := env.Set(binding, v); err != nil {
-			return err
-		}
-	}
-	return nil
+	return bindEach(env, rt.makeKVNamespace, rt.w.cfg.KV, rt.kvNatives)
 }
 
 // kvNatives builds the natives behind one KVNamespace. Each returns a

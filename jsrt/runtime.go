@@ -39,6 +39,8 @@ type runtime struct {
 	isRPCTarget      goja.Callable
 	rpcInvoke        goja.Callable
 	makeService      goja.Callable
+	makeD1           goja.Callable // prelude/92_d1.js
+	makeKVNamespace  goja.Callable // prelude/91_kv.js
 
 	// Output gate bookkeeping, loop goroutine only: objects with storage
 	// used in this turn, actions to release once the turn's writes are
@@ -197,6 +199,8 @@ func (rt *runtime) install() error {
 		"isRPCTarget":      &rt.isRPCTarget,
 		"rpcInvoke":        &rt.rpcInvoke,
 		"makeService":      &rt.makeService,
+		"makeD1":           &rt.makeD1,
+		"makeKVNamespace":  &rt.makeKVNamespace,
 	} {
 		fn, ok := goja.AssertFunction(rt.natives.Get(name))
 		if !ok {
@@ -354,6 +358,21 @@ func (rt *runtime) release(g gatedAction) {
 		seq = o.committed
 	}
 	o.afterConfirm(seq, g.fn)
+}
+
+// bindEach puts a binding into env for each of bindings: construct (a
+// prelude constructor) applied to the natives the binding gets.
+func bindEach[T any](env *goja.Object, construct goja.Callable, bindings map[string]T, natives func(binding string, b T) *goja.Object) error {
+	for binding, b := range bindings {
+		v, err := construct(goja.Undefined(), natives(binding, b))
+		if err != nil {
+			return fmt.Errorf("binding %s: %w", binding, jsError(err))
+		}
+		if err := env.Set(binding, v); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // settler settles a promise made by offLoop. offLoop passes nil instead

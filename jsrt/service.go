@@ -13,32 +13,28 @@ import (
 
 // installServices puts the Worker's service bindings into env.
 func (rt *runtime) installServices(env *goja.Object) error {
-	for binding, entry := range rt.w.cfg.Services {
-		n := rt.vm.NewObject()
-		_ = n.Set("fetch", func(wire goja.Value) goja.Value {
-			req, err := rt.goRequest(wire)
-			if err != nil {
-				panic(rt.vm.NewTypeError(err.Error()))
-			}
-			return rt.roundTrip(func(ctx context.Context) (*http.Response, error) {
-				return rt.w.fetchEntrypoint(ctx, entry, req.WithContext(ctx))
-			})
-		})
-		_ = n.Set("call", func(pathV, args goja.Value) goja.Value {
-			path, args := rt.rpcPathArgs(pathV, args)
-			return rt.rpcPromise(args, func(payload []byte, done func([]byte, error)) {
-				rt.w.callEntrypoint(entry, path, payload, done)
-			})
-		})
-		v, err := rt.makeService(goja.Undefined(), n)
+	return bindEach(env, rt.makeService, rt.w.cfg.Services, rt.serviceNatives)
+}
+
+// serviceNatives builds the natives of a service binding to entry.
+func (rt *runtime) serviceNatives(_ string, entry string) *goja.Object {
+	n := rt.vm.NewObject()
+	_ = n.Set("fetch", func(wire goja.Value) goja.Value {
+		req, err := rt.goRequest(wire)
 		if err != nil {
-			return jsError(err)
+			panic(rt.vm.NewTypeError(err.Error()))
 		}
-		if err := env.Set(binding, v); err != nil {
-			return err
-		}
-	}
-	return nil
+		return rt.roundTrip(func(ctx context.Context) (*http.Response, error) {
+			return rt.w.fetchEntrypoint(ctx, entry, req.WithContext(ctx))
+		})
+	})
+	_ = n.Set("call", func(pathV, args goja.Value) goja.Value {
+		path, args := rt.rpcPathArgs(pathV, args)
+		return rt.rpcPromise(args, func(payload []byte, done func([]byte, error)) {
+			rt.w.callEntrypoint(entry, path, payload, done)
+		})
+	})
+	return n
 }
 
 // fetchEntrypoint runs the fetch handler of entrypoint entry for req.
