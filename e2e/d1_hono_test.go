@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -10,25 +9,7 @@ import (
 // hono + drizzle-orm's d1 driver, unchanged, on a D1 database whose schema
 // comes from a wrangler-style migration applied with cairn d1.
 func TestD1HonoDrizzleExample(t *testing.T) {
-	npm, err := exec.LookPath("npm")
-	if err != nil {
-		t.Skip("npm not installed: cannot install the example's packages")
-	}
-	dir := copyDir(t, "../examples/d1-hono")
-	install := exec.Command(npm, "ci", "--no-audit", "--no-fund", "--loglevel=error")
-	install.Dir = dir
-	done := make(chan struct{})
-	var out []byte
-	go func() { out, err = install.CombinedOutput(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(3 * time.Minute):
-		_ = install.Process.Kill()
-		t.Fatal("npm ci took over 3 minutes")
-	}
-	if err != nil {
-		t.Fatalf("npm ci: %v\n%s", err, out)
-	}
+	dir := installExample(t, "d1-hono")
 	state := t.TempDir()
 	if out, err := runCairn(t, time.Minute, "d1", "migrations", "apply", "DB", "-c", dir, "--persist-to", state); err != nil || !strings.Contains(out, "Applied 0001_create_authors_and_posts.sql") {
 		t.Fatalf("migrations apply: %v\n%s", err, out)

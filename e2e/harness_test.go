@@ -239,3 +239,30 @@ func getJSON(t *testing.T, d *devServer, path string, v any) {
 		t.Fatalf("GET %s: %v: %s", path, err, body)
 	}
 }
+
+// installExample copies examples/name into a temp dir and installs its npm
+// packages there (pinned by its package-lock.json); it skips the test
+// without npm.
+func installExample(t *testing.T, name string) string {
+	t.Helper()
+	npm, err := exec.LookPath("npm")
+	if err != nil {
+		t.Skip("npm not installed: cannot install the example's packages")
+	}
+	dir := copyDir(t, "../examples/"+name)
+	install := exec.Command(npm, "ci", "--no-audit", "--no-fund", "--loglevel=error")
+	install.Dir = dir
+	done := make(chan struct{})
+	var out []byte
+	go func() { out, err = install.CombinedOutput(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(3 * time.Minute):
+		_ = install.Process.Kill()
+		t.Fatal("npm ci took over 3 minutes")
+	}
+	if err != nil {
+		t.Fatalf("npm ci: %v\n%s", err, out)
+	}
+	return dir
+}

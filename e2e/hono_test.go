@@ -2,35 +2,15 @@ package e2e
 
 import (
 	"encoding/json"
-	"os/exec"
 	"strings"
 	"testing"
-	"time"
 )
 
 // A common real-world stack, unchanged: hono for routing, drizzle-orm on the
 // Durable Object's SQLite. The test installs the example's npm packages
 // (pinned in its package-lock.json) into a copy of it.
 func TestHonoDrizzleExample(t *testing.T) {
-	npm, err := exec.LookPath("npm")
-	if err != nil {
-		t.Skip("npm not installed: cannot install the example's packages")
-	}
-	dir := copyDir(t, "../examples/hono")
-	install := exec.Command(npm, "ci", "--no-audit", "--no-fund", "--loglevel=error")
-	install.Dir = dir
-	done := make(chan struct{})
-	var out []byte
-	go func() { out, err = install.CombinedOutput(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(3 * time.Minute):
-		_ = install.Process.Kill()
-		t.Fatal("npm ci took over 3 minutes")
-	}
-	if err != nil {
-		t.Fatalf("npm ci: %v\n%s", err, out)
-	}
+	dir := installExample(t, "hono")
 
 	d := startDev(t, dir, t.TempDir())
 	d.expect("GET", "/", 200, "hono on cairn")
