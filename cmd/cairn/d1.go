@@ -24,11 +24,10 @@ import (
 
 // d1Flags are the flags every `cairn d1` command shares.
 type d1Flags struct {
-	config    string
-	persistTo string
-	remote    string // admin API URL: work on a running cairn instead of the local state
-	apiToken  string
-	account   string
+	projectFlags
+	remote   string // admin API URL: work on a running cairn instead of the local state
+	apiToken string
+	account  string
 }
 
 // d1Target is the project and database a command works on.
@@ -38,17 +37,9 @@ type d1Target struct {
 }
 
 func (f *d1Flags) open(cmd *cobra.Command) (*d1Target, error) {
-	file, err := config.Find(f.config)
+	cfg, persist, err := f.project(func(msg string) { fmt.Fprintln(cmd.ErrOrStderr(), "warning:", msg) })
 	if err != nil {
 		return nil, err
-	}
-	cfg, err := config.Load(file, func(msg string) { fmt.Fprintln(cmd.ErrOrStderr(), "warning:", msg) })
-	if err != nil {
-		return nil, err
-	}
-	persist := f.persistTo
-	if persist == "" {
-		persist = filepath.Join(cfg.Dir, ".cairn", "state")
 	}
 	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	return &d1Target{cfg: cfg, manager: d1.NewManager(server.D1Dir(persist, cfg.Name), log)}, nil

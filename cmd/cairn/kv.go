@@ -31,7 +31,7 @@ func (f *kvFlags) addNamespace(cmd *cobra.Command) {
 }
 
 func (f *kvFlags) open() (*kv.Namespace, string, error) {
-	cfg, persist, err := f.project()
+	cfg, persist, err := f.project(nil)
 	if err != nil {
 		return nil, "", err
 	}
@@ -86,7 +86,7 @@ func newKVNamespaceListCommand() *cobra.Command {
 		Short: "List the project's KV namespaces (bound in the config or stored) as JSON",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, persist, err := f.project()
+			cfg, persist, err := f.project(nil)
 			if err != nil {
 				return err
 			}

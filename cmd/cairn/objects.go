@@ -47,7 +47,7 @@ Read from the state directory, the listing cannot tell which objects are live; w
 					return err
 				}
 			} else {
-				cfg, persist, err := f.project()
+				cfg, persist, err := f.project(nil)
 				if err != nil {
 					return err
 				}

@@ -9,7 +9,7 @@ import (
 )
 
 // projectFlags select a project and its state directory, for the verbs
-// that work on a project's data without running it (kv, objects).
+// that work on a project's data without running it (d1, kv, objects).
 type projectFlags struct {
 	config    string
 	persistTo string
@@ -20,13 +20,17 @@ func (f *projectFlags) addProject(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.persistTo, "persist-to", "", "state directory (default .cairn/state in the project, as cairn dev)")
 }
 
-// project loads the config and returns it with the state directory.
-func (f *projectFlags) project() (*config.Config, string, error) {
+// project loads the config and returns it with the state directory. warn,
+// if set, gets the config's warnings.
+func (f *projectFlags) project(warn func(string)) (*config.Config, string, error) {
 	file, err := config.Find(f.config)
 	if err != nil {
 		return nil, "", err
 	}
-	cfg, err := config.Load(file, func(string) {})
+	if warn == nil {
+		warn = func(string) {}
+	}
+	cfg, err := config.Load(file, warn)
 	if err != nil {
 		return nil, "", err
 	}
