@@ -192,7 +192,7 @@ func (rt *runtime) errorValue(err error) goja.Value {
 	if remote {
 		_ = e.Set("remote", true)
 	}
-	var re *resetError
+	var re *objects.ResetError
 	if errors.As(err, &re) {
 		// The object was reset: a stub that saw this stays broken (spec 10).
 		_ = e.Set("durableObjectReset", true)

@@ -23,13 +23,6 @@ import (
 // Cloudflare); those exported in results live until the exporting runtime
 // is reset or the Worker closes.
 
-// resetError marks an error that reset the object: a call that fails with
-// it breaks the stub it came through for good (spec 10).
-type resetError struct{ err error }
-
-func (e *resetError) Error() string { return e.err.Error() }
-func (e *resetError) Unwrap() error { return e.err }
-
 // capTable holds the capabilities of a Worker.
 type capTable struct {
 	mu   sync.Mutex
@@ -261,34 +254,28 @@ func (w *Worker) callCap(id uint64, path []string, payload []byte, done func([]b
 // an event: the input gate and blockConcurrencyWhile apply, and its result
 // leaves through the output gate.
 func (i *instance) Call(path []string, payload []byte, done func([]byte, error)) {
-	rt := i.rt
-	pending := new(func(error))
-	answered := false
-	answer := func(b []byte, err error) {
-		if answered {
-			return
+	ok := i.Post(func() {
+		_, err := i.gate.Deliver(func(ev *objects.Event) {
+			i.rt.serveRPC(i.this, "object", path, payload, func(b []byte, err error) {
+				if !ev.Done() {
+					return // failed by a reset already
+				}
+				if err != nil && i.gate.Broken() != nil { // ctx.abort() or the like: the object resets at the end of the turn
+					err = &objects.ResetError{Err: err}
+				}
+				i.gate.Hold(false, func(gateErr error) {
+					if gateErr != nil {
+						b, err = nil, gateErr
+					}
+					done(b, err)
+				})
+			})
+		}, func(err error) { done(nil, err) })
+		if err != nil {
+			done(nil, err)
 		}
-		answered = true
-		delete(i.inflight, pending)
-		if err != nil && i.broken != nil { // ctx.abort() or the like: the object resets at the end of the turn
-			err = &resetError{err}
-		}
-		rt.gate(i, func(gateErr error) {
-			if gateErr != nil {
-				b, err = nil, gateErr
-			}
-			done(b, err)
-		})
-	}
-	*pending = func(err error) { answer(nil, err) }
-	if !rt.loop.submit(rt.as(i, func() {
-		if i.evicted {
-			done(nil, objects.ErrEvicted)
-			return
-		}
-		i.inflight[pending] = struct{}{}
-		i.deliver(func() { rt.serveRPC(i.this, "object", path, payload, answer) }, *pending)
-	})) {
+	})
+	if !ok {
 		done(nil, ErrStopped)
 	}
 }

@@ -42,11 +42,11 @@ type runtime struct {
 	makeD1           goja.Callable // prelude/92_d1.js
 	makeKVNamespace  goja.Callable // prelude/91_kv.js
 
-	// Output gate bookkeeping, loop goroutine only: objects with storage
-	// used in this turn, actions to release once the turn's writes are
-	// durable, and objects with writes not yet durable that hold the gate.
+	// Loop goroutine only: the objects whose gates were used in this turn
+	// (their turns end with the loop's task), and output-gated actions of
+	// stateless Worker code, released when the task ends.
 	dirty map[*instance]struct{}
-	gated []gatedAction
+	gated []func(error)
 
 	// active is the object whose code is running (nil: stateless Worker
 	// code). Events set it, and it is carried to the callbacks of timers
@@ -54,9 +54,10 @@ type runtime struct {
 	// writes only.
 	active *instance
 
-	// inflight holds the requests this runtime has not answered yet; when
-	// a task exceeds the CPU limit they all fail, since any of them may be
-	// waiting on the interrupted work. cpuExceeded is set by the watchdog.
+	// inflight holds the stateless requests this runtime has not answered
+	// yet (an object's are its gate's); when a task exceeds the CPU limit
+	// they all fail, since any of them may be waiting on the interrupted
+	// work. cpuExceeded is set by the watchdog.
 	inflight    map[*func(error)]struct{}
 	cpuExceeded atomic.Bool
 
@@ -72,16 +73,6 @@ type runtime struct {
 	// Promises rejected in this turn with no handler yet; those still
 	// unhandled when the turn ends are logged.
 	unhandled map[*goja.Promise]struct{}
-}
-
-// gatedAction runs once the writes of owner before it are durable: those
-// that hold the output gate, or all of them if all is set. A failure to make
-// them durable is passed to fn. Without an owner (stateless Worker code)
-// there is nothing to wait for.
-type gatedAction struct {
-	owner *instance
-	all   bool
-	fn    func(err error)
 }
 
 // as returns fn to run with owner as the active object.
@@ -145,7 +136,7 @@ func (rt *runtime) reset() {
 	rt.loop.clearTimers()
 	clear(rt.timerOwners)
 	for inst := range rt.instances {
-		inst.reset(errCPULimit)
+		inst.gate.Reset(errCPULimit)
 	}
 	clear(rt.instances)
 	clear(rt.dirty)
@@ -246,7 +237,7 @@ func (rt *runtime) timerDone(id int) {
 		return
 	}
 	delete(rt.timerOwners, id)
-	if o.inst.gen == o.gen {
+	if o.inst.live(o.gen) {
 		o.inst.timers.Add(-1)
 	}
 }
@@ -281,7 +272,7 @@ func (rt *runtime) installTimers() error {
 			}))
 			if owner != nil { // an object with a timer pending does not hibernate (spec 14)
 				owner.timers.Add(1)
-				rt.timerOwners[id] = timerOwner{owner, owner.gen}
+				rt.timerOwners[id] = timerOwner{owner, owner.gate.Generation()}
 			}
 			return vm.ToValue(id)
 		}
@@ -311,9 +302,9 @@ func (rt *runtime) installTimers() error {
 	return err
 }
 
-// endTurn commits the storage of every object used in this turn and hands
-// the writes to the commit log, then puts the turn's output-gated actions
-// behind the commits they wait for.
+// endTurn ends the turn of every object whose gate was used in the task:
+// each commits its writes and puts the actions it held behind them. Then
+// the stateless actions are released.
 func (rt *runtime) endTurn() {
 	if rt.cpuExceeded.Swap(false) {
 		rt.reset()
@@ -322,42 +313,17 @@ func (rt *runtime) endTurn() {
 		rt.log.Error("Uncaught (in promise)", "error", rejection(p.Result()).Error())
 	}
 	clear(rt.unhandled)
-	if len(rt.dirty) == 0 && len(rt.gated) == 0 {
-		return
-	}
-	var failed map[*instance]error
-	for inst := range rt.dirty {
-		if err := inst.commit(); err != nil {
-			if failed == nil {
-				failed = make(map[*instance]error)
-			}
-			failed[inst] = err
+	for len(rt.dirty) > 0 { // an action released may use another gate
+		for inst := range rt.dirty {
+			delete(rt.dirty, inst)
+			inst.gate.EndTurn()
 		}
 	}
-	clear(rt.dirty)
 	gated := rt.gated
 	rt.gated = nil
-	for _, g := range gated {
-		if err := failed[g.owner]; err != nil && g.owner != nil {
-			g.fn(err)
-			continue
-		}
-		rt.release(g)
+	for _, fn := range gated {
+		fn(nil)
 	}
-}
-
-// release runs g once the writes it waits for are durable.
-func (rt *runtime) release(g gatedAction) {
-	o := g.owner
-	if o == nil {
-		g.fn(nil)
-		return
-	}
-	seq := o.mustConfirm
-	if g.all {
-		seq = o.committed
-	}
-	o.afterConfirm(seq, g.fn)
 }
 
 // bindEach puts a binding into env for each of bindings: construct (a
@@ -414,9 +380,14 @@ func (rt *runtime) offLoop(gated bool, work func(ctx context.Context) func(*sett
 
 // gate runs fn once the writes made so far by owner are durable, which is
 // after this turn's commits (the output gate). owner's commit or sync
-// error, if any, is passed to fn.
+// error, if any, is passed to fn. Stateless code (owner nil) waits for
+// nothing but the end of the task.
 func (rt *runtime) gate(owner *instance, fn func(err error)) {
-	rt.gated = append(rt.gated, gatedAction{owner: owner, fn: fn})
+	if owner == nil {
+		rt.gated = append(rt.gated, fn)
+		return
+	}
+	owner.gate.Hold(false, fn)
 }
 
 // reportError logs an uncaught JS error with its (source-mapped) stack.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/dop251/goja"
 
+	"github.com/cairn-dev/cairn/objects"
 	"github.com/cairn-dev/cairn/storage"
 )
 
@@ -24,9 +25,9 @@ func (i *instance) storageNatives(live func() bool) *goja.Object {
 	native := func(name string, confirm func(call goja.FunctionCall) bool, fn func(call goja.FunctionCall) goja.Value) {
 		_ = n.Set(name, func(call goja.FunctionCall) goja.Value {
 			if !live() {
-				rt.throw(errReset)
+				rt.throw(objects.ErrReset)
 			}
-			i.touch(confirm(call))
+			i.gate.Use(confirm(call))
 			return fn(call)
 		})
 	}
@@ -60,23 +61,23 @@ func (i *instance) storageNatives(live func() bool) *goja.Object {
 	// is durable.
 	set("sync", func(goja.FunctionCall) goja.Value {
 		promise, resolve, reject := vm.NewPromise()
-		rt.gated = append(rt.gated, gatedAction{owner: i, all: true, fn: func(err error) {
+		i.gate.Hold(true, func(err error) {
 			if err != nil {
 				_ = reject(rt.errorValue(err))
 				return
 			}
 			_ = resolve(goja.Undefined())
-		}})
+		})
 		return vm.ToValue(promise)
 	})
 
 	set("getAlarm", func(goja.FunctionCall) goja.Value { return i.getAlarm() })
 	native("setAlarm", writeOpt, func(call goja.FunctionCall) goja.Value {
-		i.setAlarm(call.Argument(0).ToInteger())
+		i.setAlarm(call.Argument(0).ToInteger(), writeOpt(call))
 		return goja.Undefined()
 	})
-	native("deleteAlarm", writeOpt, func(goja.FunctionCall) goja.Value {
-		i.deleteAlarm()
+	native("deleteAlarm", writeOpt, func(call goja.FunctionCall) goja.Value {
+		i.deleteAlarm(writeOpt(call))
 		return goja.Undefined()
 	})
 	native("exec", write, func(call goja.FunctionCall) goja.Value {

@@ -264,7 +264,7 @@ func (rt *runtime) installWebSocket() error {
 	// the rest of that instance's code.
 	checkLive := func(c *wsConn, ws goja.Value) {
 		if c.js != nil && ws.ToObject(vm) != c.js && c.mode != modeNone {
-			panic(rt.errorValue(errReset))
+			panic(rt.errorValue(objects.ErrReset))
 		}
 	}
 	_ = n.Set("send", func(call goja.FunctionCall) goja.Value {
@@ -331,7 +331,7 @@ func (c *wsConn) own(rt *runtime, js *goja.Object, mode int) {
 	c.rt, c.owner, c.mode, c.state = rt, rt.active, mode, wsOpen
 	c.js, c.jsVM, c.jsOwner = js, rt.vm, c.owner
 	if c.owner != nil {
-		c.jsGen = c.owner.gen
+		c.jsGen = c.owner.gate.Generation()
 	}
 }
 
@@ -354,7 +354,7 @@ func (i *instance) webSocketNatives(live func() bool) *goja.Object {
 		hib := hibOf()
 		c := handle(h)
 		if !live() {
-			panic(rt.errorValue(errReset))
+			panic(rt.errorValue(objects.ErrReset))
 		}
 		switch c.mode {
 		case modeAccepted:
@@ -496,7 +496,7 @@ func (rt *runtime) rangeError(msg string) goja.Value {
 // instance generation, wrapping the handle again after a reset. Loop only.
 func (c *wsConn) jsFor() *goja.Object {
 	rt := c.rt
-	if c.js != nil && c.jsVM == rt.vm && c.jsOwner == c.owner && (c.owner == nil || c.jsGen == c.owner.gen) {
+	if c.js != nil && c.jsVM == rt.vm && c.jsOwner == c.owner && (c.owner == nil || c.jsGen == c.owner.gate.Generation()) {
 		return c.js
 	}
 	v, err := rt.callPrelude("wsWrap", rt.vm.ToValue(c), rt.vm.ToValue(false))
@@ -506,7 +506,7 @@ func (c *wsConn) jsFor() *goja.Object {
 	}
 	c.js, c.jsVM, c.jsOwner = v.ToObject(rt.vm), rt.vm, c.owner
 	if c.owner != nil {
-		c.jsGen = c.owner.gen
+		c.jsGen = c.owner.gate.Generation()
 	}
 	return c.js
 }
@@ -514,7 +514,7 @@ func (c *wsConn) jsFor() *goja.Object {
 // stale reports whether the JS that accepted c with ws.accept() is gone (its
 // object or runtime was reset). Loop only.
 func (c *wsConn) stale() bool {
-	return c.mode == modeAccepted && (c.jsVM != c.rt.vm || (c.owner != nil && c.jsGen != c.owner.gen))
+	return c.mode == modeAccepted && (c.jsVM != c.rt.vm || (c.owner != nil && c.jsGen != c.owner.gate.Generation()))
 }
 
 // handleOf returns the wsConn behind a JS WebSocket, or nil.
@@ -771,10 +771,6 @@ func (c *wsConn) post(fn func(), done func()) bool {
 		fn()
 	}
 	return rt.loop.submit(rt.as(owner, func() {
-		if owner != nil && owner.evicted { // evicted since we found it: find it again
-			go c.post(fn, done)
-			return
-		}
 		if c.mode == modeHibernatable {
 			c.owner = owner
 		}
@@ -782,12 +778,18 @@ func (c *wsConn) post(fn func(), done func()) bool {
 			run()
 			return
 		}
-		owner.deliver(run, func(err error) {
+		_, err := owner.gate.Deliver(func(ev *objects.Event) {
+			ev.Done() // the event's work is fn's task; its promises are the object's
+			run()
+		}, func(err error) {
 			rt.log.Error("Durable Object failed to start for a WebSocket event", "class", owner.class, "id", owner.obj.ID.String(), "error", err.Error())
 			if done != nil {
 				done()
 			}
 		})
+		if err != nil { // evicted since we found it: find it again
+			go c.post(fn, done)
+		}
 	}))
 }
 
@@ -905,11 +907,11 @@ func (c *wsConn) callHandler(name string, args ...goja.Value) {
 	timeout := c.hib.eventTimeout
 	c.hib.mu.Unlock()
 	if p, ok := v.Export().(*goja.Promise); ok && p.State() == goja.PromiseStatePending && timeout > 0 {
-		gen := o.gen
+		gen := o.gate.Generation()
 		timer = rt.loop.setTimer(time.Duration(timeout)*time.Millisecond, false, rt.as(o, func() {
-			if !settled && o.gen == gen {
+			if !settled && o.live(gen) {
 				rt.log.Error("hibernatable WebSocket event timed out; resetting object", "class", o.class, "id", o.obj.ID.String(), "handler", name)
-				o.reset(errEventTimeout)
+				o.gate.Reset(errEventTimeout)
 			}
 		}))
 	}

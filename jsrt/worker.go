@@ -96,7 +96,7 @@ func New(cfg Config) (*Worker, error) {
 		cfg.HTTPClient = http.DefaultClient
 	}
 	if cfg.BlockTimeout <= 0 {
-		cfg.BlockTimeout = defaultBlockTimeout
+		cfg.BlockTimeout = objects.DefaultBlockTimeout
 	}
 	if cfg.Filename == "" {
 		cfg.Filename = "worker.js"
@@ -317,34 +317,8 @@ func (rt *runtime) serve(ctx context.Context, req *http.Request, owner *instance
 		err  error
 	}
 	ch := make(chan result, 1)
-	// pending is this request's entry in rt.inflight; deliver answers once.
-	pending := new(func(error))
-	deliver := func(resp *http.Response, err error) {
-		if _, ok := rt.inflight[pending]; !ok {
-			return // already answered (e.g. failed by the CPU limit)
-		}
-		delete(rt.inflight, pending)
-		if owner != nil {
-			delete(owner.inflight, pending)
-		}
-		if err != nil && owner != nil {
-			rt.log.Error("Durable Object threw", "class", owner.class, "id", owner.obj.ID.String(), "error", err.Error())
-		}
-		rt.gate(owner, func(commitErr error) {
-			if commitErr != nil {
-				resp, err = nil, commitErr
-			}
-			ch <- result{resp, err}
-		})
-	}
-	*pending = func(err error) { deliver(nil, err) }
-	register := func() { // on the loop, before the event may be queued
-		rt.inflight[pending] = struct{}{}
-		if owner != nil {
-			owner.inflight[pending] = struct{}{}
-		}
-	}
-	task := func() {
+	// handle runs the handler; deliver gets its outcome once.
+	handle := func(deliver func(*http.Response, error)) {
 		jsReq, err := rt.requestFromWire(goja.Undefined(), rt.requestWire(req, body))
 		if err != nil {
 			deliver(nil, jsError(err))
@@ -367,18 +341,49 @@ func (rt *runtime) serve(ctx context.Context, req *http.Request, owner *instance
 			}, func(err error) { deliver(nil, err) })
 		}, func(err error) { deliver(nil, err) })
 	}
-	if owner != nil {
-		if !rt.loop.submit(rt.as(owner, func() {
-			if owner.evicted {
-				ch <- result{nil, objects.ErrEvicted}
-				return
+	var task func()
+	if owner == nil {
+		task = func() {
+			// pending is this request's entry in rt.inflight, which the CPU
+			// limit fails.
+			pending := new(func(error))
+			deliver := func(resp *http.Response, err error) {
+				if _, ok := rt.inflight[pending]; !ok {
+					return // already answered (e.g. failed by the CPU limit)
+				}
+				delete(rt.inflight, pending)
+				ch <- result{resp, err}
 			}
-			register()
-			owner.deliver(task, *pending)
-		})) {
-			return nil, ErrStopped
+			*pending = func(err error) { deliver(nil, err) }
+			rt.inflight[pending] = struct{}{}
+			handle(deliver)
 		}
-	} else if !rt.loop.submit(func() { register(); task() }) {
+	} else {
+		task = rt.as(owner, func() {
+			// An event of the object: its gate admits it (input gate) and
+			// holds the response until the writes before it are durable.
+			_, err := owner.gate.Deliver(func(ev *objects.Event) {
+				handle(func(resp *http.Response, err error) {
+					if !ev.Done() {
+						return // failed by a reset already
+					}
+					if err != nil {
+						rt.log.Error("Durable Object threw", "class", owner.class, "id", owner.obj.ID.String(), "error", err.Error())
+					}
+					owner.gate.Hold(false, func(commitErr error) {
+						if commitErr != nil {
+							resp, err = nil, commitErr
+						}
+						ch <- result{resp, err}
+					})
+				})
+			}, func(err error) { ch <- result{nil, err} })
+			if err != nil {
+				ch <- result{nil, err} // evicted: the Host finds the new instance
+			}
+		})
+	}
+	if !rt.loop.submit(task) {
 		return nil, ErrStopped
 	}
 	select {

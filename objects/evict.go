@@ -183,6 +183,13 @@ func (h *Host) finishEviction(k key, o *Object, done chan struct{}, evicted bool
 		}
 	}
 	delete(h.evicting, k)
+	// Calls that arrived meanwhile go out now, in order, before any later
+	// call can take h.mu.
+	calls := h.calls[k]
+	delete(h.calls, k)
+	for _, c := range calls {
+		h.callLocked(k, c)
+	}
 	h.mu.Unlock()
 	close(done)
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cairn-dev/cairn/commit"
 	"github.com/cairn-dev/cairn/storage"
 )
 
@@ -42,7 +43,9 @@ type Instance interface {
 type Caller interface {
 	// Call invokes the member at path with args (nil: read the property)
 	// and calls done once with the result or the error. Calls are started
-	// in the order Call is called.
+	// in the order Call is called. Call must not block: it queues the call
+	// on the object's thread (the Host calls it with its lock held), and
+	// it reports ErrEvicted, if at all, from there, not from within Call.
 	Call(path []string, args []byte, done func(result []byte, err error))
 }
 
@@ -57,6 +60,7 @@ type Object struct {
 	Class   string
 	Storage *storage.DB
 
+	host     *Host
 	path     string // of the storage file
 	log      *slog.Logger
 	scratch  *storage.Scratch
@@ -95,6 +99,21 @@ type Host struct {
 	alarms   *alarmScheduler // nil until EnableAlarms
 
 	hibernateIdle time.Duration
+
+	durable commit.Log // see SetCommitLog
+	ownLog  bool       // durable was made by the Host and is closed by Close
+
+	// calls holds, per object being evicted, the RPC calls that arrived
+	// meanwhile, in order; the eviction's end delivers them.
+	calls map[key][]pendingCall
+}
+
+// pendingCall is an RPC call waiting for an object's eviction to end.
+type pendingCall struct {
+	name string
+	path []string
+	args []byte
+	done func([]byte, error)
 }
 
 type key struct {
@@ -108,7 +127,26 @@ func NewHost(catalog *Catalog, log *slog.Logger) *Host {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Host{catalog: catalog, log: log, scratch: storage.NewScratch(), classes: make(map[string]Class), live: make(map[key]*Object), evicting: make(map[key]chan struct{})}
+	return &Host{catalog: catalog, log: log, scratch: storage.NewScratch(), classes: make(map[string]Class), live: make(map[key]*Object), evicting: make(map[key]chan struct{}), calls: make(map[key][]pendingCall)}
+}
+
+// SetCommitLog makes l the log that makes the objects' commits durable,
+// for guests that do not bring their own (GateConfig.Commit). Without it
+// the Host makes a commit.Local on first use and closes it in Close.
+func (h *Host) SetCommitLog(l commit.Log) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.durable = l
+}
+
+// commitLog returns the Host's commit log.
+func (h *Host) commitLog() commit.Log {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.durable == nil {
+		h.durable, h.ownLog = commit.NewLocal(0), true
+	}
+	return h.durable
 }
 
 // Register makes class name served by c.
@@ -141,37 +179,55 @@ func (h *Host) Fetch(ctx context.Context, class string, id ID, name string, req 
 }
 
 // Call delivers an RPC call to the object id of class, activating it if
-// needed; done gets the result. It does not block: calls made in a row are
-// delivered in that order.
+// needed; done gets the result. It never blocks (it may be called from an
+// object's thread, even one an eviction waits for), and calls made in a row
+// are delivered in that order: a call that arrives while the object is
+// being evicted waits, with those behind it, for the eviction's end.
 func (h *Host) Call(class string, id ID, name string, path []string, args []byte, done func([]byte, error)) {
-	o, err := h.activate(class, id, name)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	k := key{class, id}
+	if _, ok := h.evicting[k]; ok {
+		h.calls[k] = append(h.calls[k], pendingCall{name, path, args, done})
+		return
+	}
+	h.callLocked(k, pendingCall{name, path, args, done})
+}
+
+// callLocked hands c to the live instance of k, activating it if needed.
+// The instance queues it on its thread; being queued while h.mu is held
+// puts it ahead of any eviction of that instance, which the sweeper asks
+// for only after taking h.mu. h.mu is held.
+func (h *Host) callLocked(k key, c pendingCall) {
+	o, err := h.activateLocked(k.class, k.id, c.name)
 	if err != nil {
-		done(nil, err)
+		c.done(nil, err)
 		return
 	}
-	c, ok := o.inst.(Caller)
+	caller, ok := o.inst.(Caller)
 	if !ok {
-		done(nil, ErrNoRPC)
+		c.done(nil, ErrNoRPC)
 		return
 	}
-	c.Call(path, args, func(result []byte, err error) {
+	caller.Call(c.path, c.args, func(result []byte, err error) {
 		if errors.Is(err, ErrEvicted) {
-			go h.Call(class, id, name, path, args, done) // activate anew (off the instance's loop)
+			// An instance that took the call after its eviction (a guest
+			// that queues off its thread): deliver it to the new one.
+			h.Call(k.class, k.id, c.name, c.path, c.args, c.done)
 			return
 		}
-		done(result, err)
+		c.done(result, err)
 	})
 }
 
-// activate returns the live object for id, creating its instance on first use.
+// activate returns the live object for id, creating its instance on first
+// use. It waits for an eviction of the object in progress: it must not be
+// called on an object's thread.
 func (h *Host) activate(class string, id ID, name string) (*Object, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	k := key{class, id}
-	for {
-		if h.closed {
-			return nil, ErrClosed
-		}
+	for !h.closed {
 		done, ok := h.evicting[k]
 		if !ok {
 			break
@@ -182,6 +238,15 @@ func (h *Host) activate(class string, id ID, name string) (*Object, error) {
 		<-done
 		h.mu.Lock()
 	}
+	return h.activateLocked(class, id, name)
+}
+
+// activateLocked is activate for an object not being evicted. h.mu is held.
+func (h *Host) activateLocked(class string, id ID, name string) (*Object, error) {
+	if h.closed {
+		return nil, ErrClosed
+	}
+	k := key{class, id}
 	if o, ok := h.live[k]; ok {
 		if o.Name == "" && name != "" {
 			o.Name = name
@@ -203,6 +268,7 @@ func (h *Host) activate(class string, id ID, name string) (*Object, error) {
 		Name:    name,
 		Class:   class,
 		Storage: storage.Open(path, storage.Options{Logger: h.log, Scratch: h.scratch}),
+		host:    h,
 		path:    path,
 		log:     h.log,
 		scratch: h.scratch,
@@ -232,7 +298,15 @@ func (h *Host) Close() error {
 	}
 	alarms := h.alarms
 	h.alarms = nil
+	calls := h.calls
+	h.calls = make(map[key][]pendingCall)
+	durable, ownLog := h.durable, h.ownLog
 	h.mu.Unlock()
+	for _, cs := range calls {
+		for _, c := range cs {
+			c.done(nil, ErrClosed)
+		}
+	}
 	var errs []error
 	if alarms != nil {
 		errs = append(errs, alarms.close())
@@ -244,6 +318,9 @@ func (h *Host) Close() error {
 		}
 	}
 	errs = append(errs, h.scratch.Close())
+	if ownLog {
+		errs = append(errs, durable.Close())
+	}
 	return errors.Join(errs...)
 }
 
