@@ -698,7 +698,11 @@ func (d *deserializer) item(depth int) (goja.Value, error) {
 		if _, ok := goja.AssertConstructor(vm.Get(ctor)); !ok || !isErrorName(ctor) {
 			ctor = "Error"
 		}
-		o, err := d.newObject(ctor, parts[1])
+		args := []any{parts[1]}
+		if ctor == "AggregateError" { // new AggregateError(errors, message)
+			args = []any{[]any{}, parts[1]}
+		}
+		o, err := d.newObject(ctor, args...)
 		if err != nil {
 			return nil, clone.ErrCorrupt
 		}
