@@ -49,12 +49,14 @@ const maxDateMs = 8.64e15
 // array or object. Any other type (a struct, a pointer, a func, a channel,
 // a map with other keys) is refused with a *CloneError.
 //
-// Marshal keeps identity: a non-empty slice, map, Map, Set or []byte, or
-// an *Error, met a second time (the same backing array and length, the
+// Marshal keeps identity: a slice (of any kind: []any, Map, Set, []byte),
+// map or *Error met a second time (the same backing array and length, the
 // same map, the same pointer) is written as a back-reference, so shared
-// values are read back shared and cyclic values can be written. Dates,
-// RegExps, Views and Wrappers are Go values without identity: each
-// occurrence is a new JS object (a View's Buffer is still shared).
+// values are read back shared and cyclic values can be written. A slice
+// with no capacity and a nil map have no identity (empty slices may share
+// an address), nor have Dates, RegExps, Views and Wrappers, which are Go
+// values: each occurrence is a new JS object (a View's Buffer is still
+// shared).
 // Nesting deeper than MaxDepth is refused with a *CloneError.
 func Marshal(v any) ([]byte, error) {
 	e := &encoder{w: NewWriter()}
@@ -86,10 +88,10 @@ func (e *encoder) object(tag byte) {
 
 // open writes the tag of an object, or a back-reference if the same
 // object was written before: p is the address of its map, pointer or
-// backing array and n its length. Empty values (n == 0) have no identity,
-// as empty slices may share an address; each is a new object.
-func (e *encoder) open(tag byte, p uintptr, n int) (isRef bool) {
-	if n == 0 {
+// backing array and n its length. A value with no identity (hasID false)
+// is a new object each time.
+func (e *encoder) open(tag byte, p uintptr, n int, hasID bool) (isRef bool) {
+	if !hasID {
 		e.object(tag)
 		return false
 	}
@@ -145,7 +147,7 @@ func (e *encoder) value(v any, depth int) error {
 	case View:
 		return e.view(x, depth)
 	case []any:
-		if e.open(TagArray, reflect.ValueOf(v).Pointer(), len(x)) {
+		if e.open(TagArray, reflect.ValueOf(v).Pointer(), len(x), cap(x) > 0) {
 			return nil
 		}
 		e.w.Uvarint(uint64(len(x)))
@@ -155,7 +157,7 @@ func (e *encoder) value(v any, depth int) error {
 			}
 		}
 	case map[string]any:
-		if e.open(TagObject, reflect.ValueOf(v).Pointer(), len(x)) {
+		if e.open(TagObject, reflect.ValueOf(v).Pointer(), 0, x != nil) {
 			return nil
 		}
 		props := make([]prop, 0, len(x))
@@ -164,7 +166,7 @@ func (e *encoder) value(v any, depth int) error {
 		}
 		return e.props(props, depth)
 	case Map:
-		if e.open(TagMap, reflect.ValueOf(v).Pointer(), len(x)) {
+		if e.open(TagMap, reflect.ValueOf(v).Pointer(), len(x), cap(x) > 0) {
 			return nil
 		}
 		e.w.Uvarint(uint64(len(x)))
@@ -177,7 +179,7 @@ func (e *encoder) value(v any, depth int) error {
 			}
 		}
 	case Set:
-		if e.open(TagSet, reflect.ValueOf(v).Pointer(), len(x)) {
+		if e.open(TagSet, reflect.ValueOf(v).Pointer(), len(x), cap(x) > 0) {
 			return nil
 		}
 		e.w.Uvarint(uint64(len(x)))
@@ -191,7 +193,7 @@ func (e *encoder) value(v any, depth int) error {
 			e.w.Byte(TagNull)
 			return nil
 		}
-		if e.open(TagError, reflect.ValueOf(v).Pointer(), 1) {
+		if e.open(TagError, reflect.ValueOf(v).Pointer(), 0, true) {
 			return nil
 		}
 		e.errorFields(x)
@@ -277,7 +279,7 @@ func (e *encoder) date(t time.Time) error {
 }
 
 func (e *encoder) buffer(b []byte) {
-	if e.open(TagArrayBuffer, reflect.ValueOf(b).Pointer(), len(b)) {
+	if e.open(TagArrayBuffer, reflect.ValueOf(b).Pointer(), len(b), cap(b) > 0) {
 		return
 	}
 	e.w.Bin(b)
@@ -382,7 +384,7 @@ func (e *encoder) reflectValue(rv reflect.Value, depth int) error {
 			return nil
 		}
 		n := rv.Len()
-		if e.open(TagArray, rv.Pointer(), n) {
+		if e.open(TagArray, rv.Pointer(), n, rv.Cap() > 0) {
 			return nil
 		}
 		e.w.Uvarint(uint64(n))
@@ -396,7 +398,7 @@ func (e *encoder) reflectValue(rv reflect.Value, depth int) error {
 			return &CloneError{Msg: fmt.Sprintf("clone: cannot marshal %s: an object's keys are strings", rv.Type())}
 		}
 		n := rv.Len()
-		if e.open(TagObject, rv.Pointer(), n) {
+		if e.open(TagObject, rv.Pointer(), 0, !rv.IsNil()) {
 			return nil
 		}
 		props := make([]prop, 0, n)

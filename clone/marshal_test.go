@@ -140,6 +140,8 @@ func TestMarshal(t *testing.T) {
 	selfMap := make(Map, 1)
 	selfMap[0] = Entry{Key: "m", Value: selfMap}
 	e := &Error{Name: "Error", Message: "m"}
+	emptyMap := map[string]any{}
+	emptyList := make([]any, 0, 1)
 	tests := []struct {
 		name string
 		v    any
@@ -188,7 +190,8 @@ func TestMarshal(t *testing.T) {
 		{"wrapper", Wrapper{Value: "x"}, b('P', 's', 1, "x")},
 		{"bigint wrapper", Wrapper{Value: big.NewInt(-2)}, b('P', 'g', 1, 1, 2)},
 		{"shared", []any{shared, shared}, b('a', 2, 'a', 1, 'i', 2, 'r', 1)},
-		{"empty not shared", []any{[]any{}, []any{}}, b('a', 2, 'a', 0, 'a', 0)},
+		{"empty not shared", []any{[]any{}, []any{}, map[string]any(nil), map[string]any(nil)}, b('a', 4, 'a', 0, 'a', 0, 'o', 0, 'o', 0)},
+		{"empty shared", []any{emptyMap, emptyMap, emptyList, emptyList}, b('a', 4, 'o', 0, 'r', 1, 'a', 0, 'r', 2)},
 		{"shared error", []any{e, e}, b('a', 2, 'E', 5, "Error", 1, "m", 0, 'r', 1)},
 		{"date after objects", []any{shared, time.UnixMilli(0), shared}, b('a', 3, 'a', 1, 'i', 2, 'D', 0, 0, 0, 0, 0, 0, 0, 0, 'r', 1)},
 		{"cyclic object", cyclic, b('o', 1, 4, "self", 'r', 0)},

@@ -36,6 +36,8 @@ import (
 // Set or ArrayBuffer read twice is the same Go map, slice or backing array
 // (a cyclic value holds itself), an Error the same *Error. A reference to
 // a Date, RegExp, view or wrapper, which have no identity in Go, is a copy.
+// Slices are returned with a capacity even when empty, so that Marshal
+// writes the result with the same sharing.
 // The []byte of an ArrayBuffer and the Buffer of a View are copies of b's
 // bytes, shared by the views of one buffer.
 //
@@ -187,7 +189,7 @@ func (d *decoder) item(depth int) (any, error) {
 		if err != nil {
 			return nil, d.failed(err, "an array")
 		}
-		a := make([]any, n)
+		a := make([]any, n, max(n, 1)) // never empty-capacity: see identity in Marshal
 		var v any = a
 		if tag == TagSet {
 			v = Set(a)
@@ -204,7 +206,7 @@ func (d *decoder) item(depth int) (any, error) {
 		if err != nil {
 			return nil, d.failed(err, "a Map")
 		}
-		m := make(Map, n)
+		m := make(Map, n, max(n, 1))
 		d.register(m)
 		for i := range m {
 			if m[i].Key, err = d.item(depth + 1); err != nil {
@@ -220,7 +222,8 @@ func (d *decoder) item(depth int) (any, error) {
 		if err != nil {
 			return nil, d.failed(err, "an ArrayBuffer")
 		}
-		buf := append([]byte{}, b...)
+		buf := make([]byte, len(b), max(len(b), 1))
+		copy(buf, b)
 		d.register(buf)
 		return buf, nil
 	case TagView:
