@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/big"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -304,6 +305,9 @@ func (s *serializer) item(v goja.Value, depth int) error {
 		return s.primitive(prim)
 	case class == "Object":
 		keys := obj.Keys()
+		if slices.ContainsFunc(keys, func(k string) bool { return strings.ContainsRune(k, utf8.RuneError) }) {
+			return s.entries(obj, depth)
+		}
 		s.w.Byte(clone.TagObject)
 		s.w.Uvarint(uint64(len(keys)))
 		for _, k := range keys {
@@ -420,6 +424,33 @@ func describe(obj *goja.Object) string {
 		}
 	}
 	return "#<" + obj.ClassName() + ">"
+}
+
+// entries writes the object obj through Object.entries. Keys reports a key
+// holding a lone surrogate with U+FFFD, which names another property, so
+// obj.Get cannot read its value; Object.entries hands over keys and values
+// as JS values. (The key is still written as UTF-8, with U+FFFD.)
+func (s *serializer) entries(obj *goja.Object, depth int) error {
+	entries, ok := goja.AssertFunction(s.vm.Get("Object").ToObject(s.vm).Get("entries"))
+	if !ok {
+		return &CloneError{Msg: describe(obj) + " could not be cloned."}
+	}
+	list, err := entries(goja.Undefined(), obj)
+	if err != nil {
+		return err
+	}
+	arr := list.ToObject(s.vm)
+	n := int(arr.Get("length").ToInteger())
+	s.w.Byte(clone.TagObject)
+	s.w.Uvarint(uint64(n))
+	for i := range n {
+		kv := arr.Get(strconv.Itoa(i)).ToObject(s.vm)
+		s.w.Str(kv.Get("0").String())
+		if err := s.item(kv.Get("1"), depth+1); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // forEach calls fn(value, key) for each entry of the Map or Set obj, through
