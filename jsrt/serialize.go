@@ -1,92 +1,32 @@
 package jsrt
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"math"
 	"math/big"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/dop251/goja"
+
+	"github.com/cairn-dev/cairn/clone"
 )
 
-// The structured-clone encoding, used for Durable Object KV values and for
-// structuredClone. It is stable: data written by one version of cairn must
-// stay readable by every later one, so change it only by adding tags or
-// bumping the version byte (and keep reading version 1).
+// The JS side of the structured-clone encoding (package clone owns the
+// format and its byte layout): a serializer and a deserializer over goja
+// values, used for Durable Object KV values, structuredClone and RPC.
 //
-//	value    = version(1) item
-//	item     = tag payload
-//	'u' undefined | 'n' null | 't' true | 'f' false
-//	'i' zigzag varint                  integer number in ±2^53 (not -0)
-//	'd' float64 little-endian          any other number (NaN, -0, fractions)
-//	'g' sign(0|1) varint(n) n bytes    BigInt, magnitude big-endian
-//	's' varint(n) n bytes              string, UTF-8
-//	'w' varint(n) n × uint16 LE        string holding a lone surrogate, as raw
-//	                                   UTF-16 code units (n counts units)
-//	'D' float64                        Date (ms since epoch)
-//	'R' string string                  RegExp source, flags
-//	'o' varint(n) n × (string item)    object: own enumerable string keys, in
-//	                                   order (any prototype; read back as a
-//	                                   plain object, as structuredClone does)
-//	'a' varint(n) n × item             array: indices 0…length-1 (holes read
-//	                                   back as undefined; other props dropped)
-//	'M' varint(n) n × (item item)      Map
-//	'S' varint(n) n × item             Set
-//	'B' varint(n) n bytes              ArrayBuffer
-//	'V' string item varint varint      view: constructor name, its buffer (an
-//	                                   item, so shared buffers stay shared),
-//	                                   byte offset, length (elements; bytes for DataView)
-//	'E' string string string           Error: name, message, stack (the
-//	                                   constructor is the built-in error type
-//	                                   of that name, else Error)
-//	'P' item                           String/Number/Boolean/BigInt wrapper
-//	                                   object around the primitive item
-//	'r' varint(k)                      the k-th object already read (cycles, shared refs)
-//	'X' varint(id)                     RPC only, never stored: a function, RpcTarget or
-//	                                   stub passed by reference (capability id)
-//
-// A "string" above is 's'-less: varint(n) n bytes. Every tag but the
-// primitives (u n t f i d g s w) and 'r' is an object; objects are numbered
-// from 0 in the order their tag is written, so a back-reference can point at
-// an object still being read (a cycle). Functions, symbols, Promises,
-// WeakMaps, WeakSets, WeakRefs, iterators and generators are refused with a
-// CloneError.
-//
-// Strings are UTF-8 ('s') unless they hold a lone surrogate, which UTF-8
-// cannot carry: those are written as UTF-16 ('w') so they round-trip
-// exactly. goja exports a string to Go with lone surrogates replaced by
-// U+FFFD, so only strings whose export contains U+FFFD are scanned (through
-// goja.String's CharAt) and written as 'w' if needed; they are rebuilt with
-// goja.StringFromUTF16. Object keys are always UTF-8 (a lone surrogate in a
-// key reads back as U+FFFD).
-//
-// Deserialize never panics: truncated or corrupt input, unknown tags, lengths
-// larger than the input, back-references to objects not yet read, and trailing
-// bytes all return an error.
-const serialVersion = 1
+// goja exports a string to Go with lone surrogates replaced by U+FFFD, so
+// only strings whose export contains U+FFFD are scanned (through
+// goja.String's CharAt) and written as clone.TagUTF16 if they hold a lone
+// surrogate; those are rebuilt with goja.StringFromUTF16.
 
-// CloneError reports a value that cannot be cloned (a function, a symbol, a
-// Promise, …). In JS it is a DOMException named DataCloneError.
-type CloneError struct{ Msg string }
-
-func (e *CloneError) Error() string { return e.Msg }
-
-// errCorrupt is returned by Deserialize for input it did not write.
-var errCorrupt = errors.New("stored value is corrupt or from an unknown format")
-
-// maxDepth bounds nesting so hostile input cannot exhaust the stack.
-const maxDepth = 2000
-
-var viewKinds = map[string]bool{
-	"Int8Array": true, "Uint8Array": true, "Uint8ClampedArray": true, "Int16Array": true,
-	"Uint16Array": true, "Int32Array": true, "Uint32Array": true, "Float32Array": true,
-	"Float64Array": true, "BigInt64Array": true, "BigUint64Array": true, "DataView": true,
-}
+// CloneError reports a value that cannot be cloned; it is clone.CloneError,
+// so that callers in jsrt need not import clone.
+type CloneError = clone.CloneError
 
 // Serialize encodes v in the structured-clone encoding. A getter or
 // iterator that throws while v is read is returned as its *goja.Exception.
@@ -104,9 +44,8 @@ type refCodec interface {
 }
 
 func serialize(vm *goja.Runtime, v goja.Value, refs refCodec) (out []byte, err error) {
-	s := &serializer{vm: vm, buf: make([]byte, 1, 64), refs: refs}
+	s := &serializer{vm: vm, w: clone.NewWriter(), refs: refs}
 	s.seen = s.seenBuf[:0]
-	s.buf[0] = serialVersion
 	defer func() {
 		if r := recover(); r != nil {
 			ex, ok := r.(*goja.Exception)
@@ -119,12 +58,12 @@ func serialize(vm *goja.Runtime, v goja.Value, refs refCodec) (out []byte, err e
 	if err := s.item(v, 0); err != nil {
 		return nil, err
 	}
-	return s.buf, nil
+	return s.w.Bytes(), nil
 }
 
 type serializer struct {
 	vm   *goja.Runtime
-	buf  []byte
+	w    *clone.Writer
 	refs refCodec // nil outside RPC
 	// Objects written so far, numbered in order for back-references: a
 	// slice while there are few (the common case), then also a map.
@@ -217,7 +156,7 @@ func (s *serializer) kind(obj *goja.Object) string {
 		return "Object"
 	default:
 		tag := s.toStringTag(obj)
-		if t != nil && t.Kind() == reflect.Slice && viewKinds[tag] {
+		if t != nil && t.Kind() == reflect.Slice && clone.ViewElemSize(tag) != 0 {
 			return tag // a typed array: []uint8, []float64, …
 		}
 		if uncloneable[tag] {
@@ -245,17 +184,8 @@ func (s *serializer) toStringTag(obj *goja.Object) string {
 	return "Object"
 }
 
-func (s *serializer) uvarint(n uint64) { s.buf = binary.AppendUvarint(s.buf, n) }
-func (s *serializer) str(x string) {
-	s.uvarint(uint64(len(x)))
-	s.buf = append(s.buf, x...)
-}
-func (s *serializer) float(f float64) {
-	s.buf = binary.LittleEndian.AppendUint64(s.buf, math.Float64bits(f))
-}
-
 func (s *serializer) item(v goja.Value, depth int) error {
-	if depth > maxDepth {
+	if depth > clone.MaxDepth {
 		return &CloneError{Msg: "value is nested too deeply to be cloned"}
 	}
 	obj, ok := v.(*goja.Object)
@@ -263,13 +193,13 @@ func (s *serializer) item(v goja.Value, depth int) error {
 		return s.primitive(v)
 	}
 	if id, ok := s.lookup(obj); ok {
-		s.buf = append(s.buf, 'r')
-		s.uvarint(uint64(id))
+		s.w.Byte(clone.TagRef)
+		s.w.Uvarint(uint64(id))
 		return nil
 	}
 	if s.refs != nil && s.refs.byRef(obj) {
-		s.buf = append(s.buf, 'X')
-		s.uvarint(s.refs.export(obj))
+		s.w.Byte(clone.TagCapability)
+		s.w.Uvarint(s.refs.export(obj))
 		return nil
 	}
 	if _, isFn := goja.AssertFunction(obj); isFn {
@@ -291,20 +221,20 @@ func (s *serializer) item(v goja.Value, depth int) error {
 	switch {
 	case class == "Array":
 		n := int(obj.Get("length").ToInteger())
-		s.buf = append(s.buf, 'a')
-		s.uvarint(uint64(n))
+		s.w.Byte(clone.TagArray)
+		s.w.Uvarint(uint64(n))
 		for i := range n {
 			if err := s.item(obj.Get(strconv.Itoa(i)), depth+1); err != nil {
 				return err
 			}
 		}
 	case class == "Date":
-		s.buf = append(s.buf, 'D')
-		s.float(obj.ToNumber().ToFloat())
+		s.w.Byte(clone.TagDate)
+		s.w.Float64(obj.ToNumber().ToFloat())
 	case class == "RegExp":
-		s.buf = append(s.buf, 'R')
-		s.str(obj.Get("source").String())
-		s.str(obj.Get("flags").String())
+		s.w.Byte(clone.TagRegExp)
+		s.w.Str(obj.Get("source").String())
+		s.w.Str(obj.Get("flags").String())
 	case class == "Map":
 		var entries [][2]goja.Value
 		if err := s.forEach(obj, "Map", func(v, k goja.Value) {
@@ -312,8 +242,8 @@ func (s *serializer) item(v goja.Value, depth int) error {
 		}); err != nil {
 			return err
 		}
-		s.buf = append(s.buf, 'M')
-		s.uvarint(uint64(len(entries)))
+		s.w.Byte(clone.TagMap)
+		s.w.Uvarint(uint64(len(entries)))
 		for _, e := range entries {
 			if err := s.item(e[0], depth+1); err != nil {
 				return err
@@ -327,8 +257,8 @@ func (s *serializer) item(v goja.Value, depth int) error {
 		if err := s.forEach(obj, "Set", func(v, _ goja.Value) { values = append(values, v) }); err != nil {
 			return err
 		}
-		s.buf = append(s.buf, 'S')
-		s.uvarint(uint64(len(values)))
+		s.w.Byte(clone.TagSet)
+		s.w.Uvarint(uint64(len(values)))
 		for _, e := range values {
 			if err := s.item(e, depth+1); err != nil {
 				return err
@@ -336,28 +266,28 @@ func (s *serializer) item(v goja.Value, depth int) error {
 		}
 	case class == "ArrayBuffer":
 		ab, _ := obj.Export().(goja.ArrayBuffer)
-		s.buf = append(s.buf, 'B')
-		s.str(string(ab.Bytes()))
-	case viewKinds[class]:
-		s.buf = append(s.buf, 'V')
-		s.str(class)
+		s.w.Byte(clone.TagArrayBuffer)
+		s.w.Bin(ab.Bytes())
+	case clone.ViewElemSize(class) != 0:
+		s.w.Byte(clone.TagView)
+		s.w.Str(class)
 		if err := s.item(obj.Get("buffer"), depth+1); err != nil {
 			return err
 		}
-		s.uvarint(uint64(obj.Get("byteOffset").ToInteger()))
+		s.w.Uvarint(uint64(obj.Get("byteOffset").ToInteger()))
 		lengthProp := "length"
 		if class == "DataView" {
 			lengthProp = "byteLength"
 		}
-		s.uvarint(uint64(obj.Get(lengthProp).ToInteger()))
+		s.w.Uvarint(uint64(obj.Get(lengthProp).ToInteger()))
 	case class == "Error":
-		s.buf = append(s.buf, 'E')
+		s.w.Byte(clone.TagError)
 		for _, prop := range []string{"name", "message", "stack"} {
 			p := obj.Get(prop)
 			if p == nil || goja.IsUndefined(p) {
-				s.str("")
+				s.w.Str("")
 			} else {
-				s.str(p.String())
+				s.w.Str(p.String())
 			}
 		}
 	case class == "String" || class == "Number" || class == "Boolean" || class == "BigInt":
@@ -371,14 +301,17 @@ func (s *serializer) item(v goja.Value, depth int) error {
 		default:
 			prim = s.vm.ToValue(obj.Export())
 		}
-		s.buf = append(s.buf, 'P')
+		s.w.Byte(clone.TagWrapper)
 		return s.primitive(prim)
 	case class == "Object":
 		keys := obj.Keys()
-		s.buf = append(s.buf, 'o')
-		s.uvarint(uint64(len(keys)))
+		if slices.ContainsFunc(keys, func(k string) bool { return strings.ContainsRune(k, utf8.RuneError) }) {
+			return s.entries(obj, depth)
+		}
+		s.w.Byte(clone.TagObject)
+		s.w.Uvarint(uint64(len(keys)))
 		for _, k := range keys {
-			s.str(k)
+			s.w.Str(k)
 			if err := s.item(obj.Get(k), depth+1); err != nil {
 				return err
 			}
@@ -391,11 +324,11 @@ func (s *serializer) item(v goja.Value, depth int) error {
 
 func (s *serializer) primitive(v goja.Value) error {
 	if v == nil || goja.IsUndefined(v) {
-		s.buf = append(s.buf, 'u')
+		s.w.Byte(clone.TagUndefined)
 		return nil
 	}
 	if goja.IsNull(v) {
-		s.buf = append(s.buf, 'n')
+		s.w.Byte(clone.TagNull)
 		return nil
 	}
 	if sym, ok := v.(*goja.Symbol); ok {
@@ -408,44 +341,36 @@ func (s *serializer) primitive(v goja.Value) error {
 		x := v.String() // lone surrogates come out as U+FFFD
 		if strings.ContainsRune(x, utf8.RuneError) {
 			if units, lone := rawUTF16(v); lone {
-				s.buf = append(s.buf, 'w')
-				s.uvarint(uint64(len(units)))
-				for _, u := range units {
-					s.buf = binary.LittleEndian.AppendUint16(s.buf, u)
-				}
+				s.w.Byte(clone.TagUTF16)
+				s.w.UTF16(units)
 				return nil
 			}
 		}
-		s.buf = append(s.buf, 's')
-		s.str(x)
+		s.w.Byte(clone.TagString)
+		s.w.Str(x)
 	case goja.IsNumber(v):
 		if v.ExportType() == int64Type {
 			if x := v.ToInteger(); x > -(1<<53) && x < 1<<53 {
-				s.buf = append(s.buf, 'i')
-				s.buf = binary.AppendVarint(s.buf, x)
+				s.w.Byte(clone.TagInt)
+				s.w.Varint(x)
 				return nil
 			}
 		}
-		s.buf = append(s.buf, 'd')
-		s.float(v.ToFloat())
+		s.w.Byte(clone.TagFloat)
+		s.w.Float64(v.ToFloat())
 	case v.ExportType() == boolType:
 		if v.ToBoolean() {
-			s.buf = append(s.buf, 't')
+			s.w.Byte(clone.TagTrue)
 		} else {
-			s.buf = append(s.buf, 'f')
+			s.w.Byte(clone.TagFalse)
 		}
 	case goja.IsBigInt(v):
 		x, ok := v.Export().(*big.Int)
 		if !ok {
 			return &CloneError{Msg: v.String() + " could not be cloned."}
 		}
-		s.buf = append(s.buf, 'g')
-		if x.Sign() < 0 {
-			s.buf = append(s.buf, 1)
-		} else {
-			s.buf = append(s.buf, 0)
-		}
-		s.str(string(x.Bytes()))
+		s.w.Byte(clone.TagBigInt)
+		s.w.BigInt(x)
 	default:
 		return &CloneError{Msg: fmt.Sprintf("%s could not be cloned.", v.String())}
 	}
@@ -501,6 +426,33 @@ func describe(obj *goja.Object) string {
 	return "#<" + obj.ClassName() + ">"
 }
 
+// entries writes the object obj through Object.entries. Keys reports a key
+// holding a lone surrogate with U+FFFD, which names another property, so
+// obj.Get cannot read its value; Object.entries hands over keys and values
+// as JS values. (The key is still written as UTF-8, with U+FFFD.)
+func (s *serializer) entries(obj *goja.Object, depth int) error {
+	entries, ok := goja.AssertFunction(s.vm.Get("Object").ToObject(s.vm).Get("entries"))
+	if !ok {
+		return &CloneError{Msg: describe(obj) + " could not be cloned."}
+	}
+	list, err := entries(goja.Undefined(), obj)
+	if err != nil {
+		return err
+	}
+	arr := list.ToObject(s.vm)
+	n := int(arr.Get("length").ToInteger())
+	s.w.Byte(clone.TagObject)
+	s.w.Uvarint(uint64(n))
+	for i := range n {
+		kv := arr.Get(strconv.Itoa(i)).ToObject(s.vm)
+		s.w.Str(kv.Get("0").String())
+		if err := s.item(kv.Get("1"), depth+1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // forEach calls fn(value, key) for each entry of the Map or Set obj, through
 // the built-in ctor.prototype.forEach (so an own "forEach" property on obj
 // is not consulted).
@@ -523,80 +475,30 @@ func Deserialize(vm *goja.Runtime, b []byte) (v goja.Value, err error) {
 }
 
 func deserialize(vm *goja.Runtime, b []byte, refs refCodec) (v goja.Value, err error) {
-	if len(b) == 0 || b[0] != serialVersion {
-		return nil, errCorrupt
+	r, err := clone.NewReader(b)
+	if err != nil {
+		return nil, err
 	}
-	d := &deserializer{vm: vm, buf: b[1:], refs: refs}
+	d := &deserializer{vm: vm, r: r, refs: refs}
 	defer func() {
 		// goja panics on some invalid constructor arguments (e.g. a view
 		// past the end of its buffer); corrupt input must not crash us.
 		if r := recover(); r != nil {
-			v, err = nil, errCorrupt
+			v, err = nil, clone.ErrCorrupt
 		}
 	}()
 	v, err = d.item(0)
-	if err == nil && len(d.buf) != 0 {
-		err = errCorrupt
+	if err == nil && r.Len() != 0 {
+		err = clone.ErrCorrupt
 	}
 	return v, err
 }
 
 type deserializer struct {
 	vm   *goja.Runtime
-	buf  []byte
+	r    *clone.Reader
 	objs []goja.Value
 	refs refCodec // nil outside RPC: 'X' is then corrupt
-}
-
-func (d *deserializer) byte() (byte, error) {
-	if len(d.buf) == 0 {
-		return 0, errCorrupt
-	}
-	c := d.buf[0]
-	d.buf = d.buf[1:]
-	return c, nil
-}
-
-func (d *deserializer) uvarint() (uint64, error) {
-	n, k := binary.Uvarint(d.buf)
-	if k <= 0 {
-		return 0, errCorrupt
-	}
-	d.buf = d.buf[k:]
-	return n, nil
-}
-
-// count reads a length and checks it is plausible for the bytes left.
-func (d *deserializer) count() (int, error) {
-	n, err := d.uvarint()
-	if err != nil || n > uint64(len(d.buf)) {
-		return 0, errCorrupt
-	}
-	return int(n), nil
-}
-
-func (d *deserializer) bytes() ([]byte, error) {
-	n, err := d.count()
-	if err != nil {
-		return nil, err
-	}
-	b := d.buf[:n]
-	d.buf = d.buf[n:]
-	return b, nil
-}
-
-func (d *deserializer) str() (string, error) {
-	b, err := d.bytes()
-	return string(b), err
-}
-
-func (d *deserializer) float() (float64, error) {
-	if len(d.buf) < 8 {
-		return 0, errCorrupt
-	}
-	f := math.Float64frombits(binary.LittleEndian.Uint64(d.buf))
-	d.buf = d.buf[8:]
-	return f, nil
 }
 
 // register reserves the next object number for v.
@@ -614,69 +516,55 @@ func (d *deserializer) newObject(ctor string, args ...any) (*goja.Object, error)
 }
 
 func (d *deserializer) item(depth int) (goja.Value, error) {
-	if depth > maxDepth {
-		return nil, errCorrupt
+	if depth > clone.MaxDepth {
+		return nil, clone.ErrCorrupt
 	}
 	vm := d.vm
-	tag, err := d.byte()
+	tag, err := d.r.ReadByte()
 	if err != nil {
 		return nil, err
 	}
 	switch tag {
-	case 'u':
+	case clone.TagUndefined:
 		return goja.Undefined(), nil
-	case 'n':
+	case clone.TagNull:
 		return goja.Null(), nil
-	case 't':
+	case clone.TagTrue:
 		return vm.ToValue(true), nil
-	case 'f':
+	case clone.TagFalse:
 		return vm.ToValue(false), nil
-	case 'i':
-		n, k := binary.Varint(d.buf)
-		if k <= 0 {
-			return nil, errCorrupt
+	case clone.TagInt:
+		n, err := d.r.Varint()
+		if err != nil {
+			return nil, err
 		}
-		d.buf = d.buf[k:]
 		return vm.ToValue(n), nil
-	case 'd':
-		f, err := d.float()
+	case clone.TagFloat:
+		f, err := d.r.Float64()
 		return vm.ToValue(f), err
-	case 'g':
-		sign, err := d.byte()
+	case clone.TagBigInt:
+		n, err := d.r.BigInt()
 		if err != nil {
 			return nil, err
-		}
-		mag, err := d.bytes()
-		if err != nil {
-			return nil, err
-		}
-		n := new(big.Int).SetBytes(mag)
-		if sign == 1 {
-			n.Neg(n)
 		}
 		return vm.ToValue(n), nil
-	case 's':
-		s, err := d.str()
+	case clone.TagString:
+		s, err := d.r.Str()
 		return vm.ToValue(s), err
-	case 'w':
-		n, err := d.uvarint()
-		if err != nil || n > uint64(len(d.buf)/2) {
-			return nil, errCorrupt
+	case clone.TagUTF16:
+		units, err := d.r.UTF16()
+		if err != nil {
+			return nil, err
 		}
-		units := make([]uint16, n)
-		for i := range units {
-			units[i] = binary.LittleEndian.Uint16(d.buf[2*i:])
-		}
-		d.buf = d.buf[2*n:]
 		return goja.StringFromUTF16(units), nil
-	case 'r':
-		k, err := d.uvarint()
+	case clone.TagRef:
+		k, err := d.r.Uvarint()
 		if err != nil || k >= uint64(len(d.objs)) || d.objs[k] == nil {
-			return nil, errCorrupt
+			return nil, clone.ErrCorrupt
 		}
 		return d.objs[k], nil
-	case 'D':
-		f, err := d.float()
+	case clone.TagDate:
+		f, err := d.r.Float64()
 		if err != nil {
 			return nil, err
 		}
@@ -685,30 +573,30 @@ func (d *deserializer) item(depth int) (goja.Value, error) {
 			d.register(o)
 		}
 		return o, err
-	case 'R':
-		src, err := d.str()
+	case clone.TagRegExp:
+		src, err := d.r.Str()
 		if err != nil {
 			return nil, err
 		}
-		flags, err := d.str()
+		flags, err := d.r.Str()
 		if err != nil {
 			return nil, err
 		}
 		o, err := d.newObject("RegExp", src, flags)
 		if err != nil {
-			return nil, errCorrupt
+			return nil, clone.ErrCorrupt
 		}
 		d.register(o)
 		return o, nil
-	case 'o':
-		n, err := d.count()
+	case clone.TagObject:
+		n, err := d.r.Count()
 		if err != nil {
 			return nil, err
 		}
 		o := vm.NewObject()
 		d.register(o)
 		for range n {
-			k, err := d.str()
+			k, err := d.r.Str()
 			if err != nil {
 				return nil, err
 			}
@@ -723,13 +611,13 @@ func (d *deserializer) item(depth int) (goja.Value, error) {
 			// Object.prototype), where Set fails: define those.
 			if k == "__proto__" || o.Set(k, v) != nil {
 				if err := o.DefineDataProperty(k, v, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE); err != nil {
-					return nil, errCorrupt
+					return nil, clone.ErrCorrupt
 				}
 			}
 		}
 		return o, nil
-	case 'a':
-		n, err := d.count()
+	case clone.TagArray:
+		n, err := d.r.Count()
 		if err != nil {
 			return nil, err
 		}
@@ -744,13 +632,13 @@ func (d *deserializer) item(depth int) (goja.Value, error) {
 		}
 		_ = a.Set("length", n)
 		return a, nil
-	case 'M', 'S':
-		n, err := d.count()
+	case clone.TagMap, clone.TagSet:
+		n, err := d.r.Count()
 		if err != nil {
 			return nil, err
 		}
 		ctor, method := "Map", "set"
-		if tag == 'S' {
+		if tag == clone.TagSet {
 			ctor, method = "Set", "add"
 		}
 		o, err := d.newObject(ctor)
@@ -765,7 +653,7 @@ func (d *deserializer) item(depth int) (goja.Value, error) {
 				return nil, err
 			}
 			args := []goja.Value{k}
-			if tag == 'M' {
+			if tag == clone.TagMap {
 				v, err := d.item(depth + 1)
 				if err != nil {
 					return nil, err
@@ -773,22 +661,22 @@ func (d *deserializer) item(depth int) (goja.Value, error) {
 				args = append(args, v)
 			}
 			if _, err := add(o, args...); err != nil {
-				return nil, errCorrupt
+				return nil, clone.ErrCorrupt
 			}
 		}
 		return o, nil
-	case 'B':
-		b, err := d.bytes()
+	case clone.TagArrayBuffer:
+		b, err := d.r.Bin()
 		if err != nil {
 			return nil, err
 		}
 		ab := vm.ToValue(vm.NewArrayBuffer(append([]byte{}, b...)))
 		d.register(ab)
 		return ab, nil
-	case 'V':
-		kind, err := d.str()
-		if err != nil || !viewKinds[kind] {
-			return nil, errCorrupt
+	case clone.TagView:
+		kind, err := d.r.Str()
+		if err != nil || clone.ViewElemSize(kind) == 0 {
+			return nil, clone.ErrCorrupt
 		}
 		slot := d.register(nil)
 		buf, err := d.item(depth + 1)
@@ -796,44 +684,44 @@ func (d *deserializer) item(depth int) (goja.Value, error) {
 			return nil, err
 		}
 		if _, ok := buf.Export().(goja.ArrayBuffer); !ok {
-			return nil, errCorrupt
+			return nil, clone.ErrCorrupt
 		}
-		off, err := d.uvarint()
+		off, err := d.r.Uvarint()
 		if err != nil {
 			return nil, err
 		}
-		n, err := d.uvarint()
+		n, err := d.r.Uvarint()
 		if err != nil {
 			return nil, err
 		}
 		o, err := d.vm.New(vm.Get(kind), buf, vm.ToValue(off), vm.ToValue(n))
 		if err != nil {
-			return nil, errCorrupt
+			return nil, clone.ErrCorrupt
 		}
 		d.objs[slot] = o
 		return o, nil
-	case 'X':
-		id, err := d.uvarint()
+	case clone.TagCapability:
+		id, err := d.r.Uvarint()
 		if err != nil || d.refs == nil {
-			return nil, errCorrupt
+			return nil, clone.ErrCorrupt
 		}
 		return d.refs.importRef(id)
-	case 'P':
+	case clone.TagWrapper:
 		slot := d.register(nil)
 		prim, err := d.item(depth + 1)
 		if err != nil {
 			return nil, err
 		}
 		if _, isObj := prim.(*goja.Object); isObj || goja.IsUndefined(prim) || goja.IsNull(prim) {
-			return nil, errCorrupt
+			return nil, clone.ErrCorrupt
 		}
 		o := prim.ToObject(vm)
 		d.objs[slot] = o
 		return o, nil
-	case 'E':
+	case clone.TagError:
 		var parts [3]string
 		for i := range parts {
-			if parts[i], err = d.str(); err != nil {
+			if parts[i], err = d.r.Str(); err != nil {
 				return nil, err
 			}
 		}
@@ -841,9 +729,13 @@ func (d *deserializer) item(depth int) (goja.Value, error) {
 		if _, ok := goja.AssertConstructor(vm.Get(ctor)); !ok || !isErrorName(ctor) {
 			ctor = "Error"
 		}
-		o, err := d.newObject(ctor, parts[1])
+		args := []any{parts[1]}
+		if ctor == "AggregateError" { // new AggregateError(errors, message)
+			args = []any{[]any{}, parts[1]}
+		}
+		o, err := d.newObject(ctor, args...)
 		if err != nil {
-			return nil, errCorrupt
+			return nil, clone.ErrCorrupt
 		}
 		if parts[0] != ctor {
 			_ = o.Set("name", parts[0])
@@ -854,7 +746,7 @@ func (d *deserializer) item(depth int) (goja.Value, error) {
 		d.register(o)
 		return o, nil
 	}
-	return nil, errCorrupt
+	return nil, clone.ErrCorrupt
 }
 
 func isErrorName(name string) bool {

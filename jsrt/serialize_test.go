@@ -250,6 +250,8 @@ func TestNativeStructuredCloneMore(t *testing.T) {
 		{"bigint arrays", `(() => { const c = structuredClone([new BigInt64Array([-1n]), new BigUint64Array([2n ** 64n - 1n])]); return c[0][0] === -1n && c[1][0] === 2n ** 64n - 1n; })()`, "true"},
 		{"view and buffer shared", `(() => { const b = new ArrayBuffer(4); const c = structuredClone({b, v: new DataView(b, 1), u: new Uint8Array(b)}); c.u[1] = 9; return c.v.buffer === c.b && c.v.getUint8(0); })()`, "9"},
 		{"big array", `(() => { const a = Array.from({length: 1000}, (_, i) => ({i})); a.push(a[3]); const c = structuredClone(a); return c.length + " " + (c[1000] === c[3]) + " " + c[999].i; })()`, "1001 true 999"},
+		{"lone surrogate key keeps its value", `(() => { const c = structuredClone({"\uD800": 1, a: {"x\uDC00": [2]}}); return JSON.stringify(c); })()`, `{"�":1,"a":{"x�":[2]}}`},
+		{"aggregate error", `(() => { const e = structuredClone(new AggregateError([new Error("x")], "all")); return e instanceof AggregateError && e.message + " " + e.errors.length; })()`, "all 0"},
 		{"error subclass name", `(() => { class MyErr extends Error { constructor(m) { super(m); this.name = "MyErr"; } } const e = structuredClone(new MyErr("m")); return e instanceof Error && e.name + " " + e.message; })()`, "MyErr m"},
 		{"large ints", `structuredClone([2 ** 53, -(2 ** 53), 2 ** 60, 1e300]).join()`, "9007199254740992,-9007199254740992,1152921504606847000,1e+300"},
 	})
