@@ -94,7 +94,14 @@ func startDev(t *testing.T, dir, state string, args ...string) *devServer {
 	t.Helper()
 	port := freePort(t)
 	all := append([]string{"dev", dir, "--port", fmt.Sprint(port), "--persist-to", state}, args...)
-	cmd := exec.Command(cairnBin, all...)
+	return startServer(t, port, cairnBin, all...)
+}
+
+// startServer runs bin with args, a server that listens on port and prints
+// "Ready on …" when it serves, and waits for that line.
+func startServer(t *testing.T, port int, bin string, args ...string) *devServer {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
 	logs := &syncBuffer{}
 	cmd.Stderr = logs
 	stdout, err := cmd.StdoutPipe()
@@ -120,9 +127,9 @@ func startDev(t *testing.T, dir, state string, args ...string) *devServer {
 	case <-ready:
 	case err := <-d.done:
 		d.done <- err
-		t.Fatalf("cairn dev exited before ready: %v\n%s", err, logs)
+		t.Fatalf("%s exited before ready: %v\n%s", filepath.Base(bin), err, logs)
 	case <-time.After(60 * time.Second):
-		t.Fatalf("cairn dev not ready after 60s\n%s", logs)
+		t.Fatalf("%s not ready after 60s\n%s", filepath.Base(bin), logs)
 	}
 	return d
 }

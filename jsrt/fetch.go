@@ -178,8 +178,12 @@ func (rt *runtime) errorValue(err error) goja.Value {
 	vm := rt.vm
 	name, msg, remote := "TypeError", err.Error(), false
 	var se *ScriptError
-	if errors.As(err, &se) {
+	var te *objects.ThrownError
+	switch {
+	case errors.As(err, &se):
 		name, msg, remote = se.Name, se.Message, true
+	case errors.As(err, &te): // from a Durable Object written in Go
+		name, msg, remote = te.Name, te.Message, true
 	}
 	ctor := vm.Get(name)
 	if _, ok := goja.AssertConstructor(ctor); !ok {

@@ -33,10 +33,14 @@ type Config struct {
 	Filename string // name the script has in stack traces
 
 	Vars           map[string]any
-	DurableObjects map[string]string      // binding name → class name
-	Services       map[string]string      // binding name → entrypoint export ("default" or a WorkerEntrypoint class) of this Worker
-	KV             map[string]KVNamespace // binding name → Workers KV namespace
-	NodeCompat     bool                   // compatibility flag nodejs_compat
+	DurableObjects map[string]string // binding name → class name
+	// HostedClasses are classes bound in DurableObjects that another guest
+	// serves (Durable Objects written in Go, registered with the Host):
+	// the script need not export them.
+	HostedClasses map[string]bool
+	Services      map[string]string      // binding name → entrypoint export ("default" or a WorkerEntrypoint class) of this Worker
+	KV            map[string]KVNamespace // binding name → Workers KV namespace
+	NodeCompat    bool                   // compatibility flag nodejs_compat
 	// DeleteAllKeepsAlarm: storage.deleteAll() leaves the alarm set (before
 	// compatibility date 2026-02-24, or with delete_all_preserves_alarm).
 	DeleteAllKeepsAlarm bool
@@ -136,7 +140,9 @@ func New(cfg Config) (*Worker, error) {
 	w.wg.Add(1)
 	go w.watchdog()
 	for _, class := range cfg.DurableObjects {
-		cfg.Host.Register(class, &doClass{w: w, name: class})
+		if !cfg.HostedClasses[class] {
+			cfg.Host.Register(class, &doClass{w: w, name: class})
+		}
 	}
 	return w, nil
 }
@@ -152,6 +158,9 @@ func wrapCommonJS(code string) string {
 func (w *Worker) checkExports() error {
 	rt := w.rts[0]
 	for binding, class := range w.cfg.DurableObjects {
+		if w.cfg.HostedClasses[class] {
+			continue
+		}
 		v := rt.exports.Get(class)
 		if v == nil || goja.IsUndefined(v) {
 			return fmt.Errorf("durable object binding %q: class %q is not exported by %s", binding, class, w.cfg.Filename)

@@ -150,8 +150,8 @@ type GateConfig struct {
 // Class.NewInstance.
 func NewGate(o *Object, cfg GateConfig) *Gate {
 	g := &Gate{obj: o, guest: cfg.Guest, durable: cfg.Commit, log: cfg.Logger, blockTimeout: cfg.BlockTimeout, inflight: make(map[*Event]struct{})}
-	if g.durable == nil && o.host != nil {
-		g.durable = o.host.commitLog()
+	if g.durable == nil {
+		g.durable = o.durable
 	}
 	if g.log == nil {
 		g.log = o.log

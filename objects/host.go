@@ -61,7 +61,8 @@ type Object struct {
 	Storage *storage.DB
 
 	host     *Host
-	path     string // of the storage file
+	durable  commit.Log // the Host's, for guests that bring none
+	path     string     // of the storage file
 	log      *slog.Logger
 	scratch  *storage.Scratch
 	activity activity
@@ -139,10 +140,8 @@ func (h *Host) SetCommitLog(l commit.Log) {
 	h.durable = l
 }
 
-// commitLog returns the Host's commit log.
-func (h *Host) commitLog() commit.Log {
-	h.mu.Lock()
-	defer h.mu.Unlock()
+// commitLogLocked returns the Host's commit log. h.mu is held.
+func (h *Host) commitLogLocked() commit.Log {
 	if h.durable == nil {
 		h.durable, h.ownLog = commit.NewLocal(0), true
 	}
@@ -269,6 +268,7 @@ func (h *Host) activateLocked(class string, id ID, name string) (*Object, error)
 		Class:   class,
 		Storage: storage.Open(path, storage.Options{Logger: h.log, Scratch: h.scratch}),
 		host:    h,
+		durable: h.commitLogLocked(),
 		path:    path,
 		log:     h.log,
 		scratch: h.scratch,

@@ -44,6 +44,10 @@ type Options struct {
 	AlarmRetry time.Duration
 	// MaxWebSocketMessage bounds received WebSocket messages; default 32 MiB.
 	MaxWebSocketMessage int64
+	// Classes are Durable Object classes written in Go (objects.NewGoClass),
+	// by class name. The config binds them like JS classes (durable_objects
+	// bindings, migrations); the script need not export them.
+	Classes map[string]objects.Class
 }
 
 // App is one loaded Worker project.
@@ -144,6 +148,12 @@ func Load(opts Options) (*App, error) {
 		services[sb.Binding] = cmp.Or(sb.Entrypoint, "default")
 	}
 	host := objects.NewHost(catalog, log)
+	host.SetCommitLog(durable)
+	hosted := make(map[string]bool, len(opts.Classes))
+	for name, c := range opts.Classes {
+		host.Register(name, c)
+		hosted[name] = true
+	}
 	idle := opts.ObjectIdle
 	if idle == 0 {
 		idle = 70 * time.Second
@@ -165,6 +175,7 @@ func Load(opts Options) (*App, error) {
 		CPULimit:       cfg.CPULimit,
 		Vars:           vars,
 		DurableObjects: bindings,
+		HostedClasses:  hosted,
 		Services:       services,
 		KV:             kvBindings(kvs),
 		D1:             d1Bindings,
