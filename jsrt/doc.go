@@ -50,8 +50,16 @@
 //	  dump() Promise<ArrayBuffer>
 //	KV namespace (kv.go): get, getMany, put, delete, list, each a Promise
 //
+// # Durable Objects
+//
+// The semantics of an object's turns — input gate, output gate, commits,
+// resets — belong to objects.Gate; an instance (object.go) is the JS side
+// of one: it constructs the JS object, posts events to its runtime's loop
+// and tells the gate which turn used storage. At the end of each loop task
+// the runtime ends the turn of every gate used in it (runtime.endTurn).
 // Output-gated work (responses, outgoing fetch, RPC, D1 and KV calls) goes
-// through runtime.gate with the object whose code runs (runtime.active).
+// through runtime.gate with the object whose code runs (runtime.active),
+// which is its gate's Hold.
 //
 // WebSockets (websocket.go, prelude/40_websocket.js): __cairn.webSocket
 // holds pair, accept, mode, readyState, send, close, setAttachment and
