@@ -524,3 +524,33 @@ func (s *Storage) DeleteAlarm() error {
 	}
 	return s.state.gate.DeleteAlarm(true)
 }
+
+// Invoke calls method on the object id of class from Go, as `await
+// stub.method(args…)` does from JS: args and the result go through package
+// clone, so the object may be written in JS or in Go. name is the name the
+// id was derived from, if known. An error thrown by the object's code is a
+// *ThrownError (Go objects) or carries the JS error's text.
+func (h *Host) Invoke(ctx context.Context, class string, id ID, name, method string, args ...any) (any, error) {
+	if args == nil {
+		args = []any{}
+	}
+	payload, err := clone.Marshal(args)
+	if err != nil {
+		return nil, fmt.Errorf("encode arguments of %s: %w", method, err)
+	}
+	type result struct {
+		b   []byte
+		err error
+	}
+	ch := make(chan result, 1)
+	h.Call(class, id, name, []string{method}, payload, func(b []byte, err error) { ch <- result{b, err} })
+	select {
+	case r := <-ch:
+		if r.err != nil {
+			return nil, r.err
+		}
+		return clone.Unmarshal(r.b)
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
