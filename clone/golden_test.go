@@ -16,7 +16,7 @@ import (
 // readGolden returns the bytes of a golden file written by the JS encoder
 // (see jsrt's TestCloneGolden): lines starting with # are comments, the
 // rest is hex.
-func readGolden(t *testing.T, path string) []byte {
+func readGolden(t testing.TB, path string) []byte {
 	t.Helper()
 	text, err := os.ReadFile(path)
 	if err != nil {
