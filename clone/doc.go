@@ -9,8 +9,11 @@
 //
 // The encoding is stable: data written by one version of cairn must stay
 // readable by every later one, so change it only by adding tags or bumping
-// the version byte (and keep reading version 1). The files in testdata,
-// written by the JS encoder, freeze it.
+// the version byte (and keep reading version 1). The files in testdata
+// freeze it: the encodings of a corpus of JS values, which jsrt's
+// TestCloneGolden checks the JS encoder still writes and reads, and
+// TestUnmarshalGolden here reads into Go values. Add files; never change
+// or remove one.
 //
 //	value    = version(1) item
 //	item     = tag payload
@@ -21,7 +24,7 @@
 //	's' varint(n) n bytes              string, UTF-8
 //	'w' varint(n) n × uint16 LE        string holding a lone surrogate, as raw
 //	                                   UTF-16 code units (n counts units)
-//	'D' float64                        Date (ms since epoch)
+//	'D' float64                        Date (ms since epoch; NaN if invalid)
 //	'R' string string                  RegExp source, flags
 //	'o' varint(n) n × (string item)    object: own enumerable string keys, in
 //	                                   order (any prototype; read back as a
@@ -36,7 +39,8 @@
 //	                                   byte offset, length (elements; bytes for DataView)
 //	'E' string string string           Error: name, message, stack (the
 //	                                   constructor is the built-in error type
-//	                                   of that name, else Error)
+//	                                   of that name, else Error; an
+//	                                   AggregateError's errors are dropped)
 //	'P' item                           String/Number/Boolean/BigInt wrapper
 //	                                   object around the primitive item
 //	'r' varint(k)                      the k-th object already read (cycles, shared refs)
@@ -60,4 +64,11 @@
 // Decoders never panic: truncated or corrupt input, unknown tags, lengths
 // larger than the input, back-references to objects not yet read, nesting
 // deeper than MaxDepth, and trailing bytes are all errors (ErrCorrupt).
+//
+// # Go values
+//
+// Marshal and Unmarshal stand for JS values with Go ones: nil for null,
+// Undefined, bool, float64, string, *big.Int, time.Time, []byte, View,
+// []any, map[string]any, Map, Set, *Error, RegExp and Wrapper. Their
+// documentation lists the mapping each way.
 package clone

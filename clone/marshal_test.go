@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"math/big"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -438,6 +439,10 @@ func FuzzUnmarshal(f *testing.F) {
 		b('S', 2, 'g', 0, 1, 7, 'd', 0, 0, 0, 0, 0, 0, 0, 0x80),
 	} {
 		f.Add(seed)
+	}
+	files, _ := filepath.Glob(filepath.Join("testdata", "*.hex"))
+	for _, file := range files {
+		f.Add(readGolden(f, file))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		v, err := Unmarshal(in) // must not panic

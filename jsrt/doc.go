@@ -29,7 +29,7 @@
 //	fillRandom(view), randomUUID(), digest(alg, data), hmac(hash, key, data),
 //	timingSafeEqual(a, b)                                     // crypto
 //	log(level, message), now() number                         // console, performance
-//	serialize(value) ArrayBuffer, deserialize(ArrayBuffer)    // structured clone
+//	serialize(value) ArrayBuffer, deserialize(ArrayBuffer)    // structured clone (package clone)
 //	fetchNative(requestWire) Promise<responseWire>            // outbound fetch
 //	env                                                       // the Worker's env
 //

@@ -469,7 +469,8 @@ func (s *serializer) forEach(obj *goja.Object, ctor string, fn func(v, k goja.Va
 	return err
 }
 
-// Deserialize decodes a value written by Serialize.
+// Deserialize decodes a value written by Serialize. It never panics: input
+// Serialize did not write is clone.ErrCorrupt.
 func Deserialize(vm *goja.Runtime, b []byte) (v goja.Value, err error) {
 	return deserialize(vm, b, nil)
 }

@@ -2,9 +2,12 @@ package jsrt
 
 import (
 	"bytes"
+	"path/filepath"
 	"testing"
 
 	"github.com/dop251/goja"
+
+	"github.com/cairn-dev/cairn/clone"
 )
 
 // newCloneRuntime is a bare runtime with the clone natives and prelude.
@@ -114,14 +117,25 @@ func FuzzDeserialize(f *testing.F) {
 		b, _ := Serialize(vm, v)
 		f.Add(b)
 	}
+	files, _ := filepath.Glob(filepath.Join(goldenDir, "*.hex"))
+	for _, file := range files {
+		b, err := readGolden(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		v, err := Deserialize(vm, b) // must not panic
 		if err != nil {
 			return
 		}
-		// Whatever it accepts is cloneable again.
+		// Whatever it accepts is cloneable again, and readable in Go.
 		if _, err := Serialize(vm, v); err != nil {
 			t.Errorf("Serialize(Deserialize(%q)): %v", b, err)
+		}
+		if _, err := clone.Unmarshal(b); err != nil {
+			t.Errorf("clone.Unmarshal(%q), which Deserialize reads: %v", b, err)
 		}
 	})
 }
