@@ -165,16 +165,10 @@ func NewGate(o *Object, cfg GateConfig) *Gate {
 	return g
 }
 
-// Object returns the object the gate belongs to.
-func (g *Gate) Object() *Object { return g.obj }
-
 // Generation numbers the object's instances: it changes when the object is
 // reset or evicted. Natives handed to an instance remember it and refuse to
 // work once it changed (ErrReset).
 func (g *Gate) Generation() int { return g.gen }
-
-// Constructed reports whether the guest's object exists in this generation.
-func (g *Gate) Constructed() bool { return g.constructed }
 
 // Event is one event in flight on an object: a request, an RPC call, an
 // alarm. A reset of the object fails every event in flight.
