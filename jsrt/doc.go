@@ -7,9 +7,10 @@
 // # Structure
 //
 // A Worker owns a pool of runtimes; each runtime is one goja.Runtime driven by
-// one goroutine (its event loop). The bundle is compiled once and evaluated in
-// every runtime. Stateless requests go to any runtime; every Durable Object is
-// pinned to one runtime, so all of an object's JS runs on one thread.
+// one goroutine (its event loop, package eventloop). The bundle is compiled
+// once and evaluated in every runtime. Stateless requests go to any runtime;
+// every Durable Object is pinned to one runtime, so all of an object's JS
+// runs on one thread.
 //
 // # Prelude contract
 //
