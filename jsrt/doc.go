@@ -22,8 +22,8 @@
 //	request wire:  {method, url, headers: [[name, value], …], body: ArrayBuffer | null}
 //	response wire: {status, statusText, headers: [[name, value], …], body: ArrayBuffer | null}
 //
-// Natives installed by Go (encoding.go, crypto.go, serialize.go, fetch.go,
-// object.go, storage.go):
+// Natives installed by Go (package webapi for encoding, crypto and console;
+// serialize.go, fetch.go, object.go, storage.go):
 //
 //	utf8Encode(string) Uint8Array, utf8Decode(bufferSource, fatal, ignoreBOM) string,
 //	utf8Complete(bytes) int                                   // TextEncoder/TextDecoder

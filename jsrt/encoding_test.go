@@ -1,11 +1,9 @@
 package jsrt
 
-import (
-	"strings"
-	"testing"
-	"unicode/utf8"
-)
+import "testing"
 
+// TextEncoder, TextDecoder, atob and btoa as scripts see them: the
+// prelude's classes over package webapi's natives.
 func TestNativeEncoding(t *testing.T) {
 	nativeRun(t, []nativeCase{
 		{"encode ascii", `hex(new TextEncoder().encode("hi"))`, "6869"},
@@ -50,29 +48,6 @@ func TestNativeEncoding(t *testing.T) {
 		{"atob too much padding", `atob("a===")`, "throws: InvalidCharacterError: The string to be decoded is not correctly encoded."},
 		{"atob padding no multiple of 4", `atob("ab=")`, "throws: InvalidCharacterError: The string to be decoded is not correctly encoded."},
 	})
-}
-
-// decodeUTF8 agrees with Go's decoder on valid input and never yields
-// invalid UTF-8.
-func TestNativeDecodeUTF8(t *testing.T) {
-	for _, in := range []string{"", "abc", "héllo", "\xff", "\xe2\x82", "a\xf4\x90\x80\x80b", "\xf0\x9f\x98"} {
-		out, ok := decodeUTF8([]byte(in), false)
-		if !ok || !utf8.ValidString(out) || (utf8.ValidString(in) && out != in) {
-			t.Errorf("decodeUTF8(%q) = %q, %v", in, out, ok)
-		}
-		if _, ok := decodeUTF8([]byte(in), true); ok != utf8.ValidString(in) {
-			t.Errorf("decodeUTF8(%q, fatal) ok = %v", in, ok)
-		}
-	}
-	for in, want := range map[string]int{"": 0, "a": 1, "a\xe2": 1, "a\xe2\x82": 1, "\xe2\x82\xac": 3, "\xf0\x9f\x98": 0, "\xff": 1, "\xe0\x80": 2, "ab\xf0": 2} {
-		if got := utf8Complete([]byte(in)); got != want {
-			t.Errorf("utf8Complete(%q) = %d, want %d", in, got, want)
-		}
-	}
-	if out, _ := decodeUTF8([]byte("\xe2\x82a"), false); out != "\uFFFDa" {
-		t.Errorf("maximal subpart: %q", out)
-	}
-	_ = strings.Repeat
 }
 
 func BenchmarkNativeUTF8(b *testing.B) {

@@ -14,6 +14,7 @@ import (
 	"github.com/dop251/goja_nodejs/url"
 
 	"github.com/cairn-dev/cairn/jsrt/eventloop"
+	"github.com/cairn-dev/cairn/jsrt/webapi"
 )
 
 // errCPULimit is the value a runtime is interrupted with when a task runs
@@ -166,9 +167,9 @@ func (rt *runtime) install() error {
 	}
 	url.Enable(vm)
 	for _, step := range []func() error{
-		func() error { return installEncoding(vm, rt.natives) },
-		func() error { return installCrypto(vm, rt.natives) },
-		func() error { return installConsole(vm, rt.natives, rt.log) },
+		func() error { return webapi.InstallEncoding(vm, rt.natives) },
+		func() error { return webapi.InstallCrypto(vm, rt.natives) },
+		func() error { return webapi.InstallConsole(vm, rt.natives, rt.log) },
 		func() error { return installClone(vm, rt.natives) },
 		rt.installTimers,
 		rt.installFetch,
