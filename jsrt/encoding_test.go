@@ -3,7 +3,8 @@ package jsrt
 import "testing"
 
 // TextEncoder, TextDecoder, atob and btoa as scripts see them: the
-// prelude's classes over package webapi's natives.
+// prelude's classes over package webapi's natives (tested on their own
+// there, atob and btoa with them).
 func TestNativeEncoding(t *testing.T) {
 	nativeRun(t, []nativeCase{
 		{"encode ascii", `hex(new TextEncoder().encode("hi"))`, "6869"},
@@ -36,17 +37,8 @@ func TestNativeEncoding(t *testing.T) {
 			return out + d.decode();
 		})()`, "€😀x"},
 		{"stream truncated end", `(() => { const d = new TextDecoder(); return escape(d.decode(new Uint8Array([0x61, 0xe2, 0x82]), {stream: true}) + d.decode()); })()`, "a%uFFFD"},
+		{"atob and btoa throw DOMExceptions", `(() => { try { atob("*"); } catch (e) { return e instanceof DOMException && e.name; } })()`, "InvalidCharacterError"},
 		{"stream fatal truncated", `(() => { const d = new TextDecoder("utf-8", {fatal: true}); d.decode(new Uint8Array([0xe2]), {stream: true}); return d.decode(); })()`, "throws: TypeError: The encoded data was not valid for encoding utf-8"},
-		{"btoa", `btoa("hello") + " " + btoa("") + " " + btoa("\xff\xfe")`, "aGVsbG8=  //4="},
-		{"btoa latin1 only", `btoa("€")`, "throws: InvalidCharacterError: The string to be encoded contains characters outside of the Latin1 range."},
-		{"atob", `atob("aGVsbG8=") + atob("aGVsbG8") + atob(" aGVs\nbG8= ")`, "hellohellohello"},
-		{"atob binary", `escape(atob("//4="))`, "%FF%FE"},
-		{"atob empty", `atob("")`, ""},
-		{"atob bad length", `atob("abcde")`, "throws: InvalidCharacterError: The string to be decoded is not correctly encoded."},
-		{"atob bad char", `atob("ab*d")`, "throws: InvalidCharacterError: The string to be decoded is not correctly encoded."},
-		{"atob bad padding", `atob("ab=c")`, "throws: InvalidCharacterError: The string to be decoded is not correctly encoded."},
-		{"atob too much padding", `atob("a===")`, "throws: InvalidCharacterError: The string to be decoded is not correctly encoded."},
-		{"atob padding no multiple of 4", `atob("ab=")`, "throws: InvalidCharacterError: The string to be decoded is not correctly encoded."},
 	})
 }
 

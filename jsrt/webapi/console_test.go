@@ -1,6 +1,7 @@
 package webapi
 
 import (
+	"log/slog"
 	"strconv"
 	"testing"
 
@@ -54,4 +55,67 @@ func TestFormatValuesFallback(t *testing.T) {
 			t.Errorf("formatValues(%s) = %q, want %q", tt.args, got, tt.want)
 		}
 	}
+}
+
+func TestLogNative(t *testing.T) {
+	vm, logs := newVM(t)
+	tests := []struct {
+		level string
+		want  slog.Level
+	}{
+		{"debug", slog.LevelDebug},
+		{"info", slog.LevelInfo},
+		{"warn", slog.LevelWarn},
+		{"error", slog.LevelError},
+		{"trace", slog.LevelInfo}, // unknown levels log as info
+	}
+	for _, tt := range tests {
+		if got := eval(vm, `natives.log("`+tt.level+`", "message at `+tt.level+`")`); got != "undefined" {
+			t.Fatalf("log(%q) = %s", tt.level, got)
+		}
+		recs := logs.take()
+		if len(recs) != 1 {
+			t.Fatalf("log(%q) wrote %d records, want 1", tt.level, len(recs))
+		}
+		r := recs[0]
+		var source string
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == "source" {
+				source = a.Value.String()
+			}
+			return true
+		})
+		if r.Level != tt.want || r.Message != "message at "+tt.level || source != "console" {
+			t.Errorf("log(%q): level %v, message %q, source %q; want %v, %q, console", tt.level, r.Level, r.Message, source, tt.want, "message at "+tt.level)
+		}
+	}
+}
+
+func TestNowNative(t *testing.T) {
+	runCases(t, []jsCase{
+		{"number", `typeof natives.now()`, "number"},
+		{"from install, not the epoch", `natives.now() >= 0 && natives.now() < 60000`, "true"},
+		{"monotonic", `(() => { let a = natives.now(); for (let i = 0; i < 1000; i++) { const b = natives.now(); if (b < a) return false; a = b; } return true; })()`, "true"},
+	})
+}
+
+// The async context follows promise reactions once set, as AsyncLocalStorage
+// needs: a then callback sees the context current when it was registered.
+func TestAsyncContextNatives(t *testing.T) {
+	runCases(t, []jsCase{
+		{"unset", `natives.asyncContext()`, "undefined"},
+		{"set and get", `natives.setAsyncContext("a"); natives.asyncContext()`, "a"},
+		{"undefined clears", `natives.setAsyncContext(undefined); String(natives.asyncContext())`, "undefined"},
+		{"follows then", `(() => {
+			let seen = [];
+			natives.setAsyncContext("outer");
+			const p = Promise.resolve().then(() => seen.push(natives.asyncContext()));
+			natives.setAsyncContext("later");
+			globalThis.seen = seen;
+			return natives.asyncContext();
+		})()`, "later"},
+		{"then saw its registration's context", `seen.join()`, "outer"},
+		{"cleared after the reaction", `natives.setAsyncContext(undefined); Promise.resolve().then(() => globalThis.after = String(natives.asyncContext())); "ok"`, "ok"},
+		{"no context without one", `after`, "undefined"},
+	})
 }
