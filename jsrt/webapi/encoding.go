@@ -101,7 +101,11 @@ func InstallEncoding(vm *goja.Runtime, natives *goja.Object) error {
 func EncodeUTF8(v goja.Value) []byte {
 	gs, ok := v.(goja.String)
 	if !ok {
-		gs = v.ToString().(goja.String)
+		// goja's ToString leaves an integer as it is, not a goja.String;
+		// its Go string form is the same text, in UTF-8.
+		if gs, ok = v.ToString().(goja.String); !ok {
+			return []byte(v.String())
+		}
 	}
 	n := gs.Length()
 	if reflect.TypeOf(gs).Kind() == reflect.String { // goja's ASCII string
