@@ -1,13 +1,12 @@
 package jsrt
 
 import (
-	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/dop251/goja"
 )
 
+// console as scripts see it: the prelude formats the arguments, package
+// webapi's log native writes the record.
 func TestNativeConsole(t *testing.T) {
 	vm, logs := nativeRuntime(t)
 	tests := []struct{ src, want string }{
@@ -64,39 +63,4 @@ func TestNativePerformance(t *testing.T) {
 		{"timeOrigin", `Math.abs(performance.timeOrigin - Date.now()) < 60000`, "true"},
 		{"navigator", `navigator.userAgent`, "Cloudflare-Workers"},
 	})
-}
-
-func TestNativeFormatValues(t *testing.T) {
-	vals := func(vm *goja.Runtime, src string) []goja.Value {
-		v, err := vm.RunString(src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		o := v.(*goja.Object)
-		out := make([]goja.Value, o.Get("length").ToInteger())
-		for i := range out {
-			out[i] = o.Get(strconv.Itoa(i))
-		}
-		return out
-	}
-	// Through the prelude's format.
-	vm, _ := nativeRuntime(t)
-	args := vals(vm, `["%s=%d", "a", 1, {x: [1]}]`)
-	if got := formatValues(vm, args); got != "a=1 { x: [ 1 ] }" {
-		t.Errorf("formatValues = %q", got)
-	}
-	// The Go fallback, without a prelude.
-	bare := goja.New()
-	for src, want := range map[string]string{
-		`["%s=%d", "a", 1, {x: [1]}]`:                      "a=1 { x: [ 1 ] }",
-		`["%i|%f|%j|%%|%c", 4.7, "1.5", {a: "b"}, "css"]`:  `4|1.5|{"a":"b"}|%|`,
-		`[{a: 1, "b c": "s", d: [1, [2, [3, [4]]]]}]`:      "{ a: 1, 'b c': 's', d: [ 1, [ 2, [Array] ] ] }",
-		`["x", 1e21, 1e-7, 0.5, -0, 10n, null, undefined]`: "x 1e+21 1e-7 0.5 -0 10n null undefined",
-		`[[], {}, function f() {}]`:                        "[] {} [Function: f]",
-		`["%s", {a: 1}]`:                                   "{ a: 1 }",
-	} {
-		if got := formatValues(bare, vals(bare, src)); got != want {
-			t.Errorf("fallback %s = %q, want %q", src, got, want)
-		}
-	}
 }

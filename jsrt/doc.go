@@ -7,9 +7,10 @@
 // # Structure
 //
 // A Worker owns a pool of runtimes; each runtime is one goja.Runtime driven by
-// one goroutine (its event loop). The bundle is compiled once and evaluated in
-// every runtime. Stateless requests go to any runtime; every Durable Object is
-// pinned to one runtime, so all of an object's JS runs on one thread.
+// one goroutine (its event loop, package eventloop). The bundle is compiled
+// once and evaluated in every runtime. Stateless requests go to any runtime;
+// every Durable Object is pinned to one runtime, so all of an object's JS
+// runs on one thread.
 //
 // # Prelude contract
 //
@@ -21,8 +22,8 @@
 //	request wire:  {method, url, headers: [[name, value], …], body: ArrayBuffer | null}
 //	response wire: {status, statusText, headers: [[name, value], …], body: ArrayBuffer | null}
 //
-// Natives installed by Go (encoding.go, crypto.go, serialize.go, fetch.go,
-// object.go, storage.go):
+// Natives installed by Go (package webapi for encoding, crypto and console;
+// serialize.go, fetch.go, object.go, storage.go):
 //
 //	utf8Encode(string) Uint8Array, utf8Decode(bufferSource, fatal, ignoreBOM) string,
 //	utf8Complete(bytes) int                                   // TextEncoder/TextDecoder

@@ -7,6 +7,8 @@ import (
 	"fmt"
 
 	"github.com/dop251/goja"
+
+	"github.com/cairn-dev/cairn/jsrt/webapi"
 )
 
 // KVNamespace is the store behind a Workers KV binding (Config.KV). Package
@@ -100,7 +102,7 @@ func (rt *runtime) kvNatives(binding string, ns KVNamespace) *goja.Object {
 			e, ok, err := ns.Get(ctx, key)
 			g := got{e: e, found: ok}
 			if ok && asText {
-				g.text, _ = decodeUTF8(e.Value, false)
+				g.text, _ = webapi.DecodeUTF8(e.Value, false)
 			}
 			return g, err
 		}, func(g got) goja.Value {
@@ -125,7 +127,7 @@ func (rt *runtime) kvNatives(binding string, ns KVNamespace) *goja.Object {
 			for i, e := range es {
 				out[i] = got{e: e, found: found[i]}
 				if found[i] {
-					out[i].text, _ = decodeUTF8(e.Value, false)
+					out[i].text, _ = webapi.DecodeUTF8(e.Value, false)
 				}
 			}
 			return out, nil
@@ -145,9 +147,9 @@ func (rt *runtime) kvNatives(binding string, ns KVNamespace) *goja.Object {
 		key := call.Argument(0).String()
 		var value []byte
 		if v, ok := call.Argument(1).(goja.String); ok {
-			value = encodeUTF8(v)
+			value = webapi.EncodeUTF8(v)
 		} else {
-			value = bytes.Clone(viewBytes(vm, call.Argument(1)))
+			value = bytes.Clone(webapi.ViewBytes(vm, call.Argument(1)))
 			if value == nil {
 				value = []byte{}
 			}

@@ -9,11 +9,13 @@ import (
 	"testing"
 
 	"github.com/dop251/goja"
+
+	"github.com/cairn-dev/cairn/jsrt/webapi"
 )
 
-// nativeRuntime is a bare runtime with the natives of encoding.go,
-// crypto.go, console.go and serialize.go, the prelude that builds the Web
-// APIs on them, and a tiny CommonJS require for the embedded modules.
+// nativeRuntime is a bare runtime with the natives of package webapi and
+// serialize.go, the prelude that builds the Web APIs on them, and a tiny
+// CommonJS require for the embedded modules.
 func nativeRuntime(t testing.TB) (*goja.Runtime, *nativeLogHandler) {
 	t.Helper()
 	vm := goja.New()
@@ -25,9 +27,9 @@ func nativeRuntime(t testing.TB) (*goja.Runtime, *nativeLogHandler) {
 			t.Fatal(err)
 		}
 	}
-	must(installEncoding(vm, natives))
-	must(installCrypto(vm, natives))
-	must(installConsole(vm, natives, slog.New(logs)))
+	must(webapi.InstallEncoding(vm, natives))
+	must(webapi.InstallCrypto(vm, natives))
+	must(webapi.InstallConsole(vm, natives, slog.New(logs)))
 	must(installClone(vm, natives))
 	must(vm.Set("queueMicrotask", func(fn goja.Callable) {})) // unused by these tests
 	must(runPrelude(vm))

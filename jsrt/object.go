@@ -45,7 +45,7 @@ type instance struct {
 }
 
 // Post runs fn as a task on the object's loop (objects.Guest).
-func (i *instance) Post(fn func()) bool { return i.rt.loop.submit(i.rt.as(i, fn)) }
+func (i *instance) Post(fn func()) bool { return i.rt.loop.Submit(i.rt.as(i, fn)) }
 
 // Used has the gate's turn ended with the loop's task (objects.Guest).
 func (i *instance) Used(*objects.Gate) { i.rt.dirty[i] = struct{}{} }
@@ -91,7 +91,7 @@ func (i *instance) Hibernatable() bool {
 func (i *instance) Evict() bool {
 	rt := i.rt
 	ch := make(chan bool, 1)
-	if !rt.loop.submit(func() { ch <- i.evictNow() }) {
+	if !rt.loop.Submit(func() { ch <- i.evictNow() }) {
 		return true // the runtime has stopped: nothing of it is left
 	}
 	return <-ch

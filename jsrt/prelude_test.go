@@ -9,6 +9,8 @@ import (
 	"github.com/dop251/goja_nodejs/require"
 	"github.com/dop251/goja_nodejs/url"
 	"github.com/evanw/esbuild/pkg/api"
+
+	"github.com/cairn-dev/cairn/jsrt/webapi"
 )
 
 // preludeShims stands in for the timers the runtime installs when they are absent from the bare test runtime.
@@ -43,9 +45,9 @@ func preludeRuntime(t *testing.T) *goja.Runtime {
 			t.Fatal(err)
 		}
 	}
-	must(installEncoding(vm, natives))
-	must(installCrypto(vm, natives))
-	must(installConsole(vm, natives, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	must(webapi.InstallEncoding(vm, natives))
+	must(webapi.InstallCrypto(vm, natives))
+	must(webapi.InstallConsole(vm, natives, slog.New(slog.NewTextHandler(io.Discard, nil))))
 	must(installClone(vm, natives))
 	// fetchNative echoes: status 200, the request's method and URL in
 	// headers, and the request body as the response body.

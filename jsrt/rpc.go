@@ -172,7 +172,7 @@ func (rt *runtime) rpcPromise(args goja.Value, send func(payload []byte, done fu
 			return
 		}
 		send(payload, func(result []byte, err error) {
-			rt.loop.submit(rt.as(owner, func() {
+			rt.loop.Submit(rt.as(owner, func() {
 				if codec != nil {
 					rt.w.caps.release(codec.exported) // the callee's context has ended
 				}
@@ -233,7 +233,7 @@ func (w *Worker) callCap(id uint64, path []string, payload []byte, done func([]b
 		return
 	}
 	rt := c.rt
-	if !rt.loop.submit(rt.as(c.owner, func() {
+	if !rt.loop.Submit(rt.as(c.owner, func() {
 		if rt.vm != c.vm {
 			done(nil, errors.New("RPC stub points into a runtime that was reset"))
 			return

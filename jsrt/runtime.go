@@ -12,6 +12,9 @@ import (
 	"github.com/dop251/goja_nodejs/buffer"
 	"github.com/dop251/goja_nodejs/require"
 	"github.com/dop251/goja_nodejs/url"
+
+	"github.com/cairn-dev/cairn/jsrt/eventloop"
+	"github.com/cairn-dev/cairn/jsrt/webapi"
 )
 
 // errCPULimit is the value a runtime is interrupted with when a task runs
@@ -23,7 +26,7 @@ var errCPULimit = errors.New("Worker exceeded CPU time limit.")
 type runtime struct {
 	w       *Worker
 	vm      *goja.Runtime
-	loop    *loop
+	loop    *eventloop.Loop
 	log     *slog.Logger
 	natives *goja.Object
 	exports *goja.Object // module.exports of the bundle
@@ -88,7 +91,7 @@ func (rt *runtime) as(owner *instance, fn func()) func() {
 func newRuntime(w *Worker, index int) (*runtime, error) {
 	rt := &runtime{
 		w:           w,
-		loop:        newLoop(),
+		loop:        eventloop.New(),
 		log:         w.log.With("runtime", index),
 		dirty:       make(map[*instance]struct{}),
 		unhandled:   make(map[*goja.Promise]struct{}),
@@ -96,10 +99,10 @@ func newRuntime(w *Worker, index int) (*runtime, error) {
 		instances:   make(map[*instance]struct{}),
 		timerOwners: make(map[int]timerOwner),
 	}
-	rt.loop.turnEnd = rt.endTurn
+	rt.loop.TurnEnd = rt.endTurn
 	// An interrupt that raced with the end of the task it was meant for
 	// must not hit the next one.
-	rt.loop.turnStart = func() { rt.vm.ClearInterrupt() }
+	rt.loop.TurnStart = func() { rt.vm.ClearInterrupt() }
 	if err := rt.newVM(); err != nil {
 		return nil, err
 	}
@@ -133,7 +136,7 @@ func (rt *runtime) reset() {
 	for fail := range rt.inflight {
 		(*fail)(errCPULimit)
 	}
-	rt.loop.clearTimers()
+	rt.loop.ClearTimers()
 	clear(rt.timerOwners)
 	for inst := range rt.instances {
 		inst.gate.Reset(errCPULimit)
@@ -164,9 +167,9 @@ func (rt *runtime) install() error {
 	}
 	url.Enable(vm)
 	for _, step := range []func() error{
-		func() error { return installEncoding(vm, rt.natives) },
-		func() error { return installCrypto(vm, rt.natives) },
-		func() error { return installConsole(vm, rt.natives, rt.log) },
+		func() error { return webapi.InstallEncoding(vm, rt.natives) },
+		func() error { return webapi.InstallCrypto(vm, rt.natives) },
+		func() error { return webapi.InstallConsole(vm, rt.natives, rt.log) },
 		func() error { return installClone(vm, rt.natives) },
 		rt.installTimers,
 		rt.installFetch,
@@ -262,7 +265,7 @@ func (rt *runtime) installTimers() error {
 			}
 			owner := rt.active
 			var id int
-			id = rt.loop.setTimer(time.Duration(ms*float64(time.Millisecond)), repeat, rt.as(owner, func() {
+			id = rt.loop.SetTimer(time.Duration(ms*float64(time.Millisecond)), repeat, rt.as(owner, func() {
 				if !repeat {
 					rt.timerDone(id)
 				}
@@ -279,7 +282,7 @@ func (rt *runtime) installTimers() error {
 	}
 	clear := func(call goja.FunctionCall) goja.Value {
 		if id := call.Argument(0); !goja.IsUndefined(id) && !goja.IsNull(id) {
-			rt.loop.clearTimer(int(id.ToInteger()))
+			rt.loop.ClearTimer(int(id.ToInteger()))
 			rt.timerDone(int(id.ToInteger()))
 		}
 		return goja.Undefined()
@@ -361,7 +364,7 @@ func (rt *runtime) offLoop(gated bool, work func(ctx context.Context) func(*sett
 		}
 		go func() {
 			settle := work(rt.w.ctx)
-			rt.loop.submit(rt.as(owner, func() {
+			rt.loop.Submit(rt.as(owner, func() {
 				if rt.vm != vm {
 					settle(nil)
 					return

@@ -8,6 +8,7 @@ import (
 	"github.com/dop251/goja"
 
 	"github.com/cairn-dev/cairn/clone"
+	"github.com/cairn-dev/cairn/jsrt/webapi"
 )
 
 // newCloneRuntime is a bare runtime with the clone natives and prelude.
@@ -15,7 +16,7 @@ func newCloneRuntime(t testing.TB) *goja.Runtime {
 	t.Helper()
 	vm := goja.New()
 	natives := newNatives(vm)
-	if err := installEncoding(vm, natives); err != nil {
+	if err := webapi.InstallEncoding(vm, natives); err != nil {
 		t.Fatal(err)
 	}
 	if err := installClone(vm, natives); err != nil {

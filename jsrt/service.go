@@ -48,7 +48,7 @@ func (w *Worker) fetchEntrypoint(ctx context.Context, entry string, req *http.Re
 // callEntrypoint runs an RPC call on entrypoint entry.
 func (w *Worker) callEntrypoint(entry string, path []string, payload []byte, done func([]byte, error)) {
 	rt := w.rts[int(w.next.Add(1))%len(w.rts)]
-	if !rt.loop.submit(func() {
+	if !rt.loop.Submit(func() {
 		target, _, err := rt.entrypoint(entry)
 		if err != nil {
 			done(nil, jsError(err))

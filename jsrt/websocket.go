@@ -770,7 +770,7 @@ func (c *wsConn) post(fn func(), done func()) bool {
 		}
 		fn()
 	}
-	return rt.loop.submit(rt.as(owner, func() {
+	return rt.loop.Submit(rt.as(owner, func() {
 		if c.mode == modeHibernatable {
 			c.owner = owner
 		}
@@ -908,7 +908,7 @@ func (c *wsConn) callHandler(name string, args ...goja.Value) {
 	c.hib.mu.Unlock()
 	if p, ok := v.Export().(*goja.Promise); ok && p.State() == goja.PromiseStatePending && timeout > 0 {
 		gen := o.gate.Generation()
-		timer = rt.loop.setTimer(time.Duration(timeout)*time.Millisecond, false, rt.as(o, func() {
+		timer = rt.loop.SetTimer(time.Duration(timeout)*time.Millisecond, false, rt.as(o, func() {
 			if !settled && o.live(gen) {
 				rt.log.Error("hibernatable WebSocket event timed out; resetting object", "class", o.class, "id", o.obj.ID.String(), "handler", name)
 				o.gate.Reset(errEventTimeout)
@@ -918,12 +918,12 @@ func (c *wsConn) callHandler(name string, args ...goja.Value) {
 	rt.await(v, func(goja.Value) {
 		settled = true
 		if timer != 0 {
-			rt.loop.clearTimer(timer)
+			rt.loop.ClearTimer(timer)
 		}
 	}, func(err error) {
 		settled = true
 		if timer != 0 {
-			rt.loop.clearTimer(timer)
+			rt.loop.ClearTimer(timer)
 		}
 		rt.log.Error("Durable Object "+name+" threw", "class", o.class, "id", o.obj.ID.String(), "error", err.Error())
 	})

@@ -17,8 +17,13 @@ import (
 	"github.com/dop251/goja"
 
 	"github.com/cairn-dev/cairn/commit"
+	"github.com/cairn-dev/cairn/jsrt/eventloop"
 	"github.com/cairn-dev/cairn/objects"
 )
+
+// ErrStopped is returned when work is handed to a runtime that has shut
+// down (after Close). It is eventloop.ErrStopped.
+var ErrStopped = eventloop.ErrStopped
 
 // errNoFetch is what a request gets when the handler has no fetch method.
 var errNoFetch = errors.New("Handler does not export a fetch() function.")
@@ -134,7 +139,7 @@ func New(cfg Config) (*Worker, error) {
 		w.wg.Add(1)
 		go func() {
 			defer w.wg.Done()
-			rt.loop.run()
+			rt.loop.Run()
 		}()
 	}
 	w.wg.Add(1)
@@ -178,7 +183,7 @@ func (w *Worker) Close() {
 		w.sockets.closeAll() // 1012: clients reconnect
 		w.cancel()
 		for _, rt := range w.rts {
-			rt.loop.stop()
+			rt.loop.Stop()
 		}
 		w.wg.Wait()
 		if w.ownLog {
@@ -199,8 +204,8 @@ func (w *Worker) watchdog() {
 			return
 		case now := <-tick.C:
 			for i, rt := range w.rts {
-				id := rt.loop.taskID.Load()
-				if start := rt.loop.taskStart.Load(); start != 0 && id != interrupted[i] && now.Sub(time.Unix(0, start)) > w.cfg.CPULimit {
+				id, start := rt.loop.Running()
+				if !start.IsZero() && id != interrupted[i] && now.Sub(start) > w.cfg.CPULimit {
 					interrupted[i] = id
 					rt.cpuExceeded.Store(true)
 					rt.current.Load().Interrupt(errCPULimit)
@@ -392,7 +397,7 @@ func (rt *runtime) serve(ctx context.Context, req *http.Request, owner *instance
 			}
 		})
 	}
-	if !rt.loop.submit(task) {
+	if !rt.loop.Submit(task) {
 		return nil, ErrStopped
 	}
 	select {

@@ -1,7 +1,7 @@
 // node:async_hooks — AsyncLocalStorage.
 //
 // The async context is a Map (AsyncLocalStorage → store) held by Go
-// (console.go: asyncContext) and carried by goja's AsyncContextTracker into
+// (jsrt/webapi/console.go: asyncContext) and carried by goja's AsyncContextTracker into
 // every promise reaction: then/catch/finally callbacks and the continuation
 // after each await see the stores that were current when they were
 // registered. Maps are never mutated once current, so a continuation keeps

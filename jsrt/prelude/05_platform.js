@@ -1,4 +1,4 @@
-// Platform APIs over Go natives (jsrt/encoding.go, jsrt/crypto.go):
+// Platform APIs over Go natives (package jsrt/webapi: encoding.go, crypto.go):
 // TextEncoder/TextDecoder, crypto and crypto.subtle (digest, HMAC),
 // console (formatted like Node's util.format), performance, navigator.
 (function () {

@@ -1,4 +1,4 @@
-package jsrt
+package webapi
 
 import (
 	"crypto/aes"
@@ -27,8 +27,9 @@ var hashes = map[string]func() hash.Hash{
 	"MD5":     md5.New,
 }
 
-// installCrypto defines the natives behind crypto and crypto.subtle (the
-// JS API, with promises and CryptoKey, is in prelude/05_platform.js):
+// InstallCrypto defines on natives the natives behind crypto and
+// crypto.subtle (the JS API, with promises and CryptoKey, is jsrt's
+// prelude/05_platform.js):
 //
 //	fillRandom(view)                      fill an integer typed array (≤ 65536 bytes)
 //	randomUUID() string                   a version 4 UUID
@@ -40,7 +41,7 @@ var hashes = map[string]func() hash.Hash{
 //
 // Buffers are ArrayBuffers or views; failures throw DOMExceptions
 // (NotSupportedError, QuotaExceededError, DataError, OperationError).
-func installCrypto(vm *goja.Runtime, natives *goja.Object) error {
+func InstallCrypto(vm *goja.Runtime, natives *goja.Object) error {
 	getHash := func(name string) func() hash.Hash {
 		h, ok := hashes[strings.ToUpper(name)]
 		if !ok {
@@ -50,7 +51,7 @@ func installCrypto(vm *goja.Runtime, natives *goja.Object) error {
 	}
 	for name, fn := range map[string]any{
 		"fillRandom": func(v goja.Value) {
-			b := viewBytes(vm, v)
+			b := ViewBytes(vm, v)
 			if len(b) > 65536 {
 				panic(domException(vm, "getRandomValues() only accepts buffers of at most 65536 bytes.", "QuotaExceededError"))
 			}
@@ -59,24 +60,24 @@ func installCrypto(vm *goja.Runtime, natives *goja.Object) error {
 		"randomUUID": newUUID,
 		"digest": func(alg string, data goja.Value) goja.Value {
 			h := getHash(alg)()
-			h.Write(viewBytes(vm, data))
+			h.Write(ViewBytes(vm, data))
 			return vm.ToValue(vm.NewArrayBuffer(h.Sum(nil)))
 		},
 		"hmac": func(alg string, key, data goja.Value) goja.Value {
-			m := hmac.New(getHash(alg), viewBytes(vm, key))
-			m.Write(viewBytes(vm, data))
+			m := hmac.New(getHash(alg), ViewBytes(vm, key))
+			m.Write(ViewBytes(vm, data))
 			return vm.ToValue(vm.NewArrayBuffer(m.Sum(nil)))
 		},
 		"aesGcm": func(call goja.FunctionCall) goja.Value {
-			out, err := aesGCM(call.Argument(0).ToBoolean(), viewBytes(vm, call.Argument(1)), viewBytes(vm, call.Argument(2)),
-				viewBytes(vm, call.Argument(3)), viewBytes(vm, call.Argument(4)), int(call.Argument(5).ToInteger()))
+			out, err := aesGCM(call.Argument(0).ToBoolean(), ViewBytes(vm, call.Argument(1)), ViewBytes(vm, call.Argument(2)),
+				ViewBytes(vm, call.Argument(3)), ViewBytes(vm, call.Argument(4)), int(call.Argument(5).ToInteger()))
 			if err != nil {
 				panic(domException(vm, err.msg, err.name))
 			}
 			return vm.ToValue(vm.NewArrayBuffer(out))
 		},
 		"timingSafeEqual": func(a, b goja.Value) bool {
-			x, y := viewBytes(vm, a), viewBytes(vm, b)
+			x, y := ViewBytes(vm, a), ViewBytes(vm, b)
 			if len(x) != len(y) {
 				panic(vm.NewTypeError("Input buffers must have the same byte length"))
 			}

@@ -1,4 +1,4 @@
-package jsrt
+package eventloop
 
 import (
 	"container/heap"
@@ -8,14 +8,24 @@ import (
 	"time"
 )
 
-// ErrStopped is returned when work is handed to a runtime that has shut down.
+// ErrStopped is the error for work handed to a runtime whose loop has
+// stopped: Submit reports false and the caller fails the work with it. Its
+// text names the runtime because that is what callers of jsrt see
+// (jsrt.ErrStopped is this value).
 var ErrStopped = errors.New("jsrt: runtime stopped")
 
-// loop is the event loop of one runtime. Tasks (macrotasks) run one at a time on
-// the loop's goroutine; promise jobs (microtasks) run when a task's outermost
-// JS call returns, inside the same task. After every task the loop calls
-// turnEnd, where the runtime commits storage and opens the output gate.
-type loop struct {
+// Loop is the event loop of one runtime (see the package doc). Submit,
+// Stop and Running may be called from any goroutine; SetTimer, ClearTimer
+// and ClearTimers only on the loop goroutine (from a task) or before Run.
+type Loop struct {
+	// TurnStart, if set, runs on the loop goroutine before each task.
+	// Set it before Run; it is not synchronised.
+	TurnStart func()
+	// TurnEnd, if set, runs on the loop goroutine after each task, once the
+	// task's promise jobs have run: the runtime commits storage there. Set
+	// it before Run; it is not synchronised.
+	TurnEnd func()
+
 	mu      sync.Mutex
 	queue   []func()
 	stopped bool
@@ -28,12 +38,9 @@ type loop struct {
 	nextTimer int
 
 	// taskStart is the UnixNano time the running task started, 0 when idle;
-	// taskID numbers tasks. The watchdog reads both to enforce the CPU limit.
+	// taskID numbers tasks. Running reads both.
 	taskStart atomic.Int64
 	taskID    atomic.Uint64
-
-	turnStart func() // runs before each task
-	turnEnd   func() // runs after each task
 }
 
 type timer struct {
@@ -44,17 +51,19 @@ type timer struct {
 	index    int // in the heap; -1 once removed
 }
 
-func newLoop() *loop {
-	return &loop{
+// New returns a loop that runs nothing until Run is called.
+func New() *Loop {
+	return &Loop{
 		wake:      make(chan struct{}, 1),
 		done:      make(chan struct{}),
 		timerByID: make(map[int]*timer),
 	}
 }
 
-// submit queues fn to run as a task on the loop. It reports false if the
-// loop has stopped, in which case fn will never run.
-func (l *loop) submit(fn func()) bool {
+// Submit queues fn to run as a task on the loop. It reports false if the
+// loop has stopped, in which case fn will never run (callers report
+// ErrStopped). Safe from any goroutine.
+func (l *Loop) Submit(fn func()) bool {
 	l.mu.Lock()
 	if l.stopped {
 		l.mu.Unlock()
@@ -69,9 +78,10 @@ func (l *loop) submit(fn func()) bool {
 	return true
 }
 
-// stop makes the loop exit after the task it is running; queued tasks are
-// dropped. It waits for the loop goroutine to finish.
-func (l *loop) stop() {
+// Stop makes the loop exit after the task it is running; queued tasks and
+// timers are dropped. It waits for Run to return, so it must not be called
+// from a task, and Run must have been started.
+func (l *Loop) Stop() {
 	l.mu.Lock()
 	if !l.stopped {
 		l.stopped = true
@@ -84,8 +94,9 @@ func (l *loop) stop() {
 	<-l.done
 }
 
-// run is the loop goroutine.
-func (l *loop) run() {
+// Run runs tasks and due timers, one at a time, until Stop. The goroutine
+// that calls it is the loop goroutine.
+func (l *Loop) Run() {
 	defer close(l.done)
 	idle := time.NewTimer(time.Hour)
 	defer idle.Stop()
@@ -119,21 +130,33 @@ func (l *loop) run() {
 	}
 }
 
-func (l *loop) runTask(fn func()) {
+func (l *Loop) runTask(fn func()) {
 	l.taskID.Add(1)
 	l.taskStart.Store(time.Now().UnixNano())
-	if l.turnStart != nil {
-		l.turnStart()
+	if l.TurnStart != nil {
+		l.TurnStart()
 	}
 	fn()
-	if l.turnEnd != nil {
-		l.turnEnd()
+	if l.TurnEnd != nil {
+		l.TurnEnd()
 	}
 	l.taskStart.Store(0)
 }
 
+// Running returns the number of the task running now, or of the last one
+// when idle (tasks are numbered from 1 in the order they start), and when
+// the running task started, zero when idle. Safe from any goroutine: a watchdog uses it
+// to find a task over its CPU limit, and the id to interrupt each task once.
+func (l *Loop) Running() (id uint64, start time.Time) {
+	id = l.taskID.Load()
+	if ns := l.taskStart.Load(); ns != 0 {
+		start = time.Unix(0, ns)
+	}
+	return id, start
+}
+
 // fireTimers runs every due timer as its own task and reports whether any ran.
-func (l *loop) fireTimers() bool {
+func (l *Loop) fireTimers() bool {
 	ran := false
 	now := time.Now()
 	for len(l.timers) > 0 && !l.timers[0].when.After(now) {
@@ -151,9 +174,10 @@ func (l *loop) fireTimers() bool {
 	return ran
 }
 
-// setTimer schedules fn after d (repeating if interval) and returns its id.
-// Loop goroutine only.
-func (l *loop) setTimer(d time.Duration, repeat bool, fn func()) int {
+// SetTimer schedules fn to run as a task after d, and then every d (at
+// least 1ms) if repeat, and returns the timer's id for ClearTimer. Ids start
+// at 1 and are not reused. Loop goroutine only (or before Run).
+func (l *Loop) SetTimer(d time.Duration, repeat bool, fn func()) int {
 	if d < 0 {
 		d = 0
 	}
@@ -167,14 +191,16 @@ func (l *loop) setTimer(d time.Duration, repeat bool, fn func()) int {
 	return t.id
 }
 
-// clearTimers cancels every timer. Loop goroutine only.
-func (l *loop) clearTimers() {
+// ClearTimers cancels every timer, as when the runtime's engine is replaced.
+// Loop goroutine only (or before Run).
+func (l *Loop) ClearTimers() {
 	l.timers = nil
 	clear(l.timerByID)
 }
 
-// clearTimer cancels a timer; unknown ids are ignored. Loop goroutine only.
-func (l *loop) clearTimer(id int) {
+// ClearTimer cancels a timer; unknown or already fired ids are ignored.
+// Loop goroutine only (or before Run).
+func (l *Loop) ClearTimer(id int) {
 	t, ok := l.timerByID[id]
 	if !ok {
 		return

@@ -1,4 +1,4 @@
-package jsrt
+package webapi
 
 import (
 	"encoding/base64"
@@ -11,16 +11,22 @@ import (
 	"github.com/dop251/goja"
 )
 
-// installEncoding defines the UTF-8 natives behind TextEncoder and
-// TextDecoder (prelude/05_platform.js) and the globals atob and btoa.
-func installEncoding(vm *goja.Runtime, natives *goja.Object) error {
+// InstallEncoding defines on natives the UTF-8 natives behind TextEncoder
+// and TextDecoder (the classes are jsrt's prelude/05_platform.js), and on
+// the global object atob and btoa:
+//
+//	utf8Encode(string) Uint8Array      lone surrogates become U+FFFD
+//	utf8Decode(bufferSource, fatal, ignoreBOM) string
+//	                                   WHATWG UTF-8; fatal throws a TypeError
+//	utf8Complete(bufferSource) int     bytes a streaming decoder may decode now
+func InstallEncoding(vm *goja.Runtime, natives *goja.Object) error {
 	uint8, ok := goja.AssertConstructor(vm.Get("Uint8Array"))
 	if !ok {
-		return errors.New("installEncoding: no Uint8Array")
+		return errors.New("webapi.InstallEncoding: no Uint8Array")
 	}
 	set := func(name string, fn func(goja.FunctionCall) goja.Value) error { return natives.Set(name, fn) }
 	if err := set("utf8Encode", func(call goja.FunctionCall) goja.Value {
-		u8, err := uint8(nil, vm.ToValue(vm.NewArrayBuffer(encodeUTF8(call.Argument(0)))))
+		u8, err := uint8(nil, vm.ToValue(vm.NewArrayBuffer(EncodeUTF8(call.Argument(0)))))
 		if err != nil {
 			panic(err)
 		}
@@ -29,12 +35,12 @@ func installEncoding(vm *goja.Runtime, natives *goja.Object) error {
 		return err
 	}
 	if err := set("utf8Decode", func(call goja.FunctionCall) goja.Value {
-		b := viewBytes(vm, call.Argument(0))
+		b := ViewBytes(vm, call.Argument(0))
 		fatal, ignoreBOM := call.Argument(1).ToBoolean(), call.Argument(2).ToBoolean()
 		if !ignoreBOM && len(b) >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF {
 			b = b[3:]
 		}
-		out, ok := decodeUTF8(b, fatal)
+		out, ok := DecodeUTF8(b, fatal)
 		if !ok {
 			panic(vm.NewTypeError("The encoded data was not valid for encoding utf-8"))
 		}
@@ -45,7 +51,7 @@ func installEncoding(vm *goja.Runtime, natives *goja.Object) error {
 	// utf8Complete returns how many leading bytes of v form whole UTF-8
 	// sequences, so a streaming decoder can hold back a split character.
 	if err := set("utf8Complete", func(call goja.FunctionCall) goja.Value {
-		return vm.ToValue(utf8Complete(viewBytes(vm, call.Argument(0))))
+		return vm.ToValue(utf8Complete(ViewBytes(vm, call.Argument(0))))
 	}); err != nil {
 		return err
 	}
@@ -88,14 +94,18 @@ func installEncoding(vm *goja.Runtime, natives *goja.Object) error {
 	})
 }
 
-// encodeUTF8 returns the UTF-8 encoding of the JS string form of v, with
+// EncodeUTF8 returns the UTF-8 encoding of the JS string form of v, with
 // lone surrogates as U+FFFD (as TextEncoder does). goja holds a string either
 // as ASCII bytes, returned as they are, or as UTF-16, which is encoded here
 // in one pass: v.String() would go through a []rune and a Go string first.
-func encodeUTF8(v goja.Value) []byte {
+func EncodeUTF8(v goja.Value) []byte {
 	gs, ok := v.(goja.String)
 	if !ok {
-		gs = v.ToString().(goja.String)
+		// goja's ToString leaves an integer as it is, not a goja.String;
+		// its Go string form is the same text, in UTF-8.
+		if gs, ok = v.ToString().(goja.String); !ok {
+			return []byte(v.String())
+		}
 	}
 	n := gs.Length()
 	if reflect.TypeOf(gs).Kind() == reflect.String { // goja's ASCII string
@@ -174,9 +184,10 @@ func (d *utf8Decoder) step(c byte) rune {
 	return cp
 }
 
-// decodeUTF8 decodes b as the WHATWG UTF-8 decoder does: each maximal
-// invalid subpart becomes one U+FFFD, or with fatal the result is ok=false.
-func decodeUTF8(b []byte, fatal bool) (string, bool) {
+// DecodeUTF8 decodes b as the WHATWG UTF-8 decoder does (TextDecoder): each
+// maximal invalid subpart becomes one U+FFFD, or with fatal the result is
+// ok=false. A BOM is kept.
+func DecodeUTF8(b []byte, fatal bool) (string, bool) {
 	if utf8.Valid(b) {
 		return string(b), true
 	}
@@ -243,9 +254,11 @@ func utf8Complete(b []byte) int {
 	return len(b)
 }
 
-// viewBytes returns the bytes an ArrayBuffer, typed array or DataView
-// covers (shared, not copied).
-func viewBytes(vm *goja.Runtime, v goja.Value) []byte {
+// ViewBytes returns the bytes an ArrayBuffer, typed array or DataView
+// covers (a WebIDL BufferSource), shared with it, not copied; nil for
+// undefined or null. Anything else panics with a JS TypeError, so natives
+// can call it on their arguments.
+func ViewBytes(vm *goja.Runtime, v goja.Value) []byte {
 	if v == nil || goja.IsUndefined(v) || goja.IsNull(v) {
 		return nil
 	}

@@ -1,4 +1,4 @@
-package jsrt
+package webapi
 
 import (
 	"context"
@@ -23,15 +23,16 @@ var consoleLevels = map[string]slog.Level{
 	"error": slog.LevelError,
 }
 
-// installConsole defines the natives behind console and performance
-// (prelude/05_platform.js defines the globals and formats the arguments)
-// and the async context behind AsyncLocalStorage (modules/async_hooks.js):
+// InstallConsole defines on natives the natives behind console and
+// performance (jsrt's prelude/05_platform.js defines the globals and formats
+// the arguments) and the async context behind AsyncLocalStorage (jsrt's
+// modules/async_hooks.js):
 //
 //	log(level, message)     one slog record, attribute source=console
 //	now() number            milliseconds since the runtime started (fractional)
 //	asyncContext()          the async context of node:async_hooks (see
 //	setAsyncContext(ctx)    installAsyncContext)
-func installConsole(vm *goja.Runtime, natives *goja.Object, log *slog.Logger) error {
+func InstallConsole(vm *goja.Runtime, natives *goja.Object, log *slog.Logger) error {
 	if err := natives.Set("log", func(level, msg string) {
 		lv, ok := consoleLevels[level]
 		if !ok {
