@@ -27,8 +27,8 @@
 // WAL without fsync, and the batch waits (DB.settle) until the log has
 // synced the WAL, one fsync serving every commit of its round; a read
 // hands nothing out before every commit it may have seen is durable.
-// Without one (the `cairn d1` commands on local files), the writer runs synchronous=FULL
-// and SQLite fsyncs each commit before COMMIT returns.
+// Without one (the `cairn d1` commands on local files), the writer runs
+// synchronous=FULL and SQLite fsyncs each commit before COMMIT returns.
 //
 // Every query runs in such a transaction (D1's implicit auto-commit); user
 // SQL cannot BEGIN, COMMIT or SAVEPOINT, ATTACH, create TEMP objects, or
