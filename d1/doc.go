@@ -18,9 +18,17 @@
 //     a time, in a BEGIN IMMEDIATE transaction. If any statement fails, the
 //     transaction is rolled back and nothing of the batch remains. If all
 //     succeed, DB.commit advances the commit sequence (stored in the file,
-//     in the same transaction) and commits; with synchronous=FULL the commit
-//     is durable before the batch returns. DB.commit is the one place a
-//     commit happens (group commit hooks in there).
+//     in the same transaction) and commits; DB.commit is the one place a
+//     commit happens. The batch returns only once its commit is durable.
+//
+// Durability depends on Options.Commit. With a commit log (as under
+// `cairn dev`, where it is shared with the Worker's objects and KV
+// namespaces), the writer runs synchronous=NORMAL: COMMIT appends to the
+// WAL without fsync, and the batch waits (DB.settle) until the log has
+// synced the WAL, one fsync serving every commit of its round; a read
+// hands nothing out before every commit it may have seen is durable.
+// Without one (the `cairn d1` commands on local files), the writer runs
+// synchronous=FULL and SQLite fsyncs each commit before COMMIT returns.
 //
 // Every query runs in such a transaction (D1's implicit auto-commit); user
 // SQL cannot BEGIN, COMMIT or SAVEPOINT, ATTACH, create TEMP objects, or

@@ -73,7 +73,7 @@
 // Functions the prelude defines on __cairn for Go to call:
 //
 //	requestFromWire(requestWire) Request
-//	requestToWire(Request) Promise<requestWire>
+//	requestToWire(Request) Promise<requestWire>               // called by the prelude itself
 //	responseFromWire(responseWire) Response
 //	responseToWire(Response) Promise<responseWire>
 //	makeNamespace(natives) DurableObjectNamespace             // prelude/90_objects.js
@@ -86,5 +86,8 @@
 //
 // Embedded CommonJS modules (modules/*.js) answer require("cloudflare:workers")
 // and the Node.js modules events, async_hooks, util and path (also as
-// "node:…"); buffer and url come from goja_nodejs.
+// "node:…"); buffer and url come from goja_nodejs (whatever the
+// compatibility flags; nodejs_compat only adds the global Buffer). No other
+// module resolves: require of any other name throws "No such module", which
+// lists these.
 package jsrt

@@ -32,7 +32,13 @@
 //
 // # Durability
 //
-// Every write is one SQLite transaction committed with synchronous=FULL
-// before the call returns; all writes go through Namespace.commit, the one
-// place that would route them through a shared group-commit layer.
+// Every write is one SQLite transaction, and all writes go through
+// Namespace.commit; a write returns only once it is durable. With
+// Options.Commit (as under `cairn dev`, where the log is shared with the
+// Worker's objects and D1 databases), the file runs synchronous=NORMAL:
+// the commit appends to the WAL without fsync and the write waits until
+// the commit log has synced it, one fsync serving every commit of its
+// round; a read hands nothing out before every commit it may have seen is
+// durable. Without a commit log (the `cairn kv` commands), the file runs
+// synchronous=FULL and SQLite fsyncs each commit before it returns.
 package kv

@@ -12,13 +12,21 @@
 // time (the object's). Open does not touch the disk. Until the file exists,
 // read-only SQL runs on an empty in-memory database (so "SELECT 1" works and
 // "SELECT * FROM t" says "no such table: t") and KV reads find nothing; the
-// first write creates the directory and the file (WAL, synchronous=FULL,
-// foreign_keys=ON).
+// first write creates the directory and the file (WAL with exclusive
+// locking, synchronous=NORMAL, foreign_keys=ON).
 //
 // The first statement after a commit — SQL or KV, read or write — opens a
 // deferred BEGIN on the file: everything an event does is one transaction,
-// which the runtime ends with Commit (durable when it returns) or Rollback.
-// Close discards an uncommitted transaction.
+// which the runtime ends with Commit or Rollback. Close discards an
+// uncommitted transaction.
+//
+// Commit appends the transaction to the write-ahead log without fsync: it
+// is visible to later reads and survives the process being killed, but not
+// power loss. Sync makes every commit so far durable (it fsyncs the WAL,
+// and the first time the new file and its directories). The runtime does
+// not call Sync itself: it submits the DB to a commit.Log (package commit),
+// which shares one round of syncs among the commits of many objects and
+// holds the object's output until its commit is durable.
 //
 // Exec runs user SQL under an authorizer that mirrors workerd's allow-list:
 // no transactions, ATTACH, TEMP objects, foreign virtual-table modules, or

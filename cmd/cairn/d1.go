@@ -66,7 +66,7 @@ func newD1Command() *cobra.Command {
 	f := &d1Flags{}
 	cmd := &cobra.Command{
 		Use:   "d1",
-		Short: "Manage D1 databases in the local state directory",
+		Short: "Manage D1 databases in the local state directory (or a running cairn with --remote)",
 		Long: `Create, query, import, export and migrate the D1 databases of a Worker project,
 in the state directory "cairn dev" uses (--persist-to, default .cairn/state in the project).
 A database is named by its binding or database_name in the config, or by the name or uuid
@@ -241,7 +241,7 @@ func d1Delete(f *d1Flags) *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "confirm deleting the database and its data (required)")
 	return cmd
 }
 

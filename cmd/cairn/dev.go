@@ -38,7 +38,8 @@ func newDevCommand() *cobra.Command {
 		Use:   "dev [dir-or-config]",
 		Short: "Run a Worker project locally, reloading on source changes",
 		Long: `Run a Worker project (wrangler.jsonc, wrangler.json or wrangler.toml and its entry
-module) like "wrangler dev", with Durable Object state kept on disk.`,
+module) like "wrangler dev", with the state of its Durable Objects, D1 databases and KV
+namespaces kept on disk under --persist-to. --api-port also serves the admin REST API.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := "."
@@ -71,7 +72,7 @@ module) like "wrangler dev", with Durable Object state kept on disk.`,
 	f := cmd.Flags()
 	f.IntVar(&port, "port", 8787, "port to listen on")
 	f.StringVar(&ip, "ip", "127.0.0.1", "IP address to listen on")
-	f.StringVar(&persistTo, "persist-to", "", "directory for Durable Object state (default .cairn/state in the project)")
+	f.StringVar(&persistTo, "persist-to", "", "state directory: Durable Objects, D1, KV and alarms (default .cairn/state in the project)")
 	f.StringArrayVar(&vars, "var", nil, "set a var, KEY:VALUE (repeatable; overrides the config)")
 	f.BoolVar(&noWatch, "no-watch", false, "do not reload when sources change")
 	f.DurationVar(&idle, "object-idle", 70*time.Second, "evict a Durable Object from memory after this long without events (1×–2×; negative: never)")

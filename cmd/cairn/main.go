@@ -1,12 +1,37 @@
 // Command cairn runs Cloudflare-Workers-style applications — a fetch
-// handler, Durable Objects with SQLite storage — from one Go binary.
+// handler, Durable Objects with SQLite storage, D1 databases and Workers KV
+// — from one Go binary.
 //
 // Usage:
 //
-//	cairn dev [dir-or-config] [--port 8787] [--ip 127.0.0.1] [--persist-to DIR] [--var KEY:VALUE]
-//	cairn kv namespace list [--config DIR] [--persist-to DIR]
-//	cairn kv key list|get|put|delete [KEY [VALUE]] --binding NAME [--config DIR] [--persist-to DIR]
+//	cairn dev [dir-or-config] [--port 8787] [--ip 127.0.0.1] [--persist-to DIR] [--var KEY:VALUE]...
+//	          [--no-watch] [--object-idle 70s] [--hibernate-idle 10s] [--alarm-retry 2s]
+//	          [--websocket-max-message BYTES] [--api-port N [--api-token T]]
+//	cairn objects list BINDING-OR-CLASS [--json] [--remote URL [--api-token T]]
+//	cairn kv namespace list
+//	cairn kv key list [--prefix P] (--binding NAME | --namespace-id ID)
+//	cairn kv key get KEY (--binding NAME | --namespace-id ID)
+//	cairn kv key put KEY [VALUE | --path FILE|-] [--ttl S] [--expiration T] [--metadata JSON] (--binding NAME | --namespace-id ID)
+//	cairn kv key delete KEY (--binding NAME | --namespace-id ID)
+//	cairn d1 create NAME
+//	cairn d1 list [--json]
+//	cairn d1 info NAME
+//	cairn d1 delete NAME --yes
+//	cairn d1 execute NAME (--command SQL | --file FILE) [--json]
+//	cairn d1 export NAME --output FILE|- [--table T]... [--no-data | --no-schema]
+//	cairn d1 import NAME FILE
+//	cairn d1 migrations create NAME MESSAGE
+//	cairn d1 migrations list NAME
+//	cairn d1 migrations apply NAME
 //	cairn version
+//	cairn completion bash|fish|powershell|zsh
+//	cairn help [command]
+//
+// The objects, kv and d1 commands work on a project's state directory:
+// they take -c DIR-OR-CONFIG (default ".") and --persist-to DIR (default
+// .cairn/state in the project, as cairn dev). The d1 commands also take
+// --remote URL [--api-token T] [--account ID] to act on a running cairn
+// through its admin API (cairn dev --api-port) instead.
 package main
 
 import (
@@ -69,7 +94,7 @@ func main() {
 	defer stop()
 	root := &cobra.Command{
 		Use:           "cairn",
-		Short:         "Run Cloudflare Workers, Durable Objects and D1 on your own machines",
+		Short:         "Run Cloudflare Workers, Durable Objects, D1 and Workers KV on your own machines",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

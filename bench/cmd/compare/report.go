@@ -61,7 +61,10 @@ type cell struct {
 
 // durability says what "acknowledged" means for each runtime's storage here.
 var durability = map[string]string{
-	"cairn": "one SQLite file per object, WAL, synchronous=FULL: a response is sent after its commit is fsynced",
+	"cairn": "one SQLite file per object, WAL, synchronous=NORMAL plus group commit: a commit appends to the WAL " +
+		"without fsync, and a response leaves only once the commit log has synced the commit before it; commits " +
+		"arriving during a round share the next one (one sync of each file's WAL, or one syncfs of the state " +
+		"directory's file system when a round has 4 files or more); KV and D1 use the same commit log",
 	"workerd": "localDisk: one SQLite file per object, journal_mode=WAL set by workerd, synchronous left at " +
 		"SQLite's default (FULL), fsync through workerd's VFS at each commit (seen with strace: about one fsync per write)",
 }
