@@ -302,7 +302,7 @@ func TestConnSendQueueBound(t *testing.T) {
 // of an error, then of the close.
 func TestConnOversizedMessage(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	r := NewRegistry(ctx, Options{MaxMessage: 1024})
+	r := NewRegistry(ctx, Options{MaxMessage: 1024, Logger: quiet})
 	t.Cleanup(func() { r.CloseAll(); cancel() })
 	url, conns := serve(t, r, nil)
 	client, s := dial(t, url, conns)
@@ -327,7 +327,7 @@ func TestConnOversizedMessage(t *testing.T) {
 func TestCloseAll(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	r := NewRegistry(ctx, Options{})
+	r := NewRegistry(ctx, Options{Logger: quiet})
 	url, conns := serve(t, r, nil)
 	c1, s1 := dial(t, url, conns)
 	c2, s2 := dial(t, url, conns)

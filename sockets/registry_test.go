@@ -2,6 +2,7 @@ package sockets
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +18,7 @@ func (nopHandler) OnClose(int, string, bool)                    {}
 func newTestRegistry(t *testing.T) *Registry {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	r := NewRegistry(ctx, Options{})
+	r := NewRegistry(ctx, Options{Logger: quiet})
 	t.Cleanup(func() {
 		r.CloseAll()
 		cancel()
@@ -26,6 +27,9 @@ func newTestRegistry(t *testing.T) *Registry {
 }
 
 var testID = [32]byte{1, 2, 3}
+
+// quiet drops the Registry's warnings (a full send queue) in tests.
+var quiet = slog.New(slog.DiscardHandler)
 
 func TestAddHibernatableLimits(t *testing.T) {
 	for _, tc := range []struct {
