@@ -69,6 +69,9 @@
 // prelude/95_websocket_state.js). The prelude defines wsHandle(ws),
 // wsWrap(handle, forwarded) and wsDispatch(ws, kind, …) for Go. A 101
 // response carries its socket to Worker.ServeHTTP as the body (*wsUpgrade).
+// The connection itself, its send queue, read loop, close codes and
+// auto-responses, and each object's socket record are package sockets';
+// the handle is the sockets.Handler that posts their events to the loop.
 //
 // Functions the prelude defines on __cairn for Go to call:
 //

@@ -58,7 +58,7 @@ func (rt *runtime) roundTrip(do func(ctx context.Context) (*http.Response, error
 			switch {
 			case s == nil: // the runtime was reset meanwhile
 				if ws != nil {
-					ws.c.fail() // no client will get this socket
+					ws.c.net.Fail() // no client will get this socket
 				}
 			case err != nil:
 				_ = s.reject(rt.errorValue(err))

@@ -98,7 +98,7 @@ func (i *instance) Evict() bool {
 }
 
 func (i *instance) evictNow() bool {
-	if _, accepted := i.rt.w.socketCounts(i.class, i.obj.ID); accepted > 0 || !i.gate.Evict() {
+	if _, accepted := i.rt.w.sockets.Counts(i.class, i.obj.ID); accepted > 0 || !i.gate.Evict() {
 		return false
 	}
 	i.drop()

@@ -19,6 +19,7 @@ import (
 	"github.com/cairn-dev/cairn/commit"
 	"github.com/cairn-dev/cairn/jsrt/eventloop"
 	"github.com/cairn-dev/cairn/objects"
+	"github.com/cairn-dev/cairn/sockets"
 )
 
 // ErrStopped is returned when work is handed to a runtime that has shut
@@ -82,7 +83,7 @@ type Worker struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	closing sync.Once
-	sockets wsRegistry // WebSockets (websocket.go)
+	sockets *sockets.Registry // WebSockets (websocket.go)
 }
 
 // New compiles the script, starts its runtimes and registers its Durable
@@ -120,6 +121,7 @@ func New(cfg Config) (*Worker, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &Worker{cfg: cfg, log: cfg.Logger, program: prog, seed: maphash.MakeSeed(), ctx: ctx, cancel: cancel, durable: cfg.Commit}
+	w.sockets = sockets.NewRegistry(ctx, sockets.Options{MaxMessage: cfg.MaxWebSocketMessage, Logger: cfg.Logger})
 	if w.durable == nil {
 		w.durable, w.ownLog = commit.NewLocal(0), true
 	}
@@ -180,7 +182,7 @@ func (w *Worker) checkExports() error {
 // Close stops the runtimes. In-flight requests fail with ErrStopped.
 func (w *Worker) Close() {
 	w.closing.Do(func() {
-		w.sockets.closeAll() // 1012: clients reconnect
+		w.sockets.CloseAll() // 1012: clients reconnect
 		w.cancel()
 		for _, rt := range w.rts {
 			rt.loop.Stop()
@@ -233,7 +235,9 @@ func (w *Worker) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if u, ok := resp.Body.(*wsUpgrade); ok {
-		w.upgrade(rw, r, resp, u.c)
+		// Upgrade answers a failed upgrade itself and reports it to the
+		// socket's JS as a 1006 close.
+		_ = u.c.net.Upgrade(rw, r, resp.Header)
 		return
 	}
 	WriteResponse(rw, resp)

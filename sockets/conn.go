@@ -1,0 +1,425 @@
+package sockets
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// Limits. Received messages are limited to 32 MiB by default, as on
+// Cloudflare; the others follow workerd.
+const (
+	// DefaultMaxMessage bounds a received message unless
+	// Options.MaxMessage says otherwise.
+	DefaultMaxMessage = 32 << 20
+	// MaxAttachmentSize bounds a socket's attachment
+	// (ws.serializeAttachment; workerd: 16 KiB).
+	MaxAttachmentSize = 16 << 10
+	// MaxEventTimeout bounds an object's event timeout
+	// (setHibernatableWebSocketEventTimeout): 7 days.
+	MaxEventTimeout = 7 * 24 * time.Hour
+
+	// maxHibernatable is workerd's ACTIVE_CONNECTION_LIMIT per object.
+	maxHibernatable = 32 << 10
+	maxTags         = 10
+	maxTagLength    = 256
+	// maxAutoResponse bounds each side of an auto-response pair.
+	maxAutoResponse = 2048
+	// sendQueueLimit bounds the bytes queued for a peer that does not read;
+	// beyond it the socket is closed with 1008 rather than growing memory.
+	sendQueueLimit = 16 << 20
+	// readAhead is how many received messages may wait for their Handler
+	// to be done before the socket stops reading from the network
+	// (back-pressure).
+	readAhead = 16
+)
+
+// Close codes this package sends or reports (RFC 6455, section 7.4.1).
+const (
+	CodeAbnormal        = 1006 // reported: the peer went away without a Close frame
+	CodePolicyViolation = 1008 // sent: the peer did not read and the send queue overflowed
+	CodeTooBig          = 1009 // sent and reported: a received message exceeded the limit
+	CodeInternalError   = 1011 // for consumers: the guest failed (storage, reset)
+	CodeServiceRestart  = 1012 // sent: the Registry is closing
+)
+
+// reasonDisconnected is the reason reported with 1006.
+const reasonDisconnected = "WebSocket disconnected without sending Close frame."
+
+// ErrClosed is returned by Upgrade once the Registry is closing: the
+// client got a 1012 close right after its handshake.
+var ErrClosed = errors.New("sockets: registry is closing")
+
+// Handler receives the events of a Conn. The read loop calls it from its
+// own goroutine, one event at a time and in order; a method may block,
+// which holds up reading. The consumer decides where each event runs (for a
+// Durable Object: on its thread, through its input gate).
+type Handler interface {
+	// OnMessage delivers a received message, text or binary. The consumer
+	// calls done once it has handled or dropped the message: when
+	// readAhead (16) messages wait for done, the read loop stops reading
+	// from the network until one is. OnMessage returns false if the
+	// message cannot be delivered and later ones will not be either; the
+	// read loop then stops (done may have been called or not: calling it
+	// again is harmless).
+	OnMessage(data []byte, text bool, done func()) bool
+	// OnError reports a protocol error (a message over the limit); OnClose
+	// follows.
+	OnError(msg string)
+	// OnClose reports the end of the connection: the peer's code and
+	// reason with wasClean true if it sent a Close frame, or 1006 with
+	// wasClean false if the connection dropped or never came (Fail). It is
+	// not called if the Registry's context ended first or OnMessage
+	// returned false.
+	OnClose(code int, reason string, wasClean bool)
+}
+
+// Conn is the network side of the server end of one WebSocket. It exists
+// before its connection does: what is sent before Upgrade waits in its
+// queue. Its methods are safe for concurrent use.
+type Conn struct {
+	reg     *Registry
+	h       Handler
+	credits chan struct{} // one per message handed to h and not done yet
+
+	mu           sync.Mutex
+	obj          *Object // the object that accepted c, if any
+	hibernatable bool    // c is one of obj's hibernatable sockets
+	left         bool    // Leave was called
+	seq          uint64  // acceptance order among obj's sockets; set before c joins them
+	tags         []string
+	attachment   []byte
+	autoAt       time.Time
+	conn         *websocket.Conn
+	out          []frame
+	outBytes     int
+	finished     bool // no more frames are written (closed, failed or overflowed)
+	writing      bool // a writeLoop goroutine runs (only while frames wait: idle sockets cost no goroutine)
+}
+
+// frame is a queued outgoing message, or a Close frame.
+type frame struct {
+	typ    websocket.MessageType
+	data   []byte
+	close  bool
+	code   websocket.StatusCode
+	reason string
+}
+
+// NewConn returns a socket, not connected yet, whose events go to h.
+func (r *Registry) NewConn(h Handler) *Conn {
+	return &Conn{reg: r, h: h, credits: make(chan struct{}, readAhead)}
+}
+
+// Handler returns the Handler c was made with, so that a consumer can find
+// its own socket from the ones an Object lists.
+func (c *Conn) Handler() Handler { return c.h }
+
+// SendText queues a text message. Messages go out in order once c is
+// connected; one sent after Close, or once the connection failed, is
+// dropped. A peer that does not read lets the queue grow to 16 MiB, past
+// which c is closed with 1008 rather than growing memory.
+func (c *Conn) SendText(s string) {
+	c.enqueue(frame{typ: websocket.MessageText, data: []byte(s)})
+}
+
+// SendBinary queues a binary message as SendText does. c keeps data: the
+// caller must not change it afterwards.
+func (c *Conn) SendBinary(data []byte) {
+	c.enqueue(frame{typ: websocket.MessageBinary, data: data})
+}
+
+// Close queues a Close frame with code and reason after the messages
+// already queued; later sends are dropped. The caller checks code and
+// reason. The peer's answer comes to the Handler's OnClose.
+func (c *Conn) Close(code int, reason string) {
+	c.enqueue(frame{close: true, code: websocket.StatusCode(code), reason: reason})
+}
+
+// Shutdown closes the connection with code and reason now, dropping what
+// is queued.
+func (c *Conn) Shutdown(code int, reason string) {
+	c.mu.Lock()
+	conn := c.conn
+	c.finished = true
+	c.out, c.outBytes = nil, 0
+	c.mu.Unlock()
+	if conn != nil {
+		_ = conn.Close(websocket.StatusCode(code), reason)
+	}
+}
+
+// Fail reports a socket that will never get a connection (its 101
+// response reached no client) as closed with 1006. The Handler's OnClose
+// runs on a goroutine of its own: the caller may be the thread it posts to.
+func (c *Conn) Fail() {
+	c.mu.Lock()
+	c.finished = true
+	c.out, c.outBytes = nil, 0
+	c.mu.Unlock()
+	go c.h.OnClose(CodeAbnormal, reasonDisconnected, false)
+}
+
+// SetAttachment keeps a copy of data with c, for the guest to read back
+// after its object was evicted or reset. It fails for more than
+// MaxAttachmentSize bytes.
+func (c *Conn) SetAttachment(data []byte) error {
+	if len(data) > MaxAttachmentSize {
+		return fmt.Errorf("A WebSocket 'serializeAttachment()' value cannot be larger than %d bytes", MaxAttachmentSize)
+	}
+	data = slices.Clone(data)
+	c.mu.Lock()
+	c.attachment = data
+	c.mu.Unlock()
+	return nil
+}
+
+// Attachment returns a copy of c's attachment, nil if none was set.
+func (c *Conn) Attachment() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.attachment)
+}
+
+// Tags returns the tags c was accepted with as a hibernatable socket.
+func (c *Conn) Tags() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.tags)
+}
+
+// HasTag reports whether c was accepted with tag.
+func (c *Conn) HasTag(tag string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Contains(c.tags, tag)
+}
+
+// AutoResponseTime returns when c last got its object's auto-response,
+// the zero time if never.
+func (c *Conn) AutoResponseTime() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.autoAt
+}
+
+// Object returns the record of the object that accepted c (as a
+// hibernatable socket or not), nil if no object did.
+func (c *Conn) Object() *Object {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.obj
+}
+
+// Leave takes c out of the object that accepted it, once the consumer has
+// delivered its close: a hibernatable socket is no longer listed or
+// counted, an accepted one no longer keeps the object in memory. The
+// object's record is dropped once it holds no socket and no setting.
+// Calling Leave again, or for a socket no object accepted, does nothing.
+func (c *Conn) Leave() {
+	c.mu.Lock()
+	o, hib := c.obj, c.hibernatable
+	if o == nil || c.left {
+		c.mu.Unlock()
+		return
+	}
+	c.left = true
+	c.mu.Unlock()
+	o.mu.Lock()
+	if hib {
+		delete(o.sockets, c)
+	} else {
+		o.accepted--
+	}
+	o.mu.Unlock()
+	o.reg.dropIfEmpty(o)
+}
+
+// Upgrade answers req with a 101 response carrying header (less the
+// handshake headers, which it sets itself; a Sec-WebSocket-Protocol in
+// header is the subprotocol chosen), attaches the connection to c, starts
+// writing what was queued and starts the read loop, which calls c's
+// Handler. If the connection cannot be made, Upgrade answers req itself
+// where it still can (400 for a request that is not a WebSocket upgrade,
+// a 1012 close when the Registry is closing), reports c closed with 1006
+// (Fail) and returns the reason.
+func (c *Conn) Upgrade(rw http.ResponseWriter, req *http.Request, header http.Header) error {
+	if !strings.EqualFold(req.Header.Get("Upgrade"), "websocket") {
+		// The app answered a plain request with a socket; the client cannot
+		// use it.
+		http.Error(rw, "Worker returned a WebSocket to a request that is not a WebSocket upgrade", http.StatusBadRequest)
+		c.Fail()
+		return errors.New("sockets: the request is not a WebSocket upgrade")
+	}
+	h := rw.Header()
+	for k, vs := range header {
+		switch http.CanonicalHeaderKey(k) {
+		case "Upgrade", "Connection", "Sec-Websocket-Accept", "Sec-Websocket-Extensions", "Sec-Websocket-Protocol", "Content-Length", "Transfer-Encoding":
+			continue
+		}
+		h[k] = vs
+	}
+	opts := &websocket.AcceptOptions{InsecureSkipVerify: true, CompressionMode: websocket.CompressionDisabled}
+	if p := header.Get("Sec-WebSocket-Protocol"); p != "" {
+		opts.Subprotocols = []string{p}
+	}
+	conn, err := websocket.Accept(rw, req, opts)
+	if err != nil {
+		c.reg.log.Warn("websocket upgrade failed", "error", err)
+		c.Fail()
+		return fmt.Errorf("sockets: upgrade: %w", err)
+	}
+	conn.SetReadLimit(c.reg.maxMessage)
+	if !c.reg.add(c) {
+		_ = conn.Close(websocket.StatusServiceRestart, "Service restart")
+		c.Fail()
+		return ErrClosed
+	}
+	c.mu.Lock()
+	c.conn = conn
+	if c.finished && len(c.out) == 0 {
+		c.mu.Unlock()
+		_ = conn.CloseNow()
+	} else {
+		c.startWriter()
+		c.mu.Unlock()
+	}
+	go c.readLoop()
+	return nil
+}
+
+// enqueue queues f for the writer. A peer that does not read makes the
+// queue overflow, which closes the socket (1008) instead of growing memory.
+func (c *Conn) enqueue(f frame) {
+	c.mu.Lock()
+	if c.finished {
+		c.mu.Unlock()
+		return
+	}
+	if c.outBytes > 0 && c.outBytes+len(f.data) > sendQueueLimit {
+		c.finished = true
+		c.out, c.outBytes = nil, 0
+		conn := c.conn
+		c.mu.Unlock()
+		c.reg.log.Warn("websocket send queue full; closing", "limit", sendQueueLimit)
+		if conn != nil {
+			go func() { _ = conn.Close(websocket.StatusPolicyViolation, "send queue full: the peer is not reading") }()
+		}
+		return
+	}
+	c.out = append(c.out, f)
+	c.outBytes += len(f.data)
+	if f.close {
+		c.finished = true
+	}
+	c.startWriter()
+	c.mu.Unlock()
+}
+
+// startWriter starts a writeLoop if frames wait and none runs. c.mu held.
+func (c *Conn) startWriter() {
+	if !c.writing && c.conn != nil && len(c.out) > 0 {
+		c.writing = true
+		go c.writeLoop()
+	}
+}
+
+// writeLoop writes queued frames in order and exits when none are left.
+// After a Close frame or a failed write it leaves writing set, so that no
+// writer starts again.
+func (c *Conn) writeLoop() {
+	ctx := c.reg.ctx
+	for {
+		c.mu.Lock()
+		batch := c.out
+		c.out, c.outBytes = nil, 0
+		if len(batch) == 0 {
+			c.writing = false
+			c.mu.Unlock()
+			return
+		}
+		conn := c.conn
+		c.mu.Unlock()
+		for _, f := range batch {
+			if f.close {
+				_ = conn.Close(f.code, f.reason)
+				return
+			}
+			if err := conn.Write(ctx, f.typ, f.data); err != nil {
+				c.mu.Lock()
+				c.finished = true
+				c.out, c.outBytes = nil, 0
+				c.mu.Unlock()
+				return // the reader sees the failure and reports the close
+			}
+		}
+	}
+}
+
+// readLoop hands received messages to the Handler, answering the object's
+// auto-response itself, until the connection closes.
+func (c *Conn) readLoop() {
+	ctx := c.reg.ctx
+	for {
+		typ, data, err := c.conn.Read(ctx)
+		if err != nil {
+			code, reason, clean := CodeAbnormal, reasonDisconnected, false
+			var ce websocket.CloseError
+			switch {
+			case errors.As(err, &ce):
+				code, reason, clean = int(ce.Code), ce.Reason, true
+				if ce.Code == websocket.StatusNoStatusRcvd {
+					reason = ""
+				}
+			case errors.Is(err, websocket.ErrMessageTooBig):
+				code, reason = CodeTooBig, "Message is too large"
+				c.h.OnError(reason)
+			}
+			c.reg.remove(c)
+			c.h.OnClose(code, reason, clean)
+			return
+		}
+		if typ == websocket.MessageText && c.autoRespond(data) {
+			continue
+		}
+		select {
+		case c.credits <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		release := sync.OnceFunc(func() { <-c.credits })
+		if !c.h.OnMessage(data, typ == websocket.MessageText, release) {
+			release()
+			return
+		}
+	}
+}
+
+// autoRespond answers a message equal to the object's auto-response
+// request without the guest.
+func (c *Conn) autoRespond(data []byte) bool {
+	c.mu.Lock()
+	o, hib := c.obj, c.hibernatable
+	c.mu.Unlock()
+	if o == nil || !hib {
+		return false
+	}
+	o.mu.Lock()
+	ok := o.autoSet && o.autoReq == string(data)
+	res := o.autoRes
+	o.mu.Unlock()
+	if !ok {
+		return false
+	}
+	c.mu.Lock()
+	c.autoAt = time.Now()
+	c.mu.Unlock()
+	c.enqueue(frame{typ: websocket.MessageText, data: []byte(res)})
+	return true
+}
