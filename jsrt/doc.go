@@ -68,7 +68,8 @@
 // webSockets (the Hibernation API, added to the state by
 // prelude/95_websocket_state.js). The prelude defines wsHandle(ws),
 // wsWrap(handle, forwarded) and wsDispatch(ws, kind, …) for Go. A 101
-// response carries its socket to Worker.ServeHTTP as the body (*wsUpgrade).
+// response carries its socket to Worker.ServeHTTP as the body
+// (*sockets.Upgrade), also from a Durable Object written in Go.
 // The connection itself, its send queue, read loop, close codes and
 // auto-responses, and each object's socket record are package sockets';
 // the handle is the sockets.Handler that posts their events to the loop.

@@ -9,6 +9,7 @@ import (
 	"github.com/dop251/goja"
 
 	"github.com/cairn-dev/cairn/objects"
+	"github.com/cairn-dev/cairn/sockets"
 )
 
 // installFetch defines __cairn.fetchNative, the outbound HTTP request behind
@@ -48,9 +49,9 @@ func (rt *runtime) roundTrip(do func(ctx context.Context) (*http.Response, error
 	return rt.offLoop(true, func(ctx context.Context) func(*settler) {
 		resp, err := do(ctx)
 		var body []byte
-		var ws *wsUpgrade // a Durable Object's 101 with its socket
+		var ws *sockets.Upgrade // a Durable Object's 101 with its socket
 		if err == nil {
-			if ws, _ = resp.Body.(*wsUpgrade); ws == nil {
+			if ws, _ = resp.Body.(*sockets.Upgrade); ws == nil {
 				body, err = readBody(resp.Body)
 			}
 		}
@@ -58,14 +59,14 @@ func (rt *runtime) roundTrip(do func(ctx context.Context) (*http.Response, error
 			switch {
 			case s == nil: // the runtime was reset meanwhile
 				if ws != nil {
-					ws.c.net.Fail() // no client will get this socket
+					ws.Conn.Fail() // no client will get this socket
 				}
 			case err != nil:
 				_ = s.reject(rt.errorValue(err))
 			default:
 				wire := rt.responseWire(resp, body)
 				if ws != nil {
-					_ = wire.(*goja.Object).Set("webSocket", rt.wrapForwarded(ws.c))
+					_ = wire.(*goja.Object).Set("webSocket", rt.wrapForwarded(rt.w.forwardedConn(ws.Conn)))
 				}
 				_ = s.resolve(wire)
 			}

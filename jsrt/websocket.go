@@ -326,14 +326,6 @@ func (rt *runtime) handleOf(ws goja.Value) *wsConn {
 	return c
 }
 
-// wsUpgrade is the body of a 101 response carrying a WebSocket: it travels
-// from the JS that returned it (through stubs) to Worker.ServeHTTP, which
-// upgrades the connection and attaches it.
-type wsUpgrade struct{ c *wsConn }
-
-func (*wsUpgrade) Read([]byte) (int, error) { return 0, errors.New("a WebSocket response has no body") }
-func (*wsUpgrade) Close() error             { return nil }
-
 // OnMessage posts a received message to the socket's owner
 // (sockets.Handler).
 func (c *wsConn) OnMessage(data []byte, text bool, done func()) bool {
@@ -545,4 +537,15 @@ func (rt *runtime) wrapForwarded(c *wsConn) goja.Value {
 		return goja.Null()
 	}
 	return v
+}
+
+// forwardedConn returns the JS side of a socket a Durable Object answered
+// with: its own wsConn if JS accepted it, or a new one standing for a
+// socket whose events go elsewhere (an object written in Go), which JS can
+// only pass on in its response.
+func (w *Worker) forwardedConn(net *sockets.Conn) *wsConn {
+	if c, ok := net.Handler().(*wsConn); ok {
+		return c
+	}
+	return &wsConn{w: w, net: net}
 }

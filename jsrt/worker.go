@@ -234,10 +234,10 @@ func (w *Worker) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		http.Error(rw, "Worker threw exception", http.StatusInternalServerError)
 		return
 	}
-	if u, ok := resp.Body.(*wsUpgrade); ok {
+	if u, ok := resp.Body.(*sockets.Upgrade); ok {
 		// Upgrade answers a failed upgrade itself and reports it to the
-		// socket's JS as a 1006 close.
-		_ = u.c.net.Upgrade(rw, r, resp.Header)
+		// socket's owner as a 1006 close.
+		_ = u.Conn.Upgrade(rw, r, resp.Header)
 		return
 	}
 	WriteResponse(rw, resp)
@@ -475,7 +475,7 @@ func (rt *runtime) goResponse(wire goja.Value) (*http.Response, error) {
 		Body:       http.NoBody,
 	}
 	if c := rt.handleOf(obj.Get("webSocket")); c != nil && status == http.StatusSwitchingProtocols {
-		resp.Body = &wsUpgrade{c}
+		resp.Body = &sockets.Upgrade{Conn: c.net}
 		return resp, nil
 	}
 	if b := bufferBytes(obj.Get("body")); b != nil {
