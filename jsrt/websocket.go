@@ -66,6 +66,11 @@ type wsConn struct {
 	closed  bool // the close event was delivered
 }
 
+// Sockets returns the registry of the Worker's WebSockets, for Durable
+// Objects written in Go to accept theirs in (objects.Host.SetSockets): then
+// shutdown closes them with the others.
+func (w *Worker) Sockets() *sockets.Registry { return w.sockets }
+
 // WebSocketsHibernatable reports whether the object class/id has open
 // hibernatable WebSockets and no sockets accepted with ws.accept(): as far
 // as WebSockets go it may be evicted from memory, its sockets staying open

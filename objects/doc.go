@@ -56,7 +56,9 @@
 // NewGoClass makes a Class from a constructor. The constructor gets a
 // *State (id, name, Storage) and returns a value whose methods serve the
 // events: ServeHTTP (http.Handler) for fetch, RPCHandler for JS RPC (and
-// Host.Call), AlarmHandler for alarms. A Go object's event runs to
+// Host.Invoke from Go), AlarmHandler for alarms, WebSocketHandler for the
+// WebSockets it accepts with State.AcceptWebSocket (hibernatable: they
+// stay open while the object is evicted). A Go object's event runs to
 // completion as one turn, so it needs no blockConcurrencyWhile; its
 // Storage has the SQL API, the KV API (values in the structured-clone
 // encoding of package clone, shared with JS) and the alarm. Register the

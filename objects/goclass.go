@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cairn-dev/cairn/clone"
+	"github.com/cairn-dev/cairn/sockets"
 	"github.com/cairn-dev/cairn/storage"
 )
 
@@ -112,8 +113,9 @@ type goInstance struct {
 	stopped bool
 
 	// On the object's thread.
-	user any  // what construct returned; nil until constructed
-	used bool // the gate was used in the running task
+	user  any    // what construct returned; nil until constructed
+	state *State // the State construct got
+	used  bool   // the gate was used in the running task
 }
 
 // Post queues fn on the object's thread (Guest).
@@ -167,12 +169,12 @@ func (i *goInstance) Construct() error {
 	if err != nil {
 		return err
 	}
-	i.user = user
+	i.user, i.state = user, state
 	return nil
 }
 
 // Reset drops the Go object (Guest).
-func (i *goInstance) Reset(error) { i.user = nil }
+func (i *goInstance) Reset(error) { i.user, i.state = nil, nil }
 
 // protect runs fn, turning a panic into an error: a Go object's bug fails
 // its event, not the process.
@@ -237,6 +239,9 @@ func (i *goInstance) Fetch(ctx context.Context, req *http.Request) (*http.Respon
 				err = gateErr
 			}
 			if err != nil {
+				if rec.upgrade != nil {
+					rec.upgrade.Fail() // no client will get this socket
+				}
 				ch <- result{nil, err}
 				return
 			}
@@ -320,7 +325,7 @@ func (i *goInstance) Evict() bool {
 	if !i.Post(func() {
 		evicted := i.gate.Evict()
 		if evicted {
-			i.user = nil
+			i.user, i.state = nil, nil
 		}
 		ch <- evicted
 	}) {
@@ -340,9 +345,10 @@ func (i *goInstance) Close() {
 // recorder is the http.ResponseWriter a Go object's ServeHTTP writes to;
 // the response leaves once the event's writes are durable.
 type recorder struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
+	header  http.Header
+	status  int
+	body    bytes.Buffer
+	upgrade *sockets.Conn // a socket accepted by the object (State.AcceptWebSocket)
 }
 
 func newRecorder() *recorder { return &recorder{header: make(http.Header)} }
@@ -361,6 +367,14 @@ func (r *recorder) Write(b []byte) (int, error) {
 }
 
 func (r *recorder) response() *http.Response {
+	if r.upgrade != nil {
+		return &http.Response{
+			StatusCode: http.StatusSwitchingProtocols,
+			Status:     "101 Switching Protocols",
+			Header:     r.header,
+			Body:       &sockets.Upgrade{Conn: r.upgrade},
+		}
+	}
 	r.WriteHeader(http.StatusOK)
 	return &http.Response{
 		StatusCode:    r.status,

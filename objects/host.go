@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cairn-dev/cairn/commit"
+	"github.com/cairn-dev/cairn/sockets"
 	"github.com/cairn-dev/cairn/storage"
 )
 
@@ -61,8 +62,9 @@ type Object struct {
 	Storage *storage.DB
 
 	host     *Host
-	durable  commit.Log // the Host's, for guests that bring none
-	path     string     // of the storage file
+	durable  commit.Log        // the Host's, for guests that bring none
+	sockets  *sockets.Registry // the Host's, for Go objects' WebSockets
+	path     string            // of the storage file
 	log      *slog.Logger
 	scratch  *storage.Scratch
 	activity activity
@@ -103,6 +105,9 @@ type Host struct {
 
 	durable commit.Log // see SetCommitLog
 	ownLog  bool       // durable was made by the Host and is closed by Close
+
+	sockets    *sockets.Registry // WebSockets of Go objects (see SetSockets)
+	ownSockets bool              // sockets was made by the Host and is closed by Close
 
 	// calls holds, per object being evicted, the RPC calls that arrived
 	// meanwhile, in order; the eviction's end delivers them.
@@ -269,6 +274,7 @@ func (h *Host) activateLocked(class string, id ID, name string) (*Object, error)
 		Storage: storage.Open(path, storage.Options{Logger: h.log, Scratch: h.scratch}),
 		host:    h,
 		durable: h.commitLogLocked(),
+		sockets: h.socketRegistryLocked(),
 		path:    path,
 		log:     h.log,
 		scratch: h.scratch,
@@ -301,6 +307,9 @@ func (h *Host) Close() error {
 	calls := h.calls
 	h.calls = make(map[key][]pendingCall)
 	durable, ownLog := h.durable, h.ownLog
+	if h.ownSockets {
+		defer h.sockets.CloseAll()
+	}
 	h.mu.Unlock()
 	for _, cs := range calls {
 		for _, c := range cs {

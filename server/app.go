@@ -195,6 +195,7 @@ func Load(opts Options) (*App, error) {
 		durable.Close()
 		return nil, fmt.Errorf("%s: %w", relName(cfg.Dir, cfg.Main), err)
 	}
+	host.SetSockets(w.Sockets()) // Go objects' WebSockets close with the Worker's
 	inputs := append(slices.Clone(res.Inputs), file, filepath.Join(cfg.Dir, ".dev.vars"))
 	return &App{Config: cfg, Worker: w, Host: host, KV: kvs, D1: d1s, durable: durable, Inputs: inputs}, nil
 }

@@ -28,7 +28,8 @@ import (
 // database. Each event runs alone and its writes are durable before its
 // answer leaves, as for a JS object.
 type GoCounter struct {
-	state *objects.State
+	state    *objects.State
+	instance float64 // how many times the object was constructed, this time included
 }
 
 // newGoCounter is the constructor: it runs when the object starts, before
@@ -38,7 +39,17 @@ func newGoCounter(state *objects.State) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create table: %w", err)
 	}
-	return &GoCounter{state: state}, nil
+	// Count the object's starts: after an eviction (hibernation included)
+	// the next event constructs it again.
+	starts, _, err := state.Storage.Get("starts")
+	if err != nil {
+		return nil, err
+	}
+	n, _ := starts.(float64)
+	if err := state.Storage.Put("starts", n+1); err != nil {
+		return nil, err
+	}
+	return &GoCounter{state: state, instance: n + 1}, nil
 }
 
 // add adds by to the counter and returns its new value.
@@ -79,8 +90,19 @@ func (c *GoCounter) get() (map[string]any, error) {
 	return map[string]any{"name": c.state.Name, "count": value, "alarms": alarms}, nil
 }
 
-// ServeHTTP is the object's fetch handler.
+// ServeHTTP is the object's fetch handler: /chat accepts a WebSocket into
+// the object's chat room, anything else counts a hit.
 func (c *GoCounter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/chat" {
+		ws, err := c.state.AcceptWebSocket(w, r, "chat")
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		// Kept with the socket while the object hibernates.
+		_ = ws.SetAttachment(map[string]any{"joined": float64(len(c.state.WebSockets("chat")))})
+		return
+	}
 	n, err := c.add(1)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
@@ -111,6 +133,38 @@ func (c *GoCounter) RPC(ctx context.Context, method string, args []any) (any, er
 	return nil, &objects.ThrownError{Name: "TypeError", Message: fmt.Sprintf("The RPC receiver does not implement the method %q.", method)}
 }
 
+// WebSocketMessage broadcasts a chat message to everyone in the room, with
+// the sender's number and how many messages the room has seen: the count is
+// written before the broadcast, so it leaves only once durable.
+func (c *GoCounter) WebSocketMessage(ctx context.Context, ws *objects.WebSocket, data []byte, text bool) error {
+	seen, _, err := c.state.Storage.Get("messages")
+	if err != nil {
+		return err
+	}
+	n, _ := seen.(float64)
+	if err := c.state.Storage.Put("messages", n+1); err != nil {
+		return err
+	}
+	who := "?"
+	if a, err := ws.Attachment(); err == nil {
+		if m, ok := a.(map[string]any); ok {
+			who = fmt.Sprint(m["joined"])
+		}
+	}
+	line := fmt.Sprintf("#%d from %s (instance %d): %s", int(n+1), who, int(c.instance), data)
+	for _, peer := range c.state.WebSockets("chat") {
+		if err := peer.Send(line); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WebSocketClose answers a client's close.
+func (c *GoCounter) WebSocketClose(ctx context.Context, ws *objects.WebSocket, code int, reason string, wasClean bool) error {
+	return ws.Close(1000, "bye")
+}
+
 // Alarm runs when the alarm set by remindIn is due.
 func (c *GoCounter) Alarm(ctx context.Context, info objects.AlarmInfo) error {
 	n, _, err := c.state.Storage.Get("alarms")
@@ -133,6 +187,7 @@ func argNumber(args []any) (float64, bool) {
 func main() {
 	port := flag.Int("port", 8787, "port to listen on (127.0.0.1)")
 	persist := flag.String("persist-to", "", "state directory (default .cairn/state in the project)")
+	hibernate := flag.Duration("hibernate-idle", 10*time.Second, "evict an object that only holds WebSockets after this long without events")
 	flag.Parse()
 	dir := flag.Arg(0)
 	if dir == "" {
@@ -142,18 +197,19 @@ func main() {
 		}
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := run(dir, *persist, *port, log); err != nil {
+	if err := run(dir, *persist, *port, *hibernate, log); err != nil {
 		log.Error("go-counter", "error", err)
 		os.Exit(1)
 	}
 }
 
-func run(dir, persist string, port int, log *slog.Logger) error {
+func run(dir, persist string, port int, hibernate time.Duration, log *slog.Logger) error {
 	app, err := server.Load(server.Options{
-		Config:    dir,
-		PersistTo: persist,
-		Logger:    log,
-		Classes:   map[string]objects.Class{"GoCounter": objects.NewGoClass(newGoCounter)},
+		Config:        dir,
+		PersistTo:     persist,
+		Logger:        log,
+		HibernateIdle: hibernate,
+		Classes:       map[string]objects.Class{"GoCounter": objects.NewGoClass(newGoCounter)},
 	})
 	if err != nil {
 		return err

@@ -20,8 +20,10 @@ export default {
         return Response.json(await env.TALLY.getByName(name).tally(name));
       case "/alarm": // the Go object sets an alarm; its handler records it
         return Response.json(await counter.remindIn(Number(url.searchParams.get("ms") ?? "100")));
+      case "/chat": // a WebSocket chat room kept by the Go object (hibernatable sockets)
+        return counter.fetch(request);
     }
-    return new Response("try /hit, /add?by=2, /get, /tally, /alarm?ms=100\n", { status: 404 });
+    return new Response("try /hit, /add?by=2, /get, /tally, /alarm?ms=100, /chat (WebSocket)\n", { status: 404 });
   },
 };
 

@@ -1,0 +1,148 @@
+package objects
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/cairn-dev/cairn/commit"
+	"github.com/cairn-dev/cairn/sockets"
+)
+
+// room is a Go object with a chat room: it broadcasts each message with a
+// count kept in storage.
+type room struct{ s *State }
+
+func (r *room) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if _, err := r.s.AcceptWebSocket(w, req, "chat"); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+	}
+}
+
+func (r *room) WebSocketMessage(ctx context.Context, ws *WebSocket, data []byte, text bool) error {
+	v, _, err := r.s.Storage.Get("n")
+	if err != nil {
+		return err
+	}
+	n, _ := v.(float64)
+	if err := r.s.Storage.Put("n", n+1); err != nil {
+		return err
+	}
+	for _, peer := range r.s.WebSockets("chat") {
+		if err := peer.Send(fmt.Sprintf("%d: %s", int(n+1), data)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *room) WebSocketClose(ctx context.Context, ws *WebSocket, code int, reason string, wasClean bool) error {
+	return ws.Close(1000, "bye")
+}
+
+// roomServer serves the Go class Room over HTTP, as the server package
+// does: a 101 answer upgrades the client's connection.
+func roomServer(t *testing.T, log *holdingLog) (*Host, string) {
+	t.Helper()
+	catalog, err := OpenCatalog(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := NewHost(catalog, nil)
+	if log != nil {
+		h.SetCommitLog(log)
+	}
+	t.Cleanup(func() { h.Close() })
+	h.Register("Room", NewGoClass(func(s *State) (any, error) { return &room{s}, nil }))
+	ns, err := h.Namespace("Room")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		resp, err := h.Fetch(r.Context(), "Room", ns.IDFromName("r"), "r", r)
+		if err != nil {
+			http.Error(rw, err.Error(), 500)
+			return
+		}
+		if up, ok := resp.Body.(*sockets.Upgrade); ok {
+			_ = up.Conn.Upgrade(rw, r, resp.Header)
+			return
+		}
+		rw.WriteHeader(resp.StatusCode)
+	}))
+	t.Cleanup(srv.Close)
+	return h, "ws" + strings.TrimPrefix(srv.URL, "http")
+}
+
+func TestGoClassWebSockets(t *testing.T) {
+	_, url := roomServer(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	a, _, err := websocket.Dial(ctx, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.CloseNow()
+	b, _, err := websocket.Dial(ctx, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.CloseNow()
+	if err := a.Write(ctx, websocket.MessageText, []byte("hi")); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*websocket.Conn{a, b} {
+		_, got, err := c.Read(ctx)
+		if err != nil || string(got) != "1: hi" {
+			t.Fatalf("broadcast = %q, %v", got, err)
+		}
+	}
+}
+
+// spec 16: what a Go object sends on a WebSocket after a write leaves only
+// once the write is durable.
+func TestGoClassWebSocketSendIsGated(t *testing.T) {
+	log := &holdingLog{inner: commit.NewLocal(0)}
+	t.Cleanup(func() { log.inner.Close() })
+	_, url := roomServer(t, log)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	a, _, err := websocket.Dial(ctx, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.CloseNow()
+	log.hold()
+	if err := a.Write(ctx, websocket.MessageText, []byte("held")); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string, 1)
+	go func() {
+		_, b, err := a.Read(ctx)
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		got <- string(b)
+	}()
+	select {
+	case m := <-got:
+		t.Fatalf("message %q sent before the write before it was durable", m)
+	case <-time.After(200 * time.Millisecond):
+	}
+	log.release()
+	select {
+	case m := <-got:
+		if m != "1: held" {
+			t.Fatalf("message %q, want %q", m, "1: held")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no message after the write became durable")
+	}
+}
