@@ -45,7 +45,7 @@ func (i *instance) deleteAlarm(confirm bool) {
 // Alarm runs an alarm event (objects.AlarmTaker).
 func (i *instance) Alarm(scheduled int64, retryCount int, done func(objects.AlarmResult)) {
 	ok := i.Post(func() {
-		_, err := i.gate.Deliver(func(ev *objects.Event) {
+		err := i.gate.Deliver(func(ev *objects.Event) {
 			i.gate.RunAlarm(scheduled, i.alarmHandler(retryCount), func(r objects.AlarmResult) {
 				if ev.Done() {
 					done(r)

@@ -255,7 +255,7 @@ func (w *Worker) callCap(id uint64, path []string, payload []byte, done func([]b
 // leaves through the output gate.
 func (i *instance) Call(path []string, payload []byte, done func([]byte, error)) {
 	ok := i.Post(func() {
-		_, err := i.gate.Deliver(func(ev *objects.Event) {
+		err := i.gate.Deliver(func(ev *objects.Event) {
 			i.rt.serveRPC(i.this, "object", path, payload, func(b []byte, err error) {
 				if !ev.Done() {
 					return // failed by a reset already

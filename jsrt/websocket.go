@@ -386,7 +386,7 @@ func (c *wsConn) post(fn func(), done func()) bool {
 			run()
 			return
 		}
-		_, err := owner.gate.Deliver(func(ev *objects.Event) {
+		err := owner.gate.Deliver(func(ev *objects.Event) {
 			ev.Done() // the event's work is fn's task; its promises are the object's
 			run()
 		}, func(err error) {

@@ -380,7 +380,7 @@ func (rt *runtime) serve(ctx context.Context, req *http.Request, owner *instance
 		task = rt.as(owner, func() {
 			// An event of the object: its gate admits it (input gate) and
 			// holds the response until the writes before it are durable.
-			_, err := owner.gate.Deliver(func(ev *objects.Event) {
+			err := owner.gate.Deliver(func(ev *objects.Event) {
 				handle(func(resp *http.Response, err error) {
 					if !ev.Done() {
 						return // failed by a reset already

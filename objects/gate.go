@@ -192,9 +192,9 @@ func (e *Event) Done() bool {
 // constructor fails, or if the object is reset before the event is Done.
 // Deliver returns ErrEvicted, and runs nothing, if the instance was evicted:
 // the caller asks the Host for the new one.
-func (g *Gate) Deliver(run func(ev *Event), fail func(error)) (*Event, error) {
+func (g *Gate) Deliver(run func(ev *Event), fail func(error)) error {
 	if g.evicted {
-		return nil, ErrEvicted
+		return ErrEvicted
 	}
 	ev := &Event{g: g, fail: fail}
 	g.inflight[ev] = struct{}{}
@@ -205,10 +205,10 @@ func (g *Gate) Deliver(run func(ev *Event), fail func(error)) (*Event, error) {
 	}}
 	if g.blocked > 0 || len(g.queued) > 0 {
 		g.queued = append(g.queued, q)
-		return ev, nil
+		return nil
 	}
 	g.deliverNow(q)
-	return ev, nil
+	return nil
 }
 
 // deliverNow runs an event, constructing the object first if needed; if the

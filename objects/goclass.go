@@ -202,7 +202,7 @@ func thrown(err error) error {
 // fail gets the error if the event cannot run or the object is reset.
 func (i *goInstance) event(run func(ev *Event), fail func(error)) {
 	ok := i.Post(func() {
-		if _, err := i.gate.Deliver(run, fail); err != nil {
+		if err := i.gate.Deliver(run, fail); err != nil {
 			fail(err)
 		}
 	})

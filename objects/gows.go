@@ -202,7 +202,7 @@ func (s *goSocket) deliver(fn func(i *goInstance, ws *WebSocket) error, conn *so
 		}
 		admitted := make(chan error, 1)
 		ok = i.Post(func() {
-			_, err := i.gate.Deliver(func(ev *Event) {
+			err := i.gate.Deliver(func(ev *Event) {
 				admitted <- nil
 				state := i.state
 				err := protect(func() error { return fn(i, &WebSocket{conn: conn, state: state}) })
