@@ -1,16 +1,16 @@
 // Package clone is cairn's structured-clone encoding: the bytes Durable
 // Object KV values are stored as, and the payload of structuredClone and of
-// JS RPC. It imports no JS engine. Package jsrt encodes and decodes JS
-// values with the Writer and Reader defined here; Marshal and Unmarshal do
-// the same for Go values, so Go code (a Durable Object written in Go) reads
-// and writes the bytes JS code does.
+// JS RPC. It imports no JS engine. Package jsrt/jsclone encodes and
+// decodes JS values with the Writer and Reader defined here; Marshal and
+// Unmarshal do the same for Go values, so Go code (a Durable Object
+// written in Go) reads and writes the bytes JS code does.
 //
 // # Format
 //
 // The encoding is stable: data written by one version of cairn must stay
 // readable by every later one, so change it only by adding tags or bumping
 // the version byte (and keep reading version 1). The files in testdata
-// freeze it: the encodings of a corpus of JS values, which jsrt's
+// freeze it: the encodings of a corpus of JS values, which jsclone's
 // TestCloneGolden checks the JS encoder still writes and reads, and
 // TestUnmarshalGolden here reads into Go values. Add files; never change
 // or remove one.

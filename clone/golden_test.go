@@ -14,8 +14,8 @@ import (
 )
 
 // readGolden returns the bytes of a golden file written by the JS encoder
-// (see jsrt's TestCloneGolden): lines starting with # are comments, the
-// rest is hex.
+// (see jsrt/jsclone's TestCloneGolden): lines starting with # are
+// comments, the rest is hex.
 func readGolden(t testing.TB, path string) []byte {
 	t.Helper()
 	text, err := os.ReadFile(path)

@@ -23,14 +23,14 @@
 //	response wire: {status, statusText, headers: [[name, value], …], body: ArrayBuffer | null}
 //
 // Natives installed by Go (package webapi for encoding, crypto and console;
-// serialize.go, fetch.go, object.go, storage.go):
+// package jsclone for structured clone; fetch.go, object.go, storage.go):
 //
 //	utf8Encode(string) Uint8Array, utf8Decode(bufferSource, fatal, ignoreBOM) string,
 //	utf8Complete(bytes) int                                   // TextEncoder/TextDecoder
 //	fillRandom(view), randomUUID(), digest(alg, data), hmac(hash, key, data),
 //	timingSafeEqual(a, b)                                     // crypto
 //	log(level, message), now() number                         // console, performance
-//	serialize(value) ArrayBuffer, deserialize(ArrayBuffer)    // structured clone (package clone)
+//	serialize(value) ArrayBuffer, deserialize(ArrayBuffer)    // structured clone (package jsclone)
 //	fetchNative(requestWire) Promise<responseWire>            // outbound fetch
 //	env                                                       // the Worker's env
 //

@@ -10,11 +10,12 @@ import (
 
 	"github.com/dop251/goja"
 
+	"github.com/cairn-dev/cairn/jsrt/jsclone"
 	"github.com/cairn-dev/cairn/jsrt/webapi"
 )
 
-// nativeRuntime is a bare runtime with the natives of package webapi and
-// serialize.go, the prelude that builds the Web APIs on them, and a tiny
+// nativeRuntime is a bare runtime with the natives of packages webapi and
+// jsclone, the prelude that builds the Web APIs on them, and a tiny
 // CommonJS require for the embedded modules.
 func nativeRuntime(t testing.TB) (*goja.Runtime, *nativeLogHandler) {
 	t.Helper()
@@ -30,7 +31,7 @@ func nativeRuntime(t testing.TB) (*goja.Runtime, *nativeLogHandler) {
 	must(webapi.InstallEncoding(vm, natives))
 	must(webapi.InstallCrypto(vm, natives))
 	must(webapi.InstallConsole(vm, natives, slog.New(logs)))
-	must(installClone(vm, natives))
+	must(jsclone.Install(vm, natives))
 	must(vm.Set("queueMicrotask", func(fn goja.Callable) {})) // unused by these tests
 	must(runPrelude(vm))
 	must(nativeRequire(vm, natives))

@@ -10,6 +10,7 @@ import (
 	"github.com/dop251/goja_nodejs/url"
 	"github.com/evanw/esbuild/pkg/api"
 
+	"github.com/cairn-dev/cairn/jsrt/jsclone"
 	"github.com/cairn-dev/cairn/jsrt/webapi"
 )
 
@@ -48,7 +49,7 @@ func preludeRuntime(t *testing.T) *goja.Runtime {
 	must(webapi.InstallEncoding(vm, natives))
 	must(webapi.InstallCrypto(vm, natives))
 	must(webapi.InstallConsole(vm, natives, slog.New(slog.NewTextHandler(io.Discard, nil))))
-	must(installClone(vm, natives))
+	must(jsclone.Install(vm, natives))
 	// fetchNative echoes: status 200, the request's method and URL in
 	// headers, and the request body as the response body.
 	must(natives.Set("fetchNative", func(wire *goja.Object) goja.Value {

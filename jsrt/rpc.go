@@ -7,6 +7,8 @@ import (
 
 	"github.com/dop251/goja"
 
+	"github.com/cairn-dev/cairn/clone"
+	"github.com/cairn-dev/cairn/jsrt/jsclone"
 	"github.com/cairn-dev/cairn/objects"
 )
 
@@ -75,14 +77,16 @@ func (t *capTable) dropVM(vm *goja.Runtime) {
 	}
 }
 
-// rpcCodec is the refCodec of one RPC payload on one runtime: it exports
+// rpcCodec is the jsclone.Refs of one RPC payload on one runtime: it exports
 // the by-reference values it meets and imports capabilities as stubs.
 type rpcCodec struct {
 	rt       *runtime
 	exported []uint64
 }
 
-func (c *rpcCodec) byRef(obj *goja.Object) bool {
+// ByRef passes functions and RpcTarget instances (stubs among them) by
+// reference.
+func (c *rpcCodec) ByRef(obj *goja.Object) bool {
 	if _, ok := goja.AssertFunction(obj); ok {
 		return true
 	}
@@ -90,13 +94,16 @@ func (c *rpcCodec) byRef(obj *goja.Object) bool {
 	return err == nil && v.ToBoolean()
 }
 
-func (c *rpcCodec) export(obj *goja.Object) uint64 {
+// Export adds obj to the Worker's capability table, owned by the running
+// object, and remembers its id for release.
+func (c *rpcCodec) Export(obj *goja.Object) uint64 {
 	id := c.rt.w.caps.add(&capability{rt: c.rt, vm: c.rt.vm, owner: c.rt.active, value: obj})
 	c.exported = append(c.exported, id)
 	return id
 }
 
-func (c *rpcCodec) importRef(id uint64) (goja.Value, error) {
+// Import makes a stub whose calls go to capability id.
+func (c *rpcCodec) Import(id uint64) (goja.Value, error) {
 	rt := c.rt
 	invoke := func(call goja.FunctionCall) goja.Value {
 		path, args := rt.rpcPathArgs(call.Argument(0), call.Argument(1))
@@ -114,7 +121,7 @@ func (c *rpcCodec) importRef(id uint64) (goja.Value, error) {
 // encodeRPC serializes v for an RPC payload.
 func (rt *runtime) encodeRPC(v goja.Value) ([]byte, *rpcCodec, error) {
 	c := &rpcCodec{rt: rt}
-	b, err := serialize(rt.vm, v, c)
+	b, err := jsclone.SerializeRefs(rt.vm, v, c)
 	if err != nil {
 		rt.w.caps.release(c.exported)
 		return nil, nil, err
@@ -131,7 +138,7 @@ const maxRPCSize = 32 << 20
 
 // decodeRPC deserializes an RPC payload, importing capabilities as stubs.
 func (rt *runtime) decodeRPC(b []byte) (goja.Value, error) {
-	return deserialize(rt.vm, b, &rpcCodec{rt: rt})
+	return jsclone.DeserializeRefs(rt.vm, b, &rpcCodec{rt: rt})
 }
 
 // rpcPathArgs converts the path and arguments a stub passes to a native:
@@ -156,9 +163,9 @@ func (rt *runtime) rpcPromise(args goja.Value, send func(payload []byte, done fu
 	if args != nil && !goja.IsUndefined(args) {
 		var err error
 		if payload, codec, err = rt.encodeRPC(args); err != nil {
-			var ce *CloneError
+			var ce *clone.CloneError
 			if errors.As(err, &ce) {
-				_ = reject(cloneException(vm, err))
+				_ = reject(jsclone.Exception(vm, err))
 			} else {
 				_ = reject(rt.errorValue(err))
 			}

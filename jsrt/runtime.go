@@ -14,6 +14,7 @@ import (
 	"github.com/dop251/goja_nodejs/url"
 
 	"github.com/cairn-dev/cairn/jsrt/eventloop"
+	"github.com/cairn-dev/cairn/jsrt/jsclone"
 	"github.com/cairn-dev/cairn/jsrt/webapi"
 )
 
@@ -170,7 +171,7 @@ func (rt *runtime) install() error {
 		func() error { return webapi.InstallEncoding(vm, rt.natives) },
 		func() error { return webapi.InstallCrypto(vm, rt.natives) },
 		func() error { return webapi.InstallConsole(vm, rt.natives, rt.log) },
-		func() error { return installClone(vm, rt.natives) },
+		func() error { return jsclone.Install(vm, rt.natives) },
 		rt.installTimers,
 		rt.installFetch,
 		rt.installWebSocket,

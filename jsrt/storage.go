@@ -7,6 +7,8 @@ import (
 
 	"github.com/dop251/goja"
 
+	"github.com/cairn-dev/cairn/clone"
+	"github.com/cairn-dev/cairn/jsrt/jsclone"
 	"github.com/cairn-dev/cairn/objects"
 	"github.com/cairn-dev/cairn/storage"
 )
@@ -256,7 +258,7 @@ func (rt *runtime) jsSQLValue(v any) any {
 
 // encode serializes a KV value, throwing DataCloneError into JS on failure.
 func (rt *runtime) encode(v goja.Value) []byte {
-	b, err := Serialize(rt.vm, v)
+	b, err := jsclone.Serialize(rt.vm, v)
 	if err != nil {
 		rt.throw(err)
 	}
@@ -265,7 +267,7 @@ func (rt *runtime) encode(v goja.Value) []byte {
 
 // decode deserializes a stored KV value.
 func (rt *runtime) decode(b []byte) goja.Value {
-	v, err := Deserialize(rt.vm, b)
+	v, err := jsclone.Deserialize(rt.vm, b)
 	if err != nil {
 		rt.throw(err)
 	}
@@ -299,9 +301,9 @@ func (rt *runtime) throw(err error) {
 	if errors.As(err, &ex) {
 		panic(ex)
 	}
-	var ce *CloneError
+	var ce *clone.CloneError
 	if errors.As(err, &ce) {
-		panic(cloneException(rt.vm, err))
+		panic(jsclone.Exception(rt.vm, err))
 	}
 	e, cerr := rt.vm.New(rt.vm.Get("Error"), rt.vm.ToValue(err.Error()))
 	if cerr != nil {

@@ -1,4 +1,4 @@
-package jsrt
+package jsclone
 
 import (
 	"bytes"
@@ -21,7 +21,7 @@ import (
 var updateGolden = flag.Bool("update", false, "rewrite the structured-clone golden files in "+goldenDir)
 
 // goldenDir holds the encoding of each cloneCorpus value, <name>.hex.
-const goldenDir = "../clone/testdata"
+const goldenDir = "../../clone/testdata"
 
 // cloneCorpus is the JS values whose encodings are frozen in goldenDir.
 // Entries may be added, never changed or removed: data stored in the old
@@ -129,7 +129,7 @@ var cloneCorpus = []struct {
 	{name: "capabilities", src: `[() => 1, {f: function () {}}, "x"]`, rpc: true, check: `typeof v[0] === "function" && v[0]() === 1 && v[1].f() === 2`},
 }
 
-// goldenRefs is the refCodec of an RPC corpus value: functions pass by
+// goldenRefs is the Refs of an RPC corpus value: functions pass by
 // reference, numbered from 1; capabilities read back as functions
 // returning their id.
 type goldenRefs struct {
@@ -137,30 +137,30 @@ type goldenRefs struct {
 	next uint64
 }
 
-func (r *goldenRefs) byRef(obj *goja.Object) bool {
+func (r *goldenRefs) ByRef(obj *goja.Object) bool {
 	_, ok := goja.AssertFunction(obj)
 	return ok
 }
 
-func (r *goldenRefs) export(*goja.Object) uint64 {
+func (r *goldenRefs) Export(*goja.Object) uint64 {
 	r.next++
 	return r.next
 }
 
-func (r *goldenRefs) importRef(id uint64) (goja.Value, error) {
+func (r *goldenRefs) Import(id uint64) (goja.Value, error) {
 	return r.vm.ToValue(func() uint64 { return id }), nil
 }
 
 func goldenEncode(vm *goja.Runtime, v goja.Value, rpc bool) ([]byte, error) {
 	if rpc {
-		return serialize(vm, v, &goldenRefs{vm: vm})
+		return SerializeRefs(vm, v, &goldenRefs{vm: vm})
 	}
 	return Serialize(vm, v)
 }
 
 func goldenDecode(vm *goja.Runtime, b []byte, rpc bool) (goja.Value, error) {
 	if rpc {
-		return deserialize(vm, b, &goldenRefs{vm: vm})
+		return DeserializeRefs(vm, b, &goldenRefs{vm: vm})
 	}
 	return Deserialize(vm, b)
 }

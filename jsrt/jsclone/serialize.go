@@ -1,7 +1,6 @@
-package jsrt
+package jsclone
 
 import (
-	"errors"
 	"fmt"
 	"math/big"
 	"reflect"
@@ -15,35 +14,39 @@ import (
 	"github.com/cairn-dev/cairn/clone"
 )
 
-// The JS side of the structured-clone encoding (package clone owns the
-// format and its byte layout): a serializer and a deserializer over goja
-// values, used for Durable Object KV values, structuredClone and RPC.
-//
 // goja exports a string to Go with lone surrogates replaced by U+FFFD, so
 // only strings whose export contains U+FFFD are scanned (through
 // goja.String's CharAt) and written as clone.TagUTF16 if they hold a lone
 // surrogate; those are rebuilt with goja.StringFromUTF16.
 
-// CloneError reports a value that cannot be cloned; it is clone.CloneError,
-// so that callers in jsrt need not import clone.
-type CloneError = clone.CloneError
-
-// Serialize encodes v in the structured-clone encoding. A getter or
-// iterator that throws while v is read is returned as its *goja.Exception.
-func Serialize(vm *goja.Runtime, v goja.Value) (out []byte, err error) {
+// Serialize encodes v in the structured-clone encoding. A value that
+// cannot be cloned is a *clone.CloneError; a getter or iterator that throws
+// while v is read is returned as its *goja.Exception.
+func Serialize(vm *goja.Runtime, v goja.Value) ([]byte, error) {
 	return serialize(vm, v, nil)
 }
 
-// refCodec passes values by reference in RPC payloads: functions, RpcTarget
-// instances and stubs become capabilities; instances of other classes are
-// refused (structured clone would strip their prototype).
-type refCodec interface {
-	byRef(obj *goja.Object) bool
-	export(obj *goja.Object) uint64
-	importRef(id uint64) (goja.Value, error)
+// Refs passes objects by reference, as capabilities ('X' items), in the
+// payloads of JS RPC. With Refs, an object ByRef accepts is written as the
+// id Export gives it, and instances of other classes are refused (a
+// structured clone would strip their prototype); a capability read back is
+// the value Import returns for its id.
+type Refs interface {
+	// ByRef reports whether obj is passed by reference.
+	ByRef(obj *goja.Object) bool
+	// Export returns the capability id obj is passed as; ByRef accepted obj.
+	Export(obj *goja.Object) uint64
+	// Import returns the value that stands for the capability id.
+	Import(id uint64) (goja.Value, error)
 }
 
-func serialize(vm *goja.Runtime, v goja.Value, refs refCodec) (out []byte, err error) {
+// SerializeRefs is Serialize for an RPC payload: objects refs accepts are
+// passed by reference.
+func SerializeRefs(vm *goja.Runtime, v goja.Value, refs Refs) ([]byte, error) {
+	return serialize(vm, v, refs)
+}
+
+func serialize(vm *goja.Runtime, v goja.Value, refs Refs) (out []byte, err error) {
 	s := &serializer{vm: vm, w: clone.NewWriter(), refs: refs}
 	s.seen = s.seenBuf[:0]
 	defer func() {
@@ -64,7 +67,7 @@ func serialize(vm *goja.Runtime, v goja.Value, refs refCodec) (out []byte, err e
 type serializer struct {
 	vm   *goja.Runtime
 	w    *clone.Writer
-	refs refCodec // nil outside RPC
+	refs Refs // nil outside RPC
 	// Objects written so far, numbered in order for back-references: a
 	// slice while there are few (the common case), then also a map.
 	seen    []*goja.Object
@@ -186,7 +189,7 @@ func (s *serializer) toStringTag(obj *goja.Object) string {
 
 func (s *serializer) item(v goja.Value, depth int) error {
 	if depth > clone.MaxDepth {
-		return &CloneError{Msg: "value is nested too deeply to be cloned"}
+		return &clone.CloneError{Msg: "value is nested too deeply to be cloned"}
 	}
 	obj, ok := v.(*goja.Object)
 	if !ok {
@@ -197,13 +200,13 @@ func (s *serializer) item(v goja.Value, depth int) error {
 		s.w.Uvarint(uint64(id))
 		return nil
 	}
-	if s.refs != nil && s.refs.byRef(obj) {
+	if s.refs != nil && s.refs.ByRef(obj) {
 		s.w.Byte(clone.TagCapability)
-		s.w.Uvarint(s.refs.export(obj))
+		s.w.Uvarint(s.refs.Export(obj))
 		return nil
 	}
 	if _, isFn := goja.AssertFunction(obj); isFn {
-		return &CloneError{Msg: fmt.Sprintf("%s could not be cloned.", describe(obj))}
+		return &clone.CloneError{Msg: fmt.Sprintf("%s could not be cloned.", describe(obj))}
 	}
 	class := s.kind(obj)
 	if s.refs != nil && class == "Object" && obj.ExportType() == plainExportType {
@@ -214,7 +217,7 @@ func (s *serializer) item(v goja.Value, depth int) error {
 					name = n.String()
 				}
 			}
-			return &CloneError{Msg: fmt.Sprintf("Could not serialize object of type %q. This type does not support serialization.", name)}
+			return &clone.CloneError{Msg: fmt.Sprintf("Could not serialize object of type %q. This type does not support serialization.", name)}
 		}
 	}
 	s.remember(obj)
@@ -317,7 +320,7 @@ func (s *serializer) item(v goja.Value, depth int) error {
 			}
 		}
 	default:
-		return &CloneError{Msg: fmt.Sprintf("%s could not be cloned.", describe(obj))}
+		return &clone.CloneError{Msg: fmt.Sprintf("%s could not be cloned.", describe(obj))}
 	}
 	return nil
 }
@@ -332,7 +335,7 @@ func (s *serializer) primitive(v goja.Value) error {
 		return nil
 	}
 	if sym, ok := v.(*goja.Symbol); ok {
-		return &CloneError{Msg: "Symbol(" + sym.String() + ") could not be cloned."}
+		return &clone.CloneError{Msg: "Symbol(" + sym.String() + ") could not be cloned."}
 	}
 	// Type tests rather than v.Export(), which would box every number and
 	// string into an interface.
@@ -367,12 +370,12 @@ func (s *serializer) primitive(v goja.Value) error {
 	case goja.IsBigInt(v):
 		x, ok := v.Export().(*big.Int)
 		if !ok {
-			return &CloneError{Msg: v.String() + " could not be cloned."}
+			return &clone.CloneError{Msg: v.String() + " could not be cloned."}
 		}
 		s.w.Byte(clone.TagBigInt)
 		s.w.BigInt(x)
 	default:
-		return &CloneError{Msg: fmt.Sprintf("%s could not be cloned.", v.String())}
+		return &clone.CloneError{Msg: fmt.Sprintf("%s could not be cloned.", v.String())}
 	}
 	return nil
 }
@@ -433,7 +436,7 @@ func describe(obj *goja.Object) string {
 func (s *serializer) entries(obj *goja.Object, depth int) error {
 	entries, ok := goja.AssertFunction(s.vm.Get("Object").ToObject(s.vm).Get("entries"))
 	if !ok {
-		return &CloneError{Msg: describe(obj) + " could not be cloned."}
+		return &clone.CloneError{Msg: describe(obj) + " could not be cloned."}
 	}
 	list, err := entries(goja.Undefined(), obj)
 	if err != nil {
@@ -460,7 +463,7 @@ func (s *serializer) forEach(obj *goja.Object, ctor string, fn func(v, k goja.Va
 	proto := s.vm.Get(ctor).ToObject(s.vm).Get("prototype").ToObject(s.vm)
 	each, ok := goja.AssertFunction(proto.Get("forEach"))
 	if !ok {
-		return &CloneError{Msg: describe(obj) + " could not be cloned."}
+		return &clone.CloneError{Msg: describe(obj) + " could not be cloned."}
 	}
 	_, err := each(obj, s.vm.ToValue(func(call goja.FunctionCall) goja.Value {
 		fn(call.Argument(0), call.Argument(1))
@@ -470,12 +473,19 @@ func (s *serializer) forEach(obj *goja.Object, ctor string, fn func(v, k goja.Va
 }
 
 // Deserialize decodes a value written by Serialize. It never panics: input
-// Serialize did not write is clone.ErrCorrupt.
-func Deserialize(vm *goja.Runtime, b []byte) (v goja.Value, err error) {
+// Serialize did not write is clone.ErrCorrupt, and so is a capability
+// ('X'), which only DeserializeRefs reads.
+func Deserialize(vm *goja.Runtime, b []byte) (goja.Value, error) {
 	return deserialize(vm, b, nil)
 }
 
-func deserialize(vm *goja.Runtime, b []byte, refs refCodec) (v goja.Value, err error) {
+// DeserializeRefs is Deserialize for an RPC payload: each capability reads
+// back as the value refs.Import returns for it.
+func DeserializeRefs(vm *goja.Runtime, b []byte, refs Refs) (goja.Value, error) {
+	return deserialize(vm, b, refs)
+}
+
+func deserialize(vm *goja.Runtime, b []byte, refs Refs) (v goja.Value, err error) {
 	r, err := clone.NewReader(b)
 	if err != nil {
 		return nil, err
@@ -499,7 +509,7 @@ type deserializer struct {
 	vm   *goja.Runtime
 	r    *clone.Reader
 	objs []goja.Value
-	refs refCodec // nil outside RPC: 'X' is then corrupt
+	refs Refs // nil outside RPC: 'X' is then corrupt
 }
 
 // register reserves the next object number for v.
@@ -706,7 +716,7 @@ func (d *deserializer) item(depth int) (goja.Value, error) {
 		if err != nil || d.refs == nil {
 			return nil, clone.ErrCorrupt
 		}
-		return d.refs.importRef(id)
+		return d.refs.Import(id)
 	case clone.TagWrapper:
 		slot := d.register(nil)
 		prim, err := d.item(depth + 1)
@@ -756,58 +766,4 @@ func isErrorName(name string) bool {
 		return true
 	}
 	return false
-}
-
-// installClone defines the serialize/deserialize natives and the global
-// structuredClone.
-func installClone(vm *goja.Runtime, natives *goja.Object) error {
-	serialize := func(v goja.Value) goja.Value {
-		b, err := Serialize(vm, v)
-		if err != nil {
-			panic(cloneException(vm, err))
-		}
-		return vm.ToValue(vm.NewArrayBuffer(b))
-	}
-	deserialize := func(v goja.Value) goja.Value {
-		out, err := Deserialize(vm, bufferBytes(v))
-		if err != nil {
-			panic(cloneException(vm, err))
-		}
-		return out
-	}
-	if err := natives.Set("serialize", serialize); err != nil {
-		return err
-	}
-	if err := natives.Set("deserialize", deserialize); err != nil {
-		return err
-	}
-	return vm.Set("structuredClone", func(call goja.FunctionCall) goja.Value {
-		b, err := Serialize(vm, call.Argument(0))
-		if err != nil {
-			panic(cloneException(vm, err))
-		}
-		out, err := Deserialize(vm, b)
-		if err != nil {
-			panic(cloneException(vm, err))
-		}
-		return out
-	})
-}
-
-// cloneException converts a clone failure into the JS value to throw: a
-// DOMException named DataCloneError when the prelude defines DOMException.
-func cloneException(vm *goja.Runtime, err error) goja.Value {
-	var ex *goja.Exception
-	if errors.As(err, &ex) {
-		return ex.Value()
-	}
-	var ce *CloneError
-	if errors.As(err, &ce) {
-		if ctor, ok := goja.AssertConstructor(vm.Get("DOMException")); ok {
-			if o, cerr := ctor(nil, vm.ToValue(ce.Msg), vm.ToValue("DataCloneError")); cerr == nil {
-				return o
-			}
-		}
-	}
-	return vm.NewGoError(err)
 }
