@@ -12,6 +12,24 @@
 // every Durable Object is pinned to one runtime, so all of an object's JS
 // runs on one thread.
 //
+// Where things are:
+//
+//	worker.go        Worker: New, the pool, the CPU watchdog, ServeHTTP, serve (an HTTP request as an event)
+//	runtime.go       one runtime: its engine, install, timers, endTurn, offLoop and gate (the output gate's JS side)
+//	wire.go          Request/Response between Go and the prelude
+//	fetch.go         outbound fetch, env, Durable Object namespaces and stubs
+//	rpc.go           JS RPC: payloads, capabilities, serving a call on a target
+//	service.go, kv.go, d1.go   service, Workers KV and D1 bindings
+//	object*.go       the Durable Object glue: the JS side of objects.Gate
+//	                 (object.go), ctx.storage (object_storage.go), alarms
+//	                 (object_alarm.go), the Hibernation API (object_websocket.go)
+//	websocket.go     WebSocketPair and the JS side of a socket (package sockets has the network)
+//	prelude/, modules/   JS: the Web APIs written in JS, cloudflare:workers, node:*
+//
+// Beside it: package eventloop (the loop), webapi (Web APIs written in Go),
+// jsclone (structured clone of JS values); outside it: objects (the gates),
+// sockets (WebSocket connections), clone (the stored format).
+//
 // # Prelude contract
 //
 // Web APIs that are easier to write in JS live in prelude/*.js. Each file is an
@@ -23,7 +41,7 @@
 //	response wire: {status, statusText, headers: [[name, value], …], body: ArrayBuffer | null}
 //
 // Natives installed by Go (package webapi for encoding, crypto and console;
-// package jsclone for structured clone; fetch.go, object.go, storage.go):
+// package jsclone for structured clone; fetch.go, object*.go):
 //
 //	utf8Encode(string) Uint8Array, utf8Decode(bufferSource, fatal, ignoreBOM) string,
 //	utf8Complete(bytes) int                                   // TextEncoder/TextDecoder
@@ -41,7 +59,7 @@
 //	  call(id, name, path, args) Promise       // JS RPC (rpc.go)
 //	state (object.go): id, name, jurisdiction, block(), unblock(),
 //	  breakObject(reason), storage
-//	storage (storage.go, alarm.go): exec, get, getMany, put, putMany, delete,
+//	storage (object_storage.go, object_alarm.go): exec, get, getMany, put, putMany, delete,
 //	  deleteMany, list, deleteAll, databaseSize, savepoint, releaseSavepoint,
 //	  rollbackSavepoint, sync() Promise, getAlarm, setAlarm, deleteAlarm;
 //	  writes take a last argument allowUnconfirmed
@@ -65,8 +83,8 @@
 // WebSockets (websocket.go, prelude/40_websocket.js): __cairn.webSocket
 // holds pair, accept, mode, readyState, send, close, setAttachment and
 // getAttachment over a Go handle; each object's ctx natives carry
-// webSockets (the Hibernation API, added to the state by
-// prelude/95_websocket_state.js). The prelude defines wsHandle(ws),
+// webSockets (the Hibernation API, object_websocket.go, added to the state
+// by prelude/95_websocket_state.js). The prelude defines wsHandle(ws),
 // wsWrap(handle, forwarded) and wsDispatch(ws, kind, …) for Go. A 101
 // response carries its socket to Worker.ServeHTTP as the body
 // (*sockets.Upgrade), also from a Durable Object written in Go.

@@ -163,3 +163,33 @@ func (i *instance) stateNatives() *goja.Object {
 	_ = n.Set("webSockets", i.webSocketNatives(live))
 	return n
 }
+
+// Call takes an RPC call to the Durable Object (objects.Caller). The call is
+// an event: the input gate and blockConcurrencyWhile apply, and its result
+// leaves through the output gate.
+func (i *instance) Call(path []string, payload []byte, done func([]byte, error)) {
+	ok := i.Post(func() {
+		err := i.gate.Deliver(func(ev *objects.Event) {
+			i.rt.serveRPC(i.this, "object", path, payload, func(b []byte, err error) {
+				if !ev.Done() {
+					return // failed by a reset already
+				}
+				if err != nil && i.gate.Broken() != nil { // ctx.abort() or the like: the object resets at the end of the turn
+					err = &objects.ResetError{Err: err}
+				}
+				i.gate.Hold(false, func(gateErr error) {
+					if gateErr != nil {
+						b, err = nil, gateErr
+					}
+					done(b, err)
+				})
+			})
+		}, func(err error) { done(nil, err) })
+		if err != nil {
+			done(nil, err)
+		}
+	})
+	if !ok {
+		done(nil, ErrStopped)
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/dop251/goja"
 
@@ -178,109 +177,6 @@ func (c *wsConn) own(rt *runtime, js *goja.Object, mode int) {
 	if c.owner != nil {
 		c.jsGen = c.owner.gate.Generation()
 	}
-}
-
-// webSocketNatives builds the hibernation API natives of one object's ctx.
-func (i *instance) webSocketNatives(live func() bool) *goja.Object {
-	rt := i.rt
-	vm := rt.vm
-	n := vm.NewObject()
-	// The object's record is looked up per call: it is made on first use
-	// and dropped when it holds nothing (onClose), always on this loop.
-	hibOf := func() *sockets.Object { return rt.w.sockets.Object(i.obj.Class, i.obj.ID) }
-	handle := func(v goja.Value) *wsConn {
-		c, ok := v.Export().(*wsConn)
-		if !ok {
-			panic(vm.NewTypeError("Failed to execute 'acceptWebSocket' on 'DurableObjectState': parameter 1 is not of type 'WebSocket'."))
-		}
-		return c
-	}
-	_ = n.Set("accept", func(h, ws goja.Value, tagsV goja.Value) {
-		hib := hibOf()
-		c := handle(h)
-		if !live() {
-			panic(rt.errorValue(objects.ErrReset))
-		}
-		switch c.mode {
-		case modeAccepted:
-			panic(vm.NewGoError(errors.New("Cannot call acceptWebSocket() if the WebSocket was already accepted via accept()")))
-		case modeHibernatable:
-			panic(vm.NewGoError(errors.New("Cannot call acceptWebSocket() on a WebSocket that was already accepted")))
-		}
-		var tags []string
-		if err := vm.ExportTo(tagsV, &tags); err != nil && !goja.IsUndefined(tagsV) && !goja.IsNull(tagsV) {
-			panic(vm.NewTypeError("tags must be an array of strings"))
-		}
-		if err := hib.AddHibernatable(c.net, tags); err != nil {
-			panic(vm.NewGoError(err))
-		}
-		c.class, c.id, c.name = i.obj.Class, i.obj.ID, i.obj.Name
-		c.own(rt, ws.ToObject(vm), modeHibernatable)
-	})
-	_ = n.Set("getWebSockets", func(tag goja.Value) goja.Value {
-		list := hibOf().Sockets()
-		filter := !goja.IsUndefined(tag) && !goja.IsNull(tag)
-		want := ""
-		if filter {
-			want = tag.String()
-		}
-		out := make([]any, 0, len(list))
-		for _, s := range list {
-			c, ok := s.Handler().(*wsConn)
-			if !ok || c.state == wsClosed || c.rt != rt || filter && !s.HasTag(want) {
-				continue
-			}
-			out = append(out, c.jsFor())
-		}
-		return vm.NewArray(out...)
-	})
-	_ = n.Set("getTags", func(h goja.Value) []string {
-		hib := hibOf()
-		c := handle(h)
-		if c.mode != modeHibernatable || c.net.Object() != hib {
-			panic(vm.NewTypeError("getTags() can only be called on a WebSocket accepted with acceptWebSocket() on this Durable Object"))
-		}
-		return c.net.Tags()
-	})
-	_ = n.Set("setAutoResponse", func(call goja.FunctionCall) goja.Value {
-		hib := hibOf()
-		if goja.IsUndefined(call.Argument(0)) {
-			hib.ClearAutoResponse()
-			return goja.Undefined()
-		}
-		if err := hib.SetAutoResponse(call.Argument(0).String(), call.Argument(1).String()); err != nil {
-			panic(rt.rangeError(err.Error()))
-		}
-		return goja.Undefined()
-	})
-	_ = n.Set("autoResponseTimestamp", func(h goja.Value) goja.Value {
-		at := handle(h).net.AutoResponseTime()
-		if at.IsZero() {
-			return goja.Null()
-		}
-		return vm.ToValue(at.UnixMilli())
-	})
-	_ = n.Set("setEventTimeout", func(ms goja.Value) {
-		hib := hibOf()
-		var v int64
-		if !goja.IsUndefined(ms) && !goja.IsNull(ms) {
-			v = ms.ToInteger()
-		}
-		// Clamped to one past the limit, which sockets rejects, so that the
-		// conversion to a Duration cannot overflow.
-		v = min(max(v, 0), sockets.MaxEventTimeout.Milliseconds()+1)
-		if err := hib.SetEventTimeout(time.Duration(v) * time.Millisecond); err != nil {
-			panic(vm.NewGoError(err))
-		}
-	})
-	_ = n.Set("getEventTimeout", func() goja.Value {
-		d := hibOf().EventTimeout()
-		if d == 0 {
-			return goja.Null()
-		}
-		return vm.ToValue(d.Milliseconds())
-	})
-	return n
 }
 
 // rangeError makes a JS RangeError.
