@@ -1,6 +1,6 @@
 // Durable Objects as Worker code sees them: DurableObjectNamespace, Id and
 // Stub in env, and the DurableObjectState (ctx) with its storage. The natives
-// (jsrt/fetch.go, jsrt/object.go, jsrt/storage.go) do the work; this file gives
+// (jsrt/fetch.go, jsrt/object.go, jsrt/object_storage.go) do the work; this file gives
 // it Cloudflare's shape: argument checks, error texts, Maps and Promises.
 (function () {
   "use strict";
