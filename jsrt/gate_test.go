@@ -20,8 +20,9 @@ import (
 // heldLog is a commit log whose syncs can be held back, to watch the output
 // gate: while held, nothing becomes durable.
 type heldLog struct {
-	inner *commit.Local
-	fail  error // if set, every sync fails with it
+	inner    *commit.Local
+	fail     error        // the error of the syncs that fail
+	failures atomic.Int32 // how many of the next syncs fail with fail
 
 	mu      sync.Mutex
 	held    bool
@@ -31,7 +32,7 @@ type heldLog struct {
 
 func (l *heldLog) Submit(f commit.Syncer, done func(error)) {
 	l.submits.Add(1)
-	if l.fail != nil {
+	if l.failures.Add(-1) >= 0 {
 		go done(l.fail)
 		return
 	}
@@ -212,13 +213,18 @@ func TestSyncWaitsForUnconfirmedWrites(t *testing.T) {
 }
 
 // spec 20: if the write cannot be made durable, the caller gets an error
-// instead of the response and the object restarts.
+// instead of the response and the object restarts. The write is still in
+// the database, so the next answers wait for a sync that succeeds: while
+// the disk keeps failing, they fail too.
 func TestFailedSyncResetsObject(t *testing.T) {
 	log := &heldLog{inner: commit.NewLocal(0), fail: errors.New("EIO: disk on fire")}
 	w := objectWorker(t, gateObject, log, Config{})
 	arrives(t, asyncFetch(w, "http://x/constructed"), "constructed=1")
+	log.failures.Store(2)
 	arrives(t, asyncFetch(w, "http://x/put"), "error: ")
-	arrives(t, asyncFetch(w, "http://x/constructed"), "constructed=2")
+	arrives(t, asyncFetch(w, "http://x/constructed"), "EIO: disk on fire")
+	arrives(t, asyncFetch(w, "http://x/get"), "k=1")
+	arrives(t, asyncFetch(w, "http://x/constructed"), "constructed=3")
 }
 
 // spec 16: a blockConcurrencyWhile callback that never settles resets the

@@ -102,6 +102,7 @@ type Gate struct {
 	committed   uint64
 	confirmed   uint64
 	mustConfirm uint64
+	syncing     int  // commits handed to the log and not reported on yet
 	confirmTurn bool // a write of this turn holds the output gate
 	used        bool // Guest.Used was called for this turn
 	held        []heldAction
@@ -380,20 +381,26 @@ func (g *Gate) commit() error {
 		return nil
 	}
 	g.committed++
-	seq := g.committed
 	if confirm {
-		g.mustConfirm = seq
+		g.mustConfirm = g.committed
 	}
-	g.durable.Submit(db, func(err error) {
+	g.sync(g.committed)
+	return nil
+}
+
+// sync asks the commit log to make the storage durable up to commit seq.
+func (g *Gate) sync(seq uint64) {
+	g.syncing++
+	g.durable.Submit(g.obj.Storage, func(err error) {
 		g.guest.Post(func() { g.durableAt(seq, err) })
 	})
-	return nil
 }
 
 // durableAt records that commit seq is durable (or failed to become so)
 // and releases the actions that waited for it. A failed sync resets the
 // object: what it may have read from the lost writes must not leave.
 func (g *Gate) durableAt(seq uint64, err error) {
+	g.syncing--
 	if err != nil {
 		g.log.Error("making a commit durable failed; resetting object", "class", g.obj.Class, "id", g.obj.ID.String(), "error", err)
 		g.Reset(err)
@@ -418,6 +425,12 @@ func (g *Gate) afterConfirm(h heldAction) {
 		return
 	}
 	g.waiters = append(g.waiters, h)
+	if g.syncing == 0 {
+		// No sync under way will make it durable: the last one failed (and
+		// reset the object), but what it was for is still in the
+		// database, and this instance may have read it. Sync again.
+		g.sync(g.committed)
+	}
 }
 
 // Reset drops the object's instance and its uncommitted writes: queued and
@@ -449,7 +462,8 @@ func (g *Gate) Reset(err error) {
 	g.confirmTurn = false
 	g.alarmChange = alarmUnchanged
 	g.runningAlarm = 0
-	g.mustConfirm = g.confirmed // nothing more to wait for: whoever waited has failed
+	// mustConfirm stays: the commits not durable yet are in the database,
+	// and the next instance reads them, so its output waits for them too.
 	for _, w := range waiters {
 		w.fn(rerr)
 	}
