@@ -166,13 +166,14 @@ func (rt *runtime) rpcPromise(args goja.Value, send func(payload []byte, done fu
 		}
 	}
 	owner := rt.active
+	cont := rt.continuation()
 	rt.gate(owner, func(err error) {
 		if err != nil {
 			_ = reject(rt.errorValue(err))
 			return
 		}
 		send(payload, func(result []byte, err error) {
-			rt.loop.submit(rt.as(owner, func() {
+			rt.loop.submit(cont(func() {
 				if codec != nil {
 					rt.w.caps.release(codec.exported) // the callee's context has ended
 				}
