@@ -364,7 +364,7 @@ func (m *Model) half(who string, e *Event, in int, what string) {
 	p := e.Pattern
 	switch {
 	case p.Atomic:
-		m.violation("spec 22: %s saw event %d (%s) half applied: %s", who, e.ID, p.Name, what)
+		m.violation("spec 22: %s saw event %d (%s) half applied, though its writes commit together: %s", who, e.ID, p.Name, what)
 	case !p.Isolated:
 		// Its units are separate turns that other events may interleave
 		// with, and a reset between them leaves the first alone.
