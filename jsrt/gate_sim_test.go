@@ -31,7 +31,7 @@ import (
 //	go test -tags "sqlite_fts5 sqlite_math_functions" ./jsrt -run GateSimulation -gateprop.seed=N
 var (
 	simSeed = flag.Uint64("gateprop.seed", 0, "seed of the gate simulations (0: a random one)")
-	simN    = flag.Int("gateprop.n", 1200, "events per gate simulation")
+	simN    = flag.Int("gateprop.n", 1000, "events per gate simulation")
 )
 
 // What the events of a JS object do; simObjectCode implements each.
