@@ -20,8 +20,9 @@ import (
 // heldLog is a commit log whose syncs can be held back, to watch the output
 // gate: while held, nothing becomes durable.
 type heldLog struct {
-	inner *commit.Local
-	fail  error // if set, every sync fails with it
+	inner    *commit.Local
+	fail     error        // the error of the syncs that fail
+	failures atomic.Int32 // how many of the next syncs fail with fail
 
 	mu      sync.Mutex
 	held    bool
@@ -31,7 +32,7 @@ type heldLog struct {
 
 func (l *heldLog) Submit(f commit.Syncer, done func(error)) {
 	l.submits.Add(1)
-	if l.fail != nil {
+	if l.failures.Add(-1) >= 0 {
 		go done(l.fail)
 		return
 	}
@@ -212,13 +213,18 @@ func TestSyncWaitsForUnconfirmedWrites(t *testing.T) {
 }
 
 // spec 20: if the write cannot be made durable, the caller gets an error
-// instead of the response and the object restarts.
+// instead of the response and the object restarts. The write is still in
+// the database, so the next answers wait for a sync that succeeds: while
+// the disk keeps failing, they fail too.
 func TestFailedSyncResetsObject(t *testing.T) {
 	log := &heldLog{inner: commit.NewLocal(0), fail: errors.New("EIO: disk on fire")}
 	w := objectWorker(t, gateObject, log, Config{})
 	arrives(t, asyncFetch(w, "http://x/constructed"), "constructed=1")
+	log.failures.Store(2)
 	arrives(t, asyncFetch(w, "http://x/put"), "error: ")
-	arrives(t, asyncFetch(w, "http://x/constructed"), "constructed=2")
+	arrives(t, asyncFetch(w, "http://x/constructed"), "EIO: disk on fire")
+	arrives(t, asyncFetch(w, "http://x/get"), "k=1")
+	arrives(t, asyncFetch(w, "http://x/constructed"), "constructed=3")
 }
 
 // spec 16: a blockConcurrencyWhile callback that never settles resets the
@@ -239,4 +245,57 @@ exports.default = { fetch(req, env) { return env.OBJ.getByName("a").fetch(req); 
 	w := objectWorker(t, code, nil, Config{BlockTimeout: 100 * time.Millisecond})
 	arrives(t, asyncFetch(w, "http://x/"), "waited for too long")
 	arrives(t, asyncFetch(w, "http://x/"), "constructed=2")
+}
+
+// An event's continuation (here after an outgoing fetch) must not run while
+// another event holds the object in a transaction or a
+// blockConcurrencyWhile section (spec 15, §4.2: the input gate defers
+// responses to outgoing fetches and timers too). Before the fix it ran
+// inside the other event's transaction: its write joined the transaction's
+// savepoint, its answer left without waiting for that write, and the
+// transaction's rollback took the acknowledged write with it.
+func TestTransactionHoldsOtherEventsContinuations(t *testing.T) {
+	arrived := make(chan struct{}, 1)
+	proceed := make(chan struct{})
+	target := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-proceed
+	}))
+	defer target.Close()
+	code := `
+const { DurableObject } = require("cloudflare:workers");
+exports.Obj = class extends DurableObject {
+  async fetch(req) {
+    const url = new URL(req.url);
+    const s = this.ctx.storage;
+    switch (url.pathname) {
+    case "/fetch-then-put":
+      await fetch(url.searchParams.get("to"));
+      s.put("k", "written");
+      return new Response("put done");
+    case "/rollback":
+      try {
+        await s.transaction(async (txn) => {
+          await txn.put("t", 1);
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          txn.rollback();
+        });
+      } catch (e) {}
+      return new Response("rolled back");
+    case "/get":
+      return new Response("k=" + (await s.get("k")));
+    }
+  }
+};
+exports.default = { fetch(req, env) { return env.OBJ.getByName("a").fetch(req); } };
+`
+	w := objectWorker(t, code, nil, Config{})
+	put := asyncFetch(w, "http://x/fetch-then-put?to="+target.URL)
+	<-arrived // the fetch is out; its response will come during the transaction
+	rollback := asyncFetch(w, "http://x/rollback")
+	time.Sleep(100 * time.Millisecond) // the transaction is open, sleeping
+	close(proceed)
+	arrives(t, put, "put done")
+	arrives(t, rollback, "rolled back")
+	arrives(t, asyncFetch(w, "http://x/get"), "k=written")
 }

@@ -143,7 +143,7 @@ func (i *instance) stateNatives() *goja.Object {
 	live := func() bool { return i.live(gen) }
 	_ = n.Set("block", func() {
 		if live() {
-			i.gate.Block()
+			rt.section = i.gate.Block()
 		}
 	})
 	_ = n.Set("unblock", func() {

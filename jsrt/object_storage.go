@@ -63,12 +63,13 @@ func (i *instance) storageNatives(live func() bool) *goja.Object {
 	// is durable.
 	set("sync", func(goja.FunctionCall) goja.Value {
 		promise, resolve, reject := vm.NewPromise()
+		cont := rt.continuation()
 		i.gate.Hold(true, func(err error) {
 			if err != nil {
 				_ = reject(rt.errorValue(err))
 				return
 			}
-			_ = resolve(goja.Undefined())
+			cont(func() { _ = resolve(goja.Undefined()) })() // the input gate may hold what follows
 		})
 		return vm.ToValue(promise)
 	})

@@ -172,13 +172,14 @@ func (rt *runtime) rpcPromise(args goja.Value, send func(payload []byte, done fu
 		}
 	}
 	owner := rt.active
+	cont := rt.continuation()
 	rt.gate(owner, func(err error) {
 		if err != nil {
 			_ = reject(rt.errorValue(err))
 			return
 		}
 		send(payload, func(result []byte, err error) {
-			rt.loop.Submit(rt.as(owner, func() {
+			rt.loop.Submit(cont(func() {
 				if codec != nil {
 					rt.w.caps.release(codec.exported) // the callee's context has ended
 				}

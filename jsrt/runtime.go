@@ -55,8 +55,10 @@ type runtime struct {
 	// active is the object whose code is running (nil: stateless Worker
 	// code). Events set it, and it is carried to the callbacks of timers
 	// and outgoing fetches, so an outgoing fetch waits for its own object's
-	// writes only.
-	active *instance
+	// writes only. section is the object's blockConcurrencyWhile section
+	// the code runs in (see objects.Gate.Block), carried the same way.
+	active  *instance
+	section int
 
 	// inflight holds the stateless requests this runtime has not answered
 	// yet (an object's are its gate's); when a task exceeds the CPU limit
@@ -79,13 +81,33 @@ type runtime struct {
 	unhandled map[*goja.Promise]struct{}
 }
 
-// as returns fn to run with owner as the active object.
+// as returns fn to run with owner as the active object, in no section.
 func (rt *runtime) as(owner *instance, fn func()) func() {
 	return func() {
-		prev := rt.active
-		rt.active = owner
-		defer func() { rt.active = prev }()
+		prev, prevSection := rt.active, rt.section
+		rt.active, rt.section = owner, 0
+		defer func() { rt.active, rt.section = prev, prevSection }()
 		fn()
+	}
+}
+
+// continuation returns wrap, which makes a task of fn that continues the
+// code running now: with its active object and in its section, once the
+// object's input gate lets it in (objects.Gate.Continue). Call it on the
+// loop; wrap may be called anywhere.
+func (rt *runtime) continuation() (wrap func(fn func()) func()) {
+	owner, section := rt.active, rt.section
+	return func(fn func()) func() {
+		return rt.as(owner, func() {
+			if owner == nil {
+				fn()
+				return
+			}
+			owner.gate.Continue(section, func() {
+				rt.section = section
+				fn()
+			})
+		})
 	}
 }
 
@@ -266,7 +288,19 @@ func (rt *runtime) installTimers() error {
 			}
 			owner := rt.active
 			var id int
-			id = rt.loop.SetTimer(time.Duration(ms*float64(time.Millisecond)), repeat, rt.as(owner, func() {
+			id = rt.loop.SetTimer(time.Duration(ms*float64(time.Millisecond)), repeat, rt.continuation()(func() {
+				// The input gate may have held the callback (see
+				// continuation): not if the timer was cleared meanwhile,
+				// or the runtime reset.
+				if rt.vm != vm {
+					return
+				}
+				if _, ok := rt.timerOwners[id]; owner != nil && !repeat && !ok {
+					return
+				}
+				if repeat && !rt.loop.HasTimer(id) {
+					return
+				}
 				if !repeat {
 					rt.timerDone(id)
 				}
@@ -358,6 +392,7 @@ func (rt *runtime) offLoop(gated bool, work func(ctx context.Context) func(*sett
 	vm := rt.vm
 	promise, resolve, reject := vm.NewPromise()
 	owner := rt.active
+	cont := rt.continuation()
 	start := func(err error) {
 		if err != nil { // the writes before it failed: it never leaves
 			_ = reject(rt.errorValue(err))
@@ -365,7 +400,7 @@ func (rt *runtime) offLoop(gated bool, work func(ctx context.Context) func(*sett
 		}
 		go func() {
 			settle := work(rt.w.ctx)
-			rt.loop.Submit(rt.as(owner, func() {
+			rt.loop.Submit(cont(func() {
 				if rt.vm != vm {
 					settle(nil)
 					return

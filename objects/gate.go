@@ -64,7 +64,9 @@ type Guest interface {
 //     is handed to the commit log (write coalescing, spec 15–17).
 //   - Input gate: an event runs only when no blockConcurrencyWhile section
 //     or transaction is open (Block/Unblock); events held meanwhile run in
-//     order, one task each (spec 18, 23).
+//     order, one task each (spec 18, 23). So do the continuations of code
+//     that ran outside the open sections: a timer, the response to an
+//     outgoing request (Continue).
 //   - Output gate: an action (a response, an RPC result, an outgoing
 //     message) is released with Hold only once every earlier write of the
 //     object that holds the gate is durable; the object keeps serving its
@@ -87,10 +89,15 @@ type Gate struct {
 	constructed bool // the guest's Construct ran for this generation
 	evicted     bool // events that still reach the gate fail with ErrEvicted
 
-	// Input gate: while blocked > 0, new events wait in queued;
-	// blockTimer bounds the wait.
+	// Input gate: while blocked > 0, new events wait in queued, and
+	// continuations from outside the open sections in resumed;
+	// blockTimer bounds the wait. Sections are numbered as they open
+	// (sections counts them); section is the outermost open one.
 	blocked    int
+	sections   int
+	section    int
 	queued     []queuedEvent
+	resumed    []continuation
 	blockTimer *time.Timer
 
 	// inflight are the events not finished yet; a reset fails them.
@@ -102,6 +109,7 @@ type Gate struct {
 	committed   uint64
 	confirmed   uint64
 	mustConfirm uint64
+	syncing     int  // commits handed to the log and not reported on yet
 	confirmTurn bool // a write of this turn holds the output gate
 	used        bool // Guest.Used was called for this turn
 	held        []heldAction
@@ -117,6 +125,13 @@ type Gate struct {
 type queuedEvent struct {
 	run  func()
 	fail func(error)
+}
+
+// continuation is one held by the input gate: fn continues code that ran
+// in section.
+type continuation struct {
+	section int
+	fn      func()
 }
 
 // heldAction is an output-gated action: it runs once commit seq is durable
@@ -247,14 +262,19 @@ func (g *Gate) drain() {
 	})
 }
 
-// Block opens a blockConcurrencyWhile section (or a transaction): no new
-// event runs until the matching Unblock. A section open longer than the
-// block timeout resets the object with ErrBlockTimeout.
-func (g *Gate) Block() {
+// Block opens a blockConcurrencyWhile section (or a transaction) and
+// returns its number: until the matching Unblock, no new event runs, nor
+// any continuation of code that ran outside the section (see Continue).
+// The guest runs the rest of the current task in the section. A section
+// open longer than the block timeout resets the object with
+// ErrBlockTimeout.
+func (g *Gate) Block() int {
+	g.sections++
 	g.blocked++
 	if g.blocked > 1 {
-		return
+		return g.sections // nested in the open one
 	}
+	g.section = g.sections
 	gen := g.gen
 	g.blockTimer = time.AfterFunc(g.blockTimeout, func() {
 		g.guest.Post(func() {
@@ -264,10 +284,11 @@ func (g *Gate) Block() {
 			}
 		})
 	})
+	return g.sections
 }
 
-// Unblock closes a section opened by Block and lets held events in once
-// none remains open.
+// Unblock closes a section opened by Block and, once none remains open,
+// lets the held continuations and then the held events in.
 func (g *Gate) Unblock() {
 	if g.blocked == 0 {
 		return
@@ -277,8 +298,35 @@ func (g *Gate) Unblock() {
 		return
 	}
 	g.blockTimer.Stop()
+	g.resume()
 	if len(g.queued) > 0 {
 		g.drain()
+	}
+}
+
+// Continue runs fn, which continues code that ran in section (0: in none)
+// — a timer's callback, the response to an outgoing fetch or RPC — if the
+// input gate lets it in: when no section is open, or section is one of
+// those open (they nest). Otherwise fn waits until they close, as a new
+// event would: the input gate holds the responses to outgoing requests
+// and the timers of other events too (spec 15, §4.2). Without this, code
+// of another event would run inside a transaction and be rolled back
+// with it.
+func (g *Gate) Continue(section int, fn func()) {
+	if g.blocked == 0 || section >= g.section {
+		fn()
+		return
+	}
+	g.resumed = append(g.resumed, continuation{section, fn})
+}
+
+// resume posts the held continuations, in order, each as a task that asks
+// the input gate again (a section may have opened meanwhile).
+func (g *Gate) resume() {
+	resumed := g.resumed
+	g.resumed = nil
+	for _, c := range resumed {
+		g.guest.Post(func() { g.Continue(c.section, c.fn) })
 	}
 }
 
@@ -374,20 +422,26 @@ func (g *Gate) commit() error {
 		return nil
 	}
 	g.committed++
-	seq := g.committed
 	if confirm {
-		g.mustConfirm = seq
+		g.mustConfirm = g.committed
 	}
-	g.durable.Submit(db, func(err error) {
+	g.sync(g.committed)
+	return nil
+}
+
+// sync asks the commit log to make the storage durable up to commit seq.
+func (g *Gate) sync(seq uint64) {
+	g.syncing++
+	g.durable.Submit(g.obj.Storage, func(err error) {
 		g.guest.Post(func() { g.durableAt(seq, err) })
 	})
-	return nil
 }
 
 // durableAt records that commit seq is durable (or failed to become so)
 // and releases the actions that waited for it. A failed sync resets the
 // object: what it may have read from the lost writes must not leave.
 func (g *Gate) durableAt(seq uint64, err error) {
+	g.syncing--
 	if err != nil {
 		g.log.Error("making a commit durable failed; resetting object", "class", g.obj.Class, "id", g.obj.ID.String(), "error", err)
 		g.Reset(err)
@@ -412,6 +466,12 @@ func (g *Gate) afterConfirm(h heldAction) {
 		return
 	}
 	g.waiters = append(g.waiters, h)
+	if g.syncing == 0 {
+		// No sync under way will make it durable: the last one failed (and
+		// reset the object), but what it was for is still in the
+		// database, and this instance may have read it. Sync again.
+		g.sync(g.committed)
+	}
 }
 
 // Reset drops the object's instance and its uncommitted writes: queued and
@@ -427,6 +487,7 @@ func (g *Gate) Reset(err error) {
 		g.blockTimer.Stop()
 	}
 	g.blocked = 0
+	g.resume() // the code of the old instance fails on its own (ErrReset)
 	rerr := &ResetError{err}
 	queued := g.queued
 	g.queued = nil
@@ -443,7 +504,8 @@ func (g *Gate) Reset(err error) {
 	g.confirmTurn = false
 	g.alarmChange = alarmUnchanged
 	g.runningAlarm = 0
-	g.mustConfirm = g.confirmed // nothing more to wait for: whoever waited has failed
+	// mustConfirm stays: the commits not durable yet are in the database,
+	// and the next instance reads them, so its output waits for them too.
 	for _, w := range waiters {
 		w.fn(rerr)
 	}

@@ -200,6 +200,13 @@ func (l *Loop) ClearTimers() {
 
 // ClearTimer cancels a timer; unknown or already fired ids are ignored.
 // Loop goroutine only (or before Run).
+// HasTimer reports whether timer id is still pending (a repeating timer
+// stays pending until cleared). Loop goroutine only.
+func (l *Loop) HasTimer(id int) bool {
+	_, ok := l.timerByID[id]
+	return ok
+}
+
 func (l *Loop) ClearTimer(id int) {
 	t, ok := l.timerByID[id]
 	if !ok {
