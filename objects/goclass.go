@@ -111,6 +111,7 @@ type goInstance struct {
 	queue   []func()
 	running bool // a goroutine runs the queue
 	stopped bool
+	runner  sync.WaitGroup // the goroutine that runs the queue, for Close
 
 	// On the object's thread.
 	user  any    // what construct returned; nil until constructed
@@ -128,6 +129,7 @@ func (i *goInstance) Post(fn func()) bool {
 	i.queue = append(i.queue, fn)
 	if !i.running {
 		i.running = true
+		i.runner.Add(1)
 		go i.run()
 	}
 	return true
@@ -135,6 +137,7 @@ func (i *goInstance) Post(fn func()) bool {
 
 // run is the object's thread while it has tasks: each task is a turn.
 func (i *goInstance) run() {
+	defer i.runner.Done()
 	for {
 		i.mu.Lock()
 		if len(i.queue) == 0 {
@@ -334,12 +337,15 @@ func (i *goInstance) Evict() bool {
 	return <-ch
 }
 
-// Close stops the object's thread; tasks not started are dropped.
+// Close stops the object's thread: tasks not started are dropped, and it
+// returns once the running one has finished (the Host closes the storage
+// next).
 func (i *goInstance) Close() {
 	i.mu.Lock()
-	defer i.mu.Unlock()
 	i.stopped = true
 	i.queue = nil
+	i.mu.Unlock()
+	i.runner.Wait()
 }
 
 // recorder is the http.ResponseWriter a Go object's ServeHTTP writes to;
