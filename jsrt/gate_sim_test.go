@@ -354,16 +354,7 @@ func (s *jsSim) run(e *gatesim.Event, rpc bool, ms int) {
 // event sees another half done (spec 18, 22), and resets lose only
 // unacknowledged writes (spec 16, 17, 20).
 func TestGateSimulationJS(t *testing.T) {
-	seed := *simSeed
-	if seed == 0 {
-		seed = rand.Uint64()
-	}
-	t.Logf("seed %d (rerun with -gateprop.seed=%d)", seed, seed)
-	defer func() {
-		if t.Failed() {
-			t.Logf("failed with seed %d: rerun with -run %s -gateprop.seed=%d", seed, t.Name(), seed)
-		}
-	}()
+	seed := gatesim.Seed(t, *simSeed)
 	start := time.Now()
 	log := gatesim.NewLog()
 	log.CallSync = true

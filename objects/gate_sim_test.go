@@ -326,16 +326,7 @@ func (s *goSim) run(e *gatesim.Event, rpc bool) {
 // durability (spec 20), no event sees another half done (spec 18, 22), and
 // resets lose only unacknowledged writes (spec 16, 17, 20).
 func TestGateSimulationGo(t *testing.T) {
-	seed := *simSeed
-	if seed == 0 {
-		seed = rand.Uint64()
-	}
-	t.Logf("seed %d (rerun with -gateprop.seed=%d)", seed, seed)
-	defer func() {
-		if t.Failed() {
-			t.Logf("failed with seed %d: rerun with -run %s -gateprop.seed=%d", seed, t.Name(), seed)
-		}
-	}()
+	seed := gatesim.Seed(t, *simSeed)
 	start := time.Now()
 	log := gatesim.NewLog()
 	log.CallSync = true

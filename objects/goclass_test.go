@@ -56,8 +56,9 @@ func (c *goCounter) RPC(ctx context.Context, method string, args []any) (any, er
 	return nil, &ThrownError{Name: "TypeError", Message: "no method " + method}
 }
 
-// goHost is a Host with the Go class Counter; log decides durability.
-func goHost(t *testing.T, log commit.Log) (*Host, *Namespace) {
+// goHost is a Host serving the Go class named class, made by construct;
+// log decides durability (nil: a real one).
+func goHost(t *testing.T, log commit.Log, class string, construct func(*State) (any, error)) (*Host, *Namespace) {
 	t.Helper()
 	catalog, err := OpenCatalog(t.TempDir())
 	if err != nil {
@@ -68,16 +69,21 @@ func goHost(t *testing.T, log commit.Log) (*Host, *Namespace) {
 		h.SetCommitLog(log)
 	}
 	t.Cleanup(func() { h.Close() })
-	h.Register("Counter", NewGoClass(func(s *State) (any, error) { return &goCounter{s}, nil }))
-	ns, err := h.Namespace("Counter")
+	h.Register(class, NewGoClass(construct))
+	ns, err := h.Namespace(class)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return h, ns
 }
 
+// counterHost is a Host with the Go class Counter.
+func counterHost(t *testing.T, log commit.Log) (*Host, *Namespace) {
+	return goHost(t, log, "Counter", func(s *State) (any, error) { return &goCounter{s}, nil })
+}
+
 func TestGoClassRPC(t *testing.T) {
-	h, ns := goHost(t, nil)
+	h, ns := counterHost(t, nil)
 	id := ns.IDFromName("a")
 	ctx := context.Background()
 	for want := 1.0; want <= 3; want++ {
@@ -115,7 +121,7 @@ func TestGoClassRPC(t *testing.T) {
 func TestGoClassOutputGate(t *testing.T) {
 	log := &holdingLog{inner: commit.NewLocal(0)}
 	t.Cleanup(func() { log.inner.Close() })
-	h, ns := goHost(t, log)
+	h, ns := counterHost(t, log)
 	id := ns.IDFromName("gated")
 	log.hold()
 	got := make(chan string, 1)
@@ -149,7 +155,7 @@ func TestGoClassOutputGate(t *testing.T) {
 func TestGoClassFailedSyncResets(t *testing.T) {
 	log := &holdingLog{inner: commit.NewLocal(0), fail: errors.New("disk on fire")}
 	t.Cleanup(func() { log.inner.Close() })
-	h, ns := goHost(t, log)
+	h, ns := counterHost(t, log)
 	_, err := h.Invoke(context.Background(), "Counter", ns.IDFromName("f"), "f", "add", 1)
 	var reset *ResetError
 	if !errors.As(err, &reset) {

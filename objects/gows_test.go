@@ -50,20 +50,11 @@ func (r *room) WebSocketClose(ctx context.Context, ws *WebSocket, code int, reas
 // does: a 101 answer upgrades the client's connection.
 func roomServer(t *testing.T, log *holdingLog) (*Host, string) {
 	t.Helper()
-	catalog, err := OpenCatalog(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := NewHost(catalog, nil)
+	var cl commit.Log
 	if log != nil {
-		h.SetCommitLog(log)
+		cl = log
 	}
-	t.Cleanup(func() { h.Close() })
-	h.Register("Room", NewGoClass(func(s *State) (any, error) { return &room{s}, nil }))
-	ns, err := h.Namespace("Room")
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, ns := goHost(t, cl, "Room", func(s *State) (any, error) { return &room{s}, nil })
 	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		resp, err := h.Fetch(r.Context(), "Room", ns.IDFromName("r"), "r", r)
 		if err != nil {

@@ -2,10 +2,12 @@ package gatesim
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"testing"
 
 	"github.com/cairn-dev/cairn/commit"
 )
@@ -444,4 +446,21 @@ func (m *Model) Outgoing(id int) {
 			m.violation("spec 21: an outgoing fetch of event %d (%s on %s) left before its write %s was durable (%s)", id, e.Pattern.Name, e.Object, Value(id, u), l.stateLocked(w.w))
 		}
 	}
+}
+
+// Seed returns the seed of a simulation: flagSeed, or a random one if it is
+// 0. It logs the seed, and again with the command to rerun the test if the
+// test fails.
+func Seed(t testing.TB, flagSeed uint64) uint64 {
+	seed := flagSeed
+	if seed == 0 {
+		seed = rand.Uint64()
+	}
+	t.Logf("seed %d (rerun with -gateprop.seed=%d)", seed, seed)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("failed with seed %d: rerun with -run %s -gateprop.seed=%d", seed, t.Name(), seed)
+		}
+	})
+	return seed
 }
