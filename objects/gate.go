@@ -61,21 +61,23 @@ type Guest interface {
 //   - A turn is one task on the object's thread: an event, or the
 //     continuation of one (a resolved storage read, a timer). The writes of
 //     a turn are committed together when it ends (EndTurn), and the commit
-//     is handed to the commit log (write coalescing, spec 15–17).
+//     is handed to the commit log (write coalescing, spec 22).
 //   - Input gate: an event runs only when no blockConcurrencyWhile section
 //     or transaction is open (Block/Unblock); events held meanwhile run in
-//     order, one task each (spec 18, 23). So do the continuations of code
+//     order, one task each (spec 15, 18). So do the continuations of code
 //     that ran outside the open sections: a timer, the response to an
 //     outgoing request (Continue).
 //   - Output gate: an action (a response, an RPC result, an outgoing
 //     message) is released with Hold only once every earlier write of the
 //     object that holds the gate is durable; the object keeps serving its
-//     next events meanwhile (spec 16, 21).
+//     next events meanwhile (spec 20, 21, 24).
 //   - A failed commit, a failed sync, a broken block section or an abort
 //     resets the object: events in flight and held actions fail with a
 //     ResetError, uncommitted writes are rolled back, broken storage is
-//     reopened, and the next event constructs the object again (spec 20,
-//     24). Writes that were acknowledged stay.
+//     reopened, and the next event constructs the object again (spec 16,
+//     17). Writes that were acknowledged stay; writes committed but not yet
+//     durable keep holding the output gate of the next instance, which may
+//     read them.
 //
 // A Gate is not safe for concurrent use: it belongs to the object's thread.
 type Gate struct {

@@ -106,7 +106,7 @@ func TestGoClassRPC(t *testing.T) {
 			t.Errorf("%s: error %v, want %q", tt.method, err, tt.want)
 		}
 	}
-	// spec 24 (ctx.abort): the event's writes roll back and its caller gets the reset.
+	// spec 17 (ctx.abort): the event's writes roll back and its caller gets the reset.
 	_, err := h.Invoke(ctx, "Counter", id, "a", "abort")
 	var reset *ResetError
 	if !errors.As(err, &reset) || !strings.Contains(err.Error(), "aborted on purpose") {
@@ -117,7 +117,7 @@ func TestGoClassRPC(t *testing.T) {
 	}
 }
 
-// spec 16: a Go object's answer leaves only once its write is durable.
+// spec 20: a Go object's answer leaves only once its write is durable.
 func TestGoClassOutputGate(t *testing.T) {
 	log := &holdingLog{inner: commit.NewLocal(0)}
 	t.Cleanup(func() { log.inner.Close() })
@@ -150,7 +150,7 @@ func TestGoClassOutputGate(t *testing.T) {
 	}
 }
 
-// spec 20: a failed sync resets the object; the unacknowledged write is
+// spec 16, 17: a failed sync resets the object; the unacknowledged write is
 // not reported as done.
 func TestGoClassFailedSyncResets(t *testing.T) {
 	log := &holdingLog{inner: commit.NewLocal(0), fail: errors.New("disk on fire")}

@@ -96,7 +96,7 @@ func TestGoClassWebSockets(t *testing.T) {
 	}
 }
 
-// spec 16: what a Go object sends on a WebSocket after a write leaves only
+// spec 20: what a Go object sends on a WebSocket after a write leaves only
 // once the write is durable.
 func TestGoClassWebSocketSendIsGated(t *testing.T) {
 	log := &holdingLog{inner: commit.NewLocal(0)}
