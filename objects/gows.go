@@ -49,7 +49,8 @@ func (h *Host) SetSockets(r *sockets.Registry) {
 // socketRegistryLocked returns the Host's WebSocket registry. h.mu is held.
 func (h *Host) socketRegistryLocked() *sockets.Registry {
 	if h.sockets == nil {
-		h.sockets, h.ownSockets = sockets.NewRegistry(context.Background(), sockets.Options{Logger: h.log}), true
+		h.ownSockets = sockets.NewRegistry(context.Background(), sockets.Options{Logger: h.log})
+		h.sockets = h.ownSockets
 	}
 	return h.sockets
 }

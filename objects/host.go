@@ -103,11 +103,11 @@ type Host struct {
 
 	hibernateIdle time.Duration
 
-	durable commit.Log // see SetCommitLog
-	ownLog  bool       // durable was made by the Host and is closed by Close
+	durable commit.Log    // see SetCommitLog
+	ownLog  *commit.Local // the log the Host made, if it made one; Close closes it
 
 	sockets    *sockets.Registry // WebSockets of Go objects (see SetSockets)
-	ownSockets bool              // sockets was made by the Host and is closed by Close
+	ownSockets *sockets.Registry // the registry the Host made, if it made one; Close closes it
 
 	// calls holds, per object being evicted, the RPC calls that arrived
 	// meanwhile, in order; the eviction's end delivers them.
@@ -148,7 +148,8 @@ func (h *Host) SetCommitLog(l commit.Log) {
 // commitLogLocked returns the Host's commit log. h.mu is held.
 func (h *Host) commitLogLocked() commit.Log {
 	if h.durable == nil {
-		h.durable, h.ownLog = commit.NewLocal(0), true
+		h.ownLog = commit.NewLocal(0)
+		h.durable = h.ownLog
 	}
 	return h.durable
 }
@@ -306,11 +307,11 @@ func (h *Host) Close() error {
 	h.alarms = nil
 	calls := h.calls
 	h.calls = make(map[key][]pendingCall)
-	durable, ownLog := h.durable, h.ownLog
-	if h.ownSockets {
-		defer h.sockets.CloseAll()
-	}
+	ownLog, ownSockets := h.ownLog, h.ownSockets
 	h.mu.Unlock()
+	if ownSockets != nil {
+		defer ownSockets.CloseAll()
+	}
 	for _, cs := range calls {
 		for _, c := range cs {
 			c.done(nil, ErrClosed)
@@ -327,8 +328,8 @@ func (h *Host) Close() error {
 		}
 	}
 	errs = append(errs, h.scratch.Close())
-	if ownLog {
-		errs = append(errs, durable.Close())
+	if ownLog != nil {
+		errs = append(errs, ownLog.Close())
 	}
 	return errors.Join(errs...)
 }
