@@ -8,56 +8,13 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/cairn-dev/cairn/commit"
+	"github.com/cairn-dev/cairn/internal/gatesim"
 	"github.com/cairn-dev/cairn/objects"
 )
-
-// heldLog is a commit log whose syncs can be held back, to watch the output
-// gate: while held, nothing becomes durable.
-type heldLog struct {
-	inner    *commit.Local
-	fail     error        // the error of the syncs that fail
-	failures atomic.Int32 // how many of the next syncs fail with fail
-
-	mu      sync.Mutex
-	held    bool
-	queue   []func()
-	submits atomic.Int64
-}
-
-func (l *heldLog) Submit(f commit.Syncer, done func(error)) {
-	l.submits.Add(1)
-	if l.failures.Add(-1) >= 0 {
-		go done(l.fail)
-		return
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.held {
-		l.queue = append(l.queue, func() { l.inner.Submit(f, done) })
-		return
-	}
-	l.inner.Submit(f, done)
-}
-
-func (l *heldLog) Close() error { return l.inner.Close() }
-
-func (l *heldLog) hold() { l.mu.Lock(); l.held = true; l.mu.Unlock() }
-
-func (l *heldLog) release() {
-	l.mu.Lock()
-	q := l.queue
-	l.queue, l.held = nil, false
-	l.mu.Unlock()
-	for _, fn := range q {
-		fn()
-	}
-}
 
 // objectWorker runs code with one Durable Object binding OBJ of class Obj,
 // its storage in a temp dir and its durability decided by log.
@@ -145,22 +102,22 @@ exports.default = { fetch(req, env) { return env.OBJ.getByName("a").fetch(req); 
 // write is durable. Meanwhile the object keeps running events: the next
 // request reads the value and commits, both held behind the first sync.
 func TestOutputGateHoldsResponse(t *testing.T) {
-	log := &heldLog{inner: commit.NewLocal(0)}
+	log := gatesim.NewHeldLog()
 	w := objectWorker(t, gateObject, log, Config{})
-	log.hold()
+	log.Hold()
 	first := asyncFetch(w, "http://x/put")
 	notYet(t, first, "the response")
-	before := log.submits.Load()
+	before := log.Submits()
 	second := asyncFetch(w, "http://x/put")
 	deadline := time.Now().Add(5 * time.Second)
-	for log.submits.Load() == before && time.Now().Before(deadline) {
+	for log.Submits() == before && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
-	if log.submits.Load() == before {
+	if log.Submits() == before {
 		t.Fatal("the object did not run its next event while the first commit was pending")
 	}
 	notYet(t, second, "the second response")
-	log.release()
+	log.Release()
 	arrives(t, first, "ok")
 	arrives(t, second, "ok")
 }
@@ -171,22 +128,22 @@ func TestOutputGateHoldsFetch(t *testing.T) {
 	hits := make(chan struct{}, 10)
 	target := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) { hits <- struct{}{} }))
 	defer target.Close()
-	log := &heldLog{inner: commit.NewLocal(0)}
+	log := gatesim.NewHeldLog()
 	w := objectWorker(t, gateObject, log, Config{})
 
-	log.hold()
+	log.Hold()
 	res := asyncFetch(w, "http://x/put-fetch?to="+target.URL)
 	select {
 	case <-hits:
 		t.Fatal("fetch sent before the put was durable")
 	case <-time.After(200 * time.Millisecond):
 	}
-	log.release()
+	log.Release()
 	<-hits
 	arrives(t, res, "fetched")
 
-	log.hold()
-	defer log.release()
+	log.Hold()
+	defer log.Release()
 	res = asyncFetch(w, "http://x/put-fetch?unconfirmed&to="+target.URL)
 	select {
 	case <-hits: // sent while the write is pending, as asked
@@ -199,16 +156,16 @@ func TestOutputGateHoldsFetch(t *testing.T) {
 // spec 24: sync() waits for allowUnconfirmed writes too; with nothing
 // pending it resolves at once.
 func TestSyncWaitsForUnconfirmedWrites(t *testing.T) {
-	log := &heldLog{inner: commit.NewLocal(0)}
+	log := gatesim.NewHeldLog()
 	w := objectWorker(t, gateObject, log, Config{})
-	log.hold()
+	log.Hold()
 	res := asyncFetch(w, "http://x/sync")
 	notYet(t, res, "sync()")
-	log.release()
+	log.Release()
 	arrives(t, res, "synced")
 
-	log.hold()
-	defer log.release()
+	log.Hold()
+	defer log.Release()
 	arrives(t, asyncFetch(w, "http://x/get"), "k=3") // a read: nothing to wait for
 }
 
@@ -217,10 +174,10 @@ func TestSyncWaitsForUnconfirmedWrites(t *testing.T) {
 // the database, so the next answers wait for a sync that succeeds: while
 // the disk keeps failing, they fail too.
 func TestFailedSyncResetsObject(t *testing.T) {
-	log := &heldLog{inner: commit.NewLocal(0), fail: errors.New("EIO: disk on fire")}
+	log := gatesim.NewHeldLog()
 	w := objectWorker(t, gateObject, log, Config{})
 	arrives(t, asyncFetch(w, "http://x/constructed"), "constructed=1")
-	log.failures.Store(2)
+	log.FailNext(2, errors.New("EIO: disk on fire"))
 	arrives(t, asyncFetch(w, "http://x/put"), "error: ")
 	arrives(t, asyncFetch(w, "http://x/constructed"), "EIO: disk on fire")
 	arrives(t, asyncFetch(w, "http://x/get"), "k=1")

@@ -10,6 +10,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/cairn-dev/cairn/commit"
+	"github.com/cairn-dev/cairn/internal/gatesim"
 )
 
 const wsObject = `
@@ -73,7 +74,7 @@ func wsRead(ctx context.Context, c *websocket.Conn) <-chan string {
 
 // A send after a write waits for the write to be durable (output gate).
 func TestWebSocketSendOutputGate(t *testing.T) {
-	log := &heldLog{inner: commit.NewLocal(0)}
+	log := gatesim.NewHeldLog()
 	w := objectWorker(t, wsObject, log, Config{})
 	c := dialWorker(t, w)
 	ctx := context.Background()
@@ -81,13 +82,13 @@ func TestWebSocketSendOutputGate(t *testing.T) {
 		t.Fatal(err)
 	}
 	arrives(t, wsRead(ctx, c), "hello")
-	log.hold()
+	log.Hold()
 	if err := c.Write(ctx, websocket.MessageText, []byte("write")); err != nil {
 		t.Fatal(err)
 	}
 	got := wsRead(ctx, c)
 	notYet(t, got, "a send after a write")
-	log.release()
+	log.Release()
 	arrives(t, got, "wrote")
 }
 

@@ -7,11 +7,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/cairn-dev/cairn/commit"
+	"github.com/cairn-dev/cairn/internal/gatesim"
 )
 
 // goCounter is a Go Durable Object for the tests: a counter in the KV API.
@@ -119,11 +119,11 @@ func TestGoClassRPC(t *testing.T) {
 
 // spec 20: a Go object's answer leaves only once its write is durable.
 func TestGoClassOutputGate(t *testing.T) {
-	log := &holdingLog{inner: commit.NewLocal(0)}
-	t.Cleanup(func() { log.inner.Close() })
+	log := gatesim.NewHeldLog()
+	t.Cleanup(func() { log.Close() })
 	h, ns := counterHost(t, log)
 	id := ns.IDFromName("gated")
-	log.hold()
+	log.Hold()
 	got := make(chan string, 1)
 	go func() {
 		resp, err := h.Fetch(context.Background(), "Counter", id, "gated", httptest.NewRequest("GET", "/", nil))
@@ -139,7 +139,7 @@ func TestGoClassOutputGate(t *testing.T) {
 		t.Fatalf("response %q left before its write was durable", b)
 	case <-time.After(200 * time.Millisecond):
 	}
-	log.release()
+	log.Release()
 	select {
 	case b := <-got:
 		if b != "x" {
@@ -153,50 +153,13 @@ func TestGoClassOutputGate(t *testing.T) {
 // spec 16, 17: a failed sync resets the object; the unacknowledged write is
 // not reported as done.
 func TestGoClassFailedSyncResets(t *testing.T) {
-	log := &holdingLog{inner: commit.NewLocal(0), fail: errors.New("disk on fire")}
-	t.Cleanup(func() { log.inner.Close() })
+	log := gatesim.NewHeldLog()
+	log.FailNext(1<<30, errors.New("disk on fire")) // every sync
+	t.Cleanup(func() { log.Close() })
 	h, ns := counterHost(t, log)
 	_, err := h.Invoke(context.Background(), "Counter", ns.IDFromName("f"), "f", "add", 1)
 	var reset *ResetError
 	if !errors.As(err, &reset) {
 		t.Fatalf("add with a failing sync: %v, want a ResetError", err)
-	}
-}
-
-// holdingLog is a commit log whose syncs can be held back or failed.
-type holdingLog struct {
-	inner *commit.Local
-	fail  error
-
-	mu    sync.Mutex
-	held  bool
-	queue []func()
-}
-
-func (l *holdingLog) Submit(f commit.Syncer, done func(error)) {
-	if l.fail != nil {
-		go done(l.fail)
-		return
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.held {
-		l.queue = append(l.queue, func() { l.inner.Submit(f, done) })
-		return
-	}
-	l.inner.Submit(f, done)
-}
-
-func (l *holdingLog) Close() error { return nil }
-
-func (l *holdingLog) hold() { l.mu.Lock(); l.held = true; l.mu.Unlock() }
-
-func (l *holdingLog) release() {
-	l.mu.Lock()
-	q := l.queue
-	l.queue, l.held = nil, false
-	l.mu.Unlock()
-	for _, fn := range q {
-		fn()
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/cairn-dev/cairn/commit"
+	"github.com/cairn-dev/cairn/internal/gatesim"
 	"github.com/cairn-dev/cairn/sockets"
 )
 
@@ -48,13 +49,9 @@ func (r *room) WebSocketClose(ctx context.Context, ws *WebSocket, code int, reas
 
 // roomServer serves the Go class Room over HTTP, as the server package
 // does: a 101 answer upgrades the client's connection.
-func roomServer(t *testing.T, log *holdingLog) (*Host, string) {
+func roomServer(t *testing.T, log commit.Log) (*Host, string) {
 	t.Helper()
-	var cl commit.Log
-	if log != nil {
-		cl = log
-	}
-	h, ns := goHost(t, cl, "Room", func(s *State) (any, error) { return &room{s}, nil })
+	h, ns := goHost(t, log, "Room", func(s *State) (any, error) { return &room{s}, nil })
 	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		resp, err := h.Fetch(r.Context(), "Room", ns.IDFromName("r"), "r", r)
 		if err != nil {
@@ -99,8 +96,8 @@ func TestGoClassWebSockets(t *testing.T) {
 // spec 20: what a Go object sends on a WebSocket after a write leaves only
 // once the write is durable.
 func TestGoClassWebSocketSendIsGated(t *testing.T) {
-	log := &holdingLog{inner: commit.NewLocal(0)}
-	t.Cleanup(func() { log.inner.Close() })
+	log := gatesim.NewHeldLog()
+	t.Cleanup(func() { log.Close() })
 	_, url := roomServer(t, log)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -109,7 +106,7 @@ func TestGoClassWebSocketSendIsGated(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.CloseNow()
-	log.hold()
+	log.Hold()
 	if err := a.Write(ctx, websocket.MessageText, []byte("held")); err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +124,7 @@ func TestGoClassWebSocketSendIsGated(t *testing.T) {
 		t.Fatalf("message %q sent before the write before it was durable", m)
 	case <-time.After(200 * time.Millisecond):
 	}
-	log.release()
+	log.Release()
 	select {
 	case m := <-got:
 		if m != "1: held" {
