@@ -2,35 +2,24 @@ package clone
 
 import (
 	"bytes"
-	"encoding/hex"
 	"errors"
 	"math"
 	"math/big"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cairn-dev/cairn/internal/golden"
 )
 
 // readGolden returns the bytes of a golden file written by the JS encoder
-// (see jsrt/jsclone's TestCloneGolden): lines starting with # are
-// comments, the rest is hex.
+// (see jsrt/jsclone's TestCloneGolden).
 func readGolden(t testing.TB, path string) []byte {
 	t.Helper()
-	text, err := os.ReadFile(path)
+	b, err := golden.Read(path)
 	if err != nil {
 		t.Fatal(err)
-	}
-	var digits strings.Builder
-	for line := range strings.Lines(string(text)) {
-		if !strings.HasPrefix(line, "#") {
-			digits.WriteString(strings.Join(strings.Fields(line), ""))
-		}
-	}
-	b, err := hex.DecodeString(digits.String())
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
 	}
 	return b
 }

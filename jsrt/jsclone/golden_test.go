@@ -2,9 +2,7 @@ package jsclone
 
 import (
 	"bytes"
-	"encoding/hex"
 	"flag"
-	"fmt"
 	"math"
 	"math/big"
 	"os"
@@ -16,6 +14,7 @@ import (
 	"github.com/dop251/goja"
 
 	"github.com/cairn-dev/cairn/clone"
+	"github.com/cairn-dev/cairn/internal/golden"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite the structured-clone golden files in "+goldenDir)
@@ -165,45 +164,6 @@ func goldenDecode(vm *goja.Runtime, b []byte, rpc bool) (goja.Value, error) {
 	return Deserialize(vm, b)
 }
 
-// formatGolden is the text of a golden file: the JS source as a comment,
-// then the bytes in hex, 16 a line.
-func formatGolden(src string, b []byte) []byte {
-	var out bytes.Buffer
-	fmt.Fprintf(&out, "# %s\n", src)
-	for len(b) > 0 {
-		n := min(16, len(b))
-		for i, c := range b[:n] {
-			if i > 0 {
-				out.WriteByte(' ')
-			}
-			fmt.Fprintf(&out, "%02x", c)
-		}
-		out.WriteByte('\n')
-		b = b[n:]
-	}
-	return out.Bytes()
-}
-
-// readGolden returns the bytes of a golden file (lines starting with #
-// are comments).
-func readGolden(path string) ([]byte, error) {
-	text, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var digits strings.Builder
-	for line := range strings.Lines(string(text)) {
-		if !strings.HasPrefix(line, "#") {
-			digits.WriteString(strings.Join(strings.Fields(line), ""))
-		}
-	}
-	b, err := hex.DecodeString(digits.String())
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return b, nil
-}
-
 // TestCloneGolden freezes the structured-clone encoding: every corpus
 // value encodes to the bytes of its golden file, and every golden file
 // decodes to a value that encodes to the same bytes again. With -update it
@@ -227,11 +187,11 @@ func TestCloneGolden(t *testing.T) {
 			}
 			path := filepath.Join(goldenDir, c.name+".hex")
 			if *updateGolden {
-				if err := os.WriteFile(path, formatGolden(c.src, got), 0o644); err != nil {
+				if err := os.WriteFile(path, golden.Format(c.src, got), 0o644); err != nil {
 					t.Fatal(err)
 				}
 			}
-			want, err := readGolden(path)
+			want, err := golden.Read(path)
 			if err != nil {
 				t.Fatal(err)
 			}

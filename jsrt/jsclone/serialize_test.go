@@ -8,6 +8,7 @@ import (
 	"github.com/dop251/goja"
 
 	"github.com/cairn-dev/cairn/clone"
+	"github.com/cairn-dev/cairn/internal/golden"
 )
 
 // The tests of this package run on a bare runtime, without jsrt's
@@ -124,7 +125,7 @@ func FuzzDeserialize(f *testing.F) {
 	}
 	files, _ := filepath.Glob(filepath.Join(goldenDir, "*.hex"))
 	for _, file := range files {
-		b, err := readGolden(file)
+		b, err := golden.Read(file)
 		if err != nil {
 			f.Fatal(err)
 		}
