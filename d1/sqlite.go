@@ -2,6 +2,7 @@ package d1
 
 import (
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -102,6 +103,17 @@ func (c *conn) prepareCache(query string, cache bool) (st *sqlite3.SQLiteStmt, c
 	}
 	c.pc = prepContext{}
 	ds, err := c.c.Prepare(query)
+	if err != nil && c.pc.err == nil && isSyntaxError(err) {
+		// DELETE/UPDATE … LIMIT, which this SQLite's parser lacks.
+		if rq, ok := rewriteLimit(query); ok {
+			c.pc = prepContext{}
+			if rds, rerr := c.c.Prepare(rq); rerr == nil {
+				ds, err = rds, nil
+			} else if !isSyntaxError(rerr) {
+				err = rerr // e.g. no such column: rowid (a WITHOUT ROWID table)
+			}
+		}
+	}
 	if err != nil {
 		if c.pc.err != nil {
 			return nil, false, "", c.pc.err
@@ -127,6 +139,12 @@ func (c *conn) prepareCache(query string, cache bool) (st *sqlite3.SQLiteStmt, c
 	c.stmts[query] = st
 	c.ctxs[st] = c.pc
 	return st, true, "", nil
+}
+
+// isSyntaxError reports whether err is SQLite's parse error.
+func isSyntaxError(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && se.Code == sqlite3.ErrError && strings.Contains(se.Error(), "syntax error")
 }
 
 // exec runs one of this package's statements (authorizer bypassed).

@@ -1,0 +1,93 @@
+package d1
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+func TestRewriteLimit(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string // want "" means not rewritten
+	}{
+		{"DELETE FROM t LIMIT 1", "DELETE FROM t WHERE rowid IN (SELECT rowid FROM t LIMIT 1)"},
+		{"delete from t returning * limit 1", "delete from t WHERE rowid IN (SELECT rowid FROM t limit 1) returning *"},
+		{"DELETE FROM t WHERE a > ? RETURNING a, ? ORDER BY a DESC LIMIT ? OFFSET 1",
+			"DELETE FROM t WHERE rowid IN (SELECT rowid FROM t WHERE a > ?1 ORDER BY a DESC LIMIT ?3 OFFSET 1) RETURNING a, ?2"},
+		{"DELETE FROM main.t AS x INDEXED BY t_a WHERE x.a = 'LIMIT' ORDER BY (SELECT 1 LIMIT 1) LIMIT 2; SELECT 1",
+			"DELETE FROM main.t AS x INDEXED BY t_a WHERE rowid IN (SELECT rowid FROM main.t AS x INDEXED BY t_a WHERE x.a = 'LIMIT' ORDER BY (SELECT 1 LIMIT 1) LIMIT 2); SELECT 1"},
+		{"UPDATE t SET a = a + ? WHERE b = ?2 ORDER BY a LIMIT ?",
+			"UPDATE t SET a = a + ?1 WHERE rowid IN (SELECT rowid FROM t WHERE b = ?2 ORDER BY a LIMIT ?3)"},
+		{"UPDATE OR IGNORE \"my t\" SET a = 1 RETURNING a LIMIT 5",
+			"UPDATE OR IGNORE \"my t\" SET a = 1 WHERE rowid IN (SELECT rowid FROM \"my t\" LIMIT 5) RETURNING a"},
+		{"WITH old AS (SELECT id FROM t WHERE a < 0) DELETE FROM t WHERE id IN old LIMIT 3",
+			"WITH old AS (SELECT id FROM t WHERE a < 0) DELETE FROM t WHERE rowid IN (SELECT rowid FROM t WHERE id IN old LIMIT 3)"},
+		{"/* c */ DELETE -- x\nFROM t LIMIT 1", "/* c */ DELETE -- x\nFROM t WHERE rowid IN (SELECT rowid FROM t LIMIT 1)"},
+		// Not such statements, or not SQLite's grammar with the option.
+		{"SELECT * FROM t LIMIT 1", ""},
+		{"DELETE FROM t WHERE a IN (SELECT a FROM u LIMIT 1)", ""},
+		{"DELETE FROM t ORDER BY a", ""},
+		{"DELETE FROM t LIMIT 1 ORDER BY a", ""},
+		{"DELETE FROM t LIMIT 1 RETURNING *", ""},
+		{"UPDATE t SET a = u.a FROM u LIMIT 1", ""},
+		{"INSERT INTO t SELECT * FROM u LIMIT 1", ""},
+		{"DELETE FROM t WHERE a = 'unterminated LIMIT 1", ""},
+	} {
+		got, ok := rewriteLimit(tc.in)
+		if !ok {
+			got = ""
+		}
+		if got != tc.want {
+			t.Errorf("rewriteLimit(%q)\n got %q\nwant %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// D1 accepts UPDATE/DELETE … ORDER BY … LIMIT (chanfana issues
+// DELETE … RETURNING * LIMIT 1).
+func TestUpdateDeleteLimit(t *testing.T) {
+	db := openTest(t)
+	mustQuery(t, db, "CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER, b TEXT)")
+	for i := 1; i <= 6; i++ {
+		mustQuery(t, db, "INSERT INTO t (a, b) VALUES (?, ?)", i*10, fmt.Sprint("r", i))
+	}
+	ids := func() string {
+		r := mustQuery(t, db, "SELECT group_concat(id || ':' || a, ',') FROM (SELECT id, a FROM t ORDER BY id)")
+		return fmt.Sprint(r.Rows[0][0])
+	}
+	r := mustQuery(t, db, "DELETE FROM t RETURNING * LIMIT 1")
+	if r.Meta.Changes != 1 || len(r.Rows) != 1 || r.Rows[0][0] != int64(1) {
+		t.Errorf("delete returning limit: %+v %v", r.Meta, r.Rows)
+	}
+	r = mustQuery(t, db, "DELETE FROM t WHERE a > ? ORDER BY a DESC LIMIT ?", 0, 2)
+	if r.Meta.Changes != 2 {
+		t.Errorf("delete order limit changes = %d", r.Meta.Changes)
+	}
+	if got := ids(); got != "2:20,3:30,4:40" {
+		t.Errorf("after deletes: %s", got)
+	}
+	r = mustQuery(t, db, "UPDATE t SET a = a + ? WHERE b != ? RETURNING id, a ORDER BY id DESC LIMIT ? OFFSET 1", 1, "none", 1)
+	if r.Meta.Changes != 1 || len(r.Rows) != 1 || r.Rows[0][0] != int64(3) || r.Rows[0][1] != int64(31) {
+		t.Errorf("update returning order limit: %+v %v", r.Meta, r.Rows)
+	}
+	if got := ids(); got != "2:20,3:31,4:40" {
+		t.Errorf("after update: %s", got)
+	}
+	// Several statements: the rewritten one keeps its tail.
+	res, _, err := db.Batch(context.Background(), []Statement{{SQL: "UPDATE t SET a = 0 LIMIT 1; SELECT count(*) FROM t WHERE a = 0"}}, "")
+	if err != nil || res[0].Rows[0][0] != int64(1) {
+		t.Errorf("multi-statement: %v %v", res, err)
+	}
+	// Errors stay SQLite's.
+	for q, want := range map[string]string{
+		"DELETE FROM t ORDER BY a":         `near "ORDER": syntax error`,
+		"DELETE FROM nope LIMIT 1":         "no such table: nope",
+		"DELETE FROM _cf_METADATA LIMIT 1": "not authorized",
+	} {
+		_, _, err := db.Query(context.Background(), Statement{SQL: q}, "")
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err = %v, want %q", q, err, want)
+		}
+	}
+}
