@@ -91,3 +91,42 @@ func TestUpdateDeleteLimit(t *testing.T) {
 		}
 	}
 }
+
+// The meta of DDL and DML statements as D1 reports it. The wanted values
+// were measured on wrangler 4.86.0's local D1 (workerd's SQLite, which
+// counts b-tree writes): changes are rows changed by INSERT/UPDATE/DELETE
+// only, rows_written counts index entries and sqlite_schema rows written,
+// changed_db is changes != 0, last_row_id moved or the size changed.
+func TestMetaMatchesD1(t *testing.T) {
+	db := openTest(t)
+	for _, tc := range []struct {
+		sql         string
+		changes     int64
+		rowsWritten int64
+		changedDB   bool
+	}{
+		{"CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT UNIQUE, b, c)", 0, 3, true},
+		{"CREATE TABLE k (id TEXT PRIMARY KEY, a UNIQUE, b UNIQUE)", 0, 5, true},
+		{"CREATE TABLE w (id TEXT PRIMARY KEY, a) WITHOUT ROWID", 0, 2, true},
+		{"INSERT INTO t (a, b) VALUES ('x', 1), ('y', 2), ('z', 3)", 3, 6, true},
+		{"CREATE INDEX t_b ON t(b)", 0, 4, true},
+		{"INSERT INTO t (a, b) VALUES ('w', 4)", 1, 3, true},
+		{"UPDATE t SET c = 1 WHERE id = 1", 1, 1, true},
+		{"UPDATE t SET b = 9 WHERE id = 1", 1, 2, true},
+		{"UPDATE t SET a = 'q', b = 8 WHERE id = 1", 1, 3, true},
+		{"DELETE FROM t WHERE id = 2", 1, 1, true},
+		{"DELETE FROM t WHERE id > 0", 3, 3, true},
+		{"CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1; END", 0, 1, false},
+		{"CREATE TABLE IF NOT EXISTS t (x)", 0, 0, false},
+		{"ALTER TABLE t ADD COLUMN d", 0, 1, false},
+		{"CREATE VIEW v AS SELECT * FROM t", 0, 2, false},
+		{"DROP VIEW IF EXISTS nope", 0, 0, false},
+		{"INSERT INTO w VALUES ('a', 1)", 1, 1, true},
+	} {
+		r := mustQuery(t, db, tc.sql)
+		if r.Meta.Changes != tc.changes || r.Meta.RowsWritten != tc.rowsWritten || r.Meta.ChangedDB != tc.changedDB {
+			t.Errorf("%s: changes %d rows_written %d changed_db %v; D1: %d %d %v", tc.sql,
+				r.Meta.Changes, r.Meta.RowsWritten, r.Meta.ChangedDB, tc.changes, tc.rowsWritten, tc.changedDB)
+		}
+	}
+}

@@ -226,11 +226,15 @@ func (c *conn) execScript(script string) error {
 
 // prepContext collects what the authorizer learned preparing one statement.
 type prepContext struct {
-	err       error  // a tailored error to report instead of "not authorized"
-	pragmaSet bool   // a PRAGMA that sets a value: runs on the writer
-	dml       bool   // INSERT, UPDATE or DELETE of a user table
-	target    string // the first table it writes
-	ddl       bool   // changes the schema
+	err       error    // a tailored error to report instead of "not authorized"
+	pragmaSet bool     // a PRAGMA that sets a value: runs on the writer
+	dml       bool     // INSERT, UPDATE or DELETE of a user table
+	op        int      // the first of those: sqlite3.SQLITE_INSERT, _UPDATE or _DELETE
+	target    string   // the first table it writes
+	setCols   []string // an UPDATE's columns set in target
+	ddl       bool     // changes the schema
+	ddlOp     int      // the first schema change: sqlite3.SQLITE_CREATE_TABLE, …
+	ddlTable  string   // the table of a CREATE INDEX
 }
 
 // reserved reports whether name is one of the hidden tables (_cf_KV,
@@ -259,6 +263,14 @@ var deniedFunctions = map[string]bool{
 
 var allowedModules = map[string]bool{"fts5": true, "fts5vocab": true, "rtree": true, "rtree_i32": true}
 
+// schemaChange notes a schema change by op (on table, for indexes and
+// triggers).
+func (pc *prepContext) schemaChange(op int, table string) {
+	if !pc.ddl {
+		pc.ddl, pc.ddlOp, pc.ddlTable = true, op, table
+	}
+}
+
 func (c *conn) authorize(op int, arg1, arg2, dbName string) int {
 	if c.trusted || c.pc.allow(op, arg1, arg2, dbName) {
 		return sqlite3.SQLITE_OK
@@ -284,7 +296,10 @@ func (pc *prepContext) allow(op int, arg1, arg2, dbName string) bool {
 		if !strings.HasPrefix(strings.ToLower(arg1), "sqlite_") {
 			pc.dml = true
 			if pc.target == "" {
-				pc.target = arg1
+				pc.target, pc.op = arg1, op
+			}
+			if op == sqlite3.SQLITE_UPDATE && arg1 == pc.target {
+				pc.setCols = append(pc.setCols, arg2)
 			}
 		}
 		return !reserved(arg1)
@@ -292,14 +307,14 @@ func (pc *prepContext) allow(op int, arg1, arg2, dbName string) bool {
 		return !reserved(arg1)
 	case sqlite3.SQLITE_CREATE_TABLE, sqlite3.SQLITE_DROP_TABLE, sqlite3.SQLITE_CREATE_VIEW,
 		sqlite3.SQLITE_DROP_VIEW, sqlite3.SQLITE_REINDEX, sqlite3.SQLITE_ALTER_TABLE:
-		pc.ddl = true
+		pc.schemaChange(op, "")
 		return !reserved(arg1)
 	case sqlite3.SQLITE_CREATE_INDEX, sqlite3.SQLITE_DROP_INDEX, sqlite3.SQLITE_CREATE_TRIGGER,
 		sqlite3.SQLITE_DROP_TRIGGER:
-		pc.ddl = true
+		pc.schemaChange(op, arg2)
 		return !reserved(arg1) && !reserved(arg2)
 	case sqlite3.SQLITE_CREATE_VTABLE, sqlite3.SQLITE_DROP_VTABLE:
-		pc.ddl = true
+		pc.schemaChange(op, "")
 		return allowedModules[strings.ToLower(arg2)] && !reserved(arg1)
 	case sqlite3.SQLITE_TRANSACTION:
 		// Every query already runs in a transaction of its own (spec 7.1).
