@@ -112,3 +112,64 @@ exports.default = {
 	check("65 nested", deep["error"], "Error: blockConcurrencyWhile() calls are nested too deeply.")
 	check("reached", deep["reached"], 64.0)
 }
+
+// spec 46: a critical storage error (SQLITE_FULL here, reached with
+// workerd's test hook sql.setMaxPageCountForTest) fails the call even if
+// the code catches it, rolls back every write of the turn (also inside
+// transactionSync, also KV writes) and resets the object, whose next
+// instance has the default size bound again. Observed on workerd
+// 2026-11-17 with the same code: "Error: database or disk is full:
+// SQLITE_FULL", the turn's writes gone, a new instance.
+func TestStorageFullResetsObject(t *testing.T) {
+	code := `
+const { DurableObject } = require("cloudflare:workers");
+exports.Obj = class extends DurableObject {
+  constructor(ctx, env) { super(ctx, env); this.born = Math.random(); }
+  setup() {
+    this.ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS big (v)");
+    this.ctx.storage.sql.exec("INSERT INTO big VALUES ('committed')");
+    return this.born;
+  }
+  fill(kind) {
+    const sql = this.ctx.storage.sql;
+    sql.exec("INSERT INTO big VALUES ('same turn')");
+    sql.setMaxPageCountForTest(10);
+    const row = () => sql.exec("INSERT INTO big VALUES (?)", "x".repeat(1000));
+    if (kind === "txn") this.ctx.storage.transactionSync(() => { for (let i = 0; i < 200; i++) row(); });
+    else if (kind === "kv") for (let i = 0; i < 200; i++) this.ctx.storage.kv.put("k" + i, "x".repeat(1000));
+    else if (kind === "caught") { for (let i = 0; i < 200; i++) { try { row(); } catch (e) { return "caught " + e.message; } } }
+    else for (let i = 0; i < 200; i++) row();
+    return "no error";
+  }
+  state() {
+    return { born: this.born, rows: this.ctx.storage.sql.exec("SELECT count(*) AS n FROM big").one().n,
+      kv: this.ctx.storage.kv.get("k0") ?? null };
+  }
+};
+exports.default = {
+  async fetch(req, env) {
+    const stub = env.OBJ.getByName(new URL(req.url).searchParams.get("o"));
+    const born = await stub.setup();
+    let error = null;
+    try { await stub.fill(new URL(req.url).searchParams.get("k")); } catch (e) { error = String(e); }
+    const after = await env.OBJ.getByName(new URL(req.url).searchParams.get("o")).state();
+    return Response.json({ error, rows: after.rows, kv: after.kv, newInstance: after.born !== born });
+  },
+};
+`
+	w := objectWorker(t, code, nil, Config{})
+	for _, kind := range []string{"plain", "txn", "caught", "kv"} {
+		resp, err := w.Fetch(t.Context(), httptest.NewRequest("GET", "http://x/?o="+kind+"&k="+kind, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
+			t.Fatalf("%s: %v", kind, err)
+		}
+		want := map[string]any{"error": "Error: database or disk is full: SQLITE_FULL", "rows": 1.0, "kv": nil, "newInstance": true}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: %v, want %v", kind, got, want)
+		}
+	}
+}

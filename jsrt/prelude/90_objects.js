@@ -190,6 +190,9 @@
       return new SqlStorageCursor(this.#native.exec(query, ...bindings));
     }
     get databaseSize() { return this.#native.databaseSize(); }
+    // workerd's test hook: bounds this instance's database to count pages
+    // (PRAGMA max_page_count), so a test can reach SQLITE_FULL.
+    setMaxPageCountForTest(count) { this.#native.setMaxPageCount(Number(count)); }
   }
 
   // --- KV ---
