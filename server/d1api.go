@@ -573,7 +573,8 @@ func (h *d1API) upload(w http.ResponseWriter, r *http.Request) {
 // ingest applies the uploaded file (all or nothing) and answers as poll
 // does, poll reports the outcome of the last ingest, as wrangler expects:
 // {success, type, status: "complete"|"error", at_bookmark, messages,
-// errors, result: {final_bookmark, num_queries, meta}}.
+// errors, error, result: {final_bookmark, num_queries, meta}}; a failed
+// import has success false.
 func (h *d1API) importAction(r *http.Request) (any, error) {
 	var body struct {
 		Action   string `json:"action"`
@@ -621,6 +622,8 @@ func (h *d1API) importAction(r *http.Request) (any, error) {
 		os.Remove(path)
 		answer := map[string]any{"success": true, "type": "import", "at_bookmark": at, "filename": body.Filename, "errors": []string{}}
 		if ierr != nil {
+			// success false: wrangler shows error, and so does cairn d1 import --remote.
+			answer["success"] = false
 			answer["status"] = "error"
 			answer["error"] = ierr.Error()
 			answer["errors"] = []string{ierr.Error()}

@@ -245,6 +245,19 @@ func TestD1APIExportImport(t *testing.T) {
 	if call(t, srv, "POST", "/"+dst.UUID+"/import", `{"action":"poll"}`, 200, &again); again.Success || again.Error != "Not currently importing anything." {
 		t.Errorf("second poll = %+v", again)
 	}
+	// A failing import: success false with the error, nothing applied.
+	bad := "INSERT INTO t VALUES (100);\nINSERT INTO nope VALUES (1);\n"
+	call(t, srv, "POST", "/"+dst.UUID+"/import", `{"action":"init"}`, 200, &ini)
+	req, _ = http.NewRequest("PUT", ini.UploadURL, strings.NewReader(bad))
+	if resp, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var failed pollAnswer
+	call(t, srv, "POST", "/"+dst.UUID+"/import", `{"action":"ingest","filename":"`+ini.Filename+`"}`, 200, &failed)
+	if failed.Success || failed.Status != "error" || !strings.Contains(failed.Error, "no such table: nope") {
+		t.Errorf("failed ingest = %+v", failed)
+	}
 	var res []struct {
 		Results []map[string]any `json:"results"`
 	}
