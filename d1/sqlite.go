@@ -11,6 +11,8 @@ import (
 	"unsafe"
 
 	"github.com/mattn/go-sqlite3"
+
+	"github.com/cairn-dev/cairn/internal/sqllimit"
 )
 
 // conn is one SQLite connection to a database file with D1's rules installed
@@ -105,7 +107,7 @@ func (c *conn) prepareCache(query string, cache bool) (st *sqlite3.SQLiteStmt, c
 	ds, err := c.c.Prepare(query)
 	if err != nil && c.pc.err == nil && isSyntaxError(err) {
 		// DELETE/UPDATE … LIMIT, which this SQLite's parser lacks.
-		if rq, ok := rewriteLimit(query); ok {
+		if rq, ok := sqllimit.Rewrite(query); ok {
 			c.pc = prepContext{}
 			if rds, rerr := c.c.Prepare(rq); rerr == nil {
 				ds, err = rds, nil

@@ -49,3 +49,19 @@ func TestMaxSize(t *testing.T) {
 		t.Errorf("default max_page_count = %d, want %d (10 GB)", got, want)
 	}
 }
+
+// DELETE/UPDATE … ORDER BY … LIMIT work in an object's SQL as on workerd
+// (whose SQLite is built with SQLITE_ENABLE_UPDATE_DELETE_LIMIT).
+func TestUpdateDeleteLimit(t *testing.T) {
+	db, _ := open(t)
+	mustExec(t, db, "CREATE TABLE l (a); INSERT INTO l VALUES (1), (2), (3)")
+	if got := all(t, db, "DELETE FROM l RETURNING * LIMIT 1"); len(got) != 1 || got[0][0] != int64(1) {
+		t.Errorf("DELETE … RETURNING * LIMIT 1 = %v", got)
+	}
+	mustExec(t, db, "UPDATE l SET a = a * 10 ORDER BY a DESC LIMIT ?", 1)
+	if got := all(t, db, "SELECT group_concat(a) FROM l"); got[0][0] != "2,30" {
+		t.Errorf("after UPDATE … LIMIT: %v", got)
+	}
+	_, err := db.Exec("DELETE FROM l ORDER BY a")
+	wantErr(t, err, `near "ORDER": syntax error`)
+}

@@ -1,27 +1,31 @@
-package d1
-
-import (
-	"strconv"
-	"strings"
-)
-
-// D1 accepts ORDER BY and LIMIT on DELETE and UPDATE (SQLite's
+// Package sqllimit lets a statement use ORDER BY and LIMIT on DELETE and
+// UPDATE, as D1 and workerd's Durable Object SQL accept (SQLite's
 // SQLITE_ENABLE_UPDATE_DELETE_LIMIT): "DELETE FROM t WHERE done RETURNING *
-// ORDER BY id LIMIT 10". The SQLite that github.com/mattn/go-sqlite3 bundles
-// (3.54.1) is compiled with that define, but the option only takes effect in
-// a parser generated with it, and the amalgamation's parser was generated
-// without it: SQLite answers `near "LIMIT": syntax error`. So when a
-// statement fails to prepare with a syntax error, rewriteLimit turns it into
-// the statement SQLite itself would build for it (sqlite3LimitWhere):
+// ORDER BY id LIMIT 10".
+//
+// The SQLite that github.com/mattn/go-sqlite3 bundles (3.54.1) is compiled
+// with that define, but the option only takes effect in a parser generated
+// with it, and the amalgamation's parser was generated without it: SQLite
+// answers `near "LIMIT": syntax error`. So when a statement fails to
+// prepare with a syntax error, the caller (d1, storage) asks Rewrite for the
+// statement SQLite itself would build for it (sqlite3LimitWhere) and
+// prepares that:
 //
 //	DELETE FROM t WHERE w RETURNING r ORDER BY o LIMIT l
 //	→ DELETE FROM t WHERE rowid IN (SELECT rowid FROM t WHERE w ORDER BY o LIMIT l) RETURNING r
 //
 // and likewise for UPDATE … SET …. The grammar accepted is SQLite's with the
 // option: the clauses in the order WHERE, RETURNING, ORDER BY, LIMIT
-// [OFFSET]; ORDER BY needs LIMIT. Not rewritten (the syntax error stands):
-// UPDATE … FROM, and tables without a rowid (WITHOUT ROWID tables, views)
-// fail with "no such column: rowid".
+// [OFFSET]; ORDER BY needs LIMIT. Anonymous parameters are numbered (?1,
+// ?2, …) in their original order, since RETURNING moves. Not rewritten (the
+// syntax error stands): UPDATE … FROM. Tables without a rowid (WITHOUT
+// ROWID tables, views) fail with "no such column: rowid".
+package sqllimit
+
+import (
+	"strconv"
+	"strings"
+)
 
 // sqlToken is one token of a statement: its text's span in the SQL and the
 // depth of parentheses it is at.
@@ -113,10 +117,10 @@ func tokenizeFirst(sql string) (toks []sqlToken, end int, ok bool) {
 	return toks, len(sql), true
 }
 
-// rewriteLimit rewrites a first statement of sql that is a DELETE or UPDATE
-// with ORDER BY / LIMIT into one without them (see above), keeping the rest
-// of sql. ok is false if the statement is not such a statement.
-func rewriteLimit(sql string) (out string, ok bool) {
+// Rewrite rewrites a first statement of sql that is a DELETE or UPDATE with
+// ORDER BY / LIMIT into one without them (see the package doc), keeping the
+// rest of sql. ok is false if the statement is not such a statement.
+func Rewrite(sql string) (out string, ok bool) {
 	toks, end, ok := tokenizeFirst(sql)
 	if !ok || len(toks) == 0 {
 		return "", false
@@ -275,4 +279,12 @@ func rewriteLimit(sql string) (out string, ok bool) {
 	}
 	b.WriteString(sql[end:])
 	return b.String(), true
+}
+
+func isSpace(b byte) bool {
+	return b == ' ' || b == '\t' || b == '\n' || b == '\r' || b == '\f' || b == '\v'
+}
+
+func isWordByte(b byte) bool {
+	return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '_' || b == '$' || b >= 0x80
 }
