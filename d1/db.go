@@ -385,12 +385,13 @@ func (db *DB) writeLocked(ctx context.Context, stmts []Statement) ([]Result, com
 	if err != nil {
 		return nil, committed{}, err
 	}
-	before := db.size.Swap(size)
+	// Each statement's meta compares with the state before it, as D1's
+	// does: its own size after it (step measured it) and its rowid.
+	prev := db.size.Swap(size)
 	for i := range res {
 		m := &res[i].Meta
-		m.SizeAfter = size
-		m.ChangedDB = m.Changes != 0 || m.LastRowID != lastID || size != before
-		lastID = m.LastRowID
+		m.ChangedDB = m.Changes != 0 || m.LastRowID != lastID || m.SizeAfter != prev
+		lastID, prev = m.LastRowID, m.SizeAfter
 	}
 	return res, made, nil
 }
@@ -614,6 +615,11 @@ func (c *conn) step(ctx context.Context, st *sqlite3.SQLiteStmt, args []driver.V
 	}
 	if write {
 		c.lastRowID = r.Meta.LastRowID
+		size, err := c.size()
+		if err != nil {
+			return r, err
+		}
+		r.Meta.SizeAfter = size
 	}
 	r.Meta.Duration = float64(time.Since(start).Microseconds()) / 1000
 	r.Meta.RowsRead = int64(len(r.Rows)) + r.Meta.Changes

@@ -93,3 +93,26 @@ func TestMetaMatchesD1(t *testing.T) {
 		}
 	}
 }
+
+// In a batch, each statement's changed_db compares with the state before
+// that statement (D1 runs and measures each query on its own): a SELECT
+// after a CREATE TABLE changed nothing.
+func TestChangedDBPerStatement(t *testing.T) {
+	db := openTest(t)
+	res, _, err := db.Batch(context.Background(), []Statement{
+		{SQL: "CREATE TABLE t (a)"}, {SQL: "SELECT count(*) FROM t"}, {SQL: "INSERT INTO t VALUES (1)"}, {SQL: "SELECT 1"},
+	}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []bool
+	for _, r := range res {
+		got = append(got, r.Meta.ChangedDB)
+	}
+	if fmt.Sprint(got) != "[true false true false]" {
+		t.Errorf("changed_db = %v, want [true false true false]", got)
+	}
+	if res[0].Meta.SizeAfter == 0 || res[3].Meta.SizeAfter != db.Size() {
+		t.Errorf("size_after = %d … %d, db %d", res[0].Meta.SizeAfter, res[3].Meta.SizeAfter, db.Size())
+	}
+}
