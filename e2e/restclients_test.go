@@ -14,11 +14,11 @@ import (
 )
 
 // Cloudflare's own clients against cairn (issue 20): the official
-// `cloudflare` npm SDK and `wrangler … --remote` (CLOUDFLARE_API_BASE_URL)
+// `cloudflare` npm SDK (here) and `wrangler … --remote` (wrangler_test.go,
+// build tag wrangler: it installs workerd with wrangler and takes minutes)
 // drive a running cairn's REST API, and the Worker's D1 binding meets what
-// those clients and chanfana send. The clients are pinned in
-// testdata/restclients (package-lock.json) and installed with npm ci;
-// wrangler is 4.86.0, the last release that runs on Node.js 20.
+// those clients and chanfana send. The clients are pinned in testdata/sdk
+// and testdata/wrangler (package-lock.json) and installed with npm ci.
 
 const restclientsConfig = `name = "clients"
 main = "worker.js"
@@ -88,8 +88,16 @@ func npmInstall(t *testing.T, src string) string {
 	return dir
 }
 
-func TestRESTClients(t *testing.T) {
-	tools := npmInstall(t, "testdata/restclients")
+// clientsProject is a running cairn dev serving the clients project with
+// its REST API, and how to run a client against it.
+type clientsProject struct {
+	dir string     // the project (wrangler.toml, seed.sql)
+	dev *devServer // cairn dev
+	env []string   // CLOUDFLARE_API_TOKEN, CLOUDFLARE_API_BASE_URL, … for the clients
+}
+
+func startClientsProject(t *testing.T) *clientsProject {
+	t.Helper()
 	project := writeProject(t, map[string]string{
 		"wrangler.toml": restclientsConfig,
 		"worker.js":     restclientsWorker,
@@ -105,22 +113,31 @@ func TestRESTClients(t *testing.T) {
 		"WRANGLER_SEND_METRICS=false", "WRANGLER_LOG=log", "NO_COLOR=1", "CI=1",
 		"HOME="+t.TempDir(), // no wrangler login state or caches of the user's
 	)
-	run := func(t *testing.T, name string, args ...string) string {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, name, args...)
-		cmd.Dir, cmd.Env = project, env
-		out, err := cmd.CombinedOutput()
-		if ctx.Err() != nil {
-			t.Fatalf("%s %s did not finish in 90 s (a list that never ends?)\n%s\nserver log:\n%s", name, strings.Join(args, " "), out, d.Logs)
-		}
-		if err != nil {
-			t.Fatalf("%s %s: %v\n%s\nserver log:\n%s", name, strings.Join(args, " "), err, out, d.Logs)
-		}
-		return string(out)
+	return &clientsProject{dir: project, dev: d, env: env}
+}
+
+// run runs a client command in the project and returns its output; it
+// fails the test if the command fails or runs over 90 s.
+func (p *clientsProject) run(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir, cmd.Env = p.dir, p.env
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("%s %s did not finish in 90 s (a list that never ends?)\n%s\nserver log:\n%s", name, strings.Join(args, " "), out, p.dev.Logs)
 	}
-	wrangler := filepath.Join(tools, "node_modules", ".bin", "wrangler")
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s\nserver log:\n%s", name, strings.Join(args, " "), err, out, p.dev.Logs)
+	}
+	return string(out)
+}
+
+func TestRESTClients(t *testing.T) {
+	tools := npmInstall(t, "testdata/sdk")
+	p := startClientsProject(t)
+	d, run := p.dev, p.run
 
 	t.Run("cloudflare SDK", func(t *testing.T) {
 		out := run(t, "node", filepath.Join(tools, "sdk.mjs"))
@@ -152,44 +169,6 @@ func TestRESTClients(t *testing.T) {
 			if !reflect.DeepEqual(c.got, c.want) {
 				t.Errorf("%s = %#v, want %#v", name, c.got, c.want)
 			}
-		}
-	})
-
-	t.Run("wrangler", func(t *testing.T) {
-		// kv namespace list reads pages of 100 until a short one.
-		out := run(t, wrangler, "kv", "namespace", "list")
-		var nss []struct{ ID, Title string }
-		if err := json.Unmarshal([]byte(out[strings.Index(out, "["):]), &nss); err != nil || len(nss) == 0 {
-			t.Fatalf("kv namespace list: %v\n%s", err, out)
-		}
-		out = run(t, wrangler, "kv", "namespace", "create", "from-wrangler")
-		if !strings.Contains(out, "from-wrangler") {
-			t.Errorf("kv namespace create:\n%s", out)
-		}
-		out = run(t, wrangler, "kv", "key", "put", "--binding", "CACHE", "--remote", "k1", "v1")
-		if got := run(t, wrangler, "kv", "key", "get", "--binding", "CACHE", "--remote", "k1"); !strings.Contains(got, "v1") {
-			t.Errorf("kv key get:\n%s\n(put said:\n%s)", got, out)
-		}
-
-		// d1 execute --file: init, upload to the signed URL (no token),
-		// ingest, poll.
-		out = run(t, wrangler, "d1", "execute", "DB", "--remote", "--file", "seed.sql", "-y")
-		if !strings.Contains(out, "Executed 3 queries") {
-			t.Errorf("d1 execute --file:\n%s", out)
-		}
-		out = run(t, wrangler, "d1", "execute", "DB", "--remote", "--json", "--command", "DELETE FROM seeded RETURNING name LIMIT 1")
-		if !strings.Contains(out, `"name": "ada"`) {
-			t.Errorf("d1 execute DELETE … LIMIT:\n%s", out)
-		}
-		// d1 export: the signed URL is downloaded without the token.
-		out = run(t, wrangler, "d1", "export", "DB", "--remote", "--output", "dump.sql")
-		dump, err := os.ReadFile(filepath.Join(project, "dump.sql"))
-		if err != nil || !strings.Contains(string(dump), `INSERT INTO "seeded" VALUES(3,'edsger');`) || strings.Contains(string(dump), "'ada'") {
-			t.Errorf("d1 export: %v\n%s\n%s", err, out, dump)
-		}
-		out = run(t, wrangler, "d1", "list", "--json")
-		if !strings.Contains(out, `"clientsdb"`) {
-			t.Errorf("d1 list:\n%s", out)
 		}
 	})
 
