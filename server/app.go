@@ -61,6 +61,7 @@ type App struct {
 	Worker  *jsrt.Worker
 	Host    *objects.Host
 	KV      map[string]*kv.Namespace // Workers KV namespaces by binding name
+	KVAll   *kv.Catalog              // every KV namespace in the state directory (bound or made by the API)
 	D1      *d1.Manager              // the Worker's D1 databases
 	durable *commit.Local            // makes object, KV and D1 commits durable
 	Inputs  []string                 // source files, for the reload watcher
@@ -197,7 +198,7 @@ func Load(opts Options) (*App, error) {
 	}
 	host.SetSockets(w.Sockets()) // Go objects' WebSockets close with the Worker's
 	inputs := append(slices.Clone(res.Inputs), file, filepath.Join(cfg.Dir, ".dev.vars"))
-	return &App{Config: cfg, Worker: w, Host: host, KV: kvs, D1: d1s, durable: durable, Inputs: inputs}, nil
+	return &App{Config: cfg, Worker: w, Host: host, KV: kvs, KVAll: kv.NewCatalog(persist, cfg.Name), D1: d1s, durable: durable, Inputs: inputs}, nil
 }
 
 // Close waits for requests in flight, stops the Worker, then closes the

@@ -47,7 +47,8 @@ type DB struct {
 	trusted bool        // running this package's own SQL: the authorizer allows everything
 	pc      prepContext // what the authorizer saw while preparing the current user statement
 
-	savepoints int // open savepoints (transactionSync, transaction), innermost last
+	savepoints int   // open savepoints (transactionSync, transaction), innermost last
+	maxPages   int64 // SetMaxPageCount's bound; 0: MaxSize
 
 	broken error // sticky critical error; see Broken
 	closed bool
@@ -388,6 +389,11 @@ func (db *DB) openFile(create bool) (bool, error) {
 		return false, err
 	}
 	db.conn, db.noFile, db.kv = conn, false, kvUnknown
+	if err := db.applyMaxPages(); err != nil {
+		db.closeConn(conn)
+		db.conn = nil
+		return false, err
+	}
 	if db.mem != nil {
 		db.closeConn(db.mem) // only ever served reads before the file existed
 		db.mem = nil
