@@ -33,6 +33,11 @@ type Config struct {
 	D1Databases    []D1Database           // d1_databases
 	KVNamespaces   []KVNamespace          // kv_namespaces
 	Services       []ServiceBinding       // services
+
+	Assets *Assets      // assets; nil without
+	Build  *Build       // build; nil without
+	Rules  []ModuleRule // rules, in order (before the default rules)
+	Crons  []string     // triggers.crons
 }
 
 // DurableObjectBinding exposes a Durable Object namespace to the Worker as env[Name].
