@@ -198,7 +198,9 @@ func (rt *runtime) install() error {
 	for _, step := range []func() error{
 		func() error { return webapi.InstallEncoding(vm, rt.natives) },
 		func() error { return webapi.InstallCrypto(vm, rt.natives) },
-		func() error { return webapi.InstallConsole(vm, rt.natives, slog.New(requestHandler{rt.log.Handler(), rt})) },
+		func() error {
+			return webapi.InstallConsole(vm, rt.natives, slog.New(requestHandler{rt.log.Handler(), rt}))
+		},
 		func() error { return jsclone.Install(vm, rt.natives) },
 		rt.installTimers,
 		rt.installFetch,
