@@ -1,6 +1,9 @@
 package config
 
 import (
+	"fmt"
+	"github.com/cairn-dev/cairn/crons"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -133,40 +136,8 @@ func (d *decoder) decodeWeb(c *Config) error {
 		c.Assets = as
 	}
 
-	b, err := d.object(root, "", "build")
-	if err != nil {
+	if err := d.decodeBuild(c); err != nil {
 		return err
-	}
-	if b != nil {
-		d.checkKeys("build", b, known("command", "cwd", "watch_dir"))
-		bc := &Build{}
-		if bc.Command, err = d.str(b, "build", "command"); err != nil {
-			return err
-		}
-		cwd, err := d.str(b, "build", "cwd")
-		if err != nil {
-			return err
-		}
-		bc.Cwd = d.path(c, cwd)
-		var watch []string
-		switch v := b["watch_dir"].(type) {
-		case nil:
-			watch = []string{"src"}
-		case string:
-			watch = []string{v}
-		case []any:
-			if watch, err = d.strs(b, "build", "watch_dir"); err != nil {
-				return err
-			}
-		default:
-			return d.errorf("build.watch_dir", `"build.watch_dir" must be a string or an array of strings, got %s`, typeName(v))
-		}
-		for _, w := range watch {
-			bc.WatchDirs = append(bc.WatchDirs, d.path(c, w))
-		}
-		if bc.Command != "" {
-			c.Build = bc
-		}
 	}
 
 	t, err := d.object(root, "", "triggers")
@@ -176,6 +147,11 @@ func (d *decoder) decodeWeb(c *Config) error {
 	d.checkKeys("triggers", t, known("crons"))
 	if c.Crons, err = d.strs(t, "triggers", "crons"); err != nil {
 		return err
+	}
+	for i, expr := range c.Crons {
+		if _, err := crons.Parse(expr); err != nil {
+			return d.errorf(index("triggers.crons", i), "triggers.crons[%d]: %v", i, err)
+		}
 	}
 
 	return d.each(root, "", "rules", known("type", "globs", "fallthrough"), func(m map[string]any, path string) (err error) {
@@ -222,4 +198,75 @@ func (d *decoder) path(c *Config, p string) string {
 		return filepath.Clean(p)
 	}
 	return filepath.Join(c.Dir, p)
+}
+
+// decodeBuild reads the "build" object.
+func (d *decoder) decodeBuild(c *Config) error {
+	b, err := d.object(d.root, "", "build")
+	if err != nil {
+		return err
+	}
+	if b != nil {
+		d.checkKeys("build", b, known("command", "cwd", "watch_dir"))
+		bc := &Build{}
+		if bc.Command, err = d.str(b, "build", "command"); err != nil {
+			return err
+		}
+		cwd, err := d.str(b, "build", "cwd")
+		if err != nil {
+			return err
+		}
+		bc.Cwd = d.path(c, cwd)
+		var watch []string
+		switch v := b["watch_dir"].(type) {
+		case nil:
+			watch = []string{"src"}
+		case string:
+			watch = []string{v}
+		case []any:
+			if watch, err = d.strs(b, "build", "watch_dir"); err != nil {
+				return err
+			}
+		default:
+			return d.errorf("build.watch_dir", `"build.watch_dir" must be a string or an array of strings, got %s`, typeName(v))
+		}
+		for _, w := range watch {
+			bc.WatchDirs = append(bc.WatchDirs, d.path(c, w))
+		}
+		if bc.Command != "" {
+			c.Build = bc
+		}
+	}
+
+	return nil
+}
+
+// LoadBuild reads only the "build" object of a config file, for running
+// the build command before Load: the command may create the main module.
+// It returns nil if there is no build command.
+func LoadBuild(file string) (*Build, error) {
+	src, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("load config: %w", err)
+	}
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return nil, fmt.Errorf("load config: %w", err)
+	}
+	var doc *document
+	switch filepath.Ext(file) {
+	case ".toml":
+		doc, err = parseTOML(file, src)
+	default:
+		doc, err = parseJSON(file, src)
+	}
+	if err != nil {
+		return nil, err
+	}
+	c := &Config{File: abs, Dir: filepath.Dir(abs)}
+	d := &decoder{document: doc, warn: func(string) {}}
+	if err := d.decodeBuild(c); err != nil {
+		return nil, err
+	}
+	return c.Build, nil
 }

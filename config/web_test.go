@@ -105,6 +105,9 @@ func TestLoadWebErrors(t *testing.T) {
 		{`{"main": "src/index.js",
   "rules": [{"type": "Markdown", "globs": ["*.md"]}]}`, `wrangler.jsonc:2: rules[0].type "Markdown" is not a module type`},
 		{`{"main": "src/index.js",
+  "triggers": {"crons": [
+    "* * * * * *"]}}`, `wrangler.jsonc:3: triggers.crons[0]: invalid cron expression "* * * * * *": want 5 fields`},
+		{`{"main": "src/index.js",
   "triggers": {"crons": "* * * * *"}}`, `wrangler.jsonc:2: "triggers.crons" must be an array of strings`},
 	} {
 		file := project(t, "wrangler.jsonc", tc.content)
