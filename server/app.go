@@ -91,7 +91,7 @@ func Load(opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := bundle.Build(bundle.Options{Entry: cfg.Main, Dir: cfg.Dir})
+	res, err := bundle.Build(bundle.Options{Entry: cfg.Main, Dir: cfg.Dir, Rules: moduleRules(cfg.Rules)})
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cairn-dev/cairn/assets"
+	"github.com/cairn-dev/cairn/bundle"
 	"github.com/cairn-dev/cairn/config"
 	"github.com/cairn-dev/cairn/crons"
 )
@@ -208,4 +209,13 @@ func (s *Server) logRequest(r *http.Request, id string, status int, took time.Du
 	s.Log.LogAttrs(r.Context(), slog.LevelInfo, msg,
 		slog.String("request", id), slog.String("method", r.Method), slog.String("path", r.URL.RequestURI()),
 		slog.Int("status", status), slog.Float64("ms", float64(took.Microseconds())/1000))
+}
+
+// moduleRules converts the config's module rules for the bundler.
+func moduleRules(rules []config.ModuleRule) []bundle.Rule {
+	out := make([]bundle.Rule, len(rules))
+	for i, r := range rules {
+		out[i] = bundle.Rule{Type: r.Type, Globs: r.Globs, Fallthrough: r.Fallthrough}
+	}
+	return out
 }
