@@ -15,7 +15,7 @@ type Config struct {
 	Dir  string // directory of the config file; relative paths resolve against it
 
 	Name               string   // Worker name; defaults to the name of Dir
-	Main               string   // absolute path of the entry module
+	Main               string   // absolute path of the entry module; "" for an assets-only project
 	CompatibilityDate  string   // "YYYY-MM-DD"; see Load for the default
 	CompatibilityFlags []string // compatibility_flags, as written
 

@@ -35,6 +35,9 @@ func (d *decoder) decode(c *Config) error {
 		return err
 	}
 	if main == "" {
+		if _, ok := root["assets"]; ok {
+			return d.decodeAssetsOnly(c)
+		}
 		return &Error{File: d.file, Msg: `"main" is required: set it to your Worker's entry module, e.g. "src/index.ts"`}
 	}
 	c.Main = filepath.Join(c.Dir, main)

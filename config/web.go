@@ -270,3 +270,37 @@ func LoadBuild(file string) (*Build, error) {
 	}
 	return c.Build, nil
 }
+
+// decodeAssetsOnly finishes decoding a config without "main": a project
+// of static assets only, as wrangler allows. Keys for a Worker are not
+// allowed then.
+func (d *decoder) decodeAssetsOnly(c *Config) error {
+	for _, k := range []string{"durable_objects", "migrations", "d1_databases", "kv_namespaces", "services", "triggers"} {
+		if _, ok := d.root[k]; ok {
+			return d.errorf(k, "%q needs a Worker: set \"main\" to its entry module", k)
+		}
+	}
+	var err error
+	if c.CompatibilityDate, err = d.str(d.root, "", "compatibility_date"); err != nil {
+		return err
+	}
+	if c.Name, err = d.str(d.root, "", "name"); err != nil {
+		return err
+	}
+	if c.Name == "" {
+		c.Name = filepath.Base(c.Dir)
+	}
+	if c.CompatibilityFlags, err = d.strs(d.root, "", "compatibility_flags"); err != nil {
+		return err
+	}
+	if err := d.decodeWeb(c); err != nil {
+		return err
+	}
+	if c.Assets.Binding != "" {
+		return d.errorf("assets.binding", `"assets.binding" needs a Worker: set "main" to its entry module`)
+	}
+	if c.Assets.RunWorkerFirst || c.Assets.RunWorkerFirstRules != nil {
+		return d.errorf("assets.run_worker_first", `"assets.run_worker_first" needs a Worker: set "main" to its entry module`)
+	}
+	return nil
+}

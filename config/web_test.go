@@ -141,3 +141,26 @@ func TestLoadIgnoredKeysWarn(t *testing.T) {
 		t.Errorf("warnings:\n got %q\nwant %q", got, want)
 	}
 }
+
+func TestLoadAssetsOnly(t *testing.T) {
+	dir := t.TempDir()
+	file := write(t, dir, "wrangler.jsonc", `{"name": "site", "compatibility_date": "2025-06-01", "assets": {"directory": "./dist"}}`)
+	c, err := Load(file, func(m string) { t.Errorf("warning: %s", m) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Main != "" || c.Assets == nil || c.Assets.Directory != filepath.Join(dir, "dist") || c.Name != "site" {
+		t.Errorf("assets-only config = %+v", c)
+	}
+	for _, content := range []string{
+		`{"assets": {"directory": "d", "binding": "ASSETS"}}`,
+		`{"assets": {"directory": "d", "run_worker_first": true}}`,
+		`{"assets": {"directory": "d"}, "kv_namespaces": []}`,
+		`{"compatibility_date": "2025-06-01"}`,
+	} {
+		file := write(t, t.TempDir(), "wrangler.jsonc", content)
+		if _, err := Load(file, nil); err == nil {
+			t.Errorf("Load(%s) succeeded, want an error", content)
+		}
+	}
+}

@@ -168,3 +168,19 @@ func TestAssetsBindingWorkerFirstJSONLog(t *testing.T) {
 		t.Errorf("no warning for the observability key:\n%s", d.Logs)
 	}
 }
+
+// A project of static assets only (no "main"), as wrangler allows:
+// everything is the assets', including not_found_handling.
+func TestAssetsOnlyProject(t *testing.T) {
+	dir := writeProject(t, map[string]string{
+		"wrangler.jsonc":       `{"name": "site", "compatibility_date": "2025-09-01", "assets": {"directory": "site", "not_found_handling": "404-page"}}`,
+		"site/index.html":      "home",
+		"site/docs/index.html": "docs",
+		"site/404.html":        "not here",
+	})
+	d := startDev(t, dir, t.TempDir())
+	d.expect("GET", "/", 200, "home")
+	d.expect("GET", "/docs/", 200, "docs")
+	d.expect("GET", "/missing", 404, "not here")
+	d.expect("POST", "/", 405, "")
+}

@@ -91,9 +91,11 @@ func Load(opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := bundle.Build(bundle.Options{Entry: cfg.Main, Dir: cfg.Dir, Rules: moduleRules(cfg.Rules)})
-	if err != nil {
-		return nil, err
+	res := &bundle.Result{} // an assets-only project has no Worker code
+	if cfg.Main != "" {
+		if res, err = bundle.Build(bundle.Options{Entry: cfg.Main, Dir: cfg.Dir, Rules: moduleRules(cfg.Rules)}); err != nil {
+			return nil, err
+		}
 	}
 	persist := opts.PersistTo
 	if persist == "" {

@@ -31,7 +31,7 @@ func openAssets(cfg *config.Config, log *slog.Logger) (*assets.Handler, error) {
 		NotFoundHandling:    a.NotFoundHandling,
 		RunWorkerFirst:      a.RunWorkerFirst,
 		RunWorkerFirstRules: a.RunWorkerFirstRules,
-		HasWorker:           true,
+		HasWorker:           cfg.Main != "",
 		// assets_navigation_prefers_asset_serving: default from 2025-04-01.
 		NavigationPrefersAssets: cfg.CompatibilityDate >= "2025-04-01" && !cfg.HasFlag("assets_navigation_has_no_effect") ||
 			cfg.HasFlag("assets_navigation_prefers_asset_serving"),
