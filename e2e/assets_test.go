@@ -184,3 +184,38 @@ func TestAssetsOnlyProject(t *testing.T) {
 	d.expect("GET", "/missing", 404, "not here")
 	d.expect("POST", "/", 405, "")
 }
+
+// build.command runs before the first bundle and again when a file under
+// build.watch_dir changes.
+func TestBuildCommandWatch(t *testing.T) {
+	dir := writeProject(t, map[string]string{
+		"wrangler.jsonc": `{
+  "main": "src/index.js",
+  "compatibility_date": "2025-09-01",
+  "build": {"command": "mkdir -p gen && printf 'export default \"%s\";' \"$(cat name.txt)\" > gen/name.js", "cwd": "tmpl", "watch_dir": "tmpl"},
+}`,
+		"tmpl/name.txt": "one",
+		"src/index.js":  `import name from "../tmpl/gen/name.js"; export default { fetch() { return new Response(name) } }`,
+	})
+	d := startDev(t, dir, t.TempDir())
+	d.expect("GET", "/", 200, "one")
+	if err := os.WriteFile(filepath.Join(dir, "tmpl/name.txt"), []byte("two"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		if _, body := d.Get("/"); body == "two" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET / still not \"two\" after changing the build input\n%s", d.Logs)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// The build's own writes (gen/ is under watch_dir) do not start
+	// another build: the start, then one for the change.
+	time.Sleep(time.Second)
+	if n := strings.Count(d.Logs.String(), "Running custom build"); n != 2 {
+		t.Errorf("%d builds, want 2:\n%s", n, d.Logs)
+	}
+}

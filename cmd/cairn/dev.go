@@ -265,6 +265,7 @@ func watchAndReload(ctx context.Context, srv *server.Server, opts server.Options
 					needBuild, needReload, needAssets = false, false, false
 					continue
 				}
+				drainEvents(w, 50*time.Millisecond) // the build's own writes
 				needReload = true
 			}
 			if needReload {
@@ -287,6 +288,19 @@ func watchAndReload(ctx context.Context, srv *server.Server, opts server.Options
 				}
 			}
 			needBuild, needReload, needAssets = false, false, false
+		}
+	}
+}
+
+// drainEvents discards the watcher's events until none has come for quiet:
+// after a build, its own writes under build.watch_dir must not start
+// another (the reload that follows picks up its output anyway).
+func drainEvents(w *fsnotify.Watcher, quiet time.Duration) {
+	for {
+		select {
+		case <-w.Events:
+		case <-time.After(quiet):
+			return
 		}
 	}
 }
