@@ -83,6 +83,15 @@ func TestStaticAssetsSPA(t *testing.T) {
 	d.expect("GET", "/api/page", 200, "200 text/html; charset=utf-8 <p>about</p>\n")
 	d.expect("GET", "/api/unknown", 200, string(index))
 
+	// The Cache API: the second answer comes from the cache.
+	resp, first := getRaw(t, d, "/api/time")
+	if resp.Header.Get("CF-Cache-Status") != "" {
+		t.Errorf("first /api/time has CF-Cache-Status %q", resp.Header.Get("CF-Cache-Status"))
+	}
+	if resp, second := getRaw(t, d, "/api/time"); second != first || resp.Header.Get("CF-Cache-Status") != "HIT" {
+		t.Errorf("second /api/time = %q (CF-Cache-Status %q), want the cached %q", second, resp.Header.Get("CF-Cache-Status"), first)
+	}
+
 	// The cron trigger, run by hand.
 	d.expect("GET", "/api/cron", 200, "never")
 	d.expect("GET", "/cdn-cgi/handler/scheduled?cron=*/30+*+*+*+*&time=1700000000000", 200, "")

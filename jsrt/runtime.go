@@ -205,6 +205,7 @@ func (rt *runtime) install() error {
 		rt.installTimers,
 		rt.installFetch,
 		rt.installWebSocket,
+		rt.installCache,
 		func() error { return runPrelude(vm) },
 	} {
 		if err := step(); err != nil {

@@ -54,6 +54,8 @@ type Config struct {
 	// Fetchers are bindings served by Go handlers, such as env.ASSETS:
 	// env[name].fetch(request) calls the handler.
 	Fetchers map[string]http.Handler
+	// Cache keeps the responses of the Cache API; nil caches nothing.
+	Cache CacheStore
 
 	Host   *objects.Host // where Durable Object events go; required with DurableObjects
 	Commit commit.Log    // makes Durable Object writes durable; default a commit.Local owned by the Worker

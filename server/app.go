@@ -19,6 +19,7 @@ import (
 
 	"github.com/cairn-dev/cairn/assets"
 	"github.com/cairn-dev/cairn/bundle"
+	"github.com/cairn-dev/cairn/cache"
 	"github.com/cairn-dev/cairn/commit"
 	"github.com/cairn-dev/cairn/config"
 	"github.com/cairn-dev/cairn/d1"
@@ -49,6 +50,9 @@ type Options struct {
 	// CF overrides values of the request.cf object incoming requests carry
 	// (see DefaultCF).
 	CF map[string]any
+	// CacheMaxBytes bounds the bodies the Cache API keeps (default
+	// cache.DefaultMaxBytes).
+	CacheMaxBytes int64
 	// Classes are Durable Object classes written in Go (objects.NewGoClass),
 	// by class name. The config binds them like JS classes (durable_objects
 	// bindings, migrations); the script need not export them.
@@ -71,8 +75,9 @@ type App struct {
 	Inputs  []string                 // source files, for the reload watcher
 	// Assets serves the config's static assets; nil without.
 	Assets    *assets.Handler
-	cf        string // request.cf as JSON
-	stopCrons func() // stops the cron triggers; nil without
+	cf        string       // request.cf as JSON
+	cache     *cache.Store // the Cache API's responses
+	stopCrons func()       // stops the cron triggers; nil without
 	log       *slog.Logger
 }
 
@@ -169,6 +174,13 @@ func Load(opts Options) (*App, error) {
 		durable.Close()
 		return nil, err
 	}
+	responses, err := cache.Open(filepath.Join(persist, cfg.Name, "cache.sqlite"), opts.CacheMaxBytes)
+	if err != nil {
+		d1s.Close()
+		closeKV(kvs)
+		durable.Close()
+		return nil, err
+	}
 	services := make(map[string]string, len(cfg.Services))
 	for _, sb := range cfg.Services {
 		if sb.Service != cfg.Name {
@@ -192,6 +204,7 @@ func Load(opts Options) (*App, error) {
 	host.EvictIdle(idle)
 	host.LimitLive(liveObjectLimit())
 	if err := host.EnableAlarms(filepath.Join(persist, cfg.Name, "alarms.sqlite"), cmp.Or(opts.AlarmRetry, 2*time.Second)); err != nil {
+		responses.Close()
 		host.Close()
 		closeKV(kvs)
 		d1s.Close()
@@ -210,6 +223,7 @@ func Load(opts Options) (*App, error) {
 		KV:             kvBindings(kvs),
 		D1:             d1Bindings,
 		Fetchers:       fetchers,
+		Cache:          responses,
 		NodeCompat:     cfg.HasFlag("nodejs_compat") || cfg.HasFlag("nodejs_compat_v2"),
 		DeleteAllKeepsAlarm: cfg.CompatibilityDate < "2026-02-24" && !cfg.HasFlag("delete_all_deletes_alarm") ||
 			cfg.HasFlag("delete_all_preserves_alarm"),
@@ -220,6 +234,7 @@ func Load(opts Options) (*App, error) {
 		MaxWebSocketMessage: opts.MaxWebSocketMessage,
 	})
 	if err != nil {
+		responses.Close()
 		host.Close()
 		closeKV(kvs)
 		d1s.Close()
@@ -229,7 +244,7 @@ func Load(opts Options) (*App, error) {
 	host.SetSockets(w.Sockets()) // Go objects' WebSockets close with the Worker's
 	inputs := append(slices.Clone(res.Inputs), file, filepath.Join(cfg.Dir, ".dev.vars"))
 	app := &App{Config: cfg, Worker: w, Host: host, KV: kvs, D1: d1s, durable: durable, Inputs: inputs,
-		Assets: static, cf: cf, log: log}
+		Assets: static, cf: cf, log: log, cache: responses}
 	if err := app.startCrons(log); err != nil {
 		app.Close()
 		return nil, err
@@ -251,7 +266,7 @@ func (a *App) Close() error {
 	}
 	a.Worker.Close()
 	// The commit log last: closing waits for the syncs in flight.
-	return errors.Join(a.Host.Close(), closeKV(a.KV), a.D1.Close(), a.durable.Close())
+	return errors.Join(a.Host.Close(), closeKV(a.KV), a.D1.Close(), a.cache.Close(), a.durable.Close())
 }
 
 // serve handles one request unless the App is closed; it reports whether it did.

@@ -24,6 +24,15 @@ export default {
       }
       case "/api/cron":
         return new Response((await env.KV.get("last-cron")) ?? "never");
+      case "/api/time": {
+        // The Cache API: the first answer is kept for 60 s.
+        const cache = caches.default;
+        const hit = await cache.match(request);
+        if (hit) return hit;
+        const fresh = new Response(String(Date.now()), { headers: { "Cache-Control": "max-age=60" } });
+        await cache.put(request, fresh.clone());
+        return fresh;
+      }
     }
     // Other /api/* paths: what the assets would answer (index.html).
     return env.ASSETS.fetch(request);
