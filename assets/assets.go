@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 )
@@ -277,7 +278,7 @@ func (s *site) write(rw http.ResponseWriter, r *http.Request, res result) {
 			break
 		}
 		status = res.fileCode
-		h.Set("Content-Length", fmt.Sprint(f.size))
+		h.Set("Content-Length", strconv.FormatInt(f.size, 10))
 		if r.Method != http.MethodHead {
 			b, err := f.open()
 			if err != nil {

@@ -58,7 +58,7 @@ func prepareCairn(ctx context.Context, root, work string) (prepared, error) {
 	return prepared{
 		name: "cairn", version: version, dir: root,
 		argv: []string{bin, "dev", filepath.Join(root, "bench", "app"), "--port", "PORT",
-			"--ip", "127.0.0.1", "--persist-to", state, "--no-watch"},
+			"--ip", "127.0.0.1", "--persist-to", state, "--no-watch", "--no-request-log"},
 	}, nil
 }
 
