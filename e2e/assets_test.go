@@ -151,10 +151,14 @@ func TestAssetsBindingWorkerFirstJSONLog(t *testing.T) {
 }`,
 		"src/index.js": `export default { async fetch(req, env) {
   const r = await env.STATIC.fetch(req);
-  return new Response("worker saw " + r.status + ": " + await r.text(), { status: r.status });
+  return new Response("worker saw " + r.status + ": " + await r.text(), { status: r.status, headers: { "X-Country": req.cf.country, "X-Colo": req.cf.colo } });
 } }`,
+		"cf.json": `{"country": "NZ", "city": "Wellington"}`,
 	})
-	d := startDev(t, dir, t.TempDir(), "--log-format", "json")
+	d := startDev(t, dir, t.TempDir(), "--log-format", "json", "--cf", filepath.Join(dir, "cf.json"))
+	if resp, _ := getRaw(t, d, "/"); resp.Header.Get("X-Country") != "NZ" || resp.Header.Get("X-Colo") != "LHR" {
+		t.Errorf("request.cf with --cf: country %q colo %q, want NZ (from the file) and LHR (default)", resp.Header.Get("X-Country"), resp.Header.Get("X-Colo"))
+	}
 	d.expect("GET", "/", 200, "worker saw 200: built")
 	d.expect("GET", "/nope", 404, "worker saw 404: missing")
 	if !d.waitLog(`"msg":"GET /nope 404 Not Found (`) {
