@@ -299,6 +299,9 @@ func (s *site) write(rw http.ResponseWriter, r *http.Request, res result) {
 // decodePath percent-decodes each segment of a path (leaving a segment
 // that does not decode as is) and collapses repeated slashes.
 func decodePath(p string) string {
+	if !strings.Contains(p, "%") && !strings.Contains(p, "//") {
+		return p // the common case: nothing to decode
+	}
 	segs := strings.Split(p, "/")
 	for i, s := range segs {
 		if d, err := url.PathUnescape(s); err == nil {

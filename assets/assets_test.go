@@ -349,3 +349,24 @@ func TestReload(t *testing.T) {
 	check(t, h, "/a.txt", want{200, "two", ""})
 	check(t, h, "/b.txt", want{200, "new", ""})
 }
+
+// BenchmarkRoute measures what assets cost a request that goes on to the
+// Worker (no asset at the path), and serving a 10 KB asset.
+func BenchmarkRoute(b *testing.B) {
+	dir := b.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "10k.txt"), make([]byte, 10240), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	h, err := New(Options{Directory: dir, HasWorker: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, path := range []string{"/api/ok", "/10k.txt"} {
+		b.Run(path, func(b *testing.B) {
+			r := httptest.NewRequest("GET", path, nil)
+			for b.Loop() {
+				h.Route(httptest.NewRecorder(), r)
+			}
+		})
+	}
+}

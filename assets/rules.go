@@ -329,7 +329,7 @@ var multiSlash = regexp.MustCompile(`/+`)
 // match finds the rule for a request and returns its destination with
 // placeholders filled in.
 func (rd *redirects) match(host, urlPath string) (to string, status int, ok bool) {
-	if rd == nil {
+	if rd == nil || len(rd.static) == 0 && len(rd.dynamic) == 0 {
 		return "", 0, false
 	}
 	a, b := rd.static["https://"+host+urlPath], rd.static[urlPath]
