@@ -71,7 +71,7 @@ func (d *decoder) decode(c *Config) error {
 	if err != nil {
 		return err
 	}
-	d.checkKeys("limits", limits, known("cpu_ms", "subrequests"))
+	d.checkKeys("limits", limits, known("cpu_ms"))
 	if v, ok := limits["cpu_ms"]; ok {
 		ms, ok := v.(float64)
 		if !ok || ms <= 0 || ms != float64(int64(ms)) {

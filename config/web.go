@@ -78,6 +78,7 @@ var ignoredKeys = map[string]string{
 	"text_blobs":              "is not supported by cairn",
 	"data_blobs":              "is not supported by cairn",
 	"migrations_table":        "is not supported by cairn",
+	"limits.subrequests":      "is not enforced by cairn",
 }
 
 // decodeWeb reads the keys about serving a web app: assets, build,

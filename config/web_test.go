@@ -126,6 +126,7 @@ func TestLoadIgnoredKeysWarn(t *testing.T) {
   "env": {"staging": {}},
   "minify": true,
   "assets": {"directory": "p", "colour": 1},
+  "limits": {"cpu_ms": 100, "subrequests": 50},
 }`)
 	var got []string
 	if _, err := Load(file, func(m string) { got = append(got, strings.TrimPrefix(m, filepath.Dir(file)+"/")) }); err != nil {
@@ -136,6 +137,7 @@ func TestLoadIgnoredKeysWarn(t *testing.T) {
 		`wrangler.jsonc:5: "env" (named environments) is not supported by cairn yet; ignored`,
 		`wrangler.jsonc:6: "minify" is not supported by cairn (bundles are not minified); ignored`,
 		`wrangler.jsonc:7: unknown key "assets.colour" ignored`,
+		`wrangler.jsonc:8: "limits.subrequests" is not enforced by cairn; ignored`,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("warnings:\n got %q\nwant %q", got, want)
