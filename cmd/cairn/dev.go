@@ -212,6 +212,9 @@ func watchAndReload(ctx context.Context, srv *server.Server, opts server.Options
 	defer w.Close()
 	var buildDirs, assetDirs []string
 	watchInputs := func(app *server.App) {
+		if app == nil { // shut down already
+			return
+		}
 		for _, dir := range dirsOf(app.Inputs) {
 			_ = w.Add(dir)
 		}
