@@ -99,15 +99,13 @@ func (d *decoder) decodeWeb(c *Config) error {
 		if as.Binding, err = d.str(a, "assets", "binding"); err != nil {
 			return err
 		}
-		if dir == "" && as.Binding == "" {
-			return d.errorf("assets", `"assets" needs a "directory" (the static files to serve), e.g. "./public"`)
+		if dir == "" {
+			// Projects built with the Cloudflare Vite plugin leave it to
+			// the build, which writes a complete config.
+			return d.errorf("assets", `"assets" needs a "directory" (the static files to serve), e.g. "./public"; `+
+				`a project built with the Cloudflare Vite plugin gets one from "vite build": run cairn on the generated dist/<worker>/wrangler.json`)
 		}
-		if dir != "" {
-			as.Directory = filepath.Join(c.Dir, dir)
-			if filepath.IsAbs(dir) {
-				as.Directory = filepath.Clean(dir)
-			}
-		}
+		as.Directory = d.path(c, dir)
 		if as.HTMLHandling, err = d.oneOf(a, "assets", "html_handling", "auto-trailing-slash", "force-trailing-slash", "drop-trailing-slash", "none"); err != nil {
 			return err
 		}
