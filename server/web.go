@@ -46,37 +46,39 @@ func openAssets(cfg *config.Config, log *slog.Logger) (*assets.Handler, error) {
 	return h, nil
 }
 
-// DefaultCF is the request.cf a Worker sees unless Options.CF changes it:
-// plausible values for a request that reached a Cloudflare data center,
+// DefaultCF returns the request.cf a Worker sees unless Options.CF changes
+// it: plausible values for a request that reached a Cloudflare data center,
 // since apps read request.cf.country and the like.
-var DefaultCF = map[string]any{
-	"asn":                        float64(13335),
-	"asOrganization":             "Cloudflare",
-	"colo":                       "LHR",
-	"country":                    "GB",
-	"isEUCountry":                false,
-	"city":                       "London",
-	"continent":                  "EU",
-	"region":                     "England",
-	"regionCode":                 "ENG",
-	"postalCode":                 "EC1A",
-	"metroCode":                  "",
-	"latitude":                   "51.50740",
-	"longitude":                  "-0.12780",
-	"timezone":                   "Europe/London",
-	"httpProtocol":               "HTTP/1.1",
-	"tlsVersion":                 "",
-	"tlsCipher":                  "",
-	"clientTcpRtt":               float64(0),
-	"requestPriority":            "",
-	"edgeRequestKeepAliveStatus": float64(1),
-	"clientAcceptEncoding":       "gzip, deflate, br",
-	"verifiedBotCategory":        "",
+func DefaultCF() map[string]any {
+	return map[string]any{
+		"asn":                        float64(13335),
+		"asOrganization":             "Cloudflare",
+		"colo":                       "LHR",
+		"country":                    "GB",
+		"isEUCountry":                false,
+		"city":                       "London",
+		"continent":                  "EU",
+		"region":                     "England",
+		"regionCode":                 "ENG",
+		"postalCode":                 "EC1A",
+		"metroCode":                  "",
+		"latitude":                   "51.50740",
+		"longitude":                  "-0.12780",
+		"timezone":                   "Europe/London",
+		"httpProtocol":               "HTTP/1.1",
+		"tlsVersion":                 "",
+		"tlsCipher":                  "",
+		"clientTcpRtt":               float64(0),
+		"requestPriority":            "",
+		"edgeRequestKeepAliveStatus": float64(1),
+		"clientAcceptEncoding":       "gzip, deflate, br",
+		"verifiedBotCategory":        "",
+	}
 }
 
 // cfJSON returns the request.cf object: DefaultCF with overrides applied.
 func cfJSON(overrides map[string]any) (string, error) {
-	cf := maps.Clone(DefaultCF)
+	cf := DefaultCF()
 	maps.Copy(cf, overrides)
 	b, err := json.Marshal(cf)
 	if err != nil {
