@@ -44,6 +44,7 @@ import (
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+	"golang.org/x/sys/unix"
 )
 
 // storeDir is the directory in the backing directory that holds the store
@@ -68,6 +69,7 @@ type FS struct {
 	backing    string
 	mountpoint string
 	server     *fuse.Server
+	dev        uint64 // the mount's device: its minor number names the FUSE connection
 
 	mu    sync.Mutex
 	root  *node
@@ -128,6 +130,12 @@ func Mount(mountpoint, backing string) (*FS, error) {
 		return nil, fmt.Errorf("lazyfs: mount %s: %w", mountpoint, err)
 	}
 	l.server = server
+	var st syscall.Stat_t
+	if err := syscall.Stat(mountpoint, &st); err != nil {
+		server.Unmount()
+		return nil, fmt.Errorf("lazyfs: mount %s: %w", mountpoint, err)
+	}
+	l.dev = st.Dev
 	return l, nil
 }
 
@@ -268,7 +276,14 @@ func (l *FS) Unmount() error {
 			return nil
 		}
 	}
-	return fmt.Errorf("lazyfs: unmount %s: %w", l.mountpoint, err)
+	// Files are still open, maybe in this very process, which would then
+	// hang at exit closing them with nobody left to answer: abort the
+	// connection (if fusectl is mounted) so every call fails at once, and
+	// detach the mount.
+	abort := fmt.Sprintf("/sys/fs/fuse/connections/%d/abort", unix.Minor(l.dev))
+	_ = os.WriteFile(abort, []byte("1"), 0)
+	_ = syscall.Unmount(l.mountpoint, syscall.MNT_DETACH)
+	return fmt.Errorf("lazyfs: unmount %s (detached): %w", l.mountpoint, err)
 }
 
 var (
