@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -116,7 +115,7 @@ func Open(path, uuid string, opts Options) (*DB, error) {
 	if opts.QueryLimit <= 0 {
 		opts.QueryLimit = 30 * time.Second
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := commit.MkdirAll(filepath.Dir(path)); err != nil {
 		return nil, fmt.Errorf("d1: %w", err)
 	}
 	w, err := openConn(path, true, opts.Commit != nil)

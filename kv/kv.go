@@ -131,7 +131,7 @@ func Open(path string, opts Options) (*Namespace, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := commit.MkdirAll(filepath.Dir(path)); err != nil {
 		return nil, fmt.Errorf("open kv namespace: %w", err)
 	}
 	sync := "FULL"
