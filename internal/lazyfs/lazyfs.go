@@ -38,6 +38,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -60,6 +61,7 @@ var ErrCut = errors.New("lazyfs: file system was cut")
 type Stats struct {
 	Writes    uint64 // write calls
 	FileSyncs uint64 // fsync/fdatasync of files
+	Failed    uint64 // of those, failed by FailSync
 	DirSyncs  uint64 // fsync of directories
 	Dropped   uint64 // at Cut: bytes written but never synced, thrown away
 }
@@ -71,11 +73,12 @@ type FS struct {
 	server     *fuse.Server
 	dev        uint64 // the mount's device: its minor number names the FUSE connection
 
-	mu    sync.Mutex
-	root  *node
-	next  uint64 // names of store files
-	cut   bool
-	stats Stats
+	mu       sync.Mutex
+	root     *node
+	next     uint64 // names of store files
+	cut      bool
+	failSync []string // FailSync
+	stats    Stats
 }
 
 // node is a file or a directory of the mount.
@@ -93,6 +96,7 @@ type node struct {
 	size       int64            // current size
 	storeValid int64            // bytes of the store file still part of the contents (truncation)
 	pages      map[int64][]byte // pages written since the last sync, by index
+	lost       map[int64][]byte // pages whose sync failed: readable, never durable
 
 	// directories
 	durable map[string]*node // the entries as of the last sync
@@ -255,8 +259,8 @@ func (l *FS) Cut() {
 				walk(c)
 				continue
 			}
-			l.stats.Dropped += uint64(len(c.pages)) * pageSize
-			c.pages = nil
+			l.stats.Dropped += uint64(len(c.pages)+len(c.lost)) * pageSize
+			c.pages, c.lost = nil, nil
 			if c.f != nil {
 				c.f.Close()
 				c.f = nil
@@ -284,6 +288,32 @@ func (l *FS) Unmount() error {
 	_ = os.WriteFile(abort, []byte("1"), 0)
 	_ = syscall.Unmount(l.mountpoint, syscall.MNT_DETACH)
 	return fmt.Errorf("lazyfs: unmount %s (detached): %w", l.mountpoint, err)
+}
+
+// FailSync makes the next fsync of a file whose path (in the mount) ends
+// with suffix fail with EIO, as Linux reports a failed write-back: the
+// data written since the last sync stays readable but is never written, so
+// a later fsync succeeds without it, and a cut loses it. A program must not
+// take that later success for durability.
+func (l *FS) FailSync(suffix string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.failSync = append(l.failSync, suffix)
+}
+
+// takeFailure reports whether n's sync is to fail, consuming the FailSync.
+func (l *FS) takeFailure(n *node) bool {
+	if len(l.failSync) == 0 {
+		return false
+	}
+	path := "/" + n.Path(nil)
+	for i, suffix := range l.failSync {
+		if strings.HasSuffix(path, suffix) {
+			l.failSync = append(l.failSync[:i], l.failSync[i+1:]...)
+			return true
+		}
+	}
+	return false
 }
 
 var (
@@ -404,6 +434,8 @@ func (n *node) Read(ctx context.Context, f fs.FileHandle, dest []byte, off int64
 		m := min(pageSize-in, end-pos)
 		if p, ok := n.pages[idx]; ok {
 			copy(buf[pos-off:pos-off+m], p[in:in+m])
+		} else if p, ok := n.lost[idx]; ok {
+			copy(buf[pos-off:pos-off+m], p[in:in+m])
 		} else if err := n.readStore(buf[pos-off:pos-off+m], pos); err != nil {
 			return nil, fs.ToErrno(err)
 		}
@@ -470,6 +502,14 @@ func (n *node) page(idx int64) ([]byte, error) {
 	if p, ok := n.pages[idx]; ok {
 		return p, nil
 	}
+	if n.pages == nil {
+		n.pages = map[int64][]byte{}
+	}
+	if p, ok := n.lost[idx]; ok { // written again: dirty again, all of it
+		delete(n.lost, idx)
+		n.pages[idx] = p
+		return p, nil
+	}
 	p := make([]byte, pageSize)
 	if idx*pageSize < n.size {
 		if err := n.readStore(p, idx*pageSize); err != nil {
@@ -487,12 +527,14 @@ func (n *node) page(idx int64) ([]byte, error) {
 // file grows again.
 func (n *node) truncate(size int64) {
 	if size < n.size {
-		for idx, p := range n.pages {
-			switch {
-			case idx*pageSize >= size:
-				delete(n.pages, idx)
-			case (idx+1)*pageSize > size:
-				clear(p[size-idx*pageSize:])
+		for _, pages := range []map[int64][]byte{n.pages, n.lost} {
+			for idx, p := range pages {
+				switch {
+				case idx*pageSize >= size:
+					delete(pages, idx)
+				case (idx+1)*pageSize > size:
+					clear(p[size-idx*pageSize:])
+				}
 			}
 		}
 		n.storeValid = min(n.storeValid, size)
@@ -515,6 +557,19 @@ func (n *node) Fsync(ctx context.Context, f fs.FileHandle, flags uint32) syscall
 		return 0
 	}
 	n.lfs.stats.FileSyncs++
+	if n.lfs.takeFailure(n) {
+		// As Linux after a failed write-back: the data stays in the cache
+		// but is clean, so no later sync writes it.
+		n.lfs.stats.Failed++
+		if n.lost == nil {
+			n.lost = map[int64][]byte{}
+		}
+		for idx, p := range n.pages {
+			n.lost[idx] = p
+		}
+		n.pages = nil
+		return syscall.EIO
+	}
 	if err := n.syncData(); err != nil {
 		return fs.ToErrno(err)
 	}

@@ -313,3 +313,37 @@ func TestSQLiteWAL(t *testing.T) {
 		t.Fatalf("integrity_check: %q %v", ok, err)
 	}
 }
+
+// FailSync models a failed write-back as Linux reports it: fsync fails
+// once, the data stays readable, the next fsync succeeds, and the data is
+// still not durable.
+func TestFailSync(t *testing.T) {
+	l, mnt, backing := mount(t)
+	writeFile(t, mnt+"/f", []byte("old"), true)
+	syncDir(t, mnt)
+	f, err := os.OpenFile(mnt+"/f", os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte("new"), 0); err != nil {
+		t.Fatal(err)
+	}
+	l.FailSync("/f")
+	if err := f.Sync(); !errors.Is(err, syscall.EIO) {
+		t.Fatalf("fsync: %v, want EIO", err)
+	}
+	if err := f.Sync(); err != nil {
+		t.Fatalf("second fsync: %v, want success (the error was reported once)", err)
+	}
+	f.Close()
+	if got := readOrGone(t, mnt+"/f"); got != "new" {
+		t.Fatalf("read after the failed sync: %q, want the data still cached", got)
+	}
+	if st := l.Stats(); st.Failed != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	cut(t, l, mnt, backing)
+	if got := readOrGone(t, mnt+"/f"); got != "old" {
+		t.Fatalf("after the cut: %q, want the data of the failed sync lost", got)
+	}
+}
