@@ -75,7 +75,7 @@ type syncState struct {
 
 // walCheckpointBytes is the WAL size from which the object's thread checkpoints it
 // into the database file after a commit: about SQLite's own automatic checkpoint (1000
-// pages of 4 KiB), which cairn turns off to run checkpoints itself (see checkpoint).
+// pages of 4 KiB), which cairn turns off to run checkpoints itself (see checkpointWAL).
 const walCheckpointBytes = 4 << 20
 
 type kvState int
@@ -137,7 +137,7 @@ func (db *DB) Commit() (bool, error) {
 		return false, err
 	}
 	if db.sync.checkpoint.Load() {
-		db.checkpointWAL("PASSIVE")
+		_ = db.checkpointWAL("PASSIVE") // a failure is kept: every later Sync returns it
 	}
 	return wrote, nil
 }
