@@ -32,13 +32,13 @@ const crashWorker = `import { DurableObject } from "cloudflare:workers";
 export class Acct extends DurableObject {
   constructor(ctx, env) {
     super(ctx, env);
-    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS a (seq INTEGER PRIMARY KEY); CREATE TABLE IF NOT EXISTS b (seq INTEGER PRIMARY KEY)");
+    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS a (seq INTEGER PRIMARY KEY, pad BLOB); CREATE TABLE IF NOT EXISTS b (seq INTEGER PRIMARY KEY)");
   }
   async fetch(req) {
     const [, , , op, seq] = new URL(req.url).pathname.split("/");
     const s = this.ctx.storage;
     if (op === "write") {
-      s.sql.exec("INSERT INTO a VALUES (?)", Number(seq));
+      s.sql.exec("INSERT INTO a VALUES (?, zeroblob(?))", Number(seq), Number(new URL(req.url).searchParams.get("pad") ?? 0));
       s.sql.exec("INSERT INTO b VALUES (?)", Number(seq));
       s.put("k" + seq, Number(seq));
       return new Response("ok");
@@ -76,6 +76,7 @@ export default {
 // acknowledged.
 type writeLoad struct {
 	objects, clients int
+	pad, padObjects  int // bytes added to each write to objects below padObjects, to grow their WALs to checkpoints
 	client           *http.Client
 
 	seq       atomic.Int64
@@ -108,7 +109,11 @@ func (w *writeLoad) start(d *devServer, round int) (stop func()) {
 			r := rand.New(rand.NewPCG(uint64(round), uint64(c)))
 			for !done.Load() {
 				o, s := r.IntN(w.objects+1), int(w.seq.Add(1))
-				url := fmt.Sprintf("%s/o/%d/write/%d", d.URL, o, s)
+				pad := 0
+				if o < w.padObjects {
+					pad = w.pad
+				}
+				url := fmt.Sprintf("%s/o/%d/write/%d?pad=%d", d.URL, o, s, pad)
 				if o == w.objects { // the KV namespace and the D1 database
 					url = fmt.Sprintf("%s/s/x/write/%d", d.URL, s)
 				}
@@ -127,6 +132,9 @@ func (w *writeLoad) start(d *devServer, round int) (stop func()) {
 					w.uncertain++
 				}
 				w.mu.Unlock()
+				if err != nil {
+					return // the server is gone: no use hammering it until stop
+				}
 			}
 		}()
 	}
