@@ -14,32 +14,36 @@ import (
 )
 
 // mount mounts a lazy view of a fresh backing directory; it skips the test
-// where FUSE is not available.
+// where FUSE mounts are not possible (no /dev/fuse, not root, no
+// CAP_SYS_ADMIN in a container).
 func mount(t *testing.T) (l *FS, mnt, backing string) {
 	t.Helper()
 	mnt, backing = t.TempDir(), t.TempDir()
-	l = remount(t, mnt, backing)
+	l, err := Mount(mnt, backing)
+	if err != nil {
+		t.Skipf("FUSE not available: %v", err)
+	}
+	cleanup(t, l)
 	return l, mnt, backing
 }
 
+// remount mounts backing again, after a cut; now it must work.
 func remount(t *testing.T, mnt, backing string) *FS {
 	t.Helper()
-	if _, err := os.Stat("/dev/fuse"); err != nil {
-		t.Skip("no /dev/fuse")
-	}
 	l, err := Mount(mnt, backing)
 	if err != nil {
-		if os.Geteuid() != 0 {
-			t.Skipf("mount needs root here: %v", err)
-		}
 		t.Fatal(err)
 	}
+	cleanup(t, l)
+	return l
+}
+
+func cleanup(t *testing.T, l *FS) {
 	t.Cleanup(func() {
 		if err := l.Unmount(); err != nil {
 			t.Error(err)
 		}
 	})
-	return l
 }
 
 // cut cuts the power and mounts again.
