@@ -516,9 +516,6 @@ func (n *node) page(idx int64) ([]byte, error) {
 			return nil, err
 		}
 	}
-	if n.pages == nil {
-		n.pages = map[int64][]byte{}
-	}
 	n.pages[idx] = p
 	return p, nil
 }
