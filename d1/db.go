@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -119,7 +118,7 @@ func Open(path, uuid string, opts Options) (*DB, error) {
 	if opts.QueryLimit <= 0 {
 		opts.QueryLimit = 30 * time.Second
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := commit.MkdirAll(filepath.Dir(path)); err != nil {
 		return nil, fmt.Errorf("d1: %w", err)
 	}
 	w, err := openConn(path, true, opts.Commit != nil)
@@ -235,6 +234,10 @@ func (db *DB) Close() error {
 	}
 	db.idle = nil
 	db.rmu.Unlock()
+	if db.durable != nil {
+		// Checkpoint here, where an error is seen, not in SQLite's close.
+		errs = append(errs, db.checkpoint("TRUNCATE"))
+	}
 	errs = append(errs, db.w.close())
 	return errors.Join(errs...)
 }
@@ -417,8 +420,24 @@ func (db *DB) commit(c *conn) (made committed, size int64, err error) {
 	made.seq = uint64(n)
 	if db.durable != nil {
 		made.ticket = db.durable.Committed()
+		if db.durable.CheckpointDue() {
+			if err := db.checkpoint("PASSIVE"); err != nil {
+				// The commit is applied but will not be acknowledged: settle fails.
+				db.log.Error("d1: checkpoint failed; commits not yet durable will fail", "path", db.path, "err", err)
+			}
+		}
 	}
 	return made, size, nil
+}
+
+// checkpoint copies the WAL into the database file on the writer (see
+// commit.Shared: with a commit log, SQLite's automatic checkpoint is off).
+// mode is PASSIVE after a commit, TRUNCATE on Close. The write lock is held.
+func (db *DB) checkpoint(mode string) error {
+	return db.durable.Checkpoint(func() error {
+		// A query, read to the end, so the statement is reset after its row.
+		return db.w.query("PRAGMA wal_checkpoint("+mode+")", nil, func([]driver.Value) error { return nil })
+	})
 }
 
 // resetPragmas undoes connection settings a batch made (PRAGMA effects last

@@ -51,7 +51,8 @@ var limits = []struct{ id, val int }{
 
 // openConn opens path. The writer connection sets WAL and synchronous=FULL
 // (every commit is fsynced before it is acknowledged), or NORMAL when
-// groupCommit is set (a commit.Log syncs the WAL), and keeps the WAL file
+// groupCommit is set (a commit.Log syncs the WAL, and DB checkpoints it
+// itself), and keeps the WAL file
 // under 64 MB after checkpoints (a big import would leave it huge); readers
 // are query_only.
 func openConn(path string, writer, groupCommit bool) (*conn, error) {
@@ -68,6 +69,10 @@ func openConn(path string, writer, groupCommit bool) (*conn, error) {
 			sync = "NORMAL"
 		}
 		pragmas = "PRAGMA journal_mode=WAL; PRAGMA synchronous=" + sync + "; PRAGMA foreign_keys=ON; PRAGMA journal_size_limit=67108864"
+		if groupCommit {
+			// The database checkpoints itself, to see the errors (commit.Shared).
+			pragmas += "; PRAGMA wal_autocheckpoint=0"
+		}
 	}
 	if _, err := c.c.Exec(pragmas, nil); err != nil {
 		c.c.Close()
