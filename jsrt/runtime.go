@@ -31,6 +31,7 @@ type runtime struct {
 	log     *slog.Logger
 	natives *goja.Object
 	exports *goja.Object // module.exports of the bundle
+	require goja.Callable // the Worker's require, captured before Worker code runs
 	env     *goja.Object
 
 	// prelude-defined wire converters (see the package doc)
@@ -197,7 +198,10 @@ func (rt *runtime) install() error {
 		rt.installTimers,
 		rt.installFetch,
 		rt.installWebSocket,
-		func() error { return runPrelude(vm) },
+		func() error {
+			guardNatives(vm, rt.natives)
+			return runPrelude(vm)
+		},
 	} {
 		if err := step(); err != nil {
 			return err
@@ -231,6 +235,7 @@ func (rt *runtime) install() error {
 		return err
 	}
 	rt.env = env
+	hideNatives(vm)
 
 	module := vm.NewObject()
 	exports := vm.NewObject()
@@ -366,9 +371,11 @@ func (rt *runtime) endTurn() {
 
 // bindEach puts a binding into env for each of bindings: construct (a
 // prelude constructor) applied to the natives the binding gets.
-func bindEach[T any](env *goja.Object, construct goja.Callable, bindings map[string]T, natives func(binding string, b T) *goja.Object) error {
+func bindEach[T any](vm *goja.Runtime, env *goja.Object, construct goja.Callable, bindings map[string]T, natives func(binding string, b T) *goja.Object) error {
 	for binding, b := range bindings {
-		v, err := construct(goja.Undefined(), natives(binding, b))
+		n := natives(binding, b)
+		guardNatives(vm, n)
+		v, err := construct(goja.Undefined(), n)
 		if err != nil {
 			return fmt.Errorf("binding %s: %w", binding, jsError(err))
 		}
