@@ -22,6 +22,18 @@ import (
 // longer than the Worker's CPU limit.
 var errCPULimit = errors.New("Worker exceeded CPU time limit.")
 
+// maxCallStackSize bounds the JS call depth, as V8's stack does (about ten
+// thousand frames there). Without it runaway recursion grows goja's call
+// stack until memory runs out; with it the call fails within milliseconds
+// with "RangeError: Maximum call stack size exceeded" (goja's
+// StackOverflowError, which JS cannot catch: the event fails).
+const maxCallStackSize = 10000
+
+// errRuntimeBroken fails the events in flight on a runtime whose engine an
+// uncatchable error (the call-stack limit) left unable to run promise jobs:
+// the runtime starts afresh, as after the CPU limit.
+var errRuntimeBroken = errors.New("Worker exceeded the maximum call stack size; its runtime was reset.")
+
 // runtime is one JS engine with its event loop. Everything that touches vm
 // runs on the loop goroutine.
 type runtime struct {
@@ -30,7 +42,7 @@ type runtime struct {
 	loop    *eventloop.Loop
 	log     *slog.Logger
 	natives *goja.Object
-	exports *goja.Object // module.exports of the bundle
+	exports *goja.Object  // module.exports of the bundle
 	require goja.Callable // the Worker's require, captured before Worker code runs
 	env     *goja.Object
 
@@ -67,6 +79,12 @@ type runtime struct {
 	// work. cpuExceeded is set by the watchdog.
 	inflight    map[*func(error)]struct{}
 	cpuExceeded atomic.Bool
+
+	// probe, probeMark and probed check the engine at the end of each task
+	// (runsJobs); probe is nil until the first check of an engine.
+	probe     goja.Callable
+	probeMark goja.Value
+	probed    bool
 
 	// timerOwners maps the pending timers set by objects to them.
 	timerOwners map[int]timerOwner
@@ -140,6 +158,7 @@ func newRuntime(w *Worker, index int) (*runtime, error) {
 func (rt *runtime) newVM() error {
 	vm := goja.New()
 	vm.SetFieldNameMapper(goja.UncapFieldNameMapper())
+	vm.SetMaxCallStackSize(maxCallStackSize)
 	vm.SetPromiseRejectionTracker(func(p *goja.Promise, op goja.PromiseRejectionOperation) {
 		if op == goja.PromiseRejectionReject {
 			rt.unhandled[p] = struct{}{}
@@ -148,6 +167,7 @@ func (rt *runtime) newVM() error {
 		}
 	})
 	rt.vm = vm
+	rt.probe = nil
 	rt.current.Store(vm)
 	return rt.install()
 }
@@ -156,14 +176,14 @@ func (rt *runtime) newVM() error {
 // fail, timers are dropped, and the objects on this runtime lose their
 // in-memory state and uncommitted writes; each is constructed again on its
 // next event.
-func (rt *runtime) reset() {
+func (rt *runtime) reset(cause error) {
 	for fail := range rt.inflight {
-		(*fail)(errCPULimit)
+		(*fail)(cause)
 	}
 	rt.loop.ClearTimers()
 	clear(rt.timerOwners)
 	for inst := range rt.instances {
-		inst.gate.Reset(errCPULimit)
+		inst.gate.Reset(cause)
 	}
 	clear(rt.instances)
 	clear(rt.dirty)
@@ -191,6 +211,7 @@ func (rt *runtime) install() error {
 	}
 	url.Enable(vm)
 	for _, step := range []func() error{
+		func() error { return webapi.InstallJSON(vm) },
 		func() error { return webapi.InstallEncoding(vm, rt.natives) },
 		func() error { return webapi.InstallCrypto(vm, rt.natives) },
 		func() error { return webapi.InstallConsole(vm, rt.natives, rt.log) },
@@ -350,7 +371,9 @@ func (rt *runtime) installTimers() error {
 // the stateless actions are released.
 func (rt *runtime) endTurn() {
 	if rt.cpuExceeded.Swap(false) {
-		rt.reset()
+		rt.reset(errCPULimit)
+	} else if !rt.runsJobs() {
+		rt.reset(errRuntimeBroken)
 	}
 	for p := range rt.unhandled {
 		rt.log.Error("Uncaught (in promise)", "error", rejection(p.Result()).Error())
@@ -367,6 +390,31 @@ func (rt *runtime) endTurn() {
 	for _, fn := range gated {
 		fn(nil)
 	}
+}
+
+// jobProbe queues a promise job that calls its argument.
+var jobProbe = goja.MustCompile("cairn:probe", "(mark) => { Promise.resolve().then(mark); }", true)
+
+// runsJobs reports whether the engine still runs promise jobs. An
+// uncatchable error (goja's call-stack limit) thrown inside an async
+// function leaves goja with a call frame it never pops, and from then on
+// no promise job runs: every later await would hang. A job queued from Go
+// runs before the call returns on a healthy engine. Loop only; about a
+// microsecond.
+func (rt *runtime) runsJobs() bool {
+	if rt.probe == nil {
+		v, err := rt.vm.RunProgram(jobProbe)
+		if err != nil {
+			return false
+		}
+		rt.probe, _ = goja.AssertFunction(v)
+		rt.probeMark = rt.vm.ToValue(func() { rt.probed = true })
+	}
+	rt.probed = false
+	if _, err := rt.probe(goja.Undefined(), rt.probeMark); err != nil {
+		return false
+	}
+	return rt.probed
 }
 
 // bindEach puts a binding into env for each of bindings: construct (a
@@ -447,6 +495,11 @@ func jsError(err error) error {
 	var ex *goja.Exception
 	if errors.As(err, &ex) {
 		return scriptError(ex.Value(), ex.String())
+	}
+	var so *goja.StackOverflowError
+	if errors.As(err, &so) {
+		msg := "RangeError: Maximum call stack size exceeded"
+		return &ScriptError{Name: "RangeError", Message: "Maximum call stack size exceeded", Stack: msg + "\n" + so.String()}
 	}
 	var intr *goja.InterruptedError
 	if errors.As(err, &intr) {
