@@ -210,3 +210,36 @@ func TestHardeningNativesRecover(t *testing.T) {
 		t.Errorf("next request = %q %v", body, err)
 	}
 }
+
+// A task that allocates without bound fails with Cloudflare's error once it
+// holds more than the memory limit, its runtime resets (freeing what it
+// held), and the Worker serves on. (issue 17: the process died of "out of
+// memory" in 0.4 s.) String doubling is not here: goja's concatenation of
+// hundreds of megabytes is native work that neither the interrupt nor a
+// collection can stop midway, so it fails only after seconds (see the e2e
+// test).
+func TestHardeningMemoryLimit(t *testing.T) {
+	w := newTestWorker(t, `exports.default = { async fetch(req) {
+  const path = new URL(req.url).pathname;
+  if (path === "/typed") { const keep = []; for (;;) keep.push(new Uint8Array(1 << 20)); }
+  if (path === "/arrays") { let a = []; for (;;) { a = [a]; for (let i = 0; i < 1000; i++) a.push({ i }); } }
+  if (path === "/some") { const keep = []; for (let i = 0; i < 32; i++) keep.push(new Uint8Array(1 << 20)); return new Response(String(keep.length)); }
+  return new Response("ok");
+} }`, Config{Runtimes: 2, MemoryLimit: 128 << 20, CPULimit: 20 * time.Second})
+	for _, path := range []string{"/typed", "/arrays"} {
+		start := time.Now()
+		_, _, err := fetchBody(t, w, "http://x"+path)
+		if err == nil || err.Error() != "Worker exceeded memory limit." {
+			t.Errorf("%s: err = %v, want the memory limit", path, err)
+		}
+		t.Logf("%s failed after %s", path, time.Since(start))
+		for range 2 { // each runtime
+			if _, body, err := fetchBody(t, w, "http://x/"); body != "ok" {
+				t.Errorf("after %s: %q %v", path, body, err)
+			}
+		}
+	}
+	if _, body, err := fetchBody(t, w, "http://x/some"); body != "32" {
+		t.Errorf("32 MiB under a 128 MiB limit: %q %v", body, err)
+	}
+}

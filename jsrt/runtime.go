@@ -79,6 +79,7 @@ type runtime struct {
 	// work. cpuExceeded is set by the watchdog.
 	inflight    map[*func(error)]struct{}
 	cpuExceeded atomic.Bool
+	memExceeded atomic.Bool // set by the memory watch, like cpuExceeded
 
 	// probe, probeMark and probed check the engine at the end of each task
 	// (runsJobs); probe is nil until the first check of an engine.
@@ -168,8 +169,12 @@ func (rt *runtime) newVM() error {
 	})
 	rt.vm = vm
 	rt.probe = nil
+	// The watchdogs interrupt rt.current: the old engine until the new one
+	// is installed, so an interrupt meant for the task that made this
+	// reset cannot land in the middle of the install.
+	err := rt.install()
 	rt.current.Store(vm)
-	return rt.install()
+	return err
 }
 
 // reset replaces the engine after a CPU-limit interrupt: pending requests
@@ -370,8 +375,10 @@ func (rt *runtime) installTimers() error {
 // each commits its writes and puts the actions it held behind them. Then
 // the stateless actions are released.
 func (rt *runtime) endTurn() {
-	if rt.cpuExceeded.Swap(false) {
+	if cpu, mem := rt.cpuExceeded.Swap(false), rt.memExceeded.Swap(false); cpu {
 		rt.reset(errCPULimit)
+	} else if mem {
+		rt.reset(errMemoryLimit)
 	} else if !rt.runsJobs() {
 		rt.reset(errRuntimeBroken)
 	}
