@@ -231,10 +231,15 @@ func (w *Worker) Close() {
 	})
 }
 
+// watchdogTick is how often the watchdog checks the CPU limit.
+func watchdogTick(cpuLimit time.Duration) time.Duration {
+	return min(cpuLimit/4, 250*time.Millisecond)
+}
+
 // watchdog interrupts a runtime whose current task exceeds the CPU limit.
 func (w *Worker) watchdog() {
 	defer w.wg.Done()
-	tick := time.NewTicker(min(w.cfg.CPULimit/4, 250*time.Millisecond))
+	tick := time.NewTicker(watchdogTick(w.cfg.CPULimit))
 	defer tick.Stop()
 	interrupted := make([]uint64, len(w.rts)) // last task interrupted, per runtime
 	for {
