@@ -59,13 +59,15 @@ func TestHardeningDepthLimits(t *testing.T) {
 		within                 time.Duration
 	}{
 		// spec: JSON.parse of over-deep input is a SyntaxError (V8 gives one when its stack runs out)
-		{"JSON.parse 5 MB nested", "/parse", deepJSON(2_500_000), "SyntaxError: ", time.Second},
-		{"req.json 5 MB nested", "/json", deepJSON(2_500_000), "SyntaxError: ", time.Second},
-		{"JSON.parse ordinary", "/parse-ok", "", `{"a":[1,{"b":"[[["}]}`, time.Second},
-		{"JSON.stringify 100k deep", "/stringify", "", "RangeError: Maximum call stack size exceeded", time.Second},
-		{"JSON.stringify ordinary", "/stringify-ok", "", "{\n \"a\": [\n  1,\n  \"x\",\n  {\n   \"b\": null\n  }\n ],\n \"d\": \"1970-01-01T00:00:00.000Z\"\n}", time.Second},
-		{"JSON.stringify deep through getters", "/stringify-getter", "", "RangeError: Maximum call stack size exceeded", 2 * time.Second},
-		{"structuredClone 100k deep", "/clone", "", "DataCloneError: ", time.Second},
+		// The bounds are loose for a loaded CI machine; before, the first
+		// two ended the process and the stringify cases ran for 80 s.
+		{"JSON.parse 5 MB nested", "/parse", deepJSON(2_500_000), "SyntaxError: ", 5 * time.Second},
+		{"req.json 5 MB nested", "/json", deepJSON(2_500_000), "SyntaxError: ", 5 * time.Second},
+		{"JSON.parse ordinary", "/parse-ok", "", `{"a":[1,{"b":"[[["}]}`, 5 * time.Second},
+		{"JSON.stringify 20k deep", "/stringify", "", "RangeError: Maximum call stack size exceeded", 5 * time.Second},
+		{"JSON.stringify ordinary", "/stringify-ok", "", "{\n \"a\": [\n  1,\n  \"x\",\n  {\n   \"b\": null\n  }\n ],\n \"d\": \"1970-01-01T00:00:00.000Z\"\n}", 5 * time.Second},
+		{"JSON.stringify deep through getters", "/stringify-getter", "", "RangeError: Maximum call stack size exceeded", 5 * time.Second},
+		{"structuredClone 20k deep", "/clone", "", "DataCloneError: ", 5 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -84,7 +86,7 @@ func TestHardeningDepthLimits(t *testing.T) {
 	for _, path := range []string{"/recurse", "/recurse-sync"} {
 		start := time.Now()
 		_, _, err := fetchBody(t, w, "http://x"+path)
-		if d := time.Since(start); d > time.Second {
+		if d := time.Since(start); d > 3*time.Second { // before: 18 s and 1.2 GB, stopped by the CPU limit
 			t.Errorf("%s took %s", path, d)
 		}
 		if err == nil || !strings.HasPrefix(err.Error(), "RangeError: Maximum call stack size exceeded") {
@@ -241,5 +243,19 @@ func TestHardeningMemoryLimit(t *testing.T) {
 	}
 	if _, body, err := fetchBody(t, w, "http://x/some"); body != "32" {
 		t.Errorf("32 MiB under a 128 MiB limit: %q %v", body, err)
+	}
+}
+
+// A Go panic that escapes a task (a bug in cairn) resets the runtime
+// instead of ending the process; the Worker serves on.
+func TestHardeningTaskPanicResets(t *testing.T) {
+	w := newTestWorker(t, `let n = 0; exports.default = { fetch() { return new Response(String(++n)) } }`, Config{Runtimes: 1})
+	if _, body, _ := fetchBody(t, w, "http://x/"); body != "1" {
+		t.Fatalf("first request = %q", body)
+	}
+	w.rts[0].loop.Submit(func() { var m map[string]int; m["bug"]++ })
+	// A fresh engine: the module state starts over.
+	if _, body, err := fetchBody(t, w, "http://x/"); body != "1" {
+		t.Errorf("after the panic = %q %v, want 1 from a reset runtime", body, err)
 	}
 }

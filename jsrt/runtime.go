@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync/atomic"
 	"time"
 
@@ -143,6 +144,7 @@ func newRuntime(w *Worker, index int) (*runtime, error) {
 		timerOwners: make(map[int]timerOwner),
 	}
 	rt.loop.TurnEnd = rt.endTurn
+	rt.loop.Recover = rt.recoverPanic
 	// An interrupt that raced with the end of the task it was meant for
 	// must not hit the next one.
 	rt.loop.TurnStart = func() { rt.vm.ClearInterrupt() }
@@ -397,6 +399,19 @@ func (rt *runtime) endTurn() {
 	for _, fn := range gated {
 		fn(nil)
 	}
+}
+
+// errInternal fails the events in flight on a runtime reset after a Go
+// panic escaped its task: a bug in cairn, which must not end the process.
+var errInternal = errors.New("internal error in the Worker runtime; the runtime was reset")
+
+// recoverPanic is the loop's last line of defence: a panic that escaped a
+// task (natives recover their own, see natives.go) is logged with its stack
+// and the runtime starts afresh, since the engine may have been left
+// half-way through an operation.
+func (rt *runtime) recoverPanic(v any) {
+	rt.log.Error("panic in a runtime task; resetting the runtime", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+	rt.reset(errInternal)
 }
 
 // jobProbe queues a promise job that calls its argument.
