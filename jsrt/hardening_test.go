@@ -39,21 +39,21 @@ func TestHardeningDepthLimits(t *testing.T) {
     case "/parse": return new Response(await caught(async () => JSON.parse(await req.text())));
     case "/json": return new Response(await caught(() => req.json()));
     case "/parse-ok": return new Response(JSON.stringify(JSON.parse('{"a":[1,{"b":"[[["}]}')));
-    case "/stringify": return new Response(await caught(() => JSON.stringify(deep(20000))));
+    case "/stringify": return new Response(await caught(() => JSON.stringify(deep(6000))));
     case "/stringify-ok": return new Response(JSON.stringify({ a: [1, "x", { b: null }], d: new Date(0) }, null, 1));
     case "/stringify-getter": {
       const o = {}; let cur = o;
-      for (let i = 0; i < 20000; i++) { const next = {}; Object.defineProperty(cur, "x", { get: () => next, enumerable: true }); cur = next; }
+      for (let i = 0; i < 6000; i++) { const next = {}; Object.defineProperty(cur, "x", { get: () => next, enumerable: true }); cur = next; }
       return new Response(await caught(() => JSON.stringify(o)));
     }
-    case "/clone": return new Response(await caught(() => structuredClone(deep(20000))));
+    case "/clone": return new Response(await caught(() => structuredClone(deep(6000))));
     case "/recurse": { const f = (n) => f(n + 1) + 1; return new Response(await caught(() => f(0))); }
     case "/recurse-sync": { const f = (n) => f(n + 1) + 1; f(0); return new Response("unreachable"); }
   }
   await new Promise((resolve) => setTimeout(resolve, 1));
   await null;
   return new Response("ok");
-} }`, Config{Runtimes: 1, CPULimit: 5 * time.Second})
+} }`, Config{Runtimes: 1, CPULimit: 20 * time.Second})
 	tests := []struct {
 		name, path, body, want string
 		within                 time.Duration
@@ -64,10 +64,10 @@ func TestHardeningDepthLimits(t *testing.T) {
 		{"JSON.parse 5 MB nested", "/parse", deepJSON(2_500_000), "SyntaxError: ", 5 * time.Second},
 		{"req.json 5 MB nested", "/json", deepJSON(2_500_000), "SyntaxError: ", 5 * time.Second},
 		{"JSON.parse ordinary", "/parse-ok", "", `{"a":[1,{"b":"[[["}]}`, 5 * time.Second},
-		{"JSON.stringify 20k deep", "/stringify", "", "RangeError: Maximum call stack size exceeded", 5 * time.Second},
+		{"JSON.stringify 6000 deep", "/stringify", "", "RangeError: Maximum call stack size exceeded", 5 * time.Second},
 		{"JSON.stringify ordinary", "/stringify-ok", "", "{\n \"a\": [\n  1,\n  \"x\",\n  {\n   \"b\": null\n  }\n ],\n \"d\": \"1970-01-01T00:00:00.000Z\"\n}", 5 * time.Second},
 		{"JSON.stringify deep through getters", "/stringify-getter", "", "RangeError: Maximum call stack size exceeded", 5 * time.Second},
-		{"structuredClone 20k deep", "/clone", "", "DataCloneError: ", 5 * time.Second},
+		{"structuredClone 6000 deep", "/clone", "", "DataCloneError: ", 5 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -224,13 +224,13 @@ func TestHardeningMemoryLimit(t *testing.T) {
 	w := newTestWorker(t, `exports.default = { async fetch(req) {
   const path = new URL(req.url).pathname;
   if (path === "/typed") { const keep = []; for (;;) keep.push(new Uint8Array(1 << 20)); }
-  if (path === "/arrays") { let a = []; for (;;) { a = [a]; for (let i = 0; i < 1000; i++) a.push({ i }); } }
+  if (path === "/arrays") { let a = []; for (;;) { a = [a]; for (let i = 0; i < 100; i++) a.push("x".repeat(10000) + i); } }
   if (path === "/some") { const keep = []; for (let i = 0; i < 32; i++) keep.push(new Uint8Array(1 << 20)); return new Response(String(keep.length)); }
   return new Response("ok");
-} }`, Config{Runtimes: 2, MemoryLimit: 128 << 20, CPULimit: 20 * time.Second})
+} }`, Config{Runtimes: 2, MemoryLimit: 128 << 20, CPULimit: 60 * time.Second})
 	for _, path := range []string{"/typed", "/arrays"} {
 		start := time.Now()
-		_, _, err := fetchBody(t, w, "http://x"+path)
+		_, _, err := postBody(t, w, "http://x"+path, "")
 		if err == nil || err.Error() != "Worker exceeded memory limit." {
 			t.Errorf("%s: err = %v, want the memory limit", path, err)
 		}

@@ -26,33 +26,40 @@ var errMemoryLimit = errors.New("Worker exceeded memory limit.")
 const memoryTick = 10 * time.Millisecond
 
 // The memory watch. goja allocates through the Go heap and says nothing
-// about who allocated what, so the limit is enforced by observing the heap:
+// about who allocated what, so the limit is enforced by observing the heap
+// while tasks run. A task is one turn of a runtime's loop (an event and the
+// promise jobs it runs); at most one runs per runtime at a time, and
+// ordinary ones last milliseconds:
 //
-//   - every memoryTick the watch reads the heap's size; while it is under
-//     baseline + MemoryLimit nothing happens (baseline is the live heap
-//     after the last collection the watch saw or forced);
-//   - above that, it forces a collection (garbage does not count) and reads
-//     the live heap; if that still exceeds baseline + MemoryLimit, the
-//     runtime whose current task has run longest is taken as the one
-//     allocating, and is interrupted with errMemoryLimit (its runtime then
-//     resets, dropping everything it held); otherwise the live heap becomes
-//     the new baseline (objects and caches that legitimately grew);
-//   - with MaxMemory set, a live heap above 90 % of it interrupts the
-//     longest-running task whatever its size, and new requests are shed
-//     with ErrOverloaded until the live heap is under 80 %.
+//   - the watch notes, for each task it sees running, the live heap when it
+//     first saw it (its base: the last collection's live heap, or the heap
+//     now if smaller);
+//   - every memoryTick it reads the heap's size; while that is under the
+//     lowest base of the running tasks plus MemoryLimit nothing happens;
+//   - above that it forces a collection (garbage does not count) and, if
+//     the live heap still exceeds a running task's base by more than
+//     MemoryLimit, interrupts the longest-running of those tasks with
+//     errMemoryLimit; its runtime then resets, dropping what it held;
+//   - with MaxMemory set, a heap above 90 % of it forces a collection, and
+//     a live heap still above 90 % interrupts the longest-running task
+//     whatever its size and sheds new requests with ErrOverloaded until the
+//     heap is under 80 %.
 //
-// Limits of the design: it is not exact (the heap is the process's, so a
-// task that allocates slowly while another runs longer can get the other
-// blamed; the overshoot is what one task allocates in a tick plus a forced
-// collection, and one native allocation, such as a huge ArrayBuffer, is
-// not interrupted until it returns); memory held by objects between
-// events (not by a running task) is never blamed on anyone, only raises
-// the baseline; and a forced collection costs a mark of the live heap each
-// time the heap grows by MemoryLimit past the baseline.
+// Limits of the design: it is not exact. The heap is the process's, so
+// when two tasks run at once (on different runtimes) the growth of one is
+// seen by the other, and the longer-running one is blamed. The overshoot
+// is what a task allocates in a tick and a collection (a native operation
+// such as concatenating two huge strings, or one huge ArrayBuffer, is not
+// interrupted until it returns). Memory kept between tasks (by module
+// state or an object's fields, grown a little per event) is no task's:
+// only the MaxMemory ceiling bounds it. A forced collection marks the live
+// heap each time it grows by MemoryLimit while a task runs.
 type memoryWatch struct {
-	w        *Worker
-	samples  []metrics.Sample
-	baseline uint64
+	w       *Worker
+	samples []metrics.Sample
+	// tasks holds, per runtime, the task last seen running and the live
+	// heap when it was first seen.
+	tasks []taskBase
 	// victim and victimTask are the runtime last interrupted and its task:
 	// until that task ends (and its runtime resets), what it held is still
 	// live, and no one else is blamed for it.
@@ -60,13 +67,16 @@ type memoryWatch struct {
 	victimTask uint64
 }
 
+type taskBase struct {
+	id   uint64
+	base uint64
+}
+
 func newMemoryWatch(w *Worker) *memoryWatch {
-	m := &memoryWatch{w: w, samples: []metrics.Sample{
+	return &memoryWatch{w: w, tasks: make([]taskBase, len(w.rts)), samples: []metrics.Sample{
 		{Name: "/memory/classes/heap/objects:bytes"},
 		{Name: "/gc/heap/live:bytes"},
 	}}
-	_, m.baseline = m.read()
-	return m
 }
 
 // watchMemory runs the memory watch until the Worker closes. It is a
@@ -110,50 +120,60 @@ func (m *memoryWatch) check(now time.Time) {
 		if id, start := m.victim.loop.Running(); id == m.victimTask && !start.IsZero() {
 			return
 		}
+		// Collect what the reset dropped before new tasks get their base.
 		m.victim = nil
+		goruntime.GC()
 	}
 	limit := uint64(m.w.cfg.MemoryLimit)
 	ceiling := uint64(m.w.cfg.MaxMemory)
 	heap, live := m.read()
-	if live < m.baseline {
-		m.baseline = live // a collection freed memory
+	lowest, running := uint64(0), false
+	for i, rt := range m.w.rts {
+		id, start := rt.loop.Running()
+		if start.IsZero() {
+			continue
+		}
+		if m.tasks[i].id != id {
+			// live is from the last collection: if memory was freed since
+			// (a reset runtime's), the heap now is the better bound.
+			m.tasks[i] = taskBase{id: id, base: min(live, heap)}
+		}
+		if !running || m.tasks[i].base < lowest {
+			lowest = m.tasks[i].base
+		}
+		running = true
 	}
 	overCeiling := ceiling > 0 && heap > ceiling/10*9
-	if heap <= m.baseline+limit && !overCeiling {
-		if ceiling > 0 && m.w.overloaded.Load() && heap < ceiling/10*8 {
+	if !overCeiling && (!running || heap <= lowest+limit) {
+		if ceiling > 0 && heap < ceiling/10*8 {
 			m.w.overloaded.Store(false)
 		}
 		return
 	}
 	goruntime.GC()
 	_, live = m.read()
-
-	if ceiling > 0 {
-		if live > ceiling/10*9 {
-			if !m.w.overloaded.Swap(true) {
-				m.w.log.Warn("memory near --max-memory: shedding new requests", "live", live, "max", ceiling)
-			}
-			m.interruptLongest(now, errMemoryLimit)
-			return
+	if ceiling > 0 && live > ceiling/10*9 {
+		if !m.w.overloaded.Swap(true) {
+			m.w.log.Warn("memory near --max-memory: shedding new requests", "live", live, "max", ceiling)
 		}
-		if live < ceiling/10*8 {
-			m.w.overloaded.Store(false)
-		}
-	}
-	if live > m.baseline+limit && m.interruptLongest(now, errMemoryLimit) {
-		m.w.log.Warn("a task exceeded the memory limit", "live", live, "baseline", m.baseline, "limit", limit)
+		m.interruptLongest(func(int) bool { return true }, errMemoryLimit)
 		return
 	}
-	m.baseline = live
+	over := func(i int) bool { return live > m.tasks[i].base+limit }
+
+	if m.interruptLongest(over, errMemoryLimit) {
+		m.w.log.Warn("a task exceeded the memory limit", "live", live, "limit", limit)
+	}
 }
 
-// interruptLongest interrupts the task that has run longest, if any
-// runtime is running one, and reports whether it did.
-func (m *memoryWatch) interruptLongest(now time.Time, cause error) bool {
+// interruptLongest interrupts the longest-running of the running tasks
+// for whose runtime (by index) blame is true, and reports whether there
+// was one.
+func (m *memoryWatch) interruptLongest(blame func(i int) bool, cause error) bool {
 	var victim *runtime
 	var oldest time.Time
-	for _, rt := range m.w.rts {
-		if _, start := rt.loop.Running(); !start.IsZero() && (victim == nil || start.Before(oldest)) {
+	for i, rt := range m.w.rts {
+		if id, start := rt.loop.Running(); !start.IsZero() && m.tasks[i].id == id && blame(i) && (victim == nil || start.Before(oldest)) {
 			victim, oldest = rt, start
 		}
 	}
