@@ -3,8 +3,12 @@ package jsrt
 import (
 	"context"
 	"io"
+	"log/slog"
+	"net/http"
 	"net/http/httptest"
+	goruntime "runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -258,4 +262,55 @@ func TestHardeningTaskPanicResets(t *testing.T) {
 	if _, body, err := fetchBody(t, w, "http://x/"); body != "1" {
 		t.Errorf("after the panic = %q %v, want 1 from a reset runtime", body, err)
 	}
+}
+
+// Near the process's ceiling (cairn dev --max-memory) the longest-running
+// task fails and new requests get 503 until memory falls back under 80 %.
+func TestHardeningMaxMemory(t *testing.T) {
+	var ms goruntime.MemStats
+	goruntime.GC()
+	goruntime.ReadMemStats(&ms)
+	logs := &strings.Builder{}
+	var mu sync.Mutex
+	w := newTestWorker(t, `exports.default = { fetch(req) {
+  if (req.url.endsWith("/hog")) { const keep = []; for (;;) keep.push(new Uint8Array(1 << 20)); }
+  return new Response("ok");
+} }`, Config{Runtimes: 2, MemoryLimit: 1 << 40, MaxMemory: int64(ms.HeapAlloc) + 256<<20, CPULimit: 30 * time.Second,
+		Logger: slog.New(slog.NewTextHandler(lockedWriter{&mu, logs}, nil))})
+	if _, _, err := postBody(t, w, "http://x/hog", ""); err == nil || err.Error() != "Worker exceeded memory limit." {
+		t.Errorf("hog: err = %v, want the memory limit", err)
+	}
+	mu.Lock()
+	shed := strings.Contains(logs.String(), "shedding new requests")
+	mu.Unlock()
+	if !shed {
+		t.Errorf("no shedding logged:\n%s", logs)
+	}
+	// While overloaded, requests are shed with 503; the watch lifts it once
+	// the heap is back under 80 % of the ceiling.
+	w.overloaded.Store(true)
+	rec := httptest.NewRecorder()
+	w.ServeHTTP(rec, httptest.NewRequest("GET", "http://x/", nil))
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Errorf("overloaded: status %d, want 503", rec.Code)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for w.overloaded.Load() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, body, err := fetchBody(t, w, "http://x/"); body != "ok" {
+		t.Errorf("after memory fell back: %q %v", body, err)
+	}
+}
+
+// lockedWriter serialises writes to a strings.Builder read by the test.
+type lockedWriter struct {
+	mu *sync.Mutex
+	b  *strings.Builder
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
 }
