@@ -34,8 +34,12 @@
 //
 // Web APIs that are easier to write in JS live in prelude/*.js. Each file is an
 // IIFE run in lexical file order when a runtime starts, after the Go natives are
-// installed. Natives reach the prelude through the hidden global __cairn (not
-// enumerable). Wire shapes used between the prelude and Go:
+// installed. Natives reach the prelude through the global __cairn, which each
+// prelude file captures and the runtime deletes before Worker code loads; the
+// embedded modules (modules/*.js) get them from require("cairn:internal"), a
+// name only their own require knows. Every natives object has no prototype
+// and its functions turn Go panics into JS errors (natives.go), so Worker code
+// can neither reach nor crash them. Wire shapes used between the prelude and Go:
 //
 //	request wire:  {method, url, headers: [[name, value], …], body: ArrayBuffer | null}
 //	response wire: {status, statusText, headers: [[name, value], …], body: ArrayBuffer | null}

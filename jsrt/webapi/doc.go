@@ -2,7 +2,8 @@
 // UTF-8 encoding and decoding (TextEncoder, TextDecoder) with atob and btoa,
 // WebCrypto's primitives (random values, digests, HMAC, AES-GCM), and the
 // sinks of console and performance with the async context behind
-// AsyncLocalStorage.
+// AsyncLocalStorage. InstallJSON bounds the nesting depth of JSON.parse and
+// JSON.stringify, whose goja implementations recurse on the Go stack.
 //
 // Each Install function defines plain functions ("natives") on an object
 // that package jsrt hides from scripts as the global __cairn; jsrt's JS
