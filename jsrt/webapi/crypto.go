@@ -38,10 +38,19 @@ var hashes = map[string]func() hash.Hash{
 //	aesGcm(encrypt, key, iv, data, additionalData, tagLengthBits) ArrayBuffer
 //	                                      AES-GCM; the ciphertext carries the tag
 //	timingSafeEqual(a, b) bool            constant-time; TypeError on unequal lengths
+//	subtleEncrypt, subtleDecrypt, subtleSign, subtleVerify, subtleDigest,
+//	subtleGenerateKey, subtleDeriveBits, subtleDeriveKey, subtleImportKey,
+//	subtleExportKey, subtleWrapKey, subtleUnwrapKey
+//	                                      the SubtleCrypto methods (crypto_ops.go), keys as handles
 //
 // Buffers are ArrayBuffers or views; failures throw DOMExceptions
-// (NotSupportedError, QuotaExceededError, DataError, OperationError).
+// (NotSupportedError, QuotaExceededError, DataError, OperationError,
+// InvalidAccessError, SyntaxError) or TypeErrors as WebCrypto specifies.
+// Key material stays in Go: a CryptoKey holds an opaque handle to it.
 func InstallCrypto(vm *goja.Runtime, natives *goja.Object) error {
+	if err := installSubtle(vm, natives); err != nil {
+		return err
+	}
 	getHash := func(name string) func() hash.Hash {
 		h, ok := hashes[strings.ToUpper(name)]
 		if !ok {
@@ -90,9 +99,6 @@ func InstallCrypto(vm *goja.Runtime, natives *goja.Object) error {
 	}
 	return nil
 }
-
-// cryptoError is a WebCrypto failure: a DOMException name and message.
-type cryptoError struct{ name, msg string }
 
 // aesGCM encrypts (ciphertext with the tag appended) or decrypts data with
 // AES-GCM. tagBits 0 means the default 128. Go's GCM takes either a custom
