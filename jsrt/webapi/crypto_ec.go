@@ -5,6 +5,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/asn1"
 	"math/big"
 )
 
@@ -84,7 +85,11 @@ func ecImport(format string, raw []byte, j *jwk, p *algParams, extractable bool,
 		}
 		k, perr := x509.ParsePKIXPublicKey(raw)
 		if perr != nil {
-			return nil, cerr(errData, "Invalid SPKI EC public key: %v", perr)
+			// Go's parser takes uncompressed points only.
+			if pub, err = ecCompressedSPKI(raw); err != nil {
+				return nil, cerr(errData, "Invalid SPKI EC public key: %v", perr)
+			}
+			break
 		}
 		var ok bool
 		if pub, ok = k.(*ecdsa.PublicKey); !ok {
@@ -126,6 +131,40 @@ func ecImport(format string, raw []byte, j *jwk, p *algParams, extractable bool,
 		return nil, err
 	}
 	return &cryptoKey{kind: "public", alg: alg, extractable: extractable, usages: u, pub: pub}, nil
+}
+
+var (
+	oidECPublicKey = asn1.ObjectIdentifier{1, 2, 840, 10045, 2, 1}
+	curveOIDs      = map[string]elliptic.Curve{
+		"1.2.840.10045.3.1.7": elliptic.P256(),
+		"1.3.132.0.34":        elliptic.P384(),
+		"1.3.132.0.35":        elliptic.P521(),
+	}
+)
+
+// ecCompressedSPKI parses a SubjectPublicKeyInfo of an EC key whose point
+// is compressed.
+func ecCompressedSPKI(der []byte) (*ecdsa.PublicKey, *cryptoError) {
+	var spki struct {
+		Algorithm struct {
+			Algorithm  asn1.ObjectIdentifier
+			Parameters asn1.ObjectIdentifier
+		}
+		PublicKey asn1.BitString
+	}
+	rest, err := asn1.Unmarshal(der, &spki)
+	if err != nil || len(rest) != 0 || !spki.Algorithm.Algorithm.Equal(oidECPublicKey) {
+		return nil, cerr(errData, "Invalid SPKI EC public key.")
+	}
+	c, ok := curveOIDs[spki.Algorithm.Parameters.String()]
+	if !ok {
+		return nil, cerr(errData, "Unsupported SPKI EC curve.")
+	}
+	b := spki.PublicKey.RightAlign()
+	if len(b) == 0 || (b[0] != 2 && b[0] != 3) {
+		return nil, cerr(errData, "Invalid SPKI EC point.")
+	}
+	return ecPoint(c, b)
 }
 
 // ecPoint parses an uncompressed or compressed point on c.
