@@ -52,6 +52,7 @@
   cairn.cryptoKeyHandle = (key) => CryptoKey.handleOf(key);
 
   const makeKey = (info) => new CryptoKey(token, info);
+  cairn.makeCryptoKey = makeKey; // node:crypto's keyObject.toCryptoKey
   const keyResult = (r) =>
     r && r.publicKey ? { publicKey: makeKey(r.publicKey), privateKey: makeKey(r.privateKey) } : makeKey(r);
 

@@ -39,7 +39,10 @@ func installSubtle(vm *goja.Runtime, natives *goja.Object) error {
 			return err
 		}
 	}
-	return e.installDigestStream()
+	if err := e.installDigestStream(); err != nil {
+		return err
+	}
+	return installNodeCrypto(e)
 }
 
 // digestState is a running hash of a DigestStream.
