@@ -192,6 +192,7 @@ func (rt *runtime) install() error {
 	for _, step := range []func() error{
 		func() error { return webapi.InstallEncoding(vm, rt.natives) },
 		func() error { return webapi.InstallCrypto(vm, rt.natives) },
+		func() error { return webapi.InstallZlib(vm, rt.natives) },
 		func() error { return webapi.InstallConsole(vm, rt.natives, rt.log) },
 		func() error { return jsclone.Install(vm, rt.natives) },
 		rt.installTimers,
