@@ -118,6 +118,11 @@ func kdfImport(format string, raw []byte, p *algParams, extractable bool, usages
 	return &cryptoKey{kind: "secret", alg: keyAlgorithm{name: p.name}, usages: u, secret: raw}, nil
 }
 
+// maxPBKDF2Iterations bounds the work of one deriveBits call, as on
+// Cloudflare (whose limit it is): the derivation runs on the runtime's
+// thread and cannot be interrupted.
+const maxPBKDF2Iterations = 100000
+
 // kdfLength checks the bit length asked of HKDF or PBKDF2.
 func kdfLength(name string, length *int) (int, *cryptoError) {
 	if length == nil {
@@ -151,6 +156,9 @@ func pbkdf2Derive(p *algParams, k *cryptoKey, length *int) ([]byte, *cryptoError
 	}
 	if p.iterations == 0 {
 		return nil, cerr(errOperation, "PBKDF2 iterations must not be zero.")
+	}
+	if p.iterations > maxPBKDF2Iterations {
+		return nil, cerr(errNotSupported, "PBKDF2 with more than %d iterations is not supported.", maxPBKDF2Iterations)
 	}
 	if n == 0 {
 		return []byte{}, nil

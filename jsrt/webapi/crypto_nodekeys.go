@@ -410,7 +410,7 @@ func (n *nodeEnv) keyGenerate(c goja.FunctionCall) (goja.Value, *nodeError) {
 	var priv any
 	switch typ := c.Argument(0).String(); typ {
 	case "rsa", "rsa-pss":
-		bits, err := intArg(c.Argument(1), "options.modulusLength", 1<<31-1)
+		bits, err := intArg(c.Argument(1), "options.modulusLength", 8192) // see rsaGenerate
 		if err != nil {
 			return nil, err
 		}

@@ -69,8 +69,10 @@ func rsaGenerate(p *algParams, extractable bool, usages []string) (*cryptoKey, *
 	if !e.IsInt64() || e.Int64() != 65537 {
 		return nil, nil, cerr(errOperation, "RSA publicExponent must be 65537.")
 	}
-	if p.modulusLength < 1024 || p.modulusLength > 16384 || p.modulusLength%8 != 0 {
-		return nil, nil, cerr(errOperation, "RSA modulusLength must be a multiple of 8 between 1024 and 16384, not %d.", p.modulusLength)
+	// Generation runs on the runtime's thread and cannot be interrupted:
+	// 8192 bits take seconds, more could take minutes.
+	if p.modulusLength < 1024 || p.modulusLength > 8192 || p.modulusLength%8 != 0 {
+		return nil, nil, cerr(errOperation, "RSA modulusLength must be a multiple of 8 between 1024 and 8192, not %d.", p.modulusLength)
 	}
 	priv, err := rsa.GenerateKey(rand.Reader, p.modulusLength)
 	if err != nil {

@@ -68,26 +68,23 @@ func (k *cryptoKey) hasUsage(u string) bool { return slices.Contains(k.usages, u
 type algParams struct {
 	name string
 
-	hash                 string // digest name of a hash member
-	length               int    // AES length, HMAC length, AES-CTR counter length
-	hasLength            bool
-	namedCurve           string
-	modulusLength        int
-	publicExponent       []byte
-	saltLength           int
-	label                []byte
-	iv                   []byte // AES-CBC, AES-GCM
-	counter              []byte // AES-CTR
-	additionalData       []byte
-	hasAdditionalData    bool
-	tagLength            int
-	hasTagLength         bool
-	salt, info           []byte
-	iterations           int
-	public               *cryptoKey // ECDH, X25519
-	context              []byte
-	hasContext           bool
-	hashLengthIsUnsigned bool
+	hash              string // digest name of a hash member
+	length            int    // AES length, HMAC length, AES-CTR counter length
+	hasLength         bool
+	namedCurve        string
+	modulusLength     int
+	publicExponent    []byte
+	saltLength        int
+	label             []byte
+	iv                []byte // AES-CBC, AES-GCM
+	counter           []byte // AES-CTR
+	additionalData    []byte
+	hasAdditionalData bool
+	tagLength         int
+	hasTagLength      bool
+	salt, info        []byte
+	iterations        int
+	public            *cryptoKey // ECDH, X25519
 }
 
 // The operations algorithms register for ("get key length" is spelled
@@ -296,11 +293,6 @@ func (e *subtleEnv) readParams(op string, o *goja.Object, p *algParams) *cryptoE
 		p.saltLength, err = enforceRange(v, "RSA-PSS saltLength", math.MaxUint32)
 	case "sign ECDSA", "verify ECDSA":
 		err = hash()
-	case "sign Ed25519", "verify Ed25519":
-		if v, ok := member(o, "context"); ok {
-			p.context, err = e.bufferSource(v, "Ed25519 context")
-			p.hasContext = true
-		}
 	case "generateKey RSASSA-PKCS1-v1_5", "generateKey RSA-PSS", "generateKey RSA-OAEP":
 		if err = hash(); err != nil {
 			return err
