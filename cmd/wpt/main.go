@@ -25,11 +25,11 @@ import (
 func main() {
 	root := flag.String("root", os.Getenv("WPT_ROOT"), "the WPT checkout (default $WPT_ROOT)")
 	verbose := flag.Bool("v", false, "list failing subtests")
-	timeout := flag.Duration("timeout", 60*time.Second, "time budget of one test file")
+	timeout := flag.Duration("timeout", 10*time.Second, "time budget of one test file (×6 for timeout=long)")
 	run := flag.String("run", "", "only files whose path contains this")
 	flag.Parse()
 	if *root == "" || flag.NArg() == 0 {
-		fmt.Fprintln(os.Stderr, "usage: wpt -root WPT_CHECKOUT [-v] [-timeout 60s] [-run SUBSTR] DIR-OR-FILE…")
+		fmt.Fprintln(os.Stderr, "usage: wpt -root WPT_CHECKOUT [-v] [-timeout 10s] [-run SUBSTR] DIR-OR-FILE…")
 		os.Exit(2)
 	}
 	r := &wpt.Runner{Root: *root, Timeout: *timeout}
