@@ -259,9 +259,9 @@ func (r *Runner) script(file string, budget time.Duration) (string, time.Duratio
 var harnessStatus = []string{"OK", "ERROR", "TIMEOUT", "PRECONDITION_FAILED"}
 
 // RunFile runs one test file in a Worker of its own.
-func (r *Runner) RunFile(ctx context.Context, file string) Result {
+func (r *Runner) RunFile(ctx context.Context, file string) (res Result) {
 	start := time.Now()
-	res := Result{File: file}
+	res.File = file
 	defer func() { res.Elapsed = time.Since(start) }()
 	timeout := r.Timeout
 	if timeout <= 0 {

@@ -47,6 +47,9 @@ func TestRunner(t *testing.T) {
 			if !strings.HasPrefix(res.Error, tc.errPrefix) || (tc.errPrefix == "") != (res.Error == "") {
 				t.Errorf("Error = %q, want prefix %q", res.Error, tc.errPrefix)
 			}
+			if res.Elapsed <= 0 {
+				t.Errorf("Elapsed = %v", res.Elapsed)
+			}
 			if c := res.Count(); c != tc.counts {
 				t.Errorf("Count = %+v, want %+v", c, tc.counts)
 			}
