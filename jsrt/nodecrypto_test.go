@@ -133,5 +133,10 @@ func TestNodeZlib(t *testing.T) {
 		{"bad level", `zlib.gzipSync("x", { level: 11 })`, `throws: RangeError ERR_OUT_OF_RANGE: The value of "options.level" is out of range. It must be >= -1 and <= 9. Received 11`},
 		{"crc32", `zlib.crc32("hello") + " " + zlib.crc32(Buffer.from("world"), zlib.crc32("hello "))`, "907060870 222957957"},
 		{"constants", `zlib.constants.Z_BEST_COMPRESSION + " " + zlib.Z_DATA_ERROR`, "9 -3"},
+		{"stream events", `new Promise((res) => { const gz = zlib.createGzip(); const parts = []; gz.on("data", (c) => parts.push(c)); gz.on("end", () => res(zlib.gunzipSync(Buffer.concat(parts)).toString())); gz.write("stream "); gz.end("me"); })`, "stream me"},
+		{"stream pipe", `new Promise((res) => { const src = zlib.createDeflate(); const dst = zlib.createInflate(); const parts = []; dst.on("data", (c) => parts.push(c)); dst.on("end", () => res(Buffer.concat(parts).toString())); src.pipe(dst); src.end("piped"); })`, "piped"},
+		{"stream async iteration", `(async () => { const gz = zlib.createGunzip(); gz.end(zlib.gzipSync("iterated")); const it = gz[Symbol.asyncIterator](); const parts = []; for (let r = await it.next(); !r.done; r = await it.next()) parts.push(r.value); return Buffer.concat(parts).toString(); })()`, "iterated"},
+		{"stream error", `new Promise((res) => { const gz = zlib.createGunzip(); gz.on("error", (e) => res(e.code)); gz.end(Buffer.from("junk")); })`, "Z_DATA_ERROR"},
+		{"stream class", `zlib.createUnzip() instanceof zlib.Unzip`, "true"},
 	})
 }

@@ -1,7 +1,7 @@
 // node:zlib over Go's compress packages (package jsrt/webapi: zlib.go):
 // gzip, gunzip, deflate, inflate, deflateRaw, inflateRaw and unzip, in
-// sync and callback forms, crc32, and the constants. No brotli, and no
-// stream classes (createGzip, …) yet.
+// sync and callback forms, the stream classes (createGzip, …), crc32, and
+// the constants. No brotli.
 "use strict";
 const internal = require("cairn:internal");
 const { Buffer } = require("buffer");
@@ -39,6 +39,144 @@ for (const kind of kinds) {
     }
     queueMicrotask(() => (error ? callback(error) : callback(null, result)));
   };
+}
+
+// --- stream classes ---
+//
+// Transform streams of node:stream when the runtime has that module;
+// otherwise EventEmitters with the same surface most code uses (write,
+// end, pipe, the data/end/finish/close/error events, async iteration).
+const STREAMS = { Gzip: "gzip", Gunzip: "gunzip", Deflate: "deflate", Inflate: "inflate", DeflateRaw: "deflateRaw", InflateRaw: "inflateRaw", Unzip: "unzip" };
+
+let Transform = null;
+try {
+  Transform = require("stream").Transform;
+} catch {
+  // no node:stream: the fallback below
+}
+
+let ZlibBase;
+if (typeof Transform === "function") {
+  ZlibBase = class Zlib extends Transform {
+    #h;
+    #max;
+    constructor(kind, options = {}) {
+      super(options);
+      this.#h = internal.zlibStreamNew(kind, options.level);
+      this.#max = options.maxOutputLength;
+    }
+    _transform(chunk, encoding, cb) {
+      try {
+        const out = internal.zlibStreamWrite(this.#h, input(typeof chunk === "string" ? Buffer.from(chunk, encoding) : chunk));
+        if (out.byteLength) this.push(Buffer.from(out));
+        cb();
+      } catch (e) {
+        cb(e);
+      }
+    }
+    _flush(cb) {
+      try {
+        const out = internal.zlibStreamEnd(this.#h, this.#max);
+        if (out.byteLength) this.push(Buffer.from(out));
+        cb();
+      } catch (e) {
+        cb(e);
+      }
+    }
+  };
+} else {
+  const EventEmitter = require("events");
+  ZlibBase = class Zlib extends EventEmitter {
+    #h;
+    #max;
+    #ended = false;
+    #chunks = [];
+    #waiting = null;
+    constructor(kind, options = {}) {
+      super();
+      this.#h = internal.zlibStreamNew(kind, options.level);
+      this.#max = options.maxOutputLength;
+      this.readable = this.writable = true;
+    }
+    #emit(name, value) { queueMicrotask(() => this.emit(name, value)); }
+    #out(ab) {
+      if (!ab.byteLength) return;
+      const b = Buffer.from(ab);
+      this.#chunks.push(b);
+      this.#emit("data", b);
+      this.#wake();
+    }
+    #wake() {
+      if (this.#waiting) {
+        const w = this.#waiting;
+        this.#waiting = null;
+        w();
+      }
+    }
+    write(chunk, encoding, cb) {
+      if (typeof encoding === "function") [cb, encoding] = [encoding, undefined];
+      try {
+        this.#out(internal.zlibStreamWrite(this.#h, input(typeof chunk === "string" ? Buffer.from(chunk, encoding) : chunk)));
+        if (cb) queueMicrotask(() => cb(null));
+      } catch (e) {
+        this.#fail(e, cb);
+      }
+      return true;
+    }
+    end(chunk, encoding, cb) {
+      if (typeof chunk === "function") [cb, chunk] = [chunk, undefined];
+      if (typeof encoding === "function") [cb, encoding] = [encoding, undefined];
+      if (chunk !== undefined && chunk !== null) this.write(chunk, encoding);
+      if (this.#ended) return this;
+      this.#ended = true;
+      this.writable = false;
+      try {
+        this.#out(internal.zlibStreamEnd(this.#h, this.#max));
+      } catch (e) {
+        this.#fail(e, cb);
+        return this;
+      }
+      this.readable = false;
+      this.#emit("finish");
+      this.#emit("end");
+      this.#emit("close");
+      this.#wake();
+      if (cb) queueMicrotask(() => cb(null));
+      return this;
+    }
+    #fail(e, cb) {
+      this.#ended = true;
+      this.error = e;
+      this.#emit("error", e);
+      this.#emit("close");
+      this.#wake();
+      if (cb) queueMicrotask(() => cb(e));
+    }
+    pipe(dest, { end = true } = {}) {
+      this.on("data", (c) => dest.write(c));
+      if (end) this.on("end", () => dest.end());
+      return dest;
+    }
+    destroy(err) {
+      if (!this.#ended) (err ? this.#fail(err) : (this.#ended = true, this.#emit("close")));
+      return this;
+    }
+    [Symbol.asyncIterator]() {
+      const next = () => {
+        if (this.#chunks.length) return Promise.resolve({ value: this.#chunks.shift(), done: false });
+        if (this.error) return Promise.reject(this.error);
+        if (this.#ended) return Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve) => { this.#waiting = resolve; }).then(next);
+      };
+      return { next, return: () => Promise.resolve({ value: undefined, done: true }), [Symbol.asyncIterator]() { return this; } };
+    }
+  };
+}
+
+for (const [name, kind] of Object.entries(STREAMS)) {
+  const Class = { [name]: class extends ZlibBase { constructor(options) { super(kind, options); } } }[name];
+  api[name] = Class;
+  api["create" + name] = (options) => new Class(options);
 }
 
 api.crc32 = (data, value = 0) => internal.zlibCrc32(typeof data === "string" ? data : input(data), value);

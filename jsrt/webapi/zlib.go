@@ -36,6 +36,10 @@ type zlibError struct {
 //	    kind: gzip, gunzip, deflate, inflate, deflateRaw, inflateRaw or
 //	    unzip (gunzip or inflate by the header)
 //	zlibCrc32(data, initial) number
+//	zlibStreamNew(kind, level) handle, zlibStreamWrite(handle, data)
+//	ArrayBuffer, zlibStreamEnd(handle, maxOutputLength) ArrayBuffer
+//	    the stream classes (createGzip, …): compression output comes as
+//	    the compressor produces it, decompression output at the end
 //
 // Corrupt input throws an Error with Node's code (Z_DATA_ERROR,
 // Z_BUF_ERROR) and errno; output over maxOutputLength a RangeError
@@ -85,6 +89,9 @@ func InstallZlib(vm *goja.Runtime, natives *goja.Object) error {
 		}
 		return e.buffer(out)
 	}); err != nil {
+		return err
+	}
+	if err := installZlibStreams(vm, natives, e, bytesArg, throw); err != nil {
 		return err
 	}
 	return natives.Set("zlibCrc32", func(data, initial goja.Value) int64 {
@@ -138,6 +145,15 @@ func inflate(kind string, data []byte, limit int64) ([]byte, *zlibError) {
 			kind = "gunzip"
 		}
 	}
+	// A wrong magic number is a bad header even when the input is too
+	// short to hold a whole one, as zlib reports it.
+	badHeader := &zlibError{code: "Z_DATA_ERROR", errno: zDataError, msg: "incorrect header check"}
+	switch {
+	case kind == "gunzip" && (len(data) >= 1 && data[0] != 0x1f || len(data) >= 2 && data[1] != 0x8b):
+		return nil, badHeader
+	case kind == "inflate" && len(data) >= 2 && (data[0]&0x0f != 8 || (int(data[0])<<8|int(data[1]))%31 != 0):
+		return nil, badHeader
+	}
 	src := bufio.NewReader(bytes.NewReader(data))
 	var r io.Reader
 	var err error
@@ -174,4 +190,89 @@ func zlibReadError(err error) *zlibError {
 		return &zlibError{code: "Z_DATA_ERROR", errno: zDataError, msg: "incorrect data check"}
 	}
 	return &zlibError{code: "Z_DATA_ERROR", errno: zDataError, msg: "invalid stored block lengths: " + err.Error()}
+}
+
+// zlibStream is the state of one stream class instance.
+type zlibStream struct {
+	kind  string
+	out   bytes.Buffer   // compressed output not yet handed out
+	w     io.WriteCloser // compressors
+	in    []byte         // decompressors: the input so far
+	ended bool
+}
+
+func installZlibStreams(vm *goja.Runtime, natives *goja.Object, e *subtleEnv, bytesArg func(goja.Value) []byte, throw func(*zlibError)) error {
+	state := func(v goja.Value) *zlibStream {
+		s, ok := v.Export().(*zlibStream)
+		if !ok || s == nil {
+			panic(vm.NewTypeError("expected a zlib stream handle"))
+		}
+		if s.ended {
+			throw(&zlibError{code: "ERR_STREAM_WRITE_AFTER_END", msg: "write after end"})
+		}
+		return s
+	}
+	take := func(s *zlibStream) goja.Value {
+		b := bytes.Clone(s.out.Bytes())
+		s.out.Reset()
+		return e.buffer(b)
+	}
+	for name, fn := range map[string]func(goja.FunctionCall) goja.Value{
+		"zlibStreamNew": func(c goja.FunctionCall) goja.Value {
+			s := &zlibStream{kind: c.Argument(0).String()}
+			level := flate.DefaultCompression
+			if v := c.Argument(1); !goja.IsUndefined(v) && !goja.IsNull(v) {
+				level = int(v.ToInteger())
+			}
+			var err error
+			switch s.kind {
+			case "gzip":
+				s.w, err = gzip.NewWriterLevel(&s.out, level)
+			case "deflate":
+				s.w, err = zlib.NewWriterLevel(&s.out, level)
+			case "deflateRaw":
+				s.w, err = flate.NewWriter(&s.out, level)
+			case "gunzip", "inflate", "inflateRaw", "unzip":
+			default:
+				panic(vm.NewTypeError("unknown zlib mode " + s.kind))
+			}
+			if err != nil {
+				throw(&zlibError{code: "ERR_OUT_OF_RANGE", msg: fmt.Sprintf(`The value of "options.level" is out of range. It must be >= -1 and <= 9. Received %d`, level), rng: true})
+			}
+			return vm.ToValue(s)
+		},
+		"zlibStreamWrite": func(c goja.FunctionCall) goja.Value {
+			s := state(c.Argument(0))
+			data := bytesArg(c.Argument(1))
+			if s.w == nil {
+				s.in = append(s.in, data...)
+				return e.buffer(nil)
+			}
+			_, _ = s.w.Write(data)
+			return take(s)
+		},
+		"zlibStreamEnd": func(c goja.FunctionCall) goja.Value {
+			s := state(c.Argument(0))
+			s.ended = true
+			if s.w != nil {
+				_ = s.w.Close()
+				return take(s)
+			}
+			limit := int64(1<<53 - 1)
+			if v := c.Argument(1); !goja.IsUndefined(v) && !goja.IsNull(v) {
+				limit = v.ToInteger()
+			}
+			out, err := inflate(s.kind, s.in, limit)
+			s.in = nil
+			if err != nil {
+				throw(err)
+			}
+			return e.buffer(out)
+		},
+	} {
+		if err := natives.Set(name, fn); err != nil {
+			return err
+		}
+	}
+	return nil
 }
