@@ -42,6 +42,7 @@ function later(cb, fn) {
 }
 
 const token = Symbol("cairn.node.crypto");
+const webcrypto = globalThis.crypto; // as the runtime made it, whatever the Worker does to the global later
 
 // --- Hash, Hmac ---
 
@@ -93,7 +94,7 @@ function checkSize(size, name = "size") {
 function fill(buf, offset, size) {
   const view = new Uint8Array(buf.buffer || buf, buf.byteOffset || 0, buf.byteLength);
   for (let i = offset; i < offset + size; i += 65536) {
-    crypto.getRandomValues(view.subarray(i, Math.min(offset + size, i + 65536)));
+    internal.fillRandom(view.subarray(i, Math.min(offset + size, i + 65536)));
   }
   return buf;
 }
@@ -397,13 +398,13 @@ const constants = {
 module.exports = {
   createHash, createHmac, hash, Hash, Hmac,
   getHashes: () => HASHES.slice(), getCiphers: () => CIPHERS.slice(), getCurves: () => ["prime256v1", "secp384r1", "secp521r1"],
-  randomBytes, randomFill, randomFillSync, randomInt, randomUUID: () => crypto.randomUUID(),
-  getRandomValues: (array) => crypto.getRandomValues(array),
+  randomBytes, randomFill, randomFillSync, randomInt, randomUUID: () => internal.randomUUID(),
+  getRandomValues: (array) => webcrypto.getRandomValues(array),
   pbkdf2, pbkdf2Sync, scrypt, scryptSync, hkdf, hkdfSync,
   createCipheriv, createDecipheriv, Cipheriv, Decipheriv,
   KeyObject, createPublicKey, createPrivateKey, createSecretKey,
   generateKeyPair, generateKeyPairSync, generateKey, generateKeySync,
   sign: signOneShot, verify: verifyOneShot, createSign, createVerify, Sign, Verify,
   timingSafeEqual, constants,
-  webcrypto: crypto, subtle: crypto.subtle,
+  webcrypto, subtle: webcrypto.subtle,
 };

@@ -165,7 +165,7 @@
       digest.catch(() => {}); // an aborted stream that nobody asked for its digest is not an error
       super({
         write(chunk) {
-          cairn.digestStreamUpdate(h, typeof chunk === "string" ? new TextEncoder().encode(chunk) : toBytes(chunk, "chunk"));
+          cairn.digestStreamUpdate(h, typeof chunk === "string" ? cairn.utf8Encode(chunk) : toBytes(chunk, "chunk"));
         },
         close() { resolve(cairn.digestStreamFinish(h)); },
         abort(reason) { reject(reason); },
