@@ -105,6 +105,11 @@ func TestNodeCrypto(t *testing.T) {
 		{"secret key", `(() => { const k = crypto.createSecretKey(Buffer.from("abc")); return [k.type, k.symmetricKeySize, k.export().toString(), k.export({ format: "jwk" }).k].join(" "); })()`, "secret 3 abc YWJj"},
 		{"KeyObject.from", `crypto.subtle.generateKey({ name: "HMAC", hash: "SHA-256" }, true, ["sign"]).then((k) => crypto.KeyObject.from(k).symmetricKeySize)`, "64"},
 		{"toCryptoKey", `crypto.createSecretKey(Buffer.alloc(16)).toCryptoKey({ name: "AES-GCM" }, true, ["encrypt"]).algorithm.length`, "128"},
+		{"publicEncrypt", `(() => { const { publicKey, privateKey } = ` + rsaPair + `; const c = crypto.publicEncrypt(publicKey, Buffer.from("oaep")); const c2 = crypto.publicEncrypt({ key: publicKey.export({ type: "spki", format: "pem" }), oaepHash: "sha256", oaepLabel: Buffer.from("L") }, Buffer.from("sha256"));
+			const c3 = crypto.publicEncrypt({ key: publicKey, padding: crypto.constants.RSA_PKCS1_PADDING }, Buffer.from("v15"));
+			return [c.length, crypto.privateDecrypt(privateKey, c), crypto.privateDecrypt({ key: privateKey, oaepHash: "sha256", oaepLabel: Buffer.from("L") }, c2), crypto.privateDecrypt({ key: privateKey, padding: 1 }, c3)].join(" "); })()`, "256 oaep sha256 v15"},
+		{"privateDecrypt wrong label", `(() => { const { publicKey, privateKey } = ` + rsaPair + `; return crypto.privateDecrypt({ key: privateKey, oaepLabel: Buffer.from("x") }, crypto.publicEncrypt(publicKey, Buffer.from("m"))); })()`,
+			"throws: Error ERR_OSSL_RSA_OAEP_DECODING_ERROR: error:02000079:rsa routines::oaep decoding error"},
 		{"timingSafeEqual", `crypto.timingSafeEqual(Buffer.from("ab"), Buffer.from("ab")) + " " + crypto.timingSafeEqual(Buffer.from("ab"), Buffer.from("ac"))`, "true false"},
 		{"timingSafeEqual lengths", `crypto.timingSafeEqual(Buffer.from("a"), Buffer.from("ab"))`, "throws: RangeError ERR_CRYPTO_TIMING_SAFE_EQUAL_LENGTH: Input buffers must have the same byte length"},
 		{"webcrypto", `crypto.webcrypto === globalThis.crypto && crypto.subtle === globalThis.crypto.subtle`, "true"},

@@ -1,7 +1,8 @@
 // node:crypto over Go natives (package jsrt/webapi: crypto_node.go,
 // crypto_nodekeys.go, scrypt.go): hashes, HMAC, random values, PBKDF2,
 // scrypt, HKDF, AES ciphers (cbc, ctr, gcm, ecb), keys (KeyObject) and
-// signatures (RSA PKCS #1 v1.5 and PSS, ECDSA, Ed25519), timingSafeEqual,
+// signatures (RSA PKCS #1 v1.5 and PSS, ECDSA, Ed25519), RSA encryption
+// (publicEncrypt, privateDecrypt), timingSafeEqual,
 // and webcrypto (the global crypto). Key material stays in Go.
 "use strict";
 const internal = require("cairn:internal");
@@ -380,6 +381,16 @@ class Verify {
     return verifyOneShot(this.#algorithm, Buffer.concat(this.#chunks), key, toBuf(signature, signatureEncoding, "signature"));
   }
 }
+// publicEncrypt and privateDecrypt: RSA-OAEP (SHA-1 unless oaepHash) by
+// default, or RSA_PKCS1_PADDING.
+function rsaCrypt(encrypt, key, buffer) {
+  const o = signOptions(key);
+  const label = o.oaepLabel === undefined ? undefined : toBuf(o.oaepLabel, undefined, "oaepLabel");
+  return out(internal.nodeRSACrypt(encrypt, keyHandle(key, encrypt ? "public" : "private"), toBuf(buffer, undefined, "buffer"), o.padding, o.oaepHash, label));
+}
+const publicEncrypt = (key, buffer) => rsaCrypt(true, key, buffer);
+const privateDecrypt = (key, buffer) => rsaCrypt(false, key, buffer);
+
 const createSign = (algorithm) => new Sign(algorithm);
 const createVerify = (algorithm) => new Verify(algorithm);
 
@@ -405,6 +416,7 @@ module.exports = {
   KeyObject, createPublicKey, createPrivateKey, createSecretKey,
   generateKeyPair, generateKeyPairSync, generateKey, generateKeySync,
   sign: signOneShot, verify: verifyOneShot, createSign, createVerify, Sign, Verify,
+  publicEncrypt, privateDecrypt,
   timingSafeEqual, constants,
   webcrypto, subtle: webcrypto.subtle,
 };

@@ -123,6 +123,7 @@ func installNodeCrypto(e *subtleEnv) error {
 		"nodeKeyEquals":        n.keyEquals,
 		"nodeSign":             n.sign,
 		"nodeVerify":           n.verify,
+		"nodeRSACrypt":         n.rsaCrypt,
 	} {
 		if err := e.natives.Set(name, n.native(name, fn)); err != nil {
 			return err

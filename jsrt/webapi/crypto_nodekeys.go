@@ -514,6 +514,7 @@ func (n *nodeEnv) keyEquals(c goja.FunctionCall) (goja.Value, *nodeError) {
 // The RSA padding and PSS salt length constants of node:crypto.
 const (
 	rsaPKCS1Padding   = 1
+	rsaOAEPPadding    = 4
 	rsaPSSPadding     = 6
 	pssSaltLenDigest  = -1
 	pssSaltLenMaxSign = -2
@@ -685,4 +686,70 @@ func (n *nodeEnv) verify(c goja.FunctionCall) (goja.Value, *nodeError) {
 		return nil, &nodeError{"Error", "ERR_OSSL_EVP_OPERATION_NOT_SUPPORTED_FOR_THIS_KEYTYPE", "operation not supported for this keytype"}
 	}
 	return n.vm.ToValue(ok), nil
+}
+
+// rsaCrypt(encrypt, handle, data, padding, oaepHash, oaepLabel) is
+// publicEncrypt (encrypt true) and privateDecrypt: RSA-OAEP (the default,
+// with SHA-1 unless oaepHash says otherwise) or PKCS #1 v1.5 padding.
+func (n *nodeEnv) rsaCrypt(c goja.FunctionCall) (goja.Value, *nodeError) {
+	encrypt := c.Argument(0).ToBoolean()
+	k, err := n.nodeKey(c.Argument(1))
+	if err != nil {
+		return nil, err
+	}
+	data, err := n.bytes(c.Argument(2), "buffer")
+	if err != nil {
+		return nil, err
+	}
+	padding := rsaOAEPPadding
+	if v := c.Argument(3); !goja.IsUndefined(v) && !goja.IsNull(v) {
+		padding = int(v.ToInteger())
+	}
+	hashName := "sha1"
+	if v := c.Argument(4); !goja.IsUndefined(v) && !goja.IsNull(v) {
+		hashName = v.String()
+	}
+	h, err := nodeHash(hashName)
+	if err != nil {
+		return nil, &nodeError{"TypeError", "ERR_OSSL_EVP_INVALID_DIGEST", "Invalid digest used: " + hashName}
+	}
+	var label []byte
+	if v := c.Argument(5); !goja.IsUndefined(v) && !goja.IsNull(v) {
+		if label, err = n.bytes(v, "oaepLabel"); err != nil {
+			return nil, err
+		}
+	}
+	if padding != rsaOAEPPadding && padding != rsaPKCS1Padding {
+		return nil, &nodeError{"Error", "ERR_OSSL_RSA_UNKNOWN_PADDING_TYPE", "unknown padding type"}
+	}
+	var out []byte
+	var cerr error
+	if encrypt {
+		pub, ok := k.pub.(*rsa.PublicKey)
+		if !ok {
+			return nil, &nodeError{"Error", "ERR_OSSL_EVP_OPERATION_NOT_SUPPORTED_FOR_THIS_KEYTYPE", "operation not supported for this keytype"}
+		}
+		if padding == rsaOAEPPadding {
+			out, cerr = rsa.EncryptOAEP(h(), rand.Reader, pub, data, label)
+		} else {
+			out, cerr = rsa.EncryptPKCS1v15(rand.Reader, pub, data)
+		}
+		if cerr != nil {
+			return nil, nerr("ERR_OSSL_RSA_DATA_TOO_LARGE_FOR_KEY_SIZE", "data too large for key size")
+		}
+		return n.buffer(out), nil
+	}
+	priv, ok := k.priv.(*rsa.PrivateKey)
+	if !ok || k.kind != "private" {
+		return nil, &nodeError{"Error", "ERR_OSSL_EVP_OPERATION_NOT_SUPPORTED_FOR_THIS_KEYTYPE", "operation not supported for this keytype"}
+	}
+	if padding == rsaOAEPPadding {
+		out, cerr = rsa.DecryptOAEP(h(), nil, priv, data, label)
+	} else {
+		out, cerr = rsa.DecryptPKCS1v15(nil, priv, data)
+	}
+	if cerr != nil {
+		return nil, nerr("ERR_OSSL_RSA_OAEP_DECODING_ERROR", "error:02000079:rsa routines::oaep decoding error")
+	}
+	return n.buffer(out), nil
 }
