@@ -60,6 +60,8 @@ func TestNodeCrypto(t *testing.T) {
 		// RFC 6070 test 2, RFC 5869 test 3 (no salt, no info), RFC 7914 test 2.
 		{"pbkdf2Sync", `crypto.pbkdf2Sync("password", "salt", 2, 20, "sha1").toString("hex")`, "ea6c014dc72d6f8ccd1ed92ace1d41f0d8de8957"},
 		{"pbkdf2 callback", `new Promise((res, rej) => crypto.pbkdf2("password", "salt", 2, 20, "sha1", (e, k) => e ? rej(e) : res(k.toString("hex"))))`, "ea6c014dc72d6f8ccd1ed92ace1d41f0d8de8957"},
+		{"pbkdf2 bound", `crypto.pbkdf2Sync("p", "s", 2e9, 8, "sha256")`, `throws: RangeError ERR_OUT_OF_RANGE: The value of "iterations" is out of range. It must be >= 1 && <= 10000000 (cairn's bound). Received 2000000000`},
+		{"scrypt bound", `crypto.scryptSync("p", "s", 8, { N: 1024, r: 8, p: 100000, maxmem: 1e9 })`, "throws: RangeError ERR_CRYPTO_INVALID_SCRYPT_PARAMS: Invalid scrypt params: 128·N·r·p is over cairn's bound of 4 GiB"},
 		{"pbkdf2 bad digest", `crypto.pbkdf2Sync("p", "s", 1, 8, "nope")`, "throws: TypeError ERR_CRYPTO_INVALID_DIGEST: Invalid digest: nope"},
 		{"hkdfSync", `hex(crypto.hkdfSync("sha256", Buffer.from("0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b", "hex"), "", "", 42))`,
 			"8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8"},

@@ -288,8 +288,8 @@ func (n *nodeEnv) pbkdf2(c goja.FunctionCall) (goja.Value, *nodeError) {
 	if err != nil {
 		return nil, err
 	}
-	if iter == 0 {
-		return nil, &nodeError{"RangeError", "ERR_OUT_OF_RANGE", `The value of "iterations" is out of range. It must be >= 1 && <= 2147483647. Received 0`}
+	if iter == 0 || iter > maxNodePBKDF2Iterations {
+		return nil, &nodeError{"RangeError", "ERR_OUT_OF_RANGE", fmt.Sprintf(`The value of "iterations" is out of range. It must be >= 1 && <= %d (cairn's bound). Received %d`, maxNodePBKDF2Iterations, iter)}
 	}
 	keylen, err := intArg(c.Argument(3), "keylen", 1<<31-1)
 	if err != nil {
@@ -375,8 +375,19 @@ func (n *nodeEnv) scrypt(c goja.FunctionCall) (goja.Value, *nodeError) {
 	if mem := 128 * uint64(N) * uint64(r); mem > uint64(maxmem) {
 		return nil, &nodeError{"RangeError", "ERR_CRYPTO_INVALID_SCRYPT_PARAMS", "Invalid scrypt params: memory limit exceeded"}
 	}
+	if work := 128 * uint64(N) * uint64(r) * uint64(p); work > maxScryptWork {
+		return nil, &nodeError{"RangeError", "ERR_CRYPTO_INVALID_SCRYPT_PARAMS", "Invalid scrypt params: 128·N·r·p is over cairn's bound of 4 GiB"}
+	}
 	return n.buffer(scryptKey(pw, salt, N, r, p, keylen)), nil
 }
+
+// Key derivation runs on the runtime's thread, where the CPU limit cannot
+// interrupt it: these bound one call to seconds rather than minutes (Node
+// has no such bounds; ordinary parameters are far below them).
+const (
+	maxNodePBKDF2Iterations = 10_000_000
+	maxScryptWork           = 4 << 30 // 128·N·r·p bytes mixed
+)
 
 // aesKeySizes is the key length of each AES variant createCipheriv takes.
 var aesKeySizes = map[string]int{"aes-128": 16, "aes-192": 24, "aes-256": 32}

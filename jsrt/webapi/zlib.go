@@ -94,14 +94,15 @@ func InstallZlib(vm *goja.Runtime, natives *goja.Object) error {
 	if err := installZlibStreams(vm, natives, e, bytesArg, throw); err != nil {
 		return err
 	}
-	return natives.Set("zlibCrc32", func(data, initial goja.Value) int64 {
+	return natives.Set("zlibCrc32", func(c goja.FunctionCall) goja.Value {
+		data, initial := c.Argument(0), c.Argument(1)
 		var b []byte
 		if s, ok := data.Export().(string); ok {
 			b = []byte(s)
 		} else {
 			b = bytesArg(data)
 		}
-		return int64(crc32.Update(uint32(initial.ToInteger()), crc32.IEEETable, b))
+		return vm.ToValue(int64(crc32.Update(uint32(initial.ToInteger()), crc32.IEEETable, b)))
 	})
 }
 
