@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/x509"
+	"math/big"
 	"slices"
 )
 
@@ -262,10 +263,35 @@ func ed25519Verify(p *algParams, k *cryptoKey, sig, data []byte) (bool, *cryptoE
 	if !ok || k.kind != "public" {
 		return false, cerr(errInvalidAccess, "Verifying needs a public key.")
 	}
-	if len(sig) != ed25519.SignatureSize {
+	if len(sig) != ed25519.SignatureSize || ed25519SmallOrder(pk) || ed25519SmallOrder(sig[:32]) {
 		return false, nil
 	}
 	return ed25519.Verify(pk, data, sig), nil
+}
+
+// The y coordinates of the points of order 1, 2, 4 and 8 on edwards25519:
+// 1, p−1, 0, and y₈ and p−y₈ (checked: 8·P is the identity).
+var (
+	ed25519P       = new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 255), big.NewInt(19))
+	ed25519Y8, _   = new(big.Int).SetString("2707385501144840649318225287225658788936804267575313519463743609750303402022", 10)
+	ed25519SmallYs = []*big.Int{big.NewInt(0), big.NewInt(1), new(big.Int).Sub(ed25519P, big.NewInt(1)), ed25519Y8, new(big.Int).Sub(ed25519P, ed25519Y8)}
+)
+
+// ed25519SmallOrder tells whether a point encoding (a public key, or a
+// signature's R) is of small order, also when non-canonical: WebCrypto's
+// Ed25519 verify returns false for those, which forgeries rely on.
+func ed25519SmallOrder(point []byte) bool {
+	le := slices.Clone(point)
+	le[31] &= 0x7f // the sign of x
+	slices.Reverse(le)
+	y := new(big.Int).SetBytes(le)
+	y.Mod(y, ed25519P)
+	for _, s := range ed25519SmallYs {
+		if y.Cmp(s) == 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func x25519Derive(p *algParams, k *cryptoKey, length *int) ([]byte, *cryptoError) {

@@ -95,3 +95,22 @@ func TestNodeHashName(t *testing.T) {
 		}
 	}
 }
+
+func TestEd25519SmallOrder(t *testing.T) {
+	for _, tc := range []struct {
+		name, point string
+		small       bool
+	}{
+		{"identity", "0100000000000000000000000000000000000000000000000000000000000000", true},
+		{"order 2 (y = p-1)", "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", true},
+		{"order 4 (y = 0, x odd)", "0000000000000000000000000000000000000000000000000000000000000080", true},
+		{"order 8", "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05", true},
+		{"order 8, the other y", "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa", true},
+		{"identity, non-canonical y = p+1", "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", true},
+		{"RFC 8032 test 1 public key", "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", false},
+	} {
+		if got := ed25519SmallOrder(unhex(t, tc.point)); got != tc.small {
+			t.Errorf("%s: ed25519SmallOrder = %v, want %v", tc.name, got, tc.small)
+		}
+	}
+}
