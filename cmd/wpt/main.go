@@ -3,7 +3,10 @@
 //
 //	go run -tags "sqlite_fts5 sqlite_math_functions" ./cmd/wpt -root /path/to/wpt WebCryptoAPI
 //
-// The arguments are directories (or files) relative to the WPT checkout;
+// The root needs resources/testharness.js and the test directories; a
+// partial checkout will do (the npm package wpt-runner ships a
+// testharness.js in its testharness/ directory). The arguments are
+// directories (or files) relative to the WPT checkout;
 // every .any.js file under them runs in a Worker of its own. -v lists the
 // failing subtests with their messages; -run keeps the files whose path
 // contains its value. It exits 0 whatever the counts: it measures, it does
