@@ -100,7 +100,7 @@ func (rt *runtime) installRequire() error {
 			if !strings.Contains(msg, require.NoSuchBuiltInModuleError.Error()) && !strings.Contains(msg, require.InvalidModuleError.Error()) {
 				panic(err) // the module itself threw
 			}
-			panic(vm.NewGoError(fmt.Errorf("No such module %q (imported by the Worker). cairn provides cloudflare:workers and the Node.js modules async_hooks, buffer, events, path, url and util (also as \"node:…\")", name)))
+			panic(vm.NewGoError(fmt.Errorf("No such module %q (imported by the Worker). cairn provides cloudflare:workers and the Node.js modules async_hooks, buffer, crypto, events, path, url, util and zlib (also as \"node:…\")", name)))
 		}
 		return v
 	}

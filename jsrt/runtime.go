@@ -227,6 +227,7 @@ func (rt *runtime) install() error {
 		func() error { return webapi.InstallJSON(vm) },
 		func() error { return webapi.InstallEncoding(vm, rt.natives) },
 		func() error { return webapi.InstallCrypto(vm, rt.natives) },
+		func() error { return webapi.InstallZlib(vm, rt.natives) },
 		func() error {
 			return webapi.InstallConsole(vm, rt.natives, slog.New(requestHandler{rt.log.Handler(), rt}))
 		},
