@@ -1,5 +1,5 @@
 // node:crypto over Go natives (package jsrt/webapi: crypto_node.go,
-// crypto_nodekeys.go, scrypt.go): hashes, HMAC, random values, PBKDF2,
+// crypto_nodekeys.go): hashes, HMAC, random values, PBKDF2,
 // scrypt, HKDF, AES ciphers (cbc, ctr, gcm, ecb), keys (KeyObject) and
 // signatures (RSA PKCS #1 v1.5 and PSS, ECDSA, Ed25519), RSA encryption
 // (publicEncrypt, privateDecrypt), timingSafeEqual,

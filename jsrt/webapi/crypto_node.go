@@ -20,6 +20,7 @@ import (
 	"strings"
 
 	"github.com/dop251/goja"
+	"golang.org/x/crypto/scrypt"
 )
 
 // The natives behind node:crypto (jsrt/modules/crypto.js): hashes, HMACs,
@@ -378,7 +379,11 @@ func (n *nodeEnv) scrypt(c goja.FunctionCall) (goja.Value, *nodeError) {
 	if work := 128 * uint64(N) * uint64(r) * uint64(p); work > maxScryptWork {
 		return nil, &nodeError{"RangeError", "ERR_CRYPTO_INVALID_SCRYPT_PARAMS", "Invalid scrypt params: 128·N·r·p is over cairn's bound of 4 GiB"}
 	}
-	return n.buffer(scryptKey(pw, salt, N, r, p, keylen)), nil
+	key, kerr := scrypt.Key(pw, salt, N, r, p, keylen)
+	if kerr != nil {
+		return nil, &nodeError{"RangeError", "ERR_CRYPTO_INVALID_SCRYPT_PARAMS", "Invalid scrypt params: " + kerr.Error()}
+	}
+	return n.buffer(key), nil
 }
 
 // Key derivation runs on the runtime's thread, where the CPU limit cannot

@@ -2,7 +2,7 @@
 // UTF-8 encoding and decoding (TextEncoder, TextDecoder) with atob and btoa,
 // WebCrypto (crypto*.go: one file per algorithm family, key material kept
 // in Go behind opaque CryptoKey handles), the natives of node:crypto
-// (crypto_node*.go, scrypt.go) and node:zlib (zlib.go), and the sinks of
+// (crypto_node*.go) and node:zlib (zlib.go), and the sinks of
 // console and performance with the async context behind AsyncLocalStorage. InstallJSON bounds the nesting depth of JSON.parse and
 // JSON.stringify, whose goja implementations recurse on the Go stack.
 //
