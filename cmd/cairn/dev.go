@@ -33,6 +33,7 @@ func newDevCommand() *cobra.Command {
 		retry     time.Duration
 		hibernate time.Duration
 		wsMax     int64
+		bodyMax   int64
 	)
 	cmd := &cobra.Command{
 		Use:   "dev [dir-or-config]",
@@ -54,8 +55,11 @@ namespaces kept on disk under --persist-to. --api-port also serves the admin RES
 			if wsMax <= 0 {
 				return fmt.Errorf("--websocket-max-message must be positive, got %d", wsMax)
 			}
+			if bodyMax <= 0 {
+				return fmt.Errorf("--max-body-size must be positive, got %d", bodyMax)
+			}
 			opts := server.Options{Config: path, PersistTo: persistTo, Vars: overrides, Logger: log, ObjectIdle: idle, AlarmRetry: retry, HibernateIdle: hibernate,
-				MaxWebSocketMessage: wsMax}
+				MaxWebSocketMessage: wsMax, MaxBodySize: bodyMax}
 			l := listeners{worker: net.JoinHostPort(ip, strconv.Itoa(port)), apiToken: apiToken}
 			if apiToken == "" {
 				l.apiToken = os.Getenv("CAIRN_API_TOKEN")
@@ -80,6 +84,7 @@ namespaces kept on disk under --persist-to. --api-port also serves the admin RES
 	f.DurationVar(&retry, "alarm-retry", 2*time.Second, "delay before the first retry of a failed alarm (doubling, at most 6 retries)")
 	f.IntVar(&apiPort, "api-port", 0, "serve the admin REST API (/client/v4/…) on this port (0: off)")
 	f.Int64Var(&wsMax, "websocket-max-message", jsrt.DefaultMaxWebSocketMessage, "largest WebSocket message accepted, in bytes (a larger one closes the socket with 1009)")
+	f.Int64Var(&bodyMax, "max-body-size", jsrt.MaxBodySize, "largest request body accepted, in bytes (a larger one gets 413)")
 	f.StringVar(&apiToken, "api-token", "", "bearer token the admin API requires (default $CAIRN_API_TOKEN; needed off loopback)")
 	return cmd
 }
