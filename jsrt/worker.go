@@ -251,8 +251,9 @@ func (w *Worker) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		http.Error(rw, "Payload Too Large", http.StatusRequestEntityTooLarge)
 		return
 	}
+	var tooLarge atomic.Bool // the body passed the limit: a failure is a 413
 	if r.Body != nil && r.Body != http.NoBody {
-		r.Body = http.MaxBytesReader(rw, r.Body, w.cfg.MaxBodySize)
+		r.Body = &limitedBody{ReadCloser: http.MaxBytesReader(rw, r.Body, w.cfg.MaxBodySize), over: &tooLarge}
 		// Reading the request while the response streams (an echo, a
 		// transform) needs both directions open at once; HTTP/1 would
 		// otherwise drop the unread request body at the first write.
@@ -263,7 +264,7 @@ func (w *Worker) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		if r.Context().Err() != nil {
 			return
 		}
-		if errors.Is(err, ErrBodyTooLarge) {
+		if errors.Is(err, ErrBodyTooLarge) || tooLarge.Load() {
 			http.Error(rw, "Payload Too Large", http.StatusRequestEntityTooLarge)
 			return
 		}
@@ -277,6 +278,10 @@ func (w *Worker) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		_ = u.Conn.Upgrade(rw, r, resp.Header)
 		return
 	}
+	// A client that goes away ends the body, cancelling its stream, even
+	// while it waits for the script's next chunk.
+	stop := context.AfterFunc(r.Context(), func() { resp.Body.Close() })
+	defer stop()
 	if err := writeResponse(rw, resp); err != nil {
 		if errors.Is(err, errClientGone) || r.Context().Err() != nil {
 			w.log.Debug("client went away during the response", "url", r.URL.String(), "error", err.Error())
@@ -288,6 +293,21 @@ func (w *Worker) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		w.log.Error("response body failed, response truncated", "method", r.Method, "url", r.URL.String(), "error", err.Error())
 		panic(http.ErrAbortHandler)
 	}
+}
+
+// limitedBody notes when its body (an http.MaxBytesReader) passes the limit.
+type limitedBody struct {
+	io.ReadCloser
+	over *atomic.Bool
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		b.over.Store(true)
+	}
+	return n, err
 }
 
 // errClientGone is writeResponse's error when the client stopped reading.
