@@ -43,11 +43,18 @@ func (rt *runtime) installFetch() error {
 			}
 			client = &c
 		}
-		return rt.roundTrip(func(ctx context.Context) (*http.Response, error) {
+		// The script's AbortSignal cancels the request and, once it has
+		// answered, the response body it is still streaming.
+		ctx, cancel := context.WithCancelCause(rt.w.ctx)
+		_ = wire.ToObject(rt.vm).Set("abort", func() { cancel(errFetchAborted) })
+		return rt.roundTrip(func(context.Context) (*http.Response, error) {
 			return client.Do(req.WithContext(ctx))
 		})
 	})
 }
+
+// errFetchAborted is why a fetch its signal aborted was canceled.
+var errFetchAborted = errors.New("fetch: aborted by its signal")
 
 // roundTrip runs do off the loop once the output gate opens and returns a
 // promise of its response wire.

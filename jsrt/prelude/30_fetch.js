@@ -958,7 +958,15 @@
     const req = new Request(input, init);
     const signal = requestSignal(req);
     if (signal) signal.throwIfAborted();
-    const pending = cairn.requestToWire(req).then((wire) => cairn.fetchNative(wire));
+    const pending = cairn.requestToWire(req).then((wire) => {
+      const p = cairn.fetchNative(wire);
+      if (signal && typeof wire.abort === "function") {
+        // Go cancels the request, and the response body if it streams.
+        if (signal.aborted) wire.abort();
+        else signal.addEventListener("abort", () => wire.abort(), { once: true });
+      }
+      return p;
+    });
     let wire;
     if (signal) {
       wire = await new Promise((resolve, reject) => {
