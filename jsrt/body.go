@@ -10,6 +10,8 @@ import (
 	"sync"
 
 	"github.com/dop251/goja"
+
+	"github.com/cairn-dev/cairn/jsrt/webapi"
 )
 
 // Bodies stream between Go and JS in both directions, one chunk at a time
@@ -86,6 +88,9 @@ func sourceOf(v goja.Value) *bodySource {
 // installBodies defines __cairn.bodyRead(src) Promise<ArrayBuffer|null>
 // and __cairn.bodyCancel(src), the Go side of a stream made from a Go body.
 func (rt *runtime) installBodies() error {
+	if err := webapi.InstallStreams(rt.vm, rt.natives); err != nil {
+		return err
+	}
 	if err := rt.natives.Set("bodyRead", func(v goja.Value) goja.Value {
 		src := sourceOf(v)
 		if src == nil || src.taken {

@@ -900,6 +900,74 @@
     get writable() { return this.#ts.writable; }
   }
 
+  // ---------------- Go-backed byte transforms ----------------
+
+  // nativeTransform is a TransformStream of bytes through a Go codec
+  // (jsrt/webapi/streams.go): push(bytes) and finish() return the output
+  // so far.
+  function nativeTransform(codec) {
+    const out = (c, buf) => { if (buf.byteLength > 0) c.enqueue(new Uint8Array(buf)); };
+    return new TransformStream({
+      transform(chunk, c) { out(c, codec.push(toBytes(chunk))); },
+      flush(c) { out(c, codec.finish()); },
+    });
+  }
+
+  function checkFormat(format) {
+    format = String(format);
+    if (format !== "gzip" && format !== "deflate" && format !== "deflate-raw") {
+      throw new TypeError(`The compression format must be either 'deflate', 'deflate-raw' or 'gzip'.`);
+    }
+    return format;
+  }
+
+  class CompressionStream {
+    #ts;
+    constructor(format) {
+      this.#ts = nativeTransform(cairn.compressor(checkFormat(format), false));
+    }
+    get readable() { return this.#ts.readable; }
+    get writable() { return this.#ts.writable; }
+    get [Symbol.toStringTag]() { return "CompressionStream"; }
+  }
+
+  class DecompressionStream {
+    #ts;
+    constructor(format) {
+      this.#ts = nativeTransform(cairn.compressor(checkFormat(format), true));
+    }
+    get readable() { return this.#ts.readable; }
+    get writable() { return this.#ts.writable; }
+    get [Symbol.toStringTag]() { return "DecompressionStream"; }
+  }
+
+  // Workers: crypto.DigestStream, a WritableStream of bytes whose digest
+  // promise resolves to the hash of all it was given.
+  class DigestStream extends WritableStream {
+    #digest;
+    constructor(algorithm) {
+      const name = typeof algorithm === "object" && algorithm !== null ? algorithm.name : algorithm;
+      const h = cairn.digestStream(String(name));
+      const d = deferred();
+      handled(d.promise);
+      super({
+        write(chunk) { h.update(toBytes(chunk)); },
+        close() { d.resolve(h.finish()); },
+        abort(reason) { d.reject(reason); },
+      });
+      this.#digest = d.promise;
+    }
+    get digest() { return this.#digest; }
+  }
+
+  if (typeof cairn.compressor === "function") {
+    define("CompressionStream", CompressionStream);
+    define("DecompressionStream", DecompressionStream);
+  }
+  if (typeof cairn.digestStream === "function" && typeof crypto === "object") {
+    Object.defineProperty(crypto, "DigestStream", { value: DigestStream, writable: true, configurable: true, enumerable: false });
+  }
+
   define("ReadableStream", ReadableStream);
   define("ReadableStreamDefaultReader", ReadableStreamDefaultReader);
   define("ReadableStreamDefaultController", ReadableStreamDefaultController);
