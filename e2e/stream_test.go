@@ -18,6 +18,7 @@ const streamConfig = `{
   "main": "src/index.js",
   "compatibility_date": "2025-09-01",
   "durable_objects": { "bindings": [{ "name": "HUB", "class_name": "Hub" }] },
+  "services": [{ "binding": "SELF", "service": "streams" }],
   "migrations": [{ "tag": "v1", "new_sqlite_classes": ["Hub"] }],
 }`
 
@@ -79,6 +80,18 @@ export default {
     switch (url.pathname) {
       case "/release": case "/notes": return hub.fetch("http://hub" + url.pathname);
       case "/do-sse": return hub.fetch("http://hub/sse");
+      case "/svc-sse": return env.SELF.fetch("http://self/sse?hub=" + url.searchParams.get("hub"));
+      case "/fixed": {
+        const { readable, writable } = new FixedLengthStream(11);
+        const w = writable.getWriter();
+        w.write(enc.encode("fixed "));
+        w.write(enc.encode("size")).then(() => w.write(enc.encode("!"))).then(() => w.close());
+        return new Response(readable);
+      }
+      case "/gzip":
+        // Compressed by the Worker, decompressed by the client.
+        return new Response(ReadableStream.from(["a", "b", "c"].map((x) => enc.encode(x.repeat(1000))))
+          .pipeThrough(new CompressionStream("gzip")), { headers: { "content-encoding": "gzip" } });
       case "/sse": {
         // A Worker's stream, pulled by the client: event two waits for
         // /release (through the object), event three for a timer.
@@ -162,7 +175,7 @@ func nextLine(t *testing.T, lines <-chan string, d *devServer) string {
 // end.
 func TestStreamServerSentEvents(t *testing.T) {
 	d := startStreams(t)
-	for _, path := range []string{"/sse", "/do-sse"} {
+	for _, path := range []string{"/sse", "/do-sse", "/svc-sse"} {
 		t.Run(path, func(t *testing.T) {
 			hub := "?hub=" + path[1:]
 			resp, err := http.Get(d.URL + path + hub)
@@ -380,5 +393,24 @@ func TestStreamErrorTruncatesResponse(t *testing.T) {
 	}
 	if !d.waitLog("response body failed, response truncated") || !d.waitLog("the feed broke") {
 		t.Errorf("log does not say why:\n%s", d.Logs)
+	}
+}
+
+// A FixedLengthStream body goes out with its Content-Length, not chunked;
+// a CompressionStream body is gzip the client can read.
+func TestStreamLengthAndCompression(t *testing.T) {
+	d := startStreams(t)
+	resp, err := testClient.Get(d.URL + "/fixed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.ContentLength != 11 || len(resp.TransferEncoding) != 0 || string(b) != "fixed size!" {
+		t.Errorf("fixed: length %d, transfer-encoding %v, body %q", resp.ContentLength, resp.TransferEncoding, b)
+	}
+	status, body := d.Get("/gzip") // Go's client asks for gzip and decompresses
+	if status != 200 || body != strings.Repeat("a", 1000)+strings.Repeat("b", 1000)+strings.Repeat("c", 1000) {
+		t.Errorf("gzip: %d, %d bytes: %.40q", status, len(body), body)
 	}
 }

@@ -169,7 +169,11 @@ func (rt *runtime) wireBody(obj *goja.Object, owner *instance) (io.ReadCloser, i
 		return src.r, src.length
 	}
 	if s, ok := obj.Get("stream").(*goja.Object); ok {
-		return rt.newStreamReader(s, owner), -1
+		n := int64(-1) // a FixedLengthStream's is known
+		if v := obj.Get("length"); v != nil && !goja.IsUndefined(v) {
+			n = v.ToInteger()
+		}
+		return rt.newStreamReader(s, owner), n
 	}
 	if b := bufferBytes(obj.Get("body")); b != nil {
 		return newMemBody(b), int64(len(b))

@@ -65,6 +65,17 @@ func TestByteStreams(t *testing.T) {
 			const ds = new crypto.DigestStream({ name: "MD5" });
 			await ReadableStream.from([enc.encode("a"), enc.encode("bc")]).pipeTo(ds);
 			return hex(await ds.digest);`, "900150983cd24fb0d6963f7d28e17f72"},
+		{"tee copies byte chunks", `
+			const [a, b] = ReadableStream.from([new Uint8Array([1, 2])]).tee();
+			const ra = await a.getReader().read();
+			ra.value[0] = 9;
+			const rb = await b.getReader().read();
+			return rb.value[0] + "," + (ra.value !== rb.value);`, "1,true"},
+		{"FixedLengthStream length on the wire", `
+			const { readable } = new FixedLengthStream(3);
+			const w = await __cairn.responseToWire(new Response(readable));
+			const plain = await __cairn.responseToWire(new Response(new ReadableStream()));
+			return w.length + "," + plain.length + "," + (typeof w.stream.read);`, "3,undefined,function"},
 		{"text streams", `
 			const bytes = await collect(ReadableStream.from(["h\u00e9", "llo \ud83d", "\ude00"]).pipeThrough(new TextEncoderStream()));
 			const parts = [];

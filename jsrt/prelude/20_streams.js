@@ -52,6 +52,12 @@
 
   // ---------------- ReadableStream ----------------
 
+  function cloneChunk(v) {
+    if (v instanceof ArrayBuffer) return v.slice(0);
+    if (ArrayBuffer.isView(v)) return new v.constructor(v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength));
+    return v;
+  }
+
   let readableState;
 
   class ReadableStreamDefaultController {
@@ -342,7 +348,9 @@
               cancelDone.resolve();
               return;
             }
-            for (let i = 0; i < 2; i++) if (!canceled[i]) { try { ctrls[i].enqueue(value); } catch (e) {} }
+            // The second branch gets a copy of a byte chunk, so that a
+            // consumer that reuses its buffer does not change the other's.
+            for (let i = 0; i < 2; i++) if (!canceled[i]) { try { ctrls[i].enqueue(i === 0 ? value : cloneChunk(value)); } catch (e) {} }
             if (readAgain) {
               readAgain = false;
               pull();
@@ -382,33 +390,42 @@
       if (dest.locked) throw new TypeError("Cannot pipe to a locked WritableStream.");
       const reader = this.getReader();
       const writer = dest.getWriter();
-      let aborted = null;
+      // Each step races the signal with a promise of its own: racing one
+      // long-lived promise would keep every step's result (every chunk)
+      // reachable from it until the pipe ends.
+      let aborted = false;
+      let abortStep = null; // rejects the current step's abort promise
       let onAbort = null;
-      const abortP = new Promise((_, reject) => {
-        if (!signal) return;
+      if (signal) {
         onAbort = () => {
-          aborted = signal.reason;
-          reject(signal.reason);
+          aborted = true;
+          if (abortStep) abortStep(signal.reason);
         };
-        if (signal.aborted) onAbort();
+        if (signal.aborted) aborted = true;
         else signal.addEventListener("abort", onAbort, { once: true });
-      });
-      handled(abortP);
+      }
+      const step = (p) => {
+        if (!signal) return p;
+        if (aborted) return Promise.reject(signal.reason);
+        const a = new Promise((_, reject) => { abortStep = reject; });
+        handled(a);
+        return Promise.race([p, a]);
+      };
       try {
         for (;;) {
           let res;
           try {
-            res = await Promise.race([reader.read(), abortP]);
+            res = await step(reader.read());
           } catch (e) {
-            if (aborted !== null || e === aborted) throw { abort: true, e };
+            if (aborted) throw { abort: true, e: signal.reason };
             throw { source: true, e };
           }
           if (res.done) break;
           try {
-            await Promise.race([writer.ready, abortP]);
-            await Promise.race([writer.write(res.value), abortP]);
+            await step(writer.ready);
+            await step(writer.write(res.value));
           } catch (e) {
-            if (aborted !== null) throw { abort: true, e };
+            if (aborted) throw { abort: true, e: signal.reason };
             throw { dest: true, e };
           }
         }
@@ -810,11 +827,16 @@
     }
   }
 
+  // fixedLengths maps the readable side of a FixedLengthStream to its
+  // length: a body made of it is sent with that Content-Length.
+  const fixedLengths = new WeakMap();
+  cairn.streamLength = (rs) => fixedLengths.get(rs);
+
   // Workers: an IdentityTransformStream that checks the total length.
   class FixedLengthStream extends TransformStream {
     constructor(length) {
       const expected = Number(length);
-      if (!(expected >= 0)) throw new TypeError("FixedLengthStream requires a non-negative length");
+      if (!(expected >= 0) || !Number.isSafeInteger(expected)) throw new TypeError("FixedLengthStream requires a non-negative integer length");
       let seen = 0;
       super({
         transform(chunk, c) {
@@ -827,6 +849,7 @@
           if (seen < expected) throw new TypeError("FixedLengthStream did not see all expected bytes before close().");
         },
       });
+      fixedLengths.set(this.readable, expected);
     }
   }
 

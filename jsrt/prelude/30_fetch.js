@@ -561,6 +561,8 @@
           wire.source = src;
           return;
         }
+        const length = cairn.streamLength(b.#stream);
+        if (length !== undefined) wire.length = length;
         wire.stream = goReader(b.#stream);
       };
     }
