@@ -129,12 +129,74 @@ func (rt *runtime) installBodies() error {
 	}); err != nil {
 		return err
 	}
+	// bodyReadAll(src) reads the rest of a Go body at once, off the loop:
+	// text(), json() and arrayBuffer() of an untouched body need no trip
+	// through the loop per chunk, nor a concatenation in JS.
+	if err := rt.natives.Set("bodyReadAll", func(v goja.Value) goja.Value {
+		src := sourceOf(v)
+		if src == nil || src.taken {
+			panic(rt.vm.NewTypeError("bodyReadAll: not a readable body"))
+		}
+		src.taken = true
+		return rt.offLoop(false, func(context.Context) func(*settler) {
+			b, err := readAll(src.r, src.length)
+			_ = src.r.Close()
+			return func(s *settler) {
+				switch {
+				case s == nil:
+				case err != nil:
+					_ = s.reject(rt.errorValue(bodyError(err)))
+				default:
+					_ = s.resolve(rt.vm.NewArrayBuffer(b))
+				}
+			}
+		})
+	}); err != nil {
+		return err
+	}
+	// concatBytes(chunks) joins Uint8Arrays into one ArrayBuffer (in Go: a
+	// TypedArray.set in goja copies element by element).
+	if err := rt.natives.Set("concatBytes", func(chunks []goja.Value) goja.Value {
+		var n int
+		parts := make([][]byte, len(chunks))
+		for i, c := range chunks {
+			parts[i] = webapi.ViewBytes(rt.vm, c)
+			n += len(parts[i])
+		}
+		out := make([]byte, 0, n)
+		for _, p := range parts {
+			out = append(out, p...)
+		}
+		return rt.vm.ToValue(rt.vm.NewArrayBuffer(out))
+	}); err != nil {
+		return err
+	}
 	return rt.natives.Set("bodyCancel", func(v goja.Value) {
 		if src := sourceOf(v); src != nil && !src.taken {
 			src.eof = true
 			go src.r.Close() // may wait for a read in flight; not on the loop
 		}
 	})
+}
+
+// readAll reads r to its end; length, if known (≥ 0), sizes the buffer
+// once instead of growing it by doubling.
+func readAll(r io.Reader, length int64) ([]byte, error) {
+	if length < 0 || length > 1<<30 {
+		return io.ReadAll(r)
+	}
+	buf := make([]byte, length)
+	if n, err := io.ReadFull(r, buf); err != nil {
+		if err == io.EOF { // shorter than announced
+			err = io.ErrUnexpectedEOF
+		}
+		return buf[:n], err
+	}
+	rest, err := io.ReadAll(r) // normally nothing
+	if len(rest) > 0 {
+		buf = append(buf, rest...)
+	}
+	return buf, err
 }
 
 // readSome reads at least one byte into buf, or fails, or reports EOF.

@@ -1,12 +1,15 @@
 // WHATWG streams: ReadableStream, WritableStream, TransformStream, queuing
-// strategies, TextEncoderStream/TextDecoderStream, plus Workers'
-// IdentityTransformStream and FixedLengthStream.
+// strategies, TextEncoderStream/TextDecoderStream,
+// CompressionStream/DecompressionStream (Go's compress packages, through
+// __cairn.compressor), plus Workers' IdentityTransformStream,
+// FixedLengthStream and crypto.DigestStream.
 //
 // Simplified relative to the spec:
 //   - No BYOB readers or byte stream controllers: `type: "bytes"` sources get a
 //     default controller (byobRequest is always null) and getReader({mode:
 //     "byob"}) throws.
-//   - tee() hands the same chunk object to both branches (no cloning).
+//   - tee() gives the second branch a copy of byte chunks (ArrayBuffer and
+//     views), the same object otherwise.
 //   - pipeTo() writes one chunk at a time, awaiting each write.
 //   - TransformStream backpressure: transform() waits while the readable side
 //     has no room, released on the readable's next pull.

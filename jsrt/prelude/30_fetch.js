@@ -2,8 +2,11 @@
 // conversions Go uses (see doc.go).
 //
 // Bodies are kept as a Uint8Array while possible: a body is a stream only if
-// it was given as a ReadableStream or somebody touched `.body`. So
-// `new Response("ok")` reaches the wire without any stream machinery.
+// it was given as a ReadableStream, came from Go as a stream (an incoming
+// request, a fetch response: sourceStream), or somebody touched `.body`. So
+// `new Response("ok")` reaches the wire without any stream machinery. A
+// stream body goes to the wire unread (bodyTake): Go reads it as it sends
+// it (see jsrt/body.go).
 //
 // Simplified / Workers-flavoured:
 //   - Headers have guards "none" and "immutable" only (immutable: incoming
@@ -43,6 +46,7 @@
 
   function concatBytes(chunks, total) {
     if (chunks.length === 1) return chunks[0];
+    if (typeof cairn.concatBytes === "function") return new Uint8Array(cairn.concatBytes(chunks));
     if (total === undefined) {
       total = 0;
       for (const c of chunks) total += c.byteLength;
@@ -585,6 +589,11 @@
       if (this.#bytes !== null) {
         if (this.#stream !== null) this.#stream.cancel().catch(() => {});
         return Promise.resolve(this.#bytes);
+      }
+      const src = nativeSource.get(this.#stream);
+      if (src !== undefined && typeof cairn.bodyReadAll === "function") {
+        this.#stream.getReader(); // Go reads the rest at once
+        return cairn.bodyReadAll(src).then((buf) => new Uint8Array(buf));
       }
       return readAll(this.#stream);
     }
