@@ -76,6 +76,16 @@ func TestByteStreams(t *testing.T) {
 			const w = await __cairn.responseToWire(new Response(readable));
 			const plain = await __cairn.responseToWire(new Response(new ReadableStream()));
 			return w.length + "," + plain.length + "," + (typeof w.stream.read);`, "3,undefined,function"},
+		{"incoming request signal", `
+			const wire = { method: "GET", url: "http://x/", headers: [], body: null };
+			const r = __cairn.requestFromWire(wire);
+			__cairn.abortRequest(r, new Error("gone"));
+			const r2 = __cairn.requestFromWire(wire);
+			const copy = new Request(r2);
+			const before = copy.signal.aborted;
+			__cairn.abortRequest(r2, new Error("gone too"));
+			return [r.signal.aborted, r.signal.reason.message, before, copy.signal.aborted, new Request("http://y/").signal.aborted].join(",");`,
+			"true,gone,false,true,false"},
 		{"text streams", `
 			const bytes = await collect(ReadableStream.from(["h\u00e9", "llo \ud83d", "\ude00"]).pipeThrough(new TextEncoderStream()));
 			const parts = [];

@@ -681,6 +681,9 @@
 
   let requestInit;
 
+  // The abort state of incoming requests' signals (abortRequest).
+  const requestAborts = new WeakMap();
+
   class Request extends Body {
     #url;
     #method = "GET";
@@ -713,7 +716,7 @@
         this.#url = from.#url;
         this.#method = from.#method;
         this.#redirect = from.#redirect;
-        this.#signal = from.#signal;
+        this.#signal = from.signal; // made now if need be: the copy follows the original's abort
         this.#cf = from.#cf;
       } else {
         this.#url = parseURL(input);
@@ -755,7 +758,16 @@
     get headers() { return this.#headers; }
     get redirect() { return this.#redirect; }
     get signal() {
-      if (this.#signal === null) this.#signal = new AbortController().signal;
+      if (this.#signal === null) {
+        // Made when first asked for: most handlers never look.
+        const ctl = new AbortController();
+        const a = requestAborts.get(this);
+        if (a !== undefined) {
+          a.ctl = ctl;
+          if (a.aborted) ctl.abort(a.reason);
+        }
+        this.#signal = ctl.signal;
+      }
       return this.#signal;
     }
     get cf() { return this.#cf; }
@@ -775,7 +787,7 @@
       r.#headers = new Headers(this.#headers);
       if (headersIsImmutable(this.#headers)) headersSetGuard(r.#headers);
       r.#redirect = this.#redirect;
-      r.#signal = this.#signal;
+      r.#signal = this.signal;
       r.#cf = this.#cf;
       cloneBody(this, r);
       return r;
@@ -902,20 +914,20 @@
     return bytes === null ? null : { bytes, stream: null };
   }
 
-  // The controllers of incoming requests' signals, which Go aborts when the
-  // client disconnects (abortRequest).
-  const requestAborters = new WeakMap();
-
   cairn.requestFromWire = function requestFromWire(wire) {
     const r = new Request(internal);
-    const ctl = new AbortController();
-    requestAborters.set(r, ctl);
-    return requestInit(r, String(wire.url), normalizeMethod(wire.method), headersSetGuard(headersFromWire(wire.headers)), wireBody(wire), ctl.signal);
+    requestAborts.set(r, { ctl: null, aborted: false, reason: undefined });
+    return requestInit(r, String(wire.url), normalizeMethod(wire.method), headersSetGuard(headersFromWire(wire.headers)), wireBody(wire), null);
   };
 
+  // abortRequest aborts the signal of an incoming request: Go calls it when
+  // the client disconnects before the response is complete.
   cairn.abortRequest = function abortRequest(req, reason) {
-    const ctl = requestAborters.get(req);
-    if (ctl !== undefined) ctl.abort(reason);
+    const a = requestAborts.get(req);
+    if (a === undefined || a.aborted) return;
+    a.aborted = true;
+    a.reason = reason;
+    if (a.ctl !== null) a.ctl.abort(reason);
   };
 
   cairn.requestToWire = async function requestToWire(req) {
