@@ -86,6 +86,27 @@ func TestByteStreams(t *testing.T) {
 			__cairn.abortRequest(r2, new Error("gone too"));
 			return [r.signal.aborted, r.signal.reason.message, before, copy.signal.aborted, new Request("http://y/").signal.aborted].join(",");`,
 			"true,gone,false,true,false"},
+		{"BYOB reader", `
+			const rs = new ReadableStream({
+				type: "bytes",
+				start(c) { c.enqueue(new Uint8Array([1, 2, 3, 4, 5])); c.enqueue(new Uint8Array([6, 7])); c.close(); },
+			});
+			const r = rs.getReader({ mode: "byob" });
+			const out = [];
+			let res = await r.read(new Uint8Array(3));
+			out.push(Array.from(res.value).join(""));
+			res = await r.read(new Uint8Array(8), { min: 4 });
+			out.push(Array.from(res.value).join(""));
+			res = await r.read(new Uint8Array(2));
+			out.push(res.done + ":" + res.value.byteLength);
+			let notBytes = "";
+			try { new ReadableStream().getReader({ mode: "byob" }); } catch (e) { notBytes = e.name; }
+			return out.join(",") + "," + notBytes;`, "123,4567,true:0,TypeError"},
+		{"BYOB reader of a Blob, by whole elements", `
+			const r = new Blob([new Uint8Array([1, 0, 2, 0, 3])]).stream().getReader({ mode: "byob" });
+			const a = await r.read(new Uint16Array(4));
+			const b = await r.read(new Uint8Array(4));
+			return Array.from(a.value).join(",") + "|" + Array.from(b.value).join(",");`, "1,2|3"},
 		{"text streams", `
 			const bytes = await collect(ReadableStream.from(["h\u00e9", "llo \ud83d", "\ude00"]).pipeThrough(new TextEncoderStream()));
 			const parts = [];

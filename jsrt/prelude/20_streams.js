@@ -5,9 +5,10 @@
 // FixedLengthStream and crypto.DigestStream.
 //
 // Simplified relative to the spec:
-//   - No BYOB readers or byte stream controllers: `type: "bytes"` sources get a
-//     default controller (byobRequest is always null) and getReader({mode:
-//     "byob"}) throws.
+//   - No byte stream controllers: `type: "bytes"` sources get a default
+//     controller (byobRequest is always null); getReader({mode: "byob"})
+//     gives a BYOB reader that copies from the enqueued chunks into the
+//     caller's view (whose buffer is not detached).
 //   - tee() gives the second branch a copy of byte chunks (ArrayBuffer and
 //     views), the same object otherwise.
 //   - pipeTo() writes one chunk at a time, awaiting each write.
@@ -240,6 +241,64 @@
     }
   }
 
+  // ReadableStreamBYOBReader reads a byte stream into the caller's buffer:
+  // read(view) fills view with the next bytes (at least min elements, or
+  // fewer at the end) and resolves to a view of the same type over them.
+  // Simplified: the source still enqueues its own chunks (byobRequest is
+  // null) and read copies from them, keeping the rest for the next read;
+  // view's buffer is not detached.
+  class ReadableStreamBYOBReader {
+    #d; // the default reader it reads through
+    #s;
+    constructor(stream) {
+      if (!(stream instanceof ReadableStream)) throw new TypeError("ReadableStreamBYOBReader requires a ReadableStream");
+      const s = readableState(stream);
+      if (!s.bytes) throw new TypeError("This ReadableStream does not support BYOB reads; it is not a byte stream (type: \"bytes\").");
+      this.#d = new ReadableStreamDefaultReader(stream);
+      this.#s = s;
+    }
+    get closed() { return this.#d.closed; }
+    async read(view, options) {
+      if (!ArrayBuffer.isView(view)) throw new TypeError("read() requires an ArrayBufferView");
+      if (view.byteLength === 0) throw new TypeError("read() requires a non-empty view");
+      const per = view.BYTES_PER_ELEMENT || 1;
+      const min = options && options.min !== undefined ? Number(options.min) : 1;
+      if (!(min >= 1) || min > view.byteLength / per) throw new RangeError("options.min must be at least 1 and at most the view's length");
+      const out = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+      let filled = 0;
+      while (filled < min * per) {
+        const { value, done } = await this.#d.read();
+        if (done) {
+          if (filled === 0) return { value: new view.constructor(view.buffer, view.byteOffset, 0), done: true };
+          break;
+        }
+        const bytes = value instanceof Uint8Array ? value : new Uint8Array(value.buffer || value, value.byteOffset || 0, value.byteLength);
+        const n = Math.min(bytes.byteLength, out.byteLength - filled);
+        out.set(bytes.subarray(0, n), filled);
+        filled += n;
+        if (n < bytes.byteLength) {
+          // The rest goes back to the head of the queue for the next read.
+          const rest = bytes.subarray(n);
+          const s = this.#s;
+          s.queue.unshift({ chunk: rest, size: rest.byteLength });
+          s.queueSize += rest.byteLength;
+          if (s.state === "closed") { s.state = "readable"; s.closeRequested = true; }
+        }
+      }
+      // Whole elements only: a partial element's bytes wait for the next read.
+      const whole = filled - (filled % per);
+      if (whole < filled) {
+        const s = this.#s;
+        const rest = out.slice(whole, filled);
+        s.queue.unshift({ chunk: rest, size: rest.byteLength });
+        s.queueSize += rest.byteLength;
+      }
+      return { value: new view.constructor(view.buffer, view.byteOffset, whole / per), done: false };
+    }
+    cancel(reason) { return this.#d.cancel(reason); }
+    releaseLock() { this.#d.releaseLock(); }
+  }
+
   function asyncIterator(stream, preventCancel) {
     const reader = stream.getReader();
     let done = false;
@@ -295,6 +354,7 @@
         queueSize: 0,
         hwm: st.hwm,
         size: type === "bytes" ? (c) => c.byteLength : st.size,
+        bytes: type === "bytes",
         started: false,
         pulling: false,
         pullAgain: false,
@@ -324,7 +384,7 @@
     }
     getReader(options) {
       if (options && options.mode !== undefined) {
-        if (String(options.mode) === "byob") throw new TypeError("BYOB readers are not supported by cairn.");
+        if (String(options.mode) === "byob") return new ReadableStreamBYOBReader(this);
         throw new TypeError(`Invalid reader mode: ${options.mode}`);
       }
       return new ReadableStreamDefaultReader(this);
@@ -996,6 +1056,7 @@
 
   define("ReadableStream", ReadableStream);
   define("ReadableStreamDefaultReader", ReadableStreamDefaultReader);
+  define("ReadableStreamBYOBReader", ReadableStreamBYOBReader);
   define("ReadableStreamDefaultController", ReadableStreamDefaultController);
   define("WritableStream", WritableStream);
   define("WritableStreamDefaultWriter", WritableStreamDefaultWriter);
