@@ -178,7 +178,7 @@ func TestStreamServerSentEvents(t *testing.T) {
 	for _, path := range []string{"/sse", "/do-sse", "/svc-sse"} {
 		t.Run(path, func(t *testing.T) {
 			hub := "?hub=" + path[1:]
-			resp, err := http.Get(d.URL + path + hub)
+			resp, err := testClient.Get(d.URL + path + hub) // bounded: an unflushed stream fails, not hangs
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -351,7 +351,7 @@ func TestStreamClientDisconnect(t *testing.T) {
 	cancel()
 	<-errc
 
-	resp, err := http.Get(d.URL + "/sse?hub=gone")
+	resp, err := testClient.Get(d.URL + "/sse?hub=gone")
 	if err != nil {
 		t.Fatal(err)
 	}
