@@ -290,7 +290,11 @@ func (w *Worker) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		// The response has begun: all that is left to say is that it is
 		// incomplete. Aborting the handler closes the connection without
 		// the final chunk, so the client sees a truncated body.
-		w.log.Error("response body failed, response truncated", "method", r.Method, "url", r.URL.String(), "error", err.Error())
+		if errors.Is(err, errStreamsEnded) {
+			w.log.Info("response stream ended: the Worker is shutting down or reloading", "method", r.Method, "url", r.URL.String())
+		} else {
+			w.log.Error("response body failed, response truncated", "method", r.Method, "url", r.URL.String(), "error", err.Error())
+		}
 		panic(http.ErrAbortHandler)
 	}
 }
