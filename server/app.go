@@ -56,6 +56,8 @@ type Options struct {
 	// MaxMemory is the process's memory ceiling (cairn dev --max-memory):
 	// near it the Worker sheds new requests; zero: none.
 	MaxMemory int64
+	// MaxBodySize bounds a request body (413 above it); default 100 MiB.
+	MaxBodySize int64
 	// Classes are Durable Object classes written in Go (objects.NewGoClass),
 	// by class name. The config binds them like JS classes (durable_objects
 	// bindings, migrations); the script need not export them.
@@ -238,6 +240,7 @@ func Load(opts Options) (*App, error) {
 		Logger: log,
 
 		MaxWebSocketMessage: opts.MaxWebSocketMessage,
+		MaxBodySize:         opts.MaxBodySize,
 	})
 	if err != nil {
 		responses.Close()
@@ -261,6 +264,9 @@ func Load(opts Options) (*App, error) {
 // Close waits for requests in flight, stops the Worker, then closes the
 // objects and their storage.
 func (a *App) Close() error {
+	// Responses still streaming (an event stream never ends) end first,
+	// truncated, or the wait below would last as long as they do.
+	a.Worker.EndStreams()
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.closed {

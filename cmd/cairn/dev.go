@@ -43,6 +43,7 @@ func newDevCommand() *cobra.Command {
 		cfFile    string
 		noReqLog  bool
 		maxMemory string
+		bodyMax   int64
 	)
 	cmd := &cobra.Command{
 		Use:   "dev [dir-or-config]",
@@ -77,6 +78,9 @@ namespaces kept on disk under --persist-to. --api-port also serves the admin RES
 			if wsMax <= 0 {
 				return fmt.Errorf("--websocket-max-message must be positive, got %d", wsMax)
 			}
+			if bodyMax <= 0 {
+				return fmt.Errorf("--max-body-size must be positive, got %d", bodyMax)
+			}
 			ceiling, err := parseSize(maxMemory)
 			if err != nil {
 				return fmt.Errorf("--max-memory: %w", err)
@@ -87,7 +91,7 @@ namespaces kept on disk under --persist-to. --api-port also serves the admin RES
 				debug.SetMemoryLimit(ceiling)
 			}
 			opts := server.Options{Config: path, PersistTo: persistTo, Vars: overrides, Logger: log, ObjectIdle: idle, AlarmRetry: retry, HibernateIdle: hibernate,
-				MaxWebSocketMessage: wsMax, CF: cf, MaxMemory: ceiling}
+				MaxWebSocketMessage: wsMax, CF: cf, MaxMemory: ceiling, MaxBodySize: bodyMax}
 			l := listeners{worker: net.JoinHostPort(ip, strconv.Itoa(port)), apiToken: apiToken, testScheduled: testSched, noRequestLog: noReqLog}
 			if apiToken == "" {
 				l.apiToken = os.Getenv("CAIRN_API_TOKEN")
@@ -113,6 +117,7 @@ namespaces kept on disk under --persist-to. --api-port also serves the admin RES
 	f.IntVar(&apiPort, "api-port", 0, "serve the admin REST API (/client/v4/…) on this port (0: off)")
 	f.Int64Var(&wsMax, "websocket-max-message", jsrt.DefaultMaxWebSocketMessage, "largest WebSocket message accepted, in bytes (a larger one closes the socket with 1009)")
 	f.StringVar(&maxMemory, "max-memory", "", "memory ceiling of the process, e.g. 2GiB or 512MiB: Go's soft memory limit, and near it new requests get 503 and the longest-running task fails (default: none)")
+	f.Int64Var(&bodyMax, "max-body-size", jsrt.MaxBodySize, "largest request body accepted, in bytes (a larger one gets 413)")
 	f.StringVar(&apiToken, "api-token", "", "bearer token the admin API requires (default $CAIRN_API_TOKEN; needed off loopback)")
 	f.BoolVar(&testSched, "test-scheduled", false, "serve /__scheduled and /cdn-cgi/handler/scheduled?cron=…, which run the scheduled handler")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
@@ -226,6 +231,11 @@ func runDev(ctx context.Context, opts server.Options, addrs listeners, watch boo
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
+	if app := srv.Current(); app != nil {
+		// Responses still streaming (an event stream may never end) end
+		// now, truncated, rather than hold the shutdown for its timeout.
+		app.Worker.EndStreams()
+	}
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := hs.Shutdown(shutdown); err != nil && !errors.Is(err, context.DeadlineExceeded) {
