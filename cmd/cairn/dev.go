@@ -220,11 +220,14 @@ func runDev(ctx context.Context, opts server.Options, addrs listeners, watch boo
 		go func() { errc <- as.Serve(aln) }()
 		fmt.Fprintf(cmd.OutOrStdout(), "Admin API on http://%s/client/v4\n", aln.Addr())
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "Ready on http://%s (%s, started in %s)\n", ln.Addr(), app.Config.Name, time.Since(start).Round(time.Millisecond))
-
 	if watch {
-		go watchAndReload(ctx, srv, opts, cmd.ErrOrStderr())
+		// Watching starts before "Ready": a change made once the server
+		// is ready is seen.
+		watching := make(chan struct{})
+		go watchAndReload(ctx, srv, opts, cmd.ErrOrStderr(), watching)
+		<-watching
 	}
+	fmt.Fprintf(cmd.OutOrStdout(), "Ready on http://%s (%s, started in %s)\n", ln.Addr(), app.Config.Name, time.Since(start).Round(time.Millisecond))
 	select {
 	case err := <-errc:
 		return err
@@ -247,11 +250,13 @@ func runDev(ctx context.Context, opts server.Options, addrs listeners, watch boo
 // watchAndReload reloads the App when one of its inputs changes, runs
 // build.command first when a file under build.watch_dir changes, and
 // rescans the static assets when they change. A project that fails to
-// build keeps the previous version running and logs why.
-func watchAndReload(ctx context.Context, srv *server.Server, opts server.Options, out io.Writer) {
+// build keeps the previous version running and logs why. It closes
+// watching once the watches are in place.
+func watchAndReload(ctx context.Context, srv *server.Server, opts server.Options, out io.Writer, watching chan<- struct{}) {
 	log := opts.Logger
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
+		close(watching)
 		log.Error("watch sources", "error", err)
 		return
 	}
@@ -277,6 +282,7 @@ func watchAndReload(ctx context.Context, srv *server.Server, opts server.Options
 		}
 	}
 	watchInputs(srv.Current())
+	close(watching)
 	var debounce <-chan time.Time
 	var needBuild, needReload, needAssets bool
 	for {
