@@ -60,7 +60,12 @@ type Config struct {
 	Runtimes     int           // JS runtimes (threads); default 2×GOMAXPROCS, at least 4
 	CPULimit     time.Duration // per task; default 30s
 	Logger       *slog.Logger
-	HTTPClient   *http.Client // for outbound fetch; default http.DefaultClient
+	// HTTPClient makes outbound fetches; default a client whose transport
+	// checks every connection with Outbound.
+	HTTPClient *http.Client
+	// Outbound says which addresses outbound fetch may reach (when
+	// HTTPClient is not set); the zero value allows all.
+	Outbound Outbound
 	// MaxWebSocketMessage bounds a received WebSocket message; a larger one
 	// closes the socket with 1009. Default DefaultMaxWebSocketMessage.
 	MaxWebSocketMessage int64
@@ -103,7 +108,7 @@ func New(cfg Config) (*Worker, error) {
 		cfg.CPULimit = 30 * time.Second
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = http.DefaultClient
+		cfg.HTTPClient = &http.Client{Transport: cfg.Outbound.Transport()}
 	}
 	if cfg.BlockTimeout <= 0 {
 		cfg.BlockTimeout = objects.DefaultBlockTimeout
@@ -191,6 +196,7 @@ func (w *Worker) Close() {
 		if w.ownLog {
 			_ = w.durable.Close()
 		}
+		w.cfg.HTTPClient.CloseIdleConnections()
 	})
 }
 

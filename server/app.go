@@ -48,6 +48,13 @@ type Options struct {
 	// by class name. The config binds them like JS classes (durable_objects
 	// bindings, migrations); the script need not export them.
 	Classes map[string]objects.Class
+	// AllowPrivateFetch lets the Worker's outbound fetch reach loopback,
+	// private and link-local addresses, as wrangler dev does (cairn dev
+	// sets it). The zero value, for a server facing users, refuses them.
+	AllowPrivateFetch bool
+	// AdminAPIPort is the port of cairn's admin API (0: none). The
+	// Worker's outbound fetch may never reach it on this machine.
+	AdminAPIPort int
 }
 
 // App is one loaded Worker project.
@@ -182,9 +189,10 @@ func Load(opts Options) (*App, error) {
 		NodeCompat:     cfg.HasFlag("nodejs_compat") || cfg.HasFlag("nodejs_compat_v2"),
 		DeleteAllKeepsAlarm: cfg.CompatibilityDate < "2026-02-24" && !cfg.HasFlag("delete_all_deletes_alarm") ||
 			cfg.HasFlag("delete_all_preserves_alarm"),
-		Host:   host,
-		Commit: durable,
-		Logger: log,
+		Host:     host,
+		Commit:   durable,
+		Logger:   log,
+		Outbound: jsrt.Outbound{DenyPrivate: !opts.AllowPrivateFetch, DenyPorts: adminPorts(opts.AdminAPIPort)},
 
 		MaxWebSocketMessage: opts.MaxWebSocketMessage,
 	})
@@ -268,6 +276,15 @@ func (s *Server) Swap(next *App) {
 			s.Log.Error("close previous worker", "error", err)
 		}
 	}
+}
+
+// adminPorts returns the ports outbound fetch must not reach: the admin
+// API's, if any.
+func adminPorts(port int) []int {
+	if port == 0 {
+		return nil
+	}
+	return []int{port}
 }
 
 // syncFSMin is how many files a round of group commit must make durable

@@ -50,9 +50,20 @@ const (
 // served), or an error answered as is.
 type D1Manager func() (*d1.Manager, error)
 
-// RegisterD1API adds the D1 routes to api.
-func RegisterD1API(api *API, manager D1Manager) {
-	h := &d1API{manager: manager, imports: map[string]*d1Import{}}
+// DefaultMaxImportFile bounds a file uploaded for a D1 import (PUT to the
+// upload_url of an import's init): D1 databases are at most 10 GB on
+// Cloudflare, but an import runs as one transaction in memory-bounded
+// SQLite, and a local import of more than this is better done with
+// "cairn d1 import".
+const DefaultMaxImportFile = 1 << 30
+
+// RegisterD1API adds the D1 routes to api. An import file uploaded over the
+// API may be at most maxImportFile bytes (DefaultMaxImportFile if 0).
+func RegisterD1API(api *API, manager D1Manager, maxImportFile int64) {
+	if maxImportFile <= 0 {
+		maxImportFile = DefaultMaxImportFile
+	}
+	h := &d1API{manager: manager, imports: map[string]*d1Import{}, uploads: map[string]upload{}, maxUpload: maxImportFile}
 	const base = "/accounts/{account}/d1/database"
 	api.Handle("GET "+base, h.list)
 	api.Handle("POST "+base, h.create)
@@ -69,9 +80,17 @@ func RegisterD1API(api *API, manager D1Manager) {
 }
 
 type d1API struct {
-	manager D1Manager
-	mu      sync.Mutex
-	imports map[string]*d1Import // by database uuid: the last import's state
+	manager   D1Manager
+	maxUpload int64 // bytes of an uploaded import file
+	mu        sync.Mutex
+	imports   map[string]*d1Import // by database uuid: the last import's state
+	uploads   map[string]upload    // by file name: uploads an import's init allowed
+}
+
+// upload is the permission an import's init gives to PUT one file.
+type upload struct {
+	database string // the uuid of the database it is for
+	expires  time.Time
 }
 
 // d1Import is the state of an import: uploaded, then ingested.
@@ -115,9 +134,12 @@ func (h *d1API) db(r *http.Request) (*d1.Manager, *d1.DB, error) {
 	return m, db, nil
 }
 
-// decodeBody reads a JSON request body (at most 100 MB) into v; numbers
-// stay json.Number.
+// decodeBody reads a JSON request body (at most 100 MB, declared as
+// application/json) into v; numbers stay json.Number.
 func decodeBody(r *http.Request, v any) error {
+	if err := requireJSON(r); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(io.LimitReader(r.Body, 100<<20))
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
@@ -506,7 +528,7 @@ func (h *d1API) download(w http.ResponseWriter, r *http.Request) {
 // upload stores an import file (streamed to disk) and answers its MD5 as
 // the ETag.
 func (h *d1API) upload(w http.ResponseWriter, r *http.Request) {
-	m, _, err := h.db(r)
+	m, db, err := h.db(r)
 	if err != nil {
 		WriteAPIError(w, err)
 		return
@@ -514,6 +536,28 @@ func (h *d1API) upload(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("file")
 	if !d1.ValidID(name) {
 		WriteAPIError(w, apiErr(http.StatusBadRequest, codeD1Input, "invalid file name"))
+		return
+	}
+	info, err := db.Info()
+	if err != nil {
+		WriteAPIError(w, dbError(err))
+		return
+	}
+	// Only the file an import's init named, for this database, once.
+	h.mu.Lock()
+	up, ok := h.uploads[name]
+	if ok && up.database == info.UUID && time.Now().Before(up.expires) {
+		delete(h.uploads, name)
+	} else {
+		ok = false
+	}
+	h.mu.Unlock()
+	if !ok {
+		WriteAPIError(w, apiErr(http.StatusNotFound, codeD1NotFound, "no import of this database expects file %s: start one with {\"action\":\"init\"} first", name))
+		return
+	}
+	if r.ContentLength > h.maxUpload {
+		WriteAPIError(w, apiErr(http.StatusRequestEntityTooLarge, codeD1Input, "the import file is larger than the limit of %d bytes", h.maxUpload))
 		return
 	}
 	dir := filesDir(m)
@@ -528,9 +572,12 @@ func (h *d1API) upload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sum := md5.New()
-	_, err = io.Copy(io.MultiWriter(f, sum), io.LimitReader(r.Body, 5<<30))
+	_, err = io.Copy(io.MultiWriter(f, sum), http.MaxBytesReader(w, r.Body, h.maxUpload))
 	if err = errors.Join(err, f.Close()); err != nil {
 		os.Remove(f.Name())
+		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+			err = apiErr(http.StatusRequestEntityTooLarge, codeD1Input, "the import file is larger than the limit of %d bytes", h.maxUpload)
+		}
 		WriteAPIError(w, err)
 		return
 	}
@@ -560,6 +607,15 @@ func (h *d1API) importAction(r *http.Request) (any, error) {
 	switch body.Action {
 	case "init":
 		name := randomName(".sql")
+		h.mu.Lock()
+		now := time.Now()
+		for n, up := range h.uploads {
+			if now.After(up.expires) {
+				delete(h.uploads, n)
+			}
+		}
+		h.uploads[name] = upload{database: info.UUID, expires: now.Add(fileLifetime)}
+		h.mu.Unlock()
 		return map[string]any{"success": true, "filename": name, "upload_url": fileURL(r, name), "at_bookmark": db.Bookmark()}, nil
 	case "ingest":
 		if !d1.ValidID(body.Filename) {

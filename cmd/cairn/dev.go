@@ -33,6 +33,7 @@ func newDevCommand() *cobra.Command {
 		retry     time.Duration
 		hibernate time.Duration
 		wsMax     int64
+		private   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "dev [dir-or-config]",
@@ -55,7 +56,7 @@ namespaces kept on disk under --persist-to. --api-port also serves the admin RES
 				return fmt.Errorf("--websocket-max-message must be positive, got %d", wsMax)
 			}
 			opts := server.Options{Config: path, PersistTo: persistTo, Vars: overrides, Logger: log, ObjectIdle: idle, AlarmRetry: retry, HibernateIdle: hibernate,
-				MaxWebSocketMessage: wsMax}
+				MaxWebSocketMessage: wsMax, AllowPrivateFetch: private, AdminAPIPort: apiPort}
 			l := listeners{worker: net.JoinHostPort(ip, strconv.Itoa(port)), apiToken: apiToken}
 			if apiToken == "" {
 				l.apiToken = os.Getenv("CAIRN_API_TOKEN")
@@ -80,6 +81,7 @@ namespaces kept on disk under --persist-to. --api-port also serves the admin RES
 	f.DurationVar(&retry, "alarm-retry", 2*time.Second, "delay before the first retry of a failed alarm (doubling, at most 6 retries)")
 	f.IntVar(&apiPort, "api-port", 0, "serve the admin REST API (/client/v4/…) on this port (0: off)")
 	f.Int64Var(&wsMax, "websocket-max-message", jsrt.DefaultMaxWebSocketMessage, "largest WebSocket message accepted, in bytes (a larger one closes the socket with 1009)")
+	f.BoolVar(&private, "private-fetch", true, "let the Worker's fetch reach loopback and private addresses, as wrangler dev does (never the admin API)")
 	f.StringVar(&apiToken, "api-token", "", "bearer token the admin API requires (default $CAIRN_API_TOKEN; needed off loopback)")
 	return cmd
 }

@@ -1,0 +1,125 @@
+package e2e
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// hardeningConfig binds a D1 database; the Worker fetches the URL in ?to=
+// and answers its status, or the error's message.
+const hardeningConfig = `{
+  "name": "hard",
+  "main": "src/index.js",
+  "compatibility_date": "2026-11-01",
+  "d1_databases": [{ "binding": "DB", "database_name": "db", "database_id": "bbbbbbbb-0000-0000-0000-000000000001" }]
+}`
+
+const hardeningWorker = `
+export default {
+  async fetch(req, env) {
+    const url = new URL(req.url);
+    if (url.pathname === "/fetch") {
+      try {
+        const r = await fetch(url.searchParams.get("to"));
+        return new Response("status " + r.status + ": " + (await r.text()));
+      } catch (e) {
+        return new Response("error: " + e.message);
+      }
+    }
+    if (url.pathname === "/tables") {
+      const { results } = await env.DB.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '_cf_%' ORDER BY name").all();
+      return new Response(results.map((r) => r.name).join(","));
+    }
+    return new Response("hi");
+  },
+};
+`
+
+// apiPost sends a POST to the admin API with the given headers and answers
+// status and body.
+func apiPost(t *testing.T, u, body string, header map[string]string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest("POST", u, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		if k == "Host" {
+			req.Host = v
+			continue
+		}
+		req.Header.Set(k, v)
+	}
+	resp, err := testClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// The admin API without a token (loopback only) runs nothing a web page
+// sends: a "simple" cross-origin POST (text/plain, foreign Origin), a
+// DNS-rebinding request (foreign Host); and the Worker's own fetch cannot
+// reach it, though under cairn dev it reaches other loopback servers.
+func TestHardeningAdminAPIProbes(t *testing.T) {
+	dir := writeProject(t, map[string]string{"wrangler.jsonc": hardeningConfig, "src/index.js": hardeningWorker})
+	apiPort := freePort(t)
+	d := startDev(t, dir, t.TempDir(), "--api-port", fmt.Sprint(apiPort))
+	query := fmt.Sprintf("http://127.0.0.1:%d/client/v4/accounts/local/d1/database/bbbbbbbb-0000-0000-0000-000000000001/query", apiPort)
+	create := func(table string) string { return `{"sql":"CREATE TABLE ` + table + ` (a)"}` }
+
+	probes := []struct {
+		name   string
+		body   string
+		header map[string]string
+		status int
+	}{
+		{"browser simple POST", create("csrf"), map[string]string{"Content-Type": "text/plain", "Origin": "https://evil.example"}, 403},
+		{"browser form POST", create("form"), map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Origin": "https://evil.example"}, 403},
+		{"DNS rebinding", create("rebind"), map[string]string{"Content-Type": "application/json", "Host": fmt.Sprintf("evil.example:%d", apiPort)}, 403},
+		{"text/plain without Origin", create("plain"), map[string]string{"Content-Type": "text/plain"}, 415},
+		{"local client", create("legit"), map[string]string{"Content-Type": "application/json"}, 200},
+	}
+	for _, p := range probes {
+		status, body := apiPost(t, query, p.body, p.header)
+		if status != p.status {
+			t.Errorf("%s: %d %s, want %d", p.name, status, body, p.status)
+		}
+	}
+	d.expect("GET", "/tables", 200, "legit")
+
+	// The Worker's fetch: never the admin API; other loopback servers, as
+	// under wrangler dev.
+	status := fmt.Sprintf("http://127.0.0.1:%d/client/v4/cairn/status", apiPort)
+	for _, u := range []string{status, fmt.Sprintf("http://localhost:%d/client/v4/cairn/status", apiPort)} {
+		_, body := d.Get("/fetch?to=" + url.QueryEscape(u))
+		if !strings.HasPrefix(body, "error: ") || !strings.Contains(body, "admin API") {
+			t.Errorf("Worker fetch of %s = %q, want an error naming the admin API", u, body)
+		}
+	}
+	local := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "local") }))
+	defer local.Close()
+	d.expect("GET", "/fetch?to="+url.QueryEscape(local.URL), 200, "status 200: local")
+}
+
+// --private-fetch=false (the default of a server that is not cairn dev)
+// keeps the Worker's fetch off loopback and private addresses.
+func TestHardeningPrivateFetchDenied(t *testing.T) {
+	dir := writeProject(t, map[string]string{"wrangler.jsonc": hardeningConfig, "src/index.js": hardeningWorker})
+	d := startDev(t, dir, t.TempDir(), "--private-fetch=false")
+	local := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "local") }))
+	defer local.Close()
+	for _, u := range []string{local.URL, "http://169.254.169.254/latest/meta-data/", d.URL + "/"} {
+		_, body := d.Get("/fetch?to=" + url.QueryEscape(u))
+		if !strings.HasPrefix(body, "error: ") || !strings.Contains(body, "private address") {
+			t.Errorf("Worker fetch of %s = %q, want a private-address error", u, body)
+		}
+	}
+}
