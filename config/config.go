@@ -33,6 +33,11 @@ type Config struct {
 	D1Databases    []D1Database           // d1_databases
 	KVNamespaces   []KVNamespace          // kv_namespaces
 	Services       []ServiceBinding       // services
+
+	// Unsupported are the bindings of kinds cairn does not serve yet
+	// (r2_buckets, queues, ai, …), in file order. Load warns about each;
+	// the Worker sees an object that throws when used.
+	Unsupported []UnsupportedBinding
 }
 
 // DurableObjectBinding exposes a Durable Object namespace to the Worker as env[Name].

@@ -6,8 +6,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // hardeningConfig binds a D1 database; the Worker fetches the URL in ?to=
@@ -121,5 +124,68 @@ func TestHardeningPrivateFetchDenied(t *testing.T) {
 		if !strings.HasPrefix(body, "error: ") || !strings.Contains(body, "private address") {
 			t.Errorf("Worker fetch of %s = %q, want a private-address error", u, body)
 		}
+	}
+}
+
+// A binding of a kind cairn does not serve warns at start with file:line,
+// and the Worker finds an object whose use throws an error naming it.
+func TestHardeningUnsupportedBinding(t *testing.T) {
+	dir := writeProject(t, map[string]string{
+		"wrangler.jsonc": `{
+  "name": "unsup",
+  "main": "src/index.js",
+  "compatibility_date": "2026-11-01",
+  "r2_buckets": [
+    { "binding": "BUCKET", "bucket_name": "b" }
+  ],
+  "ai": { "binding": "AI" }
+}`,
+		"src/index.js": `export default {
+  async fetch(req, env) {
+    try {
+      await env.BUCKET.get("k");
+      return new Response("no error");
+    } catch (e) {
+      return new Response(typeof env.BUCKET + " " + typeof env.AI + ": " + e.message, { status: 500 });
+    }
+  },
+};`,
+	})
+	d := startDev(t, dir, t.TempDir())
+	for _, w := range []string{
+		`wrangler.jsonc:6: r2_buckets binding \"BUCKET\" is not supported by cairn yet`,
+		`wrangler.jsonc:8: ai binding \"AI\" is not supported by cairn yet`,
+	} {
+		if !d.waitLog(w) {
+			t.Errorf("no warning %q in the log:\n%s", w, d.Logs)
+		}
+	}
+	d.expect("GET", "/", 500, "object object: env.BUCKET (r2_buckets) is not supported by cairn yet")
+}
+
+// A Worker name that is not one path element inside the state directory
+// is refused with file:line, and nothing is written outside it.
+func TestHardeningWorkerNameTraversal(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "proj")
+	state := filepath.Join(root, "a", "b", "state")
+	for name, content := range map[string]string{
+		"wrangler.jsonc": "{\n  \"name\": \"../../x\",\n  \"main\": \"src/index.js\"\n}",
+		"src/index.js":   `export default { fetch() { return new Response("hi") } }`,
+	} {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := runCairn(t, 30*time.Second, "dev", dir, "--port", fmt.Sprint(freePort(t)), "--persist-to", state)
+	if err == nil || !strings.Contains(out, `wrangler.jsonc:2: Worker name "../../x" is not valid`) {
+		t.Fatalf("cairn dev = %v:\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(root, "a", "x")); !os.IsNotExist(err) {
+		t.Errorf("state written outside --persist-to: %v", err)
 	}
 }

@@ -51,6 +51,10 @@ type Config struct {
 	// compatibility date 2026-02-24, or with delete_all_preserves_alarm).
 	DeleteAllKeepsAlarm bool
 	D1                  map[string]D1Database // binding name → D1 database
+	// Unsupported are bindings of kinds cairn does not serve, binding name →
+	// what it is (e.g. "r2_buckets"): env has an object for each whose every
+	// use throws an error saying so.
+	Unsupported map[string]string
 
 	Host   *objects.Host // where Durable Object events go; required with DurableObjects
 	Commit commit.Log    // makes Durable Object writes durable; default a commit.Local owned by the Worker

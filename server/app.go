@@ -118,10 +118,16 @@ func Load(opts Options) (*App, error) {
 	for k, v := range opts.Vars {
 		vars[k] = v
 	}
+	// Bindings cairn does not serve: env has an object that throws on use.
+	unsupported := make(map[string]string, len(cfg.Unsupported))
+	for _, b := range cfg.Unsupported {
+		unsupported[b.Name] = b.Kind
+	}
 	bindings := make(map[string]string, len(cfg.DurableObjects))
 	for _, b := range cfg.DurableObjects {
 		if b.ScriptName != "" && b.ScriptName != cfg.Name {
-			log.Warn("durable object binding to another script is not supported yet; ignored", "binding", b.Name, "script_name", b.ScriptName)
+			log.Warn("durable object binding to another script is not supported yet", "binding", b.Name, "script_name", b.ScriptName)
+			unsupported[b.Name] = "a Durable Object binding to another Worker"
 			continue
 		}
 		bindings[b.Name] = b.ClassName
@@ -149,7 +155,8 @@ func Load(opts Options) (*App, error) {
 	services := make(map[string]string, len(cfg.Services))
 	for _, sb := range cfg.Services {
 		if sb.Service != cfg.Name {
-			log.Warn("service binding to another Worker is not supported yet (cairn runs one Worker); ignored", "binding", sb.Binding, "service", sb.Service)
+			log.Warn("service binding to another Worker is not supported yet (cairn runs one Worker)", "binding", sb.Binding, "service", sb.Service)
+			unsupported[sb.Binding] = "a service binding to another Worker"
 			continue
 		}
 		services[sb.Binding] = cmp.Or(sb.Entrypoint, "default")
@@ -186,6 +193,7 @@ func Load(opts Options) (*App, error) {
 		Services:       services,
 		KV:             kvBindings(kvs),
 		D1:             d1Bindings,
+		Unsupported:    unsupported,
 		NodeCompat:     cfg.HasFlag("nodejs_compat") || cfg.HasFlag("nodejs_compat_v2"),
 		DeleteAllKeepsAlarm: cfg.CompatibilityDate < "2026-02-24" && !cfg.HasFlag("delete_all_deletes_alarm") ||
 			cfg.HasFlag("delete_all_preserves_alarm"),
