@@ -189,3 +189,87 @@ func TestHardeningWorkerNameTraversal(t *testing.T) {
 		t.Errorf("state written outside --persist-to: %v", err)
 	}
 }
+
+// stateProject writes to a Durable Object, KV and D1; each route answers
+// "ok" or the error's message with status 500.
+func stateProject(t *testing.T) string {
+	return writeProject(t, map[string]string{
+		"wrangler.jsonc": `{
+  "name": "statey",
+  "main": "src/index.js",
+  "compatibility_date": "2026-11-01",
+  "durable_objects": { "bindings": [{ "name": "C", "class_name": "Counter" }] },
+  "migrations": [{ "tag": "v1", "new_sqlite_classes": ["Counter"] }],
+  "kv_namespaces": [{ "binding": "KV", "id": "kv1" }],
+  "d1_databases": [{ "binding": "DB", "database_name": "db", "database_id": "db1" }]
+}`,
+		"src/index.js": `import { DurableObject } from "cloudflare:workers";
+export class Counter extends DurableObject {
+  async fetch() {
+    const n = (this.ctx.storage.kv.get("n") ?? 0) + 1;
+    this.ctx.storage.kv.put("n", n);
+    return new Response(String(n));
+  }
+}
+export default {
+  async fetch(req, env) {
+    const path = new URL(req.url).pathname;
+    try {
+      if (path === "/do") return await env.C.getByName("a").fetch(req);
+      if (path === "/kv") { await env.KV.put("k", "v"); return new Response("ok"); }
+      if (path === "/d1") { await env.DB.exec("CREATE TABLE IF NOT EXISTS t (a)"); await env.DB.prepare("INSERT INTO t VALUES (1)").run(); return new Response("ok"); }
+    } catch (e) {
+      return new Response("error: " + e.message, { status: 500 });
+    }
+    return new Response("?", { status: 404 });
+  },
+};`,
+	})
+}
+
+// The state directory is locked by the server using it; deleting it while
+// serving makes writes fail loudly (they used to succeed and vanish at the
+// next start); a catalog that vanished with objects still present stops the
+// start (it used to give every object a new id).
+func TestHardeningStateDirectory(t *testing.T) {
+	dir := stateProject(t)
+	state := filepath.Join(t.TempDir(), "state")
+	d := startDev(t, dir, state, "--no-watch")
+	d.expect("GET", "/do", 200, "1")
+	d.expect("GET", "/kv", 200, "ok")
+	d.expect("GET", "/d1", 200, "ok")
+
+	// A second server on the same state directory is refused.
+	out, err := runCairn(t, 30*time.Second, "dev", dir, "--port", fmt.Sprint(freePort(t)), "--persist-to", state, "--no-watch")
+	if err == nil || !strings.Contains(out, "state directory is in use by another cairn process") {
+		t.Fatalf("second cairn dev on one state directory = %v:\n%s", err, out)
+	}
+
+	if err := os.RemoveAll(state); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	for _, path := range []string{"/do", "/kv", "/d1"} {
+		status, body := d.Get(path)
+		if status != 500 || !strings.Contains(body, "error") {
+			t.Errorf("GET %s after the state directory was deleted = %d %q, want an error", path, status, body)
+		}
+	}
+	if !d.waitLog("state directory deleted while serving") {
+		t.Errorf("no error logged for the deleted state directory:\n%s", d.Logs)
+	}
+	d.Stop()
+
+	// Objects without their catalog: refuse to start.
+	state2 := filepath.Join(t.TempDir(), "state")
+	d2 := startDev(t, dir, state2, "--no-watch")
+	d2.expect("GET", "/do", 200, "1")
+	d2.Stop()
+	if err := os.Remove(filepath.Join(state2, "statey", "catalog.json")); err != nil {
+		t.Fatal(err)
+	}
+	out, err = runCairn(t, 30*time.Second, "dev", dir, "--port", fmt.Sprint(freePort(t)), "--persist-to", state2, "--no-watch")
+	if err == nil || !strings.Contains(out, "catalog.json is missing but Durable Object data is present") {
+		t.Fatalf("cairn dev without catalog.json = %v:\n%s", err, out)
+	}
+}

@@ -52,6 +52,12 @@ type Options struct {
 	// private and link-local addresses, as wrangler dev does (cairn dev
 	// sets it). The zero value, for a server facing users, refuses them.
 	AllowPrivateFetch bool
+	// Locks holds the lock on the Worker's state directory, which Load
+	// takes (another process serving it makes Load fail with
+	// ErrStateLocked). A server that reloads passes the same set to every
+	// Load and closes it when it stops; nil: the App takes and releases
+	// its own lock.
+	Locks *StateLocks
 	// AdminAPIPort is the port of cairn's admin API (0: none). The
 	// Worker's outbound fetch may never reach it on this machine.
 	AdminAPIPort int
@@ -70,6 +76,7 @@ type App struct {
 	KV      map[string]*kv.Namespace // Workers KV namespaces by binding name
 	D1      *d1.Manager              // the Worker's D1 databases
 	durable *commit.Local            // makes object, KV and D1 commits durable
+	locks   *StateLocks              // the App's own state lock, if it took one
 	Inputs  []string                 // source files, for the reload watcher
 }
 
@@ -96,6 +103,23 @@ func Load(opts Options) (*App, error) {
 	if persist == "" {
 		persist = filepath.Join(cfg.Dir, ".cairn", "state")
 	}
+	// The state directory: locked against a second server, checked (a
+	// catalog that vanished would orphan every object), and guarded (a
+	// deleted directory makes writes fail instead of vanish).
+	locks, ownLocks := opts.Locks, opts.Locks == nil
+	if ownLocks {
+		locks = &StateLocks{}
+	}
+	lock, err := locks.lock(filepath.Join(persist, cfg.Name))
+	if err != nil {
+		return nil, err
+	}
+	loaded := false
+	defer func() {
+		if ownLocks && !loaded {
+			locks.Close()
+		}
+	}()
 	catalog, err := objects.OpenCatalog(filepath.Join(persist, cfg.Name))
 	if err != nil {
 		return nil, err
@@ -138,15 +162,16 @@ func Load(opts Options) (*App, error) {
 	if err := durable.SyncFileSystem(persist, syncFSMin); err != nil {
 		return nil, fmt.Errorf("state directory %s: %w", persist, err)
 	}
+	guarded := lock.guard(durable, log)
 	d1s := d1.NewManager(D1Dir(persist, cfg.Name), log)
-	d1s.Commit = durable
+	d1s.Commit = guarded
 	d1Bindings, err := openD1(d1s, cfg.D1Databases)
 	if err != nil {
 		d1s.Close()
 		durable.Close()
 		return nil, err
 	}
-	kvs, err := openKV(cfg, persist, durable, log)
+	kvs, err := openKV(cfg, persist, guarded, log)
 	if err != nil {
 		d1s.Close()
 		durable.Close()
@@ -162,7 +187,7 @@ func Load(opts Options) (*App, error) {
 		services[sb.Binding] = cmp.Or(sb.Entrypoint, "default")
 	}
 	host := objects.NewHost(catalog, log)
-	host.SetCommitLog(durable)
+	host.SetCommitLog(guarded)
 	hosted := make(map[string]bool, len(opts.Classes))
 	for name, c := range opts.Classes {
 		host.Register(name, c)
@@ -198,7 +223,7 @@ func Load(opts Options) (*App, error) {
 		DeleteAllKeepsAlarm: cfg.CompatibilityDate < "2026-02-24" && !cfg.HasFlag("delete_all_deletes_alarm") ||
 			cfg.HasFlag("delete_all_preserves_alarm"),
 		Host:     host,
-		Commit:   durable,
+		Commit:   guarded,
 		Logger:   log,
 		Outbound: jsrt.Outbound{DenyPrivate: !opts.AllowPrivateFetch, DenyPorts: adminPorts(opts.AdminAPIPort)},
 
@@ -213,7 +238,12 @@ func Load(opts Options) (*App, error) {
 	}
 	host.SetSockets(w.Sockets()) // Go objects' WebSockets close with the Worker's
 	inputs := append(slices.Clone(res.Inputs), file, filepath.Join(cfg.Dir, ".dev.vars"))
-	return &App{Config: cfg, Worker: w, Host: host, KV: kvs, D1: d1s, durable: durable, Inputs: inputs}, nil
+	app := &App{Config: cfg, Worker: w, Host: host, KV: kvs, D1: d1s, durable: durable, Inputs: inputs}
+	if ownLocks {
+		app.locks = locks
+	}
+	loaded = true
+	return app, nil
 }
 
 // Close waits for requests in flight, stops the Worker, then closes the
@@ -227,7 +257,11 @@ func (a *App) Close() error {
 	a.closed = true
 	a.Worker.Close()
 	// The commit log last: closing waits for the syncs in flight.
-	return errors.Join(a.Host.Close(), closeKV(a.KV), a.D1.Close(), a.durable.Close())
+	err := errors.Join(a.Host.Close(), closeKV(a.KV), a.D1.Close(), a.durable.Close())
+	if a.locks != nil {
+		err = errors.Join(err, a.locks.Close())
+	}
+	return err
 }
 
 // serve handles one request unless the App is closed; it reports whether it did.

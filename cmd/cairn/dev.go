@@ -110,6 +110,9 @@ type listeners struct {
 func runDev(ctx context.Context, opts server.Options, addrs listeners, watch bool, cmd *cobra.Command) error {
 	log := opts.Logger
 	start := time.Now()
+	// The state directory stays locked across reloads, until cairn exits.
+	opts.Locks = &server.StateLocks{}
+	defer opts.Locks.Close()
 	app, err := server.Load(opts)
 	if err != nil {
 		return err
