@@ -31,6 +31,12 @@ func (w WAL) Sync() error {
 // reading, which waits until every commit it may have seen is durable.
 // Commits are numbered in the order the database applied them; the caller
 // numbers them with Committed while it still holds its write lock.
+//
+// A failed sync fails the writers waiting for it and the readers that may
+// have seen their commits, and is not remembered: the next sync (a reader's
+// Visible asks for one if none is under way) covers those commits again,
+// so errors from a transient fault (a permission or space problem) stop
+// when the fault does, as a Durable Object's do.
 type Shared struct {
 	log Log
 	f   Syncer
@@ -38,7 +44,7 @@ type Shared struct {
 	mu        sync.Mutex
 	committed uint64 // commits applied to the database
 	durable   uint64 // of those, durable
-	failed    error  // a sync failed: the database may have lost commits
+	syncing   int    // syncs submitted and not yet done
 	changed   chan struct{}
 }
 
@@ -56,42 +62,49 @@ func (s *Shared) Committed() uint64 {
 	return s.committed
 }
 
-// Durable waits until commit seq is durable, asking the Log to sync.
+// Durable waits until commit seq is durable, asking the Log to sync, and
+// returns the error of that sync if it failed.
 func (s *Shared) Durable(ctx context.Context, seq uint64) error {
+	done := make(chan error, 1)
+	s.mu.Lock()
+	s.syncing++
+	s.mu.Unlock()
 	s.log.Submit(s.f, func(err error) {
 		s.mu.Lock()
-		if err != nil && s.failed == nil {
-			s.failed = err
-		}
+		s.syncing--
 		if err == nil && seq > s.durable {
 			s.durable = seq
 		}
 		close(s.changed)
 		s.changed = make(chan struct{})
 		s.mu.Unlock()
+		done <- err
 	})
-	return s.wait(ctx, seq)
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Visible waits until every commit applied so far is durable: call it
-// after a read, before handing out what was read.
+// after a read, before handing out what was read. It waits for the syncs
+// under way, and asks for one itself if they are done and fell short (one
+// failed).
 func (s *Shared) Visible(ctx context.Context) error {
 	s.mu.Lock()
 	seq := s.committed
 	s.mu.Unlock()
-	return s.wait(ctx, seq)
-}
-
-func (s *Shared) wait(ctx context.Context, seq uint64) error {
 	for {
 		s.mu.Lock()
-		durable, failed, changed := s.durable, s.failed, s.changed
+		durable, syncing, changed := s.durable, s.syncing, s.changed
 		s.mu.Unlock()
-		if failed != nil {
-			return failed
-		}
 		if durable >= seq {
 			return nil
+		}
+		if syncing == 0 {
+			return s.Durable(ctx, seq)
 		}
 		select {
 		case <-changed:

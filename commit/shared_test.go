@@ -2,7 +2,9 @@ package commit
 
 import (
 	"context"
+	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -71,4 +73,55 @@ func TestSharedGroupsWriters(t *testing.T) {
 	}
 	wg.Wait()
 	t.Logf("64 commits, %d syncs", f.syncs.Load())
+}
+
+// flakyLog fails every sync while failing is set, like a file system with a
+// transient fault (a permission or space problem), and syncs otherwise.
+type flakyLog struct {
+	inner   *Local
+	failing atomic.Bool
+}
+
+func (l *flakyLog) Submit(f Syncer, done func(error)) {
+	if l.failing.Load() {
+		go done(errors.New("sync: permission denied"))
+		return
+	}
+	l.inner.Submit(f, done)
+}
+
+func (l *flakyLog) Close() error { return l.inner.Close() }
+
+// A failed sync fails its writer and the readers that may have seen its
+// commit, but is not sticky: once the fault clears, reads and writes work
+// and the failed commit is made durable by the next sync (issue 17).
+func TestSharedRecoversFromTransientFault(t *testing.T) {
+	f := &fakeFile{}
+	log := &flakyLog{inner: NewLocal(0)}
+	defer log.Close()
+	s := NewShared(log, f)
+	ctx := context.Background()
+
+	log.failing.Store(true)
+	f.written.Add(1)
+	if err := s.Durable(ctx, s.Committed()); err == nil {
+		t.Fatal("Durable succeeded while syncs fail")
+	}
+	if err := s.Visible(ctx); err == nil {
+		t.Fatal("Visible succeeded while a commit it may have seen is not durable")
+	}
+	log.failing.Store(false)
+	if err := s.Visible(ctx); err != nil {
+		t.Fatalf("Visible after the fault cleared: %v", err)
+	}
+	if f.durable.Load() != 1 {
+		t.Fatal("the failed commit was not synced again")
+	}
+	f.written.Add(1)
+	if err := s.Durable(ctx, s.Committed()); err != nil {
+		t.Fatalf("Durable after the fault cleared: %v", err)
+	}
+	if err := s.Visible(ctx); err != nil {
+		t.Fatal(err)
+	}
 }
