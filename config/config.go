@@ -15,7 +15,7 @@ type Config struct {
 	Dir  string // directory of the config file; relative paths resolve against it
 
 	Name               string   // Worker name; defaults to the name of Dir
-	Main               string   // absolute path of the entry module
+	Main               string   // absolute path of the entry module; "" for an assets-only project
 	CompatibilityDate  string   // "YYYY-MM-DD"; see Load for the default
 	CompatibilityFlags []string // compatibility_flags, as written
 
@@ -33,6 +33,11 @@ type Config struct {
 	D1Databases    []D1Database           // d1_databases
 	KVNamespaces   []KVNamespace          // kv_namespaces
 	Services       []ServiceBinding       // services
+
+	Assets *Assets      // assets; nil without
+	Build  *Build       // build; nil without
+	Rules  []ModuleRule // rules, in order (before the default rules)
+	Crons  []string     // triggers.crons
 
 	// Unsupported are the bindings of kinds cairn does not serve yet
 	// (r2_buckets, queues, ai, …), in file order. Load warns about each;

@@ -53,7 +53,6 @@ const fullJSONC = `// A Worker with every kind of binding.
   "d1_databases": [{"binding": "DB", "database_name": "db", "database_id": "abc"}],
   "kv_namespaces": [{"binding": "KV", "id": "k1", "preview_id": "k2"}],
   "services": [{"binding": "AUTH", "service": "counter", "entrypoint": "Auth"}],
-  "routes": [{"pattern": "example.com/*"}],
 }
 `
 
@@ -82,7 +81,6 @@ name = "counter"
 main = "src/index.js"
 compatibility_date = 2024-04-03 # an unquoted TOML date works too
 compatibility_flags = ["nodejs_compat"]
-workers_dev = true
 
 [vars]
 GREETING = "hi"
@@ -300,7 +298,7 @@ func TestLoadUnknownKeys(t *testing.T) {
   "main": "src/index.js",
   "compatibility_date": "2024-04-03",
   "colour": "blue",
-  "routes": ["example.com/*"], // known to wrangler; ignored silently
+  "routes": ["example.com/*"], // known to wrangler; warned about as deployment-only
   "durable_objects": {
     "bindings": [{"name": "A", "class_name": "A",
       "clas": "A"}],
@@ -308,6 +306,7 @@ func TestLoadUnknownKeys(t *testing.T) {
   }
 }`, []string{
 			`wrangler.jsonc:4: unknown key "colour" ignored`,
+			`wrangler.jsonc:5: "routes" is a deployment setting; ignored`,
 			`wrangler.jsonc:8: unknown key "durable_objects.bindings[0].clas" ignored`,
 			`wrangler.jsonc:9: unknown key "durable_objects.extra" ignored`,
 		}},
@@ -328,6 +327,7 @@ new_classes = ["A"]
 transferred_classes = []
 `, []string{
 			`wrangler.toml:3: unknown key "colour" ignored`,
+			`wrangler.toml:4: "account_id" is a deployment setting; ignored`,
 			`wrangler.toml:7: unknown key "durable_objects.extra" ignored`,
 			`wrangler.toml:9: unknown key "durable_objects.bindings[0].clas" ignored`,
 			`wrangler.toml:15: unknown key "migrations[0].transferred_classes" ignored`,
@@ -486,8 +486,7 @@ func TestLoadUnsupportedBindings(t *testing.T) {
     "consumers": [{"queue": "q"}]
   },
   "ai": {"binding": "AI"},
-  "send_email": [{"name": "MAIL"}],
-  "triggers": {"crons": ["* * * * *"]}
+  "send_email": [{"name": "MAIL"}]
 }`)
 	var warnings []string
 	c, err := Load(file, func(msg string) { warnings = append(warnings, msg) })
@@ -508,7 +507,6 @@ func TestLoadUnsupportedBindings(t *testing.T) {
 		`wrangler.jsonc:8: queues.producers binding "Q"`,
 		`wrangler.jsonc:11: ai binding "AI"`,
 		`wrangler.jsonc:9: "queues.consumers" is not supported by cairn yet; ignored`,
-		`wrangler.jsonc:13: "triggers.crons" is not supported`,
 	} {
 		found := false
 		for _, got := range warnings {

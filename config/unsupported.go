@@ -41,12 +41,11 @@ var unsupportedKinds = []unsupportedKind{
 	{"mtls_certificates", true, "binding"},
 	{"pipelines", true, "binding"},
 	{"images", false, "binding"},
-	{"assets", false, "binding"},
 }
 
 // unsupportedFeatures are keys of features cairn does not run locally yet
 // (not bindings): Load warns that they are ignored.
-var unsupportedFeatures = []string{"queues.consumers", "triggers.crons", "tail_consumers", "assets.directory"}
+var unsupportedFeatures = []string{"queues.consumers"}
 
 // unsupportedBindings collects the bindings of unsupported kinds in root
 // and warns about each, and about unsupported features, with file:line.

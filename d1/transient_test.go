@@ -2,10 +2,11 @@ package d1
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 
+	"github.com/cairn-dev/cairn/commit"
 	"github.com/cairn-dev/cairn/internal/gatesim"
 )
 
@@ -28,7 +29,7 @@ func TestTransientSyncFault(t *testing.T) {
 	if _, err := query("CREATE TABLE t (a)"); err != nil {
 		t.Fatal(err)
 	}
-	log.FailNext(2, errors.New("open db.sqlite-wal: permission denied"))
+	log.FailNext(2, fmt.Errorf("%w: open db.sqlite-wal: permission denied", commit.ErrSyncNotAttempted))
 	if _, err := query("INSERT INTO t VALUES (1)"); err == nil {
 		t.Fatal("insert succeeded while syncs fail")
 	}

@@ -108,6 +108,9 @@ func (rt *runtime) newEnv() (*goja.Object, error) {
 	if err := rt.installUnsupported(env); err != nil {
 		return nil, err
 	}
+	if err := rt.installFetchers(env); err != nil {
+		return nil, err
+	}
 	if err := rt.natives.Set("env", env); err != nil {
 		return nil, err
 	}

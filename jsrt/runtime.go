@@ -59,6 +59,9 @@ type runtime struct {
 	// the code runs in (see objects.Gate.Block), carried the same way.
 	active  *instance
 	section int
+	// request is the id of the HTTP request whose code is running (see
+	// WithRequestID), carried like active, so console lines name it.
+	request string
 
 	// inflight holds the stateless requests this runtime has not answered
 	// yet (an object's are its gate's); when a task exceeds the CPU limit
@@ -96,9 +99,12 @@ func (rt *runtime) as(owner *instance, fn func()) func() {
 // object's input gate lets it in (objects.Gate.Continue). Call it on the
 // loop; wrap may be called anywhere.
 func (rt *runtime) continuation() (wrap func(fn func()) func()) {
-	owner, section := rt.active, rt.section
+	owner, section, request := rt.active, rt.section, rt.request
 	return func(fn func()) func() {
 		return rt.as(owner, func() {
+			prev := rt.request
+			rt.request = request
+			defer func() { rt.request = prev }()
 			if owner == nil {
 				fn()
 				return
@@ -192,11 +198,14 @@ func (rt *runtime) install() error {
 	for _, step := range []func() error{
 		func() error { return webapi.InstallEncoding(vm, rt.natives) },
 		func() error { return webapi.InstallCrypto(vm, rt.natives) },
-		func() error { return webapi.InstallConsole(vm, rt.natives, rt.log) },
+		func() error {
+			return webapi.InstallConsole(vm, rt.natives, slog.New(requestHandler{rt.log.Handler(), rt}))
+		},
 		func() error { return jsclone.Install(vm, rt.natives) },
 		rt.installTimers,
 		rt.installFetch,
 		rt.installWebSocket,
+		rt.installCache,
 		func() error { return runPrelude(vm) },
 	} {
 		if err := step(); err != nil {

@@ -51,6 +51,11 @@ type Config struct {
 	// compatibility date 2026-02-24, or with delete_all_preserves_alarm).
 	DeleteAllKeepsAlarm bool
 	D1                  map[string]D1Database // binding name → D1 database
+	// Fetchers are bindings served by Go handlers, such as env.ASSETS:
+	// env[name].fetch(request) calls the handler.
+	Fetchers map[string]http.Handler
+	// Cache keeps the responses of the Cache API; nil caches nothing.
+	Cache CacheStore
 	// Unsupported are bindings of kinds cairn does not serve, binding name →
 	// what it is (e.g. "r2_buckets"): env has an object for each whose every
 	// use throws an error saying so.
@@ -347,6 +352,11 @@ func (rt *runtime) serve(ctx context.Context, req *http.Request, owner *instance
 	ch := make(chan result, 1)
 	// handle runs the handler; deliver gets its outcome once.
 	handle := func(deliver func(*http.Response, error)) {
+		if id := RequestID(req.Context()); id != "" {
+			prev := rt.request
+			rt.request = id
+			defer func() { rt.request = prev }()
+		}
 		jsReq, err := rt.requestFromWire(goja.Undefined(), rt.requestWire(req, body))
 		if err != nil {
 			deliver(nil, jsError(err))

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/cairn-dev/cairn/commit"
 	"github.com/cairn-dev/cairn/config"
 )
 
@@ -59,7 +60,8 @@ func (d catalogData) clone() catalogData {
 // id and lose its data.
 var ErrCatalogMissing = errors.New("catalog.json is missing but Durable Object data is present")
 
-// OpenCatalog reads DIR/catalog.json if it exists, creating DIR if needed.
+// OpenCatalog reads DIR/catalog.json if it exists, creating DIR (durably:
+// the objects' files go under it) if needed.
 // A DIR without a catalog but with object files (under DIR/do) is refused
 // with ErrCatalogMissing.
 func OpenCatalog(dir string) (*Catalog, error) {
@@ -67,7 +69,7 @@ func OpenCatalog(dir string) (*Catalog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open catalog: %w", err)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := commit.MkdirAll(dir); err != nil {
 		return nil, fmt.Errorf("open catalog: %w", err)
 	}
 	c := &Catalog{dir: dir, data: catalogData{Classes: make(map[string]classEntry)}}

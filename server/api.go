@@ -29,15 +29,16 @@ var ErrAPIToken = errors.New("the admin API needs a token (--api-token or CAIRN_
 //
 // Subsystems (D1, KV) add their routes with Handle.
 type API struct {
-	token string
-	mux   *http.ServeMux
+	token  string
+	mux    *http.ServeMux
+	public *http.ServeMux // routes that authenticate requests themselves (signed URLs)
 }
 
 // NewAPI returns an API that requires "Authorization: Bearer <token>" on
 // every request, or no authorization when token is "" (loopback only; see
 // CheckAPIAddr).
 func NewAPI(token string) *API {
-	return &API{token: token, mux: http.NewServeMux()}
+	return &API{token: token, mux: http.NewServeMux(), public: http.NewServeMux()}
 }
 
 // Authorize says whether r may use the API. With a token, r must present it
@@ -161,9 +162,24 @@ func (a *API) HandleRaw(pattern string, h http.HandlerFunc) {
 	a.mux.HandleFunc(strings.TrimSpace(method+" /client/v4"+path), h)
 }
 
-// ServeHTTP checks the caller (see Authorize) and routes the request.
-// Unknown routes get a 404 envelope.
+// HandlePublic registers h for pattern, relative to /client/v4, without
+// the token check: h must authenticate the request itself (the signed URLs
+// of D1 import and export, which clients fetch without a token).
+func (a *API) HandlePublic(pattern string, h http.HandlerFunc) {
+	method, path, ok := strings.Cut(pattern, " ")
+	if !ok {
+		method, path = "", pattern
+	}
+	a.public.HandleFunc(strings.TrimSpace(method+" /client/v4"+path), h)
+}
+
+// ServeHTTP routes the request, after checking the caller (see Authorize)
+// unless the route is public. Unknown routes get a 404 envelope.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := a.public.Handler(r); pattern != "" {
+		a.public.ServeHTTP(w, r)
+		return
+	}
 	if err := a.Authorize(r); err != nil {
 		WriteAPIError(w, err)
 		return
@@ -251,6 +267,6 @@ func (s *Server) AdminAPI(token string) *API {
 			return nil, &APIError{Status: http.StatusServiceUnavailable, Code: 7500, Message: "no Worker loaded"}
 		}
 		return app.D1, nil
-	}, 0)
+	})
 	return api
 }

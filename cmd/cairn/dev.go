@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -34,6 +37,10 @@ func newDevCommand() *cobra.Command {
 		hibernate time.Duration
 		wsMax     int64
 		private   bool
+		testSched bool
+		logFormat string
+		cfFile    string
+		noReqLog  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "dev [dir-or-config]",
@@ -51,13 +58,26 @@ namespaces kept on disk under --persist-to. --api-port also serves the admin RES
 			if err != nil {
 				return err
 			}
-			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+			var handler slog.Handler
+			switch logFormat {
+			case "text":
+				handler = slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo})
+			case "json":
+				handler = slog.NewJSONHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo})
+			default:
+				return fmt.Errorf("--log-format %q: want text or json", logFormat)
+			}
+			log := slog.New(handler)
+			cf, err := readCF(cfFile)
+			if err != nil {
+				return err
+			}
 			if wsMax <= 0 {
 				return fmt.Errorf("--websocket-max-message must be positive, got %d", wsMax)
 			}
 			opts := server.Options{Config: path, PersistTo: persistTo, Vars: overrides, Logger: log, ObjectIdle: idle, AlarmRetry: retry, HibernateIdle: hibernate,
-				MaxWebSocketMessage: wsMax, AllowPrivateFetch: private, AdminAPIPort: apiPort}
-			l := listeners{worker: net.JoinHostPort(ip, strconv.Itoa(port)), apiToken: apiToken}
+				MaxWebSocketMessage: wsMax, CF: cf, AllowPrivateFetch: private, AdminAPIPort: apiPort}
+			l := listeners{worker: net.JoinHostPort(ip, strconv.Itoa(port)), apiToken: apiToken, testScheduled: testSched, noRequestLog: noReqLog}
 			if apiToken == "" {
 				l.apiToken = os.Getenv("CAIRN_API_TOKEN")
 			}
@@ -83,6 +103,10 @@ namespaces kept on disk under --persist-to. --api-port also serves the admin RES
 	f.Int64Var(&wsMax, "websocket-max-message", jsrt.DefaultMaxWebSocketMessage, "largest WebSocket message accepted, in bytes (a larger one closes the socket with 1009)")
 	f.BoolVar(&private, "private-fetch", true, "let the Worker's fetch reach loopback and private addresses, as wrangler dev does (never the admin API)")
 	f.StringVar(&apiToken, "api-token", "", "bearer token the admin API requires (default $CAIRN_API_TOKEN; needed off loopback)")
+	f.BoolVar(&testSched, "test-scheduled", false, "serve /__scheduled and /cdn-cgi/handler/scheduled?cron=…, which run the scheduled handler")
+	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
+	f.StringVar(&cfFile, "cf", "", "JSON file of request.cf values to use instead of the defaults (country, colo, asn, timezone, …)")
+	f.BoolVar(&noReqLog, "no-request-log", false, "do not log a line per request")
 	return cmd
 }
 
@@ -102,14 +126,35 @@ func parseVars(flags []string) (map[string]string, error) {
 // listeners says where cairn dev serves: the Worker, and the admin API if
 // api is not empty.
 type listeners struct {
-	worker   string
-	api      string
-	apiToken string
+	worker        string
+	api           string
+	apiToken      string
+	testScheduled bool
+	noRequestLog  bool
+}
+
+// readCF reads a --cf file: a JSON object of request.cf values.
+func readCF(file string) (map[string]any, error) {
+	if file == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("--cf: %w", err)
+	}
+	var cf map[string]any
+	if err := json.Unmarshal(b, &cf); err != nil {
+		return nil, fmt.Errorf("--cf %s: want a JSON object: %w", file, err)
+	}
+	return cf, nil
 }
 
 func runDev(ctx context.Context, opts server.Options, addrs listeners, watch bool, cmd *cobra.Command) error {
 	log := opts.Logger
 	start := time.Now()
+	if _, err := runBuild(ctx, opts.Config, cmd.ErrOrStderr()); err != nil {
+		return err
+	}
 	// The state directory stays locked across reloads, until cairn exits.
 	opts.Locks = &server.StateLocks{}
 	defer opts.Locks.Close()
@@ -117,7 +162,7 @@ func runDev(ctx context.Context, opts server.Options, addrs listeners, watch boo
 	if err != nil {
 		return err
 	}
-	srv := &server.Server{Log: log}
+	srv := &server.Server{Log: log, TestScheduled: addrs.testScheduled, NoRequestLog: addrs.noRequestLog}
 	srv.Swap(app)
 	defer srv.Swap(nil)
 
@@ -142,7 +187,7 @@ func runDev(ctx context.Context, opts server.Options, addrs listeners, watch boo
 	fmt.Fprintf(cmd.OutOrStdout(), "Ready on http://%s (%s, started in %s)\n", ln.Addr(), app.Config.Name, time.Since(start).Round(time.Millisecond))
 
 	if watch {
-		go watchAndReload(ctx, srv, opts)
+		go watchAndReload(ctx, srv, opts, cmd.ErrOrStderr())
 	}
 	select {
 	case err := <-errc:
@@ -158,9 +203,11 @@ func runDev(ctx context.Context, opts server.Options, addrs listeners, watch boo
 	return nil
 }
 
-// watchAndReload reloads the App when one of its inputs changes. A project
-// that fails to build keeps the previous version running and logs why.
-func watchAndReload(ctx context.Context, srv *server.Server, opts server.Options) {
+// watchAndReload reloads the App when one of its inputs changes, runs
+// build.command first when a file under build.watch_dir changes, and
+// rescans the static assets when they change. A project that fails to
+// build keeps the previous version running and logs why.
+func watchAndReload(ctx context.Context, srv *server.Server, opts server.Options, out io.Writer) {
 	log := opts.Logger
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
@@ -168,13 +215,29 @@ func watchAndReload(ctx context.Context, srv *server.Server, opts server.Options
 		return
 	}
 	defer w.Close()
+	var buildDirs, assetDirs []string
 	watchInputs := func(app *server.App) {
+		if app == nil { // shut down already
+			return
+		}
 		for _, dir := range dirsOf(app.Inputs) {
 			_ = w.Add(dir)
+		}
+		buildDirs, assetDirs = nil, nil
+		if b := app.Config.Build; b != nil {
+			buildDirs = b.WatchDirs
+			for _, d := range buildDirs {
+				watchTree(w, d)
+			}
+		}
+		if app.Assets != nil {
+			assetDirs = []string{app.Assets.Dir()}
+			watchTree(w, app.Assets.Dir())
 		}
 	}
 	watchInputs(srv.Current())
 	var debounce <-chan time.Time
+	var needBuild, needReload, needAssets bool
 	for {
 		select {
 		case <-ctx.Done():
@@ -183,7 +246,20 @@ func watchAndReload(ctx context.Context, srv *server.Server, opts server.Options
 			if !ok {
 				return
 			}
-			if ev.Op&(fsnotify.Write|fsnotify.Create|fsnotify.Rename|fsnotify.Remove) == 0 || !isInput(srv.Current(), ev.Name) {
+			if ev.Op&(fsnotify.Write|fsnotify.Create|fsnotify.Rename|fsnotify.Remove) == 0 {
+				continue
+			}
+			switch {
+			case under(buildDirs, ev.Name):
+				needBuild = true
+			case isInput(srv.Current(), ev.Name):
+				needReload = true
+			case under(assetDirs, ev.Name):
+				needAssets = true
+				if ev.Op&fsnotify.Create != 0 {
+					watchTree(w, ev.Name) // a new directory
+				}
+			default:
 				continue
 			}
 			debounce = time.After(100 * time.Millisecond)
@@ -191,17 +267,76 @@ func watchAndReload(ctx context.Context, srv *server.Server, opts server.Options
 			log.Warn("watch sources", "error", err)
 		case <-debounce:
 			debounce = nil
-			start := time.Now()
-			app, err := server.Load(opts)
-			if err != nil {
-				log.Error("reload failed; still serving the previous version", "error", err)
-				continue
+			if needBuild {
+				if _, err := runBuild(ctx, opts.Config, out); err != nil {
+					log.Error("build failed; still serving the previous version", "error", err)
+					needBuild, needReload, needAssets = false, false, false
+					continue
+				}
+				drainEvents(w, 50*time.Millisecond) // the build's own writes
+				needReload = true
 			}
-			srv.Swap(app)
-			watchInputs(app)
-			log.Info("reloaded", "took", time.Since(start).Round(time.Millisecond))
+			if needReload {
+				start := time.Now()
+				app, err := server.Load(opts)
+				if err != nil {
+					log.Error("reload failed; still serving the previous version", "error", err)
+				} else {
+					srv.Swap(app)
+					watchInputs(app)
+					log.Info("reloaded", "took", time.Since(start).Round(time.Millisecond))
+				}
+			} else if needAssets {
+				if app := srv.Current(); app != nil && app.Assets != nil {
+					if err := app.Assets.Reload(); err != nil {
+						log.Error("reload assets", "error", err)
+					} else {
+						log.Info("reloaded static assets", "files", app.Assets.Len())
+					}
+				}
+			}
+			needBuild, needReload, needAssets = false, false, false
 		}
 	}
+}
+
+// drainEvents discards the watcher's events until none has come for quiet:
+// after a build, its own writes under build.watch_dir must not start
+// another (the reload that follows picks up its output anyway).
+func drainEvents(w *fsnotify.Watcher, quiet time.Duration) {
+	for {
+		select {
+		case <-w.Events:
+		case <-time.After(quiet):
+			return
+		}
+	}
+}
+
+// watchTree watches dir and the directories under it, outside
+// node_modules and .git.
+func watchTree(w *fsnotify.Watcher, dir string) {
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return nil
+		}
+		if name := d.Name(); p != dir && (name == "node_modules" || name == ".git") {
+			return filepath.SkipDir
+		}
+		_ = w.Add(p)
+		return nil
+	})
+}
+
+// under reports whether name is inside one of dirs.
+func under(dirs []string, name string) bool {
+	abs, _ := filepath.Abs(name)
+	for _, d := range dirs {
+		if abs == d || strings.HasPrefix(abs, d+string(os.PathSeparator)) {
+			return true
+		}
+	}
+	return false
 }
 
 func isInput(app *server.App, name string) bool {
