@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -200,5 +202,34 @@ func TestSharedCheckpointDue(t *testing.T) {
 	}
 	if err := s.Checkpoint(func() error { return nil }); err != nil || s.CheckpointDue() {
 		t.Fatalf("after Checkpoint: due = %v, err %v", s.CheckpointDue(), err)
+	}
+}
+
+// A real WAL that cannot be opened (here: a directory stands where the
+// -wal file goes) fails the sync without it being attempted, and that
+// failure is not remembered; a failed fsync would be (issue 17).
+func TestSharedWALNotAttemptedIsNotSticky(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "db.sqlite")
+	if err := os.Mkdir(path+"-wal", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	l := NewLocal(0)
+	defer l.Close()
+	s := NewShared(l, WAL{Path: path})
+	ctx := context.Background()
+	if err := s.Durable(ctx, s.Committed()); !errors.Is(err, ErrSyncNotAttempted) {
+		t.Fatalf("Durable = %v, want ErrSyncNotAttempted", err)
+	}
+	if err := os.Remove(path + "-wal"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path+"-wal", []byte("frames"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Visible(ctx); err != nil {
+		t.Fatalf("Visible after the fault cleared: %v", err)
+	}
+	if err := s.Durable(ctx, s.Committed()); err != nil {
+		t.Fatalf("Durable after the fault cleared: %v", err)
 	}
 }
