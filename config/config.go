@@ -28,6 +28,11 @@ type Config struct {
 	// means the runtime's default.
 	CPULimit time.Duration
 
+	// MemoryLimit is limits.memory_mb in bytes: the memory one request or
+	// Durable Object event may hold (a cairn extension; Cloudflare fixes it
+	// at 128 MB per isolate). Zero means the runtime's default, 128 MiB.
+	MemoryLimit int64
+
 	DurableObjects []DurableObjectBinding // durable_objects.bindings
 	Migrations     []Migration            // migrations, in order
 	D1Databases    []D1Database           // d1_databases

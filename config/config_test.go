@@ -392,11 +392,15 @@ func TestLimitsCPU(t *testing.T) {
 		name, limits string
 		want         time.Duration
 		wantErr      string
+		wantMemory   int64
 	}{
-		{"unset", `{}`, 0, ""},
-		{"set", `{"cpu_ms": 250}`, 250 * time.Millisecond, ""},
-		{"negative", `{"cpu_ms": -1}`, 0, "wrangler.jsonc:6: limits.cpu_ms must be a positive"},
-		{"string", `{"cpu_ms": "5"}`, 0, "wrangler.jsonc:6: limits.cpu_ms must be a positive"},
+		{"unset", `{}`, 0, "", 0},
+		{"set", `{"cpu_ms": 250}`, 250 * time.Millisecond, "", 0},
+		{"negative", `{"cpu_ms": -1}`, 0, "wrangler.jsonc:6: limits.cpu_ms must be a positive", 0},
+		{"string", `{"cpu_ms": "5"}`, 0, "wrangler.jsonc:6: limits.cpu_ms must be a positive", 0},
+		{"memory", `{"memory_mb": 64}`, 0, "", 64 << 20},
+		{"memory fraction", `{"memory_mb": 1.5}`, 0, "wrangler.jsonc:6: limits.memory_mb must be a positive whole number", 0},
+		{"memory zero", `{"memory_mb": 0}`, 0, "wrangler.jsonc:6: limits.memory_mb must be a positive whole number", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -421,6 +425,9 @@ func TestLimitsCPU(t *testing.T) {
 			}
 			if c.CPULimit != tt.want {
 				t.Errorf("CPULimit = %v, want %v", c.CPULimit, tt.want)
+			}
+			if c.MemoryLimit != tt.wantMemory {
+				t.Errorf("MemoryLimit = %d, want %d", c.MemoryLimit, tt.wantMemory)
 			}
 		})
 	}

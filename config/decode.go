@@ -72,13 +72,20 @@ func (d *decoder) decode(c *Config) error {
 	if err != nil {
 		return err
 	}
-	d.checkKeys("limits", limits, known("cpu_ms"))
+	d.checkKeys("limits", limits, known("cpu_ms", "memory_mb"))
 	if v, ok := limits["cpu_ms"]; ok {
 		ms, ok := v.(float64)
 		if !ok || ms <= 0 || ms != float64(int64(ms)) {
 			return d.errorf("limits.cpu_ms", "limits.cpu_ms must be a positive whole number of milliseconds, got %v", v)
 		}
 		c.CPULimit = time.Duration(ms) * time.Millisecond
+	}
+	if v, ok := limits["memory_mb"]; ok {
+		mb, ok := v.(float64)
+		if !ok || mb <= 0 || mb != float64(int64(mb)) {
+			return d.errorf("limits.memory_mb", "limits.memory_mb must be a positive whole number of megabytes, got %v", v)
+		}
+		c.MemoryLimit = int64(mb) << 20
 	}
 
 	do, err := d.object(root, "", "durable_objects")

@@ -34,8 +34,12 @@
 //
 // Web APIs that are easier to write in JS live in prelude/*.js. Each file is an
 // IIFE run in lexical file order when a runtime starts, after the Go natives are
-// installed. Natives reach the prelude through the hidden global __cairn (not
-// enumerable). Wire shapes used between the prelude and Go:
+// installed. Natives reach the prelude through the global __cairn, which each
+// prelude file captures and the runtime deletes before Worker code loads; the
+// embedded modules (modules/*.js) get them from require("cairn:internal"), a
+// name only their own require knows. Every natives object has no prototype
+// and its functions turn Go panics into JS errors (natives.go), so Worker code
+// can neither reach nor crash them. Wire shapes used between the prelude and Go:
 //
 //	request wire:  {method, url, headers: [[name, value], …], body: ArrayBuffer | null}
 //	response wire: {status, statusText, headers: [[name, value], …], body: ArrayBuffer | null}
@@ -46,7 +50,9 @@
 //	utf8Encode(string) Uint8Array, utf8Decode(bufferSource, fatal, ignoreBOM) string,
 //	utf8Complete(bytes) int                                   // TextEncoder/TextDecoder
 //	fillRandom(view), randomUUID(), digest(alg, data), hmac(hash, key, data),
-//	timingSafeEqual(a, b)                                     // crypto
+//	timingSafeEqual(a, b), subtle*(…), digestStream*(…)       // crypto (prelude/21_crypto.js)
+//	node*(…)                                                  // node:crypto (modules/crypto.js)
+//	zlibProcess(…), zlibStream*(…), zlibCrc32(…)              // node:zlib (modules/zlib.js)
 //	log(level, message), now() number                         // console, performance
 //	serialize(value) ArrayBuffer, deserialize(ArrayBuffer)    // structured clone (package jsclone)
 //	fetchNative(requestWire) Promise<responseWire>            // outbound fetch
@@ -107,7 +113,7 @@
 //	format(...args), inspect(value)                           // console and node:util
 //
 // Embedded CommonJS modules (modules/*.js) answer require("cloudflare:workers")
-// and the Node.js modules events, async_hooks, util and path (also as
+// and the Node.js modules events, async_hooks, util, path, crypto and zlib (also as
 // "node:…"); buffer and url come from goja_nodejs (whatever the
 // compatibility flags; nodejs_compat only adds the global Buffer). No other
 // module resolves: require of any other name throws "No such module", which

@@ -15,7 +15,7 @@ import (
 
 // installFetchers puts the Worker's Go fetch bindings into env.
 func (rt *runtime) installFetchers(env *goja.Object) error {
-	return bindEach(env, rt.makeService, rt.w.cfg.Fetchers, rt.fetcherNatives)
+	return bindEach(rt.vm, env, rt.makeService, rt.w.cfg.Fetchers, rt.fetcherNatives)
 }
 
 // fetcherNatives builds the natives of a binding served by h.

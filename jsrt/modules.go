@@ -57,7 +57,7 @@ func registerModules(reg *require.Registry, rt *runtime) {
 				panic(err)
 			}
 			call, _ := goja.AssertFunction(fn)
-			if _, err := call(goja.Undefined(), module, module.Get("exports"), vm.Get("require")); err != nil {
+			if _, err := call(goja.Undefined(), module, module.Get("exports"), rt.moduleRequire()); err != nil {
 				panic(err)
 			}
 		}
@@ -66,9 +66,22 @@ func registerModules(reg *require.Registry, rt *runtime) {
 			reg.RegisterNativeModule("node:"+name, load)
 		}
 	}
-	// Natives the JS modules reach through require("cairn:internal").
-	reg.RegisterNativeModule("cairn:internal", func(vm *goja.Runtime, module *goja.Object) {
-		_ = module.Set("exports", rt.natives)
+}
+
+// moduleRequire is the require the embedded modules get: the Worker's
+// require, plus "cairn:internal" for the natives, which Worker code cannot
+// load (it is no module of the registry).
+func (rt *runtime) moduleRequire() goja.Value {
+	natives, require := rt.natives, rt.require
+	return rt.vm.ToValue(func(call goja.FunctionCall) goja.Value {
+		if call.Argument(0).String() == "cairn:internal" {
+			return natives
+		}
+		v, err := require(goja.Undefined(), call.Arguments...)
+		if err != nil {
+			panic(err)
+		}
+		return v
 	})
 }
 
@@ -80,15 +93,18 @@ func (rt *runtime) installRequire() error {
 	if !ok {
 		return fmt.Errorf("require is not enabled")
 	}
-	return vm.Set("require", func(name string) goja.Value {
+	require := func(name string) goja.Value {
 		v, err := inner(goja.Undefined(), vm.ToValue(name))
 		if err != nil {
 			msg := err.Error()
 			if !strings.Contains(msg, require.NoSuchBuiltInModuleError.Error()) && !strings.Contains(msg, require.InvalidModuleError.Error()) {
 				panic(err) // the module itself threw
 			}
-			panic(vm.NewGoError(fmt.Errorf("No such module %q (imported by the Worker). cairn provides cloudflare:workers and the Node.js modules async_hooks, buffer, events, path, url and util (also as \"node:…\")", name)))
+			panic(vm.NewGoError(fmt.Errorf("No such module %q (imported by the Worker). cairn provides cloudflare:workers and the Node.js modules async_hooks, buffer, crypto, events, path, url, util and zlib (also as \"node:…\")", name)))
 		}
 		return v
-	})
+	}
+	fn, _ := goja.AssertFunction(vm.ToValue(require))
+	rt.require = fn
+	return vm.Set("require", require)
 }

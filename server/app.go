@@ -53,6 +53,9 @@ type Options struct {
 	// CacheMaxBytes bounds the bodies the Cache API keeps (default
 	// cache.DefaultMaxBytes).
 	CacheMaxBytes int64
+	// MaxMemory is the process's memory ceiling (cairn dev --max-memory):
+	// near it the Worker sheds new requests; zero: none.
+	MaxMemory int64
 	// Classes are Durable Object classes written in Go (objects.NewGoClass),
 	// by class name. The config binds them like JS classes (durable_objects
 	// bindings, migrations); the script need not export them.
@@ -256,6 +259,8 @@ func Load(opts Options) (*App, error) {
 		Code:           res.Code,
 		Filename:       "worker.js", // at the project root, so source-map paths resolve
 		CPULimit:       cfg.CPULimit,
+		MemoryLimit:    cfg.MemoryLimit,
+		MaxMemory:      opts.MaxMemory,
 		Vars:           vars,
 		DurableObjects: bindings,
 		HostedClasses:  hosted,

@@ -8,10 +8,12 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -41,6 +43,7 @@ func newDevCommand() *cobra.Command {
 		logFormat string
 		cfFile    string
 		noReqLog  bool
+		maxMemory string
 	)
 	cmd := &cobra.Command{
 		Use:   "dev [dir-or-config]",
@@ -75,8 +78,17 @@ namespaces kept on disk under --persist-to. --api-port also serves the admin RES
 			if wsMax <= 0 {
 				return fmt.Errorf("--websocket-max-message must be positive, got %d", wsMax)
 			}
+			ceiling, err := parseSize(maxMemory)
+			if err != nil {
+				return fmt.Errorf("--max-memory: %w", err)
+			}
+			if ceiling > 0 {
+				// Go's soft limit makes the collector work harder near the
+				// ceiling; the Worker's memory watch sheds load before it.
+				debug.SetMemoryLimit(ceiling)
+			}
 			opts := server.Options{Config: path, PersistTo: persistTo, Vars: overrides, Logger: log, ObjectIdle: idle, AlarmRetry: retry, HibernateIdle: hibernate,
-				MaxWebSocketMessage: wsMax, CF: cf, AllowPrivateFetch: private, AdminAPIPort: apiPort}
+				MaxWebSocketMessage: wsMax, CF: cf, MaxMemory: ceiling, AllowPrivateFetch: private, AdminAPIPort: apiPort}
 			l := listeners{worker: net.JoinHostPort(ip, strconv.Itoa(port)), apiToken: apiToken, testScheduled: testSched, noRequestLog: noReqLog}
 			if apiToken == "" {
 				l.apiToken = os.Getenv("CAIRN_API_TOKEN")
@@ -102,12 +114,36 @@ namespaces kept on disk under --persist-to. --api-port also serves the admin RES
 	f.IntVar(&apiPort, "api-port", 0, "serve the admin REST API (/client/v4/…) on this port (0: off)")
 	f.Int64Var(&wsMax, "websocket-max-message", jsrt.DefaultMaxWebSocketMessage, "largest WebSocket message accepted, in bytes (a larger one closes the socket with 1009)")
 	f.BoolVar(&private, "private-fetch", true, "let the Worker's fetch reach loopback and private addresses, as wrangler dev does (never the admin API)")
+	f.StringVar(&maxMemory, "max-memory", "", "memory ceiling of the process, e.g. 2GiB or 512MiB: Go's soft memory limit, and near it new requests get 503 and the longest-running task fails (default: none)")
 	f.StringVar(&apiToken, "api-token", "", "bearer token the admin API requires (default $CAIRN_API_TOKEN; needed off loopback)")
 	f.BoolVar(&testSched, "test-scheduled", false, "serve /__scheduled and /cdn-cgi/handler/scheduled?cron=…, which run the scheduled handler")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&cfFile, "cf", "", "JSON file of request.cf values to use instead of the defaults (country, colo, asn, timezone, …)")
 	f.BoolVar(&noReqLog, "no-request-log", false, "do not log a line per request")
 	return cmd
+}
+
+// parseSize reads a byte size: a whole number with an optional unit (KiB,
+// MiB, GiB, or K, M, G, also powers of 1024); "" is 0.
+func parseSize(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	num, mult := strings.TrimSpace(s), int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}} {
+		if strings.HasSuffix(num, u.suffix) {
+			num, mult = strings.TrimSpace(strings.TrimSuffix(num, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n <= 0 || n > math.MaxInt64/mult {
+		return 0, fmt.Errorf("want a positive size such as 2GiB or 512MiB, got %q", s)
+	}
+	return n * mult, nil
 }
 
 // parseVars turns KEY:VALUE flags into a map.
