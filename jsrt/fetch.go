@@ -124,6 +124,9 @@ func (rt *runtime) newEnv() (*goja.Object, error) {
 	if err := rt.installD1(env); err != nil {
 		return nil, err
 	}
+	if err := rt.installUnsupported(env); err != nil {
+		return nil, err
+	}
 	if err := rt.installFetchers(env); err != nil {
 		return nil, err
 	}

@@ -330,3 +330,35 @@ func TestOutputGateHoldsStreamChunks(t *testing.T) {
 		t.Fatalf("after the last chunk: %q %v", rest, err)
 	}
 }
+
+// spec 20: the synchronous KV API (ctx.storage.kv) holds the output gate
+// like the async one. Its put passed the value where the natives read
+// allowUnconfirmed, so a truthy value (and every delete, by its key) left
+// the response unheld: found by issue 17's deleted-state-directory probe.
+func TestOutputGateHoldsSyncKV(t *testing.T) {
+	const code = `
+const { DurableObject } = require("cloudflare:workers");
+exports.Obj = class extends DurableObject {
+  fetch(req) {
+    const kv = this.ctx.storage.kv;
+    if (new URL(req.url).pathname === "/put") kv.put("k", "truthy");
+    else if (new URL(req.url).pathname === "/adelete") this.ctx.storage.delete("k");
+    else kv.delete("k");
+    return new Response("done");
+  }
+};
+exports.default = { fetch(req, env) { return env.OBJ.getByName("a").fetch(req); } };
+`
+	for _, path := range []string{"/put", "/delete", "/adelete"} {
+		log := gatesim.NewHeldLog()
+		w := objectWorker(t, code, log, Config{})
+		if path != "/put" {
+			arrives(t, asyncFetch(w, "http://x/put"), "done")
+		}
+		log.Hold()
+		got := asyncFetch(w, "http://x"+path)
+		notYet(t, got, path+"'s response")
+		log.Release()
+		arrives(t, got, "done")
+	}
+}

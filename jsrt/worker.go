@@ -57,6 +57,10 @@ type Config struct {
 	Fetchers map[string]http.Handler
 	// Cache keeps the responses of the Cache API; nil caches nothing.
 	Cache CacheStore
+	// Unsupported are bindings of kinds cairn does not serve, binding name →
+	// what it is (e.g. "r2_buckets"): env has an object for each whose every
+	// use throws an error saying so.
+	Unsupported map[string]string
 
 	Host   *objects.Host // where Durable Object events go; required with DurableObjects
 	Commit commit.Log    // makes Durable Object writes durable; default a commit.Local owned by the Worker
@@ -71,9 +75,14 @@ type Config struct {
 	// MaxMemory is the process's memory ceiling (cairn dev --max-memory):
 	// near it new requests are shed with ErrOverloaded and the
 	// longest-running task is interrupted. Zero: none.
-	MaxMemory  int64
-	Logger     *slog.Logger
-	HTTPClient *http.Client // for outbound fetch; default http.DefaultClient
+	MaxMemory int64
+	Logger    *slog.Logger
+	// HTTPClient makes outbound fetches; default a client whose transport
+	// checks every connection with Outbound.
+	HTTPClient *http.Client
+	// Outbound says which addresses outbound fetch may reach (when
+	// HTTPClient is not set); the zero value allows all.
+	Outbound Outbound
 	// MaxWebSocketMessage bounds a received WebSocket message; a larger one
 	// closes the socket with 1009. Default DefaultMaxWebSocketMessage.
 	MaxWebSocketMessage int64
@@ -133,7 +142,7 @@ func New(cfg Config) (*Worker, error) {
 		cfg.MemoryLimit = DefaultMemoryLimit
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = http.DefaultClient
+		cfg.HTTPClient = &http.Client{Transport: cfg.Outbound.Transport()}
 	}
 	if cfg.MaxBodySize <= 0 {
 		cfg.MaxBodySize = MaxBodySize
@@ -250,6 +259,7 @@ func (w *Worker) Close() {
 		if w.ownLog {
 			_ = w.durable.Close()
 		}
+		w.cfg.HTTPClient.CloseIdleConnections()
 	})
 }
 

@@ -38,6 +38,7 @@ func newDevCommand() *cobra.Command {
 		retry     time.Duration
 		hibernate time.Duration
 		wsMax     int64
+		private   bool
 		testSched bool
 		logFormat string
 		cfFile    string
@@ -91,7 +92,7 @@ namespaces kept on disk under --persist-to. --api-port also serves the admin RES
 				debug.SetMemoryLimit(ceiling)
 			}
 			opts := server.Options{Config: path, PersistTo: persistTo, Vars: overrides, Logger: log, ObjectIdle: idle, AlarmRetry: retry, HibernateIdle: hibernate,
-				MaxWebSocketMessage: wsMax, CF: cf, MaxMemory: ceiling, MaxBodySize: bodyMax}
+				MaxWebSocketMessage: wsMax, CF: cf, MaxMemory: ceiling, MaxBodySize: bodyMax, AllowPrivateFetch: private, AdminAPIPort: apiPort}
 			l := listeners{worker: net.JoinHostPort(ip, strconv.Itoa(port)), apiToken: apiToken, testScheduled: testSched, noRequestLog: noReqLog}
 			if apiToken == "" {
 				l.apiToken = os.Getenv("CAIRN_API_TOKEN")
@@ -116,6 +117,7 @@ namespaces kept on disk under --persist-to. --api-port also serves the admin RES
 	f.DurationVar(&retry, "alarm-retry", 2*time.Second, "delay before the first retry of a failed alarm (doubling, at most 6 retries)")
 	f.IntVar(&apiPort, "api-port", 0, "serve the admin REST API (/client/v4/…) on this port (0: off)")
 	f.Int64Var(&wsMax, "websocket-max-message", jsrt.DefaultMaxWebSocketMessage, "largest WebSocket message accepted, in bytes (a larger one closes the socket with 1009)")
+	f.BoolVar(&private, "private-fetch", true, "let the Worker's fetch reach loopback and private addresses, as wrangler dev does (never the admin API)")
 	f.StringVar(&maxMemory, "max-memory", "", "memory ceiling of the process, e.g. 2GiB or 512MiB: Go's soft memory limit, and near it new requests get 503 and the longest-running task fails (default: none)")
 	f.Int64Var(&bodyMax, "max-body-size", jsrt.MaxBodySize, "largest request body accepted, in bytes (a larger one gets 413)")
 	f.StringVar(&apiToken, "api-token", "", "bearer token the admin API requires (default $CAIRN_API_TOKEN; needed off loopback)")
@@ -194,6 +196,9 @@ func runDev(ctx context.Context, opts server.Options, addrs listeners, watch boo
 	if _, err := runBuild(ctx, opts.Config, cmd.ErrOrStderr()); err != nil {
 		return err
 	}
+	// The state directory stays locked across reloads, until cairn exits.
+	opts.Locks = &server.StateLocks{}
+	defer opts.Locks.Close()
 	app, err := server.Load(opts)
 	if err != nil {
 		return err
