@@ -1,0 +1,61 @@
+package jsrt
+
+import (
+	"testing"
+	"time"
+)
+
+// TestBuiltins checks the standard built-ins the prelude adds to goja
+// (core-js, prelude/01_polyfill.js; WeakRef, prelude/02_weakref.js) as
+// Worker code uses them.
+func TestBuiltins(t *testing.T) {
+	vm := preludeRuntime(t)
+	tests := []struct{ name, src, want string }{
+		{"Promise.withResolvers", `const { promise, resolve } = Promise.withResolvers(); resolve(7); return String(await promise) + (promise instanceof Promise);`, "7true"},
+		{"Promise.try", `return await Promise.try((a) => a * 2, 21);`, "42"},
+		{"iterator helpers", `const m = new Map([["a", 1], ["b", 2], ["c", 3]]);
+			return m.values().filter((v) => v % 2).map((v) => v * 10).toArray().join();`, "10,30"},
+		{"Iterator.from", `return Iterator.from({ next() { return { done: this.n > 2, value: this.n++ }; }, n: 0 }).take(5).reduce((a, b) => a + b, 0);`, "3"},
+		{"Iterator.prototype", `return String(Object.getPrototypeOf(Object.getPrototypeOf([].values())) === Iterator.prototype);`, "true"},
+		{"Set methods", `const a = new Set([1, 2, 3]), b = new Set([2, 3, 4]);
+			return [...a.intersection(b)].join() + "|" + [...a.difference(b)].join() + "|" + [...a.symmetricDifference(b)].join() + "|" + a.isSubsetOf(new Set([1, 2, 3, 4]));`, "2,3|1|1,4|true"},
+		{"Object.groupBy", `const g = Object.groupBy([1, 2, 3, 4], (n) => (n % 2 ? "odd" : "even")); return g.odd.join() + "/" + g.even.join() + Object.getPrototypeOf(g);`, "1,3/2,4null"},
+		{"Map.groupBy", `return Map.groupBy([1, 2, 3], (n) => n > 1).get(true).join();`, "2,3"},
+		{"Array.fromAsync", `return (await Array.fromAsync([Promise.resolve(1), 2])).join();`, "1,2"},
+		{"isWellFormed", `return "ab\uD800".isWellFormed() + "," + "ab".isWellFormed() + "," + JSON.stringify("a\uD800".toWellFormed());`, `false,true,"a` + "\ufffd" + `"`},
+		{"RegExp.escape", `return RegExp.escape("a.b");`, `\x61\.b`},
+		{"Error cause and AggregateError", `const e = new AggregateError([new Error("x")], "many", { cause: "why" }); return e.errors.length + e.message + e.cause;`, "1manywhy"},
+		{"DisposableStack", `const s = new DisposableStack(); let done = ""; s.defer(() => { done = "disposed"; }); s.dispose(); return done + String(typeof Symbol.dispose);`, "disposedsymbol"},
+		{"WeakRef", `const o = {}; const r = new WeakRef(o); return String(r.deref() === o) + Object.prototype.toString.call(r);`, "true[object WeakRef]"},
+		{"FinalizationRegistry", `const f = new FinalizationRegistry(() => {}); const tok = {}; f.register({}, 1, tok); return String(f.unregister(tok)) + String(f.unregister(tok));`, "truefalse"},
+		{"WeakRef needs an object", `try { new WeakRef(1); } catch (e) { return e.name; }`, "TypeError"},
+		{"Promise is goja's", `return String(Promise.resolve(1).constructor === Promise) + typeof Promise.prototype.then;`, "truefunction"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := preludeEval(t, vm, tt.src); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestRuntimeStartTime bounds the cost of a runtime's set-up (globals,
+// prelude with its polyfills, modules, a small bundle), which every Worker
+// pays once per runtime and again after a CPU-limit reset. Measured with
+// go test -run TestRuntimeStartTime -v ./jsrt.
+func TestRuntimeStartTime(t *testing.T) {
+	w := newTestWorker(t, `exports.default = { fetch() { return new Response("ok") } }`, Config{Runtimes: 1})
+	const n = 100
+	start := time.Now()
+	for i := range n {
+		if _, err := newRuntime(w, i+1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	per := time.Since(start) / n
+	t.Logf("runtime start: %v per runtime (mean of %d)", per, n)
+	if per > 250*time.Millisecond {
+		t.Errorf("a runtime takes %v to start; want under 250ms", per)
+	}
+}
