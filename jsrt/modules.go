@@ -2,22 +2,30 @@ package jsrt
 
 import (
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 
 	"github.com/dop251/goja"
+	"github.com/dop251/goja_nodejs/buffer"
 	"github.com/dop251/goja_nodejs/require"
 )
 
 //go:embed modules/*.js
 var modulesFS embed.FS
 
+//go:embed modules/generated/node.js
+var nodeNPMSource string
+
 // modulePrograms compiles the embedded CommonJS modules once per process,
 // keyed by module name ("events", "cloudflare:workers", …). A file's name is
-// the module name with ":" spelled "-" (cloudflare-workers.js).
+// the module name with ":" spelled "-" (cloudflare-workers.js) and "/"
+// spelled "_" after the first word (stream_web.js would be "stream/web").
 var modulePrograms = sync.OnceValues(func() (map[string]*goja.Program, error) {
 	names, err := fs.Glob(modulesFS, "modules/*.js")
 	if err != nil {
@@ -42,16 +50,95 @@ var modulePrograms = sync.OnceValues(func() (map[string]*goja.Program, error) {
 	return progs, nil
 })
 
+// nodeNPMProgram compiles modules/generated/node.js (unenv, readable-stream,
+// string_decoder; see polyfill/node.cjs) the first time a Worker needs it.
+var nodeNPMProgram = sync.OnceValues(func() (*goja.Program, error) {
+	p, err := goja.Compile("cairn:node", wrapCommonJS(nodeNPMSource), true)
+	if err != nil {
+		return nil, fmt.Errorf("compile generated Node.js modules: %w", err)
+	}
+	return p, nil
+})
+
+// nodeSource says where a Node.js module comes from.
+type nodeSource int
+
+const (
+	nodeEmbedded   nodeSource = iota // jsrt/modules/<name>.js, or goja_nodejs (buffer, url): always loadable
+	nodeNPM                          // modules/generated/node.js: with nodejs_compat
+	nodeCompat                       // jsrt/modules/<name>.js that needs nodejs_compat
+	nodeNotYet                       // provided by Cloudflare, not yet by cairn
+	nodeGoNative                     // registered by Go code (RegisterNodeModule)
+	nodeUnprovided                   // not provided by Cloudflare either
+)
+
+// nodeModules is every Node.js module name, with and without subpath, and
+// where cairn gets it. A Worker imports them as "name" or "node:name".
+var nodeModules = map[string]nodeSource{
+	"async_hooks": nodeEmbedded, "buffer": nodeEmbedded, "events": nodeEmbedded,
+	"path": nodeEmbedded, "path/posix": nodeEmbedded, "url": nodeEmbedded,
+	"util": nodeEmbedded, "process": nodeCompat,
+
+	"assert": nodeNPM, "assert/strict": nodeNPM, "child_process": nodeNPM,
+	"cluster": nodeNPM, "console": nodeNPM, "constants": nodeNPM, "dgram": nodeNPM,
+	"diagnostics_channel": nodeNPM, "dns": nodeNPM, "dns/promises": nodeNPM,
+	"domain": nodeNPM, "fs": nodeNPM, "fs/promises": nodeNPM, "http": nodeNPM,
+	"http2": nodeNPM, "https": nodeNPM, "inspector": nodeNPM, "module": nodeNPM,
+	"net": nodeNPM, "os": nodeNPM, "perf_hooks": nodeNPM, "punycode": nodeNPM,
+	"querystring": nodeNPM, "readline": nodeNPM, "readline/promises": nodeNPM,
+	"repl": nodeNPM, "stream": nodeNPM, "stream/promises": nodeNPM,
+	"stream/web": nodeNPM, "stream/consumers": nodeNPM, "string_decoder": nodeNPM,
+	"timers": nodeNPM, "timers/promises": nodeNPM, "tls": nodeNPM,
+	"trace_events": nodeNPM, "tty": nodeNPM, "util/types": nodeNPM, "v8": nodeNPM,
+	"vm": nodeNPM, "worker_threads": nodeNPM,
+
+	"crypto": nodeNotYet, "zlib": nodeNotYet,
+	"sqlite": nodeUnprovided, "test": nodeUnprovided, "wasi": nodeUnprovided, "sea": nodeUnprovided,
+}
+
+// ErrNoSuchModule is what a Worker's require of a module cairn does not
+// have fails with (wrapped, with the module's name).
+var ErrNoSuchModule = errors.New("No such module")
+
+// NodeModule builds a Node.js module's exports in Go, for the modules Go
+// code provides natively (node:crypto, node:zlib): it sets module.exports.
+type NodeModule func(vm *goja.Runtime, module *goja.Object)
+
+// goNodeModules are the native Node.js modules by name (see
+// RegisterNodeModule), like database/sql's drivers.
+var goNodeModules struct {
+	sync.RWMutex
+	m map[string]NodeModule
+}
+
+// RegisterNodeModule makes a Node.js module written in Go loadable by
+// Workers with nodejs_compat as name and "node:"+name, in place of what
+// nodeModules says (e.g. node:crypto, node:zlib, which are not there yet).
+// It is meant for the init function of the package that provides the
+// module; Workers started before the call do not see it.
+func RegisterNodeModule(name string, load NodeModule) {
+	goNodeModules.Lock()
+	defer goNodeModules.Unlock()
+	if goNodeModules.m == nil {
+		goNodeModules.m = make(map[string]NodeModule)
+	}
+	goNodeModules.m[name] = load
+}
+
 // registerModules makes the embedded modules loadable with require(). Node
-// modules answer to both "name" and "node:name".
+// modules answer to both "name" and "node:name", which are one instance.
 func registerModules(reg *require.Registry, rt *runtime) {
 	progs, err := modulePrograms()
 	if err != nil {
 		rt.log.Error("embedded modules", "error", err)
 		return
 	}
-	for name, prog := range progs {
-		load := func(vm *goja.Runtime, module *goja.Object) {
+	compat := rt.w.cfg.NodeCompat
+	fail := func(vm *goja.Runtime, format string, args ...any) {
+		panic(vm.NewGoError(fmt.Errorf("%w "+format, append([]any{ErrNoSuchModule}, args...)...)))
+	}
+	runProgram := func(prog *goja.Program) require.ModuleLoader {
+		return func(vm *goja.Runtime, module *goja.Object) {
 			fn, err := vm.RunProgram(prog)
 			if err != nil {
 				panic(err)
@@ -61,15 +148,89 @@ func registerModules(reg *require.Registry, rt *runtime) {
 				panic(err)
 			}
 		}
-		reg.RegisterNativeModule(name, load)
-		if !strings.Contains(name, ":") {
-			reg.RegisterNativeModule("node:"+name, load)
+	}
+	for name, prog := range progs {
+		if _, isNode := nodeModules[name]; !isNode && name != "buffer_extras" {
+			reg.RegisterNativeModule(name, runProgram(prog)) // cloudflare:*
 		}
+	}
+	// The generated npm modules: one table of factories per runtime.
+	reg.RegisterNativeModule("cairn:node", func(vm *goja.Runtime, module *goja.Object) {
+		prog, err := nodeNPMProgram()
+		if err != nil {
+			panic(vm.NewGoError(err))
+		}
+		runProgram(prog)(vm, module)
+	})
+	sources := maps.Clone(nodeModules)
+	natives := map[string]NodeModule{}
+	goNodeModules.RLock()
+	for name, load := range goNodeModules.m {
+		sources[name], natives[name] = nodeGoNative, load
+	}
+	goNodeModules.RUnlock()
+	for _, name := range slices.Sorted(maps.Keys(sources)) {
+		src := sources[name]
+		var load require.ModuleLoader
+		switch {
+		case (src == nodeNPM || src == nodeCompat || src == nodeGoNative) && !compat:
+			load = func(vm *goja.Runtime, _ *goja.Object) {
+				fail(vm, "%q: Node.js modules other than async_hooks, buffer, events, path, url and util need the \"nodejs_compat\" compatibility flag (add it to compatibility_flags in the wrangler config)", "node:"+name)
+			}
+		case src == nodeEmbedded || src == nodeCompat:
+			prog := progs[strings.ReplaceAll(name, "/", "_")]
+			switch {
+			case name == "path/posix":
+				load = alias("path")
+			case name == "buffer":
+				extras := runProgram(progs["buffer_extras"])
+				load = func(vm *goja.Runtime, module *goja.Object) {
+					buffer.Require(vm, module)
+					extras(vm, module)
+				}
+			case prog != nil:
+				load = runProgram(prog)
+			default: // goja_nodejs (url) registers itself
+				continue
+			}
+		case src == nodeNPM:
+			load = func(vm *goja.Runtime, module *goja.Object) {
+				factories := require.Require(vm, "cairn:node").ToObject(vm)
+				factory, ok := goja.AssertFunction(factories.Get(name))
+				if !ok {
+					fail(vm, "%q: missing from the generated modules", "node:"+name)
+				}
+				v, err := factory(goja.Undefined())
+				if err != nil {
+					panic(err)
+				}
+				_ = module.Set("exports", v)
+			}
+		case src == nodeGoNative:
+			load = require.ModuleLoader(natives[name])
+		case src == nodeNotYet:
+			load = func(vm *goja.Runtime, _ *goja.Object) {
+				fail(vm, "%q: cairn does not provide node:%s yet (Cloudflare does with nodejs_compat)", "node:"+name, name)
+			}
+		default:
+			load = func(vm *goja.Runtime, _ *goja.Object) {
+				fail(vm, "%q: Cloudflare Workers do not provide it", "node:"+name)
+			}
+		}
+		reg.RegisterNativeModule(name, load)
+		reg.RegisterNativeModule("node:"+name, alias(name))
 	}
 	// Natives the JS modules reach through require("cairn:internal").
 	reg.RegisterNativeModule("cairn:internal", func(vm *goja.Runtime, module *goja.Object) {
 		_ = module.Set("exports", rt.natives)
 	})
+}
+
+// alias loads as another module's exports (one instance for both names).
+func alias(name string) require.ModuleLoader {
+	return func(vm *goja.Runtime, module *goja.Object) {
+		_ = module.Set("exports", require.Require(vm, name))
+	}
 }
 
 // installRequire replaces the registry's require with one whose failure
@@ -85,10 +246,42 @@ func (rt *runtime) installRequire() error {
 		if err != nil {
 			msg := err.Error()
 			if !strings.Contains(msg, require.NoSuchBuiltInModuleError.Error()) && !strings.Contains(msg, require.InvalidModuleError.Error()) {
-				panic(err) // the module itself threw
+				panic(err) // the module itself threw, or refused to load
 			}
-			panic(vm.NewGoError(fmt.Errorf("No such module %q (imported by the Worker). cairn provides cloudflare:workers and the Node.js modules async_hooks, buffer, events, path, url and util (also as \"node:…\")", name)))
+			panic(vm.NewGoError(fmt.Errorf("%w %q (imported by the Worker). cairn provides the cloudflare:workers, cloudflare:sockets and cloudflare:email modules and, with the \"nodejs_compat\" compatibility flag, the Node.js modules (also as \"node:…\")", ErrNoSuchModule, name)))
 		}
 		return v
 	})
+}
+
+// installNodeGlobals defines what nodejs_compat adds to the global scope
+// besides Buffer: process, loaded on first use (so a Worker that never
+// touches it does not pay for it).
+func (rt *runtime) installNodeGlobals() error {
+	if !rt.w.cfg.NodeCompat {
+		return nil
+	}
+	fn, err := rt.vm.RunString(`(function (require, natives) {
+  let value, loading = false;
+  Object.defineProperty(globalThis, "process", {
+    configurable: true,
+    enumerable: false,
+    get() {
+      // While node:process loads, its code sees no global process (as
+      // unenv expects of a platform without one).
+      if (value === undefined && !loading && !natives.nodeProcessLoading) {
+        loading = true;
+        try { value = require("node:process"); } finally { loading = false; }
+      }
+      return value;
+    },
+    set(v) { value = v; },
+  });
+})`)
+	if err != nil {
+		return err
+	}
+	call, _ := goja.AssertFunction(fn)
+	_, err = call(goja.Undefined(), rt.vm.Get("require"), rt.natives)
+	return err
 }
