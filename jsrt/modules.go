@@ -254,10 +254,28 @@ func (rt *runtime) installRequire() error {
 	})
 }
 
-// installNodeGlobals defines what nodejs_compat adds to the global scope
-// besides Buffer: process, loaded on first use (so a Worker that never
-// touches it does not pay for it).
+// installNodeGlobals defines the Cloudflare global and what nodejs_compat
+// adds to the global scope besides Buffer: process, loaded on first use (so
+// a Worker that never touches it does not pay for it).
 func (rt *runtime) installNodeGlobals() error {
+	flags := rt.vm.NewObject()
+	for _, f := range rt.w.cfg.CompatibilityFlags {
+		_ = flags.Set(f, true)
+	}
+	if rt.w.cfg.NodeCompat {
+		_ = flags.Set("nodejs_compat", true)
+	}
+	cf := rt.vm.NewObject()
+	_ = cf.DefineDataProperty("compatibilityFlags", flags, goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+	freeze, _ := goja.AssertFunction(rt.vm.Get("Object").ToObject(rt.vm).Get("freeze"))
+	for _, o := range []*goja.Object{flags, cf} {
+		if _, err := freeze(goja.Undefined(), o); err != nil {
+			return err
+		}
+	}
+	if err := rt.vm.GlobalObject().DefineDataProperty("Cloudflare", cf, goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_FALSE); err != nil {
+		return err
+	}
 	if !rt.w.cfg.NodeCompat {
 		return nil
 	}

@@ -106,3 +106,35 @@ func TestBufferExtras(t *testing.T) {
 		}
 	}
 }
+
+// The cloudflare:* modules and the Cloudflare global.
+func TestCloudflareModules(t *testing.T) {
+	tests := []struct{ name, body, want string }{
+		{"workers exports", `const m = require("cloudflare:workers"); return ["DurableObject", "WorkerEntrypoint", "WorkflowEntrypoint", "RpcTarget", "waitUntil"].map((k) => typeof m[k]).join() + "," + m.env.WHO;`,
+			"function,function,function,function,function,you"},
+		{"waitUntil", `const { waitUntil } = require("cloudflare:workers"); let done = false; waitUntil(new Promise((r) => setTimeout(() => { done = true; r(); }, 1))); await new Promise((r) => setTimeout(r, 5)); return done;`, "true"},
+		{"WorkflowEntrypoint subclass", `const { WorkflowEntrypoint } = require("cloudflare:workers"); class W extends WorkflowEntrypoint { run() { return this.env.WHO; } } return new W({}, { WHO: "wf" }).run();`, "wf"},
+		{"email", `const { EmailMessage } = require("cloudflare:email"); const m = new EmailMessage("a@x.dev", "b@y.dev", "Subject: hi\r\n\r\nbody"); return m.from + ">" + m.to + ":" + m.raw.length;`, "a@x.dev>b@y.dev:19"},
+		{"sockets connect says what is missing", `try { require("cloudflare:sockets").connect({ hostname: "db", port: 5432 }); } catch (e) { return e.message; }`, `cairn does not support outgoing TCP sockets (connect("db:5432") from cloudflare:sockets) yet.`},
+		{"Cloudflare.compatibilityFlags", `return [Cloudflare.compatibilityFlags.nodejs_compat, Cloudflare.compatibilityFlags.some_flag, Cloudflare.compatibilityFlags.other, Object.isFrozen(Cloudflare.compatibilityFlags)].join();`, "true,true,,true"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := nodeEval(t, tt.body, Config{NodeCompat: true, CompatibilityFlags: []string{"some_flag"}, Vars: map[string]any{"WHO": "you"}})
+			if got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// WebSocket's ready-state constants, standard and workerd's READY_STATE_*
+// (partyserver filters its connections by WebSocket.READY_STATE_OPEN).
+func TestWebSocketConstants(t *testing.T) {
+	got := nodeEval(t, `const p = new WebSocketPair(); return [WebSocket.CONNECTING, WebSocket.OPEN, WebSocket.CLOSING, WebSocket.CLOSED,
+		WebSocket.READY_STATE_CONNECTING, WebSocket.READY_STATE_OPEN, WebSocket.READY_STATE_CLOSING, WebSocket.READY_STATE_CLOSED,
+		p[0].READY_STATE_OPEN, p[1].CLOSED].join();`, Config{})
+	if want := "0,1,2,3,0,1,2,3,1,3"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}

@@ -64,6 +64,9 @@ type Config struct {
 	// MaxWebSocketMessage bounds a received WebSocket message; a larger one
 	// closes the socket with 1009. Default DefaultMaxWebSocketMessage.
 	MaxWebSocketMessage int64
+	// CompatibilityFlags are the config's compatibility_flags; Worker code
+	// reads them as Cloudflare.compatibilityFlags.
+	CompatibilityFlags []string
 }
 
 // Worker runs one Worker script on a pool of runtimes. It serves HTTP

@@ -187,6 +187,7 @@ func Load(opts Options) (*App, error) {
 		Logger: log,
 
 		MaxWebSocketMessage: opts.MaxWebSocketMessage,
+		CompatibilityFlags:  cfg.CompatibilityFlags,
 	})
 	if err != nil {
 		host.Close()
