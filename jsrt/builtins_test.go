@@ -59,3 +59,32 @@ func TestRuntimeStartTime(t *testing.T) {
 		t.Errorf("a runtime takes %v to start; want under 250ms", per)
 	}
 }
+
+// console.log's rendering of the objects whose own properties say nothing
+// (prelude/06_inspect.js), as Node and workerd show them.
+func TestInspect(t *testing.T) {
+	vm := preludeRuntime(t)
+	tests := []struct{ name, src, want string }{
+		{"URL", `return __cairn.format(new URL("https://u:p@example.com/a/b?x=1#h"));`,
+			"URL { href: 'https://u:p@example.com/a/b?x=1#h', origin: 'https://example.com', protocol: 'https:', username: 'u', password: 'p', host: 'example.com', hostname: 'example.com', port: '', pathname: '/a/b', search: '?x=1', searchParams: URLSearchParams { 'x' => '1' }, hash: '#h' }"},
+		{"URLSearchParams", `return __cairn.format(new URLSearchParams("a=1&b=two"));`, "URLSearchParams { 'a' => '1', 'b' => 'two' }"},
+		{"Headers", `return __cairn.format(new Headers({ "Content-Type": "text/plain", "x-a": "1" }));`, "Headers(2) { 'content-type' => 'text/plain', 'x-a' => '1' }"},
+		{"Response", `return __cairn.format(new Response("hi", { status: 201, headers: { a: "b" } }));`,
+			"Response { status: 201, statusText: '', headers: Headers(2) { 'a' => 'b', 'content-type' => 'text/plain;charset=UTF-8' }, ok: true, redirected: false, url: '', bodyUsed: false }"},
+		{"Request", `return __cairn.format(new Request("https://x.dev/p", { method: "POST" }));`,
+			"Request { method: 'POST', url: 'https://x.dev/p', headers: Headers(0) {}, redirect: 'follow', bodyUsed: false }"},
+		{"nested in an object", `return __cairn.format({ u: new URL("http://a/") }).slice(0, 20);`, "{ u: URL { href: 'ht"},
+		{"error with cause", `const e = new Error("outer", { cause: new TypeError("inner") }); e.stack = "Error: outer"; e.cause.stack = "TypeError: inner"; return __cairn.format(e);`,
+			"Error: outer { [cause]: TypeError: inner }"},
+		{"custom inspect", `return __cairn.format({ [Symbol.for("nodejs.util.inspect.custom")]() { return "Money(5 EUR)"; } });`, "Money(5 EUR)"},
+		{"ArrayBuffer", `return __cairn.format(new Uint8Array([1, 255]).buffer);`, "ArrayBuffer { [Uint8Contents]: <01 ff>, byteLength: 2 }"},
+		{"Map, Set, typed arrays unchanged", `return __cairn.format(new Map([["a", 1]]), new Set([1]), new Uint8Array([1, 2]));`, "Map(1) { 'a' => 1 } Set(1) { 1 } Uint8Array(2) [ 1, 2 ]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := preludeEval(t, vm, tt.src); got != tt.want {
+				t.Errorf("got  %s\nwant %s", got, tt.want)
+			}
+		})
+	}
+}
