@@ -120,7 +120,7 @@ func New(cfg Config) (*Worker, error) {
 	// Compiled once; every runtime runs the same program.
 	prog, err := goja.Compile(cfg.Filename, wrapCommonJS(cfg.Code), false)
 	if err != nil {
-		return nil, fmt.Errorf("compile %s: %w", cfg.Filename, err)
+		return nil, fmt.Errorf("compile %s: %w", cfg.Filename, sourceSyntaxError(cfg.Code, err))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &Worker{cfg: cfg, log: cfg.Logger, program: prog, seed: maphash.MakeSeed(), ctx: ctx, cancel: cancel, durable: cfg.Commit}

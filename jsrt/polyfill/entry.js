@@ -31,6 +31,11 @@ import "core-js/modules/es.iterator.some.js";
 import "core-js/modules/es.iterator.take.js";
 import "core-js/modules/es.iterator.to-array.js";
 import "core-js/modules/es.iterator.concat.js"; // ES2026
+import "core-js/modules/es.iterator.zip.js"; // ES2026 (joint iteration)
+import "core-js/modules/es.iterator.zip-keyed.js";
+import "core-js/modules/es.iterator.chunks.js"; // ES2026
+import "core-js/modules/es.iterator.windows.js";
+import "core-js/modules/es.iterator.includes.js";
 // Set methods, ES2025 (goja has some; the rest are added)
 import "core-js/modules/es.set.difference.v2.js";
 import "core-js/modules/es.set.intersection.v2.js";
