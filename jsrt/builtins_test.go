@@ -88,3 +88,33 @@ func TestInspect(t *testing.T) {
 		})
 	}
 }
+
+// core-js loads on first use (prelude/01_polyfill_lazy.js): no prelude file
+// touches it at start, and whichever built-in code touches first loads all.
+func TestBuiltinsLoadLazily(t *testing.T) {
+	stub := `String(typeof Object.getOwnPropertyDescriptor(Promise, "withResolvers").get === "function" && !("getOrInsert" in Object.getOwnPropertyDescriptor(Map.prototype, "getOrInsert")))`
+	if got := preludeEval(t, preludeRuntime(t), "return "+stub+";"); got != "true" {
+		t.Fatalf("core-js loaded while the prelude ran (or keys missing): %s", got)
+	}
+	firstTouch := map[string]string{
+		"iterator helper":   `return new Map([[1, 2]]).values().map((v) => v + 1).toArray().join() + typeof Promise.withResolvers;`,
+		"Iterator global":   `return typeof Iterator.from + typeof Promise.withResolvers;`,
+		"Promise static":    `return Promise.withResolvers().promise instanceof Promise ? "ok" + typeof Iterator : "no";`,
+		"Set method":        `return [...new Set([1]).union(new Set([2]))].join() + typeof Object.groupBy;`,
+		"Symbol.dispose":    `return typeof Symbol.dispose + typeof DisposableStack;`,
+		"assignment first":  `Promise.try = 5; return String(Promise.try) + typeof Promise.withResolvers;`,
+		"descriptor reader": `return typeof Object.groupBy + typeof Object.getOwnPropertyDescriptor(Object, "groupBy").value;`,
+	}
+	want := map[string]string{
+		"iterator helper": "3function", "Iterator global": "functionfunction", "Promise static": "okfunction",
+		"Set method": "1,2function", "Symbol.dispose": "symbolfunction", "assignment first": "5function",
+		"descriptor reader": "functionfunction",
+	}
+	for name, src := range firstTouch {
+		t.Run(name, func(t *testing.T) {
+			if got := preludeEval(t, preludeRuntime(t), src); got != want[name] {
+				t.Errorf("got %q, want %q", got, want[name])
+			}
+		})
+	}
+}

@@ -6,7 +6,8 @@
 //
 //	go generate ./jsrt    (from the repository root; needs npm)
 //
-// Output: ../prelude/01_polyfill.js (core-js, from entry.js) and
+// Output: ../prelude/01_polyfill.js (core-js, from entry.js, as the function
+// __cairn.loadBuiltins, which prelude/01_polyfill_lazy.js runs on first use) and
 // ../modules/generated/node.js (unenv, readable-stream, string_decoder, from
 // node.cjs).
 package main
@@ -37,10 +38,11 @@ func main() {
 	if err := npm.Run(); err != nil {
 		log.Fatalf("npm ci in %s: %v", dir, err)
 	}
-	if err := bundle(dir, "entry.js", filepath.Join(dir, "..", "prelude", "01_polyfill.js"), "core-js", api.FormatIIFE); err != nil {
+	if err := bundle(dir, "entry.js", filepath.Join(dir, "..", "prelude", "01_polyfill.js"), "core-js", api.FormatIIFE,
+		"globalThis.__cairn.loadBuiltins = function loadBuiltins() {\n", "};\n"); err != nil {
 		log.Fatal(err)
 	}
-	if err := bundle(dir, "node.cjs", filepath.Join(dir, "..", "modules", "generated", "node.js"), "unenv", api.FormatCommonJS); err != nil {
+	if err := bundle(dir, "node.cjs", filepath.Join(dir, "..", "modules", "generated", "node.js"), "unenv", api.FormatCommonJS, "", ""); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -73,7 +75,7 @@ var runtimeModules = api.Plugin{
 }
 
 // bundle writes entry (in dir) as one script that runs once per runtime.
-func bundle(dir, entry, out, what string, format api.Format) error {
+func bundle(dir, entry, out, what string, format api.Format, prefix, suffix string) error {
 	res := api.Build(api.BuildOptions{
 		EntryPoints:      []string{entry},
 		AbsWorkingDir:    dir,
@@ -107,7 +109,8 @@ func bundle(dir, entry, out, what string, format api.Format) error {
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return err
 	}
-	return os.WriteFile(out, append([]byte(header), res.OutputFiles[0].Contents...), 0o644)
+	code := header + prefix + string(res.OutputFiles[0].Contents) + suffix
+	return os.WriteFile(out, []byte(code), 0o644)
 }
 
 // unsupported is the syntax goja cannot parse, lowered by esbuild: the same
