@@ -15,6 +15,8 @@ type Options struct {
 	Entry  string            // absolute path of the entry module (.ts, .js, .mjs, …)
 	Dir    string            // project directory: resolution root and base of source paths (default: Entry's directory)
 	Define map[string]string // extra compile-time replacements, as esbuild's define
+	// Rules are the config's module rules, applied before DefaultRules.
+	Rules []Rule
 }
 
 // Result is a bundled Worker.
@@ -110,6 +112,10 @@ func Build(opts Options) (*Result, error) {
 	for k, v := range opts.Define {
 		define[k] = v
 	}
+	rules, err := effectiveRules(opts.Rules)
+	if err != nil {
+		return nil, err
+	}
 	external := []string{"cloudflare:*", "node:*"}
 	external = append(external, nodeBuiltins...)
 	res := api.Build(api.BuildOptions{
@@ -128,10 +134,10 @@ func Build(opts Options) (*Result, error) {
 		ResolveExtensions: []string{".ts", ".tsx", ".mts", ".js", ".mjs", ".cjs", ".jsx", ".json"},
 		Loader: map[string]api.Loader{
 			// As wrangler: JSX is allowed in .js files.
+			// Text, Data and WebAssembly modules: see rulesPlugin.
 			".js": api.LoaderJSX, ".mjs": api.LoaderJSX, ".cjs": api.LoaderJSX,
-			".txt": api.LoaderText, ".html": api.LoaderText, ".sql": api.LoaderText,
-			".bin": api.LoaderBinary, ".wasm": api.LoaderBinary,
 		},
+		Plugins:        []api.Plugin{rulesPlugin(opts.Dir, rules)},
 		External:       external,
 		Define:         define,
 		KeepNames:      true, // as wrangler: Function.name survives renaming

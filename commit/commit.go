@@ -165,14 +165,21 @@ func (l *Local) syncAll(batch []request) map[Syncer]error {
 // the whole file system holding dir (Linux syncfs) instead of one fsync per
 // file: with many objects written at once that is much cheaper, at the cost
 // of also flushing whatever else is dirty on that file system (put the data
-// directory on its own volume). Call it before the first Submit. It is a
-// no-op where syncfs does not exist.
+// directory on its own volume). Call it before the first Submit. It
+// creates dir (durably, see MkdirAll) if it does not exist. It is a no-op
+// where syncfs does not exist or does not make files durable (FUSE file
+// systems).
 func (l *Local) SyncFileSystem(dir string, min int) error {
+	if err := MkdirAll(dir); err != nil {
+		return err
+	}
 	fs, err := openFileSystem(dir, max(min, 2))
 	if err != nil {
 		return err
 	}
-	l.fs = fs
+	if fs != nil {
+		l.fs = fs
+	}
 	return nil
 }
 

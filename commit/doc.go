@@ -16,11 +16,15 @@
 // are synced in parallel (the filesystem's journal merges concurrent syncs
 // into one device flush). After SyncFileSystem(dir, min) (the server calls
 // it for its state directory with min 4), a round of at least min files is
-// one syncfs of dir's whole file system instead (Linux). Under load one
+// one syncfs of dir's whole file system instead (Linux; not on FUSE, where
+// syncfs does not reach the file server). Under load one
 // sync thus acknowledges many transactions, and an object keeps running its
 // next events while its previous commit is being synced. Shared does the
 // same for a database many goroutines write (a KV namespace, a D1
 // database): a write returns, and a read hands out data, only once the
-// commits involved are durable. A cluster Log would instead replicate the
-// transaction and report it durable when a quorum has it.
+// commits involved are durable; it also runs the database's WAL checkpoints
+// (Checkpoint), so that their fsync errors are not lost, and keeps the first
+// failure for good. MkdirAll creates directories durably. A cluster Log
+// would instead replicate the transaction and report it durable when a
+// quorum has it.
 package commit

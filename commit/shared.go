@@ -2,15 +2,28 @@ package commit
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 )
 
 // WAL is the write-ahead log of a SQLite database in WAL mode (Path is the
 // database file), as a Syncer: Sync fsyncs the -wal file. Two WALs with
 // the same Path are the same Syncer, so their syncs group.
 type WAL struct{ Path string }
+
+// Size returns the size of the -wal file (0 if there is none).
+func (w WAL) Size() (int64, error) {
+	info, err := os.Stat(w.Path + "-wal")
+	if os.IsNotExist(err) {
+		return 0, nil
+	} else if err != nil {
+		return 0, err
+	}
+	return info.Size(), nil
+}
 
 // Sync makes everything appended to the log so far durable.
 func (w WAL) Sync() error {
@@ -31,9 +44,16 @@ func (w WAL) Sync() error {
 // reading, which waits until every commit it may have seen is durable.
 // Commits are numbered in the order the database applied them; the caller
 // numbers them with Committed while it still holds its write lock.
+//
+// The database's owner turns SQLite's automatic checkpoints off
+// (PRAGMA wal_autocheckpoint=0) and runs them through Checkpoint when
+// CheckpointDue says so: SQLite ignores the errors of its own, and a
+// checkpoint fsyncs the WAL through SQLite's file descriptor, so a
+// write-back error it hit would not be reported to the next Sync, which
+// would acknowledge commits that never reached the disk.
 type Shared struct {
 	log Log
-	f   Syncer
+	f   *guarded
 
 	mu        sync.Mutex
 	committed uint64 // commits applied to the database
@@ -44,7 +64,73 @@ type Shared struct {
 
 // NewShared returns a Shared that syncs f through log.
 func NewShared(log Log, f Syncer) *Shared {
-	return &Shared{log: log, f: f, changed: make(chan struct{})}
+	return &Shared{log: log, f: &guarded{f: f}, changed: make(chan struct{})}
+}
+
+// CheckpointBytes is the WAL size from which CheckpointDue asks for a
+// checkpoint: about SQLite's automatic one (1000 pages of 4 KiB).
+const CheckpointBytes = 4 << 20
+
+// guarded is a Shared's file as its Log sees it: its syncs and the
+// database's checkpoints exclude each other, and the first failure of
+// either fails every later sync (the kernel reports a write-back error
+// once, so a retried fsync would succeed without the lost data).
+type guarded struct {
+	f   Syncer
+	due atomic.Bool // a sync saw the WAL past CheckpointBytes
+
+	mu     sync.Mutex
+	failed error
+}
+
+func (g *guarded) Sync() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.failed != nil {
+		return g.failed
+	}
+	if err := g.f.Sync(); err != nil {
+		g.failed = err
+		return err
+	}
+	if sz, ok := g.f.(interface{ Size() (int64, error) }); ok {
+		if n, err := sz.Size(); err == nil && n >= CheckpointBytes {
+			g.due.Store(true)
+		}
+	}
+	return nil
+}
+
+// CheckpointDue reports whether the WAL has grown enough to be
+// checkpointed (see Checkpoint). It is cheap: call it after each commit.
+func (s *Shared) CheckpointDue() bool { return s.f.due.Load() }
+
+// Checkpoint runs fn, which checkpoints the database's WAL, with no sync
+// of it running meanwhile, and keeps its error: the commits not yet
+// durable then fail to become so, now and for good. Call it outside any
+// transaction, after a commit (the caller's write lock may be held).
+func (s *Shared) Checkpoint(fn func() error) error {
+	g := s.f
+	g.mu.Lock()
+	g.due.Store(false)
+	err := g.failed
+	if err == nil {
+		if err = fn(); err != nil {
+			err = fmt.Errorf("checkpoint: %w", err)
+			g.failed = err
+		}
+	}
+	g.mu.Unlock()
+	if err != nil {
+		s.mu.Lock()
+		if s.failed == nil {
+			s.failed = err
+		}
+		close(s.changed)
+		s.changed = make(chan struct{})
+		s.mu.Unlock()
+	}
+	return err
 }
 
 // Committed records that the database applied a commit, and returns its

@@ -2,6 +2,7 @@ package commit
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -71,4 +72,80 @@ func TestSharedGroupsWriters(t *testing.T) {
 	}
 	wg.Wait()
 	t.Logf("64 commits, %d syncs", f.syncs.Load())
+}
+
+// sizedFile is a fakeFile with a WAL size, whose sync can fail once and
+// then succeed, as fsync does after a write-back error.
+type sizedFile struct {
+	fakeFile
+	size     int64
+	failOnce error
+}
+
+func (f *sizedFile) Sync() error {
+	if err := f.failOnce; err != nil {
+		f.failOnce = nil
+		return err
+	}
+	return f.fakeFile.Sync()
+}
+
+func (f *sizedFile) Size() (int64, error) { return f.size, nil }
+
+// A failed sync or checkpoint fails the commits waiting and every later
+// one: the error is reported once by the kernel, and a retried fsync that
+// succeeds proves nothing about the lost data.
+func TestSharedFailuresStick(t *testing.T) {
+	boom := errors.New("EIO")
+	ctx := context.Background()
+	for _, how := range []string{"sync", "checkpoint"} {
+		t.Run(how, func(t *testing.T) {
+			l := NewLocal(0)
+			defer l.Close()
+			f := &sizedFile{}
+			s := NewShared(l, f)
+			if err := s.Durable(ctx, s.Committed()); err != nil {
+				t.Fatal(err)
+			}
+			seq := s.Committed()
+			switch how {
+			case "sync":
+				f.failOnce = boom
+			case "checkpoint":
+				if err := s.Checkpoint(func() error { return boom }); !errors.Is(err, boom) {
+					t.Fatalf("Checkpoint = %v", err)
+				}
+			}
+			if err := s.Durable(ctx, seq); !errors.Is(err, boom) {
+				t.Fatalf("Durable after a failed %s = %v, want the failure", how, err)
+			}
+			if err := s.Durable(ctx, s.Committed()); !errors.Is(err, boom) {
+				t.Fatalf("a later Durable = %v, want the failure still", err)
+			}
+			ran := false
+			if err := s.Checkpoint(func() error { ran = true; return nil }); !errors.Is(err, boom) || ran {
+				t.Fatalf("Checkpoint after the failure = %v (ran %v), want the failure and no checkpoint", err, ran)
+			}
+		})
+	}
+}
+
+// A sync that finds the WAL past CheckpointBytes makes a checkpoint due;
+// running it clears that.
+func TestSharedCheckpointDue(t *testing.T) {
+	ctx := context.Background()
+	l := NewLocal(0)
+	defer l.Close()
+	f := &sizedFile{size: CheckpointBytes - 1}
+	s := NewShared(l, f)
+	if err := s.Durable(ctx, s.Committed()); err != nil || s.CheckpointDue() {
+		t.Fatalf("small WAL: due = %v, err %v", s.CheckpointDue(), err)
+	}
+	f.size = CheckpointBytes
+	if err := s.Durable(ctx, s.Committed()); err != nil || !s.CheckpointDue() {
+		t.Fatalf("large WAL: due = %v, err %v", s.CheckpointDue(), err)
+	}
+	if err := s.Checkpoint(func() error { return nil }); err != nil || s.CheckpointDue() {
+		t.Fatalf("after Checkpoint: due = %v, err %v", s.CheckpointDue(), err)
+	}
 }

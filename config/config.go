@@ -15,7 +15,7 @@ type Config struct {
 	Dir  string // directory of the config file; relative paths resolve against it
 
 	Name               string   // Worker name; defaults to the name of Dir
-	Main               string   // absolute path of the entry module
+	Main               string   // absolute path of the entry module; "" for an assets-only project
 	CompatibilityDate  string   // "YYYY-MM-DD"; see Load for the default
 	CompatibilityFlags []string // compatibility_flags, as written
 
@@ -28,11 +28,21 @@ type Config struct {
 	// means the runtime's default.
 	CPULimit time.Duration
 
+	// MemoryLimit is limits.memory_mb in bytes: the memory one request or
+	// Durable Object event may hold (a cairn extension; Cloudflare fixes it
+	// at 128 MB per isolate). Zero means the runtime's default, 128 MiB.
+	MemoryLimit int64
+
 	DurableObjects []DurableObjectBinding // durable_objects.bindings
 	Migrations     []Migration            // migrations, in order
 	D1Databases    []D1Database           // d1_databases
 	KVNamespaces   []KVNamespace          // kv_namespaces
 	Services       []ServiceBinding       // services
+
+	Assets *Assets      // assets; nil without
+	Build  *Build       // build; nil without
+	Rules  []ModuleRule // rules, in order (before the default rules)
+	Crons  []string     // triggers.crons
 }
 
 // DurableObjectBinding exposes a Durable Object namespace to the Worker as env[Name].

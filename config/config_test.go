@@ -53,7 +53,6 @@ const fullJSONC = `// A Worker with every kind of binding.
   "d1_databases": [{"binding": "DB", "database_name": "db", "database_id": "abc"}],
   "kv_namespaces": [{"binding": "KV", "id": "k1", "preview_id": "k2"}],
   "services": [{"binding": "AUTH", "service": "counter", "entrypoint": "Auth"}],
-  "routes": [{"pattern": "example.com/*"}],
 }
 `
 
@@ -82,7 +81,6 @@ name = "counter"
 main = "src/index.js"
 compatibility_date = 2024-04-03 # an unquoted TOML date works too
 compatibility_flags = ["nodejs_compat"]
-workers_dev = true
 
 [vars]
 GREETING = "hi"
@@ -300,7 +298,7 @@ func TestLoadUnknownKeys(t *testing.T) {
   "main": "src/index.js",
   "compatibility_date": "2024-04-03",
   "colour": "blue",
-  "routes": ["example.com/*"], // known to wrangler; ignored silently
+  "routes": ["example.com/*"], // known to wrangler; warned about as deployment-only
   "durable_objects": {
     "bindings": [{"name": "A", "class_name": "A",
       "clas": "A"}],
@@ -308,6 +306,7 @@ func TestLoadUnknownKeys(t *testing.T) {
   }
 }`, []string{
 			`wrangler.jsonc:4: unknown key "colour" ignored`,
+			`wrangler.jsonc:5: "routes" is a deployment setting; ignored`,
 			`wrangler.jsonc:8: unknown key "durable_objects.bindings[0].clas" ignored`,
 			`wrangler.jsonc:9: unknown key "durable_objects.extra" ignored`,
 		}},
@@ -328,6 +327,7 @@ new_classes = ["A"]
 transferred_classes = []
 `, []string{
 			`wrangler.toml:3: unknown key "colour" ignored`,
+			`wrangler.toml:4: "account_id" is a deployment setting; ignored`,
 			`wrangler.toml:7: unknown key "durable_objects.extra" ignored`,
 			`wrangler.toml:9: unknown key "durable_objects.bindings[0].clas" ignored`,
 			`wrangler.toml:15: unknown key "migrations[0].transferred_classes" ignored`,
@@ -392,11 +392,15 @@ func TestLimitsCPU(t *testing.T) {
 		name, limits string
 		want         time.Duration
 		wantErr      string
+		wantMemory   int64
 	}{
-		{"unset", `{}`, 0, ""},
-		{"set", `{"cpu_ms": 250}`, 250 * time.Millisecond, ""},
-		{"negative", `{"cpu_ms": -1}`, 0, "wrangler.jsonc:6: limits.cpu_ms must be a positive"},
-		{"string", `{"cpu_ms": "5"}`, 0, "wrangler.jsonc:6: limits.cpu_ms must be a positive"},
+		{"unset", `{}`, 0, "", 0},
+		{"set", `{"cpu_ms": 250}`, 250 * time.Millisecond, "", 0},
+		{"negative", `{"cpu_ms": -1}`, 0, "wrangler.jsonc:6: limits.cpu_ms must be a positive", 0},
+		{"string", `{"cpu_ms": "5"}`, 0, "wrangler.jsonc:6: limits.cpu_ms must be a positive", 0},
+		{"memory", `{"memory_mb": 64}`, 0, "", 64 << 20},
+		{"memory fraction", `{"memory_mb": 1.5}`, 0, "wrangler.jsonc:6: limits.memory_mb must be a positive whole number", 0},
+		{"memory zero", `{"memory_mb": 0}`, 0, "wrangler.jsonc:6: limits.memory_mb must be a positive whole number", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -421,6 +425,9 @@ func TestLimitsCPU(t *testing.T) {
 			}
 			if c.CPULimit != tt.want {
 				t.Errorf("CPULimit = %v, want %v", c.CPULimit, tt.want)
+			}
+			if c.MemoryLimit != tt.wantMemory {
+				t.Errorf("MemoryLimit = %d, want %d", c.MemoryLimit, tt.wantMemory)
 			}
 		})
 	}

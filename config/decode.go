@@ -35,6 +35,9 @@ func (d *decoder) decode(c *Config) error {
 		return err
 	}
 	if main == "" {
+		if _, ok := root["assets"]; ok {
+			return d.decodeAssetsOnly(c)
+		}
 		return &Error{File: d.file, Msg: `"main" is required: set it to your Worker's entry module, e.g. "src/index.ts"`}
 	}
 	c.Main = filepath.Join(c.Dir, main)
@@ -68,13 +71,20 @@ func (d *decoder) decode(c *Config) error {
 	if err != nil {
 		return err
 	}
-	d.checkKeys("limits", limits, known("cpu_ms", "subrequests"))
+	d.checkKeys("limits", limits, known("cpu_ms", "memory_mb"))
 	if v, ok := limits["cpu_ms"]; ok {
 		ms, ok := v.(float64)
 		if !ok || ms <= 0 || ms != float64(int64(ms)) {
 			return d.errorf("limits.cpu_ms", "limits.cpu_ms must be a positive whole number of milliseconds, got %v", v)
 		}
 		c.CPULimit = time.Duration(ms) * time.Millisecond
+	}
+	if v, ok := limits["memory_mb"]; ok {
+		mb, ok := v.(float64)
+		if !ok || mb <= 0 || mb != float64(int64(mb)) {
+			return d.errorf("limits.memory_mb", "limits.memory_mb must be a positive whole number of megabytes, got %v", v)
+		}
+		c.MemoryLimit = int64(mb) << 20
 	}
 
 	do, err := d.object(root, "", "durable_objects")
@@ -195,6 +205,9 @@ func (d *decoder) decode(c *Config) error {
 		return err
 	}
 
+	if err := d.decodeWeb(c); err != nil {
+		return err
+	}
 	return d.validate(c)
 }
 
@@ -232,6 +245,12 @@ func (d *decoder) validate(c *Config) error {
 	}
 	for i, sb := range c.Services {
 		if err := addBinding(sb.Binding, index("services", i)+".binding"); err != nil {
+			return err
+		}
+	}
+
+	if c.Assets != nil && c.Assets.Binding != "" {
+		if err := addBinding(c.Assets.Binding, "assets.binding"); err != nil {
 			return err
 		}
 	}
@@ -274,6 +293,10 @@ func (d *decoder) warnUnknown() {
 		return cmp.Or(cmp.Compare(d.line(a), d.line(b)), cmp.Compare(a, b))
 	})
 	for _, p := range d.unknown {
+		if why, ok := ignoredKeys[p]; ok {
+			d.warn(fmt.Sprintf("%s:%d: %q %s; ignored", d.file, d.line(p), p, why))
+			continue
+		}
 		d.warn(fmt.Sprintf("%s:%d: unknown key %q ignored", d.file, d.line(p), p))
 	}
 }
@@ -289,16 +312,12 @@ func isTopLevelKey(k string) bool {
 	switch k {
 	case "name", "main", "compatibility_date", "compatibility_flags", "vars",
 		"durable_objects", "migrations", "d1_databases", "kv_namespaces", "services",
-		// Deployment, build and bindings cairn does not provide.
-		"$schema", "account_id", "workers_dev", "preview_urls", "routes", "route",
-		"observability", "upload_source_maps", "placement", "limits", "build",
-		"minify", "dev", "env", "triggers", "rules", "no_bundle",
-		"find_additional_modules", "preserve_file_names", "base_dir", "assets",
+		"limits", "assets", "build", "triggers", "rules", "$schema",
+		// Bindings cairn does not provide (warned about elsewhere).
 		"r2_buckets", "queues", "ai", "vectorize", "hyperdrive",
-		"analytics_engine_datasets", "send_email", "tail_consumers", "unsafe",
-		"logpush", "keep_vars", "workflows", "version_metadata", "browser",
+		"analytics_engine_datasets", "send_email", "workflows", "version_metadata", "browser",
 		"secrets_store_secrets", "dispatch_namespaces", "mtls_certificates",
-		"pipelines", "containers", "images", "send_metrics", "usage_model":
+		"pipelines", "containers", "images":
 		return true
 	}
 	return false

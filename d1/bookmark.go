@@ -43,33 +43,49 @@ func (db *DB) Bookmark() string { return db.bookmark(db.seq.Load()) }
 // ParseBookmark returns the commit sequence number of a bookmark of this
 // database, or ErrBookmark.
 func (db *DB) ParseBookmark(b string) (uint64, error) {
-	parts := strings.Split(b, "-")
-	if len(parts) != 4 || len(parts[0]) != 8 || len(parts[1]) != 8 || len(parts[2]) != 8 || parts[3] != db.tag {
+	seq, tag, ok := splitBookmark(b)
+	if !ok || tag != db.tag {
 		return 0, ErrBookmark
+	}
+	return seq, nil
+}
+
+// splitBookmark parses D1's bookmark shape, 8-8-8-32 hex digits, into the
+// sequence number (the first two groups) and the last group.
+func splitBookmark(b string) (seq uint64, tag string, ok bool) {
+	parts := strings.Split(b, "-")
+	if len(parts) != 4 || len(parts[0]) != 8 || len(parts[1]) != 8 || len(parts[2]) != 8 || len(parts[3]) != 32 {
+		return 0, "", false
 	}
 	hi, err1 := strconv.ParseUint(parts[0], 16, 32)
 	lo, err2 := strconv.ParseUint(parts[1], 16, 32)
-	if err1 != nil || err2 != nil {
-		return 0, ErrBookmark
+	_, err3 := strconv.ParseUint(parts[2], 16, 32)
+	_, err4 := hex.DecodeString(parts[3])
+	if err1 != nil || err2 != nil || err3 != nil || err4 != nil {
+		return 0, "", false
 	}
-	return hi<<32 | lo, nil
+	return hi<<32 | lo, parts[3], true
 }
 
 // awaitSession checks a session constraint or bookmark and waits until the
 // database holds the bookmark's state. On the primary (the only copy today)
-// every committed state is present; a bookmark from the future can only
-// come from another process writing the same file, so the sequence is read
-// again from disk before the bookmark is refused.
+// every committed state is present. A bookmark from the future can come
+// from another process writing the same file, so the sequence is read again
+// from disk. A bookmark in D1's shape that this database did not issue
+// (another database's, one from Cloudflare or from wrangler dev, one from
+// beyond the latest commit) is accepted as D1 and wrangler accept it: the
+// primary is at least as fresh as any state a client can have seen of it.
+// Only a string that is no bookmark at all is ErrBookmark.
 func (db *DB) awaitSession(ctx context.Context, session string) error {
 	switch session {
 	case "", FirstPrimary, FirstUnconstrained:
 		return nil
 	}
-	seq, err := db.ParseBookmark(session)
-	if err != nil {
-		return err
+	seq, tag, ok := splitBookmark(session)
+	if !ok {
+		return ErrBookmark
 	}
-	if seq <= db.seq.Load() {
+	if tag != db.tag || seq <= db.seq.Load() {
 		return nil
 	}
 	c, err := db.reader()
@@ -88,7 +104,7 @@ func (db *DB) awaitSession(ctx context.Context, session string) error {
 		}
 	}
 	if seq > db.seq.Load() {
-		return ErrBookmark
+		db.log.Debug("d1: session bookmark ahead of the database; served from the primary", "path", db.path, "bookmark", session, "seq", db.seq.Load())
 	}
 	return ctx.Err()
 }

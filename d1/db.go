@@ -3,12 +3,12 @@ package d1
 import (
 	"context"
 	"database/sql/driver"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -35,10 +35,12 @@ type Result struct {
 	Meta    Meta
 }
 
-// Meta is D1's per-statement meta. RowsRead and RowsWritten are
-// approximations: rows returned plus rows changed, and rows changed times
-// (1 + the indexes of the table written), counting index entries as D1
-// does (rows changed by triggers and cascades are not counted).
+// Meta is D1's per-statement meta. RowsRead is an approximation: rows
+// returned plus rows changed. RowsWritten follows D1's count of b-tree
+// entries written (see indexesWritten and schemaRowsWritten): rows inserted
+// with their index entries, rows updated with the entries of the indexes on
+// the columns set, rows deleted, and the sqlite_schema rows a schema change
+// writes; rows changed by triggers and cascades are not counted.
 type Meta struct {
 	Duration    float64 // milliseconds spent in SQLite
 	Changes     int64   // rows inserted, updated or deleted
@@ -116,7 +118,7 @@ func Open(path, uuid string, opts Options) (*DB, error) {
 	if opts.QueryLimit <= 0 {
 		opts.QueryLimit = 30 * time.Second
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := commit.MkdirAll(filepath.Dir(path)); err != nil {
 		return nil, fmt.Errorf("d1: %w", err)
 	}
 	w, err := openConn(path, true, opts.Commit != nil)
@@ -232,6 +234,10 @@ func (db *DB) Close() error {
 	}
 	db.idle = nil
 	db.rmu.Unlock()
+	if db.durable != nil {
+		// Checkpoint here, where an error is seen, not in SQLite's close.
+		errs = append(errs, db.checkpoint("TRUNCATE"))
+	}
 	errs = append(errs, db.w.close())
 	return errors.Join(errs...)
 }
@@ -382,12 +388,13 @@ func (db *DB) writeLocked(ctx context.Context, stmts []Statement) ([]Result, com
 	if err != nil {
 		return nil, committed{}, err
 	}
-	before := db.size.Swap(size)
+	// Each statement's meta compares with the state before it, as D1's
+	// does: its own size after it (step measured it) and its rowid.
+	prev := db.size.Swap(size)
 	for i := range res {
 		m := &res[i].Meta
-		m.SizeAfter = size
-		m.ChangedDB = m.Changes != 0 || m.LastRowID != lastID || size != before
-		lastID = m.LastRowID
+		m.ChangedDB = m.Changes != 0 || m.LastRowID != lastID || m.SizeAfter != prev
+		lastID, prev = m.LastRowID, m.SizeAfter
 	}
 	return res, made, nil
 }
@@ -413,8 +420,24 @@ func (db *DB) commit(c *conn) (made committed, size int64, err error) {
 	made.seq = uint64(n)
 	if db.durable != nil {
 		made.ticket = db.durable.Committed()
+		if db.durable.CheckpointDue() {
+			if err := db.checkpoint("PASSIVE"); err != nil {
+				// The commit is applied but will not be acknowledged: settle fails.
+				db.log.Error("d1: checkpoint failed; commits not yet durable will fail", "path", db.path, "err", err)
+			}
+		}
 	}
 	return made, size, nil
+}
+
+// checkpoint copies the WAL into the database file on the writer (see
+// commit.Shared: with a commit log, SQLite's automatic checkpoint is off).
+// mode is PASSIVE after a commit, TRUNCATE on Close. The write lock is held.
+func (db *DB) checkpoint(mode string) error {
+	return db.durable.Checkpoint(func() error {
+		// A query, read to the end, so the statement is reset after its row.
+		return db.w.query("PRAGMA wal_checkpoint("+mode+")", nil, func([]driver.Value) error { return nil })
+	})
 }
 
 // resetPragmas undoes connection settings a batch made (PRAGMA effects last
@@ -559,6 +582,10 @@ func (c *conn) run(ctx context.Context, stmt Statement, write bool) (Result, err
 func (c *conn) step(ctx context.Context, st *sqlite3.SQLiteStmt, args []driver.Value, write bool, pc prepContext) (Result, error) {
 	start := time.Now()
 	var r Result
+	var schemaRows int64 // sqlite_schema rows before a schema change
+	if pc.ddl && write {
+		schemaRows, _ = c.queryInt(`SELECT count(*) FROM sqlite_schema`)
+	}
 	{
 		named := make([]driver.NamedValue, len(args))
 		for i, a := range args {
@@ -607,23 +634,125 @@ func (c *conn) step(ctx context.Context, st *sqlite3.SQLiteStmt, args []driver.V
 	}
 	if write {
 		c.lastRowID = r.Meta.LastRowID
+		size, err := c.size()
+		if err != nil {
+			return r, err
+		}
+		r.Meta.SizeAfter = size
 	}
 	r.Meta.Duration = float64(time.Since(start).Microseconds()) / 1000
 	r.Meta.RowsRead = int64(len(r.Rows)) + r.Meta.Changes
 	r.Meta.RowsWritten = r.Meta.Changes
-	if pc.ddl {
+	switch {
+	case pc.ddl:
 		clear(c.indexes)
-	} else if r.Meta.Changes > 0 && pc.target != "" {
-		// Index entries count as rows written, as D1 counts them.
-		n, ok := c.indexes[pc.target]
-		if !ok {
-			n, _ = c.queryInt(`SELECT count(*) FROM pragma_index_list(?1)
-				WHERE origin != 'pk' OR NOT coalesce((SELECT wr FROM pragma_table_list(?1)), 0)`, pc.target)
-			c.indexes[pc.target] = n
+		if write {
+			r.Meta.RowsWritten = c.schemaRowsWritten(pc, schemaRows)
 		}
-		r.Meta.RowsWritten = r.Meta.Changes * (1 + n)
+	case r.Meta.Changes > 0 && pc.target != "":
+		r.Meta.RowsWritten = r.Meta.Changes * (1 + c.indexesWritten(pc))
 	}
 	return r, nil
+}
+
+// Rows written, as D1 counts them (workerd counts the b-tree entries a
+// statement inserts or overwrites; deletions are not writes): an INSERT
+// writes each row and its entry in every index, an UPDATE the row and its
+// entry in each index on a column it sets, a DELETE only the rows.
+
+// indexesWritten returns the index entries a changed row of pc's statement
+// writes besides the row itself.
+func (c *conn) indexesWritten(pc prepContext) int64 {
+	key := pc.target
+	switch pc.op {
+	case sqlite3.SQLITE_DELETE:
+		return 0
+	case sqlite3.SQLITE_UPDATE:
+		key += "\x00" + strings.Join(pc.setCols, "\x00")
+	}
+	if n, ok := c.indexes[key]; ok {
+		return n
+	}
+	// The PRIMARY KEY of a WITHOUT ROWID table is the table itself.
+	q := `SELECT count(*) FROM pragma_index_list(?1) AS il
+		WHERE (il.origin != 'pk' OR NOT coalesce((SELECT wr FROM pragma_table_list(?1)), 0))`
+	args := []driver.Value{pc.target}
+	if pc.op == sqlite3.SQLITE_UPDATE {
+		// An index whose columns (or expressions) include a column set,
+		// or every index if the rowid itself is set.
+		cols, _ := json.Marshal(pc.setCols)
+		q += ` AND (EXISTS (SELECT 1 FROM pragma_index_info(il.name) AS ii
+				WHERE ii.name IS NULL OR ii.name IN (SELECT value FROM json_each(?2)))
+			OR EXISTS (SELECT 1 FROM pragma_table_info(?1) AS ti WHERE ti.pk = 1 AND upper(ti.type) = 'INTEGER'
+				AND ti.name IN (SELECT value FROM json_each(?2))
+				AND (SELECT count(*) FROM pragma_table_info(?1) WHERE pk > 0) = 1))`
+		args = append(args, string(cols))
+	}
+	var n int64
+	_ = c.query(q, args, func(v []driver.Value) error {
+		n, _ = v[0].(int64)
+		return nil
+	})
+	c.indexes[key] = n
+	return n
+}
+
+// schemaRowsWritten returns the rows a schema change wrote, given the
+// number of sqlite_schema rows before it: D1 counts the rows of
+// sqlite_schema written (CREATE TABLE writes its row twice, once as a
+// placeholder, and one row per automatic index), and the entries a new
+// index is built with. Drops write nothing; an ALTER TABLE counts one row.
+func (c *conn) schemaRowsWritten(pc prepContext, before int64) int64 {
+	after, err := c.queryInt(`SELECT count(*) FROM sqlite_schema`)
+	if err != nil {
+		return 0
+	}
+	added := after - before
+	switch pc.ddlOp {
+	case sqlite3.SQLITE_CREATE_TABLE, sqlite3.SQLITE_CREATE_VIEW:
+		if added > 0 {
+			return 2 + added - 1
+		}
+	case sqlite3.SQLITE_CREATE_VTABLE:
+		if added > 0 {
+			return 2
+		}
+	case sqlite3.SQLITE_CREATE_TRIGGER:
+		if added > 0 {
+			return 1
+		}
+	case sqlite3.SQLITE_CREATE_INDEX:
+		if added > 0 {
+			rows, _ := c.countRows(pc.ddlTable)
+			return 1 + rows
+		}
+	case sqlite3.SQLITE_ALTER_TABLE:
+		return 1
+	}
+	return 0
+}
+
+// countRows returns the number of rows of table (not a cached statement:
+// the SQL names the table).
+func (c *conn) countRows(table string) (int64, error) {
+	c.trusted = true
+	defer func() { c.trusted = false }()
+	ds, err := c.c.Prepare(`SELECT count(*) FROM "` + strings.ReplaceAll(table, `"`, `""`) + `"`)
+	if err != nil {
+		return 0, err
+	}
+	defer ds.Close()
+	dr, err := ds.(*sqlite3.SQLiteStmt).Query(nil)
+	if err != nil {
+		return 0, err
+	}
+	defer dr.Close()
+	row := make([]driver.Value, 1)
+	if err := dr.Next(row); err != nil {
+		return 0, err
+	}
+	n, _ := row[0].(int64)
+	return n, nil
 }
 
 // bindValues converts parameters to driver values.

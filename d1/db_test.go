@@ -192,9 +192,18 @@ func TestBookmarks(t *testing.T) {
 	if seq, err := db.ParseBookmark(b1); err != nil || seq != db.Seq() {
 		t.Errorf("ParseBookmark(%s) = %d, %v; seq %d", b1, seq, err, db.Seq())
 	}
-	for _, bad := range []string{"nope", strings.Replace(b1, b1[len(b1)-4:], "0000", 1), "ffffffff-00000000-00000000-" + db.tag} {
+	for _, bad := range []string{"nope", "00000001-00000000-00000000-xyz", "1-2-3-" + db.tag, b1 + "0"} {
 		if _, _, err := db.Query(ctx, Statement{SQL: "SELECT 1"}, bad); err != ErrBookmark {
 			t.Errorf("session %q: %v, want ErrBookmark", bad, err)
+		}
+	}
+	// Bookmarks in D1's shape that this database did not issue are
+	// accepted, as D1 and wrangler accept them: another database's, one
+	// from wrangler dev, one ahead of the latest commit.
+	for _, other := range []string{strings.Replace(b1, b1[len(b1)-4:], "0000", 1),
+		"00000000-0000000a-00000000-00000000000000000000000000000000", "ffffffff-00000000-00000000-" + db.tag} {
+		if r, _, err := db.Query(ctx, Statement{SQL: "SELECT count(*) FROM t"}, other); err != nil || r.Rows[0][0] != int64(1) {
+			t.Errorf("session %q: %v %v, want the latest state", other, r.Rows, err)
 		}
 	}
 	// The sequence survives a restart.

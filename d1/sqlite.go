@@ -2,6 +2,7 @@ package d1
 
 import (
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -10,6 +11,8 @@ import (
 	"unsafe"
 
 	"github.com/mattn/go-sqlite3"
+
+	"github.com/cairn-dev/cairn/internal/sqllimit"
 )
 
 // conn is one SQLite connection to a database file with D1's rules installed
@@ -48,7 +51,8 @@ var limits = []struct{ id, val int }{
 
 // openConn opens path. The writer connection sets WAL and synchronous=FULL
 // (every commit is fsynced before it is acknowledged), or NORMAL when
-// groupCommit is set (a commit.Log syncs the WAL), and keeps the WAL file
+// groupCommit is set (a commit.Log syncs the WAL, and DB checkpoints it
+// itself), and keeps the WAL file
 // under 64 MB after checkpoints (a big import would leave it huge); readers
 // are query_only.
 func openConn(path string, writer, groupCommit bool) (*conn, error) {
@@ -65,6 +69,10 @@ func openConn(path string, writer, groupCommit bool) (*conn, error) {
 			sync = "NORMAL"
 		}
 		pragmas = "PRAGMA journal_mode=WAL; PRAGMA synchronous=" + sync + "; PRAGMA foreign_keys=ON; PRAGMA journal_size_limit=67108864"
+		if groupCommit {
+			// The database checkpoints itself, to see the errors (commit.Shared).
+			pragmas += "; PRAGMA wal_autocheckpoint=0"
+		}
 	}
 	if _, err := c.c.Exec(pragmas, nil); err != nil {
 		c.c.Close()
@@ -102,6 +110,17 @@ func (c *conn) prepareCache(query string, cache bool) (st *sqlite3.SQLiteStmt, c
 	}
 	c.pc = prepContext{}
 	ds, err := c.c.Prepare(query)
+	if err != nil && c.pc.err == nil && isSyntaxError(err) {
+		// DELETE/UPDATE … LIMIT, which this SQLite's parser lacks.
+		if rq, ok := sqllimit.Rewrite(query); ok {
+			c.pc = prepContext{}
+			if rds, rerr := c.c.Prepare(rq); rerr == nil {
+				ds, err = rds, nil
+			} else if !isSyntaxError(rerr) {
+				err = rerr // e.g. no such column: rowid (a WITHOUT ROWID table)
+			}
+		}
+	}
 	if err != nil {
 		if c.pc.err != nil {
 			return nil, false, "", c.pc.err
@@ -127,6 +146,12 @@ func (c *conn) prepareCache(query string, cache bool) (st *sqlite3.SQLiteStmt, c
 	c.stmts[query] = st
 	c.ctxs[st] = c.pc
 	return st, true, "", nil
+}
+
+// isSyntaxError reports whether err is SQLite's parse error.
+func isSyntaxError(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && se.Code == sqlite3.ErrError && strings.Contains(se.Error(), "syntax error")
 }
 
 // exec runs one of this package's statements (authorizer bypassed).
@@ -208,11 +233,15 @@ func (c *conn) execScript(script string) error {
 
 // prepContext collects what the authorizer learned preparing one statement.
 type prepContext struct {
-	err       error  // a tailored error to report instead of "not authorized"
-	pragmaSet bool   // a PRAGMA that sets a value: runs on the writer
-	dml       bool   // INSERT, UPDATE or DELETE of a user table
-	target    string // the first table it writes
-	ddl       bool   // changes the schema
+	err       error    // a tailored error to report instead of "not authorized"
+	pragmaSet bool     // a PRAGMA that sets a value: runs on the writer
+	dml       bool     // INSERT, UPDATE or DELETE of a user table
+	op        int      // the first of those: sqlite3.SQLITE_INSERT, _UPDATE or _DELETE
+	target    string   // the first table it writes
+	setCols   []string // an UPDATE's columns set in target
+	ddl       bool     // changes the schema
+	ddlOp     int      // the first schema change: sqlite3.SQLITE_CREATE_TABLE, …
+	ddlTable  string   // the table of a CREATE INDEX
 }
 
 // reserved reports whether name is one of the hidden tables (_cf_KV,
@@ -241,6 +270,14 @@ var deniedFunctions = map[string]bool{
 
 var allowedModules = map[string]bool{"fts5": true, "fts5vocab": true, "rtree": true, "rtree_i32": true}
 
+// schemaChange notes a schema change by op (on table, for indexes and
+// triggers).
+func (pc *prepContext) schemaChange(op int, table string) {
+	if !pc.ddl {
+		pc.ddl, pc.ddlOp, pc.ddlTable = true, op, table
+	}
+}
+
 func (c *conn) authorize(op int, arg1, arg2, dbName string) int {
 	if c.trusted || c.pc.allow(op, arg1, arg2, dbName) {
 		return sqlite3.SQLITE_OK
@@ -266,7 +303,10 @@ func (pc *prepContext) allow(op int, arg1, arg2, dbName string) bool {
 		if !strings.HasPrefix(strings.ToLower(arg1), "sqlite_") {
 			pc.dml = true
 			if pc.target == "" {
-				pc.target = arg1
+				pc.target, pc.op = arg1, op
+			}
+			if op == sqlite3.SQLITE_UPDATE && arg1 == pc.target {
+				pc.setCols = append(pc.setCols, arg2)
 			}
 		}
 		return !reserved(arg1)
@@ -274,14 +314,14 @@ func (pc *prepContext) allow(op int, arg1, arg2, dbName string) bool {
 		return !reserved(arg1)
 	case sqlite3.SQLITE_CREATE_TABLE, sqlite3.SQLITE_DROP_TABLE, sqlite3.SQLITE_CREATE_VIEW,
 		sqlite3.SQLITE_DROP_VIEW, sqlite3.SQLITE_REINDEX, sqlite3.SQLITE_ALTER_TABLE:
-		pc.ddl = true
+		pc.schemaChange(op, "")
 		return !reserved(arg1)
 	case sqlite3.SQLITE_CREATE_INDEX, sqlite3.SQLITE_DROP_INDEX, sqlite3.SQLITE_CREATE_TRIGGER,
 		sqlite3.SQLITE_DROP_TRIGGER:
-		pc.ddl = true
+		pc.schemaChange(op, arg2)
 		return !reserved(arg1) && !reserved(arg2)
 	case sqlite3.SQLITE_CREATE_VTABLE, sqlite3.SQLITE_DROP_VTABLE:
-		pc.ddl = true
+		pc.schemaChange(op, "")
 		return allowedModules[strings.ToLower(arg2)] && !reserved(arg1)
 	case sqlite3.SQLITE_TRANSACTION:
 		// Every query already runs in a transaction of its own (spec 7.1).

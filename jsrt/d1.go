@@ -55,7 +55,7 @@ type D1Meta struct {
 // installD1 puts a D1Database binding for each configured database into
 // env (prelude/92_d1.js gives it its API).
 func (rt *runtime) installD1(env *goja.Object) error {
-	return bindEach(env, rt.makeD1, rt.w.cfg.D1, func(_ string, db D1Database) *goja.Object { return rt.d1Natives(db) })
+	return bindEach(rt.vm, env, rt.makeD1, rt.w.cfg.D1, func(_ string, db D1Database) *goja.Object { return rt.d1Natives(db) })
 }
 
 // d1Natives builds the natives behind one D1Database: each runs the query in

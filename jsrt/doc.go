@@ -34,8 +34,12 @@
 //
 // Web APIs that are easier to write in JS live in prelude/*.js. Each file is an
 // IIFE run in lexical file order when a runtime starts, after the Go natives are
-// installed. Natives reach the prelude through the hidden global __cairn (not
-// enumerable). Wire shapes used between the prelude and Go:
+// installed. Natives reach the prelude through the global __cairn, which each
+// prelude file captures and the runtime deletes before Worker code loads; the
+// embedded modules (modules/*.js) get them from require("cairn:internal"), a
+// name only their own require knows. Every natives object has no prototype
+// and its functions turn Go panics into JS errors (natives.go), so Worker code
+// can neither reach nor crash them. Wire shapes used between the prelude and Go:
 //
 //	request wire:  {method, url, headers: [[name, value], …], body: ArrayBuffer | null}
 //	response wire: {status, statusText, headers: [[name, value], …], body: ArrayBuffer | null}
@@ -46,7 +50,9 @@
 //	utf8Encode(string) Uint8Array, utf8Decode(bufferSource, fatal, ignoreBOM) string,
 //	utf8Complete(bytes) int                                   // TextEncoder/TextDecoder
 //	fillRandom(view), randomUUID(), digest(alg, data), hmac(hash, key, data),
-//	timingSafeEqual(a, b)                                     // crypto
+//	timingSafeEqual(a, b), subtle*(…), digestStream*(…)       // crypto (prelude/21_crypto.js)
+//	node*(…)                                                  // node:crypto (modules/crypto.js)
+//	zlibProcess(…), zlibStream*(…), zlibCrc32(…)              // node:zlib (modules/zlib.js)
 //	log(level, message), now() number                         // console, performance
 //	serialize(value) ArrayBuffer, deserialize(ArrayBuffer)    // structured clone (package jsclone)
 //	fetchNative(requestWire) Promise<responseWire>            // outbound fetch
@@ -108,12 +114,11 @@
 //
 // Modules (modules.go): embedded CommonJS modules (modules/*.js) answer
 // require("cloudflare:workers"), "cloudflare:email", "cloudflare:sockets" and
-// the Node.js modules events, async_hooks, util, path and process; buffer
-// and url come from goja_nodejs. With nodejs_compat, the other Node.js
-// modules Cloudflare provides come from modules/generated/node.js (unenv,
-// readable-stream, string_decoder; generated from polyfill/node.cjs), and
-// Go packages may add native ones (RegisterNodeModule: node:crypto,
-// node:zlib). "x" and "node:x" are one instance. A module cairn lacks fails
+// the Node.js modules events, async_hooks, util, path, crypto, zlib and
+// process; buffer and url come from goja_nodejs. With nodejs_compat, the
+// other Node.js modules Cloudflare provides come from
+// modules/generated/node.js (unenv, readable-stream, string_decoder;
+// generated from polyfill/node.cjs). "x" and "node:x" are one instance. A module cairn lacks fails
 // when required, with ErrNoSuchModule naming it and, for Node.js modules,
 // the compatibility flag.
 //

@@ -88,7 +88,9 @@ func (rt *runtime) newEnv() (*goja.Object, error) {
 		if err != nil {
 			return nil, fmt.Errorf("durable object binding %s: %w", binding, err)
 		}
-		v, err := rt.makeNamespace(goja.Undefined(), rt.namespaceNatives(class, ns))
+		n := rt.namespaceNatives(class, ns)
+		guardNatives(vm, n)
+		v, err := rt.makeNamespace(goja.Undefined(), n)
 		if err != nil {
 			return nil, jsError(err)
 		}
@@ -103,6 +105,9 @@ func (rt *runtime) newEnv() (*goja.Object, error) {
 		return nil, err
 	}
 	if err := rt.installD1(env); err != nil {
+		return nil, err
+	}
+	if err := rt.installFetchers(env); err != nil {
 		return nil, err
 	}
 	if err := rt.natives.Set("env", env); err != nil {

@@ -62,7 +62,7 @@ type KVKey struct {
 // installKV puts a KVNamespace (prelude/91_kv.js) into env for each
 // Config.KV binding.
 func (rt *runtime) installKV(env *goja.Object) error {
-	return bindEach(env, rt.makeKVNamespace, rt.w.cfg.KV, rt.kvNatives)
+	return bindEach(rt.vm, env, rt.makeKVNamespace, rt.w.cfg.KV, rt.kvNatives)
 }
 
 // kvNatives builds the natives behind one KVNamespace. Each returns a

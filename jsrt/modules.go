@@ -67,8 +67,6 @@ const (
 	nodeEmbedded   nodeSource = iota // jsrt/modules/<name>.js, or goja_nodejs (buffer, url): always loadable
 	nodeNPM                          // modules/generated/node.js: with nodejs_compat
 	nodeCompat                       // jsrt/modules/<name>.js that needs nodejs_compat
-	nodeNotYet                       // provided by Cloudflare, not yet by cairn
-	nodeGoNative                     // registered by Go code (RegisterNodeModule)
 	nodeUnprovided                   // not provided by Cloudflare either
 )
 
@@ -77,7 +75,7 @@ const (
 var nodeModules = map[string]nodeSource{
 	"async_hooks": nodeEmbedded, "buffer": nodeEmbedded, "events": nodeEmbedded,
 	"path": nodeEmbedded, "path/posix": nodeEmbedded, "url": nodeEmbedded,
-	"util": nodeEmbedded, "process": nodeCompat,
+	"util": nodeEmbedded, "crypto": nodeEmbedded, "zlib": nodeEmbedded, "process": nodeCompat,
 
 	"assert": nodeNPM, "assert/strict": nodeNPM, "child_process": nodeNPM,
 	"cluster": nodeNPM, "console": nodeNPM, "constants": nodeNPM, "dgram": nodeNPM,
@@ -92,38 +90,12 @@ var nodeModules = map[string]nodeSource{
 	"trace_events": nodeNPM, "tty": nodeNPM, "util/types": nodeNPM, "v8": nodeNPM,
 	"vm": nodeNPM, "worker_threads": nodeNPM,
 
-	"crypto": nodeNotYet, "zlib": nodeNotYet,
 	"sqlite": nodeUnprovided, "test": nodeUnprovided, "wasi": nodeUnprovided, "sea": nodeUnprovided,
 }
 
 // ErrNoSuchModule is what a Worker's require of a module cairn does not
 // have fails with (wrapped, with the module's name).
 var ErrNoSuchModule = errors.New("No such module")
-
-// NodeModule builds a Node.js module's exports in Go, for the modules Go
-// code provides natively (node:crypto, node:zlib): it sets module.exports.
-type NodeModule func(vm *goja.Runtime, module *goja.Object)
-
-// goNodeModules are the native Node.js modules by name (see
-// RegisterNodeModule), like database/sql's drivers.
-var goNodeModules struct {
-	sync.RWMutex
-	m map[string]NodeModule
-}
-
-// RegisterNodeModule makes a Node.js module written in Go loadable by
-// Workers with nodejs_compat as name and "node:"+name, in place of what
-// nodeModules says (e.g. node:crypto, node:zlib, which are not there yet).
-// It is meant for the init function of the package that provides the
-// module; Workers started before the call do not see it.
-func RegisterNodeModule(name string, load NodeModule) {
-	goNodeModules.Lock()
-	defer goNodeModules.Unlock()
-	if goNodeModules.m == nil {
-		goNodeModules.m = make(map[string]NodeModule)
-	}
-	goNodeModules.m[name] = load
-}
 
 // registerModules makes the embedded modules loadable with require(). Node
 // modules answer to both "name" and "node:name", which are one instance.
@@ -144,7 +116,7 @@ func registerModules(reg *require.Registry, rt *runtime) {
 				panic(err)
 			}
 			call, _ := goja.AssertFunction(fn)
-			if _, err := call(goja.Undefined(), module, module.Get("exports"), vm.Get("require")); err != nil {
+			if _, err := call(goja.Undefined(), module, module.Get("exports"), rt.moduleRequire()); err != nil {
 				panic(err)
 			}
 		}
@@ -154,28 +126,13 @@ func registerModules(reg *require.Registry, rt *runtime) {
 			reg.RegisterNativeModule(name, runProgram(prog)) // cloudflare:*
 		}
 	}
-	// The generated npm modules: one table of factories per runtime.
-	reg.RegisterNativeModule("cairn:node", func(vm *goja.Runtime, module *goja.Object) {
-		prog, err := nodeNPMProgram()
-		if err != nil {
-			panic(vm.NewGoError(err))
-		}
-		runProgram(prog)(vm, module)
-	})
-	sources := maps.Clone(nodeModules)
-	natives := map[string]NodeModule{}
-	goNodeModules.RLock()
-	for name, load := range goNodeModules.m {
-		sources[name], natives[name] = nodeGoNative, load
-	}
-	goNodeModules.RUnlock()
-	for _, name := range slices.Sorted(maps.Keys(sources)) {
-		src := sources[name]
+	for _, name := range slices.Sorted(maps.Keys(nodeModules)) {
+		src := nodeModules[name]
 		var load require.ModuleLoader
 		switch {
-		case (src == nodeNPM || src == nodeCompat || src == nodeGoNative) && !compat:
+		case (src == nodeNPM || src == nodeCompat) && !compat:
 			load = func(vm *goja.Runtime, _ *goja.Object) {
-				fail(vm, "%q: Node.js modules other than async_hooks, buffer, events, path, url and util need the \"nodejs_compat\" compatibility flag (add it to compatibility_flags in the wrangler config)", "node:"+name)
+				fail(vm, "%q: Node.js modules other than async_hooks, buffer, crypto, events, path, url, util and zlib need the \"nodejs_compat\" compatibility flag (add it to compatibility_flags in the wrangler config)", "node:"+name)
 			}
 		case src == nodeEmbedded || src == nodeCompat:
 			prog := progs[strings.ReplaceAll(name, "/", "_")]
@@ -195,7 +152,7 @@ func registerModules(reg *require.Registry, rt *runtime) {
 			}
 		case src == nodeNPM:
 			load = func(vm *goja.Runtime, module *goja.Object) {
-				factories := require.Require(vm, "cairn:node").ToObject(vm)
+				factories := rt.nodeFactories()
 				factory, ok := goja.AssertFunction(factories.Get(name))
 				if !ok {
 					fail(vm, "%q: missing from the generated modules", "node:"+name)
@@ -206,12 +163,6 @@ func registerModules(reg *require.Registry, rt *runtime) {
 				}
 				_ = module.Set("exports", v)
 			}
-		case src == nodeGoNative:
-			load = require.ModuleLoader(natives[name])
-		case src == nodeNotYet:
-			load = func(vm *goja.Runtime, _ *goja.Object) {
-				fail(vm, "%q: cairn does not provide node:%s yet (Cloudflare does with nodejs_compat)", "node:"+name, name)
-			}
 		default:
 			load = func(vm *goja.Runtime, _ *goja.Object) {
 				fail(vm, "%q: Cloudflare Workers do not provide it", "node:"+name)
@@ -220,9 +171,26 @@ func registerModules(reg *require.Registry, rt *runtime) {
 		reg.RegisterNativeModule(name, load)
 		reg.RegisterNativeModule("node:"+name, alias(name))
 	}
-	// Natives the JS modules reach through require("cairn:internal").
-	reg.RegisterNativeModule("cairn:internal", func(vm *goja.Runtime, module *goja.Object) {
-		_ = module.Set("exports", rt.natives)
+}
+
+// moduleRequire is the require the embedded modules get: the Worker's
+// require, plus "cairn:internal" for the natives and "cairn:node" for the
+// factories of the generated Node.js modules, which Worker code cannot load
+// (they are no modules of the registry).
+func (rt *runtime) moduleRequire() goja.Value {
+	natives, require := rt.natives, rt.require
+	return rt.vm.ToValue(func(call goja.FunctionCall) goja.Value {
+		switch call.Argument(0).String() {
+		case "cairn:internal":
+			return natives
+		case "cairn:node":
+			return rt.nodeFactories()
+		}
+		v, err := require(goja.Undefined(), call.Arguments...)
+		if err != nil {
+			panic(err)
+		}
+		return v
 	})
 }
 
@@ -241,7 +209,7 @@ func (rt *runtime) installRequire() error {
 	if !ok {
 		return fmt.Errorf("require is not enabled")
 	}
-	return vm.Set("require", func(name string) goja.Value {
+	require := func(name string) goja.Value {
 		v, err := inner(goja.Undefined(), vm.ToValue(name))
 		if err != nil {
 			msg := err.Error()
@@ -251,7 +219,10 @@ func (rt *runtime) installRequire() error {
 			panic(vm.NewGoError(fmt.Errorf("%w %q (imported by the Worker). cairn provides the cloudflare:workers, cloudflare:sockets and cloudflare:email modules and, with the \"nodejs_compat\" compatibility flag, the Node.js modules (also as \"node:…\")", ErrNoSuchModule, name)))
 		}
 		return v
-	})
+	}
+	fn, _ := goja.AssertFunction(vm.ToValue(require))
+	rt.require = fn
+	return vm.Set("require", require)
 }
 
 // installNodeGlobals defines the Cloudflare global and what nodejs_compat
@@ -302,4 +273,31 @@ func (rt *runtime) installNodeGlobals() error {
 	call, _ := goja.AssertFunction(fn)
 	_, err = call(goja.Undefined(), rt.vm.Get("require"), rt.natives)
 	return err
+}
+
+// nodeFactories returns the generated Node.js modules of this runtime
+// (modules/generated/node.js: a table of factories by module name),
+// evaluating them on first use and keeping them on the natives.
+func (rt *runtime) nodeFactories() *goja.Object {
+	vm := rt.vm
+	if v, ok := rt.natives.Get("nodeFactories").(*goja.Object); ok {
+		return v
+	}
+	prog, err := nodeNPMProgram()
+	if err != nil {
+		panic(vm.NewGoError(err))
+	}
+	fn, err := vm.RunProgram(prog)
+	if err != nil {
+		panic(err)
+	}
+	call, _ := goja.AssertFunction(fn)
+	module := vm.NewObject()
+	_ = module.Set("exports", vm.NewObject())
+	if _, err := call(goja.Undefined(), module, module.Get("exports"), rt.moduleRequire()); err != nil {
+		panic(err)
+	}
+	exports := module.Get("exports").ToObject(vm)
+	_ = rt.natives.Set("nodeFactories", exports)
+	return exports
 }

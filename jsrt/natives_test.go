@@ -30,6 +30,7 @@ func nativeRuntime(t testing.TB) (*goja.Runtime, *nativeLogHandler) {
 	}
 	must(webapi.InstallEncoding(vm, natives))
 	must(webapi.InstallCrypto(vm, natives))
+	must(webapi.InstallZlib(vm, natives))
 	must(webapi.InstallConsole(vm, natives, slog.New(logs)))
 	must(jsclone.Install(vm, natives))
 	must(vm.Set("queueMicrotask", func(fn goja.Callable) {})) // unused by these tests

@@ -31,7 +31,7 @@ func nodeEval(t *testing.T, body string, cfg Config) string {
 // "node:x", as one instance with exports.
 func TestNodeModulesLoad(t *testing.T) {
 	for name, src := range nodeModules {
-		if src == nodeNotYet || src == nodeUnprovided {
+		if src == nodeUnprovided {
 			continue
 		}
 		t.Run(name, func(t *testing.T) {
@@ -75,9 +75,11 @@ func TestNodeModules(t *testing.T) {
 		{"util/types", `const t = require("node:util/types"); return String(t.isPromise(Promise.resolve()) && t.isDate(new Date()));`, "true", compat},
 		{"ESM default import interop", `const m = require("node:os"); return String(m.__esModule === true && typeof m.default.platform);`, "function", compat},
 		{"fs functions that need a host throw naming themselves", `try { require("node:fs").readFileSync("/x"); } catch (e) { return /fs\.readFileSync/.test(e.message); }`, "true", compat},
-		{"without nodejs_compat", `require("node:os")`, `threw No such module "node:os": Node.js modules other than async_hooks, buffer, events, path, url and util need the "nodejs_compat" compatibility flag (add it to compatibility_flags in the wrangler config)`, Config{}},
+		{"without nodejs_compat", `require("node:os")`, `threw No such module "node:os": Node.js modules other than async_hooks, buffer, crypto, events, path, url, util and zlib need the "nodejs_compat" compatibility flag (add it to compatibility_flags in the wrangler config)`, Config{}},
 		{"without nodejs_compat, no process global", `return typeof process;`, "undefined", Config{}},
-		{"not yet", `require("node:crypto")`, `threw No such module "node:crypto": cairn does not provide node:crypto yet (Cloudflare does with nodejs_compat)`, compat},
+		{"unprovided", `require("node:sqlite")`, `threw No such module "node:sqlite": Cloudflare Workers do not provide it`, compat},
+		{"zlib streams are node:stream Transforms", `const zlib = require("node:zlib"); return String(zlib.createGzip() instanceof require("node:stream").Transform);`, "true", compat},
+		{"modules cannot reach cairn:node", `try { require("cairn:node"); return "reachable"; } catch (e) { return /No such module/.test(e.message); }`, "true", compat},
 		{"unknown", `require("leftpad")`, `threw No such module "leftpad" (imported by the Worker)`, compat},
 	}
 	for _, tt := range tests {

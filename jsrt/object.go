@@ -112,7 +112,9 @@ func (i *instance) Construct() error {
 	if !ok {
 		return errors.New("Durable Object class " + i.class + " is not exported")
 	}
-	state, err := rt.makeState(goja.Undefined(), i.stateNatives())
+	n := i.stateNatives()
+	guardNatives(rt.vm, n)
+	state, err := rt.makeState(goja.Undefined(), n)
 	if err != nil {
 		return jsError(err)
 	}

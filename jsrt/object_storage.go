@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/dop251/goja"
 
@@ -40,22 +41,36 @@ func (i *instance) storageNatives(live func() bool) *goja.Object {
 		return len(call.Arguments) == 0 || !call.Arguments[len(call.Arguments)-1].ToBoolean()
 	}
 	set := func(name string, fn func(call goja.FunctionCall) goja.Value) { native(name, read, fn) }
+	// fail throws a storage error into JS. A critical one (the database is
+	// full or unreadable) also resets the object, as on workerd: the call
+	// fails even if the code catches the error, the writes of the turn are
+	// rolled back, and the next event constructs the object again.
+	fail := func(err error) {
+		if storage.Critical(err) || db().Broken() != nil {
+			if name := storage.CodeName(err); name != "" && !strings.HasSuffix(err.Error(), name) {
+				err = &storage.Error{Msg: err.Error() + ": " + name, Code: storage.ErrorCode(err)}
+			}
+			// The callers see an Error with this message (not a TypeError).
+			i.gate.Break(&ScriptError{Name: "Error", Message: err.Error(), Stack: "Error: " + err.Error()})
+		}
+		rt.throw(err)
+	}
 
 	native("savepoint", write, func(goja.FunctionCall) goja.Value {
 		if err := db().Savepoint(); err != nil {
-			rt.throw(err)
+			fail(err)
 		}
 		return goja.Undefined()
 	})
 	native("releaseSavepoint", write, func(goja.FunctionCall) goja.Value {
 		if err := db().ReleaseSavepoint(); err != nil {
-			rt.throw(err)
+			fail(err)
 		}
 		return goja.Undefined()
 	})
 	native("rollbackSavepoint", write, func(goja.FunctionCall) goja.Value {
 		if err := db().RollbackSavepoint(); err != nil {
-			rt.throw(err)
+			fail(err)
 		}
 		return goja.Undefined()
 	})
@@ -95,14 +110,14 @@ func (i *instance) storageNatives(live func() bool) *goja.Object {
 		}
 		cur, err := db().Exec(query, args...)
 		if err != nil {
-			rt.throw(err)
+			fail(err)
 		}
 		defer cur.Close()
 		var rows []any
 		for {
 			row, ok, err := cur.Next()
 			if err != nil {
-				rt.throw(err)
+				fail(err)
 			}
 			if !ok {
 				break
@@ -121,11 +136,19 @@ func (i *instance) storageNatives(live func() bool) *goja.Object {
 		return res
 	})
 	set("databaseSize", func(goja.FunctionCall) goja.Value { return vm.ToValue(db().Size()) })
+	// setMaxPageCount is workerd's sql.setMaxPageCountForTest: it bounds
+	// this instance's database to n pages, so tests reach SQLITE_FULL.
+	set("setMaxPageCount", func(call goja.FunctionCall) goja.Value {
+		if err := db().SetMaxPageCount(call.Argument(0).ToInteger()); err != nil {
+			fail(err)
+		}
+		return goja.Undefined()
+	})
 
 	set("get", func(call goja.FunctionCall) goja.Value {
 		b, ok, err := db().Get(call.Argument(0).String())
 		if err != nil {
-			rt.throw(err)
+			fail(err)
 		}
 		if !ok {
 			return goja.Undefined()
@@ -135,13 +158,13 @@ func (i *instance) storageNatives(live func() bool) *goja.Object {
 	set("getMany", func(call goja.FunctionCall) goja.Value {
 		kvs, err := db().GetMany(rt.strings(call.Argument(0)))
 		if err != nil {
-			rt.throw(err)
+			fail(err)
 		}
 		return rt.pairs(kvs)
 	})
 	native("put", writeOpt, func(call goja.FunctionCall) goja.Value {
 		if err := db().Put(call.Argument(0).String(), rt.encode(call.Argument(1))); err != nil {
-			rt.throw(err)
+			fail(err)
 		}
 		return goja.Undefined()
 	})
@@ -154,21 +177,21 @@ func (i *instance) storageNatives(live func() bool) *goja.Object {
 			entries = append(entries, storage.KV{Key: pair.Get("0").String(), Value: rt.encode(pair.Get("1"))})
 		}
 		if err := db().PutMany(entries); err != nil {
-			rt.throw(err)
+			fail(err)
 		}
 		return goja.Undefined()
 	})
 	native("delete", writeOpt, func(call goja.FunctionCall) goja.Value {
 		ok, err := db().Delete(call.Argument(0).String())
 		if err != nil {
-			rt.throw(err)
+			fail(err)
 		}
 		return vm.ToValue(ok)
 	})
 	native("deleteMany", writeOpt, func(call goja.FunctionCall) goja.Value {
 		count, err := db().DeleteMany(rt.strings(call.Argument(0)))
 		if err != nil {
-			rt.throw(err)
+			fail(err)
 		}
 		return vm.ToValue(count)
 	})
@@ -196,7 +219,7 @@ func (i *instance) storageNatives(live func() bool) *goja.Object {
 		}
 		kvs, err := db().List(opts)
 		if err != nil {
-			rt.throw(err)
+			fail(err)
 		}
 		return rt.pairs(kvs)
 	})
@@ -212,7 +235,7 @@ func (i *instance) storageNatives(live func() bool) *goja.Object {
 			err = db().SetAlarm(ms)
 		}
 		if err != nil {
-			rt.throw(err)
+			fail(err)
 		}
 		return goja.Undefined()
 	})

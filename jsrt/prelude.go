@@ -56,11 +56,12 @@ func runPrelude(vm *goja.Runtime) error {
 	return nil
 }
 
-// newNatives creates the hidden global __cairn through which Go natives reach
-// the prelude (see the package doc for its contents).
+// newNatives creates the global __cairn through which Go natives reach the
+// prelude (see the package doc for its contents). The runtime deletes it
+// (hideNatives) once the prelude has run, before Worker code loads.
 func newNatives(vm *goja.Runtime) *goja.Object {
 	natives := vm.NewObject()
-	if err := vm.GlobalObject().DefineDataProperty("__cairn", natives, goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE); err != nil {
+	if err := vm.GlobalObject().DefineDataProperty("__cairn", natives, goja.FLAG_FALSE, goja.FLAG_TRUE, goja.FLAG_FALSE); err != nil {
 		panic(err) // cannot fail on a fresh global object
 	}
 	return natives

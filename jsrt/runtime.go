@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync/atomic"
 	"time"
 
@@ -22,6 +23,18 @@ import (
 // longer than the Worker's CPU limit.
 var errCPULimit = errors.New("Worker exceeded CPU time limit.")
 
+// maxCallStackSize bounds the JS call depth, as V8's stack does (about ten
+// thousand frames there). Without it runaway recursion grows goja's call
+// stack until memory runs out; with it the call fails within milliseconds
+// with "RangeError: Maximum call stack size exceeded" (goja's
+// StackOverflowError, which JS cannot catch: the event fails).
+const maxCallStackSize = 10000
+
+// errRuntimeBroken fails the events in flight on a runtime whose engine an
+// uncatchable error (the call-stack limit) left unable to run promise jobs:
+// the runtime starts afresh, as after the CPU limit.
+var errRuntimeBroken = errors.New("Worker exceeded the maximum call stack size; its runtime was reset.")
+
 // runtime is one JS engine with its event loop. Everything that touches vm
 // runs on the loop goroutine.
 type runtime struct {
@@ -30,7 +43,8 @@ type runtime struct {
 	loop    *eventloop.Loop
 	log     *slog.Logger
 	natives *goja.Object
-	exports *goja.Object // module.exports of the bundle
+	exports *goja.Object  // module.exports of the bundle
+	require goja.Callable // the Worker's require, captured before Worker code runs
 	env     *goja.Object
 
 	// prelude-defined wire converters (see the package doc)
@@ -59,6 +73,9 @@ type runtime struct {
 	// the code runs in (see objects.Gate.Block), carried the same way.
 	active  *instance
 	section int
+	// request is the id of the HTTP request whose code is running (see
+	// WithRequestID), carried like active, so console lines name it.
+	request string
 
 	// inflight holds the stateless requests this runtime has not answered
 	// yet (an object's are its gate's); when a task exceeds the CPU limit
@@ -66,6 +83,13 @@ type runtime struct {
 	// work. cpuExceeded is set by the watchdog.
 	inflight    map[*func(error)]struct{}
 	cpuExceeded atomic.Bool
+	memExceeded atomic.Bool // set by the memory watch, like cpuExceeded
+
+	// probe, probeMark and probed check the engine at the end of each task
+	// (runsJobs); probe is nil until the first check of an engine.
+	probe     goja.Callable
+	probeMark goja.Value
+	probed    bool
 
 	// timerOwners maps the pending timers set by objects to them.
 	timerOwners map[int]timerOwner
@@ -96,9 +120,12 @@ func (rt *runtime) as(owner *instance, fn func()) func() {
 // object's input gate lets it in (objects.Gate.Continue). Call it on the
 // loop; wrap may be called anywhere.
 func (rt *runtime) continuation() (wrap func(fn func()) func()) {
-	owner, section := rt.active, rt.section
+	owner, section, request := rt.active, rt.section, rt.request
 	return func(fn func()) func() {
 		return rt.as(owner, func() {
+			prev := rt.request
+			rt.request = request
+			defer func() { rt.request = prev }()
 			if owner == nil {
 				fn()
 				return
@@ -123,6 +150,7 @@ func newRuntime(w *Worker, index int) (*runtime, error) {
 		timerOwners: make(map[int]timerOwner),
 	}
 	rt.loop.TurnEnd = rt.endTurn
+	rt.loop.Recover = rt.recoverPanic
 	// An interrupt that raced with the end of the task it was meant for
 	// must not hit the next one.
 	rt.loop.TurnStart = func() { rt.vm.ClearInterrupt() }
@@ -139,6 +167,7 @@ func newRuntime(w *Worker, index int) (*runtime, error) {
 func (rt *runtime) newVM() error {
 	vm := goja.New()
 	vm.SetFieldNameMapper(goja.UncapFieldNameMapper())
+	vm.SetMaxCallStackSize(maxCallStackSize)
 	vm.SetPromiseRejectionTracker(func(p *goja.Promise, op goja.PromiseRejectionOperation) {
 		if op == goja.PromiseRejectionReject {
 			rt.unhandled[p] = struct{}{}
@@ -147,22 +176,27 @@ func (rt *runtime) newVM() error {
 		}
 	})
 	rt.vm = vm
+	rt.probe = nil
+	// The watchdogs interrupt rt.current: the old engine until the new one
+	// is installed, so an interrupt meant for the task that made this
+	// reset cannot land in the middle of the install.
+	err := rt.install()
 	rt.current.Store(vm)
-	return rt.install()
+	return err
 }
 
 // reset replaces the engine after a CPU-limit interrupt: pending requests
 // fail, timers are dropped, and the objects on this runtime lose their
 // in-memory state and uncommitted writes; each is constructed again on its
 // next event.
-func (rt *runtime) reset() {
+func (rt *runtime) reset(cause error) {
 	for fail := range rt.inflight {
-		(*fail)(errCPULimit)
+		(*fail)(cause)
 	}
 	rt.loop.ClearTimers()
 	clear(rt.timerOwners)
 	for inst := range rt.instances {
-		inst.gate.Reset(errCPULimit)
+		inst.gate.Reset(cause)
 	}
 	clear(rt.instances)
 	clear(rt.dirty)
@@ -190,14 +224,22 @@ func (rt *runtime) install() error {
 	}
 	url.Enable(vm)
 	for _, step := range []func() error{
+		func() error { return webapi.InstallJSON(vm) },
 		func() error { return webapi.InstallEncoding(vm, rt.natives) },
 		func() error { return webapi.InstallCrypto(vm, rt.natives) },
-		func() error { return webapi.InstallConsole(vm, rt.natives, rt.log) },
+		func() error { return webapi.InstallZlib(vm, rt.natives) },
+		func() error {
+			return webapi.InstallConsole(vm, rt.natives, slog.New(requestHandler{rt.log.Handler(), rt}))
+		},
 		func() error { return jsclone.Install(vm, rt.natives) },
 		rt.installTimers,
 		rt.installFetch,
 		rt.installWebSocket,
-		func() error { return runPrelude(vm) },
+		rt.installCache,
+		func() error {
+			guardNatives(vm, rt.natives)
+			return runPrelude(vm)
+		},
 	} {
 		if err := step(); err != nil {
 			return err
@@ -234,6 +276,7 @@ func (rt *runtime) install() error {
 		return err
 	}
 	rt.env = env
+	hideNatives(vm)
 
 	module := vm.NewObject()
 	exports := vm.NewObject()
@@ -347,8 +390,12 @@ func (rt *runtime) installTimers() error {
 // each commits its writes and puts the actions it held behind them. Then
 // the stateless actions are released.
 func (rt *runtime) endTurn() {
-	if rt.cpuExceeded.Swap(false) {
-		rt.reset()
+	if cpu, mem := rt.cpuExceeded.Swap(false), rt.memExceeded.Swap(false); cpu {
+		rt.reset(errCPULimit)
+	} else if mem {
+		rt.reset(errMemoryLimit)
+	} else if !rt.runsJobs() {
+		rt.reset(errRuntimeBroken)
 	}
 	for p := range rt.unhandled {
 		rt.log.Error("Uncaught (in promise)", "error", rejection(p.Result()).Error())
@@ -367,11 +414,51 @@ func (rt *runtime) endTurn() {
 	}
 }
 
+// errInternal fails the events in flight on a runtime reset after a Go
+// panic escaped its task: a bug in cairn, which must not end the process.
+var errInternal = errors.New("internal error in the Worker runtime; the runtime was reset")
+
+// recoverPanic is the loop's last line of defence: a panic that escaped a
+// task (natives recover their own, see natives.go) is logged with its stack
+// and the runtime starts afresh, since the engine may have been left
+// half-way through an operation.
+func (rt *runtime) recoverPanic(v any) {
+	rt.log.Error("panic in a runtime task; resetting the runtime", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+	rt.reset(errInternal)
+}
+
+// jobProbe queues a promise job that calls its argument.
+var jobProbe = goja.MustCompile("cairn:probe", "(mark) => { Promise.resolve().then(mark); }", true)
+
+// runsJobs reports whether the engine still runs promise jobs. An
+// uncatchable error (goja's call-stack limit) thrown inside an async
+// function leaves goja with a call frame it never pops, and from then on
+// no promise job runs: every later await would hang. A job queued from Go
+// runs before the call returns on a healthy engine. Loop only; about a
+// microsecond.
+func (rt *runtime) runsJobs() bool {
+	if rt.probe == nil {
+		v, err := rt.vm.RunProgram(jobProbe)
+		if err != nil {
+			return false
+		}
+		rt.probe, _ = goja.AssertFunction(v)
+		rt.probeMark = rt.vm.ToValue(func() { rt.probed = true })
+	}
+	rt.probed = false
+	if _, err := rt.probe(goja.Undefined(), rt.probeMark); err != nil {
+		return false
+	}
+	return rt.probed
+}
+
 // bindEach puts a binding into env for each of bindings: construct (a
 // prelude constructor) applied to the natives the binding gets.
-func bindEach[T any](env *goja.Object, construct goja.Callable, bindings map[string]T, natives func(binding string, b T) *goja.Object) error {
+func bindEach[T any](vm *goja.Runtime, env *goja.Object, construct goja.Callable, bindings map[string]T, natives func(binding string, b T) *goja.Object) error {
 	for binding, b := range bindings {
-		v, err := construct(goja.Undefined(), natives(binding, b))
+		n := natives(binding, b)
+		guardNatives(vm, n)
+		v, err := construct(goja.Undefined(), n)
 		if err != nil {
 			return fmt.Errorf("binding %s: %w", binding, jsError(err))
 		}
@@ -443,6 +530,11 @@ func jsError(err error) error {
 	var ex *goja.Exception
 	if errors.As(err, &ex) {
 		return scriptError(ex.Value(), ex.String())
+	}
+	var so *goja.StackOverflowError
+	if errors.As(err, &so) {
+		msg := "RangeError: Maximum call stack size exceeded"
+		return &ScriptError{Name: "RangeError", Message: "Maximum call stack size exceeded", Stack: msg + "\n" + so.String()}
 	}
 	var intr *goja.InterruptedError
 	if errors.As(err, &intr) {

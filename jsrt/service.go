@@ -13,7 +13,7 @@ import (
 
 // installServices puts the Worker's service bindings into env.
 func (rt *runtime) installServices(env *goja.Object) error {
-	return bindEach(env, rt.makeService, rt.w.cfg.Services, rt.serviceNatives)
+	return bindEach(rt.vm, env, rt.makeService, rt.w.cfg.Services, rt.serviceNatives)
 }
 
 // serviceNatives builds the natives of a service binding to entry.

@@ -18,6 +18,9 @@ func (rt *runtime) requestWire(req *http.Request, body []byte) goja.Value {
 	_ = obj.Set("method", req.Method)
 	_ = obj.Set("url", absoluteURL(req))
 	_ = obj.Set("headers", rt.jsHeader(req.Header, req.Host))
+	if cf := requestCF(req.Context()); cf != "" {
+		_ = obj.Set("cf", cf)
+	}
 	if body != nil || (req.Method != http.MethodGet && req.Method != http.MethodHead && req.ContentLength > 0) {
 		_ = obj.Set("body", vm.NewArrayBuffer(body))
 	} else {

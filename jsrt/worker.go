@@ -51,6 +51,11 @@ type Config struct {
 	// compatibility date 2026-02-24, or with delete_all_preserves_alarm).
 	DeleteAllKeepsAlarm bool
 	D1                  map[string]D1Database // binding name → D1 database
+	// Fetchers are bindings served by Go handlers, such as env.ASSETS:
+	// env[name].fetch(request) calls the handler.
+	Fetchers map[string]http.Handler
+	// Cache keeps the responses of the Cache API; nil caches nothing.
+	Cache CacheStore
 
 	Host   *objects.Host // where Durable Object events go; required with DurableObjects
 	Commit commit.Log    // makes Durable Object writes durable; default a commit.Local owned by the Worker
@@ -59,8 +64,15 @@ type Config struct {
 	BlockTimeout time.Duration
 	Runtimes     int           // JS runtimes (threads); default 2×GOMAXPROCS, at least 4
 	CPULimit     time.Duration // per task; default 30s
-	Logger       *slog.Logger
-	HTTPClient   *http.Client // for outbound fetch; default http.DefaultClient
+	// MemoryLimit bounds the memory a task may hold (limits.memory_mb);
+	// default DefaultMemoryLimit. See memoryWatch for how it is enforced.
+	MemoryLimit int64
+	// MaxMemory is the process's memory ceiling (cairn dev --max-memory):
+	// near it new requests are shed with ErrOverloaded and the
+	// longest-running task is interrupted. Zero: none.
+	MaxMemory  int64
+	Logger     *slog.Logger
+	HTTPClient *http.Client // for outbound fetch; default http.DefaultClient
 	// MaxWebSocketMessage bounds a received WebSocket message; a larger one
 	// closes the socket with 1009. Default DefaultMaxWebSocketMessage.
 	MaxWebSocketMessage int64
@@ -87,6 +99,8 @@ type Worker struct {
 	wg      sync.WaitGroup
 	closing sync.Once
 	sockets *sockets.Registry // WebSockets (websocket.go)
+	// overloaded is set while the process is near Config.MaxMemory.
+	overloaded atomic.Bool
 }
 
 // New compiles the script, starts its runtimes and registers its Durable
@@ -104,6 +118,10 @@ func New(cfg Config) (*Worker, error) {
 	}
 	if cfg.CPULimit <= 0 {
 		cfg.CPULimit = 30 * time.Second
+	}
+	setRegexpTimeout(cfg.CPULimit)
+	if cfg.MemoryLimit <= 0 {
+		cfg.MemoryLimit = DefaultMemoryLimit
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = http.DefaultClient
@@ -147,8 +165,9 @@ func New(cfg Config) (*Worker, error) {
 			rt.loop.Run()
 		}()
 	}
-	w.wg.Add(1)
+	w.wg.Add(2)
 	go w.watchdog()
+	go w.watchMemory()
 	for _, class := range cfg.DurableObjects {
 		if !cfg.HostedClasses[class] {
 			cfg.Host.Register(class, &doClass{w: w, name: class})
@@ -182,25 +201,53 @@ func (w *Worker) checkExports() error {
 	return nil
 }
 
-// Close stops the runtimes. In-flight requests fail with ErrStopped.
+// closeTimeout bounds how long Close waits for the runtimes to finish the
+// task each is running. Close interrupts them first, which stops JS at
+// once; only native work (a regular expression, bounded by its match
+// timeout) can outlast the interrupt.
+const closeTimeout = 5 * time.Second
+
+// Close stops the runtimes. In-flight requests fail with ErrStopped. It
+// returns within closeTimeout whatever Worker code is doing: a runtime
+// still busy then is abandoned (it stops when its task ends).
 func (w *Worker) Close() {
 	w.closing.Do(func() {
 		w.sockets.CloseAll() // 1012: clients reconnect
 		w.cancel()
+		stopped := make(chan struct{})
+		go func() {
+			defer close(stopped)
+			for _, rt := range w.rts {
+				rt.loop.Stop()
+			}
+			w.wg.Wait()
+		}()
 		for _, rt := range w.rts {
-			rt.loop.Stop()
+			if _, start := rt.loop.Running(); !start.IsZero() {
+				rt.current.Load().Interrupt(ErrStopped)
+			}
 		}
-		w.wg.Wait()
+		select {
+		case <-stopped:
+		case <-time.After(closeTimeout):
+			w.log.Error("runtimes still busy after the shutdown deadline; not waiting for them", "waited", closeTimeout)
+			return // the commit log stays open: a runtime may still write
+		}
 		if w.ownLog {
 			_ = w.durable.Close()
 		}
 	})
 }
 
+// watchdogTick is how often the watchdog checks the CPU limit.
+func watchdogTick(cpuLimit time.Duration) time.Duration {
+	return min(cpuLimit/4, 250*time.Millisecond)
+}
+
 // watchdog interrupts a runtime whose current task exceeds the CPU limit.
 func (w *Worker) watchdog() {
 	defer w.wg.Done()
-	tick := time.NewTicker(min(w.cfg.CPULimit/4, 250*time.Millisecond))
+	tick := time.NewTicker(watchdogTick(w.cfg.CPULimit))
 	defer tick.Stop()
 	interrupted := make([]uint64, len(w.rts)) // last task interrupted, per runtime
 	for {
@@ -220,6 +267,23 @@ func (w *Worker) watchdog() {
 	}
 }
 
+// pickRuntime returns the next runtime in round-robin order that is not
+// busy with a long task, or the next one if all are.
+func (w *Worker) pickRuntime() *runtime {
+	first := int(w.next.Add(1))
+	now := time.Now()
+	for i := range len(w.rts) {
+		rt := w.rts[(first+i)%len(w.rts)]
+		if _, start := rt.loop.Running(); start.IsZero() || now.Sub(start) < busyAfter {
+			if i > 0 {
+				w.next.Add(uint32(i))
+			}
+			return rt
+		}
+	}
+	return w.rts[first%len(w.rts)]
+}
+
 // runtimeFor returns the runtime an object is pinned to.
 func (w *Worker) runtimeFor(id objects.ID) *runtime {
 	return w.rts[maphash.Bytes(w.seed, id[:])%uint64(len(w.rts))]
@@ -231,6 +295,10 @@ func (w *Worker) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	resp, err := w.Fetch(r.Context(), r)
 	if err != nil {
 		if r.Context().Err() != nil {
+			return
+		}
+		if errors.Is(err, ErrOverloaded) {
+			http.Error(rw, "Server over its memory ceiling, try again", http.StatusServiceUnavailable)
 			return
 		}
 		w.log.Error("request failed", "method", r.Method, "url", r.URL.String(), "error", err.Error())
@@ -259,9 +327,18 @@ func WriteResponse(rw http.ResponseWriter, resp *http.Response) {
 	}
 }
 
+// busyAfter is how long a runtime's current task must have run for
+// Fetch to pass it over: a runtime stuck in a long task (at worst until
+// its CPU limit) should not hold up stateless requests that other runtimes
+// can serve.
+const busyAfter = 50 * time.Millisecond
+
 // Fetch runs the Worker's fetch handler for req and returns its response.
 func (w *Worker) Fetch(ctx context.Context, req *http.Request) (*http.Response, error) {
-	rt := w.rts[int(w.next.Add(1))%len(w.rts)]
+	if w.overloaded.Load() {
+		return nil, ErrOverloaded
+	}
+	rt := w.pickRuntime()
 	return rt.serve(ctx, req, nil, func(jsReq goja.Value) (goja.Value, error) {
 		return rt.callFetchHandler(jsReq)
 	})
@@ -340,6 +417,11 @@ func (rt *runtime) serve(ctx context.Context, req *http.Request, owner *instance
 	ch := make(chan result, 1)
 	// handle runs the handler; deliver gets its outcome once.
 	handle := func(deliver func(*http.Response, error)) {
+		if id := RequestID(req.Context()); id != "" {
+			prev := rt.request
+			rt.request = id
+			defer func() { rt.request = prev }()
+		}
 		jsReq, err := rt.requestFromWire(goja.Undefined(), rt.requestWire(req, body))
 		if err != nil {
 			deliver(nil, jsError(err))

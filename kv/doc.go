@@ -13,6 +13,14 @@
 // with an *Error carrying the HTTP status and the message Cloudflare's
 // runtime (and Miniflare) use, and nothing is stored.
 //
+// # Namespaces
+//
+// A Catalog is the set of namespaces under one Worker's state directory:
+// those bound in the config (their files are made when the Worker starts)
+// and those made through Cloudflare's REST API (Catalog.Create gives a
+// 32-hex-digit id, as Cloudflare's). Titles, which the API creates and
+// renames, live in titles.json next to the files.
+//
 // # Consistency
 //
 // Cloudflare KV is eventually consistent: a write is visible at once in the

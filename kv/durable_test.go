@@ -1,7 +1,10 @@
 package kv
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -60,5 +63,49 @@ func TestPutDurableBeforeSeen(t *testing.T) {
 	}
 	if v := <-got; v != "v" {
 		t.Fatalf("get = %q", v)
+	}
+}
+
+// nosyncLog acknowledges without syncing: the Shared's file is never
+// synced, so it never learns the WAL's size.
+type nosyncLog struct{}
+
+func (nosyncLog) Submit(f commit.Syncer, done func(error)) { done(nil) }
+func (nosyncLog) Close() error                             { return nil }
+
+// With a commit log the namespace checkpoints its WAL itself (to see the
+// errors, see commit.Shared): SQLite's automatic checkpoint is off, and the
+// namespace's own runs once a sync saw the WAL past commit.CheckpointBytes.
+func TestOwnCheckpoints(t *testing.T) {
+	for _, c := range []struct {
+		name         string
+		log          commit.Log
+		checkpointed bool
+	}{
+		{"synced", commit.NewLocal(0), true},
+		{"never synced", nosyncLog{}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			defer c.log.Close()
+			path := filepath.Join(t.TempDir(), "ns.sqlite")
+			ns, err := Open(path, Options{Commit: c.log, SweepInterval: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ns.Close()
+			value := bytes.Repeat([]byte("x"), 64<<10)
+			for i := range 100 { // 6.4 MB
+				if err := ns.Put(context.Background(), fmt.Sprint(i), value, PutOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			info, err := os.Stat(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := info.Size() > 1<<20; got != c.checkpointed {
+				t.Fatalf("database file %d bytes: checkpointed = %v, want %v", info.Size(), got, c.checkpointed)
+			}
+		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
@@ -20,7 +21,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	_ "github.com/mattn/go-sqlite3" // the "sqlite3" database/sql driver
+	"github.com/mattn/go-sqlite3"
 
 	"github.com/cairn-dev/cairn/commit"
 )
@@ -131,7 +132,7 @@ func Open(path string, opts Options) (*Namespace, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := commit.MkdirAll(filepath.Dir(path)); err != nil {
 		return nil, fmt.Errorf("open kv namespace: %w", err)
 	}
 	sync := "FULL"
@@ -140,10 +141,15 @@ func Open(path string, opts Options) (*Namespace, error) {
 	}
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() +
 		"?_journal_mode=WAL&_synchronous=" + sync + "&_busy_timeout=10000&_txlock=immediate"
-	db, err := sql.Open("sqlite3", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("open kv namespace %s: %w", path, err)
+	drv := &sqlite3.SQLiteDriver{}
+	if opts.Commit != nil {
+		// The namespace checkpoints itself, to see the errors (commit.Shared).
+		drv.ConnectHook = func(c *sqlite3.SQLiteConn) error {
+			_, err := c.Exec("PRAGMA wal_autocheckpoint=0", nil)
+			return err
+		}
 	}
+	db := sql.OpenDB(connector{dsn, drv})
 	// Keep connections (each with its prepared statements) instead of
 	// reopening the file under load; database/sql keeps 2 idle by default.
 	db.SetMaxOpenConns(maxConns)
@@ -163,6 +169,7 @@ func Open(path string, opts Options) (*Namespace, error) {
 		}
 		n.durable = commit.NewShared(opts.Commit, commit.WAL{Path: path})
 	}
+	var err error
 	for dst, q := range map[**sql.Stmt]string{
 		&n.getStmt: "SELECT value, expiration, metadata FROM entries WHERE key = ? AND (expiration IS NULL OR expiration > ?)",
 		&n.putStmt: "INSERT OR REPLACE INTO entries (key, value, expiration, metadata) VALUES (?, ?, ?, ?)",
@@ -191,6 +198,16 @@ func (n *Namespace) Close() error {
 	}
 	close(n.stop)
 	<-n.done
+	if n.durable != nil {
+		// Checkpoint here, where an error is seen, not in SQLite's close.
+		n.writeMu.Lock()
+		err := n.checkpoint("TRUNCATE")
+		n.writeMu.Unlock()
+		if err != nil {
+			n.db.Close()
+			return fmt.Errorf("close kv namespace %s: %w", n.path, err)
+		}
+	}
 	if err := n.db.Close(); err != nil {
 		return fmt.Errorf("close kv namespace %s: %w", n.path, err)
 	}
@@ -431,6 +448,25 @@ func (n *Namespace) DeleteMany(ctx context.Context, keys []string) error {
 	})
 }
 
+// connector opens the namespace's connections with drv (sql.OpenDB).
+type connector struct {
+	dsn string
+	drv *sqlite3.SQLiteDriver
+}
+
+func (c connector) Connect(context.Context) (driver.Conn, error) { return c.drv.Open(c.dsn) }
+func (c connector) Driver() driver.Driver                        { return c.drv }
+
+// checkpoint copies the WAL into the database file once it has grown (see
+// commit.Shared), under the write lock. mode is PASSIVE, or TRUNCATE on
+// Close.
+func (n *Namespace) checkpoint(mode string) error {
+	return n.durable.Checkpoint(func() error {
+		_, err := n.db.Exec("PRAGMA wal_checkpoint(" + mode + ")")
+		return err
+	})
+}
+
 // commit runs fn in one write transaction and commits it durably before
 // returning. Every write to the file goes through here.
 func (n *Namespace) commit(ctx context.Context, fn func(tx *sql.Tx) error) error {
@@ -462,7 +498,14 @@ func (n *Namespace) apply(ctx context.Context, fn func(tx *sql.Tx) error) (uint6
 	if n.durable == nil {
 		return 0, nil
 	}
-	return n.durable.Committed(), nil
+	seq := n.durable.Committed()
+	if n.durable.CheckpointDue() {
+		if err := n.checkpoint("PASSIVE"); err != nil {
+			// The commit is applied but will not be acknowledged: Durable fails.
+			n.log.Error("checkpoint failed; commits not yet durable will fail", "err", err)
+		}
+	}
+	return seq, nil
 }
 
 // visible waits until what a read may have seen is durable.

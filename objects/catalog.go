@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/cairn-dev/cairn/commit"
 	"github.com/cairn-dev/cairn/config"
 )
 
@@ -53,13 +54,14 @@ func (d catalogData) clone() catalogData {
 	return catalogData{Classes: maps.Clone(d.Classes), Applied: slices.Clone(d.Applied)}
 }
 
-// OpenCatalog reads DIR/catalog.json if it exists, creating DIR if needed.
+// OpenCatalog reads DIR/catalog.json if it exists, creating DIR (durably:
+// the objects' files go under it) if needed.
 func OpenCatalog(dir string) (*Catalog, error) {
 	dir, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("open catalog: %w", err)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := commit.MkdirAll(dir); err != nil {
 		return nil, fmt.Errorf("open catalog: %w", err)
 	}
 	c := &Catalog{dir: dir, data: catalogData{Classes: make(map[string]classEntry)}}

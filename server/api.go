@@ -27,15 +27,16 @@ var ErrAPIToken = errors.New("the admin API needs a token (--api-token or CAIRN_
 //
 // Subsystems (D1, KV) add their routes with Handle.
 type API struct {
-	token string
-	mux   *http.ServeMux
+	token  string
+	mux    *http.ServeMux
+	public *http.ServeMux // routes that authenticate requests themselves (signed URLs)
 }
 
 // NewAPI returns an API that requires "Authorization: Bearer <token>" on
 // every request, or no authorization when token is "" (loopback only; see
 // CheckAPIAddr).
 func NewAPI(token string) *API {
-	return &API{token: token, mux: http.NewServeMux()}
+	return &API{token: token, mux: http.NewServeMux(), public: http.NewServeMux()}
 }
 
 // CheckAPIAddr refuses to serve the API on a non-loopback address without a
@@ -85,9 +86,24 @@ func (a *API) HandleRaw(pattern string, h http.HandlerFunc) {
 	a.mux.HandleFunc(strings.TrimSpace(method+" /client/v4"+path), h)
 }
 
+// HandlePublic registers h for pattern, relative to /client/v4, without
+// the token check: h must authenticate the request itself (the signed URLs
+// of D1 import and export, which clients fetch without a token).
+func (a *API) HandlePublic(pattern string, h http.HandlerFunc) {
+	method, path, ok := strings.Cut(pattern, " ")
+	if !ok {
+		method, path = "", pattern
+	}
+	a.public.HandleFunc(strings.TrimSpace(method+" /client/v4"+path), h)
+}
+
 // ServeHTTP checks the token and routes the request. Unknown routes get a
 // 404 envelope.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := a.public.Handler(r); pattern != "" {
+		a.public.ServeHTTP(w, r)
+		return
+	}
 	if a.token != "" {
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(a.token)) != 1 {

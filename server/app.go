@@ -11,12 +11,15 @@ import (
 	"net/http"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/cairn-dev/cairn/assets"
 	"github.com/cairn-dev/cairn/bundle"
+	"github.com/cairn-dev/cairn/cache"
 	"github.com/cairn-dev/cairn/commit"
 	"github.com/cairn-dev/cairn/config"
 	"github.com/cairn-dev/cairn/d1"
@@ -44,6 +47,15 @@ type Options struct {
 	AlarmRetry time.Duration
 	// MaxWebSocketMessage bounds received WebSocket messages; default 32 MiB.
 	MaxWebSocketMessage int64
+	// CF overrides values of the request.cf object incoming requests carry
+	// (see DefaultCF).
+	CF map[string]any
+	// CacheMaxBytes bounds the bodies the Cache API keeps (default
+	// cache.DefaultMaxBytes).
+	CacheMaxBytes int64
+	// MaxMemory is the process's memory ceiling (cairn dev --max-memory):
+	// near it the Worker sheds new requests; zero: none.
+	MaxMemory int64
 	// Classes are Durable Object classes written in Go (objects.NewGoClass),
 	// by class name. The config binds them like JS classes (durable_objects
 	// bindings, migrations); the script need not export them.
@@ -61,9 +73,16 @@ type App struct {
 	Worker  *jsrt.Worker
 	Host    *objects.Host
 	KV      map[string]*kv.Namespace // Workers KV namespaces by binding name
+	KVAll   *kv.Catalog              // every KV namespace in the state directory (bound or made by the API)
 	D1      *d1.Manager              // the Worker's D1 databases
 	durable *commit.Local            // makes object, KV and D1 commits durable
 	Inputs  []string                 // source files, for the reload watcher
+	// Assets serves the config's static assets; nil without.
+	Assets    *assets.Handler
+	cf        string       // request.cf as JSON
+	cache     *cache.Store // the Cache API's responses
+	stopCrons func()       // stops the cron triggers; nil without
+	log       *slog.Logger
 }
 
 // Load reads the config, bundles the entry, opens the state directory and
@@ -81,9 +100,11 @@ func Load(opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := bundle.Build(bundle.Options{Entry: cfg.Main, Dir: cfg.Dir})
-	if err != nil {
-		return nil, err
+	res := &bundle.Result{} // an assets-only project has no Worker code
+	if cfg.Main != "" {
+		if res, err = bundle.Build(bundle.Options{Entry: cfg.Main, Dir: cfg.Dir, Rules: moduleRules(cfg.Rules)}); err != nil {
+			return nil, err
+		}
 	}
 	persist := opts.PersistTo
 	if persist == "" {
@@ -139,6 +160,31 @@ func Load(opts Options) (*App, error) {
 		durable.Close()
 		return nil, err
 	}
+	static, err := openAssets(cfg, log)
+	if err != nil {
+		d1s.Close()
+		closeKV(kvs)
+		durable.Close()
+		return nil, err
+	}
+	var fetchers map[string]http.Handler
+	if static != nil && cfg.Assets.Binding != "" {
+		fetchers = map[string]http.Handler{cfg.Assets.Binding: static}
+	}
+	cf, err := cfJSON(opts.CF)
+	if err != nil {
+		d1s.Close()
+		closeKV(kvs)
+		durable.Close()
+		return nil, err
+	}
+	responses, err := cache.Open(filepath.Join(persist, cfg.Name, "cache.sqlite"), opts.CacheMaxBytes)
+	if err != nil {
+		d1s.Close()
+		closeKV(kvs)
+		durable.Close()
+		return nil, err
+	}
 	services := make(map[string]string, len(cfg.Services))
 	for _, sb := range cfg.Services {
 		if sb.Service != cfg.Name {
@@ -162,6 +208,7 @@ func Load(opts Options) (*App, error) {
 	host.EvictIdle(idle)
 	host.LimitLive(liveObjectLimit())
 	if err := host.EnableAlarms(filepath.Join(persist, cfg.Name, "alarms.sqlite"), cmp.Or(opts.AlarmRetry, 2*time.Second)); err != nil {
+		responses.Close()
 		host.Close()
 		closeKV(kvs)
 		d1s.Close()
@@ -173,12 +220,16 @@ func Load(opts Options) (*App, error) {
 		Code:           res.Code,
 		Filename:       "worker.js", // at the project root, so source-map paths resolve
 		CPULimit:       cfg.CPULimit,
+		MemoryLimit:    cfg.MemoryLimit,
+		MaxMemory:      opts.MaxMemory,
 		Vars:           vars,
 		DurableObjects: bindings,
 		HostedClasses:  hosted,
 		Services:       services,
 		KV:             kvBindings(kvs),
 		D1:             d1Bindings,
+		Fetchers:       fetchers,
+		Cache:          responses,
 		NodeCompat:     cfg.HasFlag("nodejs_compat") || cfg.HasFlag("nodejs_compat_v2"),
 		DeleteAllKeepsAlarm: cfg.CompatibilityDate < "2026-02-24" && !cfg.HasFlag("delete_all_deletes_alarm") ||
 			cfg.HasFlag("delete_all_preserves_alarm"),
@@ -190,6 +241,7 @@ func Load(opts Options) (*App, error) {
 		CompatibilityFlags:  cfg.CompatibilityFlags,
 	})
 	if err != nil {
+		responses.Close()
 		host.Close()
 		closeKV(kvs)
 		d1s.Close()
@@ -198,7 +250,13 @@ func Load(opts Options) (*App, error) {
 	}
 	host.SetSockets(w.Sockets()) // Go objects' WebSockets close with the Worker's
 	inputs := append(slices.Clone(res.Inputs), file, filepath.Join(cfg.Dir, ".dev.vars"))
-	return &App{Config: cfg, Worker: w, Host: host, KV: kvs, D1: d1s, durable: durable, Inputs: inputs}, nil
+	app := &App{Config: cfg, Worker: w, Host: host, KV: kvs, KVAll: kv.NewCatalog(persist, cfg.Name), D1: d1s, durable: durable, Inputs: inputs,
+		Assets: static, cf: cf, log: log, cache: responses}
+	if err := app.startCrons(log); err != nil {
+		app.Close()
+		return nil, err
+	}
+	return app, nil
 }
 
 // Close waits for requests in flight, stops the Worker, then closes the
@@ -210,19 +268,29 @@ func (a *App) Close() error {
 		return nil
 	}
 	a.closed = true
+	if a.stopCrons != nil {
+		a.stopCrons()
+	}
 	a.Worker.Close()
 	// The commit log last: closing waits for the syncs in flight.
-	return errors.Join(a.Host.Close(), closeKV(a.KV), a.D1.Close(), a.durable.Close())
+	return errors.Join(a.Host.Close(), closeKV(a.KV), a.D1.Close(), a.cache.Close(), a.durable.Close())
 }
 
 // serve handles one request unless the App is closed; it reports whether it did.
-func (a *App) serve(rw http.ResponseWriter, r *http.Request) bool {
+// Static assets answer first unless the Worker comes first for the path.
+func (a *App) serve(rw http.ResponseWriter, r *http.Request, testScheduled bool) bool {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	if a.closed {
 		return false
 	}
-	a.Worker.ServeHTTP(rw, r)
+	if testScheduled && a.serveTestScheduled(rw, r, a.log) {
+		return true
+	}
+	if a.Assets != nil && a.Assets.Route(rw, r) {
+		return true
+	}
+	a.Worker.ServeHTTP(rw, r.WithContext(jsrt.WithCF(r.Context(), a.cf)))
 	return true
 }
 
@@ -239,18 +307,29 @@ type Server struct {
 	app atomic.Pointer[App]
 	mu  sync.Mutex // serializes Swap
 	Log *slog.Logger
+	// TestScheduled serves /__scheduled and /cdn-cgi/handler/scheduled,
+	// which run the scheduled handler (cairn dev --test-scheduled).
+	TestScheduled bool
+	// NoRequestLog turns off the log line per request.
+	NoRequestLog bool
+	ids          atomic.Uint64
 }
 
-// ServeHTTP hands the request to the current App's Worker. A request that
-// races with a reload goes to the new App.
+// ServeHTTP hands the request to the current App. A request that races
+// with a reload goes to the new App. Each request is logged once done.
 func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	id := strconv.FormatUint(s.ids.Add(1), 10)
+	r = r.WithContext(jsrt.WithRequestID(r.Context(), id))
+	sw := &statusWriter{ResponseWriter: rw}
+	defer func() { s.logRequest(r, id, sw.status, time.Since(start)) }()
 	for {
 		app := s.app.Load()
 		if app == nil {
-			http.Error(rw, "no Worker loaded", http.StatusServiceUnavailable)
+			http.Error(sw, "no Worker loaded", http.StatusServiceUnavailable)
 			return
 		}
-		if app.serve(rw, r) {
+		if app.serve(sw, r, s.TestScheduled) {
 			return
 		}
 	}

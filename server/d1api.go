@@ -2,14 +2,17 @@ package server
 
 import (
 	"bytes"
+	"crypto/hmac"
 	"crypto/md5"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -34,9 +37,13 @@ import (
 //	POST   /accounts/{account}/d1/database/{id}/import     {"action":"init"|"ingest"|"poll",…}
 //
 // {id} is a database's uuid (its database_id), its file id or its name.
-// Export and import follow Cloudflare's protocol, except that the
-// signed_url / upload_url point back at this API (and so need its bearer
-// token): GET and PUT …/{id}/files/{filename}.
+// Export and import follow Cloudflare's protocol (what wrangler d1 export
+// --remote and wrangler d1 execute --remote --file send and expect): the
+// signed_url and upload_url point back at this API, GET and PUT
+// …/{id}/files/{filename}?expires=…&sig=…, and like Cloudflare's signed R2
+// URLs they need no bearer token: the signature (HMAC-SHA256 with a key made
+// when the API starts, over the method, path and expiry) authorizes them
+// for an hour.
 
 // Error codes in the envelope.
 const (
@@ -52,9 +59,10 @@ type D1Manager func() (*d1.Manager, error)
 
 // RegisterD1API adds the D1 routes to api.
 func RegisterD1API(api *API, manager D1Manager) {
-	h := &d1API{manager: manager, imports: map[string]*d1Import{}}
+	h := &d1API{manager: manager, key: make([]byte, 32), imports: map[string]map[string]any{}}
+	_, _ = rand.Read(h.key)
 	const base = "/accounts/{account}/d1/database"
-	api.Handle("GET "+base, h.list)
+	api.HandleRaw("GET "+base, h.list)
 	api.Handle("POST "+base, h.create)
 	api.Handle("GET "+base+"/{id}", h.get)
 	api.Handle("DELETE "+base+"/{id}", h.delete)
@@ -64,21 +72,39 @@ func RegisterD1API(api *API, manager D1Manager) {
 	api.Handle("POST "+base+"/{id}/raw", func(r *http.Request) (any, error) { return h.query(r, true) })
 	api.Handle("POST "+base+"/{id}/export", h.export)
 	api.Handle("POST "+base+"/{id}/import", h.importAction)
-	api.HandleRaw("GET "+base+"/{id}/files/{file}", h.download)
-	api.HandleRaw("PUT "+base+"/{id}/files/{file}", h.upload)
+	api.HandlePublic("GET "+base+"/{id}/files/{file}", h.signed(h.download))
+	api.HandlePublic("PUT "+base+"/{id}/files/{file}", h.signed(h.upload))
 }
 
 type d1API struct {
 	manager D1Manager
+	key     []byte // signs the file URLs
 	mu      sync.Mutex
-	imports map[string]*d1Import // by database uuid: the last import's state
+	imports map[string]map[string]any // by database uuid: the last import's poll answer
 }
 
-// d1Import is the state of an import: uploaded, then ingested.
-type d1Import struct {
-	filename string
-	result   map[string]any
-	err      error
+// sign returns the query string that authorizes method on path until
+// expires.
+func (h *d1API) sign(method, path string, expires int64) string {
+	mac := hmac.New(sha256.New, h.key)
+	fmt.Fprintf(mac, "%s\n%s\n%d", method, path, expires)
+	return fmt.Sprintf("expires=%d&sig=%s", expires, hex.EncodeToString(mac.Sum(nil)))
+}
+
+// signed wraps a file handler: the request must carry a valid, unexpired
+// signature for its method and path.
+func (h *d1API) signed(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		expires, err := strconv.ParseInt(q.Get("expires"), 10, 64)
+		want := h.sign(r.Method, r.URL.Path, expires)
+		if err != nil || time.Now().Unix() > expires ||
+			!hmac.Equal([]byte(want), []byte(fmt.Sprintf("expires=%d&sig=%s", expires, q.Get("sig")))) {
+			WriteAPIError(w, apiErr(http.StatusForbidden, 10000, "the signed URL is invalid or has expired"))
+			return
+		}
+		next(w, r)
+	}
 }
 
 func apiErr(status, code int, format string, args ...any) *APIError {
@@ -126,14 +152,19 @@ func decodeBody(r *http.Request, v any) error {
 	return nil
 }
 
-func (h *d1API) list(r *http.Request) (any, error) {
+// list answers a page of the databases (?page=, ?per_page=: default 1000,
+// at most 10000, as Cloudflare's) with its result_info; ?name= keeps those
+// whose name contains it.
+func (h *d1API) list(w http.ResponseWriter, r *http.Request) {
 	m, err := h.manager()
 	if err != nil {
-		return nil, err
+		WriteAPIError(w, err)
+		return
 	}
 	infos, err := m.List()
 	if err != nil {
-		return nil, dbError(err)
+		WriteAPIError(w, dbError(err))
+		return
 	}
 	if name := r.URL.Query().Get("name"); name != "" {
 		kept := infos[:0]
@@ -144,15 +175,12 @@ func (h *d1API) list(r *http.Request) (any, error) {
 		}
 		infos = kept
 	}
-	page, perPage := 1, 1000
-	if v, err := strconv.Atoi(r.URL.Query().Get("page")); err == nil && v > 0 {
-		page = v
+	page, info, err := paginate(infos, r.URL.Query(), 1000, 10000)
+	if err != nil {
+		WriteAPIError(w, err)
+		return
 	}
-	if v, err := strconv.Atoi(r.URL.Query().Get("per_page")); err == nil && v > 0 {
-		perPage = v
-	}
-	start := min((page-1)*perPage, len(infos))
-	return infos[start:min(start+perPage, len(infos))], nil
+	writePage(w, page, info)
 }
 
 func (h *d1API) create(r *http.Request) (any, error) {
@@ -430,12 +458,15 @@ func randomName(suffix string) string {
 	return hex.EncodeToString(b) + suffix
 }
 
-func fileURL(r *http.Request, file string) string {
+// fileURL returns the URL, signed for method, of export or upload file.
+func (h *d1API) fileURL(r *http.Request, method, file string) string {
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	return fmt.Sprintf("%s://%s/client/v4/accounts/%s/d1/database/%s/files/%s", scheme, r.Host, r.PathValue("account"), r.PathValue("id"), file)
+	path := (&url.URL{Path: fmt.Sprintf("/client/v4/accounts/%s/d1/database/%s/files/%s", r.PathValue("account"), r.PathValue("id"), file)}).EscapedPath()
+	u, _ := url.PathUnescape(path)
+	return fmt.Sprintf("%s://%s%s?%s", scheme, r.Host, path, h.sign(method, u, time.Now().Add(fileLifetime).Unix()))
 }
 
 func (h *d1API) export(r *http.Request) (any, error) {
@@ -476,8 +507,8 @@ func (h *d1API) export(r *http.Request) (any, error) {
 	}
 	return map[string]any{
 		"type": "export", "at_bookmark": bookmark, "status": "complete", "success": true,
-		"messages": []string{"Export complete"},
-		"result":   map[string]any{"filename": name, "signed_url": fileURL(r, name)},
+		"messages": []string{"Generating " + name, "Export complete"},
+		"result":   map[string]any{"filename": name, "signed_url": h.fileURL(r, http.MethodGet, name)},
 	}, nil
 }
 
@@ -538,8 +569,12 @@ func (h *d1API) upload(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-// importAction runs the import protocol: init gives an upload URL, ingest
-// applies the uploaded file (all or nothing), poll reports the outcome.
+// importAction runs the import protocol: init gives a signed upload URL,
+// ingest applies the uploaded file (all or nothing) and answers as poll
+// does, poll reports the outcome of the last ingest, as wrangler expects:
+// {success, type, status: "complete"|"error", at_bookmark, messages,
+// errors, error, result: {final_bookmark, num_queries, meta}}; a failed
+// import has success false.
 func (h *d1API) importAction(r *http.Request) (any, error) {
 	var body struct {
 		Action   string `json:"action"`
@@ -560,7 +595,7 @@ func (h *d1API) importAction(r *http.Request) (any, error) {
 	switch body.Action {
 	case "init":
 		name := randomName(".sql")
-		return map[string]any{"success": true, "filename": name, "upload_url": fileURL(r, name), "at_bookmark": db.Bookmark()}, nil
+		return map[string]any{"success": true, "filename": name, "upload_url": h.fileURL(r, http.MethodPut, name), "at_bookmark": db.Bookmark()}, nil
 	case "ingest":
 		if !d1.ValidID(body.Filename) {
 			return nil, apiErr(http.StatusBadRequest, codeD1Input, "ingest needs the filename init returned")
@@ -580,29 +615,45 @@ func (h *d1API) importAction(r *http.Request) (any, error) {
 			_, _ = f.Seek(0, io.SeekStart)
 		}
 		at := db.Bookmark()
+		start := time.Now()
+		sizeBefore := db.Size()
 		st, ierr := db.Import(r.Context(), f, nil)
 		f.Close()
 		os.Remove(path)
-		imp := &d1Import{filename: body.Filename, err: ierr}
-		if ierr == nil {
-			imp.result = map[string]any{"final_bookmark": st.Bookmark, "num_queries": st.Statements, "meta": map[string]any{"changes": st.Changes}}
+		answer := map[string]any{"success": true, "type": "import", "at_bookmark": at, "filename": body.Filename, "errors": []string{}}
+		if ierr != nil {
+			// success false: wrangler shows error, and so does cairn d1 import --remote.
+			answer["success"] = false
+			answer["status"] = "error"
+			answer["error"] = ierr.Error()
+			answer["errors"] = []string{ierr.Error()}
+			answer["messages"] = []string{"Import failed; the database is as before"}
+		} else {
+			answer["status"] = "complete"
+			answer["at_bookmark"] = st.Bookmark
+			answer["messages"] = []string{fmt.Sprintf("Imported %d statements", st.Statements)}
+			answer["result"] = map[string]any{
+				"final_bookmark": st.Bookmark, "num_queries": st.Statements,
+				"meta": map[string]any{
+					"served_by": "cairn", "duration": float64(time.Since(start).Microseconds()) / 1000,
+					"changes": st.Changes, "last_row_id": 0, "changed_db": st.Changes > 0 || db.Size() != sizeBefore,
+					"size_after": db.Size(), "rows_read": 0, "rows_written": st.Changes,
+				},
+			}
 		}
 		h.mu.Lock()
-		h.imports[info.UUID] = imp
+		h.imports[info.UUID] = answer
 		h.mu.Unlock()
-		return map[string]any{"success": true, "at_bookmark": at, "filename": body.Filename, "status": "active"}, nil
+		return answer, nil
 	case "poll":
 		h.mu.Lock()
-		imp := h.imports[info.UUID]
+		answer := h.imports[info.UUID]
 		delete(h.imports, info.UUID)
 		h.mu.Unlock()
-		if imp == nil {
-			return nil, apiErr(http.StatusBadRequest, codeD1Input, "Not currently importing anything.")
+		if answer == nil {
+			return map[string]any{"success": false, "error": "Not currently importing anything."}, nil
 		}
-		if imp.err != nil {
-			return map[string]any{"success": false, "status": "error", "type": "import", "error": imp.err.Error(), "messages": []string{}}, nil
-		}
-		return map[string]any{"success": true, "status": "complete", "type": "import", "result": imp.result, "messages": []string{"Import complete"}}, nil
+		return answer, nil
 	}
 	return nil, apiErr(http.StatusBadRequest, codeD1Input, "action must be init, ingest or poll")
 }

@@ -14,9 +14,10 @@ import (
 )
 
 type envelopeResult struct {
-	Success bool            `json:"success"`
-	Errors  []APIError      `json:"errors"`
-	Result  json.RawMessage `json:"result"`
+	Success    bool            `json:"success"`
+	Errors     []APIError      `json:"errors"`
+	Result     json.RawMessage `json:"result"`
+	ResultInfo *pageInfo       `json:"result_info"`
 }
 
 func d1TestServer(t *testing.T) (*httptest.Server, *d1.Manager) {
@@ -72,10 +73,19 @@ func TestD1APIDatabases(t *testing.T) {
 	if len(list) != 1 || list[0].UUID != created.UUID {
 		t.Errorf("list = %+v", list)
 	}
-	call(t, srv, "GET", "?per_page=1&page=2", "", 200, &list)
+	env := call(t, srv, "GET", "?per_page=1&page=2", "", 200, &list)
 	if len(list) != 1 || list[0].Name != "beta" {
 		t.Errorf("page 2 = %+v", list)
 	}
+	// result_info, and an empty page past the end (wrangler reads pages
+	// until a short one).
+	if want := (pageInfo{Page: 2, PerPage: 1, Count: 1, TotalCount: 2, TotalPages: 2}); env.ResultInfo == nil || *env.ResultInfo != want {
+		t.Errorf("page 2 result_info = %+v, want %+v", env.ResultInfo, want)
+	}
+	if env := call(t, srv, "GET", "?per_page=1&page=3", "", 200, &list); len(list) != 0 || env.ResultInfo.Count != 0 {
+		t.Errorf("page 3 = %+v %+v", list, env.ResultInfo)
+	}
+	call(t, srv, "GET", "?page=0", "", 400, nil)
 	var got d1.Info
 	call(t, srv, "GET", "/"+created.UUID, "", 200, &got)
 	if got.Name != "alpha" {
@@ -166,9 +176,25 @@ func TestD1APIExportImport(t *testing.T) {
 	if exp.Status != "complete" || exp.Result.SignedURL == "" {
 		t.Fatalf("export = %+v", exp)
 	}
-	req, _ := http.NewRequest("GET", exp.Result.SignedURL, nil)
-	req.Header.Set("Authorization", "Bearer tok")
-	resp, err := http.DefaultClient.Do(req)
+	// The signed URL needs no token (wrangler sends none); a URL whose
+	// signature, method or expiry was changed is refused.
+	for _, bad := range []struct{ method, url string }{
+		{"GET", strings.Replace(exp.Result.SignedURL, "sig=", "sig=0", 1)},
+		{"GET", strings.Replace(exp.Result.SignedURL, "expires=", "expires=1", 1)},
+		{"PUT", exp.Result.SignedURL},
+		{"GET", strings.Replace(exp.Result.SignedURL, exp.Result.Filename, randomName(".sql"), 1)},
+	} {
+		req, _ := http.NewRequest(bad.method, bad.url, strings.NewReader("x"))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("%s %s = %d, want 403", bad.method, bad.url, resp.StatusCode)
+		}
+	}
+	resp, err := http.Get(exp.Result.SignedURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,8 +211,7 @@ func TestD1APIExportImport(t *testing.T) {
 		Filename  string `json:"filename"`
 	}
 	call(t, srv, "POST", "/"+dst.UUID+"/import", `{"action":"init","etag":"`+etag+`"}`, 200, &ini)
-	req, _ = http.NewRequest("PUT", ini.UploadURL, strings.NewReader(string(dump)))
-	req.Header.Set("Authorization", "Bearer tok")
+	req, _ := http.NewRequest("PUT", ini.UploadURL, strings.NewReader(string(dump)))
 	resp, err = http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -195,17 +220,43 @@ func TestD1APIExportImport(t *testing.T) {
 	if resp.Header.Get("ETag") != `"`+etag+`"` {
 		t.Errorf("upload etag = %s, want %s", resp.Header.Get("ETag"), etag)
 	}
-	call(t, srv, "POST", "/"+dst.UUID+"/import", `{"action":"ingest","etag":"`+etag+`","filename":"`+ini.Filename+`"}`, 200, nil)
-	var poll struct {
-		Success bool           `json:"success"`
-		Result  map[string]any `json:"result"`
+	type pollAnswer struct {
+		Success  bool     `json:"success"`
+		Status   string   `json:"status"`
+		Messages []string `json:"messages"`
+		Error    string   `json:"error"`
+		Result   struct {
+			NumQueries    float64        `json:"num_queries"`
+			FinalBookmark string         `json:"final_bookmark"`
+			Meta          map[string]any `json:"meta"`
+		} `json:"result"`
 	}
-	call(t, srv, "POST", "/"+dst.UUID+"/import", `{"action":"poll"}`, 200, &poll)
-	if !poll.Success || poll.Result["num_queries"] != 4.0 {
-		t.Errorf("poll = %+v", poll)
+	// wrangler reads ingest's answer as the first poll: status, messages
+	// and the result with its meta.
+	for _, action := range []string{`{"action":"ingest","etag":"` + etag + `","filename":"` + ini.Filename + `"}`, `{"action":"poll"}`} {
+		var poll pollAnswer
+		call(t, srv, "POST", "/"+dst.UUID+"/import", action, 200, &poll)
+		if !poll.Success || poll.Status != "complete" || poll.Messages == nil || poll.Result.NumQueries != 4 ||
+			poll.Result.FinalBookmark == "" || poll.Result.Meta["duration"] == nil || poll.Result.Meta["rows_written"] != 2.0 {
+			t.Errorf("%s = %+v", action, poll)
+		}
 	}
-	if env := call(t, srv, "POST", "/"+dst.UUID+"/import", `{"action":"poll"}`, 400, nil); env.Errors[0].Message != "Not currently importing anything." {
-		t.Errorf("second poll = %+v", env)
+	var again pollAnswer
+	if call(t, srv, "POST", "/"+dst.UUID+"/import", `{"action":"poll"}`, 200, &again); again.Success || again.Error != "Not currently importing anything." {
+		t.Errorf("second poll = %+v", again)
+	}
+	// A failing import: success false with the error, nothing applied.
+	bad := "INSERT INTO t VALUES (100);\nINSERT INTO nope VALUES (1);\n"
+	call(t, srv, "POST", "/"+dst.UUID+"/import", `{"action":"init"}`, 200, &ini)
+	req, _ = http.NewRequest("PUT", ini.UploadURL, strings.NewReader(bad))
+	if resp, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var failed pollAnswer
+	call(t, srv, "POST", "/"+dst.UUID+"/import", `{"action":"ingest","filename":"`+ini.Filename+`"}`, 200, &failed)
+	if failed.Success || failed.Status != "error" || !strings.Contains(failed.Error, "no such table: nope") {
+		t.Errorf("failed ingest = %+v", failed)
 	}
 	var res []struct {
 		Results []map[string]any `json:"results"`

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,8 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -23,6 +26,7 @@ const (
 	kvCodeMalformedValue    = 10012 // bad input other than the two below
 	kvCodeNamespaceNotFound = 10013
 	kvCodePayloadTooLarge   = 10024 // a value, metadata or bulk request over its limit
+	kvCodeTitleExists       = 10014
 	kvCodeInvalidLimit      = 10028
 )
 
@@ -32,28 +36,108 @@ const maxBulkBody = 100 << 20
 // registerKV adds the KV routes to api.
 func (s *Server) registerKV(api *API) {
 	const base = "/accounts/{account}/storage/kv/namespaces"
-	api.Handle("GET "+base, func(r *http.Request) (any, error) {
+	api.handleRaw("GET "+base, func(w http.ResponseWriter, r *http.Request) {
+		list, err := s.kvNamespaces()
+		if err != nil {
+			WriteAPIError(w, err)
+			return
+		}
+		q := r.URL.Query()
+		desc := q.Get("direction") == "desc"
+		slices.SortStableFunc(list, func(a, b kvNamespaceResult) int {
+			c := strings.Compare(a.ID, b.ID)
+			if q.Get("order") == "title" {
+				c = cmp.Or(strings.Compare(a.Title, b.Title), c)
+			}
+			if desc {
+				return -c
+			}
+			return c
+		})
+		page, info, err := paginate(list, q, 20, 1000)
+		if err != nil {
+			WriteAPIError(w, err)
+			return
+		}
+		writePage(w, page, info)
+	})
+	api.Handle("POST "+base, func(r *http.Request) (any, error) {
+		var body struct {
+			Title string `json:"title"`
+		}
+		if err := decodeJSONBody(r, &body); err != nil {
+			return nil, err
+		}
+		if strings.TrimSpace(body.Title) == "" {
+			return nil, &APIError{Status: http.StatusBadRequest, Code: kvCodeMalformedValue, Message: "a namespace needs a title"}
+		}
 		app := s.Current()
 		if app == nil {
 			return nil, errNoApp
 		}
-		out := []kvNamespaceResult{}
-		seen := map[string]bool{}
-		for _, b := range app.Config.KVNamespaces {
-			if id := KVNamespaceID(b); !seen[id] {
-				seen[id] = true
-				out = append(out, kvNamespaceResult{ID: id, Title: app.Config.Name + "-" + b.Binding, SupportsURLEncoding: true})
-			}
+		if taken, err := s.kvTitleTaken("", body.Title); err != nil || taken {
+			return nil, cmp.Or(err, error(errKVTitleExists))
 		}
-		return out, nil
+		ns, err := app.KVAll.Create(body.Title)
+		if errors.Is(err, kv.ErrTitleExists) {
+			return nil, errKVTitleExists
+		}
+		if err != nil {
+			return nil, err
+		}
+		return kvNamespaceResult{ID: ns.ID, Title: ns.Title, SupportsURLEncoding: true}, nil
 	})
 	api.Handle("GET "+base+"/{id}", func(r *http.Request) (any, error) {
-		var out kvNamespaceResult
-		err := s.withKV(r, func(ns *kv.Namespace, title string) error {
-			out = kvNamespaceResult{ID: r.PathValue("id"), Title: title, SupportsURLEncoding: true}
-			return nil
-		})
-		return out, err
+		return s.kvNamespace(r.PathValue("id"))
+	})
+	api.Handle("PUT "+base+"/{id}", func(r *http.Request) (any, error) {
+		var body struct {
+			Title string `json:"title"`
+		}
+		if err := decodeJSONBody(r, &body); err != nil {
+			return nil, err
+		}
+		if strings.TrimSpace(body.Title) == "" {
+			return nil, &APIError{Status: http.StatusBadRequest, Code: kvCodeMalformedValue, Message: "a namespace needs a title"}
+		}
+		id := r.PathValue("id")
+		if _, err := s.kvNamespace(id); err != nil {
+			return nil, err
+		}
+		if taken, err := s.kvTitleTaken(id, body.Title); err != nil || taken {
+			return nil, cmp.Or(err, error(errKVTitleExists))
+		}
+		app := s.Current()
+		if app == nil {
+			return nil, errNoApp
+		}
+		if err := app.KVAll.Rename(id, body.Title); err != nil {
+			if errors.Is(err, kv.ErrTitleExists) {
+				return nil, errKVTitleExists
+			}
+			return nil, err
+		}
+		return s.kvNamespace(id)
+	})
+	api.Handle("DELETE "+base+"/{id}", func(r *http.Request) (any, error) {
+		id := r.PathValue("id")
+		if _, err := s.kvNamespace(id); err != nil {
+			return nil, err
+		}
+		app := s.Current()
+		if app == nil {
+			return nil, errNoApp
+		}
+		for _, b := range app.Config.KVNamespaces {
+			if KVNamespaceID(b) == id {
+				return nil, &APIError{Status: http.StatusBadRequest, Code: kvCodeMalformedValue,
+					Message: fmt.Sprintf("namespace %s is bound as %s in the Worker's config; remove the binding before deleting it", id, b.Binding)}
+			}
+		}
+		if err := app.KVAll.Delete(id); err != nil {
+			return nil, kvCatalogError(err)
+		}
+		return struct{}{}, nil
 	})
 	api.handleRaw("GET "+base+"/{id}/values/{key...}", func(w http.ResponseWriter, r *http.Request) {
 		var e kv.Entry
@@ -293,8 +377,87 @@ func (s *Server) withKV(r *http.Request, fn func(ns *kv.Namespace, title string)
 				}
 			}
 		}
-		return &APIError{Status: http.StatusNotFound, Code: kvCodeNamespaceNotFound, Message: "namespace not found"}
+		// A namespace not bound (made through the API): opened for this
+		// request.
+		err := app.KVAll.Use(id, func(info kv.NamespaceInfo, path string) error {
+			ns, err := kv.Open(path, kv.Options{SweepInterval: -1})
+			if err != nil {
+				return err
+			}
+			return errors.Join(fn(ns, cmp.Or(info.Title, id)), ns.Close())
+		})
+		return kvCatalogError(err)
 	}
+}
+
+var errKVTitleExists = &APIError{Status: http.StatusBadRequest, Code: kvCodeTitleExists, Message: "a namespace with this account ID and title already exists"}
+
+// kvCatalogError answers the errors of kv.Catalog.
+func kvCatalogError(err error) error {
+	switch {
+	case errors.Is(err, kv.ErrNotFound), errors.Is(err, kv.ErrNamespaceID):
+		return &APIError{Status: http.StatusNotFound, Code: kvCodeNamespaceNotFound, Message: "namespace not found"}
+	case errors.Is(err, kv.ErrTitleExists):
+		return errKVTitleExists
+	}
+	return err
+}
+
+// kvNamespaces returns every namespace of the App being served: those its
+// config binds (titled <worker>-<binding> unless renamed) and those made
+// through the API.
+func (s *Server) kvNamespaces() ([]kvNamespaceResult, error) {
+	app := s.Current()
+	if app == nil {
+		return nil, errNoApp
+	}
+	stored, err := app.KVAll.List()
+	if err != nil {
+		return nil, err
+	}
+	titles := map[string]string{}
+	for _, ns := range stored {
+		titles[ns.ID] = ns.Title
+	}
+	for _, b := range app.Config.KVNamespaces {
+		if id := KVNamespaceID(b); titles[id] == "" {
+			titles[id] = app.Config.Name + "-" + b.Binding
+		}
+	}
+	out := make([]kvNamespaceResult, 0, len(titles))
+	for id, title := range titles {
+		out = append(out, kvNamespaceResult{ID: id, Title: cmp.Or(title, id), SupportsURLEncoding: true})
+	}
+	slices.SortFunc(out, func(a, b kvNamespaceResult) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// kvNamespace returns namespace id of the App being served.
+func (s *Server) kvNamespace(id string) (kvNamespaceResult, error) {
+	list, err := s.kvNamespaces()
+	if err != nil {
+		return kvNamespaceResult{}, err
+	}
+	for _, ns := range list {
+		if ns.ID == id {
+			return ns, nil
+		}
+	}
+	return kvNamespaceResult{}, &APIError{Status: http.StatusNotFound, Code: kvCodeNamespaceNotFound, Message: "namespace not found"}
+}
+
+// kvTitleTaken reports whether a namespace other than id has title.
+func (s *Server) kvTitleTaken(id, title string) (bool, error) {
+	list, err := s.kvNamespaces()
+	if err != nil {
+		return false, err
+	}
+	for _, ns := range list {
+		if ns.ID != id && ns.Title == title {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // kvAPIError gives a *kv.Error its status and a KV API code.
@@ -377,4 +540,49 @@ func decodeJSONBody(r *http.Request, v any) error {
 		return &APIError{Status: http.StatusBadRequest, Code: kvCodeMalformedValue, Message: "malformed JSON body: " + err.Error()}
 	}
 	return nil
+}
+
+// pageInfo is the result_info of a page-based list in Cloudflare's v4 API.
+type pageInfo struct {
+	Page       int `json:"page"`
+	PerPage    int `json:"per_page"`
+	Count      int `json:"count"`
+	TotalCount int `json:"total_count"`
+	TotalPages int `json:"total_pages"`
+}
+
+// paginate cuts page ?page= (from 1) of ?per_page= items (default defPer,
+// at most maxPer) out of list. A page past the end is empty, so clients
+// that read pages until one is empty or short (the cloudflare SDK,
+// wrangler) stop.
+func paginate[T any](list []T, q url.Values, defPer, maxPer int) ([]T, pageInfo, error) {
+	info := pageInfo{Page: 1, PerPage: defPer, TotalCount: len(list)}
+	for _, p := range []struct {
+		name string
+		dst  *int
+	}{{"page", &info.Page}, {"per_page", &info.PerPage}} {
+		if v := q.Get(p.name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return nil, info, &APIError{Status: http.StatusBadRequest, Code: 7400, Message: fmt.Sprintf("%s must be a positive integer, not %q", p.name, v)}
+			}
+			*p.dst = n
+		}
+	}
+	info.PerPage = min(info.PerPage, maxPer)
+	info.TotalPages = (len(list) + info.PerPage - 1) / info.PerPage
+	start := min((info.Page-1)*info.PerPage, len(list))
+	page := list[start:min(start+info.PerPage, len(list))]
+	info.Count = len(page)
+	return page, info, nil
+}
+
+// writePage answers a page of a list in the v4 envelope with its
+// result_info.
+func writePage(w http.ResponseWriter, items any, info pageInfo) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(struct {
+		envelope
+		ResultInfo pageInfo `json:"result_info"`
+	}{envelope{Success: true, Errors: []APIError{}, Messages: []APIError{}, Result: items}, info})
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -18,7 +19,8 @@ import (
 // (binding KV), without a Worker.
 func kvTestAPI(t *testing.T) (*API, *kv.Namespace) {
 	t.Helper()
-	path, err := kv.Path(t.TempDir(), "w", "ns1")
+	persist := t.TempDir()
+	path, err := kv.Path(persist, "w", "ns1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,6 +33,7 @@ func kvTestAPI(t *testing.T) (*API, *kv.Namespace) {
 	s.app.Store(&App{
 		Config: &config.Config{Name: "w", KVNamespaces: []config.KVNamespace{{Binding: "KV", ID: "ns1"}}},
 		KV:     map[string]*kv.Namespace{"KV": ns},
+		KVAll:  kv.NewCatalog(persist, "w"),
 	})
 	return s.AdminAPI(""), ns
 }
@@ -198,5 +201,104 @@ func TestKVAPIBulkAndKeys(t *testing.T) {
 	}
 	if rec := do(t, api, "GET", kvBase+"/ns1", "", nil); rec.Code != http.StatusOK {
 		t.Fatalf("namespace = %d %s", rec.Code, rec.Body)
+	}
+}
+
+// Namespaces as the cloudflare SDK and wrangler use them: create, rename,
+// delete, and a page-based list with result_info that ends.
+func TestKVAPINamespaces(t *testing.T) {
+	api, _ := kvTestAPI(t)
+	type nsResult struct {
+		ID    string `json:"id"`
+		Title string `json:"title"`
+	}
+	type listEnvelope struct {
+		Success    bool       `json:"success"`
+		Result     []nsResult `json:"result"`
+		ResultInfo pageInfo   `json:"result_info"`
+	}
+	list := func(query string) listEnvelope {
+		t.Helper()
+		rec := do(t, api, "GET", kvBase+query, "", nil)
+		var env listEnvelope
+		if err := json.Unmarshal(rec.Body.Bytes(), &env); err != nil || rec.Code != 200 || !env.Success {
+			t.Fatalf("list%s = %d %s", query, rec.Code, rec.Body)
+		}
+		return env
+	}
+	var made []nsResult
+	for _, title := range []string{"c-space", "a-space", "b-space"} {
+		rec := do(t, api, "POST", kvBase, "application/json", []byte(`{"title":"`+title+`"}`))
+		var ns nsResult
+		if err := json.Unmarshal(envelopeOf(t, rec).Result, &ns); err != nil || rec.Code != 200 || len(ns.ID) != 32 || ns.Title != title {
+			t.Fatalf("create %s = %d %s", title, rec.Code, rec.Body)
+		}
+		made = append(made, ns)
+	}
+	if rec := do(t, api, "POST", kvBase, "application/json", []byte(`{"title":"a-space"}`)); rec.Code != 400 || envelopeOf(t, rec).Errors[0].Code != kvCodeTitleExists {
+		t.Errorf("duplicate title = %d %s", rec.Code, rec.Body)
+	}
+
+	// Four namespaces: the bound one (w-KV) and three made. Pages of 3 by
+	// title: 3 then 1, then an empty page.
+	all := list("?order=title&direction=asc")
+	var titles []string
+	for _, ns := range all.Result {
+		titles = append(titles, ns.Title)
+	}
+	if got := strings.Join(titles, ","); got != "a-space,b-space,c-space,w-KV" || all.ResultInfo.TotalCount != 4 {
+		t.Errorf("list = %s %+v", got, all.ResultInfo)
+	}
+	for page, want := range map[int]pageInfo{
+		1: {Page: 1, PerPage: 3, Count: 3, TotalCount: 4, TotalPages: 2},
+		2: {Page: 2, PerPage: 3, Count: 1, TotalCount: 4, TotalPages: 2},
+		3: {Page: 3, PerPage: 3, Count: 0, TotalCount: 4, TotalPages: 2},
+	} {
+		env := list(fmt.Sprintf("?per_page=3&page=%d&order=title", page))
+		if env.ResultInfo != want || len(env.Result) != want.Count {
+			t.Errorf("page %d = %+v (%d items), want %+v", page, env.ResultInfo, len(env.Result), want)
+		}
+	}
+	if env := list("?order=title&direction=desc&per_page=1"); env.Result[0].Title != "w-KV" {
+		t.Errorf("desc = %+v", env.Result)
+	}
+
+	// A namespace made through the API holds keys like a bound one.
+	id := made[1].ID
+	if rec := do(t, api, "PUT", kvBase+"/"+id+"/values/k", "", []byte("v")); rec.Code != 200 {
+		t.Fatalf("put in made namespace = %d %s", rec.Code, rec.Body)
+	}
+	if rec := do(t, api, "GET", kvBase+"/"+id+"/values/k", "", nil); rec.Body.String() != "v" {
+		t.Errorf("get in made namespace = %d %s", rec.Code, rec.Body)
+	}
+
+	// Rename, also of the bound namespace; a taken title is refused.
+	if rec := do(t, api, "PUT", kvBase+"/"+id, "application/json", []byte(`{"title":"renamed"}`)); rec.Code != 200 || !strings.Contains(rec.Body.String(), `"title":"renamed"`) {
+		t.Errorf("rename = %d %s", rec.Code, rec.Body)
+	}
+	if rec := do(t, api, "PUT", kvBase+"/ns1", "application/json", []byte(`{"title":"bound"}`)); rec.Code != 200 {
+		t.Errorf("rename bound = %d %s", rec.Code, rec.Body)
+	}
+	if rec := do(t, api, "PUT", kvBase+"/ns1", "application/json", []byte(`{"title":"renamed"}`)); rec.Code != 400 {
+		t.Errorf("rename to a taken title = %d %s", rec.Code, rec.Body)
+	}
+	if rec := do(t, api, "GET", kvBase+"/ns1", "", nil); !strings.Contains(rec.Body.String(), `"title":"bound"`) {
+		t.Errorf("get bound = %s", rec.Body)
+	}
+
+	// Delete: the namespace and its keys are gone; a bound one is refused.
+	if rec := do(t, api, "DELETE", kvBase+"/"+id, "", nil); rec.Code != 200 {
+		t.Errorf("delete = %d %s", rec.Code, rec.Body)
+	}
+	for _, path := range []string{kvBase + "/" + id, kvBase + "/" + id + "/values/k"} {
+		if rec := do(t, api, "GET", path, "", nil); rec.Code != 404 {
+			t.Errorf("GET %s after delete = %d %s", path, rec.Code, rec.Body)
+		}
+	}
+	if rec := do(t, api, "DELETE", kvBase+"/ns1", "", nil); rec.Code != 400 {
+		t.Errorf("delete bound = %d %s", rec.Code, rec.Body)
+	}
+	if env := list(""); env.ResultInfo.TotalCount != 3 {
+		t.Errorf("after delete: %+v", env)
 	}
 }

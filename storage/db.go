@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	"github.com/mattn/go-sqlite3"
 )
@@ -47,7 +48,8 @@ type DB struct {
 	trusted bool        // running this package's own SQL: the authorizer allows everything
 	pc      prepContext // what the authorizer saw while preparing the current user statement
 
-	savepoints int // open savepoints (transactionSync, transaction), innermost last
+	savepoints int   // open savepoints (transactionSync, transaction), innermost last
+	maxPages   int64 // SetMaxPageCount's bound; 0: MaxSize
 
 	broken error // sticky critical error; see Broken
 	closed bool
@@ -63,7 +65,19 @@ type syncState struct {
 	newDirs []string // directories created with the file whose entries are not yet durable
 	newFile bool     // the file was created (or reopened for writing): sync it once too
 	closed  bool
+	// failed is the first failed sync or checkpoint: the commits since the last good
+	// sync may not be on disk, and the kernel reports a write-back error only once, so
+	// a later fsync would succeed without making them durable. Every later Sync
+	// returns it (see Sync).
+	failed error
+
+	checkpoint atomic.Bool // the WAL has grown past walCheckpointBytes: checkpoint after the next commit
 }
+
+// walCheckpointBytes is the WAL size from which the object's thread checkpoints it
+// into the database file after a commit: about SQLite's own automatic checkpoint (1000
+// pages of 4 KiB), which cairn turns off to run checkpoints itself (see checkpointWAL).
+const walCheckpointBytes = 4 << 20
 
 type kvState int
 
@@ -123,16 +137,59 @@ func (db *DB) Commit() (bool, error) {
 		db.broken = err
 		return false, err
 	}
+	if db.sync.checkpoint.Load() {
+		_ = db.checkpointWAL("PASSIVE") // a failure is kept: every later Sync returns it
+	}
 	return wrote, nil
+}
+
+// checkpointWAL copies the WAL into the database file (mode PASSIVE, as SQLite's
+// automatic checkpoint, or TRUNCATE). cairn turns the automatic checkpoint off
+// (wal_autocheckpoint=0) because SQLite ignores its errors: a checkpoint fsyncs the WAL
+// through SQLite's own descriptor, and if that fsync consumed a write-back error, a
+// later Sync would succeed and acknowledge commits that never reached the disk. Here
+// the checkpoint runs under the sync lock, so no Sync runs between its fsync and the
+// recording of its failure, which every later Sync then returns. It runs on the
+// object's thread, between commits.
+func (db *DB) checkpointWAL(mode string) error {
+	s := &db.sync
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.checkpoint.Store(false)
+	if s.failed != nil {
+		return s.failed
+	}
+	var busy int64
+	err := db.queryInternal("PRAGMA wal_checkpoint("+mode+")", nil, func(row []driver.Value) { busy, _ = row[0].(int64) })
+	if err != nil {
+		s.failed = fmt.Errorf("checkpoint %s: %w", db.path, toError(err))
+		db.log.Error("storage: checkpoint failed; the object's commits since its last sync will not be acknowledged", "path", db.path, "err", err)
+		return s.failed
+	}
+	if busy != 0 { // not expected with one exclusive connection: try again later
+		s.checkpoint.Store(true)
+	}
+	return nil
 }
 
 // Sync makes every transaction committed so far durable: it fsyncs the write-ahead log
 // (and, the first time, the directories created for the file). It is safe to call from
 // any goroutine, concurrently with the DB's use; the commit layer calls it.
+//
+// Sync fsyncs a descriptor of its own, not the one SQLite wrote through. That sees every
+// write-back error: Linux (4.16 and later) reports an error no descriptor has seen yet
+// to one opened after it, and the only other fsyncs of the WAL are the checkpoints,
+// which cairn runs itself under the same lock and whose errors it keeps (checkpointWAL).
+// Once a sync or checkpoint failed, Sync keeps failing: the kernel reports an error
+// once and may have dropped the data, so a retried fsync would succeed and acknowledge
+// commits that are not on disk.
 func (db *DB) Sync() error {
 	s := &db.sync
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.failed != nil {
+		return s.failed
+	}
 	if s.closed {
 		return nil // Close checkpointed and synced everything
 	}
@@ -146,6 +203,16 @@ func (db *DB) Sync() error {
 		return fmt.Errorf("sync %s: %w", db.path, err)
 	}
 	defer wal.Close()
+	if err := db.syncWAL(wal); err != nil {
+		s.failed = fmt.Errorf("sync %s: %w", db.path, err)
+		return s.failed
+	}
+	return nil
+}
+
+// syncWAL is Sync with the lock held and the WAL open.
+func (db *DB) syncWAL(wal *os.File) error {
+	s := &db.sync
 	if !s.walSeen {
 		// The WAL was created after the file's directory entry was synced.
 		s.walSeen = true
@@ -153,16 +220,19 @@ func (db *DB) Sync() error {
 	}
 	if s.newFile {
 		if err := syncFile(db.path); err != nil {
-			return fmt.Errorf("sync %s: %w", db.path, err)
+			return err
 		}
 		s.newFile = false
 	}
 	if err := fdatasync(wal); err != nil {
-		return fmt.Errorf("sync %s: %w", db.path, err)
+		return err
+	}
+	if info, err := wal.Stat(); err == nil && info.Size() >= walCheckpointBytes {
+		s.checkpoint.Store(true)
 	}
 	for len(s.newDirs) > 0 {
 		if err := syncDir(s.newDirs[0]); err != nil {
-			return fmt.Errorf("sync %s: %w", db.path, err)
+			return err
 		}
 		s.newDirs = s.newDirs[1:]
 	}
@@ -239,12 +309,30 @@ func (db *DB) Rollback() error {
 }
 
 // Close closes the database. An open implicit transaction is discarded: call Commit first.
+// It checkpoints the WAL into the database file and empties it, durably, so what was
+// committed is durable once Close returns nil.
 func (db *DB) Close() error {
 	if db.closed {
 		return nil
 	}
+	var cerr error
+	if db.conn != nil && db.broken == nil {
+		if db.inTx {
+			if err := db.Rollback(); err != nil {
+				cerr = err
+			}
+		}
+		if cerr == nil {
+			cerr = db.checkpointWAL("TRUNCATE")
+		}
+		if cerr == nil {
+			// The emptied WAL must reach the disk too: after a power cut SQLite would
+			// replay the frames left in an old one over the checkpointed file.
+			cerr = db.Sync()
+		}
+	}
 	db.closed = true
-	err := db.closeConns()
+	err := errors.Join(cerr, db.closeConns())
 	s := &db.sync
 	s.mu.Lock()
 	s.closed = true
@@ -294,8 +382,8 @@ func (db *DB) DeleteAll() error {
 	// Fold the WAL into the file first (a connection that never read the file would leave
 	// it as is), so no WAL with frames of the old database can be left behind to be replayed
 	// into the next one if we crash half-way.
-	if _, err := db.execInternal("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
-		return toError(err)
+	if err := db.checkpointWAL("TRUNCATE"); err != nil {
+		return err
 	}
 	if err := db.closeConns(); err != nil {
 		return err
@@ -376,7 +464,8 @@ func (db *DB) openFile(create bool) (bool, error) {
 	// copying it into the file. Switching a new file to WAL writes its header; that write
 	// is not synced here (synchronous=OFF) but by the first Sync, before the WAL's, so a
 	// file never lies empty on disk next to a synced WAL (SQLite would discard that WAL).
-	pragmas := "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON"
+	// wal_autocheckpoint=0: cairn checkpoints itself, to see the errors (checkpointWAL).
+	pragmas := "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0; PRAGMA foreign_keys=ON"
 	if create {
 		pragmas = "PRAGMA synchronous=OFF; " + pragmas
 		db.sync.mu.Lock()
@@ -388,6 +477,11 @@ func (db *DB) openFile(create bool) (bool, error) {
 		return false, err
 	}
 	db.conn, db.noFile, db.kv = conn, false, kvUnknown
+	if err := db.applyMaxPages(); err != nil {
+		db.closeConn(conn)
+		db.conn = nil
+		return false, err
+	}
 	if db.mem != nil {
 		db.closeConn(db.mem) // only ever served reads before the file existed
 		db.mem = nil

@@ -2,10 +2,14 @@ package storage
 
 import (
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/mattn/go-sqlite3"
+
+	"github.com/cairn-dev/cairn/internal/sqllimit"
 )
 
 // Cursor holds the result of the last statement given to Exec. The statement has run to
@@ -140,6 +144,18 @@ func (db *DB) prepareUser(query string) (st *sqlite3.SQLiteStmt, onFile bool, er
 func (db *DB) prepare(conn *sqlite3.SQLiteConn, query string) (*sqlite3.SQLiteStmt, error) {
 	db.pc = prepContext{}
 	ds, err := conn.Prepare(query)
+	if err != nil && db.pc.err == nil && isSyntaxError(err) {
+		// DELETE/UPDATE … LIMIT, which workerd accepts and this SQLite's
+		// parser lacks (see package sqllimit).
+		if rq, ok := sqllimit.Rewrite(query); ok {
+			db.pc = prepContext{}
+			if rds, rerr := conn.Prepare(rq); rerr == nil {
+				ds, err = rds, nil
+			} else if !isSyntaxError(rerr) {
+				err = rerr
+			}
+		}
+	}
 	if err != nil {
 		if db.pc.err != nil {
 			return nil, db.pc.err
@@ -255,4 +271,10 @@ func bindValues(args []any) ([]driver.Value, error) {
 		}
 	}
 	return vals, nil
+}
+
+// isSyntaxError reports whether err is SQLite's parse error.
+func isSyntaxError(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && se.Code == sqlite3.ErrError && strings.Contains(se.Error(), "syntax error")
 }

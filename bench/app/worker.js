@@ -10,6 +10,9 @@
 //   GET /d1/insert        D1 single-row insert (only when DB exists)
 //   GET /kvns/get?k=KEY   Workers KV get of KEY (binding KV)
 //   GET /kvns/put?k=KEY   Workers KV put of a 100-byte value under KEY
+//   GET /static/10k.txt   a static asset (public/): cairn serves it without
+//                         running this code; under workerd this Worker
+//                         forwards it to the ASSETS disk service
 import { DurableObject } from "cloudflare:workers";
 
 export class Bench extends DurableObject {
@@ -87,6 +90,7 @@ export default {
     const url = new URL(request.url);
     const path = url.pathname;
     if (path === "/ok") return new Response("ok");
+    if (path.startsWith("/static/")) return env.ASSETS.fetch(request);
     if (path.startsWith("/d1/")) return d1(env, path, url);
     if (path === "/kvns/get") return new Response(await env.KV.get(url.searchParams.get("k")) ?? "");
     if (path === "/kvns/put") {

@@ -2,13 +2,18 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -33,6 +38,11 @@ func newDevCommand() *cobra.Command {
 		retry     time.Duration
 		hibernate time.Duration
 		wsMax     int64
+		testSched bool
+		logFormat string
+		cfFile    string
+		noReqLog  bool
+		maxMemory string
 	)
 	cmd := &cobra.Command{
 		Use:   "dev [dir-or-config]",
@@ -50,13 +60,35 @@ namespaces kept on disk under --persist-to. --api-port also serves the admin RES
 			if err != nil {
 				return err
 			}
-			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+			var handler slog.Handler
+			switch logFormat {
+			case "text":
+				handler = slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo})
+			case "json":
+				handler = slog.NewJSONHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo})
+			default:
+				return fmt.Errorf("--log-format %q: want text or json", logFormat)
+			}
+			log := slog.New(handler)
+			cf, err := readCF(cfFile)
+			if err != nil {
+				return err
+			}
 			if wsMax <= 0 {
 				return fmt.Errorf("--websocket-max-message must be positive, got %d", wsMax)
 			}
+			ceiling, err := parseSize(maxMemory)
+			if err != nil {
+				return fmt.Errorf("--max-memory: %w", err)
+			}
+			if ceiling > 0 {
+				// Go's soft limit makes the collector work harder near the
+				// ceiling; the Worker's memory watch sheds load before it.
+				debug.SetMemoryLimit(ceiling)
+			}
 			opts := server.Options{Config: path, PersistTo: persistTo, Vars: overrides, Logger: log, ObjectIdle: idle, AlarmRetry: retry, HibernateIdle: hibernate,
-				MaxWebSocketMessage: wsMax}
-			l := listeners{worker: net.JoinHostPort(ip, strconv.Itoa(port)), apiToken: apiToken}
+				MaxWebSocketMessage: wsMax, CF: cf, MaxMemory: ceiling}
+			l := listeners{worker: net.JoinHostPort(ip, strconv.Itoa(port)), apiToken: apiToken, testScheduled: testSched, noRequestLog: noReqLog}
 			if apiToken == "" {
 				l.apiToken = os.Getenv("CAIRN_API_TOKEN")
 			}
@@ -80,8 +112,36 @@ namespaces kept on disk under --persist-to. --api-port also serves the admin RES
 	f.DurationVar(&retry, "alarm-retry", 2*time.Second, "delay before the first retry of a failed alarm (doubling, at most 6 retries)")
 	f.IntVar(&apiPort, "api-port", 0, "serve the admin REST API (/client/v4/…) on this port (0: off)")
 	f.Int64Var(&wsMax, "websocket-max-message", jsrt.DefaultMaxWebSocketMessage, "largest WebSocket message accepted, in bytes (a larger one closes the socket with 1009)")
+	f.StringVar(&maxMemory, "max-memory", "", "memory ceiling of the process, e.g. 2GiB or 512MiB: Go's soft memory limit, and near it new requests get 503 and the longest-running task fails (default: none)")
 	f.StringVar(&apiToken, "api-token", "", "bearer token the admin API requires (default $CAIRN_API_TOKEN; needed off loopback)")
+	f.BoolVar(&testSched, "test-scheduled", false, "serve /__scheduled and /cdn-cgi/handler/scheduled?cron=…, which run the scheduled handler")
+	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
+	f.StringVar(&cfFile, "cf", "", "JSON file of request.cf values to use instead of the defaults (country, colo, asn, timezone, …)")
+	f.BoolVar(&noReqLog, "no-request-log", false, "do not log a line per request")
 	return cmd
+}
+
+// parseSize reads a byte size: a whole number with an optional unit (KiB,
+// MiB, GiB, or K, M, G, also powers of 1024); "" is 0.
+func parseSize(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	num, mult := strings.TrimSpace(s), int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}} {
+		if strings.HasSuffix(num, u.suffix) {
+			num, mult = strings.TrimSpace(strings.TrimSuffix(num, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n <= 0 || n > math.MaxInt64/mult {
+		return 0, fmt.Errorf("want a positive size such as 2GiB or 512MiB, got %q", s)
+	}
+	return n * mult, nil
 }
 
 // parseVars turns KEY:VALUE flags into a map.
@@ -100,19 +160,40 @@ func parseVars(flags []string) (map[string]string, error) {
 // listeners says where cairn dev serves: the Worker, and the admin API if
 // api is not empty.
 type listeners struct {
-	worker   string
-	api      string
-	apiToken string
+	worker        string
+	api           string
+	apiToken      string
+	testScheduled bool
+	noRequestLog  bool
+}
+
+// readCF reads a --cf file: a JSON object of request.cf values.
+func readCF(file string) (map[string]any, error) {
+	if file == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("--cf: %w", err)
+	}
+	var cf map[string]any
+	if err := json.Unmarshal(b, &cf); err != nil {
+		return nil, fmt.Errorf("--cf %s: want a JSON object: %w", file, err)
+	}
+	return cf, nil
 }
 
 func runDev(ctx context.Context, opts server.Options, addrs listeners, watch bool, cmd *cobra.Command) error {
 	log := opts.Logger
 	start := time.Now()
+	if _, err := runBuild(ctx, opts.Config, cmd.ErrOrStderr()); err != nil {
+		return err
+	}
 	app, err := server.Load(opts)
 	if err != nil {
 		return err
 	}
-	srv := &server.Server{Log: log}
+	srv := &server.Server{Log: log, TestScheduled: addrs.testScheduled, NoRequestLog: addrs.noRequestLog}
 	srv.Swap(app)
 	defer srv.Swap(nil)
 
@@ -137,7 +218,7 @@ func runDev(ctx context.Context, opts server.Options, addrs listeners, watch boo
 	fmt.Fprintf(cmd.OutOrStdout(), "Ready on http://%s (%s, started in %s)\n", ln.Addr(), app.Config.Name, time.Since(start).Round(time.Millisecond))
 
 	if watch {
-		go watchAndReload(ctx, srv, opts)
+		go watchAndReload(ctx, srv, opts, cmd.ErrOrStderr())
 	}
 	select {
 	case err := <-errc:
@@ -153,9 +234,11 @@ func runDev(ctx context.Context, opts server.Options, addrs listeners, watch boo
 	return nil
 }
 
-// watchAndReload reloads the App when one of its inputs changes. A project
-// that fails to build keeps the previous version running and logs why.
-func watchAndReload(ctx context.Context, srv *server.Server, opts server.Options) {
+// watchAndReload reloads the App when one of its inputs changes, runs
+// build.command first when a file under build.watch_dir changes, and
+// rescans the static assets when they change. A project that fails to
+// build keeps the previous version running and logs why.
+func watchAndReload(ctx context.Context, srv *server.Server, opts server.Options, out io.Writer) {
 	log := opts.Logger
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
@@ -163,13 +246,29 @@ func watchAndReload(ctx context.Context, srv *server.Server, opts server.Options
 		return
 	}
 	defer w.Close()
+	var buildDirs, assetDirs []string
 	watchInputs := func(app *server.App) {
+		if app == nil { // shut down already
+			return
+		}
 		for _, dir := range dirsOf(app.Inputs) {
 			_ = w.Add(dir)
+		}
+		buildDirs, assetDirs = nil, nil
+		if b := app.Config.Build; b != nil {
+			buildDirs = b.WatchDirs
+			for _, d := range buildDirs {
+				watchTree(w, d)
+			}
+		}
+		if app.Assets != nil {
+			assetDirs = []string{app.Assets.Dir()}
+			watchTree(w, app.Assets.Dir())
 		}
 	}
 	watchInputs(srv.Current())
 	var debounce <-chan time.Time
+	var needBuild, needReload, needAssets bool
 	for {
 		select {
 		case <-ctx.Done():
@@ -178,7 +277,20 @@ func watchAndReload(ctx context.Context, srv *server.Server, opts server.Options
 			if !ok {
 				return
 			}
-			if ev.Op&(fsnotify.Write|fsnotify.Create|fsnotify.Rename|fsnotify.Remove) == 0 || !isInput(srv.Current(), ev.Name) {
+			if ev.Op&(fsnotify.Write|fsnotify.Create|fsnotify.Rename|fsnotify.Remove) == 0 {
+				continue
+			}
+			switch {
+			case under(buildDirs, ev.Name):
+				needBuild = true
+			case isInput(srv.Current(), ev.Name):
+				needReload = true
+			case under(assetDirs, ev.Name):
+				needAssets = true
+				if ev.Op&fsnotify.Create != 0 {
+					watchTree(w, ev.Name) // a new directory
+				}
+			default:
 				continue
 			}
 			debounce = time.After(100 * time.Millisecond)
@@ -186,17 +298,76 @@ func watchAndReload(ctx context.Context, srv *server.Server, opts server.Options
 			log.Warn("watch sources", "error", err)
 		case <-debounce:
 			debounce = nil
-			start := time.Now()
-			app, err := server.Load(opts)
-			if err != nil {
-				log.Error("reload failed; still serving the previous version", "error", err)
-				continue
+			if needBuild {
+				if _, err := runBuild(ctx, opts.Config, out); err != nil {
+					log.Error("build failed; still serving the previous version", "error", err)
+					needBuild, needReload, needAssets = false, false, false
+					continue
+				}
+				drainEvents(w, 50*time.Millisecond) // the build's own writes
+				needReload = true
 			}
-			srv.Swap(app)
-			watchInputs(app)
-			log.Info("reloaded", "took", time.Since(start).Round(time.Millisecond))
+			if needReload {
+				start := time.Now()
+				app, err := server.Load(opts)
+				if err != nil {
+					log.Error("reload failed; still serving the previous version", "error", err)
+				} else {
+					srv.Swap(app)
+					watchInputs(app)
+					log.Info("reloaded", "took", time.Since(start).Round(time.Millisecond))
+				}
+			} else if needAssets {
+				if app := srv.Current(); app != nil && app.Assets != nil {
+					if err := app.Assets.Reload(); err != nil {
+						log.Error("reload assets", "error", err)
+					} else {
+						log.Info("reloaded static assets", "files", app.Assets.Len())
+					}
+				}
+			}
+			needBuild, needReload, needAssets = false, false, false
 		}
 	}
+}
+
+// drainEvents discards the watcher's events until none has come for quiet:
+// after a build, its own writes under build.watch_dir must not start
+// another (the reload that follows picks up its output anyway).
+func drainEvents(w *fsnotify.Watcher, quiet time.Duration) {
+	for {
+		select {
+		case <-w.Events:
+		case <-time.After(quiet):
+			return
+		}
+	}
+}
+
+// watchTree watches dir and the directories under it, outside
+// node_modules and .git.
+func watchTree(w *fsnotify.Watcher, dir string) {
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return nil
+		}
+		if name := d.Name(); p != dir && (name == "node_modules" || name == ".git") {
+			return filepath.SkipDir
+		}
+		_ = w.Add(p)
+		return nil
+	})
+}
+
+// under reports whether name is inside one of dirs.
+func under(dirs []string, name string) bool {
+	abs, _ := filepath.Abs(name)
+	for _, d := range dirs {
+		if abs == d || strings.HasPrefix(abs, d+string(os.PathSeparator)) {
+			return true
+		}
+	}
+	return false
 }
 
 func isInput(app *server.App, name string) bool {

@@ -25,6 +25,10 @@ type Loop struct {
 	// task's promise jobs have run: the runtime commits storage there. Set
 	// it before Run; it is not synchronised.
 	TurnEnd func()
+	// Recover, if set, is called on the loop goroutine with the value of a
+	// panic that escaped a task or TurnEnd, instead of letting it end the
+	// process; the loop then goes on with the next task. Set it before Run.
+	Recover func(v any)
 
 	mu      sync.Mutex
 	queue   []func()
@@ -136,11 +140,25 @@ func (l *Loop) runTask(fn func()) {
 	if l.TurnStart != nil {
 		l.TurnStart()
 	}
-	fn()
+	l.guard(fn)
 	if l.TurnEnd != nil {
-		l.TurnEnd()
+		l.guard(l.TurnEnd)
 	}
 	l.taskStart.Store(0)
+}
+
+// guard runs fn, handing a panic to Recover if it is set.
+func (l *Loop) guard(fn func()) {
+	if l.Recover == nil {
+		fn()
+		return
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			l.Recover(v)
+		}
+	}()
+	fn()
 }
 
 // Running returns the number of the task running now, or of the last one

@@ -145,3 +145,39 @@ func TestLoopRunning(t *testing.T) {
 		t.Errorf("TurnStart saw a start time: %v, want all true", got)
 	}
 }
+
+// A panic in a task or in TurnEnd goes to Recover, and the loop runs on.
+func TestLoopRecoversPanics(t *testing.T) {
+	l := eventloop.New()
+	recovered := make(chan any, 4)
+	l.Recover = func(v any) { recovered <- v }
+	failEnd := false
+	l.TurnEnd = func() {
+		if failEnd {
+			failEnd = false
+			panic("in turn end")
+		}
+	}
+	runLoop(t, l)
+	ran := make(chan string, 4)
+	l.Submit(func() { var m map[string]int; m["x"] = 1 })
+	l.Submit(func() { ran <- "after task panic"; failEnd = true })
+	l.Submit(func() { ran <- "after turn-end panic" })
+	for _, want := range []string{"after task panic", "after turn-end panic"} {
+		select {
+		case got := <-ran:
+			if got != want {
+				t.Errorf("ran %q, want %q", got, want)
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatalf("loop stopped before %q", want)
+		}
+	}
+	for range 2 {
+		select {
+		case <-recovered:
+		case <-time.After(2 * time.Second):
+			t.Fatal("Recover not called")
+		}
+	}
+}

@@ -616,7 +616,7 @@
     }
   }
 
-  let requestInit;
+  let requestInit, requestSetCf;
 
   class Request extends Body {
     #url;
@@ -635,6 +635,7 @@
         bodySet(r, bytes === null ? null : { bytes, stream: null });
         return r;
       };
+      requestSetCf = (r, cf) => { r.#cf = cf; };
     }
     constructor(input, init) {
       super();
@@ -833,6 +834,8 @@
 
   cairn.requestFromWire = function requestFromWire(wire) {
     const r = new Request(internal);
+    // request.cf of an incoming request: JSON from the server (jsrt.WithCF).
+    if (typeof wire.cf === "string") requestSetCf(r, JSON.parse(wire.cf));
     return requestInit(r, String(wire.url), normalizeMethod(wire.method), headersSetGuard(headersFromWire(wire.headers)), wireBytes(wire.body));
   };
 

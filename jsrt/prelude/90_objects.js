@@ -6,19 +6,20 @@
   "use strict";
   const cairn = globalThis.__cairn;
 
+  // readOnly defines the own, enumerable, read-only properties workerd
+  // gives ids and stubs (Object.keys, JSON.stringify and spreads see them).
+  const readOnly = (o, props) => {
+    for (const [k, v] of props) Object.defineProperty(o, k, { value: v, enumerable: true, configurable: true, writable: false });
+  };
+
   class DurableObjectId {
     #hex;
-    #name;
-    #jurisdiction;
     constructor(hex, name, jurisdiction) {
       this.#hex = hex;
-      this.#name = name;
-      this.#jurisdiction = jurisdiction;
+      readOnly(this, [["jurisdiction", jurisdiction], ["name", name]]);
     }
     toString() { return this.#hex; }
     equals(other) { return other instanceof DurableObjectId && other.#hex === this.#hex; }
-    get name() { return this.#name; }
-    get jurisdiction() { return this.#jurisdiction; }
   }
   cairn.makeId = (hex, name, jurisdiction) => new DurableObjectId(hex, name, jurisdiction);
 
@@ -32,6 +33,7 @@
     constructor(native, id) {
       this.#native = native;
       this.#id = id;
+      readOnly(this, [["name", id.name], ["id", id]]);
       const invoke = (path, args) => this.#call(path, args);
       const stub = new Proxy(this, {
         get(target, prop) {
@@ -39,14 +41,14 @@
             const v = Reflect.get(target, prop, target);
             return typeof v === "function" ? v.bind(target) : v;
           }
-          if (prop === "then") return undefined;
+          // Not RPC members: a stub is no thenable, and JSON.stringify
+          // sees its own properties (as on workerd).
+          if (prop === "then" || prop === "toJSON") return undefined;
           return cairn.stubMember(invoke, prop);
         },
       });
       return cairn.markStub(stub);
     }
-    get id() { return this.#id; }
-    get name() { return this.#id.name; }
     #check() {
       if (this.#broken) return Promise.reject(this.#broken);
       return undefined;
@@ -147,7 +149,7 @@
       return o;
     }
     next() {
-      if (this.#pos >= this.#rows.length) return { done: true, value: undefined };
+      if (this.#pos >= this.#rows.length) return { done: true }; // workerd: no value key
       return { done: false, value: this.#object(this.#rows[this.#pos++]) };
     }
     toArray() {
@@ -166,7 +168,7 @@
       const rows = this.#rows;
       return {
         next() {
-          if (self.#pos >= rows.length) return { done: true, value: undefined };
+          if (self.#pos >= rows.length) return { done: true };
           return { done: false, value: rows[self.#pos++].slice() };
         },
         toArray() {
@@ -188,6 +190,9 @@
       return new SqlStorageCursor(this.#native.exec(query, ...bindings));
     }
     get databaseSize() { return this.#native.databaseSize(); }
+    // workerd's test hook: bounds this instance's database to count pages
+    // (PRAGMA max_page_count), so a test can reach SQLITE_FULL.
+    setMaxPageCountForTest(count) { this.#native.setMaxPageCount(Number(count)); }
   }
 
   // --- KV ---
@@ -353,28 +358,40 @@
 
   cairn.makeNamespace = (native) => new DurableObjectNamespace(native);
 
+  // MAX_BLOCK_DEPTH is how many blockConcurrencyWhile sections may be open
+  // at once, nested in each other's callbacks (workerd's limit).
+  const MAX_BLOCK_DEPTH = 64;
+
   cairn.makeState = (native) => {
     const id = new DurableObjectId(native.id, native.name, native.jurisdiction);
     const storage = new DurableObjectStorage(native.storage, native);
+    let blockDepth = 0; // open blockConcurrencyWhile sections
     return {
       id,
       storage,
       waitUntil(promise) {},
       // blockConcurrencyWhile holds every other event until callback
       // settles; if it throws or rejects, the object is reset.
+      // Past MAX_BLOCK_DEPTH nested sections the call rejects (the
+      // object is not reset by it).
       blockConcurrencyWhile(callback) {
+        if (blockDepth >= MAX_BLOCK_DEPTH) {
+          return Promise.reject(new Error("blockConcurrencyWhile() calls are nested too deeply."));
+        }
         native.block();
+        blockDepth++;
         let result;
         try {
           result = Promise.resolve(callback());
         } catch (e) {
+          blockDepth--;
           native.unblock();
           native.breakObject(e);
           return Promise.reject(e);
         }
         return result.then(
-          (v) => { native.unblock(); return v; },
-          (e) => { native.unblock(); native.breakObject(e); throw e; });
+          (v) => { blockDepth--; native.unblock(); return v; },
+          (e) => { blockDepth--; native.unblock(); native.breakObject(e); throw e; });
       },
       // abort resets the object: the current calls fail with reason and
       // writes not yet committed are discarded.

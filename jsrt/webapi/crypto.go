@@ -38,10 +38,19 @@ var hashes = map[string]func() hash.Hash{
 //	aesGcm(encrypt, key, iv, data, additionalData, tagLengthBits) ArrayBuffer
 //	                                      AES-GCM; the ciphertext carries the tag
 //	timingSafeEqual(a, b) bool            constant-time; TypeError on unequal lengths
+//	subtleEncrypt, subtleDecrypt, subtleSign, subtleVerify, subtleDigest,
+//	subtleGenerateKey, subtleDeriveBits, subtleDeriveKey, subtleImportKey,
+//	subtleExportKey, subtleWrapKey, subtleUnwrapKey
+//	                                      the SubtleCrypto methods (crypto_ops.go), keys as handles
 //
 // Buffers are ArrayBuffers or views; failures throw DOMExceptions
-// (NotSupportedError, QuotaExceededError, DataError, OperationError).
+// (NotSupportedError, QuotaExceededError, DataError, OperationError,
+// InvalidAccessError, SyntaxError) or TypeErrors as WebCrypto specifies.
+// Key material stays in Go: a CryptoKey holds an opaque handle to it.
 func InstallCrypto(vm *goja.Runtime, natives *goja.Object) error {
+	if err := installSubtle(vm, natives); err != nil {
+		return err
+	}
 	getHash := func(name string) func() hash.Hash {
 		h, ok := hashes[strings.ToUpper(name)]
 		if !ok {
@@ -91,13 +100,12 @@ func InstallCrypto(vm *goja.Runtime, natives *goja.Object) error {
 	return nil
 }
 
-// cryptoError is a WebCrypto failure: a DOMException name and message.
-type cryptoError struct{ name, msg string }
-
 // aesGCM encrypts (ciphertext with the tag appended) or decrypts data with
 // AES-GCM. tagBits 0 means the default 128. Go's GCM takes either a custom
-// nonce size or a custom tag size, not both; the usual 96-bit IV allows
-// any tag length.
+// nonce size or a tag of at least 96 bits, so this always computes the
+// full 128-bit tag and truncates it: decryption recovers the plaintext by
+// running the (CTR) cipher over the ciphertext, seals it again and
+// compares the truncated tags in constant time.
 func aesGCM(encrypt bool, key, iv, data, aad []byte, tagBits int) ([]byte, *cryptoError) {
 	if tagBits == 0 {
 		tagBits = 128
@@ -115,31 +123,29 @@ func aesGCM(encrypt bool, key, iv, data, aad []byte, tagBits int) ([]byte, *cryp
 		return nil, &cryptoError{"OperationError", "AES-GCM iv must not be empty."}
 	}
 	var aead cipher.AEAD
-	switch {
-	case len(iv) == 12:
-		aead, err = cipher.NewGCMWithTagSize(block, tagBits/8)
-	case tagBits == 128:
+	if len(iv) == 12 {
+		aead, err = cipher.NewGCM(block)
+	} else {
 		aead, err = cipher.NewGCMWithNonceSize(block, len(iv))
-	default:
-		return nil, &cryptoError{"NotSupportedError", "AES-GCM with a tagLength other than 128 needs a 96-bit (12-byte) iv."}
 	}
 	if err != nil {
 		return nil, &cryptoError{"OperationError", err.Error()}
 	}
+	tagLen := tagBits / 8
 	if encrypt {
-		return aead.Seal(nil, iv, data, aad), nil
+		out := aead.Seal(nil, iv, data, aad)
+		return out[:len(data)+tagLen], nil
 	}
-	if len(data) < tagBits/8 {
+	if len(data) < tagLen {
 		return nil, &cryptoError{"OperationError", "The ciphertext is shorter than the authentication tag."}
 	}
-	out, err := aead.Open(nil, iv, data, aad)
-	if err != nil {
+	ct, tag := data[:len(data)-tagLen], data[len(data)-tagLen:]
+	plain := aead.Seal(nil, iv, ct, nil)[:len(ct)] // CTR: the same keystream decrypts
+	full := aead.Seal(nil, iv, plain, aad)
+	if subtle.ConstantTimeCompare(full[len(ct):len(ct)+tagLen], tag) != 1 {
 		return nil, &cryptoError{"OperationError", "Decryption failed: the data or its authentication tag is not valid for this key, iv and additionalData."}
 	}
-	if out == nil {
-		out = []byte{}
-	}
-	return out, nil
+	return plain, nil
 }
 
 // newUUID returns a random (version 4) UUID.

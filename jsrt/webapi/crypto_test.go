@@ -38,7 +38,10 @@ func TestAESGCMNative(t *testing.T) {
 			const c = natives.aesGcm(true, k, iv, natives.utf8Encode("secret"), aad, 96);
 			return c.byteLength + " " + natives.utf8Decode(natives.aesGcm(false, k, iv, c, aad, 96), false, false); })()`, "18 secret"},
 		{"long iv", `(() => { const k = new Uint8Array(16), iv = new Uint8Array(16).fill(3); const c = natives.aesGcm(true, k, iv, new Uint8Array([1, 2]), undefined, 128); return hex(natives.aesGcm(false, k, iv, c, undefined, 128)); })()`, "0102"},
-		{"long iv short tag", `natives.aesGcm(true, ` + z(16) + `, ` + z(16) + `, ` + z(1) + `, undefined, 96)`, "throws: NotSupportedError: AES-GCM with a tagLength other than 128 needs a 96-bit (12-byte) iv."},
+		{"long iv short tag", `(() => { const k = new Uint8Array(16), iv = new Uint8Array(32).fill(5); const c = natives.aesGcm(true, k, iv, new Uint8Array([9, 8, 7]), new Uint8Array([1]), 32); return c.byteLength + " " + hex(natives.aesGcm(false, k, iv, c, new Uint8Array([1]), 32)); })()`, "7 090807"},
+		{"short tag tampered", `(() => { const k = new Uint8Array(16), iv = new Uint8Array(12); const c = new Uint8Array(natives.aesGcm(true, k, iv, new Uint8Array([9]), undefined, 64)); c[c.length - 1] ^= 1; return natives.aesGcm(false, k, iv, c, undefined, 64); })()`, decryptFailed},
+		// GCM spec test case 2 with the tag truncated to 32 bits.
+		{"truncated tag", `hex(natives.aesGcm(true, ` + z(16) + `, ` + z(12) + `, ` + z(16) + `, undefined, 32))`, "0388dace60b6a392f328c2b971b2fe78ab6e47d4"},
 		{"decrypt empty", `natives.aesGcm(false, ` + z(16) + `, ` + z(12) + `, natives.aesGcm(true, ` + z(16) + `, ` + z(12) + `, ` + z(0) + `, undefined, 128), undefined, 128).byteLength`, "0"},
 		{"tampered", `(() => { const c = new Uint8Array(natives.aesGcm(true, ` + z(16) + `, ` + z(12) + `, ` + z(16) + `, undefined, 128)); c[0] ^= 1; return natives.aesGcm(false, ` + z(16) + `, ` + z(12) + `, c, undefined, 128); })()`, decryptFailed},
 		{"wrong aad", `(() => { const c = natives.aesGcm(true, ` + z(16) + `, ` + z(12) + `, ` + z(4) + `, new Uint8Array([1]), 128); return natives.aesGcm(false, ` + z(16) + `, ` + z(12) + `, c, undefined, 128); })()`, decryptFailed},

@@ -1,8 +1,10 @@
 // Package webapi owns the Web APIs that a Worker runtime implements in Go:
 // UTF-8 encoding and decoding (TextEncoder, TextDecoder) with atob and btoa,
-// WebCrypto's primitives (random values, digests, HMAC, AES-GCM), and the
-// sinks of console and performance with the async context behind
-// AsyncLocalStorage.
+// WebCrypto (crypto*.go: one file per algorithm family, key material kept
+// in Go behind opaque CryptoKey handles), the natives of node:crypto
+// (crypto_node*.go) and node:zlib (zlib.go), and the sinks of
+// console and performance with the async context behind AsyncLocalStorage. InstallJSON bounds the nesting depth of JSON.parse and
+// JSON.stringify, whose goja implementations recurse on the Go stack.
 //
 // Each Install function defines plain functions ("natives") on an object
 // that package jsrt hides from scripts as the global __cairn; jsrt's JS

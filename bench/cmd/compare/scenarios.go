@@ -32,6 +32,10 @@ var scenarios = []scenario{
 		Path: fixed("/ok"),
 	},
 	{
+		Name: "asset-10k", Desc: "static asset, a 10 KB file (cairn: from Go, no JS; workerd: the Worker forwards to a disk service)",
+		Path: fixed("/static/10k.txt"),
+	},
+	{
 		Name: "sql-inc", Desc: "SQL upsert (INSERT … ON CONFLICT … RETURNING) of a counter in one object",
 		Path: fixed("/sql/inc?id=sql-hot"),
 	},

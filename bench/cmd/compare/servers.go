@@ -58,7 +58,7 @@ func prepareCairn(ctx context.Context, root, work string) (prepared, error) {
 	return prepared{
 		name: "cairn", version: version, dir: root,
 		argv: []string{bin, "dev", filepath.Join(root, "bench", "app"), "--port", "PORT",
-			"--ip", "127.0.0.1", "--persist-to", state, "--no-watch"},
+			"--ip", "127.0.0.1", "--persist-to", state, "--no-watch", "--no-request-log"},
 	}, nil
 }
 
@@ -94,7 +94,7 @@ func prepareWorkerd(ctx context.Context, root, cache, work string) (prepared, er
 	if err := os.WriteFile(filepath.Join(dir, "d1-backend.js"), backend, 0o644); err != nil {
 		return prepared{}, err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "config.capnp"), []byte(workerdConfig(disk)), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "config.capnp"), []byte(workerdConfig(disk, filepath.Join(root, "bench", "app", "public"))), 0o644); err != nil {
 		return prepared{}, err
 	}
 	return prepared{
@@ -110,7 +110,9 @@ func prepareWorkerd(ctx context.Context, root, cache, work string) (prepared, er
 // metadata, expiration or list, which the bench does not use).
 // The D1 binding is workerd's own (cloudflare-internal:d1-api) in front of a
 // Miniflare-style backend: bench/app/d1-backend.js, a SQLite Durable Object.
-func workerdConfig(dir string) string {
+// Static assets (bench/app/public) are a read-only disk service the Worker
+// forwards /static/ requests to.
+func workerdConfig(dir, assets string) string {
 	return fmt.Sprintf(`using Workerd = import "/workerd/workerd.capnp";
 
 const config :Workerd.Config = (
@@ -119,6 +121,7 @@ const config :Workerd.Config = (
     (name = "d1", worker = .d1),
     (name = "do-disk", disk = (path = %q, writable = true)),
     (name = "kv-disk", disk = (path = %q, writable = true)),
+    (name = "assets", disk = (path = %q)),
   ],
   sockets = [(name = "http", address = "127.0.0.1:0", http = (), service = "main")],
 );
@@ -131,6 +134,7 @@ const bench :Workerd.Worker = (
   bindings = [
     (name = "BENCH", durableObjectNamespace = "Bench"),
     (name = "KV", kvNamespace = "kv-disk"),
+    (name = "ASSETS", service = "assets"),
     (name = "DB", wrapped = (moduleName = "cloudflare-internal:d1-api",
       innerBindings = [(name = "fetcher", service = "d1")])),
   ],
@@ -143,7 +147,7 @@ const d1 :Workerd.Worker = (
   durableObjectStorage = (localDisk = "do-disk"),
   bindings = [(name = "D1", durableObjectNamespace = "D1Backend")],
 );
-`, dir, filepath.Join(dir, "kv"))
+`, dir, filepath.Join(dir, "kv"), assets)
 }
 
 // installWorkerd returns the workerd binary in cache, installing the pinned

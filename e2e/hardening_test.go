@@ -1,0 +1,114 @@
+package e2e
+
+import (
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+const hardeningWorker = `export default {
+  async fetch(req) {
+    const url = new URL(req.url);
+    switch (url.pathname) {
+      case "/json": {
+        try { await req.json(); return new Response("parsed"); }
+        catch (e) { return new Response(e.name, { status: 400 }); }
+      }
+      case "/json-uncaught":
+        return Response.json(await req.json());
+      case "/regex":
+        // a lookahead makes goja use its backtracking engine: exponential here
+        return new Response(String(/^(a+)+$(?!x)/.test("a".repeat(40) + "b")));
+      case "/alloc": {
+        const keep = [];
+        for (;;) keep.push(new Uint8Array(1 << 20));
+      }
+      case "/internals":
+        return new Response(typeof globalThis.__cairn);
+    }
+    return new Response("ok");
+  },
+};`
+
+// The real binary survives what used to end it or wedge it (issue 17): a
+// 5 MB deeply nested JSON body, a catastrophic regular expression and an
+// allocation loop each fail only their own request, other requests are
+// answered meanwhile, and the server still answers the next request and
+// shuts down on time.
+func TestHardeningSurvives(t *testing.T) {
+	dir := writeProject(t, map[string]string{
+		"wrangler.jsonc": `{"name": "hardening", "main": "src/index.js", "compatibility_date": "2025-09-01",
+  "limits": {"cpu_ms": 4000, "memory_mb": 128}}`,
+		"src/index.js": hardeningWorker,
+	})
+	d := startDev(t, dir, t.TempDir())
+	nested := strings.Repeat("[", 2_500_000) + strings.Repeat("]", 2_500_000)
+
+	if status, body := d.Do("POST", "/json", nested); status != 400 || body != "SyntaxError" {
+		t.Errorf("POST 5 MB nested JSON = %d %q, want 400 SyntaxError", status, body)
+	}
+	if status, _ := d.Do("POST", "/json-uncaught", nested); status != 500 {
+		t.Errorf("POST 5 MB nested JSON, uncaught = %d, want 500", status)
+	}
+	d.expect("GET", "/", 200, "ok")
+	d.expect("GET", "/internals", 200, "undefined")
+
+	// The regex runs past the CPU limit; other requests are served meanwhile.
+	var wg sync.WaitGroup
+	wg.Add(1)
+	var regexStatus int
+	var regexTook time.Duration
+	go func() {
+		defer wg.Done()
+		start := time.Now()
+		resp, err := testClient.Get(d.URL + "/regex")
+		regexTook = time.Since(start)
+		if err == nil {
+			regexStatus = resp.StatusCode
+			resp.Body.Close()
+		}
+	}()
+	time.Sleep(300 * time.Millisecond)
+	for range 8 { // round robin reaches the busy runtime's turn
+		start := time.Now()
+		d.expect("GET", "/", 200, "ok")
+		if took := time.Since(start); took > 2*time.Second { // one queued behind the regex waits ~4 s
+			t.Errorf("a request during the regex took %s", took)
+		}
+	}
+	wg.Wait()
+	if regexStatus != http.StatusInternalServerError || regexTook > 10*time.Second {
+		t.Errorf("catastrophic regex = %d after %s, want 500 within 10 s (CPU limit 4 s)", regexStatus, regexTook)
+	}
+	t.Logf("catastrophic regex failed after %s", regexTook)
+	if !d.waitLog("exceeded CPU time limit") {
+		t.Errorf("no CPU limit in the log:\n%s", d.Logs)
+	}
+	d.expect("GET", "/", 200, "ok")
+
+	start := time.Now()
+	if status, _ := d.Get("/alloc"); status != 500 {
+		t.Errorf("allocation loop = %d, want 500", status)
+	}
+	t.Logf("allocation loop failed after %s", time.Since(start))
+	if !d.waitLog("exceeded memory limit") {
+		t.Errorf("no memory limit in the log:\n%s", d.Logs)
+	}
+	for range 4 {
+		d.expect("GET", "/", 200, "ok")
+	}
+
+	// SIGTERM while a regex runs: the server still exits in time (Stop
+	// fails the test after 15 s).
+	go func() {
+		if resp, err := testClient.Get(d.URL + "/regex"); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	time.Sleep(300 * time.Millisecond)
+	start = time.Now()
+	d.Stop()
+	t.Logf("shutdown during a regex took %s", time.Since(start))
+}

@@ -1,0 +1,2 @@
+test(() => {}, "passes");
+promise_test(() => new Promise(() => {}), "never settles");

@@ -1,0 +1,2 @@
+// META: script=nope.js
+test(() => {}, "never runs");
