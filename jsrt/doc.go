@@ -125,10 +125,18 @@
 //	rpcInvoke(target, path, args, root)                       // prelude/85_rpc.js
 //	format(...args), inspect(value)                           // console and node:util
 //
-// Embedded CommonJS modules (modules/*.js) answer require("cloudflare:workers")
-// and the Node.js modules events, async_hooks, util, path, crypto and zlib (also as
-// "node:…"); buffer and url come from goja_nodejs (whatever the
-// compatibility flags; nodejs_compat only adds the global Buffer). No other
-// module resolves: require of any other name throws "No such module", which
-// lists these.
+// Modules (modules.go): embedded CommonJS modules (modules/*.js) answer
+// require("cloudflare:workers"), "cloudflare:email", "cloudflare:sockets" and
+// the Node.js modules events, async_hooks, util, path, crypto, zlib and
+// process; buffer and url come from goja_nodejs. With nodejs_compat, the
+// other Node.js modules Cloudflare provides come from
+// modules/generated/node.js (unenv, readable-stream, string_decoder;
+// generated from polyfill/node.cjs). "x" and "node:x" are one instance. A module cairn lacks fails
+// when required, with ErrNoSuchModule naming it and, for Node.js modules,
+// the compatibility flag.
+//
+// Built-ins: prelude/01_polyfill.js is core-js (the standard built-ins up to
+// ES2025 that goja lacks, generated from polyfill/entry.js by go generate);
+// prelude/02_weakref.js adds WeakRef and FinalizationRegistry. The test262
+// run of test262_test.go (build tag test262) measures them.
 package jsrt

@@ -90,6 +90,9 @@ type Config struct {
 	// Content-Length gets 413 before the body is read, and a chunked body
 	// that grows past it fails its stream. Default MaxBodySize.
 	MaxBodySize int64
+	// CompatibilityFlags are the config's compatibility_flags; Worker code
+	// reads them as Cloudflare.compatibilityFlags.
+	CompatibilityFlags []string
 }
 
 // Worker runs one Worker script on a pool of runtimes. It serves HTTP
@@ -159,7 +162,7 @@ func New(cfg Config) (*Worker, error) {
 	// Compiled once; every runtime runs the same program.
 	prog, err := goja.Compile(cfg.Filename, wrapCommonJS(cfg.Code), false)
 	if err != nil {
-		return nil, fmt.Errorf("compile %s: %w", cfg.Filename, err)
+		return nil, fmt.Errorf("compile %s: %w", cfg.Filename, sourceSyntaxError(cfg.Code, err))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &Worker{cfg: cfg, log: cfg.Logger, program: prog, seed: maphash.MakeSeed(), ctx: ctx, cancel: cancel, durable: cfg.Commit}

@@ -282,6 +282,7 @@ func Load(opts Options) (*App, error) {
 
 		MaxWebSocketMessage: opts.MaxWebSocketMessage,
 		MaxBodySize:         opts.MaxBodySize,
+		CompatibilityFlags:  cfg.CompatibilityFlags,
 	})
 	if err != nil {
 		responses.Close()
