@@ -98,6 +98,7 @@ type Worker struct {
 	sockets *sockets.Registry // WebSockets (websocket.go)
 	// overloaded is set while the process is near Config.MaxMemory.
 	overloaded atomic.Bool
+	wasm       wasmEngine // WebAssembly (wasm.go)
 }
 
 // New compiles the script, starts its runtimes and registers its Durable
@@ -230,6 +231,7 @@ func (w *Worker) Close() {
 			w.log.Error("runtimes still busy after the shutdown deadline; not waiting for them", "waited", closeTimeout)
 			return // the commit log stays open: a runtime may still write
 		}
+		w.wasm.close(context.Background())
 		if w.ownLog {
 			_ = w.durable.Close()
 		}
