@@ -121,13 +121,14 @@ func (e *wasmHostError) Unwrap() error { return e.err }
 type wasmJS struct {
 	rt                                  *runtime
 	compileError, linkError, runtimeErr goja.Value
-	wrapMemory, wrapGlobal              goja.Callable
+	wrapMemory, wrapGlobal, wrapTable   goja.Callable
+	refs                                *wasmRefs
 }
 
 // installWasm installs the natives behind WebAssembly (prelude/96_wasm.js).
 func (rt *runtime) installWasm() error {
 	vm := rt.vm
-	js := &wasmJS{rt: rt}
+	js := &wasmJS{rt: rt, refs: newWasmRefs()}
 	n := vm.NewObject()
 	set := func(name string, fn func(goja.FunctionCall) goja.Value) {
 		_ = n.Set(name, fn)
@@ -139,6 +140,7 @@ func (rt *runtime) installWasm() error {
 		js.runtimeErr = hooks.Get("RuntimeError")
 		js.wrapMemory, _ = goja.AssertFunction(hooks.Get("wrapMemory"))
 		js.wrapGlobal, _ = goja.AssertFunction(hooks.Get("wrapGlobal"))
+		js.wrapTable, _ = goja.AssertFunction(hooks.Get("wrapTable"))
 		return goja.Undefined()
 	})
 	set("compile", func(c goja.FunctionCall) goja.Value {
@@ -190,7 +192,7 @@ func (rt *runtime) installWasm() error {
 	})
 	set("globalGet", func(c goja.FunctionCall) goja.Value {
 		g := globalRef(vm, c.Argument(0))
-		return fromWasm(vm, g.Type(), g.Get())
+		return js.fromWasm(g.Type(), g.Get())
 	})
 	set("globalSet", func(c goja.FunctionCall) goja.Value {
 		g := globalRef(vm, c.Argument(0))
@@ -198,7 +200,32 @@ func (rt *runtime) installWasm() error {
 		if !ok {
 			panic(vm.NewTypeError("WebAssembly.Global: cannot set the value of an immutable global"))
 		}
-		mg.Set(toWasm(vm, g.Type(), c.Argument(1)))
+		mg.Set(js.toWasm(g.Type(), c.Argument(1)))
+		return goja.Undefined()
+	})
+	set("tableLength", func(c goja.FunctionCall) goja.Value {
+		t := tableRef(vm, c.Argument(0))
+		return vm.ToValue(uint32(js.call(t.owner.binding, t.size, nil)[0]))
+	})
+	set("tableGrow", func(c goja.FunctionCall) goja.Value {
+		t := tableRef(vm, c.Argument(0))
+		delta := c.Argument(1).ToInteger()
+		if delta < 0 || delta > math.MaxUint32 {
+			panic(vm.NewTypeError("WebAssembly.Table.grow(): delta must be a non-negative count"))
+		}
+		old := int32(js.call(t.owner.binding, t.grow, []uint64{js.toWasm(t.elem, c.Argument(2)), delta2u(delta)})[0])
+		if old < 0 {
+			panic(vm.NewGoError(fmt.Errorf("WebAssembly.Table.grow(): failed to grow table by %d", delta)))
+		}
+		return vm.ToValue(old)
+	})
+	set("tableGet", func(c goja.FunctionCall) goja.Value {
+		t := tableRef(vm, c.Argument(0))
+		return js.fromWasm(t.elem, js.call(t.owner.binding, t.get, []uint64{js.toWasm(api.ValueTypeI32, c.Argument(1))})[0])
+	})
+	set("tableSet", func(c goja.FunctionCall) goja.Value {
+		t := tableRef(vm, c.Argument(0))
+		js.call(t.owner.binding, t.set, []uint64{js.toWasm(api.ValueTypeI32, c.Argument(1)), js.toWasm(t.elem, c.Argument(2))})
 		return goja.Undefined()
 	})
 	set("globalType", func(c goja.FunctionCall) goja.Value {
@@ -317,8 +344,19 @@ func (js *wasmJS) callCtx(b *wasmBinding) (context.Context, context.CancelFunc) 
 // instance, so the host modules of a Worker's module are shared by all its
 // instances in all runtimes.
 type wasmBinding struct {
-	js  *wasmJS
-	fns []goja.Callable
+	js   *wasmJS
+	fns  []goja.Callable
+	mems []*wasmMemoryRef // the instance's exported memories
+}
+
+// sync detaches the buffers of memories that wasm grew (memory.grow in
+// wasm code), so JS that cached a view sees byteLength 0 and takes the
+// buffer again, as wasm-bindgen's glue does. It runs whenever control
+// passes from wasm to JS.
+func (b *wasmBinding) sync() {
+	for _, m := range b.mems {
+		m.detach()
+	}
 }
 
 type wasmBindingKey struct{}
@@ -420,6 +458,8 @@ func (js *wasmJS) instantiate(m *wasmModule, values goja.Value) goja.Value {
 			v = js.exportFunc(handle, inst.ExportedFunction(d.Name))
 		case "memory":
 			v = js.memory(handle, inst.ExportedMemory(d.Name))
+		case "table":
+			v = js.table(handle, d)
 		case "global":
 			g, err := js.wrapGlobal(goja.Undefined(), vm.ToValue(&wasmGlobalRef{handle, inst.ExportedGlobal(d.Name)}))
 			if err != nil {
@@ -440,9 +480,49 @@ type wasmInstance struct {
 	binding *wasmBinding
 }
 
+// wasmTableRef is the handle of an exported table: the functions of its
+// accessor module (tableAccessor) instantiated against the instance.
+type wasmTableRef struct {
+	owner                *wasmInstance
+	elem                 api.ValueType
+	size, grow, get, set api.Function
+}
+
+// table returns the JS Table of the table exported as d.
+func (js *wasmJS) table(h *wasmInstance, d wasmDesc) goja.Value {
+	w := js.rt.w
+	m, err := w.wasm.compile(w, tableAccessor(d.Name, d.Elem))
+	if err != nil {
+		panic(js.throw(js.linkError, "WebAssembly.Instance(): table %q: %v", d.Name, err))
+	}
+	ctx := experimental.WithImportResolver(w.ctx, func(string) api.Module { return h.mod })
+	acc, err := w.wasm.runtime(w).InstantiateModule(ctx, m.compiled, wazero.NewModuleConfig().WithName(""))
+	if err != nil {
+		panic(js.throw(js.linkError, "WebAssembly.Instance(): table %q: %v", d.Name, err))
+	}
+	ref := &wasmTableRef{owner: h, elem: api.ValueType(d.Elem),
+		size: acc.ExportedFunction("size"), grow: acc.ExportedFunction("grow"),
+		get: acc.ExportedFunction("get"), set: acc.ExportedFunction("set")}
+	goruntime.AddCleanup(ref, func(m api.Module) { _ = m.Close(context.Background()) }, acc)
+	v, err := js.wrapTable(goja.Undefined(), js.rt.vm.ToValue(ref))
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+func tableRef(vm *goja.Runtime, v goja.Value) *wasmTableRef {
+	if r, ok := v.Export().(*wasmTableRef); ok {
+		return r
+	}
+	panic(vm.NewTypeError("not a WebAssembly.Table"))
+}
+
 // memory returns the JS Memory of an exported memory.
 func (js *wasmJS) memory(h *wasmInstance, mem api.Memory) goja.Value {
-	v, err := js.wrapMemory(goja.Undefined(), js.rt.vm.ToValue(&wasmMemoryRef{owner: h, mem: mem}))
+	ref := &wasmMemoryRef{owner: h, mem: mem}
+	h.binding.mems = append(h.binding.mems, ref)
+	v, err := js.wrapMemory(goja.Undefined(), js.rt.vm.ToValue(ref))
 	if err != nil {
 		panic(err)
 	}
@@ -505,18 +585,18 @@ func (js *wasmJS) exportFunc(h *wasmInstance, fn api.Function) goja.Value {
 	f := vm.ToValue(func(c goja.FunctionCall) goja.Value {
 		args := make([]uint64, len(params))
 		for i, t := range params {
-			args[i] = toWasm(vm, t, c.Argument(i))
+			args[i] = js.toWasm(t, c.Argument(i))
 		}
 		res := js.call(h.binding, fn, args)
 		switch len(results) {
 		case 0:
 			return goja.Undefined()
 		case 1:
-			return fromWasm(vm, results[0], res[0])
+			return js.fromWasm(results[0], res[0])
 		}
 		out := make([]any, len(results))
 		for i, t := range results {
-			out[i] = fromWasm(vm, t, res[i])
+			out[i] = js.fromWasm(t, res[i])
 		}
 		return vm.NewArray(out...)
 	}).(*goja.Object)
@@ -532,6 +612,7 @@ func (js *wasmJS) call(b *wasmBinding, fn api.Function, args []uint64) []uint64 
 	ctx, cancel := js.callCtx(b)
 	defer cancel()
 	res, err := fn.Call(ctx, args...)
+	b.sync()
 	if err == nil {
 		return res
 	}
@@ -556,10 +637,11 @@ func hostFunc(i int, params, results []api.ValueType) api.GoModuleFunc {
 		if b == nil || b.fns[i] == nil {
 			panic(errors.New("WebAssembly: import called outside a call from JS"))
 		}
+		b.sync()
 		vm := b.js.rt.vm
 		args := make([]goja.Value, len(params))
 		for j, t := range params {
-			args[j] = fromWasm(vm, t, stack[j])
+			args[j] = b.js.fromWasm(t, stack[j])
 		}
 		v, err := b.fns[i](goja.Undefined(), args...)
 		if err != nil {
@@ -578,21 +660,22 @@ func (js *wasmJS) results(v goja.Value, results []api.ValueType, stack []uint64)
 	switch len(results) {
 	case 0:
 	case 1:
-		stack[0] = toWasm(vm, results[0], v)
+		stack[0] = js.toWasm(results[0], v)
 	default:
 		o, ok := v.(*goja.Object)
 		if !ok {
 			panic(vm.NewTypeError("WebAssembly: an imported function with several results must return an array"))
 		}
 		for i, t := range results {
-			stack[i] = toWasm(vm, t, o.Get(fmt.Sprint(i)))
+			stack[i] = js.toWasm(t, o.Get(fmt.Sprint(i)))
 		}
 	}
 }
 
 // toWasm converts a JS value to a wasm value of type t (ToInt32, ToBigInt64,
 // ToNumber as the JS API does).
-func toWasm(vm *goja.Runtime, t api.ValueType, v goja.Value) uint64 {
+func (js *wasmJS) toWasm(t api.ValueType, v goja.Value) uint64 {
+	vm := js.rt.vm
 	switch t {
 	case api.ValueTypeI32:
 		return uint64(uint32(toInt32(v.ToFloat())))
@@ -607,10 +690,13 @@ func toWasm(vm *goja.Runtime, t api.ValueType, v goja.Value) uint64 {
 	case api.ValueTypeF64:
 		return api.EncodeF64(v.ToFloat())
 	}
-	if goja.IsNull(v) || goja.IsUndefined(v) {
+	if t == api.ValueTypeExternref {
+		return js.refs.ref(v)
+	}
+	if goja.IsNull(v) {
 		return 0
 	}
-	panic(vm.NewTypeError("WebAssembly: reference values cannot cross into wasm in cairn yet"))
+	panic(vm.NewTypeError("WebAssembly: a JS value cannot become a funcref in cairn yet"))
 }
 
 // toInt32 is ECMAScript's ToInt32: truncation modulo 2^32.
@@ -622,7 +708,8 @@ func toInt32(f float64) int32 {
 }
 
 // fromWasm converts a wasm value of type t to JS.
-func fromWasm(vm *goja.Runtime, t api.ValueType, x uint64) goja.Value {
+func (js *wasmJS) fromWasm(t api.ValueType, x uint64) goja.Value {
+	vm := js.rt.vm
 	switch t {
 	case api.ValueTypeI32:
 		return vm.ToValue(int32(uint32(x)))
@@ -632,6 +719,66 @@ func fromWasm(vm *goja.Runtime, t api.ValueType, x uint64) goja.Value {
 		return vm.ToValue(float64(api.DecodeF32(x)))
 	case api.ValueTypeF64:
 		return vm.ToValue(api.DecodeF64(x))
+	case api.ValueTypeExternref:
+		return js.refs.value(x)
 	}
-	return goja.Null()
+	if x == 0 {
+		return goja.Null()
+	}
+	panic(vm.NewTypeError("WebAssembly: a funcref cannot become a JS value in cairn yet"))
 }
+
+// wasmRefs gives JS values crossing into wasm as externref an id (wazero
+// represents an externref as a number), and back. An object keeps its id;
+// null is 0 (ref.null). The values stay referenced for the life of the
+// runtime: wasm gives no signal when it drops a reference.
+type wasmRefs struct {
+	next uint64
+	ids  map[*goja.Object]uint64
+	vals map[uint64]goja.Value
+}
+
+// wasmUndefined is the id of undefined, the commonest value in
+// wasm-bindgen's externref table after null.
+const wasmUndefined = 1
+
+func newWasmRefs() *wasmRefs {
+	return &wasmRefs{next: wasmUndefined + 1, ids: make(map[*goja.Object]uint64), vals: make(map[uint64]goja.Value)}
+}
+
+func (r *wasmRefs) ref(v goja.Value) uint64 {
+	switch {
+	case v == nil || goja.IsNull(v):
+		return 0
+	case goja.IsUndefined(v):
+		return wasmUndefined
+	}
+	o, isObj := v.(*goja.Object)
+	if isObj {
+		if id, ok := r.ids[o]; ok {
+			return id
+		}
+	}
+	id := r.next
+	r.next++
+	r.vals[id] = v
+	if isObj {
+		r.ids[o] = id
+	}
+	return id
+}
+
+func (r *wasmRefs) value(id uint64) goja.Value {
+	switch id {
+	case 0:
+		return goja.Null()
+	case wasmUndefined:
+		return goja.Undefined()
+	}
+	if v, ok := r.vals[id]; ok {
+		return v
+	}
+	return goja.Undefined()
+}
+
+func delta2u(d int64) uint64 { return uint64(uint32(d)) }

@@ -16,6 +16,7 @@ type wasmDesc struct {
 	Module string // imports only
 	Name   string
 	Kind   string // "function", "table", "memory", "global" or "tag"
+	Elem   byte   // tables: the element type (0x70 funcref, 0x6f externref)
 }
 
 // errWasmBinary is a module binary too short or malformed to read its
@@ -80,6 +81,8 @@ func wasmSections(bin []byte) (imports, exports []wasmDesc, err error) {
 		return nil, nil, fmt.Errorf("%w: no \\0asm header", errWasmBinary)
 	}
 	r := &wasmReader{b: bin, off: 8}
+	var tables []byte // element types by table index
+	var exportTables []int
 	for r.err == nil && r.off < len(bin) {
 		id := r.byte()
 		size := int(r.u32())
@@ -97,7 +100,8 @@ func wasmSections(bin []byte) (imports, exports []wasmDesc, err error) {
 				case 0:
 					sec.u32()
 				case 1:
-					sec.byte()
+					d.Elem = sec.byte()
+					tables = append(tables, d.Elem)
 					sec.limits()
 				case 2:
 					sec.limits()
@@ -115,11 +119,18 @@ func wasmSections(bin []byte) (imports, exports []wasmDesc, err error) {
 				}
 				imports = append(imports, d)
 			}
+		case 4: // tables
+			for n := sec.u32(); n > 0 && sec.err == nil; n-- {
+				tables = append(tables, sec.byte())
+				sec.limits()
+			}
 		case 7: // exports
 			for n := sec.u32(); n > 0 && sec.err == nil; n-- {
 				d := wasmDesc{Name: sec.name()}
 				k := sec.byte()
-				sec.u32()
+				if idx := int(sec.u32()); k == 1 {
+					exportTables = append(exportTables, len(exports), idx)
+				}
 				if int(k) >= len(wasmKinds) {
 					sec.err = errWasmBinary
 					break
@@ -136,5 +147,42 @@ func wasmSections(bin []byte) (imports, exports []wasmDesc, err error) {
 	if r.err != nil {
 		return nil, nil, r.err
 	}
+	for i := 0; i < len(exportTables); i += 2 {
+		if idx := exportTables[i+1]; idx < len(tables) {
+			exports[exportTables[i]].Elem = tables[idx]
+		}
+	}
 	return imports, exports, nil
+}
+
+// tableAccessor returns a module importing the table exported as name
+// (of element type elem) and exporting size, grow, get and set for it:
+// wazero has no Go API for tables, so JS reaches one through wasm.
+func tableAccessor(name string, elem byte) []byte {
+	sec := func(bin []byte, id byte, body []byte) []byte {
+		return append(appendU32(append(bin, id), uint32(len(body))), body...)
+	}
+	str := func(b []byte, s string) []byte { return append(appendU32(b, uint32(len(s))), s...) }
+	bin := []byte("\x00asm\x01\x00\x00\x00")
+	bin = sec(bin, 1, []byte{4,
+		0x60, 0, 1, 0x7f, // size: () -> i32
+		0x60, 2, elem, 0x7f, 1, 0x7f, // grow: (ref, i32) -> i32
+		0x60, 1, 0x7f, 1, elem, // get: (i32) -> ref
+		0x60, 2, 0x7f, elem, 0, // set: (i32, ref) -> ()
+	})
+	imp := str([]byte{1}, "t")
+	imp = str(imp, name)
+	bin = sec(bin, 2, append(imp, 1, elem, 0, 0))
+	bin = sec(bin, 3, []byte{4, 0, 1, 2, 3})
+	exp := []byte{4}
+	for i, n := range []string{"size", "grow", "get", "set"} {
+		exp = append(str(exp, n), 0, byte(i))
+	}
+	bin = sec(bin, 7, exp)
+	return sec(bin, 10, []byte{4,
+		5, 0, 0xfc, 0x10, 0, 0x0b, // table.size 0
+		9, 0, 0x20, 0, 0x20, 1, 0xfc, 0x0f, 0, 0x0b, // table.grow 0
+		6, 0, 0x20, 0, 0x25, 0, 0x0b, // table.get 0
+		8, 0, 0x20, 0, 0x20, 1, 0x26, 0, 0x0b, // table.set 0
+	})
 }

@@ -126,8 +126,27 @@
   }
 
   class Table {
-    constructor() {
-      throw new TypeError("WebAssembly.Table(): tables are not supported by cairn yet");
+    #ref;
+    constructor(descriptor, ref) {
+      if (descriptor !== internal) {
+        throw new TypeError("WebAssembly.Table(): creating a Table in JS is not supported by cairn yet");
+      }
+      this.#ref = ref;
+    }
+    get length() {
+      return native.tableLength(this.#ref);
+    }
+    grow(delta, value) {
+      return native.tableGrow(this.#ref, Number(delta), value === undefined ? null : value);
+    }
+    get(index) {
+      return native.tableGet(this.#ref, index);
+    }
+    set(index, value) {
+      native.tableSet(this.#ref, index, arguments.length < 2 ? null : value);
+    }
+    get [Symbol.toStringTag]() {
+      return "WebAssembly.Table";
     }
   }
 
@@ -137,6 +156,7 @@
     RuntimeError,
     wrapMemory: (ref) => new Memory(ref, internal),
     wrapGlobal: (ref) => new Global(internal, ref),
+    wrapTable: (ref) => new Table(internal, ref),
   });
 
   async function compile(bytes) {
