@@ -45,7 +45,7 @@ export default {
 	})
 	d := startDev(t, dir, t.TempDir())
 	for _, tc := range []struct{ path, want string }{
-		{"/module", "true memory:memory,counter:global,pi:global,add:function,add64:function,fsqrt:function,quad:function,report:function,sum:function,div:function,spin:function,fib:function"},
+		{"/module", "true memory:memory,counter:global,pi:global,refs:table,add:function,add64:function,fsqrt:function,quad:function,report:function,sum:function,div:function,spin:function,fib:function,grow:function,keep:function,kept:function"},
 		{"/calls", "42 1099511627777 5 75025 3 8"},
 		{"/memory", "hello 294"},
 		{"/trap", "RuntimeError true integer divide by zero"},

@@ -51,7 +51,7 @@ func TestWasm(t *testing.T) {
 		{"compile error", `new WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1]))`, "throws: CompileError: WebAssembly.Module(): malformed WebAssembly binary: section 1 overruns the binary"},
 		{"compile error class", `(() => { try { new WebAssembly.Module(new Uint8Array(8)) } catch (e) { return (e instanceof WebAssembly.CompileError) + " " + (e instanceof Error) } })()`, "true true"},
 		{"exports", `JSON.stringify(WebAssembly.Module.exports(new WebAssembly.Module(bytes)).slice(0, 4))`,
-			`[{"name":"memory","kind":"memory"},{"name":"counter","kind":"global"},{"name":"pi","kind":"global"},{"name":"add","kind":"function"}]`},
+			`[{"name":"memory","kind":"memory"},{"name":"counter","kind":"global"},{"name":"pi","kind":"global"},{"name":"refs","kind":"table"}]`},
 		{"imports", `JSON.stringify(WebAssembly.Module.imports(new WebAssembly.Module(bytes)))`,
 			`[{"module":"env","name":"log","kind":"function"},{"module":"env","name":"twice","kind":"function"}]`},
 		{"add i32", `inst().exports.add(2, 40)`, "42"},
@@ -80,6 +80,11 @@ func TestWasm(t *testing.T) {
 		{"standalone memory", `(() => { const m = new WebAssembly.Memory({ initial: 1, maximum: 2 }); new Uint8Array(m.buffer)[7] = 9; m.grow(1); return m.buffer.byteLength + " " + new Uint8Array(m.buffer)[7] + " " + (m instanceof WebAssembly.Memory) })()`, "131072 9 true"},
 		{"importing memory unsupported", `new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array([0,97,115,109,1,0,0,0,2,8,1,1,101,1,109,2,0,1])), { e: { m: new WebAssembly.Memory({ initial: 1 }) } })`,
 			`throws: LinkError: WebAssembly.Instance(): Import #0 "e" "m": importing a memory is not supported by cairn yet`},
+		{"memory grown by wasm detaches", `(() => { const e = inst().exports; const view = new Uint8Array(e.memory.buffer); const old = e.grow(1); return old + " " + view.byteLength + " " + e.memory.buffer.byteLength })()`, "1 0 131072"},
+		{"externref round trip", `(() => { const e = inst().exports; const o = { a: 1 }; e.keep(1, o); return (e.kept(1) === o) + " " + e.kept(0) + " " + (e.refs.get(1) === o) })()`, "true null true"},
+		{"externref primitives", `(() => { const e = inst().exports; e.keep(0, undefined); const u = e.kept(0); e.keep(0, "s"); return u + " " + e.kept(0) })()`, "undefined s"},
+		{"table from JS", `(() => { const t = inst().exports.refs; const before = t.length; const prev = t.grow(3, "x"); t.set(4, 42); return [before, prev, t.length, t.get(2), t.get(4), t.get(0), Object.prototype.toString.call(t)].join() })()`, "2,2,5,x,42,,[object WebAssembly.Table]"},
+		{"table out of bounds", `inst().exports.refs.get(9)`, "throws: RuntimeError: invalid table access"},
 		{"toStringTag", `Object.prototype.toString.call(WebAssembly) + Object.prototype.toString.call(new WebAssembly.Module(bytes))`, "[object WebAssembly][object WebAssembly.Module]"},
 	}
 	cases := make(map[string]string, len(tests))
@@ -117,7 +122,8 @@ func TestWasmCPULimit(t *testing.T) {
 	}
 }
 
-// One compile per Worker: every runtime instantiates the cached module.
+// One compile per Worker: every runtime instantiates the cached module
+// (calc.wasm, and the accessor module of its exported table).
 func TestWasmCompileCache(t *testing.T) {
 	w := wasmWorker(t, map[string]string{"n": `inst().exports.add(1, 2)`}, Config{Runtimes: 3})
 	for range 6 {
@@ -128,7 +134,7 @@ func TestWasmCompileCache(t *testing.T) {
 	w.wasm.mu.Lock()
 	n := len(w.wasm.mods)
 	w.wasm.mu.Unlock()
-	if n != 1 {
-		t.Errorf("%d compiled modules cached after 6 requests on 3 runtimes, want 1", n)
+	if n != 2 {
+		t.Errorf("%d compiled modules cached after 6 requests on 3 runtimes, want 2", n)
 	}
 }
