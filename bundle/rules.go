@@ -158,7 +158,11 @@ func rulesPlugin(dir string, rules []compiledRule) api.Plugin {
 					if _, err := os.Stat(a.Path); err != nil {
 						return api.OnLoadResult{}, err
 					}
-					js := fmt.Sprintf("import b from %q; export default new WebAssembly.Module(b);", a.Path)
+					// A module that does not compile names its file.
+					js := fmt.Sprintf(`import b from %q;
+let m;
+try { m = new WebAssembly.Module(b); } catch (e) { e.message = %q + e.message; throw e; }
+export default m;`, a.Path, filepath.ToSlash(rel(a.Path))+": ")
 					return api.OnLoadResult{Contents: &js, Loader: api.LoaderJS, ResolveDir: filepath.Dir(a.Path),
 						PluginData: "data"}, nil
 				}

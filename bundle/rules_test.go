@@ -1,6 +1,7 @@
 package bundle
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -82,6 +83,7 @@ func TestWasmImport(t *testing.T) {
 		{"?module suffix", "./add.wasm?module", "src/add.wasm", nil, "Module 0,97,115,109,1,0,0,0", ""},
 		{"config rule", "./add.bytes", "src/add.bytes", []Rule{{Type: "CompiledWasm", Globs: []string{"**/*.bytes"}}}, "Module 0,97,115,109,1,0,0,0", ""},
 		{"missing file", "./none.wasm?module", "src/add.wasm", nil, "", "none.wasm"},
+		{"compile error names the file", "./add.wasm", "src/add.wasm", nil, "throws: src/add.wasm: bad bytes", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -100,11 +102,25 @@ func TestWasmImport(t *testing.T) {
 				t.Fatal(err)
 			}
 			vm := goja.New()
-			if _, err := vm.RunString(`globalThis.WebAssembly = { Module: class { constructor(b) { this.desc = "Module " + Array.from(b).join(); } } };`); err != nil {
+			if _, err := vm.RunString(`globalThis.WebAssembly = { Module: class { constructor(b) {
+				if (` + fmt.Sprint(strings.HasPrefix(tt.want, "throws")) + `) throw new Error("bad bytes");
+				this.desc = "Module " + Array.from(b).join();
+			} } };`); err != nil {
 				t.Fatal(err)
 			}
-			exports, _ := run(t, vm, res.Code)
-			if got := exports.Get("default").ToObject(vm).Get("desc").String(); got != tt.want {
+			var got string
+			if strings.HasPrefix(tt.want, "throws: ") {
+				v, err := vm.RunString("(function (module, exports, require) {" + res.Code + "\n})({ exports: {} }, {}, () => ({}))")
+				if ex, ok := err.(*goja.Exception); ok {
+					got = "throws: " + ex.Value().ToObject(vm).Get("message").String()
+				} else {
+					got = fmt.Sprint(v, err)
+				}
+			} else {
+				exports, _ := run(t, vm, res.Code)
+				got = exports.Get("default").ToObject(vm).Get("desc").String()
+			}
+			if got != tt.want {
 				t.Errorf("default export %q, want %q", got, tt.want)
 			}
 		})
