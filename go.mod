@@ -16,8 +16,9 @@ require (
 	github.com/robfig/cron/v3 v3.0.1
 	github.com/spf13/cobra v1.10.2
 	github.com/tailscale/hujson v0.0.0-20260727124030-b80ff77dac4f
+	github.com/tetratelabs/wazero v1.12.0
 	golang.org/x/crypto v0.25.0
-	golang.org/x/sys v0.28.0
+	golang.org/x/sys v0.44.0
 )
 
 require (

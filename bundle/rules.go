@@ -13,8 +13,9 @@ import (
 // Rule is a module rule (the config's "rules"): modules whose path,
 // relative to the project directory, matches one of Globs are imported as
 // Type. Text modules export their content as a string, Data modules as an
-// ArrayBuffer; CompiledWasm is refused (no WebAssembly engine yet);
-// ESModule and CommonJS are bundled as JavaScript.
+// ArrayBuffer, CompiledWasm modules as a WebAssembly.Module (compiled when
+// the script loads, once per Worker: see package jsrt); ESModule and
+// CommonJS are bundled as JavaScript.
 type Rule struct {
 	Type        string
 	Globs       []string
@@ -128,12 +129,16 @@ func rulesPlugin(dir string, rules []compiledRule) api.Plugin {
 			b.OnResolve(api.OnResolveOptions{Filter: `\?module$`}, func(a api.OnResolveArgs) (api.OnResolveResult, error) {
 				p := filepath.Join(a.ResolveDir, strings.TrimSuffix(a.Path, "?module"))
 				if match(rules, rel(p)+"?module") == "CompiledWasm" || match(rules, rel(p)) == "CompiledWasm" {
-					return api.OnResolveResult{}, wasmError(rel(p))
+					return api.OnResolveResult{Path: p, Namespace: "file", PluginData: "wasm"}, nil
 				}
 				return api.OnResolveResult{}, nil
 			})
 			b.OnLoad(api.OnLoadOptions{Filter: `.*`, Namespace: "file"}, func(a api.OnLoadArgs) (api.OnLoadResult, error) {
-				switch match(rules, rel(a.Path)) {
+				typ := match(rules, rel(a.Path))
+				if a.PluginData == "wasm" {
+					typ = "CompiledWasm"
+				}
+				switch typ {
 				case "Text":
 					src, err := os.ReadFile(a.Path)
 					if err != nil {
@@ -148,7 +153,18 @@ func rulesPlugin(dir string, rules []compiledRule) api.Plugin {
 					return api.OnLoadResult{Contents: &js, Loader: api.LoaderJS, ResolveDir: filepath.Dir(a.Path),
 						PluginData: "data"}, nil
 				case "CompiledWasm":
-					return api.OnLoadResult{}, wasmError(rel(a.Path))
+					// A WebAssembly.Module, as wrangler's CompiledWasm
+					// modules: the bytes come as for Data modules.
+					if _, err := os.Stat(a.Path); err != nil {
+						return api.OnLoadResult{}, err
+					}
+					// A module that does not compile names its file.
+					js := fmt.Sprintf(`import b from %q;
+let m;
+try { m = new WebAssembly.Module(b); } catch (e) { e.message = %q + e.message; throw e; }
+export default m;`, a.Path, filepath.ToSlash(rel(a.Path))+": ")
+					return api.OnLoadResult{Contents: &js, Loader: api.LoaderJS, ResolveDir: filepath.Dir(a.Path),
+						PluginData: "data"}, nil
 				}
 				return api.OnLoadResult{}, nil
 			})
@@ -168,9 +184,4 @@ func rulesPlugin(dir string, rules []compiledRule) api.Plugin {
 			})
 		},
 	}
-}
-
-// wasmError is what importing WebAssembly gives until cairn has an engine.
-func wasmError(file string) error {
-	return fmt.Errorf("%s: WebAssembly modules are not supported by cairn yet (no WebAssembly engine); this import cannot run", file)
 }

@@ -1,6 +1,7 @@
 package bundle
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -69,15 +70,60 @@ export default [md, page, data instanceof ArrayBuffer, data.byteLength, new Uint
 	}
 }
 
-func TestWasmImportFails(t *testing.T) {
-	for _, imp := range []string{"./add.wasm", "./add.wasm?module"} {
-		_, err := evalDefault(t, map[string]string{
-			"src/index.ts": `import mod from "` + imp + `"; export default mod;`,
-			"src/add.wasm": "\x00asm\x01\x00\x00\x00",
-		}, nil)
-		if err == nil || !strings.Contains(err.Error(), "src/add.wasm: WebAssembly modules are not supported by cairn yet") {
-			t.Errorf("import %s: error %v, want one naming src/add.wasm and saying WebAssembly is not supported", imp, err)
-		}
+// A CompiledWasm import is a WebAssembly.Module of the file's bytes, as
+// wrangler's; here WebAssembly.Module is a stand-in recording its argument
+// (package jsrt and e2e/wasm_test.go run real modules).
+func TestWasmImport(t *testing.T) {
+	tests := []struct {
+		name, imp, file string
+		rules           []Rule
+		want, wantErr   string
+	}{
+		{"default rule", "./add.wasm", "src/add.wasm", nil, "Module 0,97,115,109,1,0,0,0", ""},
+		{"?module suffix", "./add.wasm?module", "src/add.wasm", nil, "Module 0,97,115,109,1,0,0,0", ""},
+		{"config rule", "./add.bytes", "src/add.bytes", []Rule{{Type: "CompiledWasm", Globs: []string{"**/*.bytes"}}}, "Module 0,97,115,109,1,0,0,0", ""},
+		{"missing file", "./none.wasm?module", "src/add.wasm", nil, "", "none.wasm"},
+		{"compile error names the file", "./add.wasm", "src/add.wasm", nil, "throws: src/add.wasm: bad bytes", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := writeFiles(t, map[string]string{
+				"src/index.ts": `import mod from "` + tt.imp + `"; export default mod;`,
+				tt.file:        "\x00asm\x01\x00\x00\x00",
+			})
+			res, err := Build(Options{Entry: filepath.Join(dir, "src/index.ts"), Dir: dir, Rules: tt.rules})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Build error %v, want one naming %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			vm := goja.New()
+			if _, err := vm.RunString(`globalThis.WebAssembly = { Module: class { constructor(b) {
+				if (` + fmt.Sprint(strings.HasPrefix(tt.want, "throws")) + `) throw new Error("bad bytes");
+				this.desc = "Module " + Array.from(b).join();
+			} } };`); err != nil {
+				t.Fatal(err)
+			}
+			var got string
+			if strings.HasPrefix(tt.want, "throws: ") {
+				v, err := vm.RunString("(function (module, exports, require) {" + res.Code + "\n})({ exports: {} }, {}, () => ({}))")
+				if ex, ok := err.(*goja.Exception); ok {
+					got = "throws: " + ex.Value().ToObject(vm).Get("message").String()
+				} else {
+					got = fmt.Sprint(v, err)
+				}
+			} else {
+				exports, _ := run(t, vm, res.Code)
+				got = exports.Get("default").ToObject(vm).Get("desc").String()
+			}
+			if got != tt.want {
+				t.Errorf("default export %q, want %q", got, tt.want)
+			}
+		})
 	}
 }
 

@@ -109,6 +109,16 @@
 // auto-responses, and each object's socket record are package sockets';
 // the handle is the sockets.Handler that posts their events to the loop.
 //
+// WebAssembly (wasm.go, wasmbin.go, prelude/96_wasm.js) runs on wazero:
+// __cairn.wasm holds compile, descriptors, instantiate and the accessors of
+// memories, globals and tables over opaque Go handles, and init, through
+// which the prelude gives Go its error classes and the wrappers of exported
+// memories, globals and tables. The Worker owns one wazero runtime and the
+// compiled modules (by hash of their bytes); an instance's imported JS
+// functions reach wasm through host modules shared by all instances of a
+// module, the JS functions of the instance being called travelling in the
+// call's context.
+//
 // Functions the prelude defines on __cairn for Go to call:
 //
 //	requestFromWire(requestWire) Request

@@ -236,6 +236,7 @@ func (rt *runtime) install() error {
 		rt.installFetch,
 		rt.installWebSocket,
 		rt.installCache,
+		rt.installWasm,
 		func() error {
 			guardNatives(vm, rt.natives)
 			return runPrelude(vm)

@@ -122,6 +122,8 @@ type Worker struct {
 	streams      map[*streamReader]struct{}
 	streamsEnded context.Context
 	endStreams   context.CancelFunc
+
+	wasm wasmEngine // WebAssembly (wasm.go)
 }
 
 // New compiles the script, starts its runtimes and registers its Durable
@@ -259,6 +261,7 @@ func (w *Worker) Close() {
 			w.log.Error("runtimes still busy after the shutdown deadline; not waiting for them", "waited", closeTimeout)
 			return // the commit log stays open: a runtime may still write
 		}
+		w.wasm.close(context.Background())
 		if w.ownLog {
 			_ = w.durable.Close()
 		}

@@ -10,10 +10,15 @@
 //   GET /d1/insert        D1 single-row insert (only when DB exists)
 //   GET /kvns/get?k=KEY   Workers KV get of KEY (binding KV)
 //   GET /kvns/put?k=KEY   Workers KV put of a 100-byte value under KEY
+//   GET /wasm/fib?n=N     fib(N) by naive recursion in WebAssembly (calc.wasm, a
+//                         copy of jsrt/testdata/wasm/calc.wasm from calc.wat)
 //   GET /static/10k.txt   a static asset (public/): cairn serves it without
 //                         running this code; under workerd this Worker
 //                         forwards it to the ASSETS disk service
 import { DurableObject } from "cloudflare:workers";
+import calc from "./calc.wasm";
+
+const wasm = new WebAssembly.Instance(calc, { env: { log() {}, twice: (x) => 2 * x } }).exports;
 
 export class Bench extends DurableObject {
   constructor(ctx, env) {
@@ -90,6 +95,7 @@ export default {
     const url = new URL(request.url);
     const path = url.pathname;
     if (path === "/ok") return new Response("ok");
+    if (path === "/wasm/fib") return new Response(String(wasm.fib(Number(url.searchParams.get("n")))));
     if (path.startsWith("/static/")) return env.ASSETS.fetch(request);
     if (path.startsWith("/d1/")) return d1(env, path, url);
     if (path === "/kvns/get") return new Response(await env.KV.get(url.searchParams.get("k")) ?? "");

@@ -55,6 +55,10 @@ var scenarios = []scenario{
 		},
 	},
 	{
+		Name: "wasm-fib", Desc: "stateless WebAssembly call: fib(25) by naive recursion (243,000 wasm calls)",
+		Path: fixed("/wasm/fib?n=25"),
+	},
+	{
 		Name: "rpc", Desc: "JS RPC call stub.inc() (SQL upsert) on one object",
 		Path: fixed("/rpc?id=rpc-hot"),
 	},

@@ -87,6 +87,13 @@ func prepareWorkerd(ctx context.Context, root, cache, work string) (prepared, er
 	if err := os.WriteFile(filepath.Join(dir, "worker.js"), js, 0o644); err != nil {
 		return prepared{}, err
 	}
+	wasm, err := os.ReadFile(filepath.Join(root, "bench", "app", "calc.wasm"))
+	if err != nil {
+		return prepared{}, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "calc.wasm"), wasm, 0o644); err != nil {
+		return prepared{}, err
+	}
 	backend, err := os.ReadFile(filepath.Join(root, "bench", "app", "d1-backend.js"))
 	if err != nil {
 		return prepared{}, err
@@ -127,7 +134,10 @@ const config :Workerd.Config = (
 );
 
 const bench :Workerd.Worker = (
-  modules = [(name = "worker.js", esModule = embed "worker.js")],
+  modules = [
+    (name = "worker.js", esModule = embed "worker.js"),
+    (name = "calc.wasm", wasm = embed "calc.wasm"),
+  ],
   compatibilityDate = "2025-09-01",
   durableObjectNamespaces = [(className = "Bench", uniqueKey = "bench-Bench", enableSql = true)],
   durableObjectStorage = (localDisk = "do-disk"),
