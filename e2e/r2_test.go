@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 const r2Config = `{
@@ -117,5 +118,42 @@ func TestR2FileServer(t *testing.T) {
 	}
 	if resp, _ := r2Do(t, d, "GET", "/top", "", nil); resp.StatusCode != 404 {
 		t.Errorf("deleted object after restart: %d", resp.StatusCode)
+	}
+}
+
+// TestR2CLI writes an object with `cairn r2 object put`, serves it from
+// the Worker, reads it back with `get`, lists the bucket and deletes it.
+func TestR2CLI(t *testing.T) {
+	dir := writeProject(t, map[string]string{"wrangler.jsonc": r2Config, "src/index.js": r2Worker, "logo.svg": "<svg/>"})
+	state := filepath.Join(dir, "state")
+	cli := func(args ...string) string {
+		t.Helper()
+		out, err := runCairn(t, 30*time.Second, append(append([]string{"r2"}, args...), "-c", dir, "--persist-to", state)...)
+		if err != nil {
+			t.Fatalf("cairn r2 %v: %v\n%s", args, err, out)
+		}
+		return out
+	}
+	if out := cli("object", "put", "files/img/logo.svg", "--file", filepath.Join(dir, "logo.svg")); !strings.HasPrefix(out, "Wrote 6 bytes to files/img/logo.svg") {
+		t.Errorf("put: %q", out)
+	}
+	d := startDev(t, dir, state)
+	if resp, body := r2Do(t, d, "GET", "/img/logo.svg", "", nil); resp.StatusCode != 200 || body != "<svg/>" || resp.Header.Get("Content-Type") != "image/svg+xml" {
+		t.Errorf("served: %d %q %v", resp.StatusCode, body, resp.Header)
+	}
+	r2Do(t, d, "PUT", "/from-worker", "w", nil)
+	if out := cli("object", "get", "files/from-worker"); out != "w" {
+		t.Errorf("get while dev runs: %q", out)
+	}
+	var buckets []map[string]any
+	if err := json.Unmarshal([]byte(cli("bucket", "list")), &buckets); err != nil || len(buckets) != 1 || buckets[0]["name"] != "files" || buckets[0]["stored"] != true {
+		t.Errorf("bucket list: %v %v", buckets, err)
+	}
+	cli("object", "delete", "files/img/logo.svg")
+	if resp, _ := r2Do(t, d, "GET", "/img/logo.svg", "", nil); resp.StatusCode != 404 {
+		t.Errorf("after delete: %d", resp.StatusCode)
+	}
+	if out, err := runCairn(t, 30*time.Second, "r2", "object", "get", "files/nope", "-c", dir, "--persist-to", state); err == nil || !strings.Contains(out, `object "files/nope" not found`) {
+		t.Errorf("get of a missing object: %v %q", err, out)
 	}
 }
