@@ -78,7 +78,7 @@ func TestR2Binding(t *testing.T) {
 		`Error: put: The specified object name is not valid. (10020)`,
 		"Error: put: The SHA-256 checksum you specified did not match what we received.|You provided a SHA-256 checksum with value: 00|Actual SHA-256 was: 2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824 (10037)",
 		`2`,
-		`[["dir/a.txt","dir/b"],[],true,"string",{}]`,
+		`[["dir/a.txt","dir/b"],[],true,"string",null]`, // not in include: undefined
 		`[["dir/a.txt",{"n":"1"}],["dir/b",{}],["dir/sub/c",{}],["s",{}]]`,
 		`dir/a.txt`,
 		`Error: list: MaxKeys params must be positive integer <= 1000. (10022)`,

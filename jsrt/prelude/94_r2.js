@@ -154,13 +154,15 @@
       this.httpEtag = `"${o.etag}"`;
       this.checksums = new R2Checksums(o.checksums || {});
       this.uploaded = new Date(o.uploaded);
-      this.httpMetadata = include === undefined || include.includes("httpMetadata") ? httpMetadataOut(o.httpMetadata || {}) : {};
-      this.customMetadata = include === undefined || include.includes("customMetadata") ? Object.assign({}, o.customMetadata) : {};
+      // list() leaves out what its include does not name (undefined, as
+      // workerd; with compatibility dates before 2022-08-04 it sent both).
+      this.httpMetadata = include === undefined || include.includes("httpMetadata") ? httpMetadataOut(o.httpMetadata || {}) : undefined;
+      this.customMetadata = include === undefined || include.includes("customMetadata") ? Object.assign({}, o.customMetadata) : undefined;
       if (rng !== undefined) this.range = rng;
       this.storageClass = "Standard";
     }
     writeHttpMetadata(headers) {
-      const m = this.httpMetadata;
+      const m = this.httpMetadata || {};
       for (const [field, header] of HTTP_FIELDS) {
         if (m[field] !== undefined) headers.set(header, m[field]);
       }
