@@ -1,11 +1,13 @@
 package jsrt
 
 import (
+	"context"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/cairn-dev/cairn/internal/gatesim"
 	"github.com/cairn-dev/cairn/r2"
 )
 
@@ -97,5 +99,36 @@ func TestR2Binding(t *testing.T) {
 		if g != w {
 			t.Errorf("line %d:\n got %q\nwant %q", i, g, w)
 		}
+	}
+}
+
+// spec 21 (for R2 as for an outgoing fetch): an R2 put started right after
+// an unawaited storage put does not reach the bucket before that write is
+// durable.
+func TestR2WriteWaitsForOutputGate(t *testing.T) {
+	const code = `
+const { DurableObject } = require("cloudflare:workers");
+exports.Obj = class extends DurableObject {
+  async fetch(req) {
+    this.ctx.storage.put("k", 1);
+    await this.env.B.put("x", "v");
+    return new Response("stored");
+  }
+};
+exports.default = { fetch(req, env) { return env.OBJ.getByName("a").fetch(req); } };
+`
+	bucket := newTestBucket(t)
+	log := gatesim.NewHeldLog()
+	w := objectWorker(t, code, log, Config{R2: map[string]R2Bucket{"B": bucket}})
+	log.Hold()
+	res := asyncFetch(w, "http://x/write")
+	notYet(t, res, "the response")
+	if _, ok, err := bucket.Head(context.Background(), "x"); ok || err != nil {
+		t.Fatalf("the R2 put reached the bucket before the object's write was durable (%v)", err)
+	}
+	log.Release()
+	arrives(t, res, "stored")
+	if _, ok, err := bucket.Head(context.Background(), "x"); !ok || err != nil {
+		t.Fatalf("after release: %v %v", ok, err)
 	}
 }
