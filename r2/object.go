@@ -211,29 +211,34 @@ func (b *Bucket) Get(ctx context.Context, key string, opts GetOptions) (GetResul
 	if err := validateKey(key); err != nil {
 		return GetResult{}, err
 	}
-	tx, err := b.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return GetResult{}, fmt.Errorf("r2 get: %w", err)
-	}
-	defer tx.Rollback()
-	o, err := head(ctx, tx, key)
-	if err != nil || o == nil {
-		return GetResult{}, errors.Join(err, b.visible(ctx))
-	}
-	res := GetResult{Object: *o, Found: true}
-	if !opts.OnlyIf.holds(o) {
+	// No transaction (with _txlock=immediate it would take the write
+	// lock): the body is read by version, and a get that raced a put of
+	// the same key starts over.
+	for {
+		o, err := head(ctx, b.db, key)
+		if err != nil || o == nil {
+			return GetResult{}, errors.Join(err, b.visible(ctx))
+		}
+		res := GetResult{Object: *o, Found: true}
+		if !opts.OnlyIf.holds(o) {
+			return res, b.visible(ctx)
+		}
+		if res.Offset, res.Length, err = opts.Range.resolve(o.Size); err != nil {
+			return GetResult{}, err
+		}
+		err = b.db.QueryRowContext(ctx, "SELECT substr(body, ?, ?) FROM objects WHERE key = ? AND version = ?",
+			res.Offset+1, res.Length, key, o.Version).Scan(&res.Body)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue // replaced meanwhile
+		}
+		if err != nil {
+			return GetResult{}, fmt.Errorf("r2 get: %w", err)
+		}
+		if res.Body == nil {
+			res.Body = []byte{}
+		}
 		return res, b.visible(ctx)
 	}
-	if res.Offset, res.Length, err = opts.Range.resolve(o.Size); err != nil {
-		return GetResult{}, err
-	}
-	if err := tx.QueryRowContext(ctx, "SELECT substr(body, ?, ?) FROM objects WHERE key = ?", res.Offset+1, res.Length, key).Scan(&res.Body); err != nil {
-		return GetResult{}, fmt.Errorf("r2 get: %w", err)
-	}
-	if res.Body == nil {
-		res.Body = []byte{}
-	}
-	return res, b.visible(ctx)
 }
 
 // PutOptions are the options of Put. Checksums, when set, are verified

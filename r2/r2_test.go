@@ -289,3 +289,38 @@ func TestDurableReopen(t *testing.T) {
 		t.Fatalf("after reopen: %d objects, %v", len(r.Objects), err)
 	}
 }
+
+// TestGetDuringPuts reads a key while it is overwritten: every read gets
+// the body of the version it reports.
+func TestGetDuringPuts(t *testing.T) {
+	b := open(t, Options{})
+	ctx := context.Background()
+	put(t, b, "k", "v0")
+	done := make(chan error)
+	go func() {
+		for i := range 200 {
+			if _, _, err := b.Put(ctx, "k", []byte(fmt.Sprint("v", i, strings.Repeat("x", i))), PutOptions{}); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			return
+		default:
+		}
+		g, err := b.Get(ctx, "k", GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sums, _ := verify(g.Body, Checksums{}); sums.MD5 != g.ETag {
+			t.Fatalf("body %q does not belong to etag %s", g.Body, g.ETag)
+		}
+	}
+}
