@@ -408,54 +408,70 @@ func (b *Bucket) List(ctx context.Context, opts ListOptions) (ListResult, error)
 		from = max(from, string(c))
 	}
 	res := ListResult{Objects: []Object{}, DelimitedPrefixes: []string{}}
+	// Rows come in batches of what the page still needs (and one more, to
+	// tell whether it is truncated); a delimited prefix skips the keys
+	// under it, so the next batch starts after them.
+scan:
 	for {
-		o, ok, err := b.next(ctx, from, opts.Prefix)
+		need := limit - len(res.Objects) - len(res.DelimitedPrefixes) + 1
+		batch, err := b.scan(ctx, from, opts.Prefix, need)
 		if err != nil {
 			return ListResult{}, err
 		}
-		if !ok {
-			break
-		}
-		if len(res.Objects)+len(res.DelimitedPrefixes) == limit {
-			res.Truncated = true
-			res.Cursor = base64.RawURLEncoding.EncodeToString([]byte(from))
-			break
-		}
-		if opts.Delimiter != "" {
-			if i := strings.Index(o.Key[len(opts.Prefix):], opts.Delimiter); i >= 0 {
-				p := o.Key[:len(opts.Prefix)+i+len(opts.Delimiter)]
-				res.DelimitedPrefixes = append(res.DelimitedPrefixes, p)
-				end, ok := prefixEnd(p)
-				if !ok {
-					break
-				}
-				from = end
-				continue
+		for _, o := range batch {
+			if len(res.Objects)+len(res.DelimitedPrefixes) == limit {
+				res.Truncated = true
+				res.Cursor = base64.RawURLEncoding.EncodeToString([]byte(from))
+				break scan
 			}
+			if opts.Delimiter != "" {
+				if i := strings.Index(o.Key[len(opts.Prefix):], opts.Delimiter); i >= 0 {
+					p := o.Key[:len(opts.Prefix)+i+len(opts.Delimiter)]
+					res.DelimitedPrefixes = append(res.DelimitedPrefixes, p)
+					end, ok := prefixEnd(p)
+					if !ok {
+						break scan
+					}
+					from = end
+					continue scan
+				}
+			}
+			res.Objects = append(res.Objects, o)
+			from = o.Key + "\x00"
 		}
-		res.Objects = append(res.Objects, o)
-		from = o.Key + "\x00"
+		if len(batch) < need {
+			break
+		}
 	}
 	return res, b.visible(ctx)
 }
 
-// next returns the first object with a key at least from that starts with
-// prefix.
-func (b *Bucket) next(ctx context.Context, from, prefix string) (Object, bool, error) {
+// scan returns up to n objects, in key order, with keys at least from that
+// start with prefix.
+func (b *Bucket) scan(ctx context.Context, from, prefix string, n int) ([]Object, error) {
 	q := "SELECT " + objectColumns + " FROM objects WHERE key >= ?"
 	args := []any{from}
 	if end, ok := prefixEnd(prefix); ok {
 		q += " AND key < ?"
 		args = append(args, end)
 	}
-	o, err := scanObject(b.db.QueryRowContext(ctx, q+" ORDER BY key LIMIT 1", args...))
-	if errors.Is(err, sql.ErrNoRows) {
-		return Object{}, false, nil
-	}
+	rows, err := b.db.QueryContext(ctx, q+" ORDER BY key LIMIT ?", append(args, n)...)
 	if err != nil {
-		return Object{}, false, fmt.Errorf("r2 list: %w", err)
+		return nil, fmt.Errorf("r2 list: %w", err)
 	}
-	return o, true, nil
+	defer rows.Close()
+	var out []Object
+	for rows.Next() {
+		o, err := scanObject(rows)
+		if err != nil {
+			return nil, fmt.Errorf("r2 list: %w", err)
+		}
+		out = append(out, o)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("r2 list: %w", err)
+	}
+	return out, nil
 }
 
 // prefixEnd returns the smallest string greater than every string starting

@@ -324,3 +324,47 @@ func TestGetDuringPuts(t *testing.T) {
 		}
 	}
 }
+
+// TestListPages pages through 25 keys (and keys under delimited prefixes)
+// by 5 and by 25: a page that ends exactly at the last key is not truncated.
+func TestListPages(t *testing.T) {
+	b := open(t, Options{})
+	ctx := context.Background()
+	var want []string
+	for i := range 25 {
+		k := fmt.Sprintf("k%02d", i)
+		put(t, b, k, "v")
+		put(t, b, k+"/x", "v")
+		want = append(want, k)
+	}
+	for _, limit := range []int{5, 25, 7} {
+		var got []string
+		opts := ListOptions{Limit: limit, Delimiter: "/"}
+		for pages := 0; ; pages++ {
+			r, err := b.List(ctx, opts)
+			if err != nil || pages > 30 {
+				t.Fatal(err, pages)
+			}
+			for _, o := range r.Objects {
+				got = append(got, o.Key)
+			}
+			if len(r.Objects)+len(r.DelimitedPrefixes) > limit {
+				t.Fatalf("limit %d: page of %d", limit, len(r.Objects)+len(r.DelimitedPrefixes))
+			}
+			if !r.Truncated {
+				if limit == 25 && pages != 1 {
+					t.Errorf("limit 25: %d pages, want 2", pages+1)
+				}
+				break
+			}
+			opts.Cursor = r.Cursor
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("limit %d: %v", limit, got)
+		}
+	}
+	r, _ := b.List(ctx, ListOptions{Limit: 50})
+	if len(r.Objects) != 50 || r.Truncated {
+		t.Errorf("limit 50 of 50: %d objects, truncated %v", len(r.Objects), r.Truncated)
+	}
+}
