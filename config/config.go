@@ -37,6 +37,7 @@ type Config struct {
 	Migrations     []Migration            // migrations, in order
 	D1Databases    []D1Database           // d1_databases
 	KVNamespaces   []KVNamespace          // kv_namespaces
+	R2Buckets      []R2Bucket             // r2_buckets
 	Services       []ServiceBinding       // services
 
 	Assets *Assets      // assets; nil without
@@ -85,6 +86,13 @@ type KVNamespace struct {
 	Binding   string
 	ID        string
 	PreviewID string
+}
+
+// R2Bucket binds an R2 bucket to the Worker as env[Binding]. Locally the
+// bucket is stored under BucketName, or Binding when it has none.
+type R2Bucket struct {
+	Binding    string
+	BucketName string
 }
 
 // ServiceBinding binds a Worker (or one of its WorkerEntrypoint classes) to

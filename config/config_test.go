@@ -52,6 +52,7 @@ const fullJSONC = `// A Worker with every kind of binding.
   ],
   "d1_databases": [{"binding": "DB", "database_name": "db", "database_id": "abc"}],
   "kv_namespaces": [{"binding": "KV", "id": "k1", "preview_id": "k2"}],
+  "r2_buckets": [{"binding": "FILES", "bucket_name": "files"}, {"binding": "TMP"}],
   "services": [{"binding": "AUTH", "service": "counter", "entrypoint": "Auth"}],
 }
 `
@@ -72,6 +73,7 @@ const fullJSON = `{
   ],
   "d1_databases": [{"binding": "DB", "database_name": "db", "database_id": "abc"}],
   "kv_namespaces": [{"binding": "KV", "id": "k1", "preview_id": "k2"}],
+  "r2_buckets": [{"binding": "FILES", "bucket_name": "files"}, {"binding": "TMP"}],
   "services": [{"binding": "AUTH", "service": "counter", "entrypoint": "Auth"}]
 }
 `
@@ -115,6 +117,13 @@ database_id = "abc"
 binding = "KV"
 id = "k1"
 preview_id = "k2"
+
+[[r2_buckets]]
+binding = "FILES"
+bucket_name = "files"
+
+[[r2_buckets]]
+binding = "TMP"
 
 [[services]]
 binding = "AUTH"
@@ -161,6 +170,7 @@ func TestLoadFormatsAgree(t *testing.T) {
 				},
 				D1Databases:  []D1Database{{Binding: "DB", DatabaseName: "db", DatabaseID: "abc", MigrationsDir: filepath.Join(dir, "migrations")}},
 				KVNamespaces: []KVNamespace{{Binding: "KV", ID: "k1", PreviewID: "k2"}},
+				R2Buckets:    []R2Bucket{{Binding: "FILES", BucketName: "files"}, {Binding: "TMP"}},
 				Services:     []ServiceBinding{{Binding: "AUTH", Service: "counter", Entrypoint: "Auth"}},
 			}
 			if !reflect.DeepEqual(c, want) {
@@ -248,6 +258,10 @@ func TestLoadErrors(t *testing.T) {
 			`wrangler.jsonc:3: services[0] is missing "service"`},
 		{"binding not identifier", "wrangler.jsonc", "{\"main\": \"src/index.js\",\n\"kv_namespaces\": [\n{\"binding\": \"my-kv\"}]}",
 			`wrangler.jsonc:3: binding name "my-kv" is not a valid JavaScript identifier`},
+		{"r2 without binding", "wrangler.jsonc", "{\"main\": \"src/index.js\",\n\"r2_buckets\": [\n{\"bucket_name\": \"b\"}]}",
+			`wrangler.jsonc:3: r2_buckets[0] is missing "binding"`},
+		{"r2 binding duplicate", "wrangler.toml", "main = \"src/index.js\"\n[[kv_namespaces]]\nbinding = \"B\"\n[[r2_buckets]]\nbinding = \"B\"\n",
+			`wrangler.toml:5: binding name "B" is already used by kv_namespaces[0].binding`},
 		{"binding duplicate", "wrangler.toml", "main = \"src/index.js\"\n[vars]\nDB = \"x\"\n[[d1_databases]]\nbinding = \"DB\"\n",
 			`wrangler.toml:5: binding name "DB" is already used by vars.DB`},
 		{"tag duplicate", "wrangler.toml", "main = \"src/index.js\"\n[[migrations]]\ntag = \"v1\"\n[[migrations]]\ntag = \"v1\"\n",
@@ -485,8 +499,8 @@ func TestLoadUnsupportedBindings(t *testing.T) {
 	file := project(t, "wrangler.jsonc", `{
   "main": "src/index.js",
   "compatibility_date": "2026-01-01",
-  "r2_buckets": [
-    {"binding": "BUCKET", "bucket_name": "b"}
+  "vectorize": [
+    {"binding": "BUCKET", "index_name": "b"}
   ],
   "queues": {
     "producers": [{"binding": "Q", "queue": "q"}],
@@ -501,7 +515,7 @@ func TestLoadUnsupportedBindings(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []UnsupportedBinding{
-		{Kind: "r2_buckets", Name: "BUCKET", Line: 5},
+		{Kind: "vectorize", Name: "BUCKET", Line: 5},
 		{Kind: "queues.producers", Name: "Q", Line: 8},
 		{Kind: "ai", Name: "AI", Line: 11},
 		{Kind: "send_email", Name: "MAIL", Line: 12},
@@ -510,7 +524,7 @@ func TestLoadUnsupportedBindings(t *testing.T) {
 		t.Errorf("Unsupported = %+v, want %+v", c.Unsupported, want)
 	}
 	for _, w := range []string{
-		`wrangler.jsonc:5: r2_buckets binding "BUCKET" is not supported by cairn yet: env.BUCKET throws when used`,
+		`wrangler.jsonc:5: vectorize binding "BUCKET" is not supported by cairn yet: env.BUCKET throws when used`,
 		`wrangler.jsonc:8: queues.producers binding "Q"`,
 		`wrangler.jsonc:11: ai binding "AI"`,
 		`wrangler.jsonc:9: "queues.consumers" is not supported by cairn yet; ignored`,

@@ -187,6 +187,22 @@ func (d *decoder) decode(c *Config) error {
 		return err
 	}
 
+	err = d.each(root, "", "r2_buckets", known("binding", "bucket_name", "preview_bucket_name", "jurisdiction", "remote"),
+		func(m map[string]any, path string) (err error) {
+			var b R2Bucket
+			if b.Binding, err = d.required(m, path, "binding"); err != nil {
+				return err
+			}
+			if b.BucketName, err = d.str(m, path, "bucket_name"); err != nil {
+				return err
+			}
+			c.R2Buckets = append(c.R2Buckets, b)
+			return nil
+		})
+	if err != nil {
+		return err
+	}
+
 	err = d.each(root, "", "services", known("binding", "service", "entrypoint", "environment", "remote"),
 		func(m map[string]any, path string) (err error) {
 			var sb ServiceBinding
@@ -247,6 +263,11 @@ func (d *decoder) validate(c *Config) error {
 	}
 	for i, kv := range c.KVNamespaces {
 		if err := addBinding(kv.Binding, index("kv_namespaces", i)+".binding"); err != nil {
+			return err
+		}
+	}
+	for i, b := range c.R2Buckets {
+		if err := addBinding(b.Binding, index("r2_buckets", i)+".binding"); err != nil {
 			return err
 		}
 	}
@@ -318,10 +339,10 @@ func known(keys ...string) func(string) bool {
 func isTopLevelKey(k string) bool {
 	switch k {
 	case "name", "main", "compatibility_date", "compatibility_flags", "vars",
-		"durable_objects", "migrations", "d1_databases", "kv_namespaces", "services",
+		"durable_objects", "migrations", "d1_databases", "kv_namespaces", "r2_buckets", "services",
 		"limits", "assets", "build", "triggers", "rules", "$schema",
 		// Bindings cairn does not provide (warned about elsewhere).
-		"r2_buckets", "queues", "ai", "vectorize", "hyperdrive",
+		"queues", "ai", "vectorize", "hyperdrive",
 		"analytics_engine_datasets", "send_email", "workflows", "version_metadata", "browser",
 		"secrets_store_secrets", "dispatch_namespaces", "mtls_certificates",
 		"pipelines", "containers", "images":

@@ -9,7 +9,7 @@ import (
 // serve yet. The Worker still gets env[Name], an object whose every use
 // throws an error saying so, rather than undefined.
 type UnsupportedBinding struct {
-	Kind string // the config key that declares it, e.g. "r2_buckets" or "queues.producers"
+	Kind string // the config key that declares it, e.g. "vectorize" or "queues.producers"
 	Name string // the binding name: env[Name]
 	Line int    // where it is declared in the config file
 }
@@ -26,7 +26,6 @@ type unsupportedKind struct {
 // unsupportedKinds lists the binding kinds of wrangler's config that cairn
 // does not serve.
 var unsupportedKinds = []unsupportedKind{
-	{"r2_buckets", true, "binding"},
 	{"queues.producers", true, "binding"},
 	{"ai", false, "binding"},
 	{"vectorize", true, "binding"},

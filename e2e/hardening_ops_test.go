@@ -135,8 +135,8 @@ func TestHardeningUnsupportedBinding(t *testing.T) {
   "name": "unsup",
   "main": "src/index.js",
   "compatibility_date": "2026-11-01",
-  "r2_buckets": [
-    { "binding": "BUCKET", "bucket_name": "b" }
+  "vectorize": [
+    { "binding": "BUCKET", "index_name": "b" }
   ],
   "ai": { "binding": "AI" }
 }`,
@@ -153,14 +153,14 @@ func TestHardeningUnsupportedBinding(t *testing.T) {
 	})
 	d := startDev(t, dir, t.TempDir())
 	for _, w := range []string{
-		`wrangler.jsonc:6: r2_buckets binding \"BUCKET\" is not supported by cairn yet`,
+		`wrangler.jsonc:6: vectorize binding \"BUCKET\" is not supported by cairn yet`,
 		`wrangler.jsonc:8: ai binding \"AI\" is not supported by cairn yet`,
 	} {
 		if !d.waitLog(w) {
 			t.Errorf("no warning %q in the log:\n%s", w, d.Logs)
 		}
 	}
-	d.expect("GET", "/", 500, "object object: env.BUCKET (r2_buckets) is not supported by cairn yet")
+	d.expect("GET", "/", 500, "object object: env.BUCKET (vectorize) is not supported by cairn yet")
 }
 
 // A Worker name that is not one path element inside the state directory

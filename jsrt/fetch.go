@@ -118,6 +118,9 @@ func (rt *runtime) newEnv() (*goja.Object, error) {
 	if err := rt.installKV(env); err != nil {
 		return nil, err
 	}
+	if err := rt.installR2(env); err != nil {
+		return nil, err
+	}
 	if err := rt.installServices(env); err != nil {
 		return nil, err
 	}

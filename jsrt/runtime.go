@@ -59,6 +59,7 @@ type runtime struct {
 	makeService      goja.Callable
 	makeD1           goja.Callable // prelude/92_d1.js
 	makeKVNamespace  goja.Callable // prelude/91_kv.js
+	makeR2Bucket     goja.Callable // prelude/94_r2.js
 
 	// Loop goroutine only: the objects whose gates were used in this turn
 	// (their turns end with the loop's task), and output-gated actions of
@@ -264,6 +265,7 @@ func (rt *runtime) install() error {
 		"makeService":      &rt.makeService,
 		"makeD1":           &rt.makeD1,
 		"makeKVNamespace":  &rt.makeKVNamespace,
+		"makeR2Bucket":     &rt.makeR2Bucket,
 	} {
 		fn, ok := goja.AssertFunction(rt.natives.Get(name))
 		if !ok {

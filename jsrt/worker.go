@@ -47,6 +47,7 @@ type Config struct {
 	HostedClasses map[string]bool
 	Services      map[string]string      // binding name → entrypoint export ("default" or a WorkerEntrypoint class) of this Worker
 	KV            map[string]KVNamespace // binding name → Workers KV namespace
+	R2            map[string]R2Bucket    // binding name → R2 bucket
 	NodeCompat    bool                   // compatibility flag nodejs_compat
 	// DeleteAllKeepsAlarm: storage.deleteAll() leaves the alarm set (before
 	// compatibility date 2026-02-24, or with delete_all_preserves_alarm).

@@ -26,6 +26,7 @@ import (
 	"github.com/cairn-dev/cairn/jsrt"
 	"github.com/cairn-dev/cairn/kv"
 	"github.com/cairn-dev/cairn/objects"
+	"github.com/cairn-dev/cairn/r2"
 )
 
 // Options says which project to load and where its state lives.
@@ -89,6 +90,7 @@ type App struct {
 	Host    *objects.Host
 	KV      map[string]*kv.Namespace // Workers KV namespaces by binding name
 	KVAll   *kv.Catalog              // every KV namespace in the state directory (bound or made by the API)
+	R2      map[string]*r2.Bucket    // R2 buckets by binding name
 	D1      *d1.Manager              // the Worker's D1 databases
 	durable *commit.Local            // makes object, KV and D1 commits durable
 	locks   *StateLocks              // the App's own state lock, if it took one
@@ -200,10 +202,18 @@ func Load(opts Options) (*App, error) {
 		durable.Close()
 		return nil, err
 	}
+	r2s, err := openR2(cfg, persist, guarded, log)
+	if err != nil {
+		d1s.Close()
+		closeKV(kvs)
+		durable.Close()
+		return nil, err
+	}
 	static, err := openAssets(cfg, log)
 	if err != nil {
 		d1s.Close()
 		closeKV(kvs)
+		closeR2(r2s)
 		durable.Close()
 		return nil, err
 	}
@@ -215,6 +225,7 @@ func Load(opts Options) (*App, error) {
 	if err != nil {
 		d1s.Close()
 		closeKV(kvs)
+		closeR2(r2s)
 		durable.Close()
 		return nil, err
 	}
@@ -222,6 +233,7 @@ func Load(opts Options) (*App, error) {
 	if err != nil {
 		d1s.Close()
 		closeKV(kvs)
+		closeR2(r2s)
 		durable.Close()
 		return nil, err
 	}
@@ -252,6 +264,7 @@ func Load(opts Options) (*App, error) {
 		responses.Close()
 		host.Close()
 		closeKV(kvs)
+		closeR2(r2s)
 		d1s.Close()
 		durable.Close()
 		return nil, err
@@ -268,6 +281,7 @@ func Load(opts Options) (*App, error) {
 		HostedClasses:  hosted,
 		Services:       services,
 		KV:             kvBindings(kvs),
+		R2:             r2Bindings(r2s),
 		D1:             d1Bindings,
 		Unsupported:    unsupported,
 		Fetchers:       fetchers,
@@ -288,13 +302,14 @@ func Load(opts Options) (*App, error) {
 		responses.Close()
 		host.Close()
 		closeKV(kvs)
+		closeR2(r2s)
 		d1s.Close()
 		durable.Close()
 		return nil, fmt.Errorf("%s: %w", relName(cfg.Dir, cfg.Main), err)
 	}
 	host.SetSockets(w.Sockets()) // Go objects' WebSockets close with the Worker's
 	inputs := append(slices.Clone(res.Inputs), file, filepath.Join(cfg.Dir, ".dev.vars"))
-	app := &App{Config: cfg, Worker: w, Host: host, KV: kvs, KVAll: kv.NewCatalog(persist, cfg.Name), D1: d1s, durable: durable, Inputs: inputs,
+	app := &App{Config: cfg, Worker: w, Host: host, KV: kvs, R2: r2s, KVAll: kv.NewCatalog(persist, cfg.Name), D1: d1s, durable: durable, Inputs: inputs,
 		Assets: static, cf: cf, log: log, cache: responses}
 	if ownLocks {
 		app.locks = locks
@@ -324,7 +339,7 @@ func (a *App) Close() error {
 	}
 	a.Worker.Close()
 	// The commit log last: closing waits for the syncs in flight.
-	err := errors.Join(a.Host.Close(), closeKV(a.KV), a.D1.Close(), a.cache.Close(), a.durable.Close())
+	err := errors.Join(a.Host.Close(), closeKV(a.KV), closeR2(a.R2), a.D1.Close(), a.cache.Close(), a.durable.Close())
 	if a.locks != nil {
 		err = errors.Join(err, a.locks.Close())
 	}

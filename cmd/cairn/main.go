@@ -13,6 +13,10 @@
 //	cairn kv key get KEY (--binding NAME | --namespace-id ID)
 //	cairn kv key put KEY [VALUE | --path FILE|-] [--ttl S] [--expiration T] [--metadata JSON] (--binding NAME | --namespace-id ID)
 //	cairn kv key delete KEY (--binding NAME | --namespace-id ID)
+//	cairn r2 bucket list
+//	cairn r2 object get BUCKET/KEY [--file F]
+//	cairn r2 object put BUCKET/KEY (--file F | --pipe) [--content-type T]
+//	cairn r2 object delete BUCKET/KEY
 //	cairn d1 create NAME
 //	cairn d1 list [--json]
 //	cairn d1 info NAME
@@ -27,7 +31,7 @@
 //	cairn completion bash|fish|powershell|zsh
 //	cairn help [command]
 //
-// The objects, kv and d1 commands work on a project's state directory:
+// The objects, kv, r2 and d1 commands work on a project's state directory:
 // they take -c DIR-OR-CONFIG (default ".") and --persist-to DIR (default
 // .cairn/state in the project, as cairn dev). The d1 commands also take
 // --remote URL [--api-token T] [--account ID] to act on a running cairn
@@ -98,7 +102,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newDevCommand(), newKVCommand(), newD1Command(), newObjectsCommand(), newVersionCommand())
+	root.AddCommand(newDevCommand(), newKVCommand(), newR2Command(), newD1Command(), newObjectsCommand(), newVersionCommand())
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "cairn:", err)
 		os.Exit(1)
