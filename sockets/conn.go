@@ -328,7 +328,9 @@ func (c *Conn) attach(conn *websocket.Conn, read bool) error {
 func (c *Conn) Start() {
 	c.mu.Lock()
 	start := c.conn != nil && !c.reading
-	c.reading = true
+	if start {
+		c.reading = true
+	}
 	c.mu.Unlock()
 	if start {
 		go c.readLoop()

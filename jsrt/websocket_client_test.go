@@ -1,0 +1,170 @@
+package jsrt
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/coder/websocket"
+)
+
+// wsClientScript exercises the client end of WebSockets from a Worker:
+// each path answers with what it saw, as text.
+const wsClientScript = `
+const { DurableObject } = require("cloudflare:workers");
+exports.Obj = class extends DurableObject {
+  async fetch(req) {
+    const [client, server] = Object.values(new WebSocketPair());
+    server.accept();
+    server.addEventListener("message", (e) => server.send("do:" + e.data));
+    server.addEventListener("close", (e) => this.ctx.storage.put("closed", e.code));
+    return new Response(null, { status: 101, webSocket: client, headers: { "x-do": "1" } });
+  }
+  closed() { return this.ctx.storage.get("closed"); }
+};
+
+// talk sends msgs on an accepted socket and resolves with the replies.
+function talk(ws, msgs) {
+  return new Promise((resolve, reject) => {
+    const got = [];
+    ws.addEventListener("message", (e) => {
+      got.push(typeof e.data === "string" ? e.data : "bytes:" + new Uint8Array(e.data).join(","));
+      if (got.length === msgs.length) resolve(got.join("|"));
+    });
+    ws.addEventListener("close", (e) => reject(new Error("closed " + e.code)));
+    for (const m of msgs) ws.send(m);
+  });
+}
+
+exports.default = {
+  async fetch(req, env) {
+    const path = new URL(req.url).pathname;
+    const echo = env.ECHO;
+    if (path === "/do") { // spec: a Durable Object's 101 gives resp.webSocket
+      const stub = env.OBJ.getByName("a");
+      const resp = await stub.fetch("http://do/", { headers: { Upgrade: "websocket" } });
+      const ws = resp.webSocket;
+      ws.accept();
+      const out = await talk(ws, ["a", "b"]);
+      ws.close(4001, "done");
+      let closed;
+      for (let i = 0; i < 100 && closed === undefined; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+        closed = await stub.closed();
+      }
+      return new Response([resp.status, resp.headers.get("x-do"), ws.readyState, out, closed].join(" "));
+    }
+    if (path === "/fetch") {
+      const resp = await fetch(echo, { headers: { Upgrade: "websocket", "X-Hello": "hi" } });
+      const ws = resp.webSocket;
+      ws.accept();
+      const out = await talk(ws, ["x", new Uint8Array([1, 2, 3])]);
+      ws.close();
+      return new Response([resp.status, out].join(" "));
+    }
+    if (path === "/fetch-plain") {
+      const resp = await fetch(env.PLAIN, { headers: { Upgrade: "websocket" } });
+      return new Response([resp.status, String(resp.webSocket), await resp.text()].join(" "));
+    }
+    if (path === "/new") {
+      const ws = new WebSocket(echo, ["chat", "other"]);
+      const states = [ws.readyState, ws.url.startsWith("ws://")];
+      let threw = "";
+      try { ws.send("too early"); } catch (e) { threw = e.name; }
+      await new Promise((resolve) => { ws.onopen = resolve; });
+      states.push(ws.readyState, ws.protocol);
+      const out = await talk(ws, ["y"]);
+      const closed = new Promise((resolve) => ws.addEventListener("close", (e) => resolve(e.code + ":" + e.reason + ":" + e.wasClean)));
+      ws.close(1000, "bye");
+      states.push(ws.readyState);
+      const c = await closed;
+      return new Response([...states, threw, out, c, ws.readyState].join(" "));
+    }
+    if (path === "/refused") {
+      const ws = new WebSocket(env.DEAD);
+      const events = [];
+      await new Promise((resolve) => {
+        ws.addEventListener("error", () => events.push("error"));
+        ws.addEventListener("close", (e) => { events.push("close:" + e.code + ":" + e.wasClean); resolve(); });
+      });
+      return new Response(events.join(" ") + " " + ws.readyState);
+    }
+    if (path === "/bad") {
+      const out = [];
+      for (const args of [["ftp://x/"], ["not a url"], ["ws://x/#frag"], ["ws://x/", ["a", "a"]], ["ws://x/", ["bad proto"]]]) {
+        try { new WebSocket(...args); out.push("ok"); } catch (e) { out.push(e.name); }
+      }
+      return new Response(out.join(" "));
+    }
+    return new Response("no route", { status: 404 });
+  },
+};
+`
+
+// echoServer is a WebSocket server that echoes every message with
+// "echo:" before it (text) or as is (binary), and says which header and
+// subprotocol it got as its first message if asked.
+func echoServer(t *testing.T) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, req *http.Request) {
+		c, err := websocket.Accept(rw, req, &websocket.AcceptOptions{Subprotocols: []string{"chat"}})
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		hello := req.Header.Get("X-Hello")
+		for {
+			typ, b, err := c.Read(context.Background())
+			if err != nil {
+				return
+			}
+			if typ == websocket.MessageText {
+				b = []byte("echo:" + string(b) + hello)
+			}
+			if err := c.Write(context.Background(), typ, b); err != nil {
+				return
+			}
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// TestWebSocketClient: the client end of WebSockets from a Worker, through
+// a Durable Object's 101 response, fetch with Upgrade and new WebSocket.
+func TestWebSocketClient(t *testing.T) {
+	plain := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) {
+		_, _ = rw.Write([]byte("plain"))
+	}))
+	defer plain.Close()
+	dead := httptest.NewServer(http.NotFoundHandler())
+	deadURL := "ws" + strings.TrimPrefix(dead.URL, "http")
+	dead.Close()
+	w := objectWorker(t, wsClientScript, nil, Config{Vars: map[string]any{
+		"ECHO":  "ws" + strings.TrimPrefix(echoServer(t), "http"),
+		"PLAIN": plain.URL,
+		"DEAD":  deadURL,
+	}})
+	for _, tc := range []struct{ path, want string }{
+		// accept() of the object's end connects to it; messages both ways; the
+		// object sees the Worker's close (code 4001).
+		{"/do", "101 1 3 do:a|do:b 4001"},
+		{"/fetch", "101 echo:xhi|bytes:1,2,3"},
+		// a server that does not switch protocols: its response, no socket
+		{"/fetch-plain", "200 null plain"},
+		// CONNECTING → OPEN → CLOSING → CLOSED, the chosen subprotocol, send
+		// too early throws, the server's close echo
+		{"/new", "0 true 1 chat 2 InvalidStateError echo:y 1000:bye:true 3"},
+		{"/refused", "error close:1006:false 3"},
+		{"/bad", "SyntaxError SyntaxError SyntaxError SyntaxError SyntaxError"},
+	} {
+		t.Run(strings.TrimPrefix(tc.path, "/"), func(t *testing.T) {
+			status, body, err := fetchBody(t, w, "http://w"+tc.path)
+			if err != nil || status != 200 || body != tc.want {
+				t.Fatalf("GET %s = %d %q, %v; want %q", tc.path, status, body, err, tc.want)
+			}
+		})
+	}
+}
