@@ -3,6 +3,7 @@ package jsrt
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -149,4 +150,19 @@ func (c *wsConn) opened(err error) {
 		c.dispatch("open")
 	}
 	c.net.Start()
+}
+
+// upgradeConn returns the socket a 101 response with c hands to the HTTP
+// server: c's own for the end of a pair, or for a client socket nobody
+// accepted (from fetch, or a Durable Object's through a stub) a relay to it,
+// the Worker proxying its client to the server.
+func (rt *runtime) upgradeConn(c *wsConn) (*sockets.Conn, error) {
+	if c.mode != modeNone || !c.net.Connected() {
+		return c.net, nil
+	}
+	down, err := rt.w.sockets.Relay(c.net)
+	if err != nil {
+		return nil, fmt.Errorf("return a WebSocket in a response: %w", err)
+	}
+	return down, nil
 }

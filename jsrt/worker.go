@@ -557,7 +557,11 @@ func (rt *runtime) goResponse(wire goja.Value) (*http.Response, error) {
 		Body:       http.NoBody,
 	}
 	if c := rt.handleOf(obj.Get("webSocket")); c != nil && status == http.StatusSwitchingProtocols {
-		resp.Body = &sockets.Upgrade{Conn: c.net}
+		net, err := rt.upgradeConn(c) // websocket_client.go
+		if err != nil {
+			return nil, err
+		}
+		resp.Body = &sockets.Upgrade{Conn: net}
 		return resp, nil
 	}
 	if b := bufferBytes(obj.Get("body")); b != nil {

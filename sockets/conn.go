@@ -126,7 +126,11 @@ func (r *Registry) NewConn(h Handler) *Conn {
 
 // Handler returns the Handler c was made with, so that a consumer can find
 // its own socket from the ones an Object lists.
-func (c *Conn) Handler() Handler { return c.h }
+func (c *Conn) Handler() Handler {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.h
+}
 
 // SendText queues a text message. Messages go out in order once c is
 // connected; one sent after Close, or once the connection failed, is
@@ -169,8 +173,9 @@ func (c *Conn) Fail() {
 	c.mu.Lock()
 	c.finished = true
 	c.out, c.outBytes = nil, 0
+	h := c.h
 	c.mu.Unlock()
-	go c.h.OnClose(CodeAbnormal, reasonDisconnected, false)
+	go h.OnClose(CodeAbnormal, reasonDisconnected, false)
 }
 
 // SetAttachment keeps a copy of data with c, for the guest to read back

@@ -134,3 +134,47 @@ func TestSplitProtocols(t *testing.T) {
 		}
 	}
 }
+
+// TestRelay: a client socket relayed to a second socket carries messages
+// both ways between the server and the relayed socket's client, and a close
+// on one side reaches the other with its code.
+func TestRelay(t *testing.T) {
+	r := NewRegistry(context.Background(), Options{})
+	url, conns := serve(t, r, nil)
+	up := r.NewConn(newRecorder())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := up.Dial(ctx, url, DialOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	srv := <-conns
+	down, err := r.Relay(up)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Relay(up); !errors.Is(err, ErrConnected) {
+		t.Fatalf("second Relay: %v, want ErrConnected", err)
+	}
+	srv.c.SendText("from the server, before the client came")
+	// The relayed socket's client, in the same process.
+	ch := newRecorder()
+	client := r.NewConn(ch)
+	if err := client.Connect(ctx, down, nil); err != nil {
+		t.Fatal(err)
+	}
+	client.Start()
+	if ev := ch.next(t); ev.data != "from the server, before the client came" {
+		t.Fatalf("client got %+v", ev)
+	}
+	client.SendBinary([]byte("up"))
+	if ev := srv.h.next(t); ev.kind != "message" || ev.data != "up" || ev.text {
+		t.Fatalf("server got %+v", ev)
+	}
+	client.Close(4002, "client done")
+	if ev := srv.h.next(t); ev.kind != "close" || ev.code != 4002 || ev.reason != "client done" {
+		t.Fatalf("server got %+v", ev)
+	}
+	if ev := ch.next(t); ev.kind != "close" || ev.code != 4002 {
+		t.Fatalf("client got %+v", ev)
+	}
+}
