@@ -64,6 +64,7 @@ type wsConn struct {
 	jsGen   int
 	closed  bool // the close event was delivered
 
+	client   bool   // the client end of a connection (fetch, new WebSocket, a Durable Object's socket accepted)
 	url      string // for a client socket made by new WebSocket(url) or fetch
 	protocol string // the subprotocol the server chose, for a client socket
 }

@@ -35,7 +35,7 @@ func isWebSocketUpgrade(req *http.Request) bool {
 // webSocket (not accepted yet: messages wait for accept()), or the
 // server's other answer as a plain response.
 func (rt *runtime) fetchWebSocket(req *http.Request) goja.Value {
-	c := &wsConn{w: rt.w}
+	c := &wsConn{w: rt.w, client: true}
 	c.net = rt.w.sockets.NewConn(c)
 	client := rt.w.cfg.HTTPClient
 	return rt.offLoop(true, func(ctx context.Context) func(*settler) {
@@ -85,7 +85,7 @@ func (rt *runtime) fetchWebSocket(req *http.Request) goja.Value {
 func (rt *runtime) installWebSocketClient(n *goja.Object, handle func(goja.Value) *wsConn) {
 	vm := rt.vm
 	_ = n.Set("dial", func(url string, protocols []string, ws goja.Value) *wsConn {
-		c := &wsConn{w: rt.w, url: url}
+		c := &wsConn{w: rt.w, url: url, client: true}
 		c.net = rt.w.sockets.NewConn(c)
 		c.own(rt, ws.ToObject(vm), modeAccepted)
 		c.state = wsConnecting
@@ -109,7 +109,7 @@ func (rt *runtime) installWebSocketClient(n *goja.Object, handle func(goja.Value
 	})
 	_ = n.Set("connect", func(h goja.Value) *wsConn {
 		peer := handle(h)
-		c := &wsConn{w: rt.w}
+		c := &wsConn{w: rt.w, client: true}
 		c.net = rt.w.sockets.NewConn(c)
 		ctx, cancel := context.WithTimeout(rt.w.ctx, dialTimeout)
 		defer cancel()

@@ -2,10 +2,13 @@ package jsrt
 
 import (
 	"context"
+	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 )
@@ -166,5 +169,76 @@ func TestWebSocketClient(t *testing.T) {
 				t.Fatalf("GET %s = %d %q, %v; want %q", tc.path, status, body, err, tc.want)
 			}
 		})
+	}
+}
+
+// wsDeniedScript dials from a Worker and from a Durable Object; the
+// Worker's HTTP client refuses every connection.
+const wsDeniedScript = `
+const { DurableObject } = require("cloudflare:workers");
+exports.Obj = class extends DurableObject {
+  async fetch(req) {
+    const resp = await fetch(new URL(req.url).searchParams.get("u"), { headers: { Upgrade: "websocket" } });
+    try { this.ctx.acceptWebSocket(resp.webSocket); return new Response("hibernating a client socket"); }
+    catch (e) { return new Response(e.name); }
+  }
+};
+exports.default = {
+  async fetch(req, env) {
+    const path = new URL(req.url).pathname;
+    if (path === "/fetch") {
+      try { await fetch(env.U, { headers: { Upgrade: "websocket" } }); return new Response("connected"); }
+      catch (e) { return new Response(e.message); }
+    }
+    if (path === "/new") {
+      const ws = new WebSocket(env.U);
+      const msg = await new Promise((resolve) => ws.addEventListener("error", (e) => resolve(e.message)));
+      return new Response(msg);
+    }
+    if (path === "/hibernate") return env.OBJ.getByName("h").fetch("http://o/?u=" + encodeURIComponent(env.U));
+    if (path === "/return-accepted") {
+      const resp = await fetch(env.U, { headers: { Upgrade: "websocket" } });
+      resp.webSocket.accept();
+      return new Response(null, { status: 101, webSocket: resp.webSocket });
+    }
+    return new Response("no route", { status: 404 });
+  },
+};
+`
+
+// TestWebSocketClientDialCheck: WebSocket dials go through the Worker's
+// HTTP client, so the outbound address check of its transport refuses
+// them as it refuses a fetch.
+func TestWebSocketClientDialCheck(t *testing.T) {
+	echo := echoServer(t)
+	deny := &http.Client{Transport: &http.Transport{
+		DialContext: func(context.Context, string, string) (net.Conn, error) {
+			return nil, errors.New("address not allowed")
+		},
+	}}
+	w := objectWorker(t, wsDeniedScript, nil, Config{HTTPClient: deny, Vars: map[string]any{"U": echo}})
+	for _, path := range []string{"/fetch", "/new"} {
+		_, body, err := fetchBody(t, w, "http://w"+path)
+		if err != nil || !strings.Contains(body, "address not allowed") {
+			t.Errorf("GET %s = %q, %v; want the dial refused", path, body, err)
+		}
+	}
+}
+
+// TestWebSocketClientMisuse: a client socket cannot hibernate (spec 2.4),
+// and an accepted one cannot also be returned in a response.
+func TestWebSocketClientMisuse(t *testing.T) {
+	echo := echoServer(t)
+	w := objectWorker(t, wsDeniedScript, nil, Config{Vars: map[string]any{"U": echo}})
+	if _, body, err := fetchBody(t, w, "http://w/hibernate"); err != nil || body != "TypeError" {
+		t.Errorf("acceptWebSocket(client socket) = %q, %v; want a TypeError", body, err)
+	}
+	srv := httptest.NewServer(w)
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/return-accepted", nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusInternalServerError {
+		t.Fatalf("returning an accepted socket: %v, %v; want a 500", resp, err)
 	}
 }
