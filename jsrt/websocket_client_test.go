@@ -7,10 +7,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/cairn-dev/cairn/internal/gatesim"
 )
 
 // wsClientScript exercises the client end of WebSockets from a Worker:
@@ -240,5 +243,64 @@ func TestWebSocketClientMisuse(t *testing.T) {
 	_, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/return-accepted", nil)
 	if err == nil || resp == nil || resp.StatusCode != http.StatusInternalServerError {
 		t.Fatalf("returning an accepted socket: %v, %v; want a 500", resp, err)
+	}
+}
+
+// wsGateScript: a Durable Object writes, then dials out.
+const wsGateScript = `
+const { DurableObject } = require("cloudflare:workers");
+exports.Obj = class extends DurableObject {
+  async fetch(req) {
+    const u = new URL(req.url).searchParams.get("u");
+    this.ctx.storage.put("k", 1);
+    if (new URL(req.url).pathname === "/new") {
+      const ws = new WebSocket(u);
+      await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = (e) => reject(new Error(e.message)); });
+      ws.close();
+    } else {
+      const resp = await fetch(u, { headers: { Upgrade: "websocket" } });
+      resp.webSocket.accept();
+      resp.webSocket.close();
+    }
+    return new Response("connected");
+  }
+};
+exports.default = {
+  fetch(req, env) {
+    const u = new URL(req.url);
+    return env.OBJ.getByName(u.pathname).fetch("http://o" + u.pathname + "?u=" + encodeURIComponent(env.U));
+  },
+};
+`
+
+// TestWebSocketClientOutputGate: a Durable Object's WebSocket dial leaves
+// only once its earlier writes are durable, as an outgoing fetch does
+// (spec 20: outgoing fetch() and WebSocket sends are held).
+func TestWebSocketClientOutputGate(t *testing.T) {
+	var dials atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, req *http.Request) {
+		dials.Add(1)
+		c, err := websocket.Accept(rw, req, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		_, _, _ = c.Read(context.Background())
+	}))
+	defer srv.Close()
+	log := gatesim.NewHeldLog()
+	w := objectWorker(t, wsGateScript, log, Config{Vars: map[string]any{"U": srv.URL}})
+	for i, path := range []string{"/new", "/fetch"} {
+		log.Hold()
+		got := asyncFetch(w, "http://w"+path)
+		notYet(t, got, "a dial after a write")
+		if n := dials.Load(); n != int32(i) {
+			t.Fatalf("%s: the server saw %d dials before the write was durable, want %d", path, n, i)
+		}
+		log.Release()
+		arrives(t, got, "connected")
+		if n := dials.Load(); n != int32(i+1) {
+			t.Fatalf("%s: %d dials, want %d", path, n, i+1)
+		}
 	}
 }
