@@ -322,8 +322,22 @@ func (c *Conn) attach(conn *websocket.Conn, read bool) error {
 	}
 	if read {
 		c.Start()
+	} else {
+		time.AfterFunc(c.reg.acceptWait, c.closeUnaccepted)
 	}
 	return nil
+}
+
+// closeUnaccepted closes a client socket its consumer never accepted.
+func (c *Conn) closeUnaccepted() {
+	c.mu.Lock()
+	reading := c.reading
+	c.mu.Unlock()
+	if !reading {
+		c.reg.log.Warn("closing a client WebSocket that was never accepted", "after", c.reg.acceptWait)
+		c.Shutdown(int(websocket.StatusGoingAway), "the Worker never accepted this WebSocket")
+		c.reg.remove(c)
+	}
 }
 
 // Start starts delivering received messages to c's Handler. Upgrade starts

@@ -178,3 +178,19 @@ func TestRelay(t *testing.T) {
 		t.Fatalf("client got %+v", ev)
 	}
 }
+
+// TestDialNeverAccepted: a client socket nobody starts is closed after
+// the accept timeout; the server sees it go.
+func TestDialNeverAccepted(t *testing.T) {
+	r := NewRegistry(context.Background(), Options{AcceptTimeout: 100 * time.Millisecond, Logger: quiet})
+	url, conns := serve(t, r, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := r.NewConn(newRecorder()).Dial(ctx, url, DialOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	srv := <-conns
+	if ev := srv.h.next(t); ev.kind != "close" || ev.code != 1001 {
+		t.Fatalf("server got %+v, want a 1001 close", ev)
+	}
+}
