@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/cairn-dev/cairn/internal/gatesim"
+	"github.com/cairn-dev/cairn/objects"
 )
 
 // wsClientScript exercises the client end of WebSockets from a Worker:
@@ -302,5 +304,56 @@ func TestWebSocketClientOutputGate(t *testing.T) {
 		if n := dials.Load(); n != int32(i+1) {
 			t.Fatalf("%s: %d dials, want %d", path, n, i+1)
 		}
+	}
+}
+
+// goEcho is a Durable Object written in Go that accepts a WebSocket and
+// answers each message with "go:" before it.
+type goEcho struct{ s *objects.State }
+
+func (g *goEcho) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if _, err := g.s.AcceptWebSocket(w, r); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+	}
+}
+
+func (g *goEcho) WebSocketMessage(_ context.Context, ws *objects.WebSocket, data []byte, _ bool) error {
+	return ws.Send("go:" + string(data))
+}
+
+func (g *goEcho) WebSocketClose(context.Context, *objects.WebSocket, int, string, bool) error {
+	return nil
+}
+
+// TestWebSocketClientGoObject: a Worker accepts the socket a Durable
+// Object written in Go answered with, and talks to it.
+func TestWebSocketClientGoObject(t *testing.T) {
+	catalog, err := objects.OpenCatalog(filepath.Join(t.TempDir(), "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := objects.NewHost(catalog, nil)
+	t.Cleanup(func() { host.Close() })
+	host.Register("GoEcho", objects.NewGoClass(func(s *objects.State) (any, error) { return &goEcho{s}, nil }))
+	w := newTestWorker(t, `
+exports.default = {
+  async fetch(req, env) {
+    const resp = await env.GO.getByName("g").fetch("http://g/", { headers: { Upgrade: "websocket" } });
+    const ws = resp.webSocket;
+    ws.accept();
+    const got = new Promise((resolve) => ws.addEventListener("message", (e) => resolve(e.data)));
+    ws.send("hi");
+    const out = await got;
+    ws.close();
+    return new Response(resp.status + " " + out);
+  },
+};`, Config{
+		DurableObjects: map[string]string{"GO": "GoEcho"},
+		HostedClasses:  map[string]bool{"GoEcho": true},
+		Host:           host,
+	})
+	host.SetSockets(w.Sockets())
+	if _, body, err := fetchBody(t, w, "http://w/"); err != nil || body != "101 go:hi" {
+		t.Fatalf("GET / = %q, %v; want 101 go:hi", body, err)
 	}
 }
