@@ -144,11 +144,16 @@ func (c *wsConn) opened(err error) {
 		c.onClose(sockets.CodeAbnormal, "", false)
 		return
 	}
-	c.protocol = c.net.Protocol()
-	if c.state == wsConnecting { // not closed meanwhile
-		c.state = wsOpen
-		c.dispatch("open")
+	if c.state != wsConnecting {
+		// close() while connecting fails the connection, as the WHATWG
+		// WebSocket spec says: no open event, a close with 1006.
+		c.net.Shutdown(1000, "")
+		c.onClose(sockets.CodeAbnormal, "", false)
+		return
 	}
+	c.protocol = c.net.Protocol()
+	c.state = wsOpen
+	c.dispatch("open")
 	c.net.Start()
 }
 

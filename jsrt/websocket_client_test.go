@@ -90,6 +90,23 @@ exports.default = {
       const c = await closed;
       return new Response([...states, threw, out, c, ws.readyState].join(" "));
     }
+    if (path === "/close-connecting") { // close() before open: no open event, the connection failed (1006)
+      const ws = new WebSocket(echo);
+      const events = [];
+      ws.onopen = () => events.push("open");
+      ws.close(4005, "changed my mind");
+      const state = ws.readyState;
+      const c = await new Promise((resolve) => { ws.onclose = (e) => resolve(e.code + ":" + e.wasClean); });
+      return new Response([state, ...events, c].join(" "));
+    }
+    if (path === "/blob") {
+      const ws = new WebSocket(echo);
+      ws.binaryType = "blob";
+      await new Promise((resolve) => { ws.onopen = resolve; });
+      const data = await new Promise((resolve) => { ws.onmessage = (e) => resolve(e.data); ws.send(new Uint8Array([7, 8])); });
+      ws.close();
+      return new Response((data instanceof Blob) + " " + new Uint8Array(await data.arrayBuffer()).join(","));
+    }
     if (path === "/refused") {
       const ws = new WebSocket(env.DEAD);
       const events = [];
@@ -165,6 +182,8 @@ func TestWebSocketClient(t *testing.T) {
 		// CONNECTING → OPEN → CLOSING → CLOSED, the chosen subprotocol, send
 		// too early throws, the server's close echo
 		{"/new", "0 true 1 chat 2 InvalidStateError echo:y 1000:bye:true 3"},
+		{"/close-connecting", "2 1006:false"},
+		{"/blob", "true 7,8"},
 		{"/refused", "error close:1006:false 3"},
 		{"/bad", "SyntaxError SyntaxError SyntaxError SyntaxError SyntaxError"},
 	} {
