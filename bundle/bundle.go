@@ -73,14 +73,25 @@ var nodeBuiltins = []string{
 // of Target ES2022. Found by experiment (goja 2026-09): goja parses the rest
 // of ES2022 (private members, static blocks, ??=, ?., BigInt, numeric
 // separators, regexp named groups, lookbehind, s flag, \p{…}), but not
+//
 //   - async generators (functions and methods) and for await;
+//
 //   - a class field named get, set, static or async (`set = (k, v) => …`,
 //     as in hono; `static get = 1`; `#set = 1`): every field, public or
 //     private, instance or static, is lowered to a constructor assignment
 //     or WeakMap, since a feature flag cannot single out the names;
+//
 //   - the regexp d flag: lowered to `new RegExp(…, "d")`, so only code that
 //     runs it fails rather than the whole script. The v flag (ES2024) is
 //     already lowered by the target.
+//
+//   - import(): goja has no dynamic import. esbuild bundles an import() of
+//     a literal specifier (or a template with a literal prefix, as a glob of
+//     the matching files) into a lazily evaluated module of the bundle;
+//     with dynamic-import marked unsupported, any other import(x) becomes
+//     Promise.resolve().then(() => __toESM(require(x))), resolved by the
+//     runtime's require (cloudflare:*, node:*), which rejects a specifier it
+//     does not have with workerd's "No such module" error.
 //
 // Unlowerable, and so a compile error: regexp modifiers `(?i:…)`.
 var unsupported = map[string]bool{
@@ -89,6 +100,7 @@ var unsupported = map[string]bool{
 	"class-field":          false,
 	"class-static-field":   false,
 	"regexp-match-indices": false,
+	"dynamic-import":       false,
 }
 
 // Build bundles the entry module and everything it imports into one script.

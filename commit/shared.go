@@ -2,6 +2,7 @@ package commit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -25,13 +26,20 @@ func (w WAL) Size() (int64, error) {
 	return info.Size(), nil
 }
 
+// ErrSyncNotAttempted wraps the error of a sync that failed before it
+// asked the kernel to write anything (the file could not be opened: a
+// permission problem, too many open files). Nothing was lost, so unlike a
+// failed fsync it does not fail later syncs: the next one covers the same
+// commits, and the errors stop when the fault does.
+var ErrSyncNotAttempted = errors.New("sync not attempted")
+
 // Sync makes everything appended to the log so far durable.
 func (w WAL) Sync() error {
 	f, err := os.OpenFile(w.Path+"-wal", os.O_RDWR, 0)
 	if os.IsNotExist(err) {
 		return nil // checkpointed and removed: nothing pending
 	} else if err != nil {
-		return err
+		return fmt.Errorf("%w: %w", ErrSyncNotAttempted, err)
 	}
 	defer f.Close()
 	return f.Sync()
@@ -51,6 +59,12 @@ func (w WAL) Sync() error {
 // checkpoint fsyncs the WAL through SQLite's file descriptor, so a
 // write-back error it hit would not be reported to the next Sync, which
 // would acknowledge commits that never reached the disk.
+//
+// A sync that failed with ErrSyncNotAttempted (or any error a Log reports
+// that wraps it) fails the writers waiting for it and the readers that may
+// have seen their commits, and is not remembered: Visible asks for another
+// sync when none is under way, so errors from such a transient fault stop
+// when the fault does.
 type Shared struct {
 	log Log
 	f   *guarded
@@ -58,6 +72,7 @@ type Shared struct {
 	mu        sync.Mutex
 	committed uint64 // commits applied to the database
 	durable   uint64 // of those, durable
+	syncing   int    // syncs submitted and not yet done
 	failed    error  // a sync failed: the database may have lost commits
 	changed   chan struct{}
 }
@@ -90,7 +105,9 @@ func (g *guarded) Sync() error {
 		return g.failed
 	}
 	if err := g.f.Sync(); err != nil {
-		g.failed = err
+		if !errors.Is(err, ErrSyncNotAttempted) {
+			g.failed = err
+		}
 		return err
 	}
 	if sz, ok := g.f.(interface{ Size() (int64, error) }); ok {
@@ -142,11 +159,18 @@ func (s *Shared) Committed() uint64 {
 	return s.committed
 }
 
-// Durable waits until commit seq is durable, asking the Log to sync.
+// Durable waits until commit seq is durable, asking the Log to sync, and
+// returns the error of that sync (or of an earlier one that failed for
+// good) if it failed.
 func (s *Shared) Durable(ctx context.Context, seq uint64) error {
+	done := make(chan error, 1)
+	s.mu.Lock()
+	s.syncing++
+	s.mu.Unlock()
 	s.log.Submit(s.f, func(err error) {
 		s.mu.Lock()
-		if err != nil && s.failed == nil {
+		s.syncing--
+		if err != nil && s.failed == nil && !errors.Is(err, ErrSyncNotAttempted) {
 			s.failed = err
 		}
 		if err == nil && seq > s.durable {
@@ -155,12 +179,23 @@ func (s *Shared) Durable(ctx context.Context, seq uint64) error {
 		close(s.changed)
 		s.changed = make(chan struct{})
 		s.mu.Unlock()
+		done <- err
 	})
-	return s.wait(ctx, seq)
+	select {
+	case err := <-done:
+		if err != nil {
+			return err
+		}
+		return s.wait(ctx, seq)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Visible waits until every commit applied so far is durable: call it
-// after a read, before handing out what was read.
+// after a read, before handing out what was read. It waits for the syncs
+// under way, and asks for one itself if they are done and fell short (one
+// was not attempted).
 func (s *Shared) Visible(ctx context.Context) error {
 	s.mu.Lock()
 	seq := s.committed
@@ -171,13 +206,16 @@ func (s *Shared) Visible(ctx context.Context) error {
 func (s *Shared) wait(ctx context.Context, seq uint64) error {
 	for {
 		s.mu.Lock()
-		durable, failed, changed := s.durable, s.failed, s.changed
+		durable, failed, syncing, changed := s.durable, s.failed, s.syncing, s.changed
 		s.mu.Unlock()
 		if failed != nil {
 			return failed
 		}
 		if durable >= seq {
 			return nil
+		}
+		if syncing == 0 {
+			return s.Durable(ctx, seq)
 		}
 		select {
 		case <-changed:

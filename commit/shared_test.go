@@ -3,7 +3,11 @@ package commit
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -72,6 +76,57 @@ func TestSharedGroupsWriters(t *testing.T) {
 	}
 	wg.Wait()
 	t.Logf("64 commits, %d syncs", f.syncs.Load())
+}
+
+// flakyLog fails every sync while failing is set, before it is attempted
+// (a permission problem on opening the file), and syncs otherwise.
+type flakyLog struct {
+	inner   *Local
+	failing atomic.Bool
+}
+
+func (l *flakyLog) Submit(f Syncer, done func(error)) {
+	if l.failing.Load() {
+		go done(fmt.Errorf("%w: open x.sqlite-wal: permission denied", ErrSyncNotAttempted))
+		return
+	}
+	l.inner.Submit(f, done)
+}
+
+func (l *flakyLog) Close() error { return l.inner.Close() }
+
+// A failed sync fails its writer and the readers that may have seen its
+// commit, but is not sticky: once the fault clears, reads and writes work
+// and the failed commit is made durable by the next sync (issue 17).
+func TestSharedRecoversFromTransientFault(t *testing.T) {
+	f := &fakeFile{}
+	log := &flakyLog{inner: NewLocal(0)}
+	defer log.Close()
+	s := NewShared(log, f)
+	ctx := context.Background()
+
+	log.failing.Store(true)
+	f.written.Add(1)
+	if err := s.Durable(ctx, s.Committed()); err == nil {
+		t.Fatal("Durable succeeded while syncs fail")
+	}
+	if err := s.Visible(ctx); err == nil {
+		t.Fatal("Visible succeeded while a commit it may have seen is not durable")
+	}
+	log.failing.Store(false)
+	if err := s.Visible(ctx); err != nil {
+		t.Fatalf("Visible after the fault cleared: %v", err)
+	}
+	if f.durable.Load() != 1 {
+		t.Fatal("the failed commit was not synced again")
+	}
+	f.written.Add(1)
+	if err := s.Durable(ctx, s.Committed()); err != nil {
+		t.Fatalf("Durable after the fault cleared: %v", err)
+	}
+	if err := s.Visible(ctx); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // sizedFile is a fakeFile with a WAL size, whose sync can fail once and
@@ -147,5 +202,34 @@ func TestSharedCheckpointDue(t *testing.T) {
 	}
 	if err := s.Checkpoint(func() error { return nil }); err != nil || s.CheckpointDue() {
 		t.Fatalf("after Checkpoint: due = %v, err %v", s.CheckpointDue(), err)
+	}
+}
+
+// A real WAL that cannot be opened (here: a directory stands where the
+// -wal file goes) fails the sync without it being attempted, and that
+// failure is not remembered; a failed fsync would be (issue 17).
+func TestSharedWALNotAttemptedIsNotSticky(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "db.sqlite")
+	if err := os.Mkdir(path+"-wal", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	l := NewLocal(0)
+	defer l.Close()
+	s := NewShared(l, WAL{Path: path})
+	ctx := context.Background()
+	if err := s.Durable(ctx, s.Committed()); !errors.Is(err, ErrSyncNotAttempted) {
+		t.Fatalf("Durable = %v, want ErrSyncNotAttempted", err)
+	}
+	if err := os.Remove(path + "-wal"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path+"-wal", []byte("frames"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Visible(ctx); err != nil {
+		t.Fatalf("Visible after the fault cleared: %v", err)
+	}
+	if err := s.Durable(ctx, s.Committed()); err != nil {
+		t.Fatalf("Durable after the fault cleared: %v", err)
 	}
 }

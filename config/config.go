@@ -43,6 +43,11 @@ type Config struct {
 	Build  *Build       // build; nil without
 	Rules  []ModuleRule // rules, in order (before the default rules)
 	Crons  []string     // triggers.crons
+
+	// Unsupported are the bindings of kinds cairn does not serve yet
+	// (r2_buckets, queues, ai, …), in file order. Load warns about each;
+	// the Worker sees an object that throws when used.
+	Unsupported []UnsupportedBinding
 }
 
 // DurableObjectBinding exposes a Durable Object namespace to the Worker as env[Name].

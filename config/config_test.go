@@ -432,3 +432,95 @@ func TestLimitsCPU(t *testing.T) {
 		})
 	}
 }
+
+// Names that become paths under the state directory stay one element
+// inside it (issue 17: a Worker name of "../../x" wrote outside
+// --persist-to).
+func TestLoadNames(t *testing.T) {
+	for _, tc := range []struct {
+		name, content, want string // want: "" for valid, else the error after the file name
+	}{
+		{"plain", `{"name": "my-worker_2.v1", "main": "src/index.js"}`, ""},
+		{"traversal", "{\"main\": \"src/index.js\",\n\"name\": \"../../x\"}", `:2: Worker name "../../x" is not valid`},
+		{"slash", `{"main": "src/index.js", "name": "a/b"}`, `:1: Worker name "a/b" is not valid`},
+		{"dot", `{"main": "src/index.js", "name": ".."}`, `:1: Worker name ".." is not valid`},
+		{"hidden", `{"main": "src/index.js", "name": ".cairn"}`, `:1: Worker name ".cairn" is not valid`},
+		{"space", `{"main": "src/index.js", "name": "my worker"}`, `:1: Worker name "my worker" is not valid`},
+		{"too long", `{"main": "src/index.js", "name": "` + strings.Repeat("w", 129) + `"}`, `is not valid`},
+		{"d1 id", "{\"main\": \"src/index.js\",\n\"d1_databases\": [\n{\"binding\": \"DB\", \"database_id\": \"../db\"}]}", `:3: database_id "../db" is not valid`},
+		{"d1 name as id", "{\"main\": \"src/index.js\",\n\"d1_databases\": [{\"binding\": \"DB\",\n\"database_name\": \"a\\\\b\"}]}", `:3: database_name "a\\b" is not valid`},
+		{"d1 name with id", `{"main": "src/index.js", "d1_databases": [{"binding": "DB", "database_name": "my db", "database_id": "x1"}]}`, ""},
+		{"kv id", "{\"main\": \"src/index.js\",\n\"kv_namespaces\": [{\"binding\": \"KV\",\n\"id\": \"../../kv\"}]}", `:3: KV namespace id "../../kv" is not valid`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			file := project(t, "wrangler.jsonc", tc.content)
+			_, err := Load(file, nil)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Errorf("error %#v is not an *Error", err)
+			}
+		})
+	}
+	// A name taken from an unusable directory name asks for "name".
+	dir := filepath.Join(t.TempDir(), "my project")
+	file := write(t, dir, "wrangler.jsonc", `{"main": "src/index.js"}`)
+	write(t, dir, "src/index.js", "")
+	if _, err := Load(file, nil); err == nil || !strings.Contains(err.Error(), `set "name"`) {
+		t.Errorf("name from directory %q: %v", dir, err)
+	}
+}
+
+// Bindings of kinds cairn does not serve are listed with their line and
+// warned about, generically (a kind served later leaves the list).
+func TestLoadUnsupportedBindings(t *testing.T) {
+	file := project(t, "wrangler.jsonc", `{
+  "main": "src/index.js",
+  "compatibility_date": "2026-01-01",
+  "r2_buckets": [
+    {"binding": "BUCKET", "bucket_name": "b"}
+  ],
+  "queues": {
+    "producers": [{"binding": "Q", "queue": "q"}],
+    "consumers": [{"queue": "q"}]
+  },
+  "ai": {"binding": "AI"},
+  "send_email": [{"name": "MAIL"}]
+}`)
+	var warnings []string
+	c, err := Load(file, func(msg string) { warnings = append(warnings, msg) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []UnsupportedBinding{
+		{Kind: "r2_buckets", Name: "BUCKET", Line: 5},
+		{Kind: "queues.producers", Name: "Q", Line: 8},
+		{Kind: "ai", Name: "AI", Line: 11},
+		{Kind: "send_email", Name: "MAIL", Line: 12},
+	}
+	if !reflect.DeepEqual(c.Unsupported, want) {
+		t.Errorf("Unsupported = %+v, want %+v", c.Unsupported, want)
+	}
+	for _, w := range []string{
+		`wrangler.jsonc:5: r2_buckets binding "BUCKET" is not supported by cairn yet: env.BUCKET throws when used`,
+		`wrangler.jsonc:8: queues.producers binding "Q"`,
+		`wrangler.jsonc:11: ai binding "AI"`,
+		`wrangler.jsonc:9: "queues.consumers" is not supported by cairn yet; ignored`,
+	} {
+		found := false
+		for _, got := range warnings {
+			found = found || strings.Contains(got, w)
+		}
+		if !found {
+			t.Errorf("no warning %q in %q", w, warnings)
+		}
+	}
+}

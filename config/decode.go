@@ -26,7 +26,8 @@ func (d *decoder) decode(c *Config) error {
 	if c.Name, err = d.str(root, "", "name"); err != nil {
 		return err
 	}
-	if c.Name == "" {
+	nameFromDir := c.Name == ""
+	if nameFromDir {
 		c.Name = filepath.Base(c.Dir)
 	}
 
@@ -205,6 +206,12 @@ func (d *decoder) decode(c *Config) error {
 		return err
 	}
 
+	if err := d.checkNames(c, nameFromDir); err != nil {
+		return err
+	}
+	if c.Unsupported, err = d.unsupportedBindings(root); err != nil {
+		return err
+	}
 	if err := d.decodeWeb(c); err != nil {
 		return err
 	}

@@ -120,6 +120,7 @@ func TestD1CLIAndREST(t *testing.T) {
 	api := fmt.Sprintf("http://127.0.0.1:%d/client/v4/accounts/local/d1/database/aaaaaaaa-0000-0000-0000-000000000001/query", apiPort)
 	req, _ := http.NewRequest("POST", api, strings.NewReader(`{"sql":"INSERT INTO users (name) VALUES (?) RETURNING id","params":["linus"]}`))
 	req.Header.Set("Authorization", "Bearer t0k")
+	req.Header.Set("Content-Type", "application/json")
 	resp, err := testClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -132,6 +133,7 @@ func TestD1CLIAndREST(t *testing.T) {
 	d.expect("GET", "/", 200, `[{"id":1,"name":"ada"},{"id":2,"name":"grace"},{"id":3,"name":"linus"}]`)
 	req, _ = http.NewRequest("POST", api, strings.NewReader(`{"sql":"SELEC"}`))
 	req.Header.Set("Authorization", "Bearer t0k")
+	req.Header.Set("Content-Type", "application/json")
 	resp, err = testClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

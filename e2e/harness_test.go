@@ -252,11 +252,18 @@ func getJSON(t *testing.T, d *devServer, path string, v any) {
 // without npm.
 func installExample(t *testing.T, name string) string {
 	t.Helper()
+	return installProject(t, "../examples/"+name)
+}
+
+// installProject copies the npm project at src to a temporary directory
+// and runs npm ci there (versions pinned by its package-lock.json).
+func installProject(t *testing.T, src string) string {
+	t.Helper()
 	npm, err := exec.LookPath("npm")
 	if err != nil {
 		t.Skip("npm not installed: cannot install the example's packages")
 	}
-	dir := copyDir(t, "../examples/"+name)
+	dir := copyDir(t, src)
 	install := exec.Command(npm, "ci", "--no-audit", "--no-fund", "--loglevel=error")
 	install.Dir = dir
 	done := make(chan struct{})

@@ -246,13 +246,13 @@ export default {
       mathFetch: await (await env.MATH.fetch("http://x/p")).text(),
       selfFetch: await (await env.SELF.fetch("http://x/inner")).text(),
       missing,
-      elsewhere: typeof env.ELSEWHERE,
+      elsewhere: (() => { try { env.ELSEWHERE.fetch("http://x/"); return "no error"; } catch (e) { return e.message; } })(),
     });
   },
 };`
 	dir := writeProject(t, map[string]string{"wrangler.jsonc": config, "src/index.js": worker})
 	d := startDev(t, dir, t.TempDir())
-	want := `{"add":5,"twice":10,"mathFetch":"math fetch /p","selfFetch":"self fetch","missing":"The RPC receiver does not implement the method \"nope\".","elsewhere":"undefined"}`
+	want := `{"add":5,"twice":10,"mathFetch":"math fetch /p","selfFetch":"self fetch","missing":"The RPC receiver does not implement the method \"nope\".","elsewhere":"env.ELSEWHERE (a service binding to another Worker) is not supported by cairn yet"}`
 	if got := d.mustGet("/"); got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}

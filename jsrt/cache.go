@@ -1,7 +1,9 @@
 package jsrt
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"strconv"
 
@@ -64,22 +66,25 @@ func (rt *runtime) installCache() error {
 			if resp.Status == "" {
 				resp.Status = strconv.Itoa(resp.StatusCode) + " " + http.StatusText(resp.StatusCode)
 			}
-			return func() goja.Value { return rt.responseWire(resp, body) }, nil
+			resp.Body, resp.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+			return func() goja.Value { return rt.responseWire(resp) }, nil
 		})
 	}); err != nil {
 		return err
 	}
 	if err := rt.natives.Set("cachePut", func(name string, reqWire, respWire goja.Value) goja.Value {
 		req := request(reqWire)
-		resp, err := rt.goResponse(respWire)
-		if err != nil {
-			panic(vm.NewTypeError(err.Error()))
-		}
-		body, err := readBody(resp.Body)
+		resp, err := rt.goResponse(respWire, rt.active)
 		if err != nil {
 			panic(vm.NewTypeError(err.Error()))
 		}
 		return call(func(ctx context.Context) (func() goja.Value, error) {
+			// Off the loop: a body streaming from JS is fed by the loop.
+			body, err := readAll(resp.Body, resp.ContentLength)
+			resp.Body.Close()
+			if err != nil {
+				return nil, err
+			}
 			if store != nil {
 				if _, err := store.Put(ctx, name, req, resp, body); err != nil {
 					return nil, err

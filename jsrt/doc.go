@@ -17,6 +17,7 @@
 //	worker.go        Worker: New, the pool, the CPU watchdog, ServeHTTP, serve (an HTTP request as an event)
 //	runtime.go       one runtime: its engine, install, timers, endTurn, offLoop and gate (the output gate's JS side)
 //	wire.go          Request/Response between Go and the prelude
+//	body.go          bodies streaming between Go and JS (bodySource, streamReader)
 //	fetch.go         outbound fetch, env, Durable Object namespaces and stubs
 //	rpc.go           JS RPC: payloads, capabilities, serving a call on a target
 //	service.go, kv.go, d1.go   service, Workers KV and D1 bindings
@@ -41,8 +42,16 @@
 // and its functions turn Go panics into JS errors (natives.go), so Worker code
 // can neither reach nor crash them. Wire shapes used between the prelude and Go:
 //
-//	request wire:  {method, url, headers: [[name, value], …], body: ArrayBuffer | null}
-//	response wire: {status, statusText, headers: [[name, value], …], body: ArrayBuffer | null}
+//	request wire:  {method, url, headers: [[name, value], …], body}
+//	response wire: {status, statusText, headers: [[name, value], …], body}
+//
+// A body is one of: body: ArrayBuffer | null (held in memory); source: a Go
+// body JS streams from (with length if known), which goes back to Go as
+// itself if JS did not touch it; stream: {read() Promise<Uint8Array|null>,
+// cancel(reason)}, a JS stream Go reads chunk by chunk (with length for a
+// FixedLengthStream). See body.go. Go never reads a whole body before
+// handing it on: requests, responses, stub.fetch and service bindings
+// stream both ways.
 //
 // Natives installed by Go (package webapi for encoding, crypto and console;
 // package jsclone for structured clone; fetch.go, object*.go):
@@ -55,7 +64,9 @@
 //	zlibProcess(…), zlibStream*(…), zlibCrc32(…)              // node:zlib (modules/zlib.js)
 //	log(level, message), now() number                         // console, performance
 //	serialize(value) ArrayBuffer, deserialize(ArrayBuffer)    // structured clone (package jsclone)
-//	fetchNative(requestWire) Promise<responseWire>            // outbound fetch
+//	fetchNative(requestWire) Promise<responseWire>            // outbound fetch; sets requestWire.abort()
+//	bodyRead(source) Promise<ArrayBuffer|null>, bodyCancel(source)  // a Go body read by JS (body.go)
+//	digestStream(hash), compressor(format, decompress)        // crypto.DigestStream, (De)CompressionStream (webapi)
 //	env                                                       // the Worker's env
 //
 // Per-binding natives objects, handed to the prelude's constructors:
@@ -105,6 +116,8 @@
 // Functions the prelude defines on __cairn for Go to call:
 //
 //	requestFromWire(requestWire) Request
+//	abortRequest(Request, reason)                             // the client went away: aborts request.signal
+//	streamLength(ReadableStream) number | undefined           // a FixedLengthStream's length
 //	requestToWire(Request) Promise<requestWire>               // called by the prelude itself
 //	responseFromWire(responseWire) Response
 //	responseToWire(Response) Promise<responseWire>
@@ -116,10 +129,18 @@
 //	rpcInvoke(target, path, args, root)                       // prelude/85_rpc.js
 //	format(...args), inspect(value)                           // console and node:util
 //
-// Embedded CommonJS modules (modules/*.js) answer require("cloudflare:workers")
-// and the Node.js modules events, async_hooks, util, path, crypto and zlib (also as
-// "node:…"); buffer and url come from goja_nodejs (whatever the
-// compatibility flags; nodejs_compat only adds the global Buffer). No other
-// module resolves: require of any other name throws "No such module", which
-// lists these.
+// Modules (modules.go): embedded CommonJS modules (modules/*.js) answer
+// require("cloudflare:workers"), "cloudflare:email", "cloudflare:sockets" and
+// the Node.js modules events, async_hooks, util, path, crypto, zlib and
+// process; buffer and url come from goja_nodejs. With nodejs_compat, the
+// other Node.js modules Cloudflare provides come from
+// modules/generated/node.js (unenv, readable-stream, string_decoder;
+// generated from polyfill/node.cjs). "x" and "node:x" are one instance. A module cairn lacks fails
+// when required, with ErrNoSuchModule naming it and, for Node.js modules,
+// the compatibility flag.
+//
+// Built-ins: prelude/01_polyfill.js is core-js (the standard built-ins up to
+// ES2025 that goja lacks, generated from polyfill/entry.js by go generate);
+// prelude/02_weakref.js adds WeakRef and FinalizationRegistry. The test262
+// run of test262_test.go (build tag test262) measures them.
 package jsrt

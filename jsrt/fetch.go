@@ -16,6 +16,12 @@ import (
 // the global fetch. The request leaves only after the current turn's writes
 // are committed (output gate); the response resolves on the loop.
 func (rt *runtime) installFetch() error {
+	// A new engine (at start, or after a reset) drops the streams of the
+	// one it replaces: their reads fail instead of waiting forever.
+	rt.w.failStreams(rt)
+	if err := rt.installBodies(); err != nil {
+		return err
+	}
 	return rt.natives.Set("fetchNative", func(call goja.FunctionCall) goja.Value {
 		wire := call.Argument(0)
 		req, err := rt.goRequest(wire)
@@ -40,34 +46,45 @@ func (rt *runtime) installFetch() error {
 			}
 			client = &c
 		}
-		return rt.roundTrip(func(ctx context.Context) (*http.Response, error) {
+		// The script's AbortSignal cancels the request and, once it has
+		// answered, the response body it is still streaming.
+		ctx, cancel := context.WithCancelCause(rt.w.ctx)
+		_ = wire.ToObject(rt.vm).Set("abort", func() { cancel(errFetchAborted) })
+		return rt.roundTrip(func(context.Context) (*http.Response, error) {
 			return client.Do(req.WithContext(ctx))
 		})
 	})
 }
 
+// errFetchAborted is why a fetch its signal aborted was canceled.
+var errFetchAborted = errors.New("fetch: aborted by its signal")
+
 // roundTrip runs do off the loop once the output gate opens and returns a
 // promise of its response wire.
 func (rt *runtime) roundTrip(do func(ctx context.Context) (*http.Response, error)) goja.Value {
 	return rt.offLoop(true, func(ctx context.Context) func(*settler) {
+		// The body is not read here: it streams to the script as the
+		// script reads it.
 		resp, err := do(ctx)
-		var body []byte
 		var ws *sockets.Upgrade // a Durable Object's 101 with its socket
 		if err == nil {
-			if ws, _ = resp.Body.(*sockets.Upgrade); ws == nil {
-				body, err = readBody(resp.Body)
-			}
+			ws, _ = innerBody(resp.Body).(*sockets.Upgrade)
 		}
 		return func(s *settler) {
 			switch {
 			case s == nil: // the runtime was reset meanwhile
 				if ws != nil {
 					ws.Conn.Fail() // no client will get this socket
+				} else if err == nil && resp.Body != nil {
+					resp.Body.Close()
 				}
 			case err != nil:
 				_ = s.reject(rt.errorValue(err))
 			default:
-				wire := rt.responseWire(resp, body)
+				if ws != nil {
+					resp.Body = http.NoBody
+				}
+				wire := rt.responseWire(resp)
 				if ws != nil {
 					_ = wire.(*goja.Object).Set("webSocket", rt.wrapForwarded(rt.w.forwardedConn(ws.Conn)))
 				}
@@ -108,6 +125,9 @@ func (rt *runtime) newEnv() (*goja.Object, error) {
 		return nil, err
 	}
 	if err := rt.installD1(env); err != nil {
+		return nil, err
+	}
+	if err := rt.installUnsupported(env); err != nil {
 		return nil, err
 	}
 	if err := rt.installFetchers(env); err != nil {

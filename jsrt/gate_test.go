@@ -256,3 +256,109 @@ exports.default = { fetch(req, env) { return env.OBJ.getByName("a").fetch(req); 
 	arrives(t, rollback, "rolled back")
 	arrives(t, asyncFetch(w, "http://x/get"), "k=written")
 }
+
+const streamGateObject = `
+const { DurableObject } = require("cloudflare:workers");
+const enc = new TextEncoder();
+exports.Obj = class extends DurableObject {
+  fetch(req) {
+    const s = this.ctx.storage;
+    s.put("k", 1);
+    let step = 0;
+    return new Response(new ReadableStream({
+      pull(c) {
+        step++;
+        if (step === 1) c.enqueue(enc.encode("a"));
+        else if (step === 2) { s.put("k", 2); c.enqueue(enc.encode("b")); }
+        else c.close();
+      },
+    }, { highWaterMark: 0 })); // pulled only when read, so the test knows when each write happens
+  }
+};
+exports.default = { fetch(req, env) { return env.OBJ.getByName("a").fetch(req); } };
+`
+
+// readAsync reads once from r and delivers what it got.
+func readAsync(r io.Reader) <-chan string {
+	out := make(chan string, 1)
+	go func() {
+		buf := make([]byte, 16)
+		n, err := r.Read(buf)
+		if err != nil {
+			out <- "error: " + err.Error()
+			return
+		}
+		out <- string(buf[:n])
+	}()
+	return out
+}
+
+// spec 20 (output gate) for a streamed response: the response's first
+// byte waits for the write before it, and so does a chunk enqueued after a
+// later write; the chunks before that write are not held by it.
+func TestOutputGateHoldsStreamChunks(t *testing.T) {
+	log := gatesim.NewHeldLog()
+	w := objectWorker(t, streamGateObject, log, Config{})
+	log.Hold()
+	type result struct {
+		resp *http.Response
+		err  error
+	}
+	got := make(chan result, 1)
+	go func() {
+		resp, err := w.Fetch(context.Background(), httptest.NewRequest("GET", "http://x/", nil))
+		got <- result{resp, err}
+	}()
+	select {
+	case r := <-got:
+		t.Fatalf("the response left before the write was durable: %v %v", r.resp, r.err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	log.Release()
+	r := <-got
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	defer r.resp.Body.Close()
+	arrives(t, readAsync(r.resp.Body), "a")
+	log.Hold()
+	second := readAsync(r.resp.Body)
+	notYet(t, second, "the chunk after the second write")
+	log.Release()
+	arrives(t, second, "b")
+	if rest, err := io.ReadAll(r.resp.Body); err != nil || len(rest) != 0 {
+		t.Fatalf("after the last chunk: %q %v", rest, err)
+	}
+}
+
+// spec 20: the synchronous KV API (ctx.storage.kv) holds the output gate
+// like the async one. Its put passed the value where the natives read
+// allowUnconfirmed, so a truthy value (and every delete, by its key) left
+// the response unheld: found by issue 17's deleted-state-directory probe.
+func TestOutputGateHoldsSyncKV(t *testing.T) {
+	const code = `
+const { DurableObject } = require("cloudflare:workers");
+exports.Obj = class extends DurableObject {
+  fetch(req) {
+    const kv = this.ctx.storage.kv;
+    if (new URL(req.url).pathname === "/put") kv.put("k", "truthy");
+    else if (new URL(req.url).pathname === "/adelete") this.ctx.storage.delete("k");
+    else kv.delete("k");
+    return new Response("done");
+  }
+};
+exports.default = { fetch(req, env) { return env.OBJ.getByName("a").fetch(req); } };
+`
+	for _, path := range []string{"/put", "/delete", "/adelete"} {
+		log := gatesim.NewHeldLog()
+		w := objectWorker(t, code, log, Config{})
+		if path != "/put" {
+			arrives(t, asyncFetch(w, "http://x/put"), "done")
+		}
+		log.Hold()
+		got := asyncFetch(w, "http://x"+path)
+		notYet(t, got, path+"'s response")
+		log.Release()
+		arrives(t, got, "done")
+	}
+}

@@ -43,6 +43,11 @@ func runPrelude(vm *goja.Runtime) error {
 	if err != nil {
 		return err
 	}
+	if keys, err := builtinKeys(); err == nil {
+		if natives, ok := vm.GlobalObject().Get("__cairn").(*goja.Object); ok {
+			_ = natives.Set("builtinKeys", keys)
+		}
+	}
 	for _, p := range progs {
 		if _, err := vm.RunProgram(p); err != nil {
 			return fmt.Errorf("prelude: %w", err)

@@ -16,6 +16,11 @@ import (
 
 // preludeShims stands in for the timers the runtime installs when they are absent from the bare test runtime.
 const preludeShims = `
+globalThis.__drainWireStream = async (h) => {
+  const parts = [];
+  for (let c; (c = await h.read()) !== null;) parts.push(...c);
+  return new Uint8Array(parts).buffer;
+};
 (function () {
   if (typeof queueMicrotask !== "function") {
     globalThis.queueMicrotask = (fn) => { Promise.resolve().then(fn); };
@@ -48,6 +53,7 @@ func preludeRuntime(t *testing.T) *goja.Runtime {
 	}
 	must(webapi.InstallEncoding(vm, natives))
 	must(webapi.InstallCrypto(vm, natives))
+	must(webapi.InstallStreams(vm, natives))
 	must(webapi.InstallConsole(vm, natives, slog.New(slog.NewTextHandler(io.Discard, nil))))
 	must(jsclone.Install(vm, natives))
 	// fetchNative echoes: status 200, the request's method and URL in
@@ -69,6 +75,21 @@ func preludeRuntime(t *testing.T) *goja.Runtime {
 		_ = res.Set("statusText", "OK")
 		_ = res.Set("headers", headers)
 		_ = res.Set("body", wire.Get("body"))
+		if stream, ok := wire.Get("stream").(*goja.Object); ok {
+			// A streamed body: drain its reader (the prelude's goReader)
+			// first, as Go would.
+			drain, _ := goja.AssertFunction(vm.Get("__drainWireStream"))
+			done, err := drain(goja.Undefined(), stream)
+			if err != nil {
+				panic(err)
+			}
+			then, _ := goja.AssertFunction(done.ToObject(vm).Get("then"))
+			_, _ = then(done, vm.ToValue(func(buf goja.Value) {
+				_ = res.Set("body", buf)
+				_ = resolve(res)
+			}))
+			return vm.ToValue(p)
+		}
 		_ = resolve(res)
 		return vm.ToValue(p)
 	}))

@@ -248,6 +248,9 @@ func (rt *runtime) install() error {
 	if rt.w.cfg.NodeCompat {
 		buffer.Enable(vm)
 	}
+	if err := rt.installNodeGlobals(); err != nil {
+		return err
+	}
 	for name, dst := range map[string]*goja.Callable{
 		"requestFromWire":  &rt.requestFromWire,
 		"responseToWire":   &rt.responseToWire,

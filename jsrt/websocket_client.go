@@ -38,6 +38,9 @@ func (rt *runtime) fetchWebSocket(req *http.Request) goja.Value {
 	c := &wsConn{w: rt.w, client: true}
 	c.net = rt.w.sockets.NewConn(c)
 	client := rt.w.cfg.HTTPClient
+	if req.Body != nil { // a handshake has no body
+		_ = req.Body.Close()
+	}
 	return rt.offLoop(true, func(ctx context.Context) func(*settler) {
 		ctx, cancel := context.WithTimeout(ctx, dialTimeout)
 		defer cancel()
@@ -46,26 +49,20 @@ func (rt *runtime) fetchWebSocket(req *http.Request) goja.Value {
 			Protocols: sockets.SplitProtocols(req.Header.Get("Sec-WebSocket-Protocol")),
 			Client:    client,
 		})
-		var body []byte
-		if errors.Is(err, sockets.ErrNotUpgraded) {
-			body, err = readBody(resp.Body)
-			if err == nil {
-				err = sockets.ErrNotUpgraded
-			}
-		}
 		return func(s *settler) {
 			switch {
 			case s == nil: // the runtime was reset meanwhile
 				if err == nil {
 					c.net.Shutdown(sockets.CodeInternalError, "Worker reset")
 				}
-			case errors.Is(err, sockets.ErrNotUpgraded):
-				_ = s.resolve(rt.responseWire(resp, body))
+			case errors.Is(err, sockets.ErrNotUpgraded): // its first KiB of body
+				_ = s.resolve(rt.responseWire(resp))
 			case err != nil:
 				_ = s.reject(rt.errorValue(err))
 			default:
 				c.url, c.protocol = req.URL.String(), c.net.Protocol()
-				wire := rt.responseWire(resp, nil)
+				resp.Body = nil
+				wire := rt.responseWire(resp)
 				ws, err := rt.callPrelude("wsWrap", rt.vm.ToValue(c), rt.vm.ToValue(false))
 				if err != nil {
 					c.net.Shutdown(sockets.CodeInternalError, "Worker failed")

@@ -1,7 +1,6 @@
 package jsrt
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"net/http"
@@ -10,9 +9,10 @@ import (
 	"github.com/dop251/goja"
 )
 
-// requestWire builds the request wire (see the package doc) for req, whose
-// body has already been read.
-func (rt *runtime) requestWire(req *http.Request, body []byte) goja.Value {
+// requestWire builds the request wire (see the package doc) for req. Its
+// body goes to JS as bytes if it is held in memory, else as a source JS
+// streams from.
+func (rt *runtime) requestWire(req *http.Request) goja.Value {
 	vm := rt.vm
 	obj := vm.NewObject()
 	_ = obj.Set("method", req.Method)
@@ -21,16 +21,34 @@ func (rt *runtime) requestWire(req *http.Request, body []byte) goja.Value {
 	if cf := requestCF(req.Context()); cf != "" {
 		_ = obj.Set("cf", cf)
 	}
-	if body != nil || (req.Method != http.MethodGet && req.Method != http.MethodHead && req.ContentLength > 0) {
-		_ = obj.Set("body", vm.NewArrayBuffer(body))
-	} else {
-		_ = obj.Set("body", goja.Null())
+	_ = obj.Set("body", goja.Null())
+	hasBody := req.Body != nil && req.Body != http.NoBody &&
+		(req.ContentLength != 0 || (req.Method != http.MethodGet && req.Method != http.MethodHead))
+	if hasBody {
+		rt.setWireBody(obj, req.Body, req.ContentLength)
 	}
 	return obj
 }
 
-// responseWire builds the response wire for resp, whose body has been read.
-func (rt *runtime) responseWire(resp *http.Response, body []byte) goja.Value {
+// setWireBody puts body into a wire: as bytes if it is held in memory and
+// unread, else as a source.
+func (rt *runtime) setWireBody(obj *goja.Object, body io.ReadCloser, length int64) {
+	if m, ok := innerBody(body).(*memBody); ok {
+		if b, untouched := m.untouched(); untouched {
+			_ = body.Close()
+			_ = obj.Set("body", rt.vm.NewArrayBuffer(b))
+			return
+		}
+	}
+	_ = obj.Set("source", rt.newSource(body, length))
+	if length >= 0 {
+		_ = obj.Set("length", length)
+	}
+}
+
+// responseWire builds the response wire for resp; its body as in
+// requestWire.
+func (rt *runtime) responseWire(resp *http.Response) goja.Value {
 	vm := rt.vm
 	obj := vm.NewObject()
 	_ = obj.Set("status", resp.StatusCode)
@@ -40,25 +58,30 @@ func (rt *runtime) responseWire(resp *http.Response, body []byte) goja.Value {
 	}
 	_ = obj.Set("statusText", text)
 	_ = obj.Set("headers", rt.jsHeader(resp.Header, ""))
-	if body != nil {
-		_ = obj.Set("body", vm.NewArrayBuffer(body))
-	} else {
-		_ = obj.Set("body", goja.Null())
+	_ = obj.Set("body", goja.Null())
+	if resp.Body != nil && resp.Body != http.NoBody {
+		rt.setWireBody(obj, resp.Body, resp.ContentLength)
 	}
 	return obj
 }
 
-// goRequest converts a request wire into an *http.Request.
+// goRequest converts a request wire into an *http.Request; its body streams
+// if the wire's does. Loop only.
 func (rt *runtime) goRequest(wire goja.Value) (*http.Request, error) {
 	obj := wire.ToObject(rt.vm)
-	var body io.Reader
-	b := bufferBytes(obj.Get("body"))
-	if b != nil {
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(obj.Get("method").String(), obj.Get("url").String(), body)
+	req, err := http.NewRequest(obj.Get("method").String(), obj.Get("url").String(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("fetch: %w", err)
+	}
+	if body, n := rt.wireBody(obj, rt.active); body != nil {
+		req.Body, req.ContentLength = body, n
+		if m, ok := body.(*memBody); ok {
+			b := m.b
+			req.GetBody = func() (io.ReadCloser, error) { return newMemBody(b), nil }
+			if n == 0 {
+				req.Body = http.NoBody
+			}
+		}
 	}
 	req.Header = rt.goHeader(obj.Get("headers"))
 	if h := req.Header.Get("Host"); h != "" {

@@ -1,7 +1,6 @@
 package jsrt
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	goruntime "runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,7 +29,8 @@ var ErrStopped = eventloop.ErrStopped
 // errNoFetch is what a request gets when the handler has no fetch method.
 var errNoFetch = errors.New("Handler does not export a fetch() function.")
 
-// MaxBodySize bounds request and response bodies buffered between Go and JS.
+// MaxBodySize is the default bound of a request body (Config.MaxBodySize):
+// 100 MiB, Cloudflare's on the Free and Pro plans.
 const MaxBodySize = 100 << 20
 
 // Config describes one Worker to run.
@@ -56,6 +57,10 @@ type Config struct {
 	Fetchers map[string]http.Handler
 	// Cache keeps the responses of the Cache API; nil caches nothing.
 	Cache CacheStore
+	// Unsupported are bindings of kinds cairn does not serve, binding name →
+	// what it is (e.g. "r2_buckets"): env has an object for each whose every
+	// use throws an error saying so.
+	Unsupported map[string]string
 
 	Host   *objects.Host // where Durable Object events go; required with DurableObjects
 	Commit commit.Log    // makes Durable Object writes durable; default a commit.Local owned by the Worker
@@ -70,12 +75,24 @@ type Config struct {
 	// MaxMemory is the process's memory ceiling (cairn dev --max-memory):
 	// near it new requests are shed with ErrOverloaded and the
 	// longest-running task is interrupted. Zero: none.
-	MaxMemory  int64
-	Logger     *slog.Logger
-	HTTPClient *http.Client // for outbound fetch; default http.DefaultClient
+	MaxMemory int64
+	Logger    *slog.Logger
+	// HTTPClient makes outbound fetches; default a client whose transport
+	// checks every connection with Outbound.
+	HTTPClient *http.Client
+	// Outbound says which addresses outbound fetch may reach (when
+	// HTTPClient is not set); the zero value allows all.
+	Outbound Outbound
 	// MaxWebSocketMessage bounds a received WebSocket message; a larger one
 	// closes the socket with 1009. Default DefaultMaxWebSocketMessage.
 	MaxWebSocketMessage int64
+	// MaxBodySize bounds the body of an incoming request: a larger
+	// Content-Length gets 413 before the body is read, and a chunked body
+	// that grows past it fails its stream. Default MaxBodySize.
+	MaxBodySize int64
+	// CompatibilityFlags are the config's compatibility_flags; Worker code
+	// reads them as Cloudflare.compatibilityFlags.
+	CompatibilityFlags []string
 }
 
 // Worker runs one Worker script on a pool of runtimes. It serves HTTP
@@ -98,6 +115,13 @@ type Worker struct {
 	sockets *sockets.Registry // WebSockets (websocket.go)
 	// overloaded is set while the process is near Config.MaxMemory.
 	overloaded atomic.Bool
+
+	// Response bodies streaming from JS (body.go): a reset fails those
+	// of its runtime, and EndStreams (or Close) all of them.
+	streamsMu    sync.Mutex
+	streams      map[*streamReader]struct{}
+	streamsEnded context.Context
+	endStreams   context.CancelFunc
 }
 
 // New compiles the script, starts its runtimes and registers its Durable
@@ -121,7 +145,10 @@ func New(cfg Config) (*Worker, error) {
 		cfg.MemoryLimit = DefaultMemoryLimit
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = http.DefaultClient
+		cfg.HTTPClient = &http.Client{Transport: cfg.Outbound.Transport()}
+	}
+	if cfg.MaxBodySize <= 0 {
+		cfg.MaxBodySize = MaxBodySize
 	}
 	if cfg.BlockTimeout <= 0 {
 		cfg.BlockTimeout = objects.DefaultBlockTimeout
@@ -135,10 +162,11 @@ func New(cfg Config) (*Worker, error) {
 	// Compiled once; every runtime runs the same program.
 	prog, err := goja.Compile(cfg.Filename, wrapCommonJS(cfg.Code), false)
 	if err != nil {
-		return nil, fmt.Errorf("compile %s: %w", cfg.Filename, err)
+		return nil, fmt.Errorf("compile %s: %w", cfg.Filename, sourceSyntaxError(cfg.Code, err))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &Worker{cfg: cfg, log: cfg.Logger, program: prog, seed: maphash.MakeSeed(), ctx: ctx, cancel: cancel, durable: cfg.Commit}
+	w.streamsEnded, w.endStreams = context.WithCancel(ctx)
 	w.sockets = sockets.NewRegistry(ctx, sockets.Options{MaxMessage: cfg.MaxWebSocketMessage, Logger: cfg.Logger})
 	if w.durable == nil {
 		w.durable, w.ownLog = commit.NewLocal(0), true
@@ -210,6 +238,7 @@ const closeTimeout = 5 * time.Second
 func (w *Worker) Close() {
 	w.closing.Do(func() {
 		w.sockets.CloseAll() // 1012: clients reconnect
+		w.endStreams()
 		w.cancel()
 		stopped := make(chan struct{})
 		go func() {
@@ -233,6 +262,7 @@ func (w *Worker) Close() {
 		if w.ownLog {
 			_ = w.durable.Close()
 		}
+		w.cfg.HTTPClient.CloseIdleConnections()
 	})
 }
 
@@ -287,8 +317,25 @@ func (w *Worker) runtimeFor(id objects.ID) *runtime {
 }
 
 // ServeHTTP runs the Worker's fetch handler for r. A handler that throws or
-// rejects gives a 500, as on Cloudflare; the error is logged.
+// rejects gives a 500, as on Cloudflare; the error is logged. The handler
+// starts before the request body has arrived (it streams in as the script
+// reads it), and the response body streams out chunk by chunk as the
+// script enqueues it, each chunk flushed to the client.
 func (w *Worker) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	if r.ContentLength > w.cfg.MaxBodySize {
+		// Not read: the server closes the connection after the answer.
+		w.log.Warn("request body too large", "method", r.Method, "url", r.URL.String(), "length", r.ContentLength, "limit", w.cfg.MaxBodySize)
+		http.Error(rw, "Payload Too Large", http.StatusRequestEntityTooLarge)
+		return
+	}
+	var tooLarge atomic.Bool // the body passed the limit: a failure is a 413
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = &limitedBody{ReadCloser: http.MaxBytesReader(rw, r.Body, w.cfg.MaxBodySize), over: &tooLarge}
+		// Reading the request while the response streams (an echo, a
+		// transform) needs both directions open at once; HTTP/1 would
+		// otherwise drop the unread request body at the first write.
+		_ = http.NewResponseController(rw).EnableFullDuplex()
+	}
 	resp, err := w.Fetch(r.Context(), r)
 	if err != nil {
 		if r.Context().Err() != nil {
@@ -298,29 +345,106 @@ func (w *Worker) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 			http.Error(rw, "Server over its memory ceiling, try again", http.StatusServiceUnavailable)
 			return
 		}
+		if errors.Is(err, ErrBodyTooLarge) || tooLarge.Load() {
+			http.Error(rw, "Payload Too Large", http.StatusRequestEntityTooLarge)
+			return
+		}
 		w.log.Error("request failed", "method", r.Method, "url", r.URL.String(), "error", err.Error())
 		http.Error(rw, "Worker threw exception", http.StatusInternalServerError)
 		return
 	}
-	if u, ok := resp.Body.(*sockets.Upgrade); ok {
+	if u, ok := innerBody(resp.Body).(*sockets.Upgrade); ok {
 		// Upgrade answers a failed upgrade itself and reports it to the
 		// socket's owner as a 1006 close.
 		_ = u.Conn.Upgrade(rw, r, resp.Header)
 		return
 	}
-	WriteResponse(rw, resp)
+	// A client that goes away ends the body, cancelling its stream, even
+	// while it waits for the script's next chunk.
+	stop := context.AfterFunc(r.Context(), func() { resp.Body.Close() })
+	defer stop()
+	if err := writeResponse(rw, resp); err != nil {
+		if errors.Is(err, errClientGone) || r.Context().Err() != nil {
+			w.log.Debug("client went away during the response", "url", r.URL.String(), "error", err.Error())
+			return
+		}
+		// The response has begun: all that is left to say is that it is
+		// incomplete. Aborting the handler closes the connection without
+		// the final chunk, so the client sees a truncated body.
+		if errors.Is(err, errStreamsEnded) {
+			w.log.Info("response stream ended: the Worker is shutting down or reloading", "method", r.Method, "url", r.URL.String())
+		} else {
+			w.log.Error("response body failed, response truncated", "method", r.Method, "url", r.URL.String(), "error", err.Error())
+		}
+		panic(http.ErrAbortHandler)
+	}
 }
 
-// WriteResponse copies resp to rw.
-func WriteResponse(rw http.ResponseWriter, resp *http.Response) {
+// limitedBody notes when its body (an http.MaxBytesReader) passes the limit.
+type limitedBody struct {
+	io.ReadCloser
+	over *atomic.Bool
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		b.over.Store(true)
+	}
+	return n, err
+}
+
+// errClientGone is writeResponse's error when the client stopped reading.
+var errClientGone = errors.New("the client closed the connection")
+
+// writeResponse copies resp to rw. A streamed body is flushed after each
+// chunk it yields, so a client sees every chunk as the script enqueues it.
+// It fails with errClientGone if writing fails, else with the body's error.
+func writeResponse(rw http.ResponseWriter, resp *http.Response) error {
 	h := rw.Header()
 	for k, vs := range resp.Header {
 		h[k] = vs
 	}
+	if resp.ContentLength >= 0 && resp.Body != nil && resp.Body != http.NoBody && h.Get("Content-Length") == "" {
+		h.Set("Content-Length", strconv.FormatInt(resp.ContentLength, 10))
+	}
+	if resp.Body == nil {
+		rw.WriteHeader(resp.StatusCode)
+		return nil
+	}
+	defer resp.Body.Close()
+	if m, ok := innerBody(resp.Body).(*memBody); ok {
+		rw.WriteHeader(resp.StatusCode)
+		if _, err := m.WriteTo(rw); err != nil {
+			return fmt.Errorf("%w: %w", errClientGone, err)
+		}
+		return nil
+	}
+	rc := http.NewResponseController(rw)
+	// The status line and headers go at once: an event stream's client
+	// learns it is connected before the first event.
 	rw.WriteHeader(resp.StatusCode)
-	if resp.Body != nil {
-		_, _ = io.Copy(rw, resp.Body)
-		resp.Body.Close()
+	if err := rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return fmt.Errorf("%w: %w", errClientGone, err)
+	}
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := resp.Body.Read(buf)
+		if n > 0 {
+			if _, werr := rw.Write(buf[:n]); werr != nil {
+				return fmt.Errorf("%w: %w", errClientGone, werr)
+			}
+			if ferr := rc.Flush(); ferr != nil && !errors.Is(ferr, http.ErrNotSupported) {
+				return fmt.Errorf("%w: %w", errClientGone, ferr)
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
 	}
 }
 
@@ -403,15 +527,28 @@ func (rt *runtime) newExecutionContext() *goja.Object {
 // the handler's result (a Response or a promise of one) from the JS request.
 // The response leaves only after the turn's writes are committed (output gate).
 func (rt *runtime) serve(ctx context.Context, req *http.Request, owner *instance, call func(jsReq goja.Value) (goja.Value, error)) (*http.Response, error) {
-	body, err := readBody(req.Body)
-	if err != nil {
-		return nil, err
-	}
 	type result struct {
 		resp *http.Response
 		err  error
 	}
 	ch := make(chan result, 1)
+	// abandoned is set once nobody waits for the result (the caller's ctx
+	// ended): a response delivered after that has its body closed, which
+	// cancels its stream.
+	var mu sync.Mutex
+	abandoned := false
+	send := func(r result) {
+		mu.Lock()
+		gone := abandoned
+		mu.Unlock()
+		if gone {
+			if r.resp != nil && r.resp.Body != nil {
+				r.resp.Body.Close()
+			}
+			return
+		}
+		ch <- r
+	}
 	// handle runs the handler; deliver gets its outcome once.
 	handle := func(deliver func(*http.Response, error)) {
 		if id := RequestID(req.Context()); id != "" {
@@ -419,27 +556,38 @@ func (rt *runtime) serve(ctx context.Context, req *http.Request, owner *instance
 			rt.request = id
 			defer func() { rt.request = prev }()
 		}
-		jsReq, err := rt.requestFromWire(goja.Undefined(), rt.requestWire(req, body))
+		jsReq, err := rt.requestFromWire(goja.Undefined(), rt.requestWire(req))
 		if err != nil {
 			deliver(nil, jsError(err))
 			return
 		}
+		// The handler's request.signal aborts if the caller goes away
+		// before the response is complete.
+		stop := rt.abortOnDone(ctx, jsReq)
+		deliverOnce := func(resp *http.Response, err error) {
+			if _, ws := bodyOf(resp).(*sockets.Upgrade); resp == nil || ws {
+				stop()
+			} else {
+				resp.Body = &doneBody{ReadCloser: resp.Body, done: stop}
+			}
+			deliver(resp, err)
+		}
 		v, err := call(jsReq)
 		if err != nil {
-			deliver(nil, jsError(err))
+			deliverOnce(nil, jsError(err))
 			return
 		}
 		rt.await(v, func(v goja.Value) {
 			wire, err := rt.responseToWire(goja.Undefined(), v)
 			if err != nil {
-				deliver(nil, jsError(err))
+				deliverOnce(nil, jsError(err))
 				return
 			}
 			rt.await(wire, func(wire goja.Value) {
-				resp, err := rt.goResponse(wire)
-				deliver(resp, err)
-			}, func(err error) { deliver(nil, err) })
-		}, func(err error) { deliver(nil, err) })
+				resp, err := rt.goResponse(wire, owner)
+				deliverOnce(resp, err)
+			}, func(err error) { deliverOnce(nil, err) })
+		}, func(err error) { deliverOnce(nil, err) })
 	}
 	var task func()
 	if owner == nil {
@@ -449,10 +597,13 @@ func (rt *runtime) serve(ctx context.Context, req *http.Request, owner *instance
 			pending := new(func(error))
 			deliver := func(resp *http.Response, err error) {
 				if _, ok := rt.inflight[pending]; !ok {
+					if resp != nil {
+						resp.Body.Close()
+					}
 					return // already answered (e.g. failed by the CPU limit)
 				}
 				delete(rt.inflight, pending)
-				ch <- result{resp, err}
+				send(result{resp, err})
 			}
 			*pending = func(err error) { deliver(nil, err) }
 			rt.inflight[pending] = struct{}{}
@@ -465,6 +616,9 @@ func (rt *runtime) serve(ctx context.Context, req *http.Request, owner *instance
 			err := owner.gate.Deliver(func(ev *objects.Event) {
 				handle(func(resp *http.Response, err error) {
 					if !ev.Done() {
+						if resp != nil {
+							resp.Body.Close()
+						}
 						return // failed by a reset already
 					}
 					if err != nil {
@@ -472,28 +626,96 @@ func (rt *runtime) serve(ctx context.Context, req *http.Request, owner *instance
 					}
 					owner.gate.Hold(false, func(commitErr error) {
 						if commitErr != nil {
+							if resp != nil {
+								resp.Body.Close()
+							}
 							resp, err = nil, commitErr
 						}
-						ch <- result{resp, err}
+						send(result{resp, err})
 					})
 				})
-			}, func(err error) { ch <- result{nil, err} })
+			}, func(err error) { send(result{nil, err}) })
 			if err != nil {
-				ch <- result{nil, err} // evicted: the Host finds the new instance
+				send(result{nil, err}) // evicted: the Host finds the new instance
 			}
 		})
 	}
 	if !rt.loop.Submit(task) {
 		return nil, ErrStopped
 	}
+	var err error
 	select {
 	case r := <-ch:
 		return r.resp, r.err
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		err = ctx.Err()
 	case <-rt.w.ctx.Done():
-		return nil, ErrStopped
+		err = ErrStopped
 	}
+	mu.Lock()
+	abandoned = true
+	mu.Unlock()
+	select {
+	case r := <-ch: // delivered meanwhile
+		if r.resp != nil && r.resp.Body != nil {
+			r.resp.Body.Close()
+		}
+	default:
+	}
+	return nil, err
+}
+
+// abortOnDone aborts the signal of jsReq (an incoming request) when ctx
+// ends, until stop is called: when the response is complete. Loop only.
+func (rt *runtime) abortOnDone(ctx context.Context, jsReq goja.Value) (stop func()) {
+	if ctx.Done() == nil {
+		return func() {}
+	}
+	abort, ok := goja.AssertFunction(rt.natives.Get("abortRequest"))
+	if !ok {
+		return func() {}
+	}
+	vm, cont := rt.vm, rt.continuation()
+	cancel := context.AfterFunc(ctx, func() {
+		rt.loop.Submit(cont(func() {
+			if rt.vm != vm {
+				return
+			}
+			reason := vm.NewTypeError("The client has disconnected.")
+			if _, err := abort(goja.Undefined(), jsReq, reason); err != nil {
+				rt.reportError("Uncaught exception in an abort listener", err)
+			}
+		}))
+	})
+	return func() { cancel() }
+}
+
+// doneBody calls done once when its body is closed.
+type doneBody struct {
+	io.ReadCloser
+	once sync.Once
+	done func()
+}
+
+func (b *doneBody) Close() error {
+	b.once.Do(b.done)
+	return b.ReadCloser.Close()
+}
+
+// innerBody returns the body a doneBody wraps, or body itself.
+func innerBody(body io.ReadCloser) io.ReadCloser {
+	if d, ok := body.(*doneBody); ok {
+		return d.ReadCloser
+	}
+	return body
+}
+
+// bodyOf returns resp's body (nil for no response), looking through doneBody.
+func bodyOf(resp *http.Response) io.ReadCloser {
+	if resp == nil {
+		return nil
+	}
+	return innerBody(resp.Body)
 }
 
 // await calls onOK or onErr when v (a value or a promise) settles. Loop only.
@@ -531,23 +753,10 @@ func rejection(reason goja.Value) error {
 	return scriptError(reason, "Uncaught undefined")
 }
 
-func readBody(body io.ReadCloser) ([]byte, error) {
-	if body == nil || body == http.NoBody {
-		return nil, nil
-	}
-	defer body.Close()
-	b, err := io.ReadAll(io.LimitReader(body, MaxBodySize+1))
-	if err != nil {
-		return nil, fmt.Errorf("read body: %w", err)
-	}
-	if len(b) > MaxBodySize {
-		return nil, fmt.Errorf("body larger than %d bytes", MaxBodySize)
-	}
-	return b, nil
-}
-
-// goResponse converts a response wire into an *http.Response.
-func (rt *runtime) goResponse(wire goja.Value) (*http.Response, error) {
+// goResponse converts a response wire into an *http.Response. Its body
+// streams if the wire's does; owner is the object whose output gate its
+// chunks pass (nil: none).
+func (rt *runtime) goResponse(wire goja.Value, owner *instance) (*http.Response, error) {
 	obj := wire.ToObject(rt.vm)
 	status := int(obj.Get("status").ToInteger())
 	resp := &http.Response{
@@ -564,9 +773,8 @@ func (rt *runtime) goResponse(wire goja.Value) (*http.Response, error) {
 		resp.Body = &sockets.Upgrade{Conn: net}
 		return resp, nil
 	}
-	if b := bufferBytes(obj.Get("body")); b != nil {
-		resp.Body = io.NopCloser(bytes.NewReader(b))
-		resp.ContentLength = int64(len(b))
+	if body, n := rt.wireBody(obj, owner); body != nil {
+		resp.Body, resp.ContentLength = body, n
 	}
 	return resp, nil
 }

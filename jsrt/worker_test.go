@@ -11,7 +11,7 @@ import (
 )
 
 // newTestWorker runs code (CommonJS, as package bundle emits) with vars.
-func newTestWorker(t *testing.T, code string, cfg Config) *Worker {
+func newTestWorker(t testing.TB, code string, cfg Config) *Worker {
 	t.Helper()
 	cfg.Code = code
 	if cfg.Logger == nil {

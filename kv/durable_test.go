@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cairn-dev/cairn/commit"
+	"github.com/cairn-dev/cairn/internal/gatesim"
 )
 
 // heldLog holds every sync until released.
@@ -63,6 +64,37 @@ func TestPutDurableBeforeSeen(t *testing.T) {
 	}
 	if v := <-got; v != "v" {
 		t.Fatalf("get = %q", v)
+	}
+}
+
+// A transient sync fault fails the calls that needed that sync, and only
+// those: once it clears, the namespace works again without a restart
+// (issue 17), and the write whose sync failed is there, now durable.
+func TestTransientSyncFault(t *testing.T) {
+	log := gatesim.NewHeldLog()
+	defer log.Close()
+	ns, err := Open(filepath.Join(t.TempDir(), "ns.sqlite"), Options{Commit: log, SweepInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	ctx := context.Background()
+	log.FailNext(2, fmt.Errorf("%w: open ns.sqlite-wal: permission denied", commit.ErrSyncNotAttempted))
+	if err := ns.Put(ctx, "k", []byte("v1"), PutOptions{}); err == nil {
+		t.Fatal("put succeeded while syncs fail")
+	}
+	if _, _, err := ns.Get(ctx, "k"); err == nil {
+		t.Fatal("get of a write that is not durable succeeded while syncs fail")
+	}
+	// The fault has cleared.
+	if e, ok, err := ns.Get(ctx, "k"); err != nil || !ok || string(e.Value) != "v1" {
+		t.Fatalf("get after the fault = %q %v %v", e.Value, ok, err)
+	}
+	if err := ns.Put(ctx, "k", []byte("v2"), PutOptions{}); err != nil {
+		t.Fatalf("put after the fault: %v", err)
+	}
+	if e, _, err := ns.Get(ctx, "k"); err != nil || string(e.Value) != "v2" {
+		t.Fatalf("get = %q %v", e.Value, err)
 	}
 }
 

@@ -54,8 +54,16 @@ func (d catalogData) clone() catalogData {
 	return catalogData{Classes: maps.Clone(d.Classes), Applied: slices.Clone(d.Applied)}
 }
 
+// ErrCatalogMissing is returned by OpenCatalog when a data directory holds
+// Durable Object files but no catalog.json: starting afresh would give every
+// class a new secret and directory, so every object would silently get a new
+// id and lose its data.
+var ErrCatalogMissing = errors.New("catalog.json is missing but Durable Object data is present")
+
 // OpenCatalog reads DIR/catalog.json if it exists, creating DIR (durably:
 // the objects' files go under it) if needed.
+// A DIR without a catalog but with object files (under DIR/do) is refused
+// with ErrCatalogMissing.
 func OpenCatalog(dir string) (*Catalog, error) {
 	dir, err := filepath.Abs(dir)
 	if err != nil {
@@ -67,6 +75,11 @@ func OpenCatalog(dir string) (*Catalog, error) {
 	c := &Catalog{dir: dir, data: catalogData{Classes: make(map[string]classEntry)}}
 	b, err := os.ReadFile(c.file())
 	if errors.Is(err, os.ErrNotExist) {
+		if n, err := countObjectFiles(filepath.Join(dir, "do")); err != nil {
+			return nil, fmt.Errorf("open catalog: %w", err)
+		} else if n > 0 {
+			return nil, fmt.Errorf("%s: %w (%d object files under %s): restore catalog.json from a backup, or move the do directory away to start with no objects", c.file(), ErrCatalogMissing, n, filepath.Join(dir, "do"))
+		}
 		return c, nil
 	}
 	if err != nil {
@@ -79,6 +92,30 @@ func OpenCatalog(dir string) (*Catalog, error) {
 		c.data.Classes = make(map[string]classEntry)
 	}
 	return c, nil
+}
+
+// countObjectFiles counts the files in the class directories under doDir.
+func countObjectFiles(doDir string) (int, error) {
+	classes, err := os.ReadDir(doDir)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, cd := range classes {
+		if !cd.IsDir() {
+			n++
+			continue
+		}
+		files, err := os.ReadDir(filepath.Join(doDir, cd.Name()))
+		if err != nil {
+			return 0, err
+		}
+		n += len(files)
+	}
+	return n, nil
 }
 
 func (c *Catalog) file() string { return filepath.Join(c.dir, "catalog.json") }

@@ -2,6 +2,7 @@ package objects
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -220,5 +221,34 @@ func TestCatalogUndeclaredClass(t *testing.T) {
 	v2 := config.Migration{Tag: "v2", NewSQLiteClasses: []string{"Adhoc"}}
 	if err := c2.Apply([]config.Migration{v1, v2}); err == nil {
 		t.Error("declaring a class twice succeeded")
+	}
+}
+
+// A data directory whose catalog vanished but whose objects remain is
+// refused: starting afresh would give every object a new id (issue 17).
+func TestCatalogMissingWithObjects(t *testing.T) {
+	dir := t.TempDir()
+	c := openCatalog(t, dir)
+	_, store := class(t, c, "Counter")
+	// A class directory with no objects yet is no reason to refuse.
+	if err := os.MkdirAll(store, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, "catalog.json")); err != nil {
+		t.Fatal(err)
+	}
+	openCatalog(t, dir)
+	if err := os.Remove(filepath.Join(dir, "catalog.json")); err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(store, "0123.sqlite"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := OpenCatalog(dir)
+	if !errors.Is(err, ErrCatalogMissing) || !strings.Contains(err.Error(), "1 object files") {
+		t.Fatalf("OpenCatalog = %v, want ErrCatalogMissing", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "catalog.json")); !os.IsNotExist(err) {
+		t.Errorf("the refused open wrote a catalog: %v", err)
 	}
 }

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"mime"
 	"net"
 	"net/http"
+	"net/url"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -37,6 +39,80 @@ type API struct {
 // CheckAPIAddr).
 func NewAPI(token string) *API {
 	return &API{token: token, mux: http.NewServeMux(), public: http.NewServeMux()}
+}
+
+// Authorize says whether r may use the API. With a token, r must present it
+// ("Authorization: Bearer <token>"). Without one, the API trusts the local
+// machine, so it must be sure a request really comes from a local client
+// and not from a web page the user has open: r must come from a loopback
+// address, its Host must name loopback (a DNS-rebinding attack reaches
+// loopback under the attacker's host name) and it must not carry a
+// cross-site Origin or Sec-Fetch-Site (a browser's "simple" cross-origin
+// POST needs no preflight and would run otherwise).
+func (a *API) Authorize(r *http.Request) *APIError {
+	if a.token != "" {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(a.token)) != 1 {
+			return &APIError{Status: http.StatusUnauthorized, Code: 10000, Message: "Authentication error"}
+		}
+		return nil
+	}
+	forbid := func(why string) *APIError {
+		return &APIError{Status: http.StatusForbidden, Code: 10000,
+			Message: "Forbidden: " + why + " (the admin API without a token only serves local clients; set --api-token to use it from elsewhere)"}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return forbid("request from " + r.RemoteAddr + ", not loopback")
+	}
+	if !isLoopbackHost(hostOnly(r.Host)) {
+		return forbid(fmt.Sprintf("Host %q does not name loopback", r.Host))
+	}
+	if origin, ok := r.Header["Origin"]; ok {
+		u, err := url.Parse(strings.Join(origin, ""))
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || !isLoopbackHost(u.Hostname()) {
+			return forbid(fmt.Sprintf("cross-site Origin %q", strings.Join(origin, ",")))
+		}
+	}
+	if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+		return forbid("cross-site request (Sec-Fetch-Site)")
+	}
+	return nil
+}
+
+// hostOnly returns the host of a Host header, without its port or the
+// brackets of an IPv6 address.
+func hostOnly(hostport string) string {
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		return h
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(hostport, "["), "]")
+}
+
+// isLoopbackHost reports whether host (no port) is a loopback IP address or
+// localhost, which resolves only to loopback (RFC 6761).
+func isLoopbackHost(host string) bool {
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// requireJSON refuses a request body that is not declared as JSON: besides
+// saying what the API reads, it keeps browsers from sending one without a
+// CORS preflight (text/plain and form bodies need none).
+func requireJSON(r *http.Request) *APIError {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/json" {
+		return &APIError{Status: http.StatusUnsupportedMediaType, Code: 10415,
+			Message: fmt.Sprintf("Content-Type must be application/json, got %q", r.Header.Get("Content-Type"))}
+	}
+	return nil
 }
 
 // CheckAPIAddr refuses to serve the API on a non-loopback address without a
@@ -97,19 +173,16 @@ func (a *API) HandlePublic(pattern string, h http.HandlerFunc) {
 	a.public.HandleFunc(strings.TrimSpace(method+" /client/v4"+path), h)
 }
 
-// ServeHTTP checks the token and routes the request. Unknown routes get a
-// 404 envelope.
+// ServeHTTP routes the request, after checking the caller (see Authorize)
+// unless the route is public. Unknown routes get a 404 envelope.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if _, pattern := a.public.Handler(r); pattern != "" {
 		a.public.ServeHTTP(w, r)
 		return
 	}
-	if a.token != "" {
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(a.token)) != 1 {
-			WriteAPIError(w, &APIError{Status: http.StatusUnauthorized, Code: 10000, Message: "Authentication error"})
-			return
-		}
+	if err := a.Authorize(r); err != nil {
+		WriteAPIError(w, err)
+		return
 	}
 	if _, pattern := a.mux.Handler(r); pattern == "" {
 		WriteAPIError(w, &APIError{Status: http.StatusNotFound, Code: 7003, Message: "Could not route to " + r.URL.Path + ", perhaps your object identifier is invalid?"})

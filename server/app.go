@@ -56,10 +56,25 @@ type Options struct {
 	// MaxMemory is the process's memory ceiling (cairn dev --max-memory):
 	// near it the Worker sheds new requests; zero: none.
 	MaxMemory int64
+	// MaxBodySize bounds a request body (413 above it); default 100 MiB.
+	MaxBodySize int64
 	// Classes are Durable Object classes written in Go (objects.NewGoClass),
 	// by class name. The config binds them like JS classes (durable_objects
 	// bindings, migrations); the script need not export them.
 	Classes map[string]objects.Class
+	// AllowPrivateFetch lets the Worker's outbound fetch reach loopback,
+	// private and link-local addresses, as wrangler dev does (cairn dev
+	// sets it). The zero value, for a server facing users, refuses them.
+	AllowPrivateFetch bool
+	// Locks holds the lock on the Worker's state directory, which Load
+	// takes (another process serving it makes Load fail with
+	// ErrStateLocked). A server that reloads passes the same set to every
+	// Load and closes it when it stops; nil: the App takes and releases
+	// its own lock.
+	Locks *StateLocks
+	// AdminAPIPort is the port of cairn's admin API (0: none). The
+	// Worker's outbound fetch may never reach it on this machine.
+	AdminAPIPort int
 }
 
 // App is one loaded Worker project.
@@ -76,6 +91,7 @@ type App struct {
 	KVAll   *kv.Catalog              // every KV namespace in the state directory (bound or made by the API)
 	D1      *d1.Manager              // the Worker's D1 databases
 	durable *commit.Local            // makes object, KV and D1 commits durable
+	locks   *StateLocks              // the App's own state lock, if it took one
 	Inputs  []string                 // source files, for the reload watcher
 	// Assets serves the config's static assets; nil without.
 	Assets    *assets.Handler
@@ -110,6 +126,23 @@ func Load(opts Options) (*App, error) {
 	if persist == "" {
 		persist = filepath.Join(cfg.Dir, ".cairn", "state")
 	}
+	// The state directory: locked against a second server, checked (a
+	// catalog that vanished would orphan every object), and guarded (a
+	// deleted directory makes writes fail instead of vanish).
+	locks, ownLocks := opts.Locks, opts.Locks == nil
+	if ownLocks {
+		locks = &StateLocks{}
+	}
+	lock, err := locks.lock(filepath.Join(persist, cfg.Name))
+	if err != nil {
+		return nil, err
+	}
+	loaded := false
+	defer func() {
+		if ownLocks && !loaded {
+			locks.Close()
+		}
+	}()
 	catalog, err := objects.OpenCatalog(filepath.Join(persist, cfg.Name))
 	if err != nil {
 		return nil, err
@@ -132,10 +165,16 @@ func Load(opts Options) (*App, error) {
 	for k, v := range opts.Vars {
 		vars[k] = v
 	}
+	// Bindings cairn does not serve: env has an object that throws on use.
+	unsupported := make(map[string]string, len(cfg.Unsupported))
+	for _, b := range cfg.Unsupported {
+		unsupported[b.Name] = b.Kind
+	}
 	bindings := make(map[string]string, len(cfg.DurableObjects))
 	for _, b := range cfg.DurableObjects {
 		if b.ScriptName != "" && b.ScriptName != cfg.Name {
-			log.Warn("durable object binding to another script is not supported yet; ignored", "binding", b.Name, "script_name", b.ScriptName)
+			log.Warn("durable object binding to another script is not supported yet", "binding", b.Name, "script_name", b.ScriptName)
+			unsupported[b.Name] = "a Durable Object binding to another Worker"
 			continue
 		}
 		bindings[b.Name] = b.ClassName
@@ -146,15 +185,16 @@ func Load(opts Options) (*App, error) {
 	if err := durable.SyncFileSystem(persist, syncFSMin); err != nil {
 		return nil, fmt.Errorf("state directory %s: %w", persist, err)
 	}
+	guarded := lock.guard(durable, log)
 	d1s := d1.NewManager(D1Dir(persist, cfg.Name), log)
-	d1s.Commit = durable
+	d1s.Commit = guarded
 	d1Bindings, err := openD1(d1s, cfg.D1Databases)
 	if err != nil {
 		d1s.Close()
 		durable.Close()
 		return nil, err
 	}
-	kvs, err := openKV(cfg, persist, durable, log)
+	kvs, err := openKV(cfg, persist, guarded, log)
 	if err != nil {
 		d1s.Close()
 		durable.Close()
@@ -188,13 +228,14 @@ func Load(opts Options) (*App, error) {
 	services := make(map[string]string, len(cfg.Services))
 	for _, sb := range cfg.Services {
 		if sb.Service != cfg.Name {
-			log.Warn("service binding to another Worker is not supported yet (cairn runs one Worker); ignored", "binding", sb.Binding, "service", sb.Service)
+			log.Warn("service binding to another Worker is not supported yet (cairn runs one Worker)", "binding", sb.Binding, "service", sb.Service)
+			unsupported[sb.Binding] = "a service binding to another Worker"
 			continue
 		}
 		services[sb.Binding] = cmp.Or(sb.Entrypoint, "default")
 	}
 	host := objects.NewHost(catalog, log)
-	host.SetCommitLog(durable)
+	host.SetCommitLog(guarded)
 	hosted := make(map[string]bool, len(opts.Classes))
 	for name, c := range opts.Classes {
 		host.Register(name, c)
@@ -228,16 +269,20 @@ func Load(opts Options) (*App, error) {
 		Services:       services,
 		KV:             kvBindings(kvs),
 		D1:             d1Bindings,
+		Unsupported:    unsupported,
 		Fetchers:       fetchers,
 		Cache:          responses,
 		NodeCompat:     cfg.HasFlag("nodejs_compat") || cfg.HasFlag("nodejs_compat_v2"),
 		DeleteAllKeepsAlarm: cfg.CompatibilityDate < "2026-02-24" && !cfg.HasFlag("delete_all_deletes_alarm") ||
 			cfg.HasFlag("delete_all_preserves_alarm"),
-		Host:   host,
-		Commit: durable,
-		Logger: log,
+		Host:     host,
+		Commit:   guarded,
+		Logger:   log,
+		Outbound: jsrt.Outbound{DenyPrivate: !opts.AllowPrivateFetch, DenyPorts: adminPorts(opts.AdminAPIPort)},
 
 		MaxWebSocketMessage: opts.MaxWebSocketMessage,
+		MaxBodySize:         opts.MaxBodySize,
+		CompatibilityFlags:  cfg.CompatibilityFlags,
 	})
 	if err != nil {
 		responses.Close()
@@ -251,16 +296,23 @@ func Load(opts Options) (*App, error) {
 	inputs := append(slices.Clone(res.Inputs), file, filepath.Join(cfg.Dir, ".dev.vars"))
 	app := &App{Config: cfg, Worker: w, Host: host, KV: kvs, KVAll: kv.NewCatalog(persist, cfg.Name), D1: d1s, durable: durable, Inputs: inputs,
 		Assets: static, cf: cf, log: log, cache: responses}
+	if ownLocks {
+		app.locks = locks
+	}
 	if err := app.startCrons(log); err != nil {
 		app.Close()
 		return nil, err
 	}
+	loaded = true
 	return app, nil
 }
 
 // Close waits for requests in flight, stops the Worker, then closes the
 // objects and their storage.
 func (a *App) Close() error {
+	// Responses still streaming (an event stream never ends) end first,
+	// truncated, or the wait below would last as long as they do.
+	a.Worker.EndStreams()
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.closed {
@@ -272,7 +324,11 @@ func (a *App) Close() error {
 	}
 	a.Worker.Close()
 	// The commit log last: closing waits for the syncs in flight.
-	return errors.Join(a.Host.Close(), closeKV(a.KV), a.D1.Close(), a.cache.Close(), a.durable.Close())
+	err := errors.Join(a.Host.Close(), closeKV(a.KV), a.D1.Close(), a.cache.Close(), a.durable.Close())
+	if a.locks != nil {
+		err = errors.Join(err, a.locks.Close())
+	}
+	return err
 }
 
 // serve handles one request unless the App is closed; it reports whether it did.
@@ -347,6 +403,15 @@ func (s *Server) Swap(next *App) {
 			s.Log.Error("close previous worker", "error", err)
 		}
 	}
+}
+
+// adminPorts returns the ports outbound fetch must not reach: the admin
+// API's, if any.
+func adminPorts(port int) []int {
+	if port == 0 {
+		return nil
+	}
+	return []int{port}
 }
 
 // syncFSMin is how many files a round of group commit must make durable

@@ -57,9 +57,20 @@ const (
 // served), or an error answered as is.
 type D1Manager func() (*d1.Manager, error)
 
+// DefaultMaxImportFile bounds a file uploaded for a D1 import (PUT to the
+// upload_url of an import's init): D1 databases are at most 10 GB on
+// Cloudflare, but an import runs as one transaction, and a local import of
+// more than this is better done with "cairn d1 import".
+const DefaultMaxImportFile = 1 << 30
+
 // RegisterD1API adds the D1 routes to api.
 func RegisterD1API(api *API, manager D1Manager) {
-	h := &d1API{manager: manager, key: make([]byte, 32), imports: map[string]map[string]any{}}
+	registerD1API(api, manager, DefaultMaxImportFile)
+}
+
+// registerD1API is RegisterD1API with an import file limit of its own.
+func registerD1API(api *API, manager D1Manager, maxImportFile int64) {
+	h := &d1API{manager: manager, key: make([]byte, 32), imports: map[string]map[string]any{}, maxUpload: maxImportFile}
 	_, _ = rand.Read(h.key)
 	const base = "/accounts/{account}/d1/database"
 	api.HandleRaw("GET "+base, h.list)
@@ -77,10 +88,11 @@ func RegisterD1API(api *API, manager D1Manager) {
 }
 
 type d1API struct {
-	manager D1Manager
-	key     []byte // signs the file URLs
-	mu      sync.Mutex
-	imports map[string]map[string]any // by database uuid: the last import's poll answer
+	manager   D1Manager
+	key       []byte // signs the file URLs
+	maxUpload int64  // bytes of an uploaded import file
+	mu        sync.Mutex
+	imports   map[string]map[string]any // by database uuid: the last import's poll answer
 }
 
 // sign returns the query string that authorizes method on path until
@@ -144,6 +156,9 @@ func (h *d1API) db(r *http.Request) (*d1.Manager, *d1.DB, error) {
 // decodeBody reads a JSON request body (at most 100 MB) into v; numbers
 // stay json.Number.
 func decodeBody(r *http.Request, v any) error {
+	if err := requireJSON(r); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(io.LimitReader(r.Body, 100<<20))
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
@@ -547,6 +562,11 @@ func (h *d1API) upload(w http.ResponseWriter, r *http.Request) {
 		WriteAPIError(w, apiErr(http.StatusBadRequest, codeD1Input, "invalid file name"))
 		return
 	}
+	tooLarge := apiErr(http.StatusRequestEntityTooLarge, codeD1Input, "the import file is larger than the limit of %d bytes", h.maxUpload)
+	if r.ContentLength > h.maxUpload {
+		WriteAPIError(w, tooLarge)
+		return
+	}
 	dir := filesDir(m)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		WriteAPIError(w, err)
@@ -559,9 +579,12 @@ func (h *d1API) upload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sum := md5.New()
-	_, err = io.Copy(io.MultiWriter(f, sum), io.LimitReader(r.Body, 5<<30))
+	_, err = io.Copy(io.MultiWriter(f, sum), http.MaxBytesReader(w, r.Body, h.maxUpload))
 	if err = errors.Join(err, f.Close()); err != nil {
 		os.Remove(f.Name())
+		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+			err = tooLarge
+		}
 		WriteAPIError(w, err)
 		return
 	}

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -25,7 +27,7 @@ func d1TestServer(t *testing.T) (*httptest.Server, *d1.Manager) {
 	m := d1.NewManager(t.TempDir(), nil)
 	t.Cleanup(func() { m.Close() })
 	api := NewAPI("tok")
-	RegisterD1API(api, func() (*d1.Manager, error) { return m, nil })
+	registerD1API(api, func() (*d1.Manager, error) { return m, nil }, testMaxImport)
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
 	return srv, m
@@ -35,6 +37,9 @@ func call(t *testing.T, srv *httptest.Server, method, path, body string, wantSta
 	t.Helper()
 	req, _ := http.NewRequest(method, srv.URL+"/client/v4/accounts/acc/d1/database"+path, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer tok")
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -264,5 +269,52 @@ func TestD1APIExportImport(t *testing.T) {
 	call(t, srv, "POST", "/"+dst.UUID+"/query", `{"sql":"SELECT sum(a) AS s FROM t"}`, 200, &res)
 	if res[0].Results[0]["s"] != 3.0 {
 		t.Errorf("imported sum = %v", res[0].Results[0]["s"])
+	}
+}
+
+// testMaxImport is the import file limit of d1TestServer.
+const testMaxImport = 1 << 20
+
+// An upload needs the signed URL of an import's init (of that database),
+// and is bounded in size (413, nothing kept).
+func TestD1APIUploadNeedsInitAndLimit(t *testing.T) {
+	srv, m := d1TestServer(t)
+	var a, b d1.Info
+	call(t, srv, "POST", "", `{"name":"a"}`, 200, &a)
+	call(t, srv, "POST", "", `{"name":"b"}`, 200, &b)
+	put := func(url string, body io.Reader) int {
+		t.Helper()
+		req, _ := http.NewRequest("PUT", url, body)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := put(srv.URL+"/client/v4/accounts/acc/d1/database/"+a.UUID+"/files/0123456789abcdef0123456789abcdef.sql", strings.NewReader("SELECT 1;")); got != 403 {
+		t.Errorf("upload without init = %d, want 403", got)
+	}
+	var ini struct {
+		UploadURL string `json:"upload_url"`
+		Filename  string `json:"filename"`
+	}
+	call(t, srv, "POST", "/"+a.UUID+"/import", `{"action":"init"}`, 200, &ini)
+	if got := put(strings.Replace(ini.UploadURL, a.UUID, b.UUID, 1), strings.NewReader("SELECT 1;")); got != 403 {
+		t.Errorf("upload to another database = %d, want 403", got)
+	}
+	// Over the limit, with no Content-Length (streamed) and with one.
+	big := strings.Repeat("-- x\n", testMaxImport/5+1)
+	if got := put(ini.UploadURL, io.MultiReader(strings.NewReader(big))); got != 413 {
+		t.Errorf("streamed upload over the limit = %d, want 413", got)
+	}
+	if _, err := os.Stat(filepath.Join(m.Dir(), ".files", ini.Filename)); !os.IsNotExist(err) {
+		t.Errorf("a refused upload left its file: %v", err)
+	}
+	if got := put(ini.UploadURL, strings.NewReader(big)); got != 413 {
+		t.Errorf("upload over the limit = %d, want 413", got)
+	}
+	if got := put(ini.UploadURL, strings.NewReader("SELECT 1;")); got != 200 {
+		t.Errorf("upload after init = %d, want 200", got)
 	}
 }

@@ -530,8 +530,12 @@ func tooLargeOr(err error, what string) error {
 	return &APIError{Status: http.StatusBadRequest, Code: kvCodeMalformedValue, Message: what + ": " + err.Error()}
 }
 
-// decodeJSONBody decodes a bulk request's JSON body into v.
+// decodeJSONBody decodes a bulk request's JSON body (declared as
+// application/json) into v.
 func decodeJSONBody(r *http.Request, v any) error {
+	if err := requireJSON(r); err != nil {
+		return err
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBulkBody))
 	if err != nil {
 		return tooLargeOr(err, "read body")

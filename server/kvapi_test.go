@@ -48,6 +48,7 @@ type kvEnvelope struct {
 func do(t *testing.T, api *API, method, path, contentType string, body []byte) *httptest.ResponseRecorder {
 	t.Helper()
 	req := httptest.NewRequest(method, path, bytes.NewReader(body))
+	req.RemoteAddr, req.Host = "127.0.0.1:40000", "127.0.0.1:8788" // a local client
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
@@ -128,7 +129,11 @@ func TestKVAPIErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rec := do(t, api, tt.method, tt.path, "", []byte(tt.body))
+			ct := ""
+			if strings.Contains(tt.path, "/bulk") {
+				ct = "application/json"
+			}
+			rec := do(t, api, tt.method, tt.path, ct, []byte(tt.body))
 			env := envelopeOf(t, rec)
 			if rec.Code != tt.status || env.Success || len(env.Errors) != 1 || env.Errors[0].Code != tt.code ||
 				(tt.msg != "" && env.Errors[0].Message != tt.msg) {

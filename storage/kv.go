@@ -127,6 +127,9 @@ func (db *DB) DeleteMany(keys []string) (int, error) {
 		}
 		return nil
 	})
+	if err == nil && n > 0 {
+		db.wrote = true // the commit must be synced and hold the output gate
+	}
 	return int(n), err
 }
 

@@ -129,6 +129,10 @@ func TestCommitReportsWrites(t *testing.T) {
 		{"kv get", func() error { _, _, err := db.Get("k"); return err }, false},
 		{"kv put", func() error { return db.Put("k", []byte("v")) }, true},
 		{"kv list", func() error { _, err := db.List(ListOptions{}); return err }, false},
+		{"kv delete", func() error { _, err := db.Delete("k"); return err }, true},
+		{"kv delete missing", func() error { _, err := db.Delete("k"); return err }, false},
+		{"kv put again", func() error { return db.Put("k", []byte("v")) }, true},
+		{"kv delete many", func() error { _, err := db.DeleteMany([]string{"k", "x"}); return err }, true},
 	}
 	for _, s := range steps {
 		if err := s.do(); err != nil {

@@ -38,11 +38,13 @@ func newDevCommand() *cobra.Command {
 		retry     time.Duration
 		hibernate time.Duration
 		wsMax     int64
+		private   bool
 		testSched bool
 		logFormat string
 		cfFile    string
 		noReqLog  bool
 		maxMemory string
+		bodyMax   int64
 	)
 	cmd := &cobra.Command{
 		Use:   "dev [dir-or-config]",
@@ -77,6 +79,9 @@ namespaces kept on disk under --persist-to. --api-port also serves the admin RES
 			if wsMax <= 0 {
 				return fmt.Errorf("--websocket-max-message must be positive, got %d", wsMax)
 			}
+			if bodyMax <= 0 {
+				return fmt.Errorf("--max-body-size must be positive, got %d", bodyMax)
+			}
 			ceiling, err := parseSize(maxMemory)
 			if err != nil {
 				return fmt.Errorf("--max-memory: %w", err)
@@ -87,7 +92,7 @@ namespaces kept on disk under --persist-to. --api-port also serves the admin RES
 				debug.SetMemoryLimit(ceiling)
 			}
 			opts := server.Options{Config: path, PersistTo: persistTo, Vars: overrides, Logger: log, ObjectIdle: idle, AlarmRetry: retry, HibernateIdle: hibernate,
-				MaxWebSocketMessage: wsMax, CF: cf, MaxMemory: ceiling}
+				MaxWebSocketMessage: wsMax, CF: cf, MaxMemory: ceiling, MaxBodySize: bodyMax, AllowPrivateFetch: private, AdminAPIPort: apiPort}
 			l := listeners{worker: net.JoinHostPort(ip, strconv.Itoa(port)), apiToken: apiToken, testScheduled: testSched, noRequestLog: noReqLog}
 			if apiToken == "" {
 				l.apiToken = os.Getenv("CAIRN_API_TOKEN")
@@ -112,7 +117,9 @@ namespaces kept on disk under --persist-to. --api-port also serves the admin RES
 	f.DurationVar(&retry, "alarm-retry", 2*time.Second, "delay before the first retry of a failed alarm (doubling, at most 6 retries)")
 	f.IntVar(&apiPort, "api-port", 0, "serve the admin REST API (/client/v4/…) on this port (0: off)")
 	f.Int64Var(&wsMax, "websocket-max-message", jsrt.DefaultMaxWebSocketMessage, "largest WebSocket message accepted, in bytes (a larger one closes the socket with 1009)")
+	f.BoolVar(&private, "private-fetch", true, "let the Worker's fetch reach loopback and private addresses, as wrangler dev does (never the admin API)")
 	f.StringVar(&maxMemory, "max-memory", "", "memory ceiling of the process, e.g. 2GiB or 512MiB: Go's soft memory limit, and near it new requests get 503 and the longest-running task fails (default: none)")
+	f.Int64Var(&bodyMax, "max-body-size", jsrt.MaxBodySize, "largest request body accepted, in bytes (a larger one gets 413)")
 	f.StringVar(&apiToken, "api-token", "", "bearer token the admin API requires (default $CAIRN_API_TOKEN; needed off loopback)")
 	f.BoolVar(&testSched, "test-scheduled", false, "serve /__scheduled and /cdn-cgi/handler/scheduled?cron=…, which run the scheduled handler")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
@@ -189,6 +196,9 @@ func runDev(ctx context.Context, opts server.Options, addrs listeners, watch boo
 	if _, err := runBuild(ctx, opts.Config, cmd.ErrOrStderr()); err != nil {
 		return err
 	}
+	// The state directory stays locked across reloads, until cairn exits.
+	opts.Locks = &server.StateLocks{}
+	defer opts.Locks.Close()
 	app, err := server.Load(opts)
 	if err != nil {
 		return err
@@ -215,17 +225,25 @@ func runDev(ctx context.Context, opts server.Options, addrs listeners, watch boo
 		go func() { errc <- as.Serve(aln) }()
 		fmt.Fprintf(cmd.OutOrStdout(), "Admin API on http://%s/client/v4\n", aln.Addr())
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "Ready on http://%s (%s, started in %s)\n", ln.Addr(), app.Config.Name, time.Since(start).Round(time.Millisecond))
-
 	if watch {
-		go watchAndReload(ctx, srv, opts, cmd.ErrOrStderr())
+		// Watching starts before "Ready": a change made once the server
+		// is ready is seen.
+		watching := make(chan struct{})
+		go watchAndReload(ctx, srv, opts, cmd.ErrOrStderr(), watching)
+		<-watching
 	}
+	fmt.Fprintf(cmd.OutOrStdout(), "Ready on http://%s (%s, started in %s)\n", ln.Addr(), app.Config.Name, time.Since(start).Round(time.Millisecond))
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
+	if app := srv.Current(); app != nil {
+		// Responses still streaming (an event stream may never end) end
+		// now, truncated, rather than hold the shutdown for its timeout.
+		app.Worker.EndStreams()
+	}
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := hs.Shutdown(shutdown); err != nil && !errors.Is(err, context.DeadlineExceeded) {
@@ -237,11 +255,13 @@ func runDev(ctx context.Context, opts server.Options, addrs listeners, watch boo
 // watchAndReload reloads the App when one of its inputs changes, runs
 // build.command first when a file under build.watch_dir changes, and
 // rescans the static assets when they change. A project that fails to
-// build keeps the previous version running and logs why.
-func watchAndReload(ctx context.Context, srv *server.Server, opts server.Options, out io.Writer) {
+// build keeps the previous version running and logs why. It closes
+// watching once the watches are in place.
+func watchAndReload(ctx context.Context, srv *server.Server, opts server.Options, out io.Writer, watching chan<- struct{}) {
 	log := opts.Logger
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
+		close(watching)
 		log.Error("watch sources", "error", err)
 		return
 	}
@@ -267,6 +287,7 @@ func watchAndReload(ctx context.Context, srv *server.Server, opts server.Options
 		}
 	}
 	watchInputs(srv.Current())
+	close(watching)
 	var debounce <-chan time.Time
 	var needBuild, needReload, needAssets bool
 	for {

@@ -6,7 +6,7 @@
 //
 //	cairn dev [dir-or-config] [--port 8787] [--ip 127.0.0.1] [--persist-to DIR] [--var KEY:VALUE]...
 //	          [--no-watch] [--object-idle 70s] [--hibernate-idle 10s] [--alarm-retry 2s]
-//	          [--websocket-max-message BYTES] [--api-port N [--api-token T]]
+//	          [--websocket-max-message BYTES] [--max-body-size BYTES] [--api-port N [--api-token T]] [--private-fetch=false]
 //	cairn objects list BINDING-OR-CLASS [--json] [--remote URL [--api-token T]]
 //	cairn kv namespace list
 //	cairn kv key list [--prefix P] (--binding NAME | --namespace-id ID)

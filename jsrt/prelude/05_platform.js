@@ -86,6 +86,10 @@
       case "function": return `[Function: ${value.name || "(anonymous)"}]`;
     }
     if (value === null) return "null";
+    // URL, Headers, Request, Response, errors with a cause, custom
+    // inspectors: prelude/06_inspect.js.
+    const special = cairn.inspectSpecial && cairn.inspectSpecial(value, depth, seen, inspect);
+    if (special !== undefined) return special;
     if (value instanceof Error) return value.stack || `${value.name}: ${value.message}`;
     if (seen.has(value)) return "[Circular]";
     if (value instanceof Date) return value.toISOString();

@@ -1,12 +1,16 @@
 // WHATWG streams: ReadableStream, WritableStream, TransformStream, queuing
-// strategies, TextEncoderStream/TextDecoderStream, plus Workers'
-// IdentityTransformStream and FixedLengthStream.
+// strategies, TextEncoderStream/TextDecoderStream,
+// CompressionStream/DecompressionStream (Go's compress packages, through
+// __cairn.compressor), plus Workers' IdentityTransformStream,
+// FixedLengthStream and crypto.DigestStream.
 //
 // Simplified relative to the spec:
-//   - No BYOB readers or byte stream controllers: `type: "bytes"` sources get a
-//     default controller (byobRequest is always null) and getReader({mode:
-//     "byob"}) throws.
-//   - tee() hands the same chunk object to both branches (no cloning).
+//   - No byte stream controllers: `type: "bytes"` sources get a default
+//     controller (byobRequest is always null); getReader({mode: "byob"})
+//     gives a BYOB reader that copies from the enqueued chunks into the
+//     caller's view (whose buffer is not detached).
+//   - tee() gives the second branch a copy of byte chunks (ArrayBuffer and
+//     views), the same object otherwise.
 //   - pipeTo() writes one chunk at a time, awaiting each write.
 //   - TransformStream backpressure: transform() waits while the readable side
 //     has no room, released on the readable's next pull.
@@ -51,6 +55,12 @@
   }
 
   // ---------------- ReadableStream ----------------
+
+  function cloneChunk(v) {
+    if (v instanceof ArrayBuffer) return v.slice(0);
+    if (ArrayBuffer.isView(v)) return new v.constructor(v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength));
+    return v;
+  }
 
   let readableState;
 
@@ -231,6 +241,64 @@
     }
   }
 
+  // ReadableStreamBYOBReader reads a byte stream into the caller's buffer:
+  // read(view) fills view with the next bytes (at least min elements, or
+  // fewer at the end) and resolves to a view of the same type over them.
+  // Simplified: the source still enqueues its own chunks (byobRequest is
+  // null) and read copies from them, keeping the rest for the next read;
+  // view's buffer is not detached.
+  class ReadableStreamBYOBReader {
+    #d; // the default reader it reads through
+    #s;
+    constructor(stream) {
+      if (!(stream instanceof ReadableStream)) throw new TypeError("ReadableStreamBYOBReader requires a ReadableStream");
+      const s = readableState(stream);
+      if (!s.bytes) throw new TypeError("This ReadableStream does not support BYOB reads; it is not a byte stream (type: \"bytes\").");
+      this.#d = new ReadableStreamDefaultReader(stream);
+      this.#s = s;
+    }
+    get closed() { return this.#d.closed; }
+    async read(view, options) {
+      if (!ArrayBuffer.isView(view)) throw new TypeError("read() requires an ArrayBufferView");
+      if (view.byteLength === 0) throw new TypeError("read() requires a non-empty view");
+      const per = view.BYTES_PER_ELEMENT || 1;
+      const min = options && options.min !== undefined ? Number(options.min) : 1;
+      if (!(min >= 1) || min > view.byteLength / per) throw new RangeError("options.min must be at least 1 and at most the view's length");
+      const out = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+      let filled = 0;
+      while (filled < min * per) {
+        const { value, done } = await this.#d.read();
+        if (done) {
+          if (filled === 0) return { value: new view.constructor(view.buffer, view.byteOffset, 0), done: true };
+          break;
+        }
+        const bytes = value instanceof Uint8Array ? value : new Uint8Array(value.buffer || value, value.byteOffset || 0, value.byteLength);
+        const n = Math.min(bytes.byteLength, out.byteLength - filled);
+        out.set(bytes.subarray(0, n), filled);
+        filled += n;
+        if (n < bytes.byteLength) {
+          // The rest goes back to the head of the queue for the next read.
+          const rest = bytes.subarray(n);
+          const s = this.#s;
+          s.queue.unshift({ chunk: rest, size: rest.byteLength });
+          s.queueSize += rest.byteLength;
+          if (s.state === "closed") { s.state = "readable"; s.closeRequested = true; }
+        }
+      }
+      // Whole elements only: a partial element's bytes wait for the next read.
+      const whole = filled - (filled % per);
+      if (whole < filled) {
+        const s = this.#s;
+        const rest = out.slice(whole, filled);
+        s.queue.unshift({ chunk: rest, size: rest.byteLength });
+        s.queueSize += rest.byteLength;
+      }
+      return { value: new view.constructor(view.buffer, view.byteOffset, whole / per), done: false };
+    }
+    cancel(reason) { return this.#d.cancel(reason); }
+    releaseLock() { this.#d.releaseLock(); }
+  }
+
   function asyncIterator(stream, preventCancel) {
     const reader = stream.getReader();
     let done = false;
@@ -286,6 +354,7 @@
         queueSize: 0,
         hwm: st.hwm,
         size: type === "bytes" ? (c) => c.byteLength : st.size,
+        bytes: type === "bytes",
         started: false,
         pulling: false,
         pullAgain: false,
@@ -315,7 +384,7 @@
     }
     getReader(options) {
       if (options && options.mode !== undefined) {
-        if (String(options.mode) === "byob") throw new TypeError("BYOB readers are not supported by cairn.");
+        if (String(options.mode) === "byob") return new ReadableStreamBYOBReader(this);
         throw new TypeError(`Invalid reader mode: ${options.mode}`);
       }
       return new ReadableStreamDefaultReader(this);
@@ -342,7 +411,9 @@
               cancelDone.resolve();
               return;
             }
-            for (let i = 0; i < 2; i++) if (!canceled[i]) { try { ctrls[i].enqueue(value); } catch (e) {} }
+            // The second branch gets a copy of a byte chunk, so that a
+            // consumer that reuses its buffer does not change the other's.
+            for (let i = 0; i < 2; i++) if (!canceled[i]) { try { ctrls[i].enqueue(i === 0 ? value : cloneChunk(value)); } catch (e) {} }
             if (readAgain) {
               readAgain = false;
               pull();
@@ -382,33 +453,42 @@
       if (dest.locked) throw new TypeError("Cannot pipe to a locked WritableStream.");
       const reader = this.getReader();
       const writer = dest.getWriter();
-      let aborted = null;
+      // Each step races the signal with a promise of its own: racing one
+      // long-lived promise would keep every step's result (every chunk)
+      // reachable from it until the pipe ends.
+      let aborted = false;
+      let abortStep = null; // rejects the current step's abort promise
       let onAbort = null;
-      const abortP = new Promise((_, reject) => {
-        if (!signal) return;
+      if (signal) {
         onAbort = () => {
-          aborted = signal.reason;
-          reject(signal.reason);
+          aborted = true;
+          if (abortStep) abortStep(signal.reason);
         };
-        if (signal.aborted) onAbort();
+        if (signal.aborted) aborted = true;
         else signal.addEventListener("abort", onAbort, { once: true });
-      });
-      handled(abortP);
+      }
+      const step = (p) => {
+        if (!signal) return p;
+        if (aborted) return Promise.reject(signal.reason);
+        const a = new Promise((_, reject) => { abortStep = reject; });
+        handled(a);
+        return Promise.race([p, a]);
+      };
       try {
         for (;;) {
           let res;
           try {
-            res = await Promise.race([reader.read(), abortP]);
+            res = await step(reader.read());
           } catch (e) {
-            if (aborted !== null || e === aborted) throw { abort: true, e };
+            if (aborted) throw { abort: true, e: signal.reason };
             throw { source: true, e };
           }
           if (res.done) break;
           try {
-            await Promise.race([writer.ready, abortP]);
-            await Promise.race([writer.write(res.value), abortP]);
+            await step(writer.ready);
+            await step(writer.write(res.value));
           } catch (e) {
-            if (aborted !== null) throw { abort: true, e };
+            if (aborted) throw { abort: true, e: signal.reason };
             throw { dest: true, e };
           }
         }
@@ -810,11 +890,16 @@
     }
   }
 
+  // fixedLengths maps the readable side of a FixedLengthStream to its
+  // length: a body made of it is sent with that Content-Length.
+  const fixedLengths = new WeakMap();
+  cairn.streamLength = (rs) => fixedLengths.get(rs);
+
   // Workers: an IdentityTransformStream that checks the total length.
   class FixedLengthStream extends TransformStream {
     constructor(length) {
       const expected = Number(length);
-      if (!(expected >= 0)) throw new TypeError("FixedLengthStream requires a non-negative length");
+      if (!(expected >= 0) || !Number.isSafeInteger(expected)) throw new TypeError("FixedLengthStream requires a non-negative integer length");
       let seen = 0;
       super({
         transform(chunk, c) {
@@ -827,6 +912,7 @@
           if (seen < expected) throw new TypeError("FixedLengthStream did not see all expected bytes before close().");
         },
       });
+      fixedLengths.set(this.readable, expected);
     }
   }
 
@@ -900,8 +986,77 @@
     get writable() { return this.#ts.writable; }
   }
 
+  // ---------------- Go-backed byte transforms ----------------
+
+  // nativeTransform is a TransformStream of bytes through a Go codec
+  // (jsrt/webapi/streams.go): push(bytes) and finish() return the output
+  // so far.
+  function nativeTransform(codec) {
+    const out = (c, buf) => { if (buf.byteLength > 0) c.enqueue(new Uint8Array(buf)); };
+    return new TransformStream({
+      transform(chunk, c) { out(c, codec.push(toBytes(chunk))); },
+      flush(c) { out(c, codec.finish()); },
+    });
+  }
+
+  function checkFormat(format) {
+    format = String(format);
+    if (format !== "gzip" && format !== "deflate" && format !== "deflate-raw") {
+      throw new TypeError(`The compression format must be either 'deflate', 'deflate-raw' or 'gzip'.`);
+    }
+    return format;
+  }
+
+  class CompressionStream {
+    #ts;
+    constructor(format) {
+      this.#ts = nativeTransform(cairn.compressor(checkFormat(format), false));
+    }
+    get readable() { return this.#ts.readable; }
+    get writable() { return this.#ts.writable; }
+    get [Symbol.toStringTag]() { return "CompressionStream"; }
+  }
+
+  class DecompressionStream {
+    #ts;
+    constructor(format) {
+      this.#ts = nativeTransform(cairn.compressor(checkFormat(format), true));
+    }
+    get readable() { return this.#ts.readable; }
+    get writable() { return this.#ts.writable; }
+    get [Symbol.toStringTag]() { return "DecompressionStream"; }
+  }
+
+  // Workers: crypto.DigestStream, a WritableStream of bytes whose digest
+  // promise resolves to the hash of all it was given.
+  class DigestStream extends WritableStream {
+    #digest;
+    constructor(algorithm) {
+      const name = typeof algorithm === "object" && algorithm !== null ? algorithm.name : algorithm;
+      const h = cairn.digestStream(String(name));
+      const d = deferred();
+      handled(d.promise);
+      super({
+        write(chunk) { h.update(toBytes(chunk)); },
+        close() { d.resolve(h.finish()); },
+        abort(reason) { d.reject(reason); },
+      });
+      this.#digest = d.promise;
+    }
+    get digest() { return this.#digest; }
+  }
+
+  if (typeof cairn.compressor === "function") {
+    define("CompressionStream", CompressionStream);
+    define("DecompressionStream", DecompressionStream);
+  }
+  if (typeof cairn.digestStream === "function" && typeof crypto === "object") {
+    Object.defineProperty(crypto, "DigestStream", { value: DigestStream, writable: true, configurable: true, enumerable: false });
+  }
+
   define("ReadableStream", ReadableStream);
   define("ReadableStreamDefaultReader", ReadableStreamDefaultReader);
+  define("ReadableStreamBYOBReader", ReadableStreamBYOBReader);
   define("ReadableStreamDefaultController", ReadableStreamDefaultController);
   define("WritableStream", WritableStream);
   define("WritableStreamDefaultWriter", WritableStreamDefaultWriter);

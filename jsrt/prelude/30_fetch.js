@@ -2,8 +2,11 @@
 // conversions Go uses (see doc.go).
 //
 // Bodies are kept as a Uint8Array while possible: a body is a stream only if
-// it was given as a ReadableStream or somebody touched `.body`. So
-// `new Response("ok")` reaches the wire without any stream machinery.
+// it was given as a ReadableStream, came from Go as a stream (an incoming
+// request, a fetch response: sourceStream), or somebody touched `.body`. So
+// `new Response("ok")` reaches the wire without any stream machinery. A
+// stream body goes to the wire unread (bodyTake): Go reads it as it sends
+// it (see jsrt/body.go).
 //
 // Simplified / Workers-flavoured:
 //   - Headers have guards "none" and "immutable" only (immutable: incoming
@@ -43,6 +46,7 @@
 
   function concatBytes(chunks, total) {
     if (chunks.length === 1) return chunks[0];
+    if (typeof cairn.concatBytes === "function") return new Uint8Array(cairn.concatBytes(chunks));
     if (total === undefined) {
       total = 0;
       for (const c of chunks) total += c.byteLength;
@@ -455,6 +459,49 @@
   // streamSource maps streams made lazily from body bytes to those bytes.
   const streamSource = new WeakMap();
 
+  // nativeSource maps streams made from a Go body (see jsrt/body.go) to it:
+  // such a stream, untouched, goes back to Go as the Go body itself.
+  const nativeSource = new WeakMap();
+
+  // sourceStream makes a byte stream that reads a Go body as it is pulled:
+  // one chunk per read, none ahead (backpressure reaches the socket).
+  function sourceStream(src) {
+    const stream = new ReadableStream({
+      type: "bytes",
+      pull(c) {
+        return cairn.bodyRead(src).then((buf) => {
+          if (buf === null) c.close();
+          else c.enqueue(new Uint8Array(buf));
+        });
+      },
+      cancel() { cairn.bodyCancel(src); },
+    }, { highWaterMark: 0 });
+    nativeSource.set(stream, src);
+    return stream;
+  }
+
+  // goReader locks stream for Go to read: read() resolves to the next chunk
+  // as a Uint8Array or null at the end, and rejects if a chunk is not bytes.
+  function goReader(stream) {
+    const reader = stream.getReader();
+    return {
+      read() {
+        return reader.read().then(({ value, done }) => {
+          if (done) return null;
+          if (value instanceof Uint8Array) return value;
+          if (value instanceof ArrayBuffer) return new Uint8Array(value);
+          if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+          const err = new TypeError("This ReadableStream did not return bytes.");
+          reader.cancel(err).catch(() => {});
+          throw err;
+        });
+      },
+      cancel(reason) {
+        return reader.cancel(reason).catch(() => {});
+      },
+    };
+  }
+
   async function readAll(stream) {
     const reader = stream.getReader();
     const chunks = [];
@@ -479,7 +526,7 @@
 
   const USED = "Body has already been used. It can only be used once. Use tee() first if you need to read it twice.";
 
-  let bodyState, bodySet, bodyBytes, bodyBytesNow;
+  let bodyState, bodySet, bodyBytes, bodyTake;
 
   // Body is the shared base of Request and Response (the Body mixin).
   class Body {
@@ -498,18 +545,29 @@
       // bodyBytes consumes the body and resolves to its bytes (null for a
       // null body).
       bodyBytes = (b) => b.#consume();
-      // bodyBytesNow consumes a body held as bytes (or null) synchronously;
-      // it returns undefined, consuming nothing, when that would need a
-      // stream read or must fail.
-      bodyBytesNow = (b) => {
-        if (b.#null) {
-          if (b.#used) return undefined;
-          b.#used = true;
-          return null;
-        }
-        if (b.#bytes === null || b.#stream !== null || b.#used) return undefined;
+      // bodyTake consumes the body for the wire without reading it: its
+      // bytes, the Go body it streams from, or a reader of its stream
+      // (see jsrt/body.go). It throws if the body was used.
+      bodyTake = (b, wire) => {
+        if (b.bodyUsed) throw new TypeError(USED);
+        if (b.#stream !== null && b.#stream.locked) throw new TypeError("The body's ReadableStream is locked.");
         b.#used = true;
-        return b.#bytes;
+        wire.body = null;
+        if (b.#null) return;
+        if (b.#bytes !== null) {
+          if (b.#stream !== null) b.#stream.cancel().catch(() => {});
+          wire.body = bufferOf(b.#bytes);
+          return;
+        }
+        const src = nativeSource.get(b.#stream);
+        if (src !== undefined) {
+          b.#stream.getReader(); // Go reads it now
+          wire.source = src;
+          return;
+        }
+        const length = cairn.streamLength(b.#stream);
+        if (length !== undefined) wire.length = length;
+        wire.stream = goReader(b.#stream);
       };
     }
     get body() {
@@ -531,6 +589,11 @@
       if (this.#bytes !== null) {
         if (this.#stream !== null) this.#stream.cancel().catch(() => {});
         return Promise.resolve(this.#bytes);
+      }
+      const src = nativeSource.get(this.#stream);
+      if (src !== undefined && typeof cairn.bodyReadAll === "function") {
+        this.#stream.getReader(); // Go reads the rest at once
+        return cairn.bodyReadAll(src).then((buf) => new Uint8Array(buf));
       }
       return readAll(this.#stream);
     }
@@ -618,6 +681,9 @@
 
   let requestInit, requestSetCf;
 
+  // The abort state of incoming requests' signals (abortRequest).
+  const requestAborts = new WeakMap();
+
   class Request extends Body {
     #url;
     #method = "GET";
@@ -628,11 +694,12 @@
     #fetcher = null;
     static {
       // requestInit fills a Request without the URL/option checks (wire).
-      requestInit = (r, url, method, headers, bytes) => {
+      requestInit = (r, url, method, headers, body, signal) => {
         r.#url = url;
         r.#method = method;
         r.#headers = headers;
-        bodySet(r, bytes === null ? null : { bytes, stream: null });
+        r.#signal = signal;
+        bodySet(r, body);
         return r;
       };
       requestSetCf = (r, cf) => { r.#cf = cf; };
@@ -650,7 +717,7 @@
         this.#url = from.#url;
         this.#method = from.#method;
         this.#redirect = from.#redirect;
-        this.#signal = from.#signal;
+        this.#signal = from.signal; // made now if need be: the copy follows the original's abort
         this.#cf = from.#cf;
       } else {
         this.#url = parseURL(input);
@@ -692,7 +759,16 @@
     get headers() { return this.#headers; }
     get redirect() { return this.#redirect; }
     get signal() {
-      if (this.#signal === null) this.#signal = new AbortController().signal;
+      if (this.#signal === null) {
+        // Made when first asked for: most handlers never look.
+        const ctl = new AbortController();
+        const a = requestAborts.get(this);
+        if (a !== undefined) {
+          a.ctl = ctl;
+          if (a.aborted) ctl.abort(a.reason);
+        }
+        this.#signal = ctl.signal;
+      }
       return this.#signal;
     }
     get cf() { return this.#cf; }
@@ -712,7 +788,7 @@
       r.#headers = new Headers(this.#headers);
       if (headersIsImmutable(this.#headers)) headersSetGuard(r.#headers);
       r.#redirect = this.#redirect;
-      r.#signal = this.#signal;
+      r.#signal = this.signal;
       r.#cf = this.#cf;
       cloneBody(this, r);
       return r;
@@ -832,30 +908,46 @@
     return copyBytes(body);
   }
 
+  // wireBody is the body of a wire from Go: bytes, or a stream of a Go body.
+  function wireBody(wire) {
+    if (wire.source !== undefined && wire.source !== null) return { bytes: null, stream: sourceStream(wire.source) };
+    const bytes = wireBytes(wire.body);
+    return bytes === null ? null : { bytes, stream: null };
+  }
+
   cairn.requestFromWire = function requestFromWire(wire) {
     const r = new Request(internal);
     // request.cf of an incoming request: JSON from the server (jsrt.WithCF).
     if (typeof wire.cf === "string") requestSetCf(r, JSON.parse(wire.cf));
-    return requestInit(r, String(wire.url), normalizeMethod(wire.method), headersSetGuard(headersFromWire(wire.headers)), wireBytes(wire.body));
+    requestAborts.set(r, { ctl: null, aborted: false, reason: undefined });
+    return requestInit(r, String(wire.url), normalizeMethod(wire.method), headersSetGuard(headersFromWire(wire.headers)), wireBody(wire), null);
+  };
+
+  // abortRequest aborts the signal of an incoming request: Go calls it when
+  // the client disconnects before the response is complete.
+  cairn.abortRequest = function abortRequest(req, reason) {
+    const a = requestAborts.get(req);
+    if (a === undefined || a.aborted) return;
+    a.aborted = true;
+    a.reason = reason;
+    if (a.ctl !== null) a.ctl.abort(reason);
   };
 
   cairn.requestToWire = async function requestToWire(req) {
     if (!(req instanceof Request)) throw new TypeError("requestToWire: not a Request");
-    const bytes = await bodyBytes(req);
-    return {
+    const wire = {
       method: req.method,
       url: req.url,
       headers: headersPairs(req.headers),
-      body: bytes === null ? null : bufferOf(bytes),
       redirect: req.redirect,
     };
+    bodyTake(req, wire);
+    return wire;
   };
 
   cairn.responseFromWire = function responseFromWire(wire) {
     const r = new Response(internal);
-    bodySet(r, null);
-    const bytes = wireBytes(wire.body);
-    if (bytes !== null) bodySet(r, { bytes, stream: null });
+    bodySet(r, wireBody(wire));
     return responseInit(r, {
       status: wire.status,
       statusText: wire.statusText === undefined ? "" : String(wire.statusText),
@@ -866,26 +958,24 @@
     });
   };
 
-  function responseWire(res, bytes) {
-    const wire = {
-      status: res.status,
-      statusText: res.statusText,
-      headers: headersPairs(res.headers),
-      body: bytes === null ? null : bufferOf(bytes),
-    };
-    if (res.webSocket !== null) wire.webSocket = res.webSocket;
-    return wire;
-  }
-
-  // responseToWire returns an already settled promise when the body is held
-  // as bytes, so Go need not wait for a microtask turn.
+  // responseToWire returns an already settled promise: a stream body is
+  // not read here but handed to Go, which reads it as it sends it.
   cairn.responseToWire = function responseToWire(res) {
     if (!(res instanceof Response)) {
       return Promise.reject(new TypeError("Incorrect type for Promise: the Promise did not resolve to 'Response'."));
     }
-    const now = bodyBytesNow(res);
-    if (now !== undefined) return Promise.resolve(responseWire(res, now));
-    return bodyBytes(res).then((bytes) => responseWire(res, bytes));
+    const wire = {
+      status: res.status,
+      statusText: res.statusText,
+      headers: headersPairs(res.headers),
+    };
+    try {
+      bodyTake(res, wire);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (res.webSocket !== null) wire.webSocket = res.webSocket;
+    return Promise.resolve(wire);
   };
 
   // --- fetch ---
@@ -894,7 +984,15 @@
     const req = new Request(input, init);
     const signal = requestSignal(req);
     if (signal) signal.throwIfAborted();
-    const pending = cairn.requestToWire(req).then((wire) => cairn.fetchNative(wire));
+    const pending = cairn.requestToWire(req).then((wire) => {
+      const p = cairn.fetchNative(wire);
+      if (signal && typeof wire.abort === "function") {
+        // Go cancels the request, and the response body if it streams.
+        if (signal.aborted) wire.abort();
+        else signal.addEventListener("abort", () => wire.abort(), { once: true });
+      }
+      return p;
+    });
     let wire;
     if (signal) {
       wire = await new Promise((resolve, reject) => {

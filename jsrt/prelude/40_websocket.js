@@ -146,9 +146,14 @@
       return b === null ? null : cairn.deserialize(b);
     }
   }
+  // The ready-state constants, on the class and its instances, under the
+  // standard names and workerd's READY_STATE_* aliases (partyserver keeps
+  // only sockets whose readyState is WebSocket.READY_STATE_OPEN).
   for (const [k, v] of [["CONNECTING", 0], ["OPEN", 1], ["CLOSING", 2], ["CLOSED", 3]]) {
-    Object.defineProperty(WebSocket, k, { value: v, enumerable: true });
-    Object.defineProperty(WebSocket.prototype, k, { value: v, enumerable: true });
+    for (const name of [k, "READY_STATE_" + k]) {
+      Object.defineProperty(WebSocket, name, { value: v, enumerable: true });
+      Object.defineProperty(WebSocket.prototype, name, { value: v, enumerable: true });
+    }
   }
 
   class WebSocketPair {

@@ -223,9 +223,9 @@
     get(key) { return this.#native.get(String(key)); }
     put(key, value) {
       if (value === undefined) throw new TypeError("put() called with undefined value.");
-      this.#native.put(String(key), value);
+      this.#native.put(String(key), value, false); // last: allowUnconfirmed
     }
-    delete(key) { return this.#native.delete(String(key)); }
+    delete(key) { return this.#native.delete(String(key), false); }
     list(options) { return this.#native.list(listOptions(options))[Symbol.iterator](); }
   }
 

@@ -1,0 +1,92 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// The corpus: real npm packages, unchanged, each in a project of its own
+// under testdata/corpus (versions pinned by its package.json and
+// package-lock.json, installed by npm ci in the test), with a smoke test of
+// its main path through the real binary.
+
+// agents: a minimal Agent (the SDK imports node:diagnostics_channel and
+// node:async_hooks, and runs on partyserver) with state and SQL, reached
+// through routeAgentRequest.
+func TestCorpusAgents(t *testing.T) {
+	dir := installProject(t, "testdata/corpus/agents")
+	d := startDev(t, dir, t.TempDir())
+	for i, want := range []string{`{"agent":"alice","count":1,"hits":1}`, `{"agent":"alice","count":2,"hits":2}`} {
+		if status, got := d.Get("/agents/my-agent/alice"); status != 200 || got != want {
+			t.Fatalf("request %d = %d %s, want %s\n%s", i, status, got, want, d.Logs)
+		}
+	}
+	d.expect("GET", "/agents/my-agent/bob", 200, `{"agent":"bob","count":1,"hits":1}`)
+	d.expect("GET", "/elsewhere", 404, "no agent here")
+}
+
+// partyserver: a chat room. Two clients connect; what one sends, the other
+// receives (broadcast), on both of partyserver's paths: sockets in memory
+// (iterator helpers, WebSocket.READY_STATE_OPEN) and hibernatable sockets.
+func TestCorpusPartyserverChat(t *testing.T) {
+	dir := installProject(t, "testdata/corpus/partyserver")
+	d := startDev(t, dir, t.TempDir())
+	for _, party := range []string{"chat", "hibernating-chat"} {
+		t.Run(party, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			path := "/parties/" + party + "/lobby"
+			a, b := dial(t, d, path+"?_pk=a"), dial(t, d, path+"?_pk=b")
+			defer a.CloseNow()
+			defer b.CloseNow()
+			for _, c := range []*websocket.Conn{a, b} {
+				if _, msg, err := c.Read(ctx); err != nil || string(msg) != "welcome to lobby" {
+					t.Fatalf("welcome = %q, %v\n%s", msg, err, d.Logs)
+				}
+			}
+			if err := a.Write(ctx, websocket.MessageText, []byte("hello from a")); err != nil {
+				t.Fatal(err)
+			}
+			if _, msg, err := b.Read(ctx); err != nil || string(msg) != "hello from a" {
+				t.Fatalf("b got %q, %v\n%s", msg, err, d.Logs)
+			}
+			if err := b.Write(ctx, websocket.MessageText, []byte("hi a")); err != nil {
+				t.Fatal(err)
+			}
+			if _, msg, err := a.Read(ctx); err != nil || string(msg) != "hi a" {
+				t.Fatalf("a got %q, %v\n%s", msg, err, d.Logs)
+			}
+		})
+	}
+}
+
+// hono, itty-router, nanoid and uuid in one Worker.
+func TestCorpusLibraries(t *testing.T) {
+	dir := installProject(t, "testdata/corpus/libs")
+	d := startDev(t, dir, t.TempDir())
+	d.expect("GET", "/hono/hello/ada?q=1", 200, `{"hello":"ada","q":"1"}`)
+	if status, got := d.Do("POST", "/hono/echo", `{"a":[1,2]}`); status != 201 || got != `{"a":[1,2]}` {
+		t.Errorf("POST /hono/echo = %d %s", status, got)
+	}
+	d.expect("GET", "/itty/items/7?sort=asc", 200, `{"id":"7","sort":"asc"}`)
+	d.expect("GET", "/itty/nothing", 404, `{"status":404,"error":"Not Found"}`)
+	status, got := d.Get("/ids")
+	var ids struct {
+		Nanoid, Hex, Uuid4, Uuid7 string
+		Uuid4valid, Uuid7valid    bool
+	}
+	if err := json.Unmarshal([]byte(got), &ids); status != 200 || err != nil {
+		t.Fatalf("/ids = %d %s (%v)\n%s", status, got, err, d.Logs)
+	}
+	uuid := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[47][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	if !regexp.MustCompile(`^[A-Za-z0-9_-]{21}$`).MatchString(ids.Nanoid) || !regexp.MustCompile(`^[0-9a-f]{12}$`).MatchString(ids.Hex) ||
+		!uuid.MatchString(ids.Uuid4) || !uuid.MatchString(ids.Uuid7) || !ids.Uuid4valid || !ids.Uuid7valid || !strings.HasPrefix(ids.Uuid7[14:], "7") {
+		t.Errorf("/ids = %s", got)
+	}
+}

@@ -1,0 +1,142 @@
+package jsrt
+
+import (
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+)
+
+// nodeEval runs body (the inside of an async function returning a string)
+// as a Worker's fetch handler and returns the response text, or the error.
+func nodeEval(t *testing.T, body string, cfg Config) string {
+	t.Helper()
+	cfg.Runtimes = 1
+	cfg.Code = `exports.default = { async fetch() { try { return new Response(String(await (async () => {` + body + `})()));
+} catch (e) { return new Response("threw " + (e && e.message)); } } }`
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	w, err := New(cfg)
+	if err != nil {
+		return "load: " + err.Error()
+	}
+	defer w.Close()
+	_, got, err := fetchBody(t, w, "http://x/")
+	if err != nil {
+		return "fetch: " + err.Error()
+	}
+	return got
+}
+
+// Every module Cloudflare provides under nodejs_compat loads, as "x" and
+// "node:x", as one instance with exports.
+func TestNodeModulesLoad(t *testing.T) {
+	for name, src := range nodeModules {
+		if src == nodeUnprovided {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			got := nodeEval(t, `const a = require("`+name+`"), b = require("node:`+name+`");
+				return String(a === b) + "," + (Object.keys(a).length > 0 || typeof a === "function");`, Config{NodeCompat: true})
+			if got != "true,true" {
+				t.Errorf("got %q, want true,true", got)
+			}
+		})
+	}
+}
+
+// The behaviour code relies on, module by module.
+func TestNodeModules(t *testing.T) {
+	compat := Config{NodeCompat: true, Vars: map[string]any{"GREETING": "hi", "LIMITS": map[string]any{"n": 1}}}
+	tests := []struct {
+		name, body, want string
+		cfg              Config
+	}{
+		{"diagnostics_channel", `const dc = require("node:diagnostics_channel"); const got = [];
+			const ch = dc.channel("cairn:test"); const sub = (m, name) => got.push(name + ":" + m.n);
+			dc.subscribe("cairn:test", sub); const had = ch.hasSubscribers; ch.publish({ n: 1 });
+			dc.unsubscribe("cairn:test", sub); ch.publish({ n: 2 }); return had + " " + got.join();`, "true cairn:test:1", compat},
+		{"process.env has text vars (spec: populate_process_env)", `return process.env.GREETING + "," + ("LIMITS" in process.env) + "," + require("node:process").env.GREETING;`, "hi,false,hi", compat},
+		{"process global is node:process", `return String(globalThis.process === require("process")) + typeof process.nextTick;`, "truefunction", compat},
+		{"process.nextTick", `const order = []; await new Promise((r) => { process.nextTick(() => { order.push("tick"); r(); }); order.push("sync"); }); return order.join();`, "sync,tick", compat},
+		{"named import of process methods", `const { nextTick } = require("node:process"); return await new Promise((r) => nextTick(r, "ok"));`, "ok", compat},
+		{"stream pipeline", `const { Readable, Writable, pipeline } = require("node:stream"); const out = [];
+			await new Promise((res, rej) => pipeline(Readable.from(["a", "b", "c"]), new Writable({ write(c, e, cb) { out.push(String(c)); cb(); } }), (err) => err ? rej(err) : res()));
+			return out.join("");`, "abc", compat},
+		{"stream/promises", `const { pipeline } = require("node:stream/promises"); const { Readable, PassThrough } = require("node:stream");
+			const p = new PassThrough(); let s = ""; p.on("data", (c) => { s += c; }); await pipeline(Readable.from(["x", "y"]), p); return s;`, "xy", compat},
+		{"string_decoder", `const { StringDecoder } = require("node:string_decoder"); const d = new StringDecoder("utf8");
+			const b = Buffer.from("é"); return d.write(b.subarray(0, 1)) + d.write(b.subarray(1)) + d.end();`, "é", compat},
+		{"events is one module", `const { EventEmitter } = require("node:events"); return String(new (require("node:stream").Readable)() instanceof EventEmitter);`, "true", compat},
+		{"os", `const os = require("node:os"); return typeof os.platform() + os.EOL.length;`, "string1", compat},
+		{"querystring", `const qs = require("node:querystring"); return qs.stringify({ a: [1, 2], b: "x y" }) + "|" + qs.parse("a=1&a=2").a.join();`, "a=1&a=2&b=x%20y|1,2", compat},
+		{"punycode", `return require("node:punycode").toASCII("mañana.com");`, "xn--maana-pta.com", compat},
+		{"timers/promises", `const { setTimeout: sleep } = require("node:timers/promises"); return await sleep(1, "woke");`, "woke", compat},
+		{"assert", `const assert = require("node:assert"); try { assert.strictEqual(1, 2); } catch (e) { return e.name + " " + e.code; }`, "AssertionError ERR_ASSERTION", compat},
+		{"util/types", `const t = require("node:util/types"); return String(t.isPromise(Promise.resolve()) && t.isDate(new Date()));`, "true", compat},
+		{"ESM default import interop", `const m = require("node:os"); return String(m.__esModule === true && typeof m.default.platform);`, "function", compat},
+		{"fs functions that need a host throw naming themselves", `try { require("node:fs").readFileSync("/x"); } catch (e) { return /fs\.readFileSync/.test(e.message); }`, "true", compat},
+		{"without nodejs_compat", `require("node:os")`, `threw No such module "node:os": Node.js modules other than async_hooks, buffer, crypto, events, path, url, util and zlib need the "nodejs_compat" compatibility flag (add it to compatibility_flags in the wrangler config)`, Config{}},
+		{"without nodejs_compat, no process global", `return typeof process;`, "undefined", Config{}},
+		{"unprovided", `require("node:sqlite")`, `threw No such module "node:sqlite": Cloudflare Workers do not provide it`, compat},
+		{"zlib streams are node:stream Transforms", `const zlib = require("node:zlib"); return String(zlib.createGzip() instanceof require("node:stream").Transform);`, "true", compat},
+		{"modules cannot reach cairn:node", `try { require("cairn:node"); return "reachable"; } catch (e) { return /No such module/.test(e.message); }`, "true", compat},
+		{"unknown", `require("leftpad")`, `threw No such module "leftpad" (imported by the Worker)`, compat},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := nodeEval(t, tt.body, tt.cfg)
+			if !strings.HasPrefix(got, tt.want) {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// node:buffer's statics and methods added to goja_nodejs's Buffer.
+func TestBufferExtras(t *testing.T) {
+	tests := []struct{ body, want string }{
+		{`return Buffer.byteLength("héllo") + "," + Buffer.isBuffer(Buffer.from("a")) + "," + Buffer.isBuffer(new Uint8Array(1));`, "6,true,false"},
+		{`const a = Buffer.from("hello"), b = Buffer.alloc(3); const n = a.copy(b, 1, 3); return n + ":" + b.toString("hex");`, "2:006c6f"},
+		{`const a = Buffer.from("hello"); const s = a.slice(1, 3); s[0] = 69; return a.toString() + s.length;`, "hEllo2"},
+		{`const a = Buffer.from("a,b,,c"); return [a.indexOf(","), a.lastIndexOf(","), a.indexOf(",,"), a.includes("c"), a.indexOf("x"), a.indexOf(44, 2)].join();`, "1,4,3,true,-1,3"},
+		{`return Buffer.compare(Buffer.from("a"), Buffer.from("b")) + "," + JSON.stringify(Buffer.from("hi"));`, `-1,{"type":"Buffer","data":[104,105]}`},
+		{`return Buffer.alloc(5).fill("ab").toString() + Buffer.allocUnsafe(2).length + Buffer.isEncoding("UTF-8");`, "ababa2true"},
+	}
+	for _, tt := range tests {
+		if got := nodeEval(t, tt.body, Config{NodeCompat: true}); got != tt.want {
+			t.Errorf("%s\ngot %q, want %q", tt.body, got, tt.want)
+		}
+	}
+}
+
+// The cloudflare:* modules and the Cloudflare global.
+func TestCloudflareModules(t *testing.T) {
+	tests := []struct{ name, body, want string }{
+		{"workers exports", `const m = require("cloudflare:workers"); return ["DurableObject", "WorkerEntrypoint", "WorkflowEntrypoint", "RpcTarget", "waitUntil"].map((k) => typeof m[k]).join() + "," + m.env.WHO;`,
+			"function,function,function,function,function,you"},
+		{"waitUntil", `const { waitUntil } = require("cloudflare:workers"); let done = false; waitUntil(new Promise((r) => setTimeout(() => { done = true; r(); }, 1))); await new Promise((r) => setTimeout(r, 5)); return done;`, "true"},
+		{"WorkflowEntrypoint subclass", `const { WorkflowEntrypoint } = require("cloudflare:workers"); class W extends WorkflowEntrypoint { run() { return this.env.WHO; } } return new W({}, { WHO: "wf" }).run();`, "wf"},
+		{"email", `const { EmailMessage } = require("cloudflare:email"); const m = new EmailMessage("a@x.dev", "b@y.dev", "Subject: hi\r\n\r\nbody"); return m.from + ">" + m.to + ":" + m.raw.length;`, "a@x.dev>b@y.dev:19"},
+		{"sockets connect says what is missing", `try { require("cloudflare:sockets").connect({ hostname: "db", port: 5432 }); } catch (e) { return e.message; }`, `cairn does not support outgoing TCP sockets (connect("db:5432") from cloudflare:sockets) yet.`},
+		{"Cloudflare.compatibilityFlags", `return [Cloudflare.compatibilityFlags.nodejs_compat, Cloudflare.compatibilityFlags.some_flag, Cloudflare.compatibilityFlags.other, Object.isFrozen(Cloudflare.compatibilityFlags)].join();`, "true,true,,true"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := nodeEval(t, tt.body, Config{NodeCompat: true, CompatibilityFlags: []string{"some_flag"}, Vars: map[string]any{"WHO": "you"}})
+			if got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// WebSocket's ready-state constants, standard and workerd's READY_STATE_*
+// (partyserver filters its connections by WebSocket.READY_STATE_OPEN).
+func TestWebSocketConstants(t *testing.T) {
+	got := nodeEval(t, `const p = new WebSocketPair(); return [WebSocket.CONNECTING, WebSocket.OPEN, WebSocket.CLOSING, WebSocket.CLOSED,
+		WebSocket.READY_STATE_CONNECTING, WebSocket.READY_STATE_OPEN, WebSocket.READY_STATE_CLOSING, WebSocket.READY_STATE_CLOSED,
+		p[0].READY_STATE_OPEN, p[1].CLOSED].join();`, Config{})
+	if want := "0,1,2,3,0,1,2,3,1,3"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
