@@ -160,3 +160,19 @@ func TestWebSocketClientProxy(t *testing.T) {
 		})
 	}
 }
+
+// TestWebSocketClientPrivateRefused: with --private-fetch=false a Worker's
+// WebSocket dials to loopback are refused, as its fetches are.
+func TestWebSocketClientPrivateRefused(t *testing.T) {
+	up := upstreamServer(t)
+	dir := writeProject(t, map[string]string{"wrangler.jsonc": wsClientConfig, "src/index.js": wsClientWorker})
+	d := startDev(t, dir, t.TempDir(), "--no-watch", "--private-fetch=false", "--var", "UPSTREAM:"+up)
+	for _, path := range []string{"/net/pass", "/net/pump"} {
+		if status, _ := d.Get(path); status != http.StatusInternalServerError {
+			t.Errorf("GET %s = %d, want 500 (the dial refused)", path, status)
+		}
+	}
+	if !d.waitLog("private address") {
+		t.Errorf("the log does not say why the dial was refused:\n%s", d.Logs)
+	}
+}

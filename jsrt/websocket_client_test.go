@@ -2,8 +2,6 @@ package jsrt
 
 import (
 	"context"
-	"errors"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -231,21 +229,21 @@ exports.default = {
 `
 
 // TestWebSocketClientDialCheck: WebSocket dials go through the Worker's
-// HTTP client, so the outbound address check of its transport refuses
-// them as it refuses a fetch.
+// outbound HTTP client, so its address check (Config.Outbound) refuses a
+// private address as it refuses a fetch to one.
 func TestWebSocketClientDialCheck(t *testing.T) {
-	echo := echoServer(t)
-	deny := &http.Client{Transport: &http.Transport{
-		DialContext: func(context.Context, string, string) (net.Conn, error) {
-			return nil, errors.New("address not allowed")
-		},
-	}}
-	w := objectWorker(t, wsDeniedScript, nil, Config{HTTPClient: deny, Vars: map[string]any{"U": echo}})
+	echo := echoServer(t) // on loopback
+	w := objectWorker(t, wsDeniedScript, nil, Config{Outbound: Outbound{DenyPrivate: true}, Vars: map[string]any{"U": echo}})
 	for _, path := range []string{"/fetch", "/new"} {
 		_, body, err := fetchBody(t, w, "http://w"+path)
-		if err != nil || !strings.Contains(body, "address not allowed") {
+		if err != nil || !strings.Contains(body, "private address") {
 			t.Errorf("GET %s = %q, %v; want the dial refused", path, body, err)
 		}
+	}
+	// The same Worker with the check off connects.
+	w = objectWorker(t, wsDeniedScript, nil, Config{Vars: map[string]any{"U": echo}})
+	if _, body, err := fetchBody(t, w, "http://w/fetch"); err != nil || body != "connected" {
+		t.Errorf("GET /fetch without the check = %q, %v; want connected", body, err)
 	}
 }
 
