@@ -105,6 +105,10 @@
 // wsWrap(handle, forwarded) and wsDispatch(ws, kind, …) for Go. A 101
 // response carries its socket to Worker.ServeHTTP as the body
 // (*sockets.Upgrade), also from a Durable Object written in Go.
+// Client sockets (websocket_client.go): fetch with "Upgrade: websocket"
+// (a hook in fetchNative), new WebSocket(url) (__cairn.webSocket.dial) and
+// accept() of a Durable Object's socket (connect) are wsConns too, dialed
+// through Config.HTTPClient; one returned unaccepted is relayed.
 // The connection itself, its send queue, read loop, close codes and
 // auto-responses, and each object's socket record are package sockets';
 // the handle is the sockets.Handler that posts their events to the loop.

@@ -28,6 +28,9 @@ func (rt *runtime) installFetch() error {
 		if err != nil {
 			panic(rt.vm.NewTypeError(err.Error()))
 		}
+		if isWebSocketUpgrade(req) { // websocket_client.go
+			return rt.fetchWebSocket(req)
+		}
 		client := rt.w.cfg.HTTPClient
 		switch redirect := wire.ToObject(rt.vm).Get("redirect"); {
 		case redirect == nil || goja.IsUndefined(redirect) || redirect.String() == "follow":

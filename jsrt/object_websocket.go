@@ -36,6 +36,9 @@ func (i *instance) webSocketNatives(live func() bool) *goja.Object {
 		if !live() {
 			panic(rt.errorValue(objects.ErrReset))
 		}
+		if c.client { // spec 2.4: outgoing sockets cannot hibernate
+			panic(vm.NewTypeError("Cannot call acceptWebSocket() on a client WebSocket (from fetch() or new WebSocket()); only the server end of a WebSocketPair can hibernate. Use accept()."))
+		}
 		switch c.mode {
 		case modeAccepted:
 			panic(vm.NewGoError(errors.New("Cannot call acceptWebSocket() if the WebSocket was already accepted via accept()")))

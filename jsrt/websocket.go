@@ -63,6 +63,10 @@ type wsConn struct {
 	jsVM    *goja.Runtime
 	jsGen   int
 	closed  bool // the close event was delivered
+
+	client   bool   // the client end of a connection (fetch, new WebSocket, a Durable Object's socket accepted)
+	url      string // for a client socket made by new WebSocket(url) or fetch
+	protocol string // the subprotocol the server chose, for a client socket
 }
 
 // Sockets returns the registry of the Worker's WebSockets, for Durable
@@ -109,6 +113,7 @@ func (rt *runtime) installWebSocket() error {
 		if c.owner != nil {
 			rt.w.sockets.Object(c.owner.obj.Class, c.owner.obj.ID).AddAccepted(c.net)
 		}
+		c.net.Start() // a client socket's messages waited for accept()
 	})
 	_ = n.Set("mode", func(h goja.Value) int { return handle(h).mode })
 	_ = n.Set("readyState", func(h goja.Value) int { return handle(h).state })
@@ -167,6 +172,7 @@ func (rt *runtime) installWebSocket() error {
 		}
 		return vm.ToValue(vm.NewArrayBuffer(data))
 	})
+	rt.installWebSocketClient(n, handle)
 	return rt.natives.Set("webSocket", n)
 }
 

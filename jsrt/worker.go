@@ -770,7 +770,11 @@ func (rt *runtime) goResponse(wire goja.Value, owner *instance) (*http.Response,
 		Body:       http.NoBody,
 	}
 	if c := rt.handleOf(obj.Get("webSocket")); c != nil && status == http.StatusSwitchingProtocols {
-		resp.Body = &sockets.Upgrade{Conn: c.net}
+		net, err := rt.upgradeConn(c) // websocket_client.go
+		if err != nil {
+			return nil, err
+		}
+		resp.Body = &sockets.Upgrade{Conn: net}
 		return resp, nil
 	}
 	if body, n := rt.wireBody(obj, owner); body != nil {

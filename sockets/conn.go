@@ -56,6 +56,11 @@ const reasonDisconnected = "WebSocket disconnected without sending Close frame."
 // client got a 1012 close right after its handshake.
 var ErrClosed = errors.New("sockets: registry is closing")
 
+// ErrConnected is returned by Upgrade, Dial and Connect for a socket that
+// already has its connection (a socket can be returned in one 101 response,
+// or accepted, not both).
+var ErrConnected = errors.New("sockets: socket already connected")
+
 // Handler receives the events of a Conn. The read loop calls it from its
 // own goroutine, one event at a time and in order; a method may block,
 // which holds up reading. The consumer decides where each event runs (for a
@@ -101,6 +106,8 @@ type Conn struct {
 	outBytes     int
 	finished     bool // no more frames are written (closed, failed or overflowed)
 	writing      bool // a writeLoop goroutine runs (only while frames wait: idle sockets cost no goroutine)
+	reading      bool // the read loop was started
+	protocol     string
 }
 
 // frame is a queued outgoing message, or a Close frame.
@@ -119,7 +126,11 @@ func (r *Registry) NewConn(h Handler) *Conn {
 
 // Handler returns the Handler c was made with, so that a consumer can find
 // its own socket from the ones an Object lists.
-func (c *Conn) Handler() Handler { return c.h }
+func (c *Conn) Handler() Handler {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.h
+}
 
 // SendText queues a text message. Messages go out in order once c is
 // connected; one sent after Close, or once the connection failed, is
@@ -162,8 +173,9 @@ func (c *Conn) Fail() {
 	c.mu.Lock()
 	c.finished = true
 	c.out, c.outBytes = nil, 0
+	h := c.h
 	c.mu.Unlock()
-	go c.h.OnClose(CodeAbnormal, reasonDisconnected, false)
+	go h.OnClose(CodeAbnormal, reasonDisconnected, false)
 }
 
 // SetAttachment keeps a copy of data with c, for the guest to read back
@@ -257,6 +269,10 @@ func (c *Conn) Upgrade(rw http.ResponseWriter, req *http.Request, header http.He
 		c.Fail()
 		return errors.New("sockets: the request is not a WebSocket upgrade")
 	}
+	if c.Connected() {
+		http.Error(rw, "Worker returned a WebSocket that is already connected (accepted, or returned in another response)", http.StatusInternalServerError)
+		return ErrConnected
+	}
 	h := rw.Header()
 	for k, vs := range header {
 		switch http.CanonicalHeaderKey(k) {
@@ -275,6 +291,14 @@ func (c *Conn) Upgrade(rw http.ResponseWriter, req *http.Request, header http.He
 		c.Fail()
 		return fmt.Errorf("sockets: upgrade: %w", err)
 	}
+	return c.attach(conn, true)
+}
+
+// attach makes conn c's connection: c is registered, what was queued is
+// written, and the read loop starts now if read is set (else at Start).
+// Once the Registry is closing, conn is closed with 1012, c reported
+// closed (Fail) and ErrClosed returned.
+func (c *Conn) attach(conn *websocket.Conn, read bool) error {
 	conn.SetReadLimit(c.reg.maxMessage)
 	if !c.reg.add(c) {
 		_ = conn.Close(websocket.StatusServiceRestart, "Service restart")
@@ -282,6 +306,12 @@ func (c *Conn) Upgrade(rw http.ResponseWriter, req *http.Request, header http.He
 		return ErrClosed
 	}
 	c.mu.Lock()
+	if c.conn != nil {
+		c.mu.Unlock()
+		c.reg.remove(c)
+		_ = conn.Close(websocket.StatusInternalError, "socket already connected")
+		return ErrConnected
+	}
 	c.conn = conn
 	if c.finished && len(c.out) == 0 {
 		c.mu.Unlock()
@@ -290,8 +320,40 @@ func (c *Conn) Upgrade(rw http.ResponseWriter, req *http.Request, header http.He
 		c.startWriter()
 		c.mu.Unlock()
 	}
-	go c.readLoop()
+	if read {
+		c.Start()
+	} else {
+		time.AfterFunc(c.reg.acceptWait, c.closeUnaccepted)
+	}
 	return nil
+}
+
+// closeUnaccepted closes a client socket its consumer never accepted.
+func (c *Conn) closeUnaccepted() {
+	c.mu.Lock()
+	reading := c.reading
+	c.mu.Unlock()
+	if !reading {
+		c.reg.log.Warn("closing a client WebSocket that was never accepted", "after", c.reg.acceptWait)
+		c.Shutdown(int(websocket.StatusGoingAway), "the Worker never accepted this WebSocket")
+		c.reg.remove(c)
+	}
+}
+
+// Start starts delivering received messages to c's Handler. Upgrade starts
+// at once; a socket made by Dial or Connect waits for its consumer to
+// accept it (messages wait in the connection meanwhile). Calling Start
+// again, or before c is connected, does nothing.
+func (c *Conn) Start() {
+	c.mu.Lock()
+	start := c.conn != nil && !c.reading
+	if start {
+		c.reading = true
+	}
+	c.mu.Unlock()
+	if start {
+		go c.readLoop()
+	}
 }
 
 // enqueue queues f for the writer. A peer that does not read makes the

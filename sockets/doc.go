@@ -1,6 +1,10 @@
 // Package sockets owns the network side of WebSockets for Workers and
 // Durable Objects: the connection behind the server end of a pair once its
-// HTTP request is upgraded (Conn.Upgrade), the bounded send queue and the
+// HTTP request is upgraded (Conn.Upgrade), the client end of one dialed to
+// a server (Conn.Dial) or to a server end in the same process
+// (Conn.Connect, over an in-memory pipe), the relay that passes a client
+// socket nobody accepted on to the Worker's own client (Registry.Relay),
+// the bounded send queue and the
 // writer that drains it, the read loop with its back-pressure, the close
 // codes sent and reported (1006 when the peer vanishes, 1008 for a peer that
 // does not read, 1009 for an oversized message, 1012 on shutdown), the

@@ -18,7 +18,15 @@ type Options struct {
 	// with 1009. Default DefaultMaxMessage.
 	MaxMessage int64
 	Logger     *slog.Logger // default slog.Default()
+	// AcceptTimeout bounds how long a client socket (Dial, Connect) may
+	// wait for its consumer to accept it (Start, Relay) before it is
+	// closed, so that a socket nobody takes does not stay open. Default
+	// DefaultAcceptTimeout.
+	AcceptTimeout time.Duration
 }
+
+// DefaultAcceptTimeout is Options.AcceptTimeout unless set.
+const DefaultAcceptTimeout = time.Minute
 
 // Registry is one Worker's table of sockets: all the connected ones, so
 // that CloseAll can say goodbye with 1012, and the record of each Durable
@@ -28,6 +36,7 @@ type Registry struct {
 	ctx        context.Context
 	log        *slog.Logger
 	maxMessage int64
+	acceptWait time.Duration
 	seq        atomic.Uint64 // acceptance order of hibernatable sockets
 
 	mu      sync.Mutex
@@ -51,7 +60,10 @@ func NewRegistry(ctx context.Context, opts Options) *Registry {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Registry{ctx: ctx, log: opts.Logger, maxMessage: opts.MaxMessage}
+	if opts.AcceptTimeout <= 0 {
+		opts.AcceptTimeout = DefaultAcceptTimeout
+	}
+	return &Registry{ctx: ctx, log: opts.Logger, maxMessage: opts.MaxMessage, acceptWait: opts.AcceptTimeout}
 }
 
 // add registers a connected socket; false once the Registry is closing.

@@ -4,8 +4,11 @@
 // handle, and Go may wrap a handle again (after an object reset, or for the
 // socket an object returned to a Worker through a stub).
 //
-// Simplified: no outgoing connections (new WebSocket(url)); the end of a
-// pair that is not accepted can only be returned in a 101 Response.
+// Client sockets (jsrt/websocket_client.go): new WebSocket(url, protocols)
+// dials at once; a socket from fetch() with "Upgrade: websocket" waits for
+// accept(); accept() of the socket a Durable Object answered a stub.fetch()
+// with connects to the object's end in-process. A socket not accepted can
+// be returned in a 101 Response instead (the object's own end, proxied).
 (function () {
   "use strict";
   const cairn = globalThis.__cairn;
@@ -66,22 +69,51 @@
       handleOf = (ws) => (ws !== null && typeof ws === "object" && #h in ws ? ws.#h : undefined);
     }
     constructor(url, init) {
-      if (url !== internal) {
-        throw new TypeError("cairn does not support outgoing WebSocket connections (new WebSocket(url)) yet.");
+      if (url === internal) {
+        super();
+        this.#h = init.h;
+        this.#forwarded = !!init.forwarded;
+        return;
+      }
+      if (arguments.length === 0) throw new TypeError("Failed to construct 'WebSocket': 1 argument required, but only 0 present.");
+      let u;
+      try {
+        u = new URL(String(url));
+      } catch {
+        throw new DOMException(`Failed to construct 'WebSocket': The URL '${url}' is invalid.`, "SyntaxError");
+      }
+      if (u.protocol === "http:") u.protocol = "ws:";
+      else if (u.protocol === "https:") u.protocol = "wss:";
+      if (u.protocol !== "ws:" && u.protocol !== "wss:") {
+        throw new DOMException(`Failed to construct 'WebSocket': The URL's scheme must be either 'http', 'https', 'ws', or 'wss'. '${u.protocol.slice(0, -1)}' is not allowed.`, "SyntaxError");
+      }
+      if (u.hash !== "") throw new DOMException("Failed to construct 'WebSocket': The URL contains a fragment identifier.", "SyntaxError");
+      let protocols = init === undefined ? [] : typeof init === "string" ? [init] : Array.from(init, String);
+      for (const p of protocols) {
+        if (p === "" || /[^!#$%&'*+\-.^_`|~0-9A-Za-z]/.test(p)) {
+          throw new DOMException(`Failed to construct 'WebSocket': The subprotocol '${p}' is invalid.`, "SyntaxError");
+        }
+      }
+      if (new Set(protocols).size !== protocols.length) {
+        throw new DOMException("Failed to construct 'WebSocket': The subprotocol list contains a duplicate.", "SyntaxError");
       }
       super();
-      this.#h = init.h;
-      this.#forwarded = !!init.forwarded;
+      this.#h = native.dial(u.href, protocols, this);
     }
     accept() {
       if (this.#forwarded) {
-        throw new TypeError("This WebSocket came from a Durable Object's response; return it in a Response instead of accepting it.");
+        // The end a Durable Object answered with: connect to it here.
+        this.#h = native.connect(this.#h);
+        this.#forwarded = false;
       }
       native.accept(this.#h, this);
     }
     // send: the native checks that the socket was accepted and is open.
     send(data) {
       if (this.#forwarded) throw new TypeError(NOT_ACCEPTED);
+      if (native.mode(this.#h) !== 0 && native.readyState(this.#h) === 0) {
+        throw new DOMException("Failed to execute 'send' on 'WebSocket': Still in CONNECTING state.", "InvalidStateError");
+      }
       if (typeof data === "string" || data instanceof ArrayBuffer) native.send(this.#h, data, this);
       else if (ArrayBuffer.isView(data)) native.send(this.#h, new Uint8Array(data.buffer, data.byteOffset, data.byteLength), this);
       else native.send(this.#h, String(data), this);
@@ -100,8 +132,8 @@
       native.close(this.#h, code, reason, this);
     }
     get readyState() { return native.readyState(this.#h); }
-    get url() { return null; }
-    get protocol() { return ""; }
+    get url() { return native.url(this.#h); }
+    get protocol() { return native.protocol(this.#h); }
     get extensions() { return ""; }
     get binaryType() { return this.#binaryType; }
     set binaryType(v) {
@@ -151,7 +183,11 @@
   cairn.wsWrap = (h, forwarded) => new WebSocket(internal, { h, forwarded });
   cairn.wsDispatch = (ws, kind, a, b, c) => {
     let ev;
-    if (kind === "message") ev = new MessageEvent("message", { data: a });
+    if (kind === "open") ev = new Event("open");
+    else if (kind === "message") {
+      if (a instanceof ArrayBuffer && ws.binaryType === "blob" && typeof Blob === "function") a = new Blob([a]);
+      ev = new MessageEvent("message", { data: a });
+    }
     else if (kind === "close") ev = new CloseEvent("close", { code: a, reason: b, wasClean: c });
     else ev = new ErrorEvent("error", { message: String(a), error: new Error(String(a)) });
     const handler = ws["on" + kind];
