@@ -149,8 +149,11 @@
     return pending.length === 0 ? null : Promise.all(pending);
   }
 
-  // send makes a call once the bodies in its arguments are read.
+  // send makes a call once the bodies in its arguments are read. args is
+  // copied first: goja's Proxy apply trap hands over an array backed by its
+  // stack, which later calls overwrite, and the call may be sent later.
   function send(invoke, names, args) {
+    args = Array.prototype.slice.call(args);
     let pending;
     try {
       pending = readBodies(args);
