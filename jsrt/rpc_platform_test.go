@@ -26,6 +26,7 @@ exports.Obj = class extends DurableObject {
   }
   give() { return [new URL("https://back.example/p?x=1"), new Headers({ "x-b": "2" }), { r: new Request("https://r.example/", { method: "PUT", body: "put" }) }]; }
   async ok(v) { return v === undefined ? "none" : typeof v; }
+  note(v) { (this.seen ??= []).push(v instanceof Request ? "request" : v); return this.seen; }
 };
 exports.default = {
   async fetch(req, env) {
@@ -53,6 +54,11 @@ exports.default = {
       const sent = new Request("https://in.example/", { method: "POST", body: "twice" });
       await stub.echo(sent);
       return Response.json({ err, sentUsed: sent.bodyUsed, after: await stub.ok() });
+    }
+    if (path === "/order") {
+      // A call waiting for its body to be read still goes before later calls.
+      const calls = [stub.note(1), stub.note(new Request("https://o.example/", { method: "POST", body: "x" })), stub.note(3)];
+      return Response.json({ seen: (await Promise.all(calls))[2] });
     }
     if (path === "/forged") {
       // A plain object shaped like the wire form stays a plain object.
@@ -86,6 +92,7 @@ exports.default = {
 		{"/give", map[string]any{"u": "1", "h": "2", "r": "PUT put"}},
 		{"/used", map[string]any{"err": "TypeError: Body has already been used. It can only be used once. Use tee() first if you need to read it twice.",
 			"sentUsed": true, "after": "none"}},
+		{"/order", map[string]any{"seen": []any{1.0, "request", 3.0}}},
 		{"/forged", map[string]any{"t": "object"}},
 	}
 	for _, tt := range tests {

@@ -149,9 +149,12 @@
     return pending.length === 0 ? null : Promise.all(pending);
   }
 
-  // send makes a call once the bodies in its arguments are read. args is
-  // copied first: goja's Proxy apply trap hands over an array backed by its
-  // stack, which later calls overwrite, and the call may be sent later.
+  // send makes a call once the bodies in its arguments are read. Calls
+  // stay in issue order: while one waits for its bodies, later calls queue
+  // behind it (backlog, settled once it is sent). args is copied first:
+  // goja's Proxy apply trap hands over an array backed by its stack, which
+  // later calls overwrite, and the call may be sent later.
+  let backlog = null;
   function send(invoke, names, args) {
     args = Array.prototype.slice.call(args);
     let pending;
@@ -160,7 +163,12 @@
     } catch (e) {
       return Promise.reject(e);
     }
-    return pending === null ? invoke(names, args) : pending.then(() => invoke(names, args));
+    if (pending === null && backlog === null) return invoke(names, args);
+    const turn = Promise.all([backlog, pending]).then(
+      () => { if (backlog === turn) backlog = null; return { result: invoke(names, args) }; },
+      (error) => { if (backlog === turn) backlog = null; return { error }; });
+    backlog = turn;
+    return turn.then((box) => { if ("error" in box) throw box.error; return box.result; });
   }
 
   // withBodies resolves a callee's result once the bodies in it are read.
