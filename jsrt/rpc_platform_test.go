@@ -17,7 +17,7 @@ exports.Obj = class extends DurableObject {
   async echo(req) {
     const body = await req.text();
     return new Response("got " + req.method + " " + req.url + " " + body, {
-      status: 201, statusText: "Made", headers: { "x-seen": req.headers.get("x-in") } });
+      status: 201, statusText: "Made", headers: { "x-seen": req.headers.get("x-in"), "x-colo": String(req.cf?.colo) } });
   }
   shapes(v) {
     return { url: v.url instanceof URL, href: v.url.href, search: v.url.searchParams.get("q"),
@@ -33,9 +33,9 @@ exports.default = {
     const stub = env.OBJ.getByName("x");
     const path = new URL(req.url).pathname;
     if (path === "/echo") {
-      const res = await stub.echo(new Request("https://in.example/a?b=c", { method: "POST", body: "hello", headers: { "x-in": "1" } }));
+      const res = await stub.echo(new Request("https://in.example/a?b=c", { method: "POST", body: "hello", headers: { "x-in": "1" }, cf: { colo: "AMS" } }));
       return Response.json({ isResponse: res instanceof Response, status: res.status, statusText: res.statusText,
-        seen: res.headers.get("x-seen"), body: await res.text() });
+        seen: res.headers.get("x-seen"), colo: res.headers.get("x-colo"), body: await res.text() });
     }
     if (path === "/shapes") {
       const h = new Headers([["a", "1"], ["set-cookie", "c=1"], ["set-cookie", "d=2"]]);
@@ -85,7 +85,7 @@ exports.default = {
 		path string
 		want map[string]any
 	}{
-		{"/echo", map[string]any{"isResponse": true, "status": 201.0, "statusText": "Made", "seen": "1",
+		{"/echo", map[string]any{"isResponse": true, "status": 201.0, "statusText": "Made", "seen": "1", "colo": "AMS",
 			"body": "got POST https://in.example/a?b=c hello"}},
 		{"/shapes", map[string]any{"url": true, "href": "https://u.example/?q=z", "search": "z", "headers": true,
 			"h": "1", "cookies": []any{"c=1", "d=2"}, "mapped": true}},

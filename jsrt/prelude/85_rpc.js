@@ -197,7 +197,8 @@
   // RPC, undefined for anything else.
   cairn.rpcHostEncode = (obj) => {
     if (obj instanceof Request) {
-      return ["Request", { url: obj.url, method: obj.method, headers: headerPairs(obj.headers), redirect: obj.redirect, body: takeBody(obj) }];
+      return ["Request", { url: obj.url, method: obj.method, headers: headerPairs(obj.headers), redirect: obj.redirect,
+        cf: obj.cf, body: takeBody(obj) }];
     }
     if (obj instanceof Response) {
       return ["Response", { status: obj.status, statusText: obj.statusText, headers: headerPairs(obj.headers),
@@ -212,7 +213,7 @@
   cairn.rpcHostDecode = (kind, p) => {
     switch (kind) {
       case "Request":
-        return new Request(p.url, { method: p.method, headers: p.headers, redirect: p.redirect, body: p.body });
+        return new Request(p.url, { method: p.method, headers: p.headers, redirect: p.redirect, cf: p.cf, body: p.body });
       case "Response":
         return cairn.responseFromWire({ status: p.status, statusText: p.statusText, headers: p.headers,
           url: p.url, redirected: p.redirected, body: p.body });
