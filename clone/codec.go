@@ -35,6 +35,7 @@ const (
 	TagWrapper     byte = 'P' // String, Number, Boolean or BigInt object
 	TagRef         byte = 'r' // back-reference to an object already read
 	TagCapability  byte = 'X' // RPC only: a value passed by reference
+	TagHost        byte = 'H' // RPC only: a platform object (Request, Headers, …)
 )
 
 // MaxDepth bounds nesting: encoders refuse deeper values and decoders

@@ -46,13 +46,17 @@
 //	'r' varint(k)                      the k-th object already read (cycles, shared refs)
 //	'X' varint(id)                     RPC only, never stored: a function, RpcTarget or
 //	                                   stub passed by reference (capability id)
+//	'H' string item                    RPC only, never stored: a platform object
+//	                                   (Request, Response, Headers, URL) by its kind
+//	                                   and a payload item of plain data
 //
 // A "string" above is 's'-less: varint(n) n bytes. Every tag but the
 // primitives (u n t f i d g s w) and 'r' is an object; objects are numbered
 // from 0 in the order their tag is written, so a back-reference can point at
 // an object still being read (a cycle). The buffer of a view ('V') is read
-// after the view is numbered, and a wrapper ('P') is numbered before its
-// primitive, but neither can be referred to until it is complete. Functions,
+// after the view is numbered, and a wrapper ('P') and a platform object
+// ('H') are numbered before their payload, but none of them can be referred
+// to until it is complete. Functions,
 // symbols, Promises, WeakMaps, WeakSets, WeakRefs, iterators and generators
 // are refused with a CloneError.
 //

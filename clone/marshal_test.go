@@ -381,6 +381,7 @@ func TestUnmarshalRejects(t *testing.T) {
 		{"too deep", deep, true},
 		{"capability", b('X', 3), false},
 		{"nested capability", b('o', 1, 1, "f", 'X', 0), false},
+		{"platform object", b('H', 3, "URL", 's', 1, "x"), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

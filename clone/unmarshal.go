@@ -46,7 +46,8 @@ import (
 // object not yet complete, nesting deeper than MaxDepth, a view that does
 // not fit its buffer, trailing bytes) is an error wrapping ErrCorrupt. A
 // capability ('X', a function or RpcTarget passed by reference in an RPC
-// payload) is an error too: only a JS runtime can stand for it.
+// payload) or a platform object ('H', a Request, Response, Headers or URL
+// in an RPC payload) is an error too: only a JS runtime can stand for it.
 func Unmarshal(b []byte) (any, error) {
 	r, err := NewReader(b)
 	if err != nil {
@@ -254,9 +255,13 @@ func (d *decoder) item(depth int) (any, error) {
 		return v, nil
 	case TagCapability:
 		return nil, fmt.Errorf("clone: byte %d: %w", r.Offset()-1, errCapability)
+	case TagHost:
+		return nil, fmt.Errorf("clone: byte %d: %w", r.Offset()-1, errHost)
 	}
 	return nil, fmt.Errorf("clone: unknown tag %q at byte %d: %w", tag, r.Offset()-1, ErrCorrupt)
 }
+
+var errHost = errors.New("a platform object passed over RPC (Request, Response, Headers, URL) has no Go value")
 
 var errCapability = errors.New("a function or RpcTarget passed by reference (an RPC capability) has no Go value")
 

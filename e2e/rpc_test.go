@@ -44,6 +44,14 @@ export class Counter extends DurableObject {
   boom() { const e = new RangeError("kaboom"); throw e; }
   note(n) { this.seen.push(n); return this.seen.slice(); }
   stop() { this.ctx.abort("stopped on purpose"); }
+  async handle(req, extra) {
+    const body = await req.text();
+    return {
+      res: new Response(req.method + " " + new URL(req.url).pathname + " " + body, { status: 202, headers: { "x-got": req.headers.get("x-in") } }),
+      url: new URL("?seen=" + extra.headers.get("x-h"), extra.url),
+      headers: new Headers(extra.headers),
+    };
+  }
 }
 
 const err = async (p) => { try { await p; return "no error"; } catch (e) { return e.name + ": " + e.message + (e.remote ? " (remote)" : ""); } };
@@ -86,7 +94,18 @@ export default {
       reserved: await err(stub.webSocketMessage()),
       plainClass: await err(stub.echo(new (class Foo {})())),
       fn: await err(stub.echo(Symbol("s"))),
+      used: await err((async () => {
+        const r = new Request("https://in.example/", { method: "POST", body: "b" });
+        await r.text();
+        return stub.handle(r, {});
+      })()),
     });
+    case "/platform": {
+      const r = await stub.handle(new Request("https://in.example/p", { method: "POST", body: "hi", headers: { "x-in": "1" } }),
+        { url: new URL("https://u.example/a"), headers: new Headers({ "x-h": "h" }) });
+      return Response.json({ status: r.res.status, got: r.res.headers.get("x-got"), body: await r.res.text(),
+        url: r.url instanceof URL && r.url.href, h: r.headers instanceof Headers && r.headers.get("x-h") });
+    }
     case "/order": {
       const calls = [];
       for (let i = 0; i < 20; i++) calls.push(stub.note(i));
@@ -116,6 +135,8 @@ func TestRPC(t *testing.T) {
 		// spec 7: jurisdictions give distinct ids; locationHint is accepted
 		{"/jurisdiction", `{"differ":true,"parsed":"eu","cross":"TypeError","bad":"TypeError","inside":"eu","hinted":null}`},
 		{"/clone?id=k", `{"date":5,"map":1,"nan":true,"big":[1,2,3]}`},
+		// issue 20: a Request in, a Response, URL and Headers out
+		{"/platform?id=w", `{"status":202,"got":"1","body":"POST /p hi","url":"https://u.example/a?seen=h","h":"h"}`},
 		{"/order?id=o", `[0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19]`},
 	}
 	for _, tt := range tests {
@@ -134,6 +155,7 @@ func TestRPC(t *testing.T) {
 		"own":        `TypeError: The RPC receiver does not implement the method "ownProp". (remote)`,
 		"reserved":   `TypeError: 'webSocketMessage' is a reserved method and cannot be called over RPC. (remote)`,
 		"plainClass": `DataCloneError: Could not serialize object of type "Foo". This type does not support serialization.`,
+		"used":       `TypeError: Body has already been used. It can only be used once. Use tee() first if you need to read it twice.`,
 	} {
 		if errs[k] != want {
 			t.Errorf("%s: %q, want %q", k, errs[k], want)
@@ -233,6 +255,7 @@ export class Math extends WorkerEntrypoint {
   add(a, b) { return a + b; }
   async twice(fn, x) { return 2 * (await fn(x)); }
   fetch(req) { return new Response("math fetch " + new URL(req.url).pathname); }
+  async echoReq(req) { return new Response(req.method + " " + (await req.text()), { headers: req.headers }); }
 }
 export default {
   async fetch(req, env) {
@@ -246,13 +269,17 @@ export default {
       mathFetch: await (await env.MATH.fetch("http://x/p")).text(),
       selfFetch: await (await env.SELF.fetch("http://x/inner")).text(),
       missing,
+      echoReq: await (async () => {
+        const res = await env.MATH.echoReq(new Request("http://x/", { method: "PUT", body: "svc", headers: { "x-a": "1" } }));
+        return res.headers.get("x-a") + " " + (await res.text());
+      })(),
       elsewhere: (() => { try { env.ELSEWHERE.fetch("http://x/"); return "no error"; } catch (e) { return e.message; } })(),
     });
   },
 };`
 	dir := writeProject(t, map[string]string{"wrangler.jsonc": config, "src/index.js": worker})
 	d := startDev(t, dir, t.TempDir())
-	want := `{"add":5,"twice":10,"mathFetch":"math fetch /p","selfFetch":"self fetch","missing":"The RPC receiver does not implement the method \"nope\".","elsewhere":"env.ELSEWHERE (a service binding to another Worker) is not supported by cairn yet"}`
+	want := `{"add":5,"twice":10,"mathFetch":"math fetch /p","selfFetch":"self fetch","missing":"The RPC receiver does not implement the method \"nope\".","echoReq":"1 PUT svc","elsewhere":"env.ELSEWHERE (a service binding to another Worker) is not supported by cairn yet"}`
 	if got := d.mustGet("/"); got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}

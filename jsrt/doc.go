@@ -137,6 +137,8 @@
 //	makeD1(natives) D1Database                                // prelude/92_d1.js
 //	makeCapStub(invoke), makeService(natives), isRPCTarget(v),
 //	rpcInvoke(target, path, args, root)                       // prelude/85_rpc.js
+//	rpcHostEncode(obj) [kind, payload] | undefined            // Request, Response, Headers, URL over RPC
+//	rpcHostDecode(kind, payload) object
 //	format(...args), inspect(value)                           // console and node:util
 //
 // Modules (modules.go): embedded CommonJS modules (modules/*.js) answer

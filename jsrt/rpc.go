@@ -117,6 +117,47 @@ func (c *rpcCodec) Import(id uint64) (goja.Value, error) {
 	return v, nil
 }
 
+// Host carries Request, Response, Headers and URL as platform objects, as
+// the prelude's rpcHostEncode describes them (their bodies read before the
+// call, see readBodies in 85_rpc.js).
+func (c *rpcCodec) Host(obj *goja.Object) (kind string, payload goja.Value, ok bool, err error) {
+	encode, err := c.rt.preludeFunc("rpcHostEncode")
+	if err != nil {
+		return "", nil, false, err
+	}
+	v, err := encode(goja.Undefined(), obj)
+	if err != nil {
+		return "", nil, false, err
+	}
+	if v == nil || goja.IsUndefined(v) {
+		return "", nil, false, nil
+	}
+	pair := v.ToObject(c.rt.vm)
+	return pair.Get("0").String(), pair.Get("1"), true, nil
+}
+
+// MakeHost rebuilds a platform object through the prelude's rpcHostDecode.
+func (c *rpcCodec) MakeHost(kind string, payload goja.Value) (goja.Value, error) {
+	decode, err := c.rt.preludeFunc("rpcHostDecode")
+	if err != nil {
+		return nil, err
+	}
+	v, err := decode(goja.Undefined(), c.rt.vm.ToValue(kind), payload)
+	if err != nil {
+		return nil, fmt.Errorf("decode RPC %s: %w", kind, err)
+	}
+	return v, nil
+}
+
+// preludeFunc returns the function the prelude defined as __cairn.name.
+func (rt *runtime) preludeFunc(name string) (goja.Callable, error) {
+	fn, ok := goja.AssertFunction(rt.natives.Get(name))
+	if !ok {
+		return nil, fmt.Errorf("prelude does not define __cairn.%s", name)
+	}
+	return fn, nil
+}
+
 // encodeRPC serializes v for an RPC payload.
 func (rt *runtime) encodeRPC(v goja.Value) ([]byte, *rpcCodec, error) {
 	c := &rpcCodec{rt: rt}
@@ -163,7 +204,8 @@ func (rt *runtime) rpcPromise(args goja.Value, send func(payload []byte, done fu
 		var err error
 		if payload, codec, err = rt.encodeRPC(args); err != nil {
 			var ce *clone.CloneError
-			if errors.As(err, &ce) {
+			var ex *goja.Exception
+			if errors.As(err, &ce) || errors.As(err, &ex) {
 				_ = reject(jsclone.Exception(vm, err))
 			} else {
 				_ = reject(rt.errorValue(err))
@@ -225,7 +267,7 @@ func (rt *runtime) serveRPC(target goja.Value, root string, path []string, paylo
 	rt.await(v, func(v goja.Value) {
 		b, _, err := rt.encodeRPC(v)
 		if err != nil {
-			finish(nil, err)
+			finish(nil, jsError(err)) // a used body in the result: the caller gets its TypeError
 			return
 		}
 		finish(b, nil)

@@ -126,6 +126,8 @@ var cloneCorpus = []struct {
 	{name: "shared-date", src: `(() => { const d = new Date(5); return [d, d]; })()`, check: `v[0] === v[1]`},
 	{name: "shared-many", src: `(() => { const a = Array.from({length: 20}, (_, i) => ({i})); a.push(a[3], a[19]); return a; })()`, check: `v[20] === v[3] && v[21] === v[19]`},
 	{name: "capabilities", src: `[() => 1, {f: function () {}}, "x"]`, rpc: true, check: `typeof v[0] === "function" && v[0]() === 1 && v[1].f() === 2`},
+	{name: "platform-objects", src: `(() => { class Plat { constructor(k, d) { this.k = k; this.d = d; } } globalThis.Plat = Plat; const u = new Plat("URL", "https://x.example/"); return [u, {u}, new Plat("Headers", [["a", "1"]])]; })()`,
+		rpc: true, check: `v[0] instanceof Plat && v[1].u === v[0] && v[0].d === "https://x.example/" && v[2].k === "Headers" && v[2].d[0][1] === "1"`},
 }
 
 // goldenRefs is the Refs of an RPC corpus value: functions pass by
@@ -148,6 +150,20 @@ func (r *goldenRefs) Export(*goja.Object) uint64 {
 
 func (r *goldenRefs) Import(id uint64) (goja.Value, error) {
 	return r.vm.ToValue(func() uint64 { return id }), nil
+}
+
+// Host carries instances of the corpus class Plat as platform objects: its
+// k is the kind, its d the payload.
+func (r *goldenRefs) Host(obj *goja.Object) (string, goja.Value, bool, error) {
+	ctor, ok := r.vm.Get("Plat").(*goja.Object)
+	if !ok || obj.Get("constructor") != ctor {
+		return "", nil, false, nil
+	}
+	return obj.Get("k").String(), obj.Get("d"), true, nil
+}
+
+func (r *goldenRefs) MakeHost(kind string, payload goja.Value) (goja.Value, error) {
+	return r.vm.New(r.vm.Get("Plat"), r.vm.ToValue(kind), payload)
 }
 
 func goldenEncode(vm *goja.Runtime, v goja.Value, rpc bool) ([]byte, error) {

@@ -40,6 +40,21 @@ type Refs interface {
 	Import(id uint64) (goja.Value, error)
 }
 
+// Hosts carries platform objects (Request, Response, Headers, URL) in RPC
+// payloads as 'H' items: a kind name and a cloneable payload standing for
+// the object. A Refs that also implements Hosts is asked about each object
+// of a class that structured clone would otherwise refuse, so a plain
+// object can never pass for a platform object (the tag, not a key, marks
+// it).
+type Hosts interface {
+	// Host returns the kind and payload standing for obj, ok false if obj
+	// is not a platform object carried this way. An error (a used body) is
+	// returned as is.
+	Host(obj *goja.Object) (kind string, payload goja.Value, ok bool, err error)
+	// MakeHost rebuilds the platform object of kind from its payload.
+	MakeHost(kind string, payload goja.Value) (goja.Value, error)
+}
+
 // SerializeRefs is Serialize for an RPC payload: objects refs accepts are
 // passed by reference.
 func SerializeRefs(vm *goja.Runtime, v goja.Value, refs Refs) ([]byte, error) {
@@ -209,6 +224,18 @@ func (s *serializer) item(v goja.Value, depth int) error {
 		return &clone.CloneError{Msg: fmt.Sprintf("%s could not be cloned.", describe(obj))}
 	}
 	class := s.kind(obj)
+	if s.refs != nil && class == "Object" {
+		if s.proto == nil {
+			s.proto = s.vm.Get("Object").ToObject(s.vm).Get("prototype").ToObject(s.vm)
+		}
+		if proto := obj.Prototype(); proto != nil && proto != s.proto {
+			// A class instance: a platform object (some, like URL, are
+			// Go-backed, so not only plain exports), else refused.
+			if done, err := s.host(obj, depth); done || err != nil {
+				return err
+			}
+		}
+	}
 	if s.refs != nil && class == "Object" && obj.ExportType() == plainExportType {
 		if proto := obj.Prototype(); proto != nil && proto != s.proto {
 			name := "Object"
@@ -323,6 +350,23 @@ func (s *serializer) item(v goja.Value, depth int) error {
 		return &clone.CloneError{Msg: fmt.Sprintf("%s could not be cloned.", describe(obj))}
 	}
 	return nil
+}
+
+// host writes obj as an 'H' item if the Refs carries it as a platform
+// object, and reports whether it did.
+func (s *serializer) host(obj *goja.Object, depth int) (bool, error) {
+	h, ok := s.refs.(Hosts)
+	if !ok {
+		return false, nil
+	}
+	kind, payload, ok, err := h.Host(obj)
+	if err != nil || !ok {
+		return false, err
+	}
+	s.remember(obj)
+	s.w.Byte(clone.TagHost)
+	s.w.Str(kind)
+	return true, s.item(payload, depth+1)
 }
 
 func (s *serializer) primitive(v goja.Value) error {
@@ -717,6 +761,26 @@ func (d *deserializer) item(depth int) (goja.Value, error) {
 			return nil, clone.ErrCorrupt
 		}
 		return d.refs.Import(id)
+	case clone.TagHost:
+		kind, err := d.r.Str()
+		if err != nil {
+			return nil, err
+		}
+		h, ok := d.refs.(Hosts)
+		if !ok {
+			return nil, clone.ErrCorrupt
+		}
+		slot := d.register(nil)
+		payload, err := d.item(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		o, err := h.MakeHost(kind, payload)
+		if err != nil {
+			return nil, err
+		}
+		d.objs[slot] = o
+		return o, nil
 	case clone.TagWrapper:
 		slot := d.register(nil)
 		prim, err := d.item(depth + 1)
