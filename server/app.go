@@ -205,15 +205,15 @@ func Load(opts Options) (*App, error) {
 	r2s, err := openR2(cfg, persist, guarded, log)
 	if err != nil {
 		d1s.Close()
-		closeKV(kvs)
+		closeEach(kvs)
 		durable.Close()
 		return nil, err
 	}
 	static, err := openAssets(cfg, log)
 	if err != nil {
 		d1s.Close()
-		closeKV(kvs)
-		closeR2(r2s)
+		closeEach(kvs)
+		closeEach(r2s)
 		durable.Close()
 		return nil, err
 	}
@@ -224,16 +224,16 @@ func Load(opts Options) (*App, error) {
 	cf, err := cfJSON(opts.CF)
 	if err != nil {
 		d1s.Close()
-		closeKV(kvs)
-		closeR2(r2s)
+		closeEach(kvs)
+		closeEach(r2s)
 		durable.Close()
 		return nil, err
 	}
 	responses, err := cache.Open(filepath.Join(persist, cfg.Name, "cache.sqlite"), opts.CacheMaxBytes)
 	if err != nil {
 		d1s.Close()
-		closeKV(kvs)
-		closeR2(r2s)
+		closeEach(kvs)
+		closeEach(r2s)
 		durable.Close()
 		return nil, err
 	}
@@ -263,8 +263,8 @@ func Load(opts Options) (*App, error) {
 	if err := host.EnableAlarms(filepath.Join(persist, cfg.Name, "alarms.sqlite"), cmp.Or(opts.AlarmRetry, 2*time.Second)); err != nil {
 		responses.Close()
 		host.Close()
-		closeKV(kvs)
-		closeR2(r2s)
+		closeEach(kvs)
+		closeEach(r2s)
 		d1s.Close()
 		durable.Close()
 		return nil, err
@@ -301,8 +301,8 @@ func Load(opts Options) (*App, error) {
 	if err != nil {
 		responses.Close()
 		host.Close()
-		closeKV(kvs)
-		closeR2(r2s)
+		closeEach(kvs)
+		closeEach(r2s)
 		d1s.Close()
 		durable.Close()
 		return nil, fmt.Errorf("%s: %w", relName(cfg.Dir, cfg.Main), err)
@@ -339,7 +339,7 @@ func (a *App) Close() error {
 	}
 	a.Worker.Close()
 	// The commit log last: closing waits for the syncs in flight.
-	err := errors.Join(a.Host.Close(), closeKV(a.KV), closeR2(a.R2), a.D1.Close(), a.cache.Close(), a.durable.Close())
+	err := errors.Join(a.Host.Close(), closeEach(a.KV), closeEach(a.R2), a.D1.Close(), a.cache.Close(), a.durable.Close())
 	if a.locks != nil {
 		err = errors.Join(err, a.locks.Close())
 	}

@@ -40,23 +40,10 @@ func openKV(cfg *config.Config, persist string, durable commit.Log, log *slog.Lo
 				continue
 			}
 		}
-		closeKV(out)
+		closeEach(out)
 		return nil, fmt.Errorf("kv_namespaces binding %s: %w", b.Binding, err)
 	}
 	return out, nil
-}
-
-// closeKV closes each namespace once.
-func closeKV(m map[string]*kv.Namespace) error {
-	var errs []error
-	seen := make(map[*kv.Namespace]bool)
-	for _, ns := range m {
-		if !seen[ns] {
-			seen[ns] = true
-			errs = append(errs, ns.Close())
-		}
-	}
-	return errors.Join(errs...)
 }
 
 // kvBindings adapts the namespaces to what the JS runtime binds.
@@ -108,4 +95,21 @@ func (b kvBinding) List(ctx context.Context, opts jsrt.KVListOptions) (jsrt.KVLi
 		out.Keys[i] = jsrt.KVKey{Name: k.Name, Expiration: k.Expiration, Metadata: string(k.Metadata)}
 	}
 	return out, nil
+}
+
+// closeEach closes each value of m once: two bindings may share one
+// namespace or bucket.
+func closeEach[T interface {
+	comparable
+	Close() error
+}](m map[string]T) error {
+	var errs []error
+	seen := make(map[T]bool)
+	for _, v := range m {
+		if !seen[v] {
+			seen[v] = true
+			errs = append(errs, v.Close())
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -2,7 +2,6 @@ package server
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"log/slog"
 
@@ -35,23 +34,10 @@ func openR2(cfg *config.Config, persist string, durable commit.Log, log *slog.Lo
 				continue
 			}
 		}
-		closeR2(out)
+		closeEach(out)
 		return nil, fmt.Errorf("r2_buckets binding %s: %w", b.Binding, err)
 	}
 	return out, nil
-}
-
-// closeR2 closes each bucket once.
-func closeR2(m map[string]*r2.Bucket) error {
-	var errs []error
-	seen := make(map[*r2.Bucket]bool)
-	for _, b := range m {
-		if !seen[b] {
-			seen[b] = true
-			errs = append(errs, b.Close())
-		}
-	}
-	return errors.Join(errs...)
 }
 
 // r2Bindings adapts the buckets to what the JS runtime binds.
