@@ -86,6 +86,13 @@ func NewShared(log Log, f Syncer) *Shared {
 // checkpoint: about SQLite's automatic one (1000 pages of 4 KiB).
 const CheckpointBytes = 4 << 20
 
+// WALSizeLimit is the journal_size_limit a database checkpointed through
+// Shared must set: when the WAL restarts after a checkpoint, SQLite
+// truncates the file to this size. Without it the file keeps its largest
+// size, every sync sees it past CheckpointBytes, and every commit
+// checkpoints.
+const WALSizeLimit = CheckpointBytes / 4
+
 // guarded is a Shared's file as its Log sees it: its syncs and the
 // database's checkpoints exclude each other, and the first failure of
 // either fails every later sync (the kernel reports a write-back error

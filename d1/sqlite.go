@@ -7,11 +7,13 @@ import (
 	"io"
 	"net/url"
 	"reflect"
+	"strconv"
 	"strings"
 	"unsafe"
 
 	"github.com/mattn/go-sqlite3"
 
+	"github.com/cairn-dev/cairn/commit"
 	"github.com/cairn-dev/cairn/internal/sqllimit"
 )
 
@@ -71,7 +73,7 @@ func openConn(path string, writer, groupCommit bool) (*conn, error) {
 		pragmas = "PRAGMA journal_mode=WAL; PRAGMA synchronous=" + sync + "; PRAGMA foreign_keys=ON; PRAGMA journal_size_limit=67108864"
 		if groupCommit {
 			// The database checkpoints itself, to see the errors (commit.Shared).
-			pragmas += "; PRAGMA wal_autocheckpoint=0"
+			pragmas += "; PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=" + strconv.Itoa(commit.WALSizeLimit)
 		}
 	}
 	if _, err := c.c.Exec(pragmas, nil); err != nil {

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -145,7 +146,7 @@ func Open(path string, opts Options) (*Namespace, error) {
 	if opts.Commit != nil {
 		// The namespace checkpoints itself, to see the errors (commit.Shared).
 		drv.ConnectHook = func(c *sqlite3.SQLiteConn) error {
-			_, err := c.Exec("PRAGMA wal_autocheckpoint=0", nil)
+			_, err := c.Exec("PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit="+strconv.Itoa(commit.WALSizeLimit), nil)
 			return err
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -78,6 +79,12 @@ type syncState struct {
 // into the database file after a commit: about SQLite's own automatic checkpoint (1000
 // pages of 4 KiB), which cairn turns off to run checkpoints itself (see checkpointWAL).
 const walCheckpointBytes = 4 << 20
+
+// walSizeLimit is the object's journal_size_limit: when the WAL restarts
+// after a checkpoint, SQLite truncates the file to it. Without it the file
+// keeps its largest size, every Sync sees it past walCheckpointBytes, and
+// every commit checkpoints.
+const walSizeLimit = walCheckpointBytes / 4
 
 type kvState int
 
@@ -465,7 +472,7 @@ func (db *DB) openFile(create bool) (bool, error) {
 	// is not synced here (synchronous=OFF) but by the first Sync, before the WAL's, so a
 	// file never lies empty on disk next to a synced WAL (SQLite would discard that WAL).
 	// wal_autocheckpoint=0: cairn checkpoints itself, to see the errors (checkpointWAL).
-	pragmas := "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0; PRAGMA foreign_keys=ON"
+	pragmas := "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=" + strconv.Itoa(walSizeLimit) + "; PRAGMA foreign_keys=ON"
 	if create {
 		pragmas = "PRAGMA synchronous=OFF; " + pragmas
 		db.sync.mu.Lock()
