@@ -691,6 +691,7 @@
     #redirect = "follow";
     #signal = null;
     #cf;
+    #cfJSON; // request.cf as the server sent it: parsed when first read
     #fetcher = null;
     static {
       // requestInit fills a Request without the URL/option checks (wire).
@@ -702,7 +703,7 @@
         bodySet(r, body);
         return r;
       };
-      requestSetCf = (r, cf) => { r.#cf = cf; };
+      requestSetCf = (r, json) => { r.#cfJSON = json; };
     }
     constructor(input, init) {
       super();
@@ -719,6 +720,7 @@
         this.#redirect = from.#redirect;
         this.#signal = from.signal; // made now if need be: the copy follows the original's abort
         this.#cf = from.#cf;
+        this.#cfJSON = from.#cfJSON;
       } else {
         this.#url = parseURL(input);
       }
@@ -734,7 +736,7 @@
         }
         this.#signal = init.signal;
       }
-      if (init.cf !== undefined) this.#cf = init.cf;
+      if (init.cf !== undefined) { this.#cf = init.cf; this.#cfJSON = undefined; }
       this.#headers = new Headers(init.headers !== undefined ? init.headers : from ? from.#headers : undefined);
       const hasBody = init.body !== undefined && init.body !== null;
       const inherited = !hasBody && init.body === undefined && from !== null && !bodyState(from).isNull;
@@ -771,7 +773,13 @@
       }
       return this.#signal;
     }
-    get cf() { return this.#cf; }
+    get cf() {
+      if (this.#cfJSON !== undefined) {
+        this.#cf = JSON.parse(this.#cfJSON);
+        this.#cfJSON = undefined;
+      }
+      return this.#cf;
+    }
     get fetcher() { return this.#fetcher; }
     get keepalive() { return false; }
     get integrity() { return ""; }
@@ -790,6 +798,7 @@
       r.#redirect = this.#redirect;
       r.#signal = this.signal;
       r.#cf = this.#cf;
+      r.#cfJSON = this.#cfJSON;
       cloneBody(this, r);
       return r;
     }
@@ -918,7 +927,7 @@
   cairn.requestFromWire = function requestFromWire(wire) {
     const r = new Request(internal);
     // request.cf of an incoming request: JSON from the server (jsrt.WithCF).
-    if (typeof wire.cf === "string") requestSetCf(r, JSON.parse(wire.cf));
+    if (typeof wire.cf === "string") requestSetCf(r, wire.cf); // parsed if read (request.cf)
     requestAborts.set(r, { ctl: null, aborted: false, reason: undefined });
     return requestInit(r, String(wire.url), normalizeMethod(wire.method), headersSetGuard(headersFromWire(wire.headers)), wireBody(wire), null);
   };
