@@ -665,6 +665,7 @@
 
   function normalizeMethod(m) {
     m = String(m);
+    if (METHODS[m] === 1) return m; // the common case, already normal: no regexp
     if (!TOKEN.test(m)) throw new TypeError(`'${m}' is not a valid HTTP method.`);
     const up = m.toUpperCase();
     return METHODS[up] ? up : m;
