@@ -256,24 +256,9 @@ func ecExport(format string, k *cryptoKey) ([]byte, *jwkOut, *cryptoError) {
 			return nil, nil, cerr(errOperation, "%v", err)
 		}
 		return b, nil, nil
-	case "spki":
-		if k.kind != "public" {
-			return nil, nil, cerr(errInvalidAccess, "Only public keys export as spki.")
-		}
-		b, err := x509.MarshalPKIXPublicKey(pub)
-		if err != nil {
-			return nil, nil, cerr(errOperation, "%v", err)
-		}
-		return b, nil, nil
-	case "pkcs8":
-		if k.kind != "private" {
-			return nil, nil, cerr(errInvalidAccess, "Only private keys export as pkcs8.")
-		}
-		b, err := x509.MarshalPKCS8PrivateKey(k.priv)
-		if err != nil {
-			return nil, nil, cerr(errOperation, "%v", err)
-		}
-		return b, nil, nil
+	case "spki", "pkcs8":
+		b, err := exportDER(format, k)
+		return b, nil, err
 	case "jwk":
 		n := coordSize(pub.Curve)
 		j := &jwkOut{}

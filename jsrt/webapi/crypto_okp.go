@@ -211,24 +211,9 @@ func okpExport(format string, k *cryptoKey) ([]byte, *jwkOut, *cryptoError) {
 			return nil, nil, cerr(errInvalidAccess, "Only public keys export as raw.")
 		}
 		return okpBytes(k.pub), nil, nil
-	case "spki":
-		if k.kind != "public" {
-			return nil, nil, cerr(errInvalidAccess, "Only public keys export as spki.")
-		}
-		b, err := x509.MarshalPKIXPublicKey(k.pub)
-		if err != nil {
-			return nil, nil, cerr(errOperation, "%v", err)
-		}
-		return b, nil, nil
-	case "pkcs8":
-		if k.kind != "private" {
-			return nil, nil, cerr(errInvalidAccess, "Only private keys export as pkcs8.")
-		}
-		b, err := x509.MarshalPKCS8PrivateKey(k.priv)
-		if err != nil {
-			return nil, nil, cerr(errOperation, "%v", err)
-		}
-		return b, nil, nil
+	case "spki", "pkcs8":
+		b, err := exportDER(format, k)
+		return b, nil, err
 	case "jwk":
 		j := &jwkOut{}
 		j.set("kty", "OKP")

@@ -215,24 +215,9 @@ func rsaFromJWK(j *jwk, p *algParams, usages []string, extractable bool) (*rsa.P
 func rsaExport(format string, k *cryptoKey) ([]byte, *jwkOut, *cryptoError) {
 	pub := k.pub.(*rsa.PublicKey)
 	switch format {
-	case "spki":
-		if k.kind != "public" {
-			return nil, nil, cerr(errInvalidAccess, "Only public keys export as spki.")
-		}
-		b, err := x509.MarshalPKIXPublicKey(pub)
-		if err != nil {
-			return nil, nil, cerr(errOperation, "%v", err)
-		}
-		return b, nil, nil
-	case "pkcs8":
-		if k.kind != "private" {
-			return nil, nil, cerr(errInvalidAccess, "Only private keys export as pkcs8.")
-		}
-		b, err := x509.MarshalPKCS8PrivateKey(k.priv)
-		if err != nil {
-			return nil, nil, cerr(errOperation, "%v", err)
-		}
-		return b, nil, nil
+	case "spki", "pkcs8":
+		b, err := exportDER(format, k)
+		return b, nil, err
 	case "jwk":
 		j := &jwkOut{}
 		j.set("kty", "RSA")
@@ -415,4 +400,25 @@ func mgf1(h crypto.Hash, seed []byte, n int) []byte {
 		out = hh.Sum(out)
 	}
 	return out[:n]
+}
+
+// exportDER exports an asymmetric key as spki (public keys) or pkcs8
+// (private keys), as every asymmetric family does.
+func exportDER(format string, k *cryptoKey) ([]byte, *cryptoError) {
+	var b []byte
+	var err error
+	switch {
+	case format == "spki" && k.kind == "public":
+		b, err = x509.MarshalPKIXPublicKey(k.pub)
+	case format == "spki":
+		return nil, cerr(errInvalidAccess, "Only public keys export as spki.")
+	case k.kind == "private":
+		b, err = x509.MarshalPKCS8PrivateKey(k.priv)
+	default:
+		return nil, cerr(errInvalidAccess, "Only private keys export as pkcs8.")
+	}
+	if err != nil {
+		return nil, cerr(errOperation, "%v", err)
+	}
+	return b, nil
 }
