@@ -117,7 +117,7 @@ func TestCloudflareModules(t *testing.T) {
 		{"waitUntil", `const { waitUntil } = require("cloudflare:workers"); let done = false; waitUntil(new Promise((r) => setTimeout(() => { done = true; r(); }, 1))); await new Promise((r) => setTimeout(r, 5)); return done;`, "true"},
 		{"WorkflowEntrypoint subclass", `const { WorkflowEntrypoint } = require("cloudflare:workers"); class W extends WorkflowEntrypoint { run() { return this.env.WHO; } } return new W({}, { WHO: "wf" }).run();`, "wf"},
 		{"email", `const { EmailMessage } = require("cloudflare:email"); const m = new EmailMessage("a@x.dev", "b@y.dev", "Subject: hi\r\n\r\nbody"); return m.from + ">" + m.to + ":" + m.raw.length;`, "a@x.dev>b@y.dev:19"},
-		{"sockets connect says what is missing", `try { require("cloudflare:sockets").connect({ hostname: "db", port: 5432 }); } catch (e) { return e.message; }`, `cairn does not support outgoing TCP sockets (connect("db:5432") from cloudflare:sockets) yet.`},
+		{"sockets connect checks the address", `try { require("cloudflare:sockets").connect("db"); } catch (e) { return e.message; }`, "Specified address is missing port."},
 		{"Cloudflare.compatibilityFlags", `return [Cloudflare.compatibilityFlags.nodejs_compat, Cloudflare.compatibilityFlags.some_flag, Cloudflare.compatibilityFlags.other, Object.isFrozen(Cloudflare.compatibilityFlags)].join();`, "true,true,,true"},
 	}
 	for _, tt := range tests {

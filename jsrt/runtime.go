@@ -236,6 +236,7 @@ func (rt *runtime) install() error {
 		rt.installTimers,
 		rt.installFetch,
 		rt.installWebSocket,
+		rt.installSockets,
 		rt.installCache,
 		rt.installWasm,
 		func() error {

@@ -117,6 +117,11 @@ type Worker struct {
 	// overloaded is set while the process is near Config.MaxMemory.
 	overloaded atomic.Bool
 
+	// Outgoing TCP sockets (tcp.go): a reset closes those of its
+	// runtime, and Close all of them.
+	tcpMu sync.Mutex
+	tcp   map[*tcpSocket]struct{}
+
 	// Response bodies streaming from JS (body.go): a reset fails those
 	// of its runtime, and EndStreams (or Close) all of them.
 	streamsMu    sync.Mutex
@@ -242,6 +247,7 @@ func (w *Worker) Close() {
 	w.closing.Do(func() {
 		w.sockets.CloseAll() // 1012: clients reconnect
 		w.endStreams()
+		w.closeSockets(nil)
 		w.cancel()
 		stopped := make(chan struct{})
 		go func() {
