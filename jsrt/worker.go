@@ -530,6 +530,7 @@ func (rt *runtime) newExecutionContext() *goja.Object {
 	})
 	_ = ctx.Set("passThroughOnException", func() {})
 	_ = ctx.Set("props", rt.vm.NewObject())
+	_ = ctx.DefineAccessorProperty("exports", rt.vm.ToValue(func() goja.Value { return rt.ctxExports() }), nil, goja.FLAG_FALSE, goja.FLAG_TRUE)
 	return ctx
 }
 
