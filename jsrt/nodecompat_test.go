@@ -140,3 +140,25 @@ func TestWebSocketConstants(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+// EventEmitter's once goes through the emitter's own on, as Node's does:
+// a Readable starts flowing when a once("data") listener is added.
+func TestEventsOnceUsesOn(t *testing.T) {
+	got := nodeEval(t, `const EventEmitter = require("events");
+		const { Readable } = require("stream");
+		class E extends EventEmitter { on(n, l) { this.seen = (this.seen || "") + n; return super.on(n, l); } }
+		const e = new E();
+		let calls = 0;
+		const f = () => calls++;
+		e.once("x", f);
+		e.emit("x"); e.emit("x");
+		e.once("y", f);
+		e.removeListener("y", f);
+		e.emit("y");
+		const r = Readable.from(["a", "b"]);
+		const first = await new Promise((res) => r.once("data", (d) => res(String(d))));
+		return [e.seen, calls, e.listenerCount("y"), first].join(" ");`, Config{NodeCompat: true})
+	if want := "xy 1 0 a"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}

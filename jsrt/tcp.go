@@ -33,6 +33,10 @@ type tcpSocket struct {
 	vm    *goja.Runtime // the engine of rt that opened it: a reset closes it
 	ready chan struct{} // closed once the dial (or handshake) has finished
 
+	// readMu is held by a read in progress: startTls takes it to be sure
+	// no read of this socket takes the bytes of the TLS handshake.
+	readMu sync.Mutex
+
 	mu       sync.Mutex
 	conn     net.Conn // nil until ready, and if the dial failed
 	err      error    // why the dial failed
@@ -85,6 +89,8 @@ func (s *tcpSocket) close() {
 type tcpReader struct{ s *tcpSocket }
 
 func (r tcpReader) Read(p []byte) (int, error) {
+	r.s.readMu.Lock()
+	defer r.s.readMu.Unlock()
 	conn, err := r.s.wait()
 	if errors.Is(err, net.ErrClosed) {
 		return 0, io.EOF
@@ -284,6 +290,13 @@ func (rt *runtime) installSockets() error {
 			old.upgraded = true
 			old.mu.Unlock()
 			w.untrackSocket(old)
+			// A read of the plain socket may be waiting (a client reading
+			// ahead): wake it, so that it ends (EOF) without taking the
+			// server's handshake, and wait until it has.
+			_ = conn.SetReadDeadline(time.Now())
+			old.readMu.Lock()
+			_ = conn.SetReadDeadline(time.Time{})
+			old.readMu.Unlock()
 			tc := tls.Client(conn, w.tlsConfig(serverName))
 			if err := tc.HandshakeContext(ctx); err != nil {
 				_ = conn.Close()

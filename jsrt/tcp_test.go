@@ -167,3 +167,68 @@ func TestSocketsOutboundPolicy(t *testing.T) {
 		t.Errorf("got %q, want a refusal naming the private address", got)
 	}
 }
+
+// node:net and node:tls over connect(): a Socket's events and counters, a
+// TLS upgrade of a connected socket with a read in flight (as database
+// drivers do), and connect's argument forms.
+func TestNodeNet(t *testing.T) {
+	tlsSrv := httptest.NewTLSServer(http.NotFoundHandler())
+	cert := tlsSrv.TLS.Certificates[0]
+	client := tlsSrv.Client()
+	tlsSrv.Close()
+	addr := lineEchoServer(t, &cert)
+	host, port, _ := net.SplitHostPort(addr)
+	tests := []struct{ name, body, want string }{
+		{"echo with events", `const net = require("node:net");
+			const sock = net.connect(` + port + `, "` + host + `");
+			const events = [];
+			sock.on("connect", () => events.push("connect"));
+			sock.on("ready", () => events.push("ready"));
+			sock.setEncoding("utf8");
+			sock.write("one\n");
+			const got = await new Promise((resolve, reject) => {
+			  let buf = "";
+			  sock.on("data", (d) => { buf += d; if (buf.endsWith("\n")) resolve(buf); });
+			  sock.on("error", reject);
+			});
+			const closed = new Promise((r) => sock.on("close", () => r("close")));
+			sock.end();
+			sock.destroy();
+			return [events.join("+"), got.trim(), sock.bytesWritten, sock.bytesRead, sock.remotePort === ` + port + `, await closed].join(" ");`,
+			"connect+ready ONE 4 4 true close"},
+		{"connect options and callback", `const net = require("net");
+			return await new Promise((resolve) => {
+			  const s = net.createConnection({ host: "` + host + `", port: ` + port + ` }, () => {
+			    resolve(typeof s.address().port + " " + s.readyState + " " + net.isIP(s.remoteAddress) + " " + net.isIPv6("::1"));
+			    s.destroy();
+			  });
+			});`, "number open 4 true"},
+		{"refused", `const net = require("net");
+			const s = net.connect(1, "127.0.0.1");
+			return await new Promise((r) => s.on("error", (e) => r(e.message.split(":")[0])));`,
+			"proxy request failed, cannot connect to the specified address"},
+		{"createServer", `try { require("net").createServer(); } catch (e) { return e.code; }`, "ERR_METHOD_NOT_IMPLEMENTED"},
+		{"starttls with a read in flight", `const net = require("net"), tls = require("tls");
+			const plain = net.connect(` + port + `, "` + host + `");
+			const lines = [];
+			await new Promise((resolve) => {
+			  plain.on("data", (d) => { lines.push(String(d).trim()); if (String(d).includes("GO")) resolve(); });
+			  plain.write("STARTTLS\n");
+			});
+			// plain is still reading (its next read waits) when TLS starts.
+			const secure = tls.connect({ socket: plain, servername: "example.com" });
+			await new Promise((r) => secure.once("secureConnect", r));
+			secure.write("secret\n");
+			const got = await new Promise((r) => secure.once("data", (d) => r(String(d).trim())));
+			secure.destroy();
+			return lines.join(",") + " " + got + " " + secure.encrypted + " " + secure.authorized;`, "GO SECRET true true"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := nodeEval(t, tt.body, Config{NodeCompat: true, HTTPClient: client})
+			if got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
