@@ -90,3 +90,29 @@ func TestCorpusLibraries(t *testing.T) {
 		t.Errorf("/ids = %s", got)
 	}
 }
+
+// chanfana with zod on hono (the shape of Cloudflare's OpenAPI template):
+// validated params, query and JSON body, a 400 for a bad body, and the
+// generated OpenAPI document and docs page.
+func TestCorpusChanfana(t *testing.T) {
+	dir := installProject(t, "testdata/corpus/openapi")
+	d := startDev(t, dir, t.TempDir())
+	d.expect("GET", "/tasks/write-tests?verbose=true", 200, `{"slug":"write-tests","verbose":true}`)
+	if status, got := d.Do("POST", "/tasks", `{"name":"ship","due":"2026-12-24"}`); status != 201 || got != `{"created":{"name":"ship","due":"2026-12-24","done":false}}` {
+		t.Errorf("POST /tasks = %d %s", status, got)
+	}
+	if status, got := d.Do("POST", "/tasks", `{"name":"","due":"soon"}`); status != 400 || !strings.Contains(got, `"success":false`) || !strings.Contains(got, "due") {
+		t.Errorf("POST /tasks with a bad body = %d %s, want 400 naming the field", status, got)
+	}
+	var doc struct {
+		OpenAPI string                    `json:"openapi"`
+		Paths   map[string]map[string]any `json:"paths"`
+	}
+	getJSON(t, d, "/openapi.json", &doc)
+	if !strings.HasPrefix(doc.OpenAPI, "3.") || doc.Paths["/tasks/{slug}"]["get"] == nil || doc.Paths["/tasks"]["post"] == nil {
+		t.Errorf("openapi.json = %+v", doc)
+	}
+	if status, got := d.Get("/docs"); status != 200 || !strings.Contains(got, "openapi.json") {
+		t.Errorf("/docs = %d %.200s", status, got)
+	}
+}
