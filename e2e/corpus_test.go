@@ -116,3 +116,26 @@ func TestCorpusChanfana(t *testing.T) {
 		t.Errorf("/docs = %d %.200s", status, got)
 	}
 }
+
+// @cloudflare/actors: handler() routes by nameFromRequest to an Actor that
+// keeps SQL state per name and runs an alarm scheduled with this.alarms.
+func TestCorpusActors(t *testing.T) {
+	dir := installProject(t, "testdata/corpus/actors")
+	d := startDev(t, dir, t.TempDir())
+	d.expect("GET", "/?name=a", 200, `{"name":"a","count":1}`)
+	d.expect("GET", "/?name=a", 200, `{"name":"a","count":2}`)
+	d.expect("GET", "/?name=b", 200, `{"name":"b","count":1}`)
+	d.expect("GET", "/alarm?name=a", 200, `{"scheduled":"delayed"}`)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		_, got := d.Get("/rings?name=a")
+		if got == `[{"payload":"wake up"}]` {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the alarm did not ring: /rings = %s\n%s", got, d.Logs)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	d.expect("GET", "/rings?name=b", 200, `[]`)
+}
