@@ -515,22 +515,29 @@ func (rt *runtime) entrypoint(name string) (target *goja.Object, isClass bool, e
 	return v.ToObject(rt.vm), false, nil
 }
 
-// newExecutionContext makes the ctx argument of a fetch handler.
+// newExecutionContext makes the ctx argument of a fetch handler: an object
+// of its own (props) whose methods are on a prototype made once per engine,
+// as workerd's ExecutionContext has them on its class.
 func (rt *runtime) newExecutionContext() *goja.Object {
-	ctx := rt.vm.NewObject()
-	// The loop keeps running the promise anyway; waitUntil only reports a
-	// rejection, which would otherwise go unseen.
-	_ = ctx.Set("waitUntil", func(p goja.Value) {
-		if _, ok := p.(*goja.Object); !ok {
-			return
-		}
-		rt.then(p, func(goja.Value) {}, func(reason goja.Value) {
-			rt.log.Error("waitUntil promise rejected", "error", rejection(reason).Error())
+	if rt.ctxProto == nil {
+		proto := rt.vm.NewObject()
+		// The loop keeps running the promise anyway; waitUntil only reports
+		// a rejection, which would otherwise go unseen.
+		_ = proto.Set("waitUntil", func(p goja.Value) {
+			if _, ok := p.(*goja.Object); !ok {
+				return
+			}
+			rt.then(p, func(goja.Value) {}, func(reason goja.Value) {
+				rt.log.Error("waitUntil promise rejected", "error", rejection(reason).Error())
+			})
 		})
-	})
-	_ = ctx.Set("passThroughOnException", func() {})
+		_ = proto.Set("passThroughOnException", func() {})
+		_ = proto.DefineAccessorProperty("exports", rt.vm.ToValue(func() goja.Value { return rt.ctxExports() }), nil, goja.FLAG_FALSE, goja.FLAG_TRUE)
+		rt.ctxProto = proto
+	}
+	ctx := rt.vm.NewObject()
+	_ = ctx.SetPrototype(rt.ctxProto)
 	_ = ctx.Set("props", rt.vm.NewObject())
-	_ = ctx.DefineAccessorProperty("exports", rt.vm.ToValue(func() goja.Value { return rt.ctxExports() }), nil, goja.FLAG_FALSE, goja.FLAG_TRUE)
 	return ctx
 }
 
