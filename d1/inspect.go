@@ -74,6 +74,11 @@ type Table struct {
 // Tables lists the user's tables and views with their row counts (D1's
 // and SQLite's internal tables left out).
 func (db *DB) Tables(ctx context.Context) ([]Table, error) {
+	return db.tables(ctx, true)
+}
+
+// tables lists the tables, with their row counts if count is set (else -1).
+func (db *DB) tables(ctx context.Context, count bool) ([]Table, error) {
 	res, _, err := db.Inspect(ctx, `SELECT name, type, coalesce(sql, '') FROM sqlite_schema
 		WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\_%' ESCAPE '\'
 		AND name NOT LIKE '\_cf\_%' ESCAPE '\' ORDER BY name`, nil, true, 0)
@@ -87,7 +92,7 @@ func (db *DB) Tables(ctx context.Context) ([]Table, error) {
 		sql, _ := r[2].(string)
 		t := Table{Name: name, Type: typ, SQL: sql, Rows: -1}
 		t.RowID = typ == "table" && !strings.Contains(strings.ToUpper(sql), "WITHOUT ROWID")
-		if typ == "table" {
+		if typ == "table" && count {
 			n, _, err := db.Inspect(ctx, `SELECT count(*) FROM `+quoteIdent(name), nil, true, 0)
 			if err != nil {
 				return nil, err
@@ -107,7 +112,7 @@ func (db *DB) Rows(ctx context.Context, table string, after int64, limit int) (R
 	if limit <= 0 {
 		limit = 100
 	}
-	tables, err := db.Tables(ctx)
+	tables, err := db.tables(ctx, false)
 	if err != nil {
 		return Result{}, false, err
 	}

@@ -148,6 +148,24 @@ type Table struct {
 // (_cf_KV) if it exists; SQLite's and cairn's other internal tables are
 // left out. A database with no file has none (none is created).
 func (db *DB) Tables() ([]Table, error) {
+	tables, err := db.tableList()
+	if err != nil {
+		return nil, err
+	}
+	for i, t := range tables {
+		if t.Type != "table" {
+			continue
+		}
+		err := db.trustedQuery(`SELECT count(*) FROM `+quoteIdent(t.Name), nil, func(r []driver.Value) { tables[i].Rows, _ = r[0].(int64) })
+		if err != nil {
+			return nil, db.fail(err)
+		}
+	}
+	return tables, nil
+}
+
+// tableList is Tables without the row counts (Rows -1).
+func (db *DB) tableList() ([]Table, error) {
 	if err := db.usable(); err != nil {
 		return nil, err
 	}
@@ -168,15 +186,6 @@ func (db *DB) Tables() ([]Table, error) {
 	if err != nil {
 		return nil, db.fail(err)
 	}
-	for i, t := range tables {
-		if t.Type != "table" {
-			continue
-		}
-		err := db.trustedQuery(`SELECT count(*) FROM `+quoteIdent(t.Name), nil, func(r []driver.Value) { tables[i].Rows, _ = r[0].(int64) })
-		if err != nil {
-			return nil, db.fail(err)
-		}
-	}
 	if tables == nil {
 		tables = []Table{}
 	}
@@ -195,7 +204,7 @@ func (db *DB) Rows(table string, after int64, limit int) (*Result, error) {
 	if limit <= 0 {
 		limit = 100
 	}
-	tables, err := db.Tables()
+	tables, err := db.tableList()
 	if err != nil {
 		return nil, err
 	}
