@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -411,5 +412,94 @@ func TestStudioLargeTable(t *testing.T) {
 		n, objectPage.Round(time.Millisecond), rowsPage.Round(time.Millisecond), n-150, deepPage.Round(time.Millisecond))
 	if rowsPage > 20*time.Second {
 		t.Errorf("first page of rows took %s", rowsPage)
+	}
+}
+
+// The studio shows an object that holds hibernatable WebSockets and was
+// evicted as hibernated, with its sockets' tags, and looking at it does
+// not disturb it: it stays out of memory and its socket stays open.
+func TestStudioHibernated(t *testing.T) {
+	dir := writeProject(t, studioFiles)
+	apiPort := freePort(t)
+	d := startDev(t, dir, t.TempDir(), "--api-port", fmt.Sprint(apiPort), "--hibernate-idle", "300ms")
+	admin := fmt.Sprintf("http://127.0.0.1:%d/client/v4", apiPort)
+	d.Get("/?name=sleepy&n=5")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, strings.Replace(d.URL, "http", "ws", 1)+"/?name=sleepy", nil)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer ws.CloseNow()
+	status := func() (live int) {
+		var env struct{ Result struct{ LiveObjects int } }
+		getJSONURL(t, admin+"/cairn/status", &env)
+		return env.Result.LiveObjects
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for status() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the object did not hibernate")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var list struct {
+		Result struct {
+			Objects []struct {
+				Name       string
+				Live       bool
+				Hibernated bool
+				WebSockets int
+				ID         string
+			}
+		}
+	}
+	getJSONURL(t, admin+"/cairn/studio/objects/STORE", &list)
+	if o := list.Result.Objects; len(o) != 1 || o[0].Live || !o[0].Hibernated || o[0].WebSockets != 1 {
+		t.Fatalf("objects = %+v", o)
+	}
+	var obj struct {
+		Result struct {
+			Hibernated bool
+			Tables     []struct{ Rows int64 }
+			WebSockets struct {
+				Hibernatable int
+				Sockets      []struct{ Tags []string }
+			}
+		}
+	}
+	getJSONURL(t, admin+"/cairn/studio/objects/STORE/"+list.Result.Objects[0].ID, &obj)
+	r := obj.Result
+	if !r.Hibernated || len(r.Tables) != 1 || r.Tables[0].Rows != 5 || r.WebSockets.Hibernatable != 1 ||
+		len(r.WebSockets.Sockets) != 1 || strings.Join(r.WebSockets.Sockets[0].Tags, ",") != "room-7,user:ada" {
+		t.Fatalf("object = %+v", r)
+	}
+	if live := status(); live != 0 {
+		t.Errorf("after the studio looked: %d live objects, want 0", live)
+	}
+	// The socket is still connected: a message wakes the object, which echoes it.
+	if err := ws.Write(ctx, websocket.MessageText, []byte("still there?")); err != nil {
+		t.Fatal(err)
+	}
+	if _, msg, err := ws.Read(ctx); err != nil || string(msg) != "still there?" {
+		t.Fatalf("echo = %q, %v", msg, err)
+	}
+}
+
+// getJSONURL GETs url (a local admin API call), which must answer 200,
+// and decodes its body into v.
+func getJSONURL(t *testing.T, url string, v any) {
+	t.Helper()
+	resp, err := testClient.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET %s = %d %s %v", url, resp.StatusCode, b, err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("GET %s: %v: %s", url, err, b)
 	}
 }

@@ -19,12 +19,19 @@ var openAPI []byte
 // /studio/ (package studio; the page holds no data and calls the API with
 // the token the user gives it) and the API's OpenAPI document at
 // /openapi.json. cairn dev --api-port serves it; a server holding several
-// Workers mounts one per Worker.
+// Workers can mount one per Worker under a prefix of its own
+// (http.StripPrefix("/w/NAME", s.AdminHandler(token))): the page finds the
+// API beside itself.
 func (s *Server) AdminHandler(token string) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/", s.AdminAPI(token))
 	mux.Handle("GET /studio/", studio.Handler("/studio/"))
-	mux.Handle("GET /studio", http.RedirectHandler("/studio/", http.StatusFound))
+	// Relative, so that it holds under a prefix (http.StripPrefix);
+	// http.Redirect would make it absolute from the stripped path.
+	mux.HandleFunc("GET /studio", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", "studio/")
+		w.WriteHeader(http.StatusFound)
+	})
 	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Access-Control-Allow-Origin", "*") // a document, no data: API explorers may read it

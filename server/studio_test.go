@@ -433,3 +433,26 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 		t.Errorf("only %d routes registered", len(registered))
 	}
 }
+
+// Under a prefix (a server holding several Workers), /studio redirects
+// relative to it and the page is served.
+func TestStudioUnderPrefix(t *testing.T) {
+	_, h := studioServer(t, "")
+	mux := http.NewServeMux()
+	mux.Handle("/w/studio/", http.StripPrefix("/w/studio", h))
+	for _, tc := range []struct {
+		path     string
+		status   int
+		location string
+	}{
+		{"/w/studio/studio", http.StatusFound, "studio/"},
+		{"/w/studio/studio/", http.StatusOK, ""},
+		{"/w/studio/openapi.json", http.StatusOK, ""},
+	} {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest("GET", tc.path, nil))
+		if rec.Code != tc.status || rec.Header().Get("Location") != tc.location {
+			t.Errorf("GET %s = %d Location %q, want %d %q", tc.path, rec.Code, rec.Header().Get("Location"), tc.status, tc.location)
+		}
+	}
+}

@@ -5,7 +5,9 @@
 // text (textContent), never as HTML.
 "use strict";
 
-const API = "/client/v4";
+// The API is beside the page: <root>/client/v4 for the page <root>/studio/,
+// so a server that mounts a Worker's admin address under a prefix works.
+const API = location.pathname.replace(/\/studio\/.*$/, "") + "/client/v4";
 const ACCOUNT = "local"; // the D1 and KV REST APIs take any account id
 const TOKEN_KEY = "cairn.studio.token";
 const PAGE_ROWS = 100;
