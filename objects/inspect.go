@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"runtime/debug"
 	"time"
 
@@ -145,6 +148,40 @@ func (h *Host) PendingAlarms(class string) map[ID]PendingAlarm {
 		}
 	}
 	return out
+}
+
+// Object describes one object of class as Objects would, without listing
+// the others: its files' size and last write (zero without storage),
+// whether it is live, and its name if the Host knows it.
+func (h *Host) Object(class string, id ID) (ObjectInfo, error) {
+	h.mu.Lock()
+	_, known := h.classes[class]
+	o, live := h.live[key{class, id}]
+	info := ObjectInfo{ID: id.String(), Live: live}
+	if live {
+		info.Name = o.Name
+	}
+	h.mu.Unlock()
+	if !known {
+		return ObjectInfo{}, fmt.Errorf("%w: %s", ErrNoClass, class)
+	}
+	_, dir, err := h.catalog.Class(class)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	for _, suffix := range []string{".sqlite", ".sqlite-wal"} {
+		st, err := os.Stat(filepath.Join(dir, id.String()+suffix))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		} else if err != nil {
+			return ObjectInfo{}, err
+		}
+		info.Size += st.Size()
+		if st.ModTime().After(info.Modified) {
+			info.Modified = st.ModTime()
+		}
+	}
+	return info, nil
 }
 
 // Classes returns the names of the classes the Host serves.

@@ -81,6 +81,15 @@ func TestInspect(t *testing.T) {
 	if got, err := h.Invoke(ctx, "Counter", id, "a", "add", 1); err != nil || got != 3.0 {
 		t.Errorf("add after = %v, %v", got, err)
 	}
+	if info, err := h.Object("Counter", id); err != nil || !info.Live || info.Size == 0 || info.Modified.IsZero() || info.Name != "a" {
+		t.Errorf("Object = %+v, %v", info, err)
+	}
+	if info, err := h.Object("Counter", ns.IDFromName("never")); err != nil || info.Live || info.Size != 0 {
+		t.Errorf("Object(never) = %+v, %v", info, err)
+	}
+	if _, err := h.Object("Nope", id); !errors.Is(err, ErrNoClass) {
+		t.Errorf("Object of an unknown class: %v", err)
+	}
 	if err := h.Inspect(ctx, "Nope", id, false, func(*storage.DB) error { return nil }); !errors.Is(err, ErrNoClass) {
 		t.Errorf("unknown class: %v", err)
 	}

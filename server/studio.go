@@ -258,16 +258,14 @@ func (s *Server) studioObject(r *http.Request) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		live := false
-		var size int64
-		var modified time.Time
-		if list, err := app.Host.Objects(class); err == nil {
-			for _, o := range list {
-				if o.ID == id.String() {
-					live, size, modified = o.Live, o.Size, o.Modified
-					name = cmp.Or(name, o.Name)
-				}
-			}
+		info, err := app.Host.Object(class, id)
+		if err != nil {
+			return nil, err
+		}
+		live, size, modified := info.Live, info.Size, info.Modified
+		name = cmp.Or(name, info.Name)
+		if a, ok := app.Host.PendingAlarms(class)[id]; ok {
+			name = cmp.Or(name, a.Name)
 		}
 		var tables []storage.Table
 		var alarm *time.Time
