@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/cairn-dev/cairn/internal/gatesim"
 	"github.com/cairn-dev/cairn/storage"
 )
 
@@ -92,5 +93,39 @@ func TestInspect(t *testing.T) {
 	}
 	if err := h.Inspect(ctx, "Nope", id, false, func(*storage.DB) error { return nil }); !errors.Is(err, ErrNoClass) {
 		t.Errorf("unknown class: %v", err)
+	}
+}
+
+// spec 20, 21: the studio sees no write that a crash could still lose. A
+// read of an object whose earlier write is not durable yet waits for it
+// (output gate), and so does the answer of an inspection's own write.
+func TestInspectOutputGate(t *testing.T) {
+	log := gatesim.NewLog()
+	h, id := kHost(t, log)
+	put := kCall(t, h, id, "put", "1")
+	heldBack(t, put, "the answer of put")
+	inspect := func(write bool, sql string) <-chan kResult {
+		ch := make(chan kResult, 1)
+		go func() {
+			err := h.Inspect(context.Background(), "K", id, write, func(db *storage.DB) error {
+				_, err := db.Inspect(sql, nil, !write, 0)
+				return err
+			})
+			ch <- kResult{nil, err}
+		}()
+		return ch
+	}
+	read := inspect(false, "SELECT 1")
+	heldBack(t, read, "an inspection after a write that is not durable")
+	log.ReleaseAll()
+	if r := outcome(t, read); r.err != nil {
+		t.Fatal(r.err)
+	}
+	outcome(t, put)
+	write := inspect(true, "CREATE TABLE t (x)")
+	heldBack(t, write, "an inspection's write that is not durable")
+	log.ReleaseAll()
+	if r := outcome(t, write); r.err != nil {
+		t.Fatal(r.err)
 	}
 }
