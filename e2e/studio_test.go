@@ -25,7 +25,7 @@ import (
 
 var (
 	studioShots   = flag.String("studio.shots", "testdata/screenshots", "directory for the studio test's screenshots")
-	studioBigRows = flag.Int("studio.bigrows", 100000, "rows of the table TestStudioLargeTable opens (the measurement used 1000000)")
+	studioBigRows = flag.Int("studio.bigrows", 20000, "rows of the table TestStudioLargeTable opens (the measurement used 1000000)")
 )
 
 // studioFiles is a Worker with a Durable Object class that fills a table
@@ -361,7 +361,7 @@ func TestStudioWrongToken(t *testing.T) {
 	}
 }
 
-// TestStudioLargeTable opens a table of -studio.bigrows rows (100,000 by
+// TestStudioLargeTable opens a table of -studio.bigrows rows (20,000 by
 // default; the README's measurement used 1,000,000) in the studio and
 // reports how long the object page and the first page of rows took to
 // render. The server reads one page (by rowid), never the table.

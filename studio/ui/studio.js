@@ -88,9 +88,15 @@ function render(...nodes) {
   main().replaceChildren(...nodes.flat().filter(Boolean));
 }
 
+// workerName names the Worker in the breadcrumbs once known.
+let workerName = null;
+
+// crumbs shows where the page is: [text, href] pairs; the first, the
+// Worker, is shown by its name.
 function crumbs(...parts) {
   const nav = document.getElementById("crumbs");
   nav.replaceChildren();
+  if (workerName && parts.length && parts[0][0] === "Worker") parts[0] = [workerName, parts[0][1]];
   parts.forEach(([text, href], i) => {
     if (i > 0) nav.append(el("span", { className: "sep" }, "›"));
     nav.append(href ? link(href, text) : el("span", {}, text));
@@ -207,7 +213,8 @@ async function rowsView(path, title) {
 async function home() {
   crumbs(["Worker"]);
   const w = await result("GET", "/cairn/studio/worker");
-  crumbs([w.name]);
+  workerName = w.name;
+  crumbs(["Worker"]);
   render(
     el("h2", {}, "Durable Object classes"),
     w.classes.length ? table(w.classes, [
@@ -383,6 +390,7 @@ async function route() {
   const path = location.hash.replace(/^#\/?/, "").split("?")[0];
   const p = path ? path.split("/").map(decodeURIComponent) : [];
   try {
+    if (workerName === null && p.length > 0) workerName = (await result("GET", "/cairn/studio/worker")).name;
     if (p.length === 0) await home();
     else if (p[0] === "do" && p.length === 2) await objectsView(p[1]);
     else if (p[0] === "do" && p.length === 3) await objectView(p[1], p[2]);
