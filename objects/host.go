@@ -69,6 +69,7 @@ type Object struct {
 	scratch  *storage.Scratch
 	activity activity
 	inst     Instance
+	gate     *Gate // set by NewGate; Host.Inspect runs on it
 }
 
 // ReopenStorage replaces a storage handle that broke (a critical SQLite

@@ -46,8 +46,9 @@ type DB struct {
 	kv      kvState          // whether _cf_KV exists
 	indexes map[string]int64 // table → number of indexes, for RowsWritten
 
-	trusted bool        // running this package's own SQL: the authorizer allows everything
-	pc      prepContext // what the authorizer saw while preparing the current user statement
+	trusted  bool        // running this package's own SQL: the authorizer allows everything
+	readOnly bool        // Inspect in read-only mode: a statement that writes is refused
+	pc       prepContext // what the authorizer saw while preparing the current user statement
 
 	savepoints int   // open savepoints (transactionSync, transaction), innermost last
 	maxPages   int64 // SetMaxPageCount's bound; 0: MaxSize

@@ -51,7 +51,8 @@ func newDevCommand() *cobra.Command {
 		Short: "Run a Worker project locally, reloading on source changes",
 		Long: `Run a Worker project (wrangler.jsonc, wrangler.json or wrangler.toml and its entry
 module) like "wrangler dev", with the state of its Durable Objects, D1 databases and KV
-namespaces kept on disk under --persist-to. --api-port also serves the admin REST API.`,
+namespaces kept on disk under --persist-to. --api-port also serves the admin REST API, the
+data studio (/studio/) and the API's OpenAPI document (/openapi.json).`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := "."
@@ -220,10 +221,11 @@ func runDev(ctx context.Context, opts server.Options, addrs listeners, watch boo
 			hs.Close()
 			return fmt.Errorf("listen (admin API): %w", err)
 		}
-		as := &http.Server{Handler: srv.AdminAPI(addrs.apiToken), ReadHeaderTimeout: 10 * time.Second}
+		as := &http.Server{Handler: srv.AdminHandler(addrs.apiToken), ReadHeaderTimeout: 10 * time.Second}
 		defer as.Close()
 		go func() { errc <- as.Serve(aln) }()
 		fmt.Fprintf(cmd.OutOrStdout(), "Admin API on http://%s/client/v4\n", aln.Addr())
+		fmt.Fprintf(cmd.OutOrStdout(), "Data studio on http://%s/studio/\n", aln.Addr())
 	}
 	if watch {
 		// Watching starts before "Ready": a change made once the server
