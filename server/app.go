@@ -76,6 +76,11 @@ type Options struct {
 	// AdminAPIPort is the port of cairn's admin API (0: none). The
 	// Worker's outbound fetch may never reach it on this machine.
 	AdminAPIPort int
+	// Workers finds the other Workers of the same process by name (cairn
+	// serve), for service bindings to them: env.SVC.fetch(request) goes to
+	// the Worker's handler (fetch only; RPC is not served yet). nil, or a
+	// nil handler: a service binding to another Worker is unsupported.
+	Workers func(name string) http.Handler
 }
 
 // App is one loaded Worker project.
@@ -239,6 +244,15 @@ func Load(opts Options) (*App, error) {
 	}
 	services := make(map[string]string, len(cfg.Services))
 	for _, sb := range cfg.Services {
+		if sb.Service != cfg.Name && sb.Entrypoint == "" && opts.Workers != nil {
+			if h := opts.Workers(sb.Service); h != nil {
+				if fetchers == nil {
+					fetchers = make(map[string]http.Handler)
+				}
+				fetchers[sb.Binding] = h
+				continue
+			}
+		}
 		if sb.Service != cfg.Name {
 			log.Warn("service binding to another Worker is not supported yet (cairn runs one Worker)", "binding", sb.Binding, "service", sb.Service)
 			unsupported[sb.Binding] = "a service binding to another Worker"
