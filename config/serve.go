@@ -40,7 +40,7 @@ type Serve struct {
 	File string // absolute path of the cairn.toml
 	Dir  string // its directory
 
-	DataDir         string
+	DataDir         string // "" if the file has none (a flag or CAIRN_DATA_DIR must give it)
 	ShutdownTimeout time.Duration // default DefaultShutdownTimeout
 	LogFormat       string        // "text" (default) or "json"
 
@@ -119,10 +119,9 @@ func (d *decoder) decodeServe(s *Serve) error {
 	if err != nil {
 		return err
 	}
-	if dir == "" {
-		return &Error{File: d.file, Msg: `"data_dir" is required: the directory where cairn keeps the Workers' state`}
+	if dir != "" { // else --data-dir or CAIRN_DATA_DIR must give it
+		s.DataDir = d.resolve(s.Dir, dir)
 	}
-	s.DataDir = d.resolve(s.Dir, dir)
 	if s.ShutdownTimeout, err = d.duration(root, "", "shutdown_timeout", DefaultShutdownTimeout); err != nil {
 		return err
 	}

@@ -94,7 +94,6 @@ func TestLoadServeErrors(t *testing.T) {
 		want      string
 	}{
 		{"syntax", "log_format = \"text\"\ndata_dir = \n", 2, "syntax error"},
-		{"no data dir", "[[workers]]\nconfig = \"a\"\n", 0, `"data_dir" is required`},
 		{"data dir type", "data_dir = 3\n", 1, `"data_dir" must be a string`},
 		{"unknown top key", "data_dir = \"d\"\nshutdown_timout = \"1s\"\n", 2, `unknown key "shutdown_timout"`},
 		{"unknown http key", "data_dir = \"d\"\n[http]\nlisten = \":1\"\nport = 3\n", 4, `unknown key "port" in http`},

@@ -413,6 +413,8 @@ func TestServeConfigErrors(t *testing.T) {
 		args, env  []string
 		want       string
 	}{
+		{name: "no data dir", toml: "[[workers]]\nconfig = \"alpha\"\n",
+			want: "no data_dir: set it in the file, or give --data-dir or CAIRN_DATA_DIR"},
 		{name: "unknown key", toml: "data_dir = \"d\"\nlisten = \":80\"\n[[workers]]\nconfig = \"alpha\"\n",
 			want: `cairn.toml:2: unknown key "listen"`},
 		{name: "bad route", toml: "data_dir = \"d\"\n[[workers]]\nconfig = \"alpha\"\nroutes = [\"a.test/x*y\"]\n",

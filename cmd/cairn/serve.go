@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -114,6 +115,14 @@ func (fl *serveFlags) apply(cmd *cobra.Command, sc *config.Serve) error {
 		}
 		sc.ShutdownTimeout = d
 	}
+	if sc.DataDir == "" {
+		return fmt.Errorf("%s: no data_dir: set it in the file, or give --data-dir or CAIRN_DATA_DIR", sc.File)
+	}
+	abs, err := filepath.Abs(sc.DataDir)
+	if err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	sc.DataDir = abs
 	if sc.ShutdownTimeout <= 0 {
 		return fmt.Errorf("shutdown timeout must be positive, got %s", sc.ShutdownTimeout)
 	}
