@@ -40,7 +40,7 @@ type Serve struct {
 	File string // absolute path of the cairn.toml
 	Dir  string // its directory
 
-	DataDir         string // "" if the file has none (a flag or CAIRN_DATA_DIR must give it)
+	DataDir         string        // "" if the file has none (a flag or CAIRN_DATA_DIR must give it)
 	ShutdownTimeout time.Duration // default DefaultShutdownTimeout
 	LogFormat       string        // "text" (default) or "json"
 
