@@ -2,9 +2,18 @@ package e2e
 
 import (
 	"bufio"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -444,5 +453,79 @@ func TestServeConfigErrors(t *testing.T) {
 				t.Errorf("err %v, output:\n%s\nwant %q", err, out, tt.want)
 			}
 		})
+	}
+}
+
+// writeCert writes a self-signed certificate for 127.0.0.1 and its key.
+func writeCert(t *testing.T, dir string) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "cairn test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"alpha.test"},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
+}
+
+// HTTPS with certificate files: the same Workers over TLS, an https://
+// route matching only there.
+func TestServeHTTPS(t *testing.T) {
+	file, _ := serveProject(t, "")
+	dir := filepath.Dir(file)
+	_, _, pool := writeCert(t, dir)
+	// beta also gets https://127.0.0.1/secure/*, over alpha's 127.0.0.1/*.
+	if err := os.WriteFile(filepath.Join(dir, "beta/wrangler.jsonc"), []byte(`{"name": "beta", "main": "index.js",
+  "routes": ["beta.test/*", "https://127.0.0.1/secure/*"]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	httpsPort := freePort(t)
+	toml, _ := os.ReadFile(file)
+	toml = []byte(strings.Replace(string(toml), "\n", fmt.Sprintf("\n[https]\nlisten = \"127.0.0.1:%d\"\ncert_file = \"cert.pem\"\nkey_file = \"key.pem\"\n", httpsPort), 1))
+	if err := os.WriteFile(file, toml, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := startServe(t, file)
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	get := func(url string) string {
+		resp, err := client.Get(url)
+		if err != nil {
+			t.Fatalf("GET %s: %v\n%s", url, err, d.Logs)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return fmt.Sprintf("%d %s", resp.StatusCode, b)
+	}
+	base := fmt.Sprintf("https://127.0.0.1:%d", httpsPort)
+	if got := get(base + "/whoami"); got != "200 alpha" {
+		t.Errorf("https /whoami = %q", got)
+	}
+	if got := get(base + "/secure/x"); got != "200 beta /secure/x" {
+		t.Errorf("https /secure/x = %q, want beta's https-only route", got)
+	}
+	if got := get(d.URL + "/secure/x"); got != "404 alpha: no /secure/x" {
+		t.Errorf("http /secure/x = %q, want alpha (the https:// route does not match http)", got)
 	}
 }
