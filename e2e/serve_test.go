@@ -40,6 +40,8 @@ const (
   "durable_objects": {"bindings": [{"name": "COUNTER", "class_name": "Counter"}]},
   "migrations": [{"tag": "v1", "new_sqlite_classes": ["Counter"]}],
   "services": [{"binding": "BETA", "service": "beta"}],
+  "d1_databases": [{"binding": "DB", "database_name": "shared", "database_id": "shared-db"}],
+  "kv_namespaces": [{"binding": "KV", "id": "shared-kv"}],
 }`
 	serveAlphaWorker = `import { DurableObject } from "cloudflare:workers";
 export class Counter extends DurableObject {
@@ -60,6 +62,11 @@ export default {
     const name = url.searchParams.get("name") ?? "x";
     switch (url.pathname) {
       case "/whoami": return new Response("alpha");
+      case "/share":
+        await env.KV.put("k", "from alpha");
+        await env.DB.exec("CREATE TABLE IF NOT EXISTS t(v TEXT)");
+        await env.DB.prepare("INSERT INTO t VALUES (?)").bind("from alpha").run();
+        return new Response("shared");
       case "/count": return env.COUNTER.getByName(name).fetch(req);
       case "/slow":
         await new Promise((r) => setTimeout(r, Number(url.searchParams.get("ms"))));
@@ -82,6 +89,8 @@ export default {
   "name": "beta",
   "main": "index.js",
   "compatibility_date": "2025-09-01",
+  "d1_databases": [{"binding": "DB", "database_name": "shared", "database_id": "shared-db"}],
+  "kv_namespaces": [{"binding": "KV", "id": "shared-kv"}],
   "routes": [
     "beta.test/*",
     {"pattern": "*.beta.test/*", "zone_name": "beta.test"},
@@ -89,7 +98,12 @@ export default {
   ],
 }`
 	serveBetaWorker = `export default {
-  async fetch(req) { return new Response("beta " + new URL(req.url).pathname); },
+  async fetch(req, env) {
+    const path = new URL(req.url).pathname;
+    if (path === "/kv") return new Response(await env.KV.get("k") ?? "none");
+    if (path === "/d1") return new Response(String(await env.DB.prepare("SELECT v FROM t").first("v")));
+    return new Response("beta " + path);
+  },
 };`
 )
 
@@ -212,8 +226,22 @@ func TestServeRoutesTwoWorkers(t *testing.T) {
 	if status, body := d.Do("POST", "/count?name=a", ""); status != 200 || body != "1" {
 		t.Errorf("POST /count = %d %q", status, body)
 	}
+	// D1 and KV belong to the account: what alpha writes, beta (binding
+	// the same ids) reads.
+	if status, body := hostGet(t, d, "beta.test", "/kv"); status != 200 || body != "none" {
+		t.Errorf("beta /kv before = %d %q", status, body)
+	}
+	if status, body := hostGet(t, d, "alpha.test", "/share"); status != 200 || body != "shared" {
+		t.Fatalf("alpha /share = %d %q\n%s", status, body, d.Logs)
+	}
+	for path, want := range map[string]string{"/kv": "from alpha", "/d1": "from alpha"} {
+		if status, body := hostGet(t, d, "beta.test", path); status != 200 || body != want {
+			t.Errorf("beta %s = %d %q, want %q", path, status, body, want)
+		}
+	}
 	// Each Worker's state lives in its own directory under data_dir.
-	for _, p := range []string{"cairn.lock", "alpha/cairn.lock", "alpha/catalog.json", "beta/cairn.lock"} {
+	for _, p := range []string{"cairn.lock", "alpha/cairn.lock", "alpha/catalog.json", "beta/cairn.lock",
+		".account/d1/shared-db.sqlite", ".account/kv/shared-kv.sqlite"} {
 		if _, err := os.Stat(filepath.Join(data, p)); err != nil {
 			t.Errorf("state: %v", err)
 		}

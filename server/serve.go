@@ -21,17 +21,18 @@ import (
 // <data_dir>/<worker>/; a Router sends each request to one of them by its
 // host and path; the admin API serves them all.
 //
-// What is account-level on Cloudflare is only partly so here: the admin
-// API finds a D1 database or KV namespace among every Worker's, but each
-// Worker opens the databases and namespaces it binds in its own state
-// directory, so two Workers binding the same database_id see two databases.
-// Service bindings to another Worker of the Fleet reach it (fetch only);
-// Durable Object bindings with a script_name do not yet.
+// D1 databases and KV namespaces belong to the account, as on Cloudflare,
+// when the Workers are loaded with an Account (cairn serve does): two
+// Workers binding the same database_id share one database. R2 buckets and
+// Durable Objects stay with their Worker. Service bindings to another
+// Worker of the Fleet reach it (fetch only); Durable Object bindings with
+// a script_name do not yet.
 type Fleet struct {
 	log      *slog.Logger
 	router   *Router
 	names    []string // in the order of cairn.toml
 	servers  map[string]*Server
+	account  *Account // nil: each Worker has its own D1 and KV
 	draining atomic.Bool
 }
 
@@ -49,6 +50,9 @@ func NewFleet(names []string, router *Router, log *slog.Logger) (*Fleet, error) 
 	}
 	return f, nil
 }
+
+// UseAccount makes the Fleet close acc once its Workers are closed.
+func (f *Fleet) UseAccount(acc *Account) { f.account = acc }
 
 // Names returns the Workers' names, in the order of cairn.toml.
 func (f *Fleet) Names() []string { return slices.Clone(f.names) }
@@ -120,6 +124,9 @@ func (f *Fleet) Close() error {
 		}()
 	}
 	wg.Wait()
+	if f.account != nil { // after the Apps that borrow from it
+		errs = append(errs, f.account.Close())
+	}
 	return errors.Join(errs...)
 }
 
@@ -261,6 +268,13 @@ func (f *Fleet) AdminAPI(token string) http.Handler {
 	api.HandleRaw("POST "+kvBase, first.ServeHTTP)
 	kvOwner := func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
+		// A Worker that binds the namespace has it open: it serves it.
+		for _, n := range f.names {
+			if app := f.servers[n].Current(); app != nil && slices.ContainsFunc(app.Config.KVNamespaces, func(b config.KVNamespace) bool { return KVNamespaceID(b) == id }) {
+				per[n].ServeHTTP(w, r)
+				return
+			}
+		}
 		for _, n := range f.names {
 			if _, err := f.servers[n].kvNamespace(id); err == nil {
 				per[n].ServeHTTP(w, r)

@@ -34,6 +34,11 @@ func testFleet(t *testing.T) *Fleet {
 		t.Fatal(err)
 	}
 	locks := &StateLocks{}
+	acc, err := OpenAccount(data, locks, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.UseAccount(acc)
 	t.Cleanup(func() {
 		if err := f.Close(); err != nil {
 			t.Error(err)
@@ -43,8 +48,9 @@ func testFleet(t *testing.T) *Fleet {
 	for _, n := range []string{"a", "b"} {
 		dir := t.TempDir()
 		cfg := fmt.Sprintf(`{"name": %q, "main": "index.js",
-  "d1_databases": [{"binding": "DB", "database_name": "%sdb", "database_id": "%sdb-id"}],
-  "kv_namespaces": [{"binding": "KV", "id": "k%s"}],
+  "d1_databases": [{"binding": "DB", "database_name": "%sdb", "database_id": "%sdb-id"},
+    {"binding": "SHARED_DB", "database_name": "common", "database_id": "common-id"}],
+  "kv_namespaces": [{"binding": "KV", "id": "k%s"}, {"binding": "SHARED", "id": "common"}],
   "services": [{"binding": "OTHER", "service": "b"}]}`, n, n, n, n)
 		for name, content := range map[string]string{
 			"wrangler.jsonc": cfg,
@@ -54,7 +60,7 @@ func testFleet(t *testing.T) *Fleet {
 				t.Fatal(err)
 			}
 		}
-		app, err := Load(Options{Config: dir, PersistTo: data, Logger: log, Locks: locks, Workers: f.Handler})
+		app, err := Load(Options{Config: dir, PersistTo: data, Logger: log, Locks: locks, Workers: f.Handler, Account: acc})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -94,7 +100,7 @@ func TestFleetAdminAPI(t *testing.T) {
 		{"POST", d1 + "/bdb/query", `{"sql": "SELECT x FROM t"}`, 200, `"results":[{"x":7}]`},
 		{"POST", d1 + "/adb/query", `{"sql": "SELECT x FROM t"}`, 400, "no such table"}, // a's database is another one
 		{"GET", "/workers/b" + d1 + "/bdb", "", 200, `"name":"bdb"`},
-		{"GET", "/workers/a" + d1 + "/bdb", "", 404, "could not be found"},
+		{"GET", "/workers/a" + d1 + "/bdb", "", 200, `"name":"bdb"`}, // account-level: every Worker's API sees it
 		{"GET", d1 + "/nope", "", 404, "The database nope could not be found"},
 		{"POST", d1, `{"name": "made"}`, 200, `"name":"made"`},
 		{"GET", "/workers/a" + d1 + "/made", "", 200, `"name":"made"`}, // made in the first Worker
@@ -103,9 +109,15 @@ func TestFleetAdminAPI(t *testing.T) {
 		{"PUT", kvb + "/kb/values/greeting", "hello", 200, `"success":true`},
 		{"GET", kvb + "/kb/values/greeting", "", 200, "hello"},
 		{"GET", "/workers/b" + kvb + "/kb/values/greeting", "", 200, "hello"},
-		{"GET", "/workers/a" + kvb + "/kb/values/greeting", "", 404, "namespace not found"},
+		{"GET", "/workers/a" + kvb + "/kb/values/greeting", "", 200, "hello"},
 		{"GET", kvb + "/ka/values/greeting", "", 404, "key not found"},
 		{"GET", kvb + "/kz/values/greeting", "", 404, "namespace not found"},
+		// Account-level: both Workers bind "common" and share it.
+		{"PUT", kvb + "/common/values/k", "shared", 200, `"success":true`},
+		{"GET", "/workers/a" + kvb + "/common/values/k", "", 200, "shared"},
+		{"GET", "/workers/b" + kvb + "/common/values/k", "", 200, "shared"},
+		{"POST", "/workers/a" + d1 + "/common-id/query", `{"sql": "CREATE TABLE s(v); INSERT INTO s VALUES ('from a')"}`, 200, `"success":true`},
+		{"POST", "/workers/b" + d1 + "/common-id/query", `{"sql": "SELECT v FROM s"}`, 200, `"results":[{"v":"from a"}]`},
 		{"GET", "/client/v4/cairn/workers", "", 200, `"name":"b","routes":["b.test/*"],"loaded":true`},
 		{"GET", "/cairn/healthz", "", 200, `"status":"ok"`},
 		{"GET", "/client/v4/nope", "", 404, "Could not route"},

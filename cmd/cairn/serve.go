@@ -234,6 +234,11 @@ func runServe(ctx context.Context, sc *config.Serve, stdout, stderr io.Writer) e
 		return fmt.Errorf("%s: %w", sc.File, err)
 	}
 	defer fleet.Close()
+	account, err := server.OpenAccount(sc.DataDir, locks, log)
+	if err != nil {
+		return err
+	}
+	fleet.UseAccount(account)
 	adminPort := 0
 	if sc.Admin != "" {
 		_, p, _ := net.SplitHostPort(sc.Admin)
@@ -255,6 +260,7 @@ func runServe(ctx context.Context, sc *config.Serve, stdout, stderr io.Writer) e
 			Locks:        locks,
 			AdminAPIPort: adminPort,
 			Workers:      fleet.Handler,
+			Account:      account,
 		})
 		if err != nil {
 			return fmt.Errorf("worker %s: %w", w.name, err)
