@@ -276,7 +276,7 @@ func runServe(ctx context.Context, sc *config.Serve, stdout, stderr io.Writer) e
 		if err != nil {
 			return nil, nil, fmt.Errorf("listen on %s: %w", addr, err)
 		}
-		hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(handler, slog.LevelWarn)}
+		hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(handler, slog.LevelWarn)}
 		go func() {
 			var err error
 			if len(tlsFiles) == 2 {
