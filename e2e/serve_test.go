@@ -45,6 +45,10 @@ const (
 }`
 	serveAlphaWorker = `import { DurableObject } from "cloudflare:workers";
 export class Counter extends DurableObject {
+  value() {
+    this.ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS c(v INTEGER)");
+    return this.ctx.storage.sql.exec("SELECT count(*) AS n FROM c").one().n;
+  }
   async fetch(req) {
     const sql = this.ctx.storage.sql;
     sql.exec("CREATE TABLE IF NOT EXISTS c(v INTEGER)");
@@ -91,6 +95,7 @@ export default {
   "compatibility_date": "2025-09-01",
   "d1_databases": [{"binding": "DB", "database_name": "shared", "database_id": "shared-db"}],
   "kv_namespaces": [{"binding": "KV", "id": "shared-kv"}],
+  "durable_objects": {"bindings": [{"name": "ALPHA_COUNTER", "class_name": "Counter", "script_name": "alpha"}]},
   "routes": [
     "beta.test/*",
     {"pattern": "*.beta.test/*", "zone_name": "beta.test"},
@@ -100,6 +105,11 @@ export default {
 	serveBetaWorker = `export default {
   async fetch(req, env) {
     const path = new URL(req.url).pathname;
+    if (path === "/remote-inc") {
+      const res = await env.ALPHA_COUNTER.getByName("shared").fetch("http://do/count", { method: "POST" });
+      return new Response("inc " + (await res.text()));
+    }
+    if (path === "/remote-rpc") return new Response("rpc " + (await env.ALPHA_COUNTER.getByName("shared").value()));
     if (path === "/kv") return new Response(await env.KV.get("k") ?? "none");
     if (path === "/d1") return new Response(String(await env.DB.prepare("SELECT v FROM t").first("v")));
     return new Response("beta " + path);
@@ -226,6 +236,19 @@ func TestServeRoutesTwoWorkers(t *testing.T) {
 	if status, body := d.Do("POST", "/count?name=a", ""); status != 200 || body != "1" {
 		t.Errorf("POST /count = %d %q", status, body)
 	}
+	// beta reaches alpha's Durable Objects through script_name, by fetch
+	// and by RPC; alpha sees the same object.
+	for _, want := range []string{"inc 1", "inc 2"} {
+		if status, body := hostGet(t, d, "beta.test", "/remote-inc"); status != 200 || body != want {
+			t.Errorf("beta /remote-inc = %d %q, want %q\n%s", status, body, want, d.Logs)
+		}
+	}
+	if status, body := hostGet(t, d, "beta.test", "/remote-rpc"); status != 200 || body != "rpc 2" {
+		t.Errorf("beta /remote-rpc = %d %q", status, body)
+	}
+	if status, body := hostGet(t, d, "alpha.test", "/count?name=shared"); status != 200 || body != "2" {
+		t.Errorf("alpha's own view of the object = %d %q", status, body)
+	}
 	// D1 and KV belong to the account: what alpha writes, beta (binding
 	// the same ids) reads.
 	if status, body := hostGet(t, d, "beta.test", "/kv"); status != 200 || body != "none" {
@@ -257,7 +280,8 @@ func TestServeRoutesTwoWorkers(t *testing.T) {
 		want   string
 	}{
 		{"/cairn/healthz", 200, `"status":"ok"`},
-		{"/client/v4/cairn/workers", 200, `{"name":"alpha","routes":["alpha.test/*","127.0.0.1/*"],"loaded":true,"liveObjects":1},{"name":"beta","routes":["alpha.test/beta/*","beta.test/*","*.beta.test/*"]`},
+		// alpha hosts both objects, "a" and the one beta reached by script_name.
+		{"/client/v4/cairn/workers", 200, `{"name":"alpha","routes":["alpha.test/*","127.0.0.1/*"],"loaded":true,"liveObjects":2},{"name":"beta","routes":["alpha.test/beta/*","beta.test/*","*.beta.test/*"]`},
 		{"/workers/alpha/client/v4/cairn/status", 200, `"name":"alpha"`},
 		{"/workers/beta/client/v4/cairn/status", 200, `"name":"beta"`},
 		{"/workers/nope/client/v4/cairn/status", 404, `no Worker named \"nope\"`},

@@ -108,7 +108,7 @@ func (rt *runtime) newEnv() (*goja.Object, error) {
 		if err != nil {
 			return nil, fmt.Errorf("durable object binding %s: %w", binding, err)
 		}
-		n := rt.namespaceNatives(class, ns)
+		n := rt.namespaceNatives(class, func() (*objects.Host, *objects.Namespace, error) { return rt.w.cfg.Host, ns, nil })
 		guardNatives(vm, n)
 		v, err := rt.makeNamespace(goja.Undefined(), n)
 		if err != nil {
@@ -117,6 +117,9 @@ func (rt *runtime) newEnv() (*goja.Object, error) {
 		if err := env.Set(binding, v); err != nil {
 			return nil, err
 		}
+	}
+	if err := rt.installForeignObjects(env); err != nil {
+		return nil, err
 	}
 	if err := rt.installKV(env); err != nil {
 		return nil, err
@@ -142,11 +145,21 @@ func (rt *runtime) newEnv() (*goja.Object, error) {
 	return env, nil
 }
 
-// namespaceNatives builds the natives behind a DurableObjectNamespace.
-func (rt *runtime) namespaceNatives(class string, ns *objects.Namespace) *goja.Object {
+// namespaceNatives builds the natives behind a DurableObjectNamespace;
+// resolve gives the Host serving class and its namespace (for another
+// Worker's class, those of its current version).
+func (rt *runtime) namespaceNatives(class string, resolve func() (*objects.Host, *objects.Namespace, error)) *goja.Object {
 	vm := rt.vm
 	n := vm.NewObject()
+	host := func() (*objects.Host, *objects.Namespace) {
+		h, ns, err := resolve()
+		if err != nil {
+			panic(vm.NewTypeError(err.Error()))
+		}
+		return h, ns
+	}
 	_ = n.Set("idFromName", func(name, jurisdiction string) string {
+		_, ns := host()
 		id, err := ns.IDFromNameIn(jurisdiction, name)
 		if err != nil {
 			panic(vm.NewTypeError(err.Error()))
@@ -154,6 +167,7 @@ func (rt *runtime) namespaceNatives(class string, ns *objects.Namespace) *goja.O
 		return id.String()
 	})
 	_ = n.Set("newUniqueId", func(jurisdiction string) string {
+		_, ns := host()
 		id, err := ns.NewUniqueIDIn(jurisdiction)
 		if err != nil {
 			panic(vm.NewTypeError(err.Error()))
@@ -161,6 +175,7 @@ func (rt *runtime) namespaceNatives(class string, ns *objects.Namespace) *goja.O
 		return id.String()
 	})
 	_ = n.Set("jurisdictionOf", func(s string) goja.Value {
+		_, ns := host()
 		id, err := ns.ParseID(s)
 		if err != nil {
 			panic(vm.NewTypeError(err.Error()))
@@ -171,6 +186,7 @@ func (rt *runtime) namespaceNatives(class string, ns *objects.Namespace) *goja.O
 		return goja.Undefined()
 	})
 	_ = n.Set("idFromString", func(s string) string {
+		_, ns := host()
 		id, err := ns.ParseID(s)
 		if err != nil {
 			panic(vm.NewTypeError(err.Error()))
@@ -178,16 +194,18 @@ func (rt *runtime) namespaceNatives(class string, ns *objects.Namespace) *goja.O
 		return id.String()
 	})
 	_ = n.Set("call", func(idHex, name string, pathV, args goja.Value) goja.Value {
+		h, ns := host()
 		id, err := ns.ParseID(idHex)
 		if err != nil {
 			panic(vm.NewTypeError(err.Error()))
 		}
 		path, args := rt.rpcPathArgs(pathV, args)
 		return rt.rpcPromise(args, func(payload []byte, done func([]byte, error)) {
-			rt.w.cfg.Host.Call(class, id, name, path, payload, done)
+			h.Call(class, id, name, path, payload, done)
 		})
 	})
 	_ = n.Set("fetch", func(idHex, name string, wire goja.Value) goja.Value {
+		h, ns := host()
 		id, err := ns.ParseID(idHex)
 		if err != nil {
 			panic(vm.NewTypeError(err.Error()))
@@ -197,7 +215,7 @@ func (rt *runtime) namespaceNatives(class string, ns *objects.Namespace) *goja.O
 			panic(vm.NewTypeError(err.Error()))
 		}
 		return rt.roundTrip(func(ctx context.Context) (*http.Response, error) {
-			return rt.w.cfg.Host.Fetch(ctx, class, id, name, req.WithContext(ctx))
+			return h.Fetch(ctx, class, id, name, req.WithContext(ctx))
 		})
 	})
 	return n

@@ -81,6 +81,11 @@ type Options struct {
 	// the Worker's handler (fetch only; RPC is not served yet). nil, or a
 	// nil handler: a service binding to another Worker is unsupported.
 	Workers func(name string) http.Handler
+	// ObjectHosts finds another Worker of the same process by name (cairn
+	// serve), for Durable Object bindings with its script_name: it returns
+	// nil for a Worker the process does not serve, else a function giving
+	// that Worker's current Host (nil while it is not loaded).
+	ObjectHosts func(worker string) func() *objects.Host
 	// Account, if set (cairn serve), holds the D1 databases and KV
 	// namespaces the Worker binds, shared with the other Workers; nil: they
 	// are the Worker's own, under its state directory.
@@ -183,7 +188,14 @@ func Load(opts Options) (*App, error) {
 		unsupported[b.Name] = b.Kind
 	}
 	bindings := make(map[string]string, len(cfg.DurableObjects))
+	foreign := make(map[string]jsrt.ForeignClass)
 	for _, b := range cfg.DurableObjects {
+		if b.ScriptName != "" && b.ScriptName != cfg.Name && opts.ObjectHosts != nil {
+			if resolve := opts.ObjectHosts(b.ScriptName); resolve != nil {
+				foreign[b.Name] = jsrt.ForeignClass{Worker: b.ScriptName, Class: b.ClassName, Host: resolve}
+				continue
+			}
+		}
 		if b.ScriptName != "" && b.ScriptName != cfg.Name {
 			log.Warn("durable object binding to another script is not supported yet", "binding", b.Name, "script_name", b.ScriptName)
 			unsupported[b.Name] = "a Durable Object binding to another Worker"
@@ -307,6 +319,7 @@ func Load(opts Options) (*App, error) {
 		MaxMemory:      opts.MaxMemory,
 		Vars:           vars,
 		DurableObjects: bindings,
+		ForeignObjects: foreign,
 		HostedClasses:  hosted,
 		Services:       services,
 		KV:             kvBindings(kvs),

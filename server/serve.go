@@ -14,6 +14,7 @@ import (
 
 	"github.com/cairn-dev/cairn/config"
 	"github.com/cairn-dev/cairn/d1"
+	"github.com/cairn-dev/cairn/objects"
 )
 
 // Fleet serves several Workers in one process (cairn serve). Each Worker is
@@ -24,9 +25,9 @@ import (
 // D1 databases and KV namespaces belong to the account, as on Cloudflare,
 // when the Workers are loaded with an Account (cairn serve does): two
 // Workers binding the same database_id share one database. R2 buckets and
-// Durable Objects stay with their Worker. Service bindings to another
-// Worker of the Fleet reach it (fetch only); Durable Object bindings with
-// a script_name do not yet.
+// Durable Objects stay with their Worker. Other Workers reach them through
+// Durable Object bindings with its script_name (Fleet.ObjectHost), and the
+// Worker itself through service bindings (Fleet.Handler; fetch only).
 type Fleet struct {
 	log      *slog.Logger
 	router   *Router
@@ -62,6 +63,22 @@ func (f *Fleet) Server(name string) *Server { return f.servers[name] }
 
 // Router returns the Fleet's router.
 func (f *Fleet) Router() *Router { return f.router }
+
+// ObjectHost returns a function giving the named Worker's current Durable
+// Object Host (nil while it has no App), for bindings with its script_name
+// (Options.ObjectHosts); nil for a name the Fleet does not serve.
+func (f *Fleet) ObjectHost(name string) func() *objects.Host {
+	s := f.servers[name]
+	if s == nil {
+		return nil
+	}
+	return func() *objects.Host {
+		if app := s.Current(); app != nil {
+			return app.Host
+		}
+		return nil
+	}
+}
 
 // Handler returns the handler of the named Worker for service bindings
 // (Options.Workers): the Worker's Server, without routing. It returns nil

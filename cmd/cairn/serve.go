@@ -260,6 +260,7 @@ func runServe(ctx context.Context, sc *config.Serve, stdout, stderr io.Writer) e
 			Locks:        locks,
 			AdminAPIPort: adminPort,
 			Workers:      fleet.Handler,
+			ObjectHosts:  fleet.ObjectHost,
 			Account:      account,
 		})
 		if err != nil {
