@@ -151,7 +151,8 @@ func (f *Fleet) Close() error {
 //
 //	GET /cairn/healthz                       health (no token): 200, or 503 while starting or draining
 //	GET /client/v4/cairn/workers             the Workers, their routes and live objects
-//	/workers/{worker}/client/v4/…            one Worker's whole API (as cairn dev --api-port serves it)
+//	/workers/{worker}/client/v4/…            one Worker's API (as cairn dev --api-port serves it; its
+//	                                         /accounts/… routes are the account-level ones below)
 //	/client/v4/accounts/{a}/d1/database/…    D1: the list merges every Worker's databases; a
 //	                                         database is found among them by id or name; a new one
 //	                                         is made under the first Worker
@@ -312,7 +313,15 @@ func (f *Fleet) AdminAPI(token string) http.Handler {
 			WriteAPIError(w, &APIError{Status: http.StatusNotFound, Code: 10007, Message: fmt.Sprintf("no Worker named %q is served here", name)})
 			return
 		}
-		http.StripPrefix("/workers/"+name, wapi).ServeHTTP(w, r)
+		var h http.Handler = wapi
+		if strings.HasPrefix(strings.TrimPrefix(r.URL.Path, "/workers/"+name), "/client/v4/accounts/") {
+			// D1 and KV are the account's: one API serves them whatever
+			// the mount, so the signed URLs of D1 exports and imports,
+			// which point at the account-level routes, are checked by the
+			// API that signed them.
+			h = api
+		}
+		http.StripPrefix("/workers/"+name, h).ServeHTTP(w, r)
 	})
 	mux.Handle("/", api)
 	return mux

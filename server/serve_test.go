@@ -187,3 +187,49 @@ func TestNewFleetDuplicate(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// A D1 export started through either mount gives a signed URL that the
+// admin API accepts (the URL points at the account-level route).
+func TestFleetD1ExportSignedURL(t *testing.T) {
+	f := testFleet(t)
+	srv := httptest.NewServer(f.AdminAPI(""))
+	defer srv.Close()
+	const d1 = "/client/v4/accounts/acc/d1/database"
+	for _, prefix := range []string{"", "/workers/a", "/workers/b"} {
+		req, _ := http.NewRequest("POST", srv.URL+prefix+d1+"/bdb/query", strings.NewReader(`{"sql": "CREATE TABLE IF NOT EXISTS e(x); INSERT INTO e VALUES (1)"}`))
+		req.Header.Set("Content-Type", "application/json")
+		if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("query: %v %v", resp, err)
+		}
+		req, _ = http.NewRequest("POST", srv.URL+prefix+d1+"/bdb/export", strings.NewReader(`{"output_format":"polling"}`))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var exp struct {
+			Result struct {
+				Result struct {
+					SignedURL string `json:"signed_url"`
+				} `json:"result"`
+			} `json:"result"`
+		}
+		var raw bytes.Buffer
+		_, _ = raw.ReadFrom(resp.Body)
+		resp.Body.Close()
+		_ = json.Unmarshal(raw.Bytes(), &exp)
+		if exp.Result.Result.SignedURL == "" {
+			t.Fatalf("%s: export gave no signed URL: %s", prefix, raw.String())
+		}
+		resp, err = http.Get(exp.Result.Result.SignedURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		_, _ = b.ReadFrom(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(b.String(), "CREATE TABLE") {
+			t.Errorf("%s: GET signed URL = %d %.200s", prefix, resp.StatusCode, b.String())
+		}
+	}
+}
