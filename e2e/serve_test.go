@@ -40,6 +40,7 @@ const (
   "durable_objects": {"bindings": [{"name": "COUNTER", "class_name": "Counter"}]},
   "migrations": [{"tag": "v1", "new_sqlite_classes": ["Counter"]}],
   "services": [{"binding": "BETA", "service": "beta"}],
+  "vars": {"GREETING": "from wrangler", "OTHER": "kept"},
   "d1_databases": [{"binding": "DB", "database_name": "shared", "database_id": "shared-db"}],
   "kv_namespaces": [{"binding": "KV", "id": "shared-kv"}],
 }`
@@ -66,6 +67,7 @@ export default {
     const name = url.searchParams.get("name") ?? "x";
     switch (url.pathname) {
       case "/whoami": return new Response("alpha");
+      case "/vars": return new Response(env.GREETING + ", " + env.OTHER);
       case "/share":
         await env.KV.put("k", "from alpha");
         await env.DB.exec("CREATE TABLE IF NOT EXISTS t(v TEXT)");
@@ -134,6 +136,7 @@ func serveProject(t *testing.T, settings string) (file, data string) {
 [[workers]]
 config = "alpha"
 routes = ["alpha.test/*", "127.0.0.1/*"]
+vars = { GREETING = "from cairn.toml" }
 
 [[workers]]
 config = "beta/wrangler.jsonc"
@@ -224,6 +227,7 @@ func TestServeRoutesTwoWorkers(t *testing.T) {
 		{"alpha.test", "/betamax", 404, "alpha: no /betamax"},
 		{"alpha.test", "/call-beta", 200, "beta said: beta /from-alpha"}, // service binding
 		{"alpha.test", "/count?name=a", 200, "0"},
+		{"alpha.test", "/vars", 200, "from cairn.toml, kept"}, // cairn.toml's vars over the config's
 	} {
 		if status, body := hostGet(t, d, tt.host, tt.path); status != tt.status || body != tt.body {
 			t.Errorf("GET %s%s = %d %q, want %d %q", tt.host, tt.path, status, body, tt.status, tt.body)
@@ -579,5 +583,40 @@ func TestServeHTTPS(t *testing.T) {
 	}
 	if got := get(d.URL + "/secure/x"); got != "404 alpha: no /secure/x" {
 		t.Errorf("http /secure/x = %q, want alpha (the https:// route does not match http)", got)
+	}
+}
+
+// A second SIGTERM while a request holds the shutdown exits at once with
+// status 1.
+func TestServeSecondSignal(t *testing.T) {
+	file, _ := serveProject(t, "shutdown_timeout = \"30s\"\n")
+	d := startServe(t, file)
+	go func() {
+		if resp, err := testClient.Get(d.URL + "/slow?ms=25000"); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	time.Sleep(300 * time.Millisecond)
+	_ = d.cmd.Process.Signal(syscall.SIGTERM)
+	if !d.waitLog("shutting down") {
+		t.Fatalf("no shutdown after SIGTERM\n%s", d.Logs)
+	}
+	time.Sleep(700 * time.Millisecond) // past the window where a repeat counts as the same signal
+	start := time.Now()
+	_ = d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-d.done:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+			t.Errorf("exit after a second signal: %v, want status 1", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("still running 10s after the second SIGTERM\n%s", d.Logs)
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("exited %s after the second signal", took)
+	}
+	if !strings.Contains(d.Logs.String(), "second signal") {
+		t.Errorf("log does not say why:\n%s", d.Logs)
 	}
 }
