@@ -108,7 +108,7 @@ func (rt *runtime) newEnv() (*goja.Object, error) {
 		if err != nil {
 			return nil, fmt.Errorf("durable object binding %s: %w", binding, err)
 		}
-		n := rt.namespaceNatives(class, func() (*objects.Host, *objects.Namespace, error) { return rt.w.cfg.Host, ns, nil })
+		n := rt.namespaceNatives(class, ns)
 		guardNatives(vm, n)
 		v, err := rt.makeNamespace(goja.Undefined(), n)
 		if err != nil {
@@ -145,10 +145,16 @@ func (rt *runtime) newEnv() (*goja.Object, error) {
 	return env, nil
 }
 
-// namespaceNatives builds the natives behind a DurableObjectNamespace;
-// resolve gives the Host serving class and its namespace (for another
-// Worker's class, those of its current version).
-func (rt *runtime) namespaceNatives(class string, resolve func() (*objects.Host, *objects.Namespace, error)) *goja.Object {
+// namespaceNatives builds the natives behind a DurableObjectNamespace of
+// the Worker's own class.
+func (rt *runtime) namespaceNatives(class string, ns *objects.Namespace) *goja.Object {
+	return rt.namespaceNativesOf(class, func() (*objects.Host, *objects.Namespace, error) { return rt.w.cfg.Host, ns, nil })
+}
+
+// namespaceNativesOf builds the natives behind a DurableObjectNamespace;
+// resolve gives the Host serving class and its namespace at each use (for
+// another Worker's class, those of its current version).
+func (rt *runtime) namespaceNativesOf(class string, resolve func() (*objects.Host, *objects.Namespace, error)) *goja.Object {
 	vm := rt.vm
 	n := vm.NewObject()
 	host := func() (*objects.Host, *objects.Namespace) {

@@ -35,7 +35,7 @@ func (rt *runtime) installForeignObjects(env *goja.Object) error {
 			}
 			return h, ns, nil
 		}
-		n := rt.namespaceNatives(fc.Class, resolve)
+		n := rt.namespaceNativesOf(fc.Class, resolve)
 		guardNatives(rt.vm, n)
 		v, err := rt.makeNamespace(goja.Undefined(), n)
 		if err != nil {
