@@ -19,6 +19,7 @@ func (rt *runtime) installFetch() error {
 	// A new engine (at start, or after a reset) drops the streams of the
 	// one it replaces: their reads fail instead of waiting forever.
 	rt.w.failStreams(rt)
+	rt.w.closeSockets(rt)
 	if err := rt.installBodies(); err != nil {
 		return err
 	}

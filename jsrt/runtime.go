@@ -43,9 +43,11 @@ type runtime struct {
 	loop    *eventloop.Loop
 	log     *slog.Logger
 	natives *goja.Object
-	exports *goja.Object  // module.exports of the bundle
-	require goja.Callable // the Worker's require, captured before Worker code runs
-	env     *goja.Object
+	exports *goja.Object // module.exports of the bundle
+	// loopback is ctx.exports (ctxexports.go), made on first use.
+	loopback *goja.Object
+	require  goja.Callable // the Worker's require, captured before Worker code runs
+	env      *goja.Object
 
 	// prelude-defined wire converters (see the package doc)
 	requestFromWire  goja.Callable
@@ -236,6 +238,7 @@ func (rt *runtime) install() error {
 		rt.installTimers,
 		rt.installFetch,
 		rt.installWebSocket,
+		rt.installSockets,
 		rt.installCache,
 		rt.installWasm,
 		func() error {
@@ -279,6 +282,7 @@ func (rt *runtime) install() error {
 		return err
 	}
 	rt.env = env
+	rt.loopback = nil
 	hideNatives(vm)
 
 	module := vm.NewObject()

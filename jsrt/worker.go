@@ -120,6 +120,11 @@ type Worker struct {
 	// overloaded is set while the process is near Config.MaxMemory.
 	overloaded atomic.Bool
 
+	// Outgoing TCP sockets (tcp.go): a reset closes those of its
+	// runtime, and Close all of them.
+	tcpMu sync.Mutex
+	tcp   map[*tcpSocket]struct{}
+
 	// Response bodies streaming from JS (body.go): a reset fails those
 	// of its runtime, and EndStreams (or Close) all of them.
 	streamsMu    sync.Mutex
@@ -245,6 +250,7 @@ func (w *Worker) Close() {
 	w.closing.Do(func() {
 		w.sockets.CloseAll() // 1012: clients reconnect
 		w.endStreams()
+		w.closeSockets(nil)
 		w.cancel()
 		stopped := make(chan struct{})
 		go func() {
@@ -527,6 +533,7 @@ func (rt *runtime) newExecutionContext() *goja.Object {
 	})
 	_ = ctx.Set("passThroughOnException", func() {})
 	_ = ctx.Set("props", rt.vm.NewObject())
+	_ = ctx.DefineAccessorProperty("exports", rt.vm.ToValue(func() goja.Value { return rt.ctxExports() }), nil, goja.FLAG_FALSE, goja.FLAG_TRUE)
 	return ctx
 }
 
