@@ -233,6 +233,9 @@ func TestServeRoutesTwoWorkers(t *testing.T) {
 			t.Errorf("GET %s%s = %d %q, want %d %q", tt.host, tt.path, status, body, tt.status, tt.body)
 		}
 	}
+	if strings.Contains(d.Logs.String(), "routes") && strings.Contains(d.Logs.String(), "not cairn dev") {
+		t.Errorf("cairn serve warns that beta's routes are ignored:\n%s", d.Logs)
+	}
 	status, body := hostGet(t, d, "gamma.test", "/a")
 	if status != 404 || !strings.Contains(body, "No Worker route matches gamma.test/a") {
 		t.Errorf("unrouted host = %d %q", status, body)

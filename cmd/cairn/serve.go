@@ -166,7 +166,7 @@ func runServe(ctx context.Context, sc *config.Serve, stdout, stderr io.Writer) e
 	if sc.LogFormat == "json" {
 		handler = slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo})
 	}
-	log := slog.New(handler)
+	log := slog.New(serveOnlyFilter{handler})
 
 	// A second SIGINT or SIGTERM ends the process at once. (main's
 	// context sees the first.)
@@ -392,4 +392,23 @@ func sdNotify(state string) {
 	}
 	defer c.Close()
 	_, _ = c.Write([]byte(state))
+}
+
+// serveOnlyFilter drops the warnings about the keys only cairn serve reads
+// (config.ServeOnly: routes), which would say they are ignored.
+type serveOnlyFilter struct{ slog.Handler }
+
+func (f serveOnlyFilter) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level == slog.LevelWarn && strings.Contains(r.Message, config.ServeOnly) {
+		return nil
+	}
+	return f.Handler.Handle(ctx, r)
+}
+
+func (f serveOnlyFilter) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return serveOnlyFilter{f.Handler.WithAttrs(attrs)}
+}
+
+func (f serveOnlyFilter) WithGroup(name string) slog.Handler {
+	return serveOnlyFilter{f.Handler.WithGroup(name)}
 }
