@@ -53,6 +53,9 @@ type Config struct {
 	// compatibility date 2026-02-24, or with delete_all_preserves_alarm).
 	DeleteAllKeepsAlarm bool
 	D1                  map[string]D1Database // binding name → D1 database
+	// ForeignObjects are Durable Object bindings to a class of another
+	// Worker of the same process (script_name), binding name → class.
+	ForeignObjects map[string]ForeignClass
 	// Fetchers are bindings served by Go handlers, such as env.ASSETS:
 	// env[name].fetch(request) calls the handler.
 	Fetchers map[string]http.Handler

@@ -76,6 +76,20 @@ type Options struct {
 	// AdminAPIPort is the port of cairn's admin API (0: none). The
 	// Worker's outbound fetch may never reach it on this machine.
 	AdminAPIPort int
+	// Workers finds the other Workers of the same process by name (cairn
+	// serve), for service bindings to them: env.SVC.fetch(request) goes to
+	// the Worker's handler (fetch only; RPC is not served yet). nil, or a
+	// nil handler: a service binding to another Worker is unsupported.
+	Workers func(name string) http.Handler
+	// ObjectHosts finds another Worker of the same process by name (cairn
+	// serve), for Durable Object bindings with its script_name: it returns
+	// nil for a Worker the process does not serve, else a function giving
+	// that Worker's current Host (nil while it is not loaded).
+	ObjectHosts func(worker string) func() *objects.Host
+	// Account, if set (cairn serve), holds the D1 databases and KV
+	// namespaces the Worker binds, shared with the other Workers; nil: they
+	// are the Worker's own, under its state directory.
+	Account *Account
 }
 
 // App is one loaded Worker project.
@@ -100,6 +114,7 @@ type App struct {
 	cf        string       // request.cf as JSON
 	cache     *cache.Store // the Cache API's responses
 	stopCrons func()       // stops the cron triggers; nil without
+	account   *Account     // lends D1 and KV (cairn serve); nil: the App owns them
 	log       *slog.Logger
 }
 
@@ -173,7 +188,14 @@ func Load(opts Options) (*App, error) {
 		unsupported[b.Name] = b.Kind
 	}
 	bindings := make(map[string]string, len(cfg.DurableObjects))
+	foreign := make(map[string]jsrt.ForeignClass)
 	for _, b := range cfg.DurableObjects {
+		if b.ScriptName != "" && b.ScriptName != cfg.Name && opts.ObjectHosts != nil {
+			if resolve := opts.ObjectHosts(b.ScriptName); resolve != nil {
+				foreign[b.Name] = jsrt.ForeignClass{Worker: b.ScriptName, Class: b.ClassName, Host: resolve}
+				continue
+			}
+		}
 		if b.ScriptName != "" && b.ScriptName != cfg.Name {
 			log.Warn("durable object binding to another script is not supported yet", "binding", b.Name, "script_name", b.ScriptName)
 			unsupported[b.Name] = "a Durable Object binding to another Worker"
@@ -190,29 +212,39 @@ func Load(opts Options) (*App, error) {
 	guarded := lock.guard(durable, log)
 	d1s := d1.NewManager(D1Dir(persist, cfg.Name), log)
 	d1s.Commit = guarded
+	closeD1, closeKV := d1s.Close, closeEach[*kv.Namespace]
+	if opts.Account != nil { // lent by the account, which closes them
+		d1s = opts.Account.D1
+		closeD1, closeKV = func() error { return nil }, func(map[string]*kv.Namespace) error { return nil }
+	}
 	d1Bindings, err := openD1(d1s, cfg.D1Databases)
 	if err != nil {
-		d1s.Close()
+		closeD1()
 		durable.Close()
 		return nil, err
 	}
-	kvs, err := openKV(cfg, persist, guarded, log)
+	var kvs map[string]*kv.Namespace
+	if opts.Account != nil {
+		kvs, err = opts.Account.openKV(cfg)
+	} else {
+		kvs, err = openKV(cfg, persist, guarded, log)
+	}
 	if err != nil {
-		d1s.Close()
+		closeD1()
 		durable.Close()
 		return nil, err
 	}
 	r2s, err := openR2(cfg, persist, guarded, log)
 	if err != nil {
-		d1s.Close()
-		closeEach(kvs)
+		closeD1()
+		closeKV(kvs)
 		durable.Close()
 		return nil, err
 	}
 	static, err := openAssets(cfg, log)
 	if err != nil {
-		d1s.Close()
-		closeEach(kvs)
+		closeD1()
+		closeKV(kvs)
 		closeEach(r2s)
 		durable.Close()
 		return nil, err
@@ -223,22 +255,31 @@ func Load(opts Options) (*App, error) {
 	}
 	cf, err := cfJSON(opts.CF)
 	if err != nil {
-		d1s.Close()
-		closeEach(kvs)
+		closeD1()
+		closeKV(kvs)
 		closeEach(r2s)
 		durable.Close()
 		return nil, err
 	}
 	responses, err := cache.Open(filepath.Join(persist, cfg.Name, "cache.sqlite"), opts.CacheMaxBytes)
 	if err != nil {
-		d1s.Close()
-		closeEach(kvs)
+		closeD1()
+		closeKV(kvs)
 		closeEach(r2s)
 		durable.Close()
 		return nil, err
 	}
 	services := make(map[string]string, len(cfg.Services))
 	for _, sb := range cfg.Services {
+		if sb.Service != cfg.Name && sb.Entrypoint == "" && opts.Workers != nil {
+			if h := opts.Workers(sb.Service); h != nil {
+				if fetchers == nil {
+					fetchers = make(map[string]http.Handler)
+				}
+				fetchers[sb.Binding] = h
+				continue
+			}
+		}
 		if sb.Service != cfg.Name {
 			log.Warn("service binding to another Worker is not supported yet (cairn runs one Worker)", "binding", sb.Binding, "service", sb.Service)
 			unsupported[sb.Binding] = "a service binding to another Worker"
@@ -263,9 +304,9 @@ func Load(opts Options) (*App, error) {
 	if err := host.EnableAlarms(filepath.Join(persist, cfg.Name, "alarms.sqlite"), cmp.Or(opts.AlarmRetry, 2*time.Second)); err != nil {
 		responses.Close()
 		host.Close()
-		closeEach(kvs)
+		closeKV(kvs)
 		closeEach(r2s)
-		d1s.Close()
+		closeD1()
 		durable.Close()
 		return nil, err
 	}
@@ -278,6 +319,7 @@ func Load(opts Options) (*App, error) {
 		MaxMemory:      opts.MaxMemory,
 		Vars:           vars,
 		DurableObjects: bindings,
+		ForeignObjects: foreign,
 		HostedClasses:  hosted,
 		Services:       services,
 		KV:             kvBindings(kvs),
@@ -301,16 +343,19 @@ func Load(opts Options) (*App, error) {
 	if err != nil {
 		responses.Close()
 		host.Close()
-		closeEach(kvs)
+		closeKV(kvs)
 		closeEach(r2s)
-		d1s.Close()
+		closeD1()
 		durable.Close()
 		return nil, fmt.Errorf("%s: %w", relName(cfg.Dir, cfg.Main), err)
 	}
 	host.SetSockets(w.Sockets()) // Go objects' WebSockets close with the Worker's
 	inputs := append(slices.Clone(res.Inputs), file, filepath.Join(cfg.Dir, ".dev.vars"))
 	app := &App{Config: cfg, Worker: w, Host: host, KV: kvs, R2: r2s, KVAll: kv.NewCatalog(persist, cfg.Name), D1: d1s, durable: durable, Inputs: inputs,
-		Assets: static, cf: cf, log: log, cache: responses}
+		Assets: static, cf: cf, log: log, cache: responses, account: opts.Account}
+	if opts.Account != nil {
+		app.KVAll = opts.Account.KVCatalog()
+	}
 	if ownLocks {
 		app.locks = locks
 	}
@@ -339,7 +384,11 @@ func (a *App) Close() error {
 	}
 	a.Worker.Close()
 	// The commit log last: closing waits for the syncs in flight.
-	err := errors.Join(a.Host.Close(), closeEach(a.KV), closeEach(a.R2), a.D1.Close(), a.cache.Close(), a.durable.Close())
+	closeD1, closeKV := a.D1.Close, closeEach[*kv.Namespace]
+	if a.account != nil { // the account's to close
+		closeD1, closeKV = func() error { return nil }, func(map[string]*kv.Namespace) error { return nil }
+	}
+	err := errors.Join(a.Host.Close(), closeKV(a.KV), closeEach(a.R2), closeD1(), a.cache.Close(), a.durable.Close())
 	if a.locks != nil {
 		err = errors.Join(err, a.locks.Close())
 	}

@@ -23,8 +23,13 @@ var openAPI []byte
 // (http.StripPrefix("/w/NAME", s.AdminHandler(token))): the page finds the
 // API beside itself.
 func (s *Server) AdminHandler(token string) http.Handler {
+	return s.adminHandler(s.AdminAPI(token))
+}
+
+// adminHandler serves api with the studio's page and the OpenAPI document.
+func (s *Server) adminHandler(api http.Handler) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/", s.AdminAPI(token))
+	mux.Handle("/", api)
 	mux.Handle("GET /studio/", studio.Handler("/studio/"))
 	// Relative, so that it holds under a prefix (http.StripPrefix);
 	// http.Redirect would make it absolute from the stripped path.
