@@ -138,44 +138,49 @@ func (c *Catalog) file() string { return filepath.Join(c.dir, "catalog.json") }
 // after the catalog is saved but before a deleted class's directory is
 // removed leaves an orphaned directory, never a class pointing at lost data.
 func (c *Catalog) Apply(migrations []config.Migration) error {
+	p, err := c.Plan(migrations)
+	if err != nil {
+		return err
+	}
+	if err := p.Commit(); err != nil {
+		return err
+	}
+	return p.RemoveDeleted()
+}
+
+// MigrationPlan is the change migrations make to a Catalog, checked but not
+// yet saved (see Plan).
+type MigrationPlan struct {
+	c          *Catalog
+	migrations []config.Migration
+	doomed     []string // storage dirs of deleted classes, once committed
+}
+
+// Plan checks migrations against the catalog as Apply does (the same
+// errors, naming the tag) without changing it, in memory or on disk. A
+// deploy plans the new version's migrations, loads the version, and
+// commits them only once it loaded: a version that fails to load changes
+// nothing.
+func (c *Catalog) Plan(migrations []config.Migration) (*MigrationPlan, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	next := c.data.clone()
-	var doomed []string // storage dirs to remove once the catalog is saved
-	for _, m := range migrations {
-		if slices.Contains(next.Applied, m.Tag) {
-			continue
-		}
-		for _, name := range m.NewClasses {
-			if err := next.declare(m.Tag, name, false); err != nil {
-				return err
-			}
-		}
-		for _, name := range m.NewSQLiteClasses {
-			if err := next.declare(m.Tag, name, true); err != nil {
-				return err
-			}
-		}
-		for _, r := range m.RenamedClasses {
-			e, ok := next.Classes[r.From]
-			if !ok {
-				return fmt.Errorf("migration %q: cannot rename class %q: it does not exist", m.Tag, r.From)
-			}
-			if _, ok := next.Classes[r.To]; ok {
-				return fmt.Errorf("migration %q: cannot rename class %q to %q: %q already exists", m.Tag, r.From, r.To, r.To)
-			}
-			delete(next.Classes, r.From)
-			next.Classes[r.To] = e
-		}
-		for _, name := range m.DeletedClasses {
-			e, ok := next.Classes[name]
-			if !ok {
-				return fmt.Errorf("migration %q: cannot delete class %q: it does not exist", m.Tag, name)
-			}
-			delete(next.Classes, name)
-			doomed = append(doomed, filepath.Join(c.dir, e.Dir))
-		}
-		next.Applied = append(next.Applied, m.Tag)
+	if _, _, err := c.data.migrate(c.dir, migrations); err != nil {
+		return nil, err
+	}
+	return &MigrationPlan{c: c, migrations: slices.Clone(migrations)}, nil
+}
+
+// Commit saves the planned migrations, atomically. They apply to the
+// catalog as it is now (a class created on first use since Plan is kept),
+// so Commit fails only if they no longer fit it, or on an I/O error; then
+// nothing changed.
+func (p *MigrationPlan) Commit() error {
+	c := p.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	next, doomed, err := c.data.migrate(c.dir, p.migrations)
+	if err != nil {
+		return err
 	}
 	if len(next.Applied) == len(c.data.Applied) {
 		return nil // every tag was applied before
@@ -184,12 +189,64 @@ func (c *Catalog) Apply(migrations []config.Migration) error {
 		return err
 	}
 	c.data = next
-	for _, dir := range doomed {
+	p.doomed = doomed
+	return nil
+}
+
+// RemoveDeleted deletes the storage of the classes the committed migrations
+// deleted. Call it once no object of theirs runs: after Commit when no
+// object has run yet, or once the previous version of the Worker stopped.
+func (p *MigrationPlan) RemoveDeleted() error {
+	for _, dir := range p.doomed {
 		if err := os.RemoveAll(dir); err != nil {
 			return fmt.Errorf("delete storage of a deleted class: %w", err)
 		}
 	}
+	p.doomed = nil
 	return nil
+}
+
+// migrate returns d with migrations applied (skipping applied tags) and the
+// storage directories of the classes they delete, or the first error.
+func (d catalogData) migrate(dir string, migrations []config.Migration) (catalogData, []string, error) {
+	next := d.clone()
+	var doomed []string
+	for _, m := range migrations {
+		if slices.Contains(next.Applied, m.Tag) {
+			continue
+		}
+		for _, name := range m.NewClasses {
+			if err := next.declare(m.Tag, name, false); err != nil {
+				return catalogData{}, nil, err
+			}
+		}
+		for _, name := range m.NewSQLiteClasses {
+			if err := next.declare(m.Tag, name, true); err != nil {
+				return catalogData{}, nil, err
+			}
+		}
+		for _, r := range m.RenamedClasses {
+			e, ok := next.Classes[r.From]
+			if !ok {
+				return catalogData{}, nil, fmt.Errorf("migration %q: cannot rename class %q: it does not exist", m.Tag, r.From)
+			}
+			if _, ok := next.Classes[r.To]; ok {
+				return catalogData{}, nil, fmt.Errorf("migration %q: cannot rename class %q to %q: %q already exists", m.Tag, r.From, r.To, r.To)
+			}
+			delete(next.Classes, r.From)
+			next.Classes[r.To] = e
+		}
+		for _, name := range m.DeletedClasses {
+			e, ok := next.Classes[name]
+			if !ok {
+				return catalogData{}, nil, fmt.Errorf("migration %q: cannot delete class %q: it does not exist", m.Tag, name)
+			}
+			delete(next.Classes, name)
+			doomed = append(doomed, filepath.Join(dir, e.Dir))
+		}
+		next.Applied = append(next.Applied, m.Tag)
+	}
+	return next, doomed, nil
 }
 
 // declare creates class name for migration tag, or adopts the entry that
