@@ -32,8 +32,9 @@ import (
 type Catalog struct {
 	dir string
 
-	mu   sync.Mutex
-	data catalogData
+	mu      sync.Mutex
+	data    catalogData
+	pending *MigrationPlan // staged by Plan; nil without
 }
 
 type catalogData struct {
@@ -143,6 +144,7 @@ func (c *Catalog) Apply(migrations []config.Migration) error {
 		return err
 	}
 	if err := p.Commit(); err != nil {
+		p.Discard()
 		return err
 	}
 	return p.RemoveDeleted()
@@ -151,52 +153,68 @@ func (c *Catalog) Apply(migrations []config.Migration) error {
 // MigrationPlan is the change migrations make to a Catalog, checked but not
 // yet saved (see Plan).
 type MigrationPlan struct {
-	c          *Catalog
-	migrations []config.Migration
-	doomed     []string // storage dirs of deleted classes, once committed
+	c       *Catalog
+	next    catalogData
+	changed bool     // next differs from what is saved
+	doomed  []string // storage dirs of deleted classes
+	removed bool     // RemoveDeleted may act: Commit saved next
 }
 
 // Plan checks migrations against the catalog as Apply does (the same
-// errors, naming the tag) without changing it, in memory or on disk. A
-// deploy plans the new version's migrations, loads the version, and
-// commits them only once it loaded: a version that fails to load changes
-// nothing.
+// errors, naming the tag) and stages the result without saving it. Until
+// Commit or Discard, the catalog answers Class from the staged state, in
+// memory (a class used without a migration is added there too): a new
+// version of a Worker loads against the classes its migrations make, and
+// if it fails to load, Discard leaves the catalog on disk as it was.
 func (c *Catalog) Plan(migrations []config.Migration) (*MigrationPlan, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, _, err := c.data.migrate(c.dir, migrations); err != nil {
+	next, doomed, err := c.data.migrate(c.dir, migrations)
+	if err != nil {
 		return nil, err
 	}
-	return &MigrationPlan{c: c, migrations: slices.Clone(migrations)}, nil
+	p := &MigrationPlan{c: c, next: next, doomed: doomed, changed: len(next.Applied) != len(c.data.Applied)}
+	c.pending = p
+	return p, nil
 }
 
-// Commit saves the planned migrations, atomically. They apply to the
-// catalog as it is now (a class created on first use since Plan is kept),
-// so Commit fails only if they no longer fit it, or on an I/O error; then
-// nothing changed.
+// Commit saves the staged catalog atomically; on an error nothing changed.
 func (p *MigrationPlan) Commit() error {
 	c := p.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	next, doomed, err := c.data.migrate(c.dir, p.migrations)
-	if err != nil {
-		return err
+	if c.pending != p {
+		return errors.New("commit migrations: the plan was discarded or replaced")
 	}
-	if len(next.Applied) == len(c.data.Applied) {
-		return nil // every tag was applied before
+	if p.changed {
+		if err := c.save(p.next); err != nil {
+			return err
+		}
 	}
-	if err := c.save(next); err != nil {
-		return err
-	}
-	c.data = next
-	p.doomed = doomed
+	c.data = p.next
+	c.pending = nil
+	p.removed = true
 	return nil
+}
+
+// Discard drops the staged catalog: the catalog is again what is saved.
+func (p *MigrationPlan) Discard() {
+	c := p.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.pending == p {
+		c.pending = nil
+	}
 }
 
 // RemoveDeleted deletes the storage of the classes the committed migrations
 // deleted. Call it once no object of theirs runs: after Commit when no
 // object has run yet, or once the previous version of the Worker stopped.
+// Before Commit it does nothing.
 func (p *MigrationPlan) RemoveDeleted() error {
+	if !p.removed {
+		return nil
+	}
 	for _, dir := range p.doomed {
 		if err := os.RemoveAll(dir); err != nil {
 			return fmt.Errorf("delete storage of a deleted class: %w", err)
@@ -284,6 +302,16 @@ func newClassEntry(sqlite bool) classEntry {
 func (c *Catalog) Class(name string) (ns *Namespace, storageDir string, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if p := c.pending; p != nil {
+		e, ok := p.next.Classes[name]
+		if !ok { // staged with the plan, saved by its Commit
+			e = newClassEntry(true)
+			e.Implicit = true
+			p.next.Classes[name] = e
+			p.changed = true
+		}
+		return c.namespace(name, e)
+	}
 	e, ok := c.data.Classes[name]
 	if !ok {
 		next := c.data.clone()
@@ -295,6 +323,12 @@ func (c *Catalog) Class(name string) (ns *Namespace, storageDir string, err erro
 		}
 		c.data = next
 	}
+	return c.namespace(name, e)
+}
+
+// namespace returns the namespace and storage directory of entry e of
+// class name.
+func (c *Catalog) namespace(name string, e classEntry) (*Namespace, string, error) {
 	secret, err := hex.DecodeString(e.Secret)
 	if err != nil || len(secret) == 0 {
 		return nil, "", fmt.Errorf("catalog %s: class %q has a corrupt secret", c.file(), name)

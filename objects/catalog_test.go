@@ -280,9 +280,33 @@ func TestCatalogPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Staged: the new version loads against class C (A's data) and a class
+	// it uses without a migration, none of it saved.
+	_, cDir, err := c.Class("C")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, aDir, _ := openCatalog(t, dir).Class("A"); aDir != cDir {
+		t.Fatalf("staged C has storage %s, want A's %s", cDir, aDir)
+	}
+	if _, _, err := c.Class("Undeclared"); err != nil {
+		t.Fatal(err)
+	}
 	after, _ := os.ReadFile(filepath.Join(dir, "catalog.json"))
 	if !bytes.Equal(before, after) || slices.Contains(c.Applied(), "v2") {
 		t.Fatal("Plan changed the catalog")
+	}
+	p.Discard()
+	if err := p.Commit(); err == nil {
+		t.Fatal("commit of a discarded plan succeeded")
+	}
+	after, _ = os.ReadFile(filepath.Join(dir, "catalog.json"))
+	if !bytes.Equal(before, after) {
+		t.Fatal("a discarded plan changed the catalog")
+	}
+	p, err = c.Plan([]config.Migration{{Tag: "v2", RenamedClasses: []config.RenamedClass{{From: "A", To: "C"}}, DeletedClasses: []string{"B"}}})
+	if err != nil {
+		t.Fatal(err)
 	}
 	if err := p.Commit(); err != nil {
 		t.Fatal(err)

@@ -101,6 +101,12 @@ type App struct {
 	cache     *cache.Store // the Cache API's responses
 	stopCrons func()       // stops the cron triggers; nil without
 	log       *slog.Logger
+	// migrations are the config's Durable Object migrations, checked but
+	// not committed (LoadBundle); nil once committed or when Load did.
+	migrations *objects.MigrationPlan
+	// Version is the id of the deployed version the App runs; "" for one
+	// loaded from project files.
+	Version string
 }
 
 // Load reads the config, bundles the entry, opens the state directory and
@@ -123,6 +129,22 @@ func Load(opts Options) (*App, error) {
 		if res, err = bundle.Build(bundle.Options{Entry: cfg.Main, Dir: cfg.Dir, Rules: moduleRules(cfg.Rules)}); err != nil {
 			return nil, err
 		}
+	}
+	app, err := load(opts, cfg, res.Code, false)
+	if err != nil {
+		return nil, err
+	}
+	app.Inputs = append(slices.Clone(res.Inputs), file, filepath.Join(cfg.Dir, ".dev.vars"))
+	return app, nil
+}
+
+// load starts the App of cfg with the bundled code. With deferMigrations
+// the config's migrations are checked but left for the caller to commit
+// (App.migrations), so that a version that fails to load changes nothing.
+func load(opts Options, cfg *config.Config, code string, deferMigrations bool) (*App, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
 	}
 	persist := opts.PersistTo
 	if persist == "" {
@@ -149,8 +171,18 @@ func Load(opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := catalog.Apply(cfg.Migrations); err != nil {
+	migrations, err := catalog.Plan(cfg.Migrations)
+	if err != nil {
 		return nil, err
+	}
+	if !deferMigrations {
+		if err := migrations.Commit(); err != nil {
+			return nil, err
+		}
+		if err := migrations.RemoveDeleted(); err != nil {
+			return nil, err
+		}
+		migrations = nil
 	}
 	// Config vars, then secrets from .dev.vars (as wrangler dev), then --var.
 	devVars, err := readDevVars(filepath.Join(cfg.Dir, ".dev.vars"))
@@ -271,7 +303,7 @@ func Load(opts Options) (*App, error) {
 	}
 	w, err := jsrt.New(jsrt.Config{
 		Name:           cfg.Name,
-		Code:           res.Code,
+		Code:           code,
 		Filename:       "worker.js", // at the project root, so source-map paths resolve
 		CPULimit:       cfg.CPULimit,
 		MemoryLimit:    cfg.MemoryLimit,
@@ -308,9 +340,8 @@ func Load(opts Options) (*App, error) {
 		return nil, fmt.Errorf("%s: %w", relName(cfg.Dir, cfg.Main), err)
 	}
 	host.SetSockets(w.Sockets()) // Go objects' WebSockets close with the Worker's
-	inputs := append(slices.Clone(res.Inputs), file, filepath.Join(cfg.Dir, ".dev.vars"))
-	app := &App{Config: cfg, Worker: w, Host: host, KV: kvs, R2: r2s, KVAll: kv.NewCatalog(persist, cfg.Name), D1: d1s, durable: durable, Inputs: inputs,
-		Assets: static, cf: cf, log: log, cache: responses}
+	app := &App{Config: cfg, Worker: w, Host: host, KV: kvs, R2: r2s, KVAll: kv.NewCatalog(persist, cfg.Name), D1: d1s, durable: durable,
+		Assets: static, cf: cf, log: log, cache: responses, migrations: migrations}
 	if ownLocks {
 		app.locks = locks
 	}
