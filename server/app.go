@@ -107,6 +107,10 @@ type App struct {
 	// Version is the id of the deployed version the App runs; "" for one
 	// loaded from project files.
 	Version string
+	// held, once made, holds back the activation of objects until the
+	// previous App closed (see holdObjects).
+	held        chan struct{}
+	releaseOnce sync.Once
 }
 
 // Load reads the config, bundles the entry, opens the state directory and
@@ -280,6 +284,13 @@ func load(opts Options, cfg *config.Config, code string, deferMigrations bool) (
 	}
 	host := objects.NewHost(catalog, log)
 	host.SetCommitLog(guarded)
+	var held chan struct{}
+	if deferMigrations {
+		// A version loaded beside the one serving runs no object (not
+		// even an alarm) until it takes over (Server.Swap).
+		held = make(chan struct{})
+		host.WaitFor(held)
+	}
 	hosted := make(map[string]bool, len(opts.Classes))
 	for name, c := range opts.Classes {
 		host.Register(name, c)
@@ -295,6 +306,7 @@ func load(opts Options, cfg *config.Config, code string, deferMigrations bool) (
 	if err := host.EnableAlarms(filepath.Join(persist, cfg.Name, "alarms.sqlite"), cmp.Or(opts.AlarmRetry, 2*time.Second)); err != nil {
 		responses.Close()
 		host.Close()
+		releaseHeld(held)
 		closeEach(kvs)
 		closeEach(r2s)
 		d1s.Close()
@@ -333,6 +345,7 @@ func load(opts Options, cfg *config.Config, code string, deferMigrations bool) (
 	if err != nil {
 		responses.Close()
 		host.Close()
+		releaseHeld(held)
 		closeEach(kvs)
 		closeEach(r2s)
 		d1s.Close()
@@ -341,7 +354,7 @@ func load(opts Options, cfg *config.Config, code string, deferMigrations bool) (
 	}
 	host.SetSockets(w.Sockets()) // Go objects' WebSockets close with the Worker's
 	app := &App{Config: cfg, Worker: w, Host: host, KV: kvs, R2: r2s, KVAll: kv.NewCatalog(persist, cfg.Name), D1: d1s, durable: durable,
-		Assets: static, cf: cf, log: log, cache: responses, migrations: migrations}
+		Assets: static, cf: cf, log: log, cache: responses, migrations: migrations, held: held}
 	if ownLocks {
 		app.locks = locks
 	}
@@ -364,6 +377,7 @@ func (a *App) Close() error {
 	if a.closed {
 		return nil
 	}
+	defer a.holdObjects()() // the Host fails what it held back
 	a.closed = true
 	if a.stopCrons != nil {
 		a.stopCrons()
@@ -414,6 +428,7 @@ type Server struct {
 	// NoRequestLog turns off the log line per request.
 	NoRequestLog bool
 	ids          atomic.Uint64
+	deploys      *deployer // see EnableDeploys; nil without
 }
 
 // ServeHTTP hands the request to the current App. A request that races
@@ -439,10 +454,15 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 // Current returns the App being served.
 func (s *Server) Current() *App { return s.app.Load() }
 
-// Swap serves next from now on and closes the previous App.
+// Swap serves next from now on and closes the previous App, once its
+// requests in flight are done. next's Durable Objects activate only once the
+// previous App closed (objects.Host.WaitFor): their events wait, not fail.
 func (s *Server) Swap(next *App) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if next != nil {
+		defer next.holdObjects()()
+	}
 	prev := s.app.Swap(next)
 	if prev != nil {
 		if err := prev.Close(); err != nil && s.Log != nil {

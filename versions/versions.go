@@ -106,7 +106,9 @@ func Open(dir string) (*Store, error) {
 func (s *Store) Dir() string { return s.dir }
 
 // Add stores a new version with files (name → contents) and returns it with
-// its id, number, time and file list set. It is durable when Add returns.
+// its number, time and file list set, and its id unless v has one (made by
+// NewID: a caller may need the version's directory before it is added). It
+// is durable when Add returns.
 func (s *Store) Add(v Version, files map[string][]byte) (Version, error) {
 	for name := range files {
 		if err := checkName(name); err != nil {
@@ -119,7 +121,13 @@ func (s *Store) Add(v Version, files map[string][]byte) (Version, error) {
 	if err != nil {
 		return Version{}, err
 	}
-	v.ID = NewID()
+	if v.ID == "" {
+		v.ID = NewID()
+	} else if !validID(v.ID) {
+		return Version{}, fmt.Errorf("add version: id %q is not a UUID", v.ID)
+	} else if _, err := os.Stat(filepath.Join(s.dir, v.ID)); err == nil {
+		return Version{}, fmt.Errorf("add version: %s exists already", v.ID)
+	}
 	v.Number = 1
 	if len(list) > 0 {
 		v.Number = list[0].Number + 1
