@@ -102,7 +102,8 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newDevCommand(), newKVCommand(), newR2Command(), newD1Command(), newObjectsCommand(), newVersionCommand())
+	root.AddCommand(newDevCommand(), newKVCommand(), newR2Command(), newD1Command(), newObjectsCommand(), newVersionCommand(),
+		newDeployCommand(), newVersionsCommand(), newRollbackCommand())
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "cairn:", err)
 		os.Exit(1)
