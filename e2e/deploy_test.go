@@ -43,8 +43,25 @@ export class ` + class + ` extends DurableObject {
 }
 export default {
   async fetch(req, env) {
-    if (new URL(req.url).pathname === "/count") {
+    const path = new URL(req.url).pathname;
+    if (path === "/count") {
       return new Response("` + label + `:" + await env.COUNTER.getByName("a").add());
+    }
+    if (path === "/slow") {
+      await new Promise(r => setTimeout(r, 1000));
+      return new Response("` + label + `:slow");
+    }
+    if (path === "/stream") {
+      const { readable, writable } = new TransformStream();
+      const w = writable.getWriter();
+      (async () => {
+        for (let i = 0; i < 5; i++) {
+          await w.write(new TextEncoder().encode("` + label + `;"));
+          await new Promise(r => setTimeout(r, 300));
+        }
+        await w.close();
+      })();
+      return new Response(readable);
     }
     return new Response("` + label + `");
   }
@@ -188,7 +205,7 @@ func TestDeployFailureChangesNothing(t *testing.T) {
 			"wrangler.jsonc": deployConfig("Counter", v1Migrations),
 			"src/index.js":   deployScript("bad", "Counter") + "const x = ;\n",
 		},
-		want: "src/index.js:17:10: Unexpected",
+		want: fmt.Sprintf("src/index.js:%d:10: Unexpected", strings.Count(deployScript("bad", "Counter"), "\n")+1),
 	}, {
 		name: "bound class not exported",
 		files: map[string]string{
@@ -455,4 +472,45 @@ func TestDeployUnderLoad(t *testing.T) {
 	}
 	t.Logf("deploy under load: %d requests over %d connections, %d failed, %d deploys; p50 %v p99 %v overall; %d requests during the switches: p50 %v p99 %v max %v (noisy shared machine)",
 		len(samples), conns, len(failures), deploys, p(all, 0.5), p(all, 0.99), len(during), p(during, 0.5), p(during, 0.99), p(during, 1))
+}
+
+// Requests in flight when a version is deployed finish on it: a slow
+// response and a streaming one started before the deploy complete with the
+// previous version's answer, while new requests get the new version.
+func TestDeployInFlight(t *testing.T) {
+	d := startDeployTarget(t, deployProject(t, "v1", "Counter", v1Migrations))
+	get := func(path string, into *string, errp *error) func() {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			resp, err := testClient.Get(d.URL + path)
+			if err != nil {
+				*errp = err
+				return
+			}
+			defer resp.Body.Close()
+			b, err := io.ReadAll(resp.Body)
+			*into, *errp = string(b), err
+			if err == nil && resp.StatusCode != 200 {
+				*errp = fmt.Errorf("status %d", resp.StatusCode)
+			}
+		}()
+		return func() { <-done }
+	}
+	var slow, stream string
+	var slowErr, streamErr error
+	waitSlow := get("/slow", &slow, &slowErr)
+	waitStream := get("/stream", &stream, &streamErr)
+	time.Sleep(300 * time.Millisecond)
+	d.deploy(deployProject(t, "v2", "Counter", v1Migrations), "while busy")
+	d.expect("GET", "/", 200, "v2")
+	waitSlow()
+	waitStream()
+	if slowErr != nil || slow != "v1:slow" {
+		t.Errorf("slow request in flight during the deploy: %q, %v; want v1:slow", slow, slowErr)
+	}
+	if streamErr != nil || stream != "v1;v1;v1;v1;v1;" {
+		t.Errorf("streaming response in flight during the deploy: %q, %v; want five v1 chunks", stream, streamErr)
+	}
+	d.expect("GET", "/stream", 200, "v2;v2;v2;v2;v2;")
 }

@@ -368,11 +368,28 @@ func load(opts Options, cfg *config.Config, code string, deferMigrations bool) (
 
 // Close waits for requests in flight, stops the Worker, then closes the
 // objects and their storage.
-func (a *App) Close() error {
-	// Responses still streaming (an event stream never ends) end first,
+func (a *App) Close() error { return a.closeAfter(0) }
+
+// closeAfter is Close, letting responses still streaming run for up to
+// drain before it ends them.
+func (a *App) closeAfter(drain time.Duration) error {
+	// Responses still streaming (an event stream never ends) end,
 	// truncated, or the wait below would last as long as they do.
-	a.Worker.EndStreams()
-	a.mu.Lock()
+	if drain <= 0 {
+		a.Worker.EndStreams()
+	}
+	locked := make(chan struct{})
+	go func() { a.mu.Lock(); close(locked) }()
+	if drain > 0 {
+		t := time.NewTimer(drain)
+		select {
+		case <-locked:
+		case <-t.C:
+			a.Worker.EndStreams()
+		}
+		t.Stop()
+	}
+	<-locked
 	defer a.mu.Unlock()
 	if a.closed {
 		return nil
@@ -394,7 +411,12 @@ func (a *App) Close() error {
 // serve handles one request unless the App is closed; it reports whether it did.
 // Static assets answer first unless the Worker comes first for the path.
 func (a *App) serve(rw http.ResponseWriter, r *http.Request, testScheduled bool) bool {
-	a.mu.RLock()
+	// A request that fails to take the lock found the App closing (Close
+	// waits for the lock): it goes to the App that replaced this one
+	// rather than wait for the close.
+	if !a.mu.TryRLock() {
+		return false
+	}
 	defer a.mu.RUnlock()
 	if a.closed {
 		return false
@@ -428,7 +450,8 @@ type Server struct {
 	// NoRequestLog turns off the log line per request.
 	NoRequestLog bool
 	ids          atomic.Uint64
-	deploys      *deployer // see EnableDeploys; nil without
+	deploys      *deployer           // see EnableDeploys; nil without
+	draining     atomic.Pointer[App] // the previous App, closing in the background
 }
 
 // ServeHTTP hands the request to the current App. A request that races
@@ -455,20 +478,47 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 func (s *Server) Current() *App { return s.app.Load() }
 
 // Swap serves next from now on and closes the previous App, once its
-// requests in flight are done. next's Durable Objects activate only once the
-// previous App closed (objects.Host.WaitFor): their events wait, not fail.
-func (s *Server) Swap(next *App) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// requests in flight are done (responses still streaming are ended). next's
+// Durable Objects activate only once the previous App closed
+// (objects.Host.WaitFor): their events wait, not fail.
+func (s *Server) Swap(next *App) { <-s.swap(next, 0) }
+
+// swap is Swap, letting the previous App's streaming responses run for up
+// to drain; with a drain the previous App closes in the background (the
+// next swap, or shutdown, cuts that short). The channel is closed once the
+// previous App is.
+func (s *Server) swap(next *App, drain time.Duration) <-chan struct{} {
+	for !s.mu.TryLock() {
+		if d := s.draining.Load(); d != nil {
+			d.Worker.EndStreams()
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	closed := make(chan struct{})
+	release := func() {}
 	if next != nil {
-		defer next.holdObjects()()
+		release = next.holdObjects()
 	}
 	prev := s.app.Swap(next)
-	if prev != nil {
-		if err := prev.Close(); err != nil && s.Log != nil {
+	closePrev := func() {
+		defer close(closed)
+		defer s.mu.Unlock()
+		defer release()
+		if prev == nil {
+			return
+		}
+		if err := prev.closeAfter(drain); err != nil && s.Log != nil {
 			s.Log.Error("close previous worker", "error", err)
 		}
+		s.draining.CompareAndSwap(prev, nil)
 	}
+	if drain > 0 && prev != nil {
+		s.draining.Store(prev)
+		go closePrev()
+		return closed
+	}
+	closePrev()
+	return closed
 }
 
 // adminPorts returns the ports outbound fetch must not reach: the admin

@@ -210,3 +210,15 @@ func (a *App) removeDeleted() error {
 	a.migrations = nil
 	return err
 }
+
+// EndStreams ends the responses still streaming from the App served and
+// from a previous one still draining after a deploy, so that a shutdown
+// need not wait for them.
+func (s *Server) EndStreams() {
+	if app := s.Current(); app != nil {
+		app.Worker.EndStreams()
+	}
+	if d := s.draining.Load(); d != nil {
+		d.Worker.EndStreams()
+	}
+}

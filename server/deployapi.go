@@ -156,6 +156,12 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, deploy bool) (an
 	}, nil
 }
 
+// DeployDrain is how long a deploy lets the previous version's responses
+// still streaming run before it ends them (its other requests in flight
+// always finish). It closes in the background meanwhile; the next deploy or
+// reload, or shutdown, ends them at once.
+const DeployDrain = 30 * time.Second
+
 // activate makes app (a version LoadBundle loaded) the one served: its
 // migrations are saved, the deployment recorded durably, then it takes new
 // requests (Swap) while the previous version finishes its own. On an error
@@ -176,13 +182,16 @@ func (s *Server) activate(app *App, dep versions.Deployment) (versions.Deploymen
 		return versions.Deployment{}, fmt.Errorf("record deployment: %w", err)
 	}
 	start := time.Now()
-	s.Swap(app)
-	if err := app.removeDeleted(); err != nil && s.Log != nil {
-		s.Log.Error("deploy: remove the storage of deleted classes", "error", err)
-	}
+	closed := s.swap(app, DeployDrain)
 	if s.Log != nil {
 		s.Log.Info("deployed", "worker", d.name, "version", app.Version, "deployment", rec.ID, "swap", time.Since(start).Round(time.Millisecond))
 	}
+	go func() {
+		<-closed
+		if err := app.removeDeleted(); err != nil && s.Log != nil {
+			s.Log.Error("deploy: remove the storage of deleted classes", "error", err)
+		}
+	}()
 	return rec, nil
 }
 

@@ -246,11 +246,9 @@ func runDev(ctx context.Context, opts server.Options, addrs listeners, watch boo
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
-	if app := srv.Current(); app != nil {
-		// Responses still streaming (an event stream may never end) end
-		// now, truncated, rather than hold the shutdown for its timeout.
-		app.Worker.EndStreams()
-	}
+	// Responses still streaming (an event stream may never end) end now,
+	// truncated, rather than hold the shutdown for its timeout.
+	srv.EndStreams()
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := hs.Shutdown(shutdown); err != nil && !errors.Is(err, context.DeadlineExceeded) {
