@@ -94,7 +94,11 @@ func TestLoadActiveAfterRestart(t *testing.T) {
 	if rec.Code != 200 {
 		t.Fatalf("deploy: %d %s", rec.Code, rec.Body)
 	}
-	var env struct{ Result struct{ VersionID string `json:"version_id"` } }
+	var env struct {
+		Result struct {
+			VersionID string `json:"version_id"`
+		}
+	}
 	json.Unmarshal(rec.Body.Bytes(), &env)
 	if got := body(t, srv); got != "deployed" {
 		t.Fatalf("after deploy the server answers %q", got)
