@@ -27,6 +27,9 @@
 //	cairn d1 migrations create NAME MESSAGE
 //	cairn d1 migrations list NAME
 //	cairn d1 migrations apply NAME
+//	cairn deploy [dir-or-config] --to URL --token T [--message M]
+//	cairn versions list [--json] --remote URL --token T [-c DIR-OR-CONFIG | --name WORKER]
+//	cairn rollback [VERSION_ID] [--message M] --remote URL --token T [-c DIR-OR-CONFIG | --name WORKER]
 //	cairn version
 //	cairn completion bash|fish|powershell|zsh
 //	cairn help [command]
