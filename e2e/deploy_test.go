@@ -184,6 +184,12 @@ func TestDeployVersionsRollback(t *testing.T) {
 	if !bytes.Contains(d.catalog(), []byte(`"Tally"`)) || bytes.Contains(d.catalog(), []byte(`"Counter"`)) {
 		t.Fatalf("catalog after the rename:\n%s", d.catalog())
 	}
+	// Rolling back over a migration is refused: it cannot be undone.
+	out, err = runCairn(t, time.Minute, "rollback", "--remote", d.api, "--token", "tok", "--name", "deployme")
+	if err == nil || !strings.Contains(out, `predates the Durable Object migration "v2"`) {
+		t.Fatalf("rollback over a migration: %v\n%s", err, out)
+	}
+	d.expect("GET", "/count", 200, "v3:6")
 }
 
 // A deploy that fails changes nothing: the previous version keeps serving,

@@ -8,8 +8,11 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"path/filepath"
 	"time"
 
+	"github.com/cairn-dev/cairn/config"
+	"github.com/cairn-dev/cairn/objects"
 	"github.com/cairn-dev/cairn/versions"
 )
 
@@ -386,6 +389,9 @@ func (s *Server) createDeployment(r *http.Request) (any, error) {
 	} else if err != nil {
 		return nil, err
 	}
+	if err := d.checkMigrations(id); err != nil {
+		return nil, err
+	}
 	app, err := loadVersion(d.opts, d.store, id)
 	if err != nil {
 		return nil, &APIError{Status: http.StatusBadRequest, Code: 10021, Message: "the version does not load, nothing changed: " + err.Error()}
@@ -396,4 +402,34 @@ func (s *Server) createDeployment(r *http.Request) (any, error) {
 		return nil, err
 	}
 	return deploymentJSON(dep), nil
+}
+
+// checkMigrations refuses to deploy again a version that predates a
+// migration applied since (as Cloudflare refuses such a rollback):
+// migrations are not undone, so its code would find classes renamed or
+// deleted under it, and new empty ones in their place.
+func (d *deployer) checkMigrations(id string) error {
+	raw, err := d.store.ReadFile(id, VersionConfig)
+	if err != nil {
+		return err
+	}
+	var cfg config.Config
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		return fmt.Errorf("version %s: config: %w", id, err)
+	}
+	known := make(map[string]bool, len(cfg.Migrations))
+	for _, m := range cfg.Migrations {
+		known[m.Tag] = true
+	}
+	catalog, err := objects.OpenCatalog(filepath.Join(d.opts.PersistTo, d.name))
+	if err != nil {
+		return err
+	}
+	for _, tag := range catalog.Applied() {
+		if !known[tag] {
+			return &APIError{Status: http.StatusBadRequest, Code: 10021,
+				Message: fmt.Sprintf("version %s predates the Durable Object migration %q applied since; migrations cannot be undone, so it cannot be deployed again (nothing changed)", id, tag)}
+		}
+	}
+	return nil
 }
