@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -358,6 +360,25 @@ func TestDeployAPIErrors(t *testing.T) {
 	body, ct = form(`{"main_module":"worker.js","cairn":{"config":{"Name":"../etc"}}}`, "module.exports = {}")
 	st, errs = call("POST", base+"/versions", "tok", ct, body)
 	expect("config naming a path", st, errs, 400, `"../etc" may not name`)
+	// Static assets whose paths leave the directory are refused.
+	var tgz bytes.Buffer
+	zw := gzip.NewWriter(&tgz)
+	tw := tar.NewWriter(zw)
+	tw.WriteHeader(&tar.Header{Name: "../../escape.txt", Mode: 0o644, Size: 1, Typeflag: tar.TypeReg})
+	tw.Write([]byte("x"))
+	tw.Close()
+	zw.Close()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	w, _ := mw.CreateFormField("metadata")
+	io.WriteString(w, `{"main_module":"worker.js","cairn":{"config":{"Name":"deployme","Assets":{"Directory":"public"}}}}`)
+	w, _ = mw.CreateFormFile("worker.js", "worker.js")
+	io.WriteString(w, "")
+	w, _ = mw.CreateFormFile("cairn-assets", "assets.tar.gz")
+	w.Write(tgz.Bytes())
+	mw.Close()
+	st, errs = call("POST", base+"/versions", "tok", mw.FormDataContentType(), &buf)
+	expect("assets escaping their directory", st, errs, 400, `"../../escape.txt" is not a path inside`)
 	if vs := d.versions(); len(vs) != 1 {
 		t.Fatalf("refused uploads were stored: %+v", vs)
 	}
@@ -519,4 +540,49 @@ func TestDeployInFlight(t *testing.T) {
 		t.Errorf("streaming response in flight during the deploy: %q, %v; want five v1 chunks", stream, streamErr)
 	}
 	d.expect("GET", "/stream", 200, "v2;v2;v2;v2;v2;")
+}
+
+// A deploy carries the project's static assets (with _headers and
+// .assetsignore applied on the server), and a version of a static site
+// without a Worker deploys too.
+func TestDeployStaticAssets(t *testing.T) {
+	site := func(label string, withWorker bool) string {
+		files := map[string]string{
+			"public/index.html":    "<h1>" + label + "</h1>",
+			"public/css/site.css":  "h1 { color: " + label + " }",
+			"public/_headers":      "/*\n  X-Version: " + label + "\n",
+			"public/.assetsignore": "secret.txt\n",
+			"public/secret.txt":    "not served",
+		}
+		if withWorker {
+			files["wrangler.jsonc"] = `{"name": "deployme", "main": "src/index.js", "compatibility_date": "2026-01-01", "assets": {"directory": "public"}}`
+			files["src/index.js"] = `export default { fetch() { return new Response("worker ` + label + `") } };`
+		} else {
+			files["wrangler.jsonc"] = `{"name": "deployme", "compatibility_date": "2026-01-01", "assets": {"directory": "public"}}`
+		}
+		return writeProject(t, files)
+	}
+	d := startDeployTarget(t, site("files", true))
+	d.deploy(site("red", true), "assets")
+	check := func(path string, wantStatus int, want, wantHeader string) {
+		t.Helper()
+		resp, err := testClient.Get(d.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != wantStatus || string(b) != want || (wantHeader != "" && resp.Header.Get("X-Version") != wantHeader) {
+			t.Errorf("GET %s = %d %q (X-Version %q), want %d %q (%q)\n%s", path, resp.StatusCode, b, resp.Header.Get("X-Version"), wantStatus, want, wantHeader, d.Logs)
+		}
+	}
+	check("/", 200, "<h1>red</h1>", "red")
+	check("/css/site.css", 200, "h1 { color: red }", "red")
+	check("/secret.txt", 200, "worker red", "") // ignored: the Worker answers
+	check("/api", 200, "worker red", "")
+
+	d.deploy(site("blue", false), "static only")
+	check("/", 200, "<h1>blue</h1>", "blue")
+	check("/css/site.css", 200, "h1 { color: blue }", "blue")
+	check("/nope", 404, "", "")
 }

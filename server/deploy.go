@@ -18,10 +18,6 @@ const (
 	VersionConfig = "config.json" // the resolved config (config.Config as JSON)
 )
 
-// ErrAssetsNotDeployable is returned for a version whose config has static
-// assets: cairn deploy does not upload them yet.
-var ErrAssetsNotDeployable = errors.New("static assets (assets in the config) are not deployed by cairn yet: serve them with cairn dev, or deploy a Worker without assets")
-
 // BundleProject bundles cfg's entry module as Load does (the config's module
 // rules, source paths relative to the project), for cairn deploy.
 func BundleProject(cfg *config.Config) (*bundle.Result, error) {
@@ -41,10 +37,7 @@ func LoadBundle(opts Options, cfg *config.Config, code string) (*App, error) {
 	if opts.PersistTo == "" {
 		return nil, errors.New("load bundle: no state directory (Options.PersistTo)")
 	}
-	if cfg.Assets != nil {
-		return nil, ErrAssetsNotDeployable
-	}
-	if code == "" {
+	if code == "" && cfg.Main != "" {
 		return nil, errors.New("load bundle: the version has no script")
 	}
 	return load(opts, cfg, code, true)
@@ -76,7 +69,12 @@ func versionConfig(raw []byte, dir string) (*config.Config, error) {
 	}
 	cfg.File = filepath.Join(dir, VersionConfig)
 	cfg.Dir = dir
-	cfg.Main = filepath.Join(dir, VersionScript)
+	if cfg.Main != "" {
+		cfg.Main = filepath.Join(dir, VersionScript)
+	}
+	if cfg.Assets != nil {
+		cfg.Assets.Directory = filepath.Join(dir, "assets")
+	}
 	cfg.Build = nil
 	for i := range cfg.D1Databases {
 		cfg.D1Databases[i].MigrationsDir = ""

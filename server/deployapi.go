@@ -1,14 +1,18 @@
 package server
 
 import (
+	"archive/tar"
 	"cmp"
+	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"mime"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/cairn-dev/cairn/config"
@@ -49,7 +53,19 @@ type upload struct {
 	meta   uploadMetadata
 	config []byte
 	script []byte
+	assets map[string][]byte // "assets/<path>" → contents; nil without
 }
+
+// AssetsPart is the multipart part of a version upload holding its static
+// assets (a cairn extension): a gzipped tar of the assets directory.
+const AssetsPart = "cairn-assets"
+
+// Bounds on the static assets of a version, as Cloudflare's: files, and
+// bytes of one file. Their total is bounded by the upload limit.
+const (
+	maxAssetFiles = 20000
+	maxAssetSize  = 25 << 20
+)
 
 // Annotations of a version and a deployment, as Cloudflare names them.
 const (
@@ -104,7 +120,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, deploy bool) (an
 		return nil, tooLarge
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, d.maxUpload)
-	up, err := readUpload(r)
+	up, err := readUpload(r, d.maxUpload)
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return nil, tooLarge
@@ -124,21 +140,30 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, deploy bool) (an
 		return nil, &APIError{Status: http.StatusBadRequest, Code: 10021,
 			Message: fmt.Sprintf("the uploaded config is for Worker %q; this is %q", cfg.Name, d.name)}
 	}
-	app, err := LoadBundle(d.opts, cfg, string(up.script))
-	if err != nil {
-		return nil, &APIError{Status: http.StatusBadRequest, Code: 10021, Message: "the version does not load, nothing changed: " + err.Error()}
-	}
-	app.Version = id
 	meta := versions.Version{ID: id, Message: up.meta.Annotations[annotationMessage], Tag: up.meta.Annotations[annotationTag], Source: "api"}
 	if c := up.meta.Cairn; c != nil {
 		meta.Source = cmp.Or(c.Source, meta.Source)
 		meta.Author = c.Author
 	}
-	v, err := d.store.Add(meta, map[string][]byte{VersionScript: up.script, VersionConfig: up.config})
+	files := up.assets
+	if files == nil {
+		files = map[string][]byte{}
+	}
+	files[VersionScript], files[VersionConfig] = up.script, up.config
+	// Stored first (the version's assets are served from its directory),
+	// removed again if it does not load.
+	v, err := d.store.Add(meta, files)
 	if err != nil {
-		app.Close()
 		return nil, err
 	}
+	app, err := LoadBundle(d.opts, cfg, string(up.script))
+	if err != nil {
+		if rerr := d.store.Remove(v.ID); rerr != nil && s.Log != nil {
+			s.Log.Error("deploy: remove a version that failed to load", "version", v.ID, "error", rerr)
+		}
+		return nil, &APIError{Status: http.StatusBadRequest, Code: 10021, Message: "the version does not load, nothing changed: " + err.Error()}
+	}
+	app.Version = id
 	if !deploy {
 		app.Close() // checked; POST …/deployments loads it again
 		return versionJSON(v), nil
@@ -199,7 +224,7 @@ func (s *Server) activate(app *App, dep versions.Deployment) (versions.Deploymen
 }
 
 // readUpload parses a multipart version upload.
-func readUpload(r *http.Request) (*upload, error) {
+func readUpload(r *http.Request, maxBytes int64) (*upload, error) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/form-data" {
 		return nil, &APIError{Status: http.StatusUnsupportedMediaType, Code: 10415,
@@ -222,11 +247,17 @@ func readUpload(r *http.Request) (*upload, error) {
 		if err != nil {
 			return nil, uploadError(err)
 		}
+		name := p.FormName()
+		if name == AssetsPart {
+			if up.assets, err = readAssets(p, maxBytes); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		b, err := io.ReadAll(p)
 		if err != nil {
 			return nil, uploadError(err)
 		}
-		name := p.FormName()
 		if name == "metadata" {
 			if err := json.Unmarshal(b, &up.meta); err != nil {
 				return nil, &APIError{Status: http.StatusBadRequest, Code: 10021, Message: "metadata part: " + err.Error()}
@@ -241,7 +272,7 @@ func readUpload(r *http.Request) (*upload, error) {
 	}
 	main := cmp.Or(up.meta.MainModule, up.meta.BodyPart)
 	script, ok := parts[main]
-	if main == "" || !ok {
+	if main != "" && !ok {
 		return nil, &APIError{Status: http.StatusBadRequest, Code: 10021, Message: fmt.Sprintf("the upload has no part for its main module %q", main)}
 	}
 	if up.meta.Cairn == nil || len(up.meta.Cairn.Config) == 0 {
@@ -432,4 +463,55 @@ func (d *deployer) checkMigrations(id string) error {
 		}
 	}
 	return nil
+}
+
+// readAssets reads the assets part: a gzipped tar of regular files and
+// directories, at most maxAssetFiles files of maxAssetSize bytes and
+// maxTotal bytes in all, with relative paths inside the directory.
+func readAssets(r io.Reader, maxTotal int64) (map[string][]byte, error) {
+	bad := func(format string, args ...any) error {
+		return &APIError{Status: http.StatusBadRequest, Code: 10021, Message: "static assets: " + fmt.Sprintf(format, args...)}
+	}
+	zr, err := gzip.NewReader(r)
+	if err != nil {
+		return nil, uploadError(err)
+	}
+	tr := tar.NewReader(zr)
+	out := map[string][]byte{}
+	var total int64
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, uploadError(err)
+		}
+		switch h.Typeflag {
+		case tar.TypeDir:
+			continue
+		case tar.TypeReg:
+		default:
+			return nil, bad("%s: only regular files and directories may be uploaded", h.Name)
+		}
+		name := strings.TrimPrefix(h.Name, "./")
+		if !fs.ValidPath(name) || strings.Contains(name, "\\") {
+			return nil, bad("%q is not a path inside the assets directory", h.Name)
+		}
+		if len(out) >= maxAssetFiles {
+			return nil, bad("more than %d files", maxAssetFiles)
+		}
+		if h.Size > maxAssetSize {
+			return nil, bad("%s is larger than %d bytes", name, maxAssetSize)
+		}
+		if total += h.Size; total > maxTotal {
+			return nil, &APIError{Status: http.StatusRequestEntityTooLarge, Code: 10027,
+				Message: fmt.Sprintf("Your Worker's static assets exceed the size limit of %d bytes", maxTotal)}
+		}
+		b, err := io.ReadAll(io.LimitReader(tr, h.Size))
+		if err != nil {
+			return nil, uploadError(err)
+		}
+		out["assets/"+name] = b
+	}
 }

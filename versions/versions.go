@@ -36,8 +36,9 @@ var ErrNotFound = errors.New("version not found")
 // ErrNoDeployment is returned by Active when no version was ever deployed.
 var ErrNoDeployment = errors.New("no version is deployed")
 
-// ErrBadFileName is returned by Add for a file name that is not a plain
-// name (a path, "", ".", "..", a hidden name or version.json).
+// ErrBadFileName is returned by Add for a file name that is not a
+// relative path inside the version ("", absolute, with a "." or ".."
+// element or a backslash, or version.json).
 var ErrBadFileName = errors.New("bad version file name")
 
 // Version describes one uploaded version of a Worker.
@@ -154,16 +155,28 @@ func (s *Store) Add(v Version, files map[string][]byte) (Version, error) {
 			os.RemoveAll(tmp)
 		}
 	}()
+	dirs := map[string]bool{tmp: true}
 	for name, b := range files {
-		if err := writeFileSync(filepath.Join(tmp, name), b); err != nil {
+		p := filepath.Join(tmp, filepath.FromSlash(name))
+		if d := filepath.Dir(p); !dirs[d] {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				return Version{}, fmt.Errorf("add version: %w", err)
+			}
+			for ; !dirs[d]; d = filepath.Dir(d) {
+				dirs[d] = true
+			}
+		}
+		if err := writeFileSync(p, b); err != nil {
 			return Version{}, fmt.Errorf("add version: %w", err)
 		}
 	}
 	if err := writeFileSync(filepath.Join(tmp, versionFile), meta); err != nil {
 		return Version{}, fmt.Errorf("add version: %w", err)
 	}
-	if err := syncDir(tmp); err != nil {
-		return Version{}, fmt.Errorf("add version: %w", err)
+	for d := range dirs {
+		if err := syncDir(d); err != nil {
+			return Version{}, fmt.Errorf("add version: %w", err)
+		}
 	}
 	if err := os.Rename(tmp, filepath.Join(s.dir, v.ID)); err != nil {
 		return Version{}, fmt.Errorf("add version: %w", err)
@@ -173,6 +186,39 @@ func (s *Store) Add(v Version, files map[string][]byte) (Version, error) {
 		return Version{}, fmt.Errorf("add version: %w", err)
 	}
 	return v, nil
+}
+
+// Remove deletes version id (one that failed to load after Add), unless a
+// deployment names it.
+func (s *Store) Remove(id string) error {
+	if _, err := s.Get(id); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	all, err := s.deployments()
+	if err != nil {
+		return err
+	}
+	for _, d := range all {
+		for _, sp := range d.Versions {
+			if sp.VersionID == id {
+				return fmt.Errorf("remove version %s: deployment %s uses it", id, d.ID)
+			}
+		}
+	}
+	// Renamed out of sight first: a crash midway leaves what Open removes.
+	tmp := filepath.Join(s.dir, tmpPrefix+id)
+	if err := os.Rename(filepath.Join(s.dir, id), tmp); err != nil {
+		return fmt.Errorf("remove version: %w", err)
+	}
+	if err := syncDir(s.dir); err != nil {
+		return fmt.Errorf("remove version: %w", err)
+	}
+	if err := os.RemoveAll(tmp); err != nil {
+		return fmt.Errorf("remove version: %w", err)
+	}
+	return nil
 }
 
 // List returns every version, newest (highest number) first.
@@ -349,9 +395,16 @@ func validID(id string) bool {
 	return true
 }
 
+// checkName accepts a slash-separated relative path whose every element
+// is a plain name.
 func checkName(name string) error {
-	if name == "" || name == "." || name == ".." || strings.HasPrefix(name, ".") ||
-		strings.ContainsAny(name, `/\`) || name == versionFile || len(name) > 255 {
+	bad := name == "" || name == versionFile || strings.ContainsAny(name, "\\\x00") || len(name) > 1024
+	for _, el := range strings.Split(name, "/") {
+		if el == "" || el == "." || el == ".." || len(el) > 255 {
+			bad = true
+		}
+	}
+	if bad {
 		return fmt.Errorf("%w: %q", ErrBadFileName, name)
 	}
 	return nil

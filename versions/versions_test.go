@@ -64,7 +64,7 @@ func TestNotFoundAndBadNames(t *testing.T) {
 			t.Errorf("ReadFile(%q) = %v, want ErrNotFound", id, err)
 		}
 	}
-	for _, name := range []string{"", ".", "..", "../x", "a/b", `a\b`, ".hidden", "version.json"} {
+	for _, name := range []string{"", ".", "..", "../x", "a/../../x", "/abs", "a//b", "a/./b", `a\b`, "a\x00b", "version.json"} {
 		if _, err := s.Add(Version{}, map[string][]byte{name: nil}); !errors.Is(err, ErrBadFileName) {
 			t.Errorf("Add(file %q) = %v, want ErrBadFileName", name, err)
 		}
@@ -129,5 +129,41 @@ func TestOpenRemovesUnfinished(t *testing.T) {
 	}
 	if list, err := s.List(); err != nil || len(list) != 0 {
 		t.Fatalf("list = %+v, %v", list, err)
+	}
+}
+
+// A version holds a tree of files (its static assets); a version that
+// failed to load is removed, one that was deployed is kept.
+func TestNestedFilesAndRemove(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := s.Add(Version{}, map[string][]byte{"worker.js": []byte("w"), "assets/index.html": []byte("<p>"), "assets/css/a.css": []byte("a"), "assets/.assetsignore": []byte("x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(s.VersionDir(v.ID), "assets", "css", "a.css")); err != nil || string(b) != "a" {
+		t.Fatalf("nested file: %q, %v", b, err)
+	}
+	if b, err := s.ReadFile(v.ID, "assets/index.html"); err != nil || string(b) != "<p>" {
+		t.Fatalf("ReadFile nested: %q, %v", b, err)
+	}
+	if err := s.Remove(v.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(v.ID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("removed version still there: %v", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("Remove left %v", entries)
+	}
+	kept, _ := s.Add(Version{}, map[string][]byte{"worker.js": nil})
+	if _, err := s.Deploy(Deployment{Versions: []Split{{VersionID: kept.ID, Percentage: 100}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Remove(kept.ID); err == nil {
+		t.Fatal("removed a deployed version")
 	}
 }

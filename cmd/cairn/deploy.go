@@ -1,18 +1,22 @@
 package main
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
 	"net/url"
 	"os"
 	"os/user"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -54,12 +58,13 @@ fails to load changes nothing. Prints the new version's id.`,
 			if err != nil {
 				return err
 			}
-			if cfg.Assets != nil {
-				return fmt.Errorf("%s: %w", cfg.File, server.ErrAssetsNotDeployable)
-			}
-			res, err := server.BundleProject(cfg)
-			if err != nil {
-				return err
+			code := "" // an assets-only project has no Worker code
+			if cfg.Main != "" {
+				res, err := server.BundleProject(cfg)
+				if err != nil {
+					return err
+				}
+				code = res.Code
 			}
 			c, err := remote.client(cfg.Name)
 			if err != nil {
@@ -71,7 +76,7 @@ fails to load changes nothing. Prints the new version's id.`,
 				Number       int    `json:"number"`
 				DeploymentID string `json:"deployment_id"`
 			}
-			body, contentType, err := uploadForm(cfg, res.Code, message)
+			body, contentType, err := uploadForm(cfg, code, message)
 			if err != nil {
 				return err
 			}
@@ -79,7 +84,7 @@ fails to load changes nothing. Prints the new version's id.`,
 				return err
 			}
 			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "Uploaded %s (%.1f KiB) and deployed it in %s\n", cfg.Name, float64(len(res.Code))/1024, time.Since(start).Round(time.Millisecond))
+			fmt.Fprintf(w, "Uploaded %s (%.1f KiB) and deployed it in %s\n", cfg.Name, float64(len(code))/1024, time.Since(start).Round(time.Millisecond))
 			fmt.Fprintf(w, "Version %d, deployment %s\n", out.Number, out.DeploymentID)
 			fmt.Fprintf(w, "Current Version ID: %s\n", out.VersionID)
 			return nil
@@ -133,6 +138,14 @@ func uploadForm(cfg *config.Config, code, message string) (io.Reader, string, er
 	h.Set("Content-Type", "application/javascript")
 	if pw, err = mw.CreatePart(h); err == nil {
 		_, err = io.WriteString(pw, code)
+	}
+	if err == nil && cfg.Assets != nil {
+		h = textproto.MIMEHeader{}
+		h.Set("Content-Disposition", fmt.Sprintf(`form-data; name=%q; filename="assets.tar.gz"`, server.AssetsPart))
+		h.Set("Content-Type", "application/gzip")
+		if pw, err = mw.CreatePart(h); err == nil {
+			err = tarAssets(pw, cfg.Assets.Directory)
+		}
 	}
 	if err == nil {
 		err = mw.Close()
@@ -295,4 +308,48 @@ func (c *adminClient) deployments(ctx context.Context) ([]apiDeployment, error) 
 	}
 	err := c.call(ctx, "GET", "/deployments", "", nil, &out)
 	return out.Deployments, err
+}
+
+// tarAssets writes the files under dir (the config's assets.directory) to w
+// as a gzipped tar, for the server to serve as the version's static
+// assets; .assetsignore, _headers and _redirects go along and apply there.
+func tarAssets(w io.Writer, dir string) error {
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return fmt.Errorf("assets.directory %s does not exist (is the build step missing?)", dir)
+	}
+	zw := gzip.NewWriter(w)
+	tw := tar.NewWriter(zw)
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.Type().IsRegular() {
+			return nil // directories are implied; links are not followed
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if err := tw.WriteHeader(&tar.Header{Name: filepath.ToSlash(rel), Mode: 0o644, Size: fi.Size(), Typeflag: tar.TypeReg}); err != nil {
+			return err
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		_, err = io.CopyN(tw, f, fi.Size())
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("static assets: %w", err)
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	return zw.Close()
 }
