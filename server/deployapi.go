@@ -187,8 +187,11 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, deploy bool) (an
 // DeployDrain is how long a deploy lets the previous version's responses
 // still streaming run before it ends them (its other requests in flight
 // always finish). It closes in the background meanwhile; the next deploy or
-// reload, or shutdown, ends them at once.
-const DeployDrain = 30 * time.Second
+// reload, or shutdown, ends them at once. It is short because the new
+// version's Durable Objects wait for the previous version to close (an
+// object never runs in both): an event stream (which clients reopen) is cut
+// rather than every object held.
+const DeployDrain = 5 * time.Second
 
 // activate makes app (a version LoadBundle loaded) the one served: its
 // migrations are saved, the deployment recorded durably, then it takes new
