@@ -394,7 +394,7 @@ func (a *App) closeAfter(drain time.Duration) error {
 	if a.closed {
 		return nil
 	}
-	defer a.holdObjects()() // the Host fails what it held back
+	defer a.release() // the Host fails what it held back
 	a.closed = true
 	if a.stopCrons != nil {
 		a.stopCrons()
@@ -469,6 +469,10 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if app.serve(sw, r, s.TestScheduled) {
+			return
+		}
+		if s.app.Load() == app { // closed without a successor
+			http.Error(sw, "the Worker is shutting down", http.StatusServiceUnavailable)
 			return
 		}
 	}

@@ -89,7 +89,14 @@ func (a *App) holdObjects() (release func()) {
 		a.held = make(chan struct{})
 		a.Host.WaitFor(a.held)
 	}
-	return func() { a.releaseOnce.Do(func() { close(a.held) }) }
+	return a.release
+}
+
+// release lets the App's Host activate objects, if holdObjects held them.
+func (a *App) release() {
+	if a.held != nil {
+		a.releaseOnce.Do(func() { close(a.held) })
+	}
 }
 
 func releaseHeld(held chan struct{}) {

@@ -164,7 +164,7 @@ func TestVersionConfigNames(t *testing.T) {
 		cfg  string
 		want string // "" for no error
 	}{
-		{`{"Name": "w"}`, ""},
+		{`{"Name": "w", "Main": "/home/me/src/index.ts", "Assets": {"Directory": "/home/me/public"}}`, ""},
 		{`{"Name": ""}`, "may not name"},
 		{`{"Name": "../up"}`, "may not name"},
 		{`{"Name": "w", "D1Databases": [{"Binding": "DB", "DatabaseID": "a/b"}]}`, `"a/b" may not name`},
@@ -175,7 +175,7 @@ func TestVersionConfigNames(t *testing.T) {
 	for _, tt := range tests {
 		cfg, err := versionConfig([]byte(tt.cfg), "/v/1")
 		if tt.want == "" {
-			if err != nil || cfg.Main != filepath.Join("/v/1", VersionScript) || cfg.Dir != "/v/1" {
+			if err != nil || cfg.Main != filepath.Join("/v/1", VersionScript) || cfg.Dir != "/v/1" || cfg.Assets.Directory != "/v/1/assets" {
 				t.Errorf("%s: %+v, %v", tt.cfg, cfg, err)
 			}
 			continue
