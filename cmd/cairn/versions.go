@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -69,7 +70,11 @@ func newVersionsCommand() *cobra.Command {
 				if r.Active {
 					mark = "(deployed)"
 				}
-				fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", r.ID, r.Number, r.Created, r.Source, r.Message, mark)
+				created := r.Created
+				if t, err := time.Parse(time.RFC3339Nano, created); err == nil {
+					created = t.UTC().Format("2006-01-02 15:04:05Z")
+				}
+				fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", r.ID, r.Number, created, r.Source, r.Message, mark)
 			}
 			return tw.Flush()
 		},
