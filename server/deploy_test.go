@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cairn-dev/cairn/config"
 	"github.com/cairn-dev/cairn/versions"
@@ -183,5 +184,42 @@ func TestVersionConfigNames(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: error %v, want %q", tt.cfg, err, tt.want)
 		}
+	}
+}
+
+// A request meeting an App closed without a successor gets 503 at once;
+// one after a Swap goes to the new App.
+func TestServeClosedApp(t *testing.T) {
+	opts := Options{Config: deployProject(t, "one"), PersistTo: t.TempDir(), Locks: &StateLocks{}}
+	defer opts.Locks.Close()
+	app, err := Load(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &Server{}
+	srv.Swap(app)
+	if got := body(t, srv); got != "one" {
+		t.Fatalf("before close: %q", got)
+	}
+	opts.Config = deployProject(t, "two")
+	next, err := Load(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Swap(next)
+	if got := body(t, srv); got != "two" {
+		t.Fatalf("after swap: %q", got)
+	}
+	next.Close()
+	rec := httptest.NewRecorder()
+	done := make(chan struct{})
+	go func() { srv.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil)); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a request to a closed App hung")
+	}
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("request to a closed App: %d %s", rec.Code, rec.Body)
 	}
 }
