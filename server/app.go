@@ -116,6 +116,16 @@ type App struct {
 	stopCrons func()       // stops the cron triggers; nil without
 	account   *Account     // lends D1 and KV (cairn serve); nil: the App owns them
 	log       *slog.Logger
+	// migrations are the config's Durable Object migrations, checked but
+	// not committed (LoadBundle); nil once committed or when Load did.
+	migrations *objects.MigrationPlan
+	// Version is the id of the deployed version the App runs; "" for one
+	// loaded from project files.
+	Version string
+	// held, once made, holds back the activation of objects until the
+	// previous App closed (see holdObjects).
+	held        chan struct{}
+	releaseOnce sync.Once
 }
 
 // Load reads the config, bundles the entry, opens the state directory and
@@ -138,6 +148,22 @@ func Load(opts Options) (*App, error) {
 		if res, err = bundle.Build(bundle.Options{Entry: cfg.Main, Dir: cfg.Dir, Rules: moduleRules(cfg.Rules)}); err != nil {
 			return nil, err
 		}
+	}
+	app, err := load(opts, cfg, res.Code, false)
+	if err != nil {
+		return nil, err
+	}
+	app.Inputs = append(slices.Clone(res.Inputs), file, filepath.Join(cfg.Dir, ".dev.vars"))
+	return app, nil
+}
+
+// load starts the App of cfg with the bundled code. With deferMigrations
+// the config's migrations are checked but left for the caller to commit
+// (App.migrations), so that a version that fails to load changes nothing.
+func load(opts Options, cfg *config.Config, code string, deferMigrations bool) (*App, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
 	}
 	persist := opts.PersistTo
 	if persist == "" {
@@ -164,8 +190,18 @@ func Load(opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := catalog.Apply(cfg.Migrations); err != nil {
+	migrations, err := catalog.Plan(cfg.Migrations)
+	if err != nil {
 		return nil, err
+	}
+	if !deferMigrations {
+		if err := migrations.Commit(); err != nil {
+			return nil, err
+		}
+		if err := migrations.RemoveDeleted(); err != nil {
+			return nil, err
+		}
+		migrations = nil
 	}
 	// Config vars, then secrets from .dev.vars (as wrangler dev), then --var.
 	devVars, err := readDevVars(filepath.Join(cfg.Dir, ".dev.vars"))
@@ -289,6 +325,13 @@ func Load(opts Options) (*App, error) {
 	}
 	host := objects.NewHost(catalog, log)
 	host.SetCommitLog(guarded)
+	var held chan struct{}
+	if deferMigrations {
+		// A version loaded beside the one serving runs no object (not
+		// even an alarm) until it takes over (Server.Swap).
+		held = make(chan struct{})
+		host.WaitFor(held)
+	}
 	hosted := make(map[string]bool, len(opts.Classes))
 	for name, c := range opts.Classes {
 		host.Register(name, c)
@@ -304,6 +347,7 @@ func Load(opts Options) (*App, error) {
 	if err := host.EnableAlarms(filepath.Join(persist, cfg.Name, "alarms.sqlite"), cmp.Or(opts.AlarmRetry, 2*time.Second)); err != nil {
 		responses.Close()
 		host.Close()
+		releaseHeld(held)
 		closeKV(kvs)
 		closeEach(r2s)
 		closeD1()
@@ -312,7 +356,7 @@ func Load(opts Options) (*App, error) {
 	}
 	w, err := jsrt.New(jsrt.Config{
 		Name:           cfg.Name,
-		Code:           res.Code,
+		Code:           code,
 		Filename:       "worker.js", // at the project root, so source-map paths resolve
 		CPULimit:       cfg.CPULimit,
 		MemoryLimit:    cfg.MemoryLimit,
@@ -343,6 +387,7 @@ func Load(opts Options) (*App, error) {
 	if err != nil {
 		responses.Close()
 		host.Close()
+		releaseHeld(held)
 		closeKV(kvs)
 		closeEach(r2s)
 		closeD1()
@@ -350,9 +395,8 @@ func Load(opts Options) (*App, error) {
 		return nil, fmt.Errorf("%s: %w", relName(cfg.Dir, cfg.Main), err)
 	}
 	host.SetSockets(w.Sockets()) // Go objects' WebSockets close with the Worker's
-	inputs := append(slices.Clone(res.Inputs), file, filepath.Join(cfg.Dir, ".dev.vars"))
-	app := &App{Config: cfg, Worker: w, Host: host, KV: kvs, R2: r2s, KVAll: kv.NewCatalog(persist, cfg.Name), D1: d1s, durable: durable, Inputs: inputs,
-		Assets: static, cf: cf, log: log, cache: responses, account: opts.Account}
+	app := &App{Config: cfg, Worker: w, Host: host, KV: kvs, R2: r2s, KVAll: kv.NewCatalog(persist, cfg.Name), D1: d1s, durable: durable,
+		Assets: static, cf: cf, log: log, cache: responses, account: opts.Account, migrations: migrations, held: held}
 	if opts.Account != nil {
 		app.KVAll = opts.Account.KVCatalog()
 	}
@@ -369,15 +413,33 @@ func Load(opts Options) (*App, error) {
 
 // Close waits for requests in flight, stops the Worker, then closes the
 // objects and their storage.
-func (a *App) Close() error {
-	// Responses still streaming (an event stream never ends) end first,
+func (a *App) Close() error { return a.closeAfter(0) }
+
+// closeAfter is Close, letting responses still streaming run for up to
+// drain before it ends them.
+func (a *App) closeAfter(drain time.Duration) error {
+	// Responses still streaming (an event stream never ends) end,
 	// truncated, or the wait below would last as long as they do.
-	a.Worker.EndStreams()
-	a.mu.Lock()
+	if drain <= 0 {
+		a.Worker.EndStreams()
+	}
+	locked := make(chan struct{})
+	go func() { a.mu.Lock(); close(locked) }()
+	if drain > 0 {
+		t := time.NewTimer(drain)
+		select {
+		case <-locked:
+		case <-t.C:
+			a.Worker.EndStreams()
+		}
+		t.Stop()
+	}
+	<-locked
 	defer a.mu.Unlock()
 	if a.closed {
 		return nil
 	}
+	defer a.release() // the Host fails what it held back
 	a.closed = true
 	if a.stopCrons != nil {
 		a.stopCrons()
@@ -398,7 +460,12 @@ func (a *App) Close() error {
 // serve handles one request unless the App is closed; it reports whether it did.
 // Static assets answer first unless the Worker comes first for the path.
 func (a *App) serve(rw http.ResponseWriter, r *http.Request, testScheduled bool) bool {
-	a.mu.RLock()
+	// A request that fails to take the lock found the App closing (Close
+	// waits for the lock): it goes to the App that replaced this one
+	// rather than wait for the close.
+	if !a.mu.TryRLock() {
+		return false
+	}
 	defer a.mu.RUnlock()
 	if a.closed {
 		return false
@@ -432,6 +499,8 @@ type Server struct {
 	// NoRequestLog turns off the log line per request.
 	NoRequestLog bool
 	ids          atomic.Uint64
+	deploys      *deployer           // see EnableDeploys; nil without
+	draining     atomic.Pointer[App] // the previous App, closing in the background
 }
 
 // ServeHTTP hands the request to the current App. A request that races
@@ -451,22 +520,58 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		if app.serve(sw, r, s.TestScheduled) {
 			return
 		}
+		if s.app.Load() == app { // closed without a successor
+			http.Error(sw, "the Worker is shutting down", http.StatusServiceUnavailable)
+			return
+		}
 	}
 }
 
 // Current returns the App being served.
 func (s *Server) Current() *App { return s.app.Load() }
 
-// Swap serves next from now on and closes the previous App.
-func (s *Server) Swap(next *App) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// Swap serves next from now on and closes the previous App, once its
+// requests in flight are done (responses still streaming are ended). next's
+// Durable Objects activate only once the previous App closed
+// (objects.Host.WaitFor): their events wait, not fail.
+func (s *Server) Swap(next *App) { <-s.swap(next, 0) }
+
+// swap is Swap, letting the previous App's streaming responses run for up
+// to drain; with a drain the previous App closes in the background (the
+// next swap, or shutdown, cuts that short). The channel is closed once the
+// previous App is.
+func (s *Server) swap(next *App, drain time.Duration) <-chan struct{} {
+	for !s.mu.TryLock() {
+		if d := s.draining.Load(); d != nil {
+			d.Worker.EndStreams()
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	closed := make(chan struct{})
+	release := func() {}
+	if next != nil {
+		release = next.holdObjects()
+	}
 	prev := s.app.Swap(next)
-	if prev != nil {
-		if err := prev.Close(); err != nil && s.Log != nil {
+	closePrev := func() {
+		defer close(closed)
+		defer s.mu.Unlock()
+		defer release()
+		if prev == nil {
+			return
+		}
+		if err := prev.closeAfter(drain); err != nil && s.Log != nil {
 			s.Log.Error("close previous worker", "error", err)
 		}
+		s.draining.CompareAndSwap(prev, nil)
 	}
+	if drain > 0 && prev != nil {
+		s.draining.Store(prev)
+		go closePrev()
+		return closed
+	}
+	closePrev()
+	return closed
 }
 
 // adminPorts returns the ports outbound fetch must not reach: the admin

@@ -207,6 +207,13 @@ func runDev(ctx context.Context, opts server.Options, addrs listeners, watch boo
 	srv := &server.Server{Log: log, TestScheduled: addrs.testScheduled, NoRequestLog: addrs.noRequestLog}
 	srv.Swap(app)
 	defer srv.Swap(nil)
+	if addrs.api != "" {
+		// cairn deploy to this admin API: a deployed version serves until
+		// the project's files change.
+		if err := srv.EnableDeploys(opts); err != nil {
+			return err
+		}
+	}
 
 	ln, err := net.Listen("tcp", addrs.worker)
 	if err != nil {
@@ -241,11 +248,9 @@ func runDev(ctx context.Context, opts server.Options, addrs listeners, watch boo
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
-	if app := srv.Current(); app != nil {
-		// Responses still streaming (an event stream may never end) end
-		// now, truncated, rather than hold the shutdown for its timeout.
-		app.Worker.EndStreams()
-	}
+	// Responses still streaming (an event stream may never end) end now,
+	// truncated, rather than hold the shutdown for its timeout.
+	srv.EndStreams()
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := hs.Shutdown(shutdown); err != nil && !errors.Is(err, context.DeadlineExceeded) {
@@ -269,10 +274,12 @@ func watchAndReload(ctx context.Context, srv *server.Server, opts server.Options
 	}
 	defer w.Close()
 	var buildDirs, assetDirs []string
+	var loaded *server.App // the App last loaded from the files (a deploy may serve another)
 	watchInputs := func(app *server.App) {
 		if app == nil { // shut down already
 			return
 		}
+		loaded = app
 		for _, dir := range dirsOf(app.Inputs) {
 			_ = w.Add(dir)
 		}
@@ -306,7 +313,7 @@ func watchAndReload(ctx context.Context, srv *server.Server, opts server.Options
 			switch {
 			case under(buildDirs, ev.Name):
 				needBuild = true
-			case isInput(srv.Current(), ev.Name):
+			case isInput(loaded, ev.Name):
 				needReload = true
 			case under(assetDirs, ev.Name):
 				needAssets = true

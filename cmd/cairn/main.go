@@ -29,6 +29,9 @@
 //	cairn d1 migrations create NAME MESSAGE
 //	cairn d1 migrations list NAME
 //	cairn d1 migrations apply NAME
+//	cairn deploy [dir-or-config] --to URL --token T [--message M]
+//	cairn versions list [--json] --remote URL --token T [-c DIR-OR-CONFIG | --name WORKER]
+//	cairn rollback [VERSION_ID] [--message M] --remote URL --token T [-c DIR-OR-CONFIG | --name WORKER]
 //	cairn version
 //	cairn completion bash|fish|powershell|zsh
 //	cairn help [command]
@@ -104,7 +107,8 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newDevCommand(), newServeCommand(), newKVCommand(), newR2Command(), newD1Command(), newObjectsCommand(), newVersionCommand())
+	root.AddCommand(newDevCommand(), newServeCommand(), newKVCommand(), newR2Command(), newD1Command(), newObjectsCommand(), newVersionCommand(),
+		newDeployCommand(), newVersionsCommand(), newRollbackCommand())
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "cairn:", err)
 		os.Exit(1)
