@@ -594,3 +594,31 @@ func TestDeployStaticAssets(t *testing.T) {
 	check("/css/site.css", 200, "h1 { color: blue }", "blue")
 	check("/nope", 404, "", "")
 }
+
+// cairn deploy against cairn serve: the admin address routes the Worker's
+// script routes to it, the new version serves at once, versions list
+// shows both, and a restart of cairn serve serves the version deployed
+// last, not the project on disk.
+func TestServeDeploy(t *testing.T) {
+	project := deployProject(t, "v1", "Counter", v1Migrations)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "cairn.toml")
+	toml := fmt.Sprintf("data_dir = %q\n[admin]\ntoken = \"tok\"\n\n[[workers]]\nconfig = %q\n", filepath.Join(dir, "data"), project)
+	if err := os.WriteFile(file, []byte(toml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	adminPort := freePort(t)
+	admin := fmt.Sprintf("CAIRN_ADMIN=127.0.0.1:%d", adminPort)
+	d := startServe(t, file, admin)
+	d.expect("GET", "/count", 200, "v1:1")
+	target := &deployTarget{devServer: d, api: fmt.Sprintf("http://127.0.0.1:%d", adminPort)}
+	v2 := target.deploy(deployProject(t, "v2", "Counter", v1Migrations), "second")
+	d.expect("GET", "/count", 200, "v2:2")
+	vs := target.versions()
+	if len(vs) != 1 || vs[0].ID != v2 || !vs[0].Active {
+		t.Errorf("versions after deploying to serve = %+v, want the deployed v2 active", vs)
+	}
+	d.Stop()
+	d = startServe(t, file, admin)
+	d.expect("GET", "/count", 200, "v2:3")
+}

@@ -159,6 +159,7 @@ func (f *Fleet) Close() error {
 //	                                         database is found among them by id or name; a new one
 //	                                         is made under the first Worker
 //	/client/v4/accounts/{a}/storage/kv/…     KV: likewise
+//	/client/v4/accounts/{a}/workers/scripts/{worker}/…  the Worker's deploys, versions, deployments
 //	/client/v4/cairn/objects/{class}         the objects of the first Worker that has the class
 //	/client/v4/cairn/status                  the first Worker's status
 func (f *Fleet) AdminAPI(token string) http.Handler {
@@ -307,6 +308,19 @@ func (f *Fleet) AdminAPI(token string) http.Handler {
 	}
 	api.HandleRaw(kvBase+"/{id}", kvOwner)
 	api.HandleRaw(kvBase+"/{id}/{rest...}", kvOwner)
+	// A Worker's script routes (deploys, versions, deployments, tails) go
+	// to the Worker they name, so that cairn deploy --to reaches it.
+	scriptOwner := func(w http.ResponseWriter, r *http.Request) {
+		name := r.PathValue("script")
+		if p := per[name]; p != nil {
+			p.ServeHTTP(w, r)
+			return
+		}
+		WriteAPIError(w, &APIError{Status: http.StatusNotFound, Code: 10007, Message: fmt.Sprintf("no Worker named %q is served here", name)})
+	}
+	const scripts = "/accounts/{account}/workers/scripts/{script}"
+	api.HandleRaw(scripts, scriptOwner)
+	api.HandleRaw(scripts+"/{rest...}", scriptOwner)
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /cairn/healthz", f.healthz)

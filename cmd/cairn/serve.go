@@ -22,6 +22,7 @@ import (
 
 	"github.com/cairn-dev/cairn/config"
 	"github.com/cairn-dev/cairn/server"
+	"github.com/cairn-dev/cairn/versions"
 )
 
 // serveFlags are the settings of cairn serve that flags and CAIRN_*
@@ -252,7 +253,7 @@ func runServe(ctx context.Context, sc *config.Serve, stdout, stderr io.Writer) e
 		if _, err := runBuild(ctx, w.file, stderr); err != nil {
 			return fmt.Errorf("worker %s: %w", w.name, err)
 		}
-		app, err := server.Load(server.Options{
+		opts := server.Options{
 			Config:       w.file,
 			PersistTo:    sc.DataDir,
 			Vars:         w.vars,
@@ -262,11 +263,21 @@ func runServe(ctx context.Context, sc *config.Serve, stdout, stderr io.Writer) e
 			Workers:      fleet.Handler,
 			ObjectHosts:  fleet.ObjectHost,
 			Account:      account,
-		})
+		}
+		// The version deployed last (cairn deploy) if any, else the
+		// Worker's project as its config names it.
+		app, err := server.LoadActive(opts, w.name)
+		if errors.Is(err, versions.ErrNoDeployment) {
+			app, err = server.Load(opts)
+		}
 		if err != nil {
 			return fmt.Errorf("worker %s: %w", w.name, err)
 		}
-		fleet.Server(w.name).Swap(app)
+		srv := fleet.Server(w.name)
+		srv.Swap(app)
+		if err := srv.EnableDeploys(opts); err != nil {
+			return fmt.Errorf("worker %s: %w", w.name, err)
+		}
 	}
 
 	// Listeners.
