@@ -52,6 +52,7 @@ func (i *instance) webSocketNatives(live func() bool) *goja.Object {
 		if err := hib.AddHibernatable(c.net, tags); err != nil {
 			panic(vm.NewGoError(err))
 		}
+		hib.SetName(i.obj.Name) // for the Worker that adopts the socket after a deploy
 		c.class, c.id, c.name = i.obj.Class, i.obj.ID, i.obj.Name
 		c.own(rt, ws.ToObject(vm), modeHibernatable)
 	})
@@ -119,4 +120,26 @@ func (i *instance) webSocketNatives(live func() bool) *goja.Object {
 		return vm.ToValue(d.Milliseconds())
 	})
 	return n
+}
+
+// AdoptWebSockets makes the hibernatable sockets of a previous Worker (the
+// version before a deploy or reload, or the process before an upgrade)
+// this Worker's: each stays connected with its tags and attachment, and
+// its next message wakes its object under this Worker's code, which lists
+// it in ctx.getWebSockets(). A socket whose class this Worker does not
+// serve in JS is closed with 1012. It returns how many sockets it adopted.
+func (w *Worker) AdoptWebSockets(m *sockets.Moving) int {
+	served := make(map[string]bool, len(w.cfg.DurableObjects))
+	for _, class := range w.cfg.DurableObjects {
+		served[class] = !w.cfg.HostedClasses[class]
+	}
+	return w.sockets.Adopt(m, func(c *sockets.Conn) sockets.Handler {
+		class, id, ok := c.ObjectKey()
+		if !ok || !served[class] {
+			return nil
+		}
+		oid := objects.ID(id)
+		return &wsConn{w: w, net: c, rt: w.runtimeFor(oid), mode: modeHibernatable, state: wsOpen,
+			class: class, id: oid, name: c.ObjectName()}
+	})
 }

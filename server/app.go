@@ -5,6 +5,7 @@ package server
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -27,6 +28,7 @@ import (
 	"github.com/cairn-dev/cairn/kv"
 	"github.com/cairn-dev/cairn/objects"
 	"github.com/cairn-dev/cairn/r2"
+	"github.com/cairn-dev/cairn/sockets"
 )
 
 // Options says which project to load and where its state lives.
@@ -325,17 +327,32 @@ func Load(opts Options) (*App, error) {
 // Close waits for requests in flight, stops the Worker, then closes the
 // objects and their storage.
 func (a *App) Close() error {
+	_, err := a.close(false)
+	return err
+}
+
+// close closes the App as Close does; with detach set, its hibernatable
+// WebSockets are taken out first (once requests in flight are done, so
+// that sockets they upgrade come too) and returned, open, for the next
+// App or process to adopt.
+func (a *App) close(detach bool) (*sockets.Moving, error) {
 	// Responses still streaming (an event stream never ends) end first,
 	// truncated, or the wait below would last as long as they do.
 	a.Worker.EndStreams()
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.closed {
-		return nil
+		return nil, nil
 	}
 	a.closed = true
 	if a.stopCrons != nil {
 		a.stopCrons()
+	}
+	var moving *sockets.Moving
+	if detach {
+		ctx, cancel := context.WithTimeout(context.Background(), handoffTimeout)
+		moving = a.Worker.Sockets().Detach(ctx)
+		cancel()
 	}
 	a.Worker.Close()
 	// The commit log last: closing waits for the syncs in flight.
@@ -343,8 +360,13 @@ func (a *App) Close() error {
 	if a.locks != nil {
 		err = errors.Join(err, a.locks.Close())
 	}
-	return err
+	return moving, err
 }
+
+// handoffTimeout bounds how long a hand-off waits for a hibernatable
+// socket's read loop to stop and its delivered messages to be handled;
+// a socket that takes longer is closed with 1012.
+const handoffTimeout = 10 * time.Second
 
 // serve handles one request unless the App is closed; it reports whether it did.
 // Static assets answer first unless the Worker comes first for the path.
@@ -408,14 +430,25 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 // Current returns the App being served.
 func (s *Server) Current() *App { return s.app.Load() }
 
-// Swap serves next from now on and closes the previous App.
+// Swap serves next from now on and closes the previous App. The previous
+// App's hibernatable WebSockets move to next (a deploy or reload keeps
+// them connected; their next message wakes their object under next's
+// code); its other sockets close with 1012. Swap(nil) closes them all.
 func (s *Server) Swap(next *App) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	prev := s.app.Swap(next)
-	if prev != nil {
-		if err := prev.Close(); err != nil && s.Log != nil {
-			s.Log.Error("close previous worker", "error", err)
+	if prev == nil {
+		return
+	}
+	moving, err := prev.close(next != nil)
+	if err != nil && s.Log != nil {
+		s.Log.Error("close previous worker", "error", err)
+	}
+	if total := moving.Len(); total > 0 {
+		n := next.Worker.AdoptWebSockets(moving)
+		if s.Log != nil {
+			s.Log.Info("hibernatable WebSockets moved to the new version", "kept", n, "closed", total-n)
 		}
 	}
 }

@@ -185,6 +185,7 @@ func (r *Registry) Adopt(m *Moving, handler func(c *Conn) Handler) int {
 		c.startWriter() // what was queued before an Export
 		fc := c.conn.(*frameConn)
 		c.mu.Unlock()
+		fc.limit = r.maxMessage // no read loop runs: the next one reads it
 		fc.resume()
 		c.Start()
 		adopted++
@@ -282,6 +283,9 @@ var ErrNotExportable = errors.New("sockets: connection cannot be passed to anoth
 // open).
 func (m *Moving) Export(ctx context.Context) (state []byte, files []*os.File, err error) {
 	st := handoffState{Version: handoffVersion}
+	if m == nil {
+		m = &Moving{}
+	}
 	for k, s := range m.objects {
 		st.Objects = append(st.Objects, objectState{Class: k.class, ID: k.id[:], Name: s.name, AutoSet: s.autoSet,
 			AutoRequest: s.autoReq, AutoResponse: s.autoRes, EventTimeoutMS: s.eventTimeout.Milliseconds()})
