@@ -180,16 +180,23 @@ func (u *Upgrader) Upgrade() error {
 		mine.Close()
 		return fmt.Errorf("upgrade: %w", err)
 	}
-	if err := u.upg.Upgrade(); err != nil {
-		mine.Close()
-		return err
-	}
+	// Stored before the new process can be ready: Exit may be closed
+	// before Upgrade returns.
 	u.mu.Lock()
 	if u.peer != nil {
 		u.peer.Close()
 	}
 	u.peer = mine
 	u.mu.Unlock()
+	if err := u.upg.Upgrade(); err != nil {
+		u.mu.Lock()
+		if u.peer == mine {
+			u.peer = nil
+		}
+		u.mu.Unlock()
+		mine.Close()
+		return err
+	}
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -53,9 +54,11 @@ func (m *Moving) Close() {
 	if m == nil {
 		return
 	}
+	var wg sync.WaitGroup
 	for _, c := range m.conns {
-		c.Shutdown(CodeServiceRestart, "Service restart")
+		wg.Go(func() { c.Shutdown(CodeServiceRestart, "Service restart") })
 	}
+	wg.Wait()
 	m.conns = nil
 }
 
