@@ -301,6 +301,13 @@ func TestHibernatedWebSocketsSurviveUpgrade(t *testing.T) {
 	if ok := checkAnswers(t, clients, answers, errs, "before", "v1"); ok != n {
 		t.Fatalf("%d of %d sockets answered before the upgrade\n%s", ok, n, logs())
 	}
+	// The ws.accept() socket's client reads, as a browser does: its
+	// close handshake does not hold up the hand-off.
+	stdClosed := make(chan websocket.StatusCode, 1)
+	go func() {
+		code, _ := closeCode(t, std)
+		stdClosed <- code
+	}()
 	// Deploy by restart: new source, then SIGUSR2 right after an
 	// acknowledged write.
 	if err := os.WriteFile(filepath.Join(dir, "src/index.js"), []byte(strings.Replace(handoffWorker, `"v1"`, `"v2"`, 1)), 0o644); err != nil {
@@ -335,13 +342,21 @@ func TestHibernatedWebSocketsSurviveUpgrade(t *testing.T) {
 	answers, errs = exchange(clients, "after")
 	kept := checkAnswers(t, clients, answers, errs, "after", "v2")
 	t.Logf("upgrade: %d of %d hibernated WebSockets stayed connected (pid %d → %d)", kept, n, oldPid, newPid)
+	if from, to := logTime(logs(), "the new process is ready"), logTime(logs(), "adopted from the previous process"); !from.IsZero() && !to.IsZero() {
+		// Between these two lines neither process accepts: connections
+		// wait in the listen backlog.
+		if os.Getenv("CAIRN_HANDOFF_LOGS") != "" {
+			t.Log(logs())
+		}
+		t.Logf("upgrade: hand-off window %s (old process stops accepting → new one adopted the sockets)", to.Sub(from).Round(time.Millisecond))
+	}
 	if kept != n {
 		t.Errorf("%d of %d sockets kept across the upgrade\n%s", kept, n, logs())
 	}
 	if got := roundTripRaw(t, clients[n-1].c, "ping"); got != "pong" {
 		t.Errorf("auto-response after the upgrade = %q, want pong", got)
 	}
-	if code, _ := closeCode(t, std); code != websocket.StatusServiceRestart {
+	if code := <-stdClosed; code != websocket.StatusServiceRestart {
 		t.Errorf("ws.accept() socket closed with %d by the upgrade, want 1012", code)
 	}
 	if status, body := d.Get("/read?room=durable"); status != 200 || body != "acked-before-upgrade" {
@@ -360,6 +375,20 @@ func TestHibernatedWebSocketsSurviveUpgrade(t *testing.T) {
 	if kept := checkAnswers(t, clients, answers, errs, "again", "v2"); kept != n {
 		t.Errorf("%d of %d sockets kept across the second upgrade", kept, n)
 	}
+}
+
+// logTime returns the time of the first log line containing msg.
+func logTime(logs, msg string) time.Time {
+	for line := range strings.Lines(logs) {
+		if !strings.Contains(line, msg) {
+			continue
+		}
+		if ts, _, ok := strings.Cut(strings.TrimPrefix(line, "time="), " "); ok {
+			at, _ := time.Parse(time.RFC3339Nano, ts)
+			return at
+		}
+	}
+	return time.Time{}
 }
 
 // alive reports whether pid runs (a zombie does not).
