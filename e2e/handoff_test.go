@@ -118,6 +118,7 @@ func openClients(t *testing.T, base string, n int) []wsClient {
 		if err != nil {
 			t.Fatalf("dial %d: %v", i, err)
 		}
+		c.SetReadLimit(1 << 20) // the burst's answers reach 64 KiB
 		t.Cleanup(func() { c.CloseNow() })
 		clients[i] = wsClient{c: c, room: room, user: user}
 	}
@@ -206,8 +207,19 @@ func TestHibernatedWebSocketsSurviveReload(t *testing.T) {
 	if err := os.WriteFile(src, []byte(strings.Replace(handoffWorker, `"v1"`, `"v2"`, 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if !waitFor(60*time.Second, func() bool { return strings.Contains(d.Logs.String(), "moved to the new version") }) {
+	// Messages sent while the reload happens: each answered once, in order.
+	stop := make(chan struct{})
+	answered := stream(clients, stop)
+	reloaded := waitFor(60*time.Second, func() bool { return strings.Contains(d.Logs.String(), "moved to the new version") })
+	time.Sleep(200 * time.Millisecond) // a few more under the new version
+	close(stop)
+	if !reloaded {
 		t.Fatalf("no reload within 60s\n%s", d.Logs)
+	}
+	intact, versions := answered(t)
+	t.Logf("reload: %d of %d clients had the messages they sent during it answered once and in order (answers by version: %v)", intact, n, versions)
+	if intact != n {
+		t.Errorf("%d of %d clients lost or reordered messages sent during the reload", n-intact, n)
 	}
 	answers, errs = exchange(clients, "after")
 	kept := checkAnswers(t, clients, answers, errs, "after", "v2")
@@ -226,6 +238,82 @@ func TestHibernatedWebSocketsSurviveReload(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Error("ws.accept() socket not closed by the reload")
+	}
+}
+
+// stream has every client send messages, one every interval (longer for
+// more clients), until stop is closed, every eighth padded to 32 KiB (so
+// that frames are in flight in pieces when reading stops), while its socket
+// moves; it returns a function that reads the answers and reports how many
+// clients got every message answered once and in order (by the old code
+// or the new), and how many answers each version gave.
+func stream(clients []wsClient, stop <-chan struct{}) func(t *testing.T) (intact int, versions map[string]int) {
+	interval := time.Duration(max(1, len(clients)/40)) * 25 * time.Millisecond
+	msgOf := func(k int) string {
+		m := fmt.Sprintf("stream-%d", k)
+		if k%8 == 3 {
+			m += strings.Repeat(".", 32<<10)
+		}
+		return m
+	}
+	sent, sendErr := make([]int, len(clients)), make([]error, len(clients))
+	var wg sync.WaitGroup
+	for i, cl := range clients {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+			defer cancel()
+			tick := time.NewTicker(interval)
+			defer tick.Stop()
+			for k := 0; ; k++ {
+				if err := cl.c.Write(ctx, websocket.MessageText, []byte(msgOf(k))); err != nil {
+					sendErr[i] = err
+					return
+				}
+				sent[i] = k + 1
+				select {
+				case <-stop:
+					return
+				case <-tick.C:
+				}
+			}
+		})
+	}
+	return func(t *testing.T) (int, map[string]int) {
+		t.Helper()
+		wg.Wait()
+		versions := map[string]int{}
+		intact, reported := 0, 0
+		var mu sync.Mutex
+		var rg sync.WaitGroup
+		for i, cl := range clients {
+			rg.Go(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+				defer cancel()
+				err := sendErr[i]
+				for k := 0; err == nil && k < sent[i]; k++ {
+					var b []byte
+					if _, b, err = cl.c.Read(ctx); err != nil {
+						break
+					}
+					var a answer
+					if err = json.Unmarshal(b, &a); err == nil && a.Msg != msgOf(k) {
+						err = fmt.Errorf("answer %d is to %.20q, want %.20q", k, a.Msg, msgOf(k))
+					}
+					mu.Lock()
+					versions[a.Version]++
+					mu.Unlock()
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				if err == nil {
+					intact++
+				} else if reported++; reported <= 5 {
+					t.Errorf("client %d: stream: %v", i, err)
+				}
+			})
+		}
+		rg.Wait()
+		return intact, versions
 	}
 }
 
@@ -319,6 +407,10 @@ func TestHibernatedWebSocketsSurviveUpgrade(t *testing.T) {
 	if err := syscall.Kill(oldPid, syscall.SIGUSR2); err != nil {
 		t.Fatal(err)
 	}
+	// Messages sent while the process changes: each answered once, in
+	// order, by the old process or the new one.
+	stop := make(chan struct{})
+	answered := stream(clients, stop)
 	select {
 	case err := <-exited:
 		if err != nil {
@@ -338,6 +430,13 @@ func TestHibernatedWebSocketsSurviveUpgrade(t *testing.T) {
 	}
 	if newPid, err = strconv.Atoi(strings.TrimSpace(string(b))); err != nil || newPid == oldPid || !alive(newPid) {
 		t.Fatalf("pid file says %q (old pid %d)\n%s", b, oldPid, logs())
+	}
+	time.Sleep(200 * time.Millisecond) // a few more to the new process
+	close(stop)
+	intact, versions := answered(t)
+	t.Logf("upgrade: %d of %d clients had the messages they sent during it answered once and in order (answers by version: %v)", intact, n, versions)
+	if intact != n {
+		t.Errorf("%d of %d clients lost or reordered messages sent during the upgrade\n%s", n-intact, n, logs())
 	}
 	answers, errs = exchange(clients, "after")
 	kept := checkAnswers(t, clients, answers, errs, "after", "v2")
