@@ -217,7 +217,9 @@ func (u *Upgrader) HandOff(ctx context.Context, srv *Server, locks *StateLocks) 
 	peer := u.peer
 	u.peer = nil
 	u.mu.Unlock()
+	start := time.Now()
 	moving := srv.Detach()
+	closed := time.Now()
 	var errs []error
 	if locks != nil {
 		errs = append(errs, locks.Close())
@@ -239,6 +241,8 @@ func (u *Upgrader) HandOff(ctx context.Context, srv *Server, locks *StateLocks) 
 	if err := sendHandoff(peer, state, files); err != nil {
 		return 0, errors.Join(append(errs, err)...)
 	}
+	u.log.Info("upgrade: WebSockets sent", "websockets", len(files), "state_bytes", len(state),
+		"close_ms", closed.Sub(start).Milliseconds(), "export_send_ms", time.Since(closed).Milliseconds())
 	return len(files), errors.Join(errs...)
 }
 
