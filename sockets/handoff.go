@@ -94,7 +94,7 @@ func (r *Registry) Detach(ctx context.Context) *Moving {
 		case <-stopped:
 		case <-ctx.Done():
 			r.log.Warn("a hibernatable WebSocket did not stop for the hand-off; closing it", "error", ctx.Err())
-			c.Shutdown(CodeServiceRestart, "Service restart")
+			go c.Shutdown(CodeServiceRestart, "Service restart")
 			continue
 		}
 		c.mu.Lock()
@@ -117,7 +117,7 @@ func (r *Registry) Detach(ctx context.Context) *Moving {
 		}
 		if !drained {
 			r.log.Warn("a hibernatable WebSocket's messages were not handled before the hand-off; closing it")
-			c.Shutdown(CodeServiceRestart, "Service restart")
+			go c.Shutdown(CodeServiceRestart, "Service restart")
 			continue
 		}
 		m.conns = append(m.conns, c)
