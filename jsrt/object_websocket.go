@@ -135,6 +135,11 @@ func (w *Worker) AdoptWebSockets(m *sockets.Moving) int {
 	}
 	return w.sockets.Adopt(m, func(c *sockets.Conn) sockets.Handler {
 		class, id, ok := c.ObjectKey()
+		if ok && w.cfg.HostedClasses[class] && w.cfg.Host != nil { // a class written in Go
+			if h := w.cfg.Host.AdoptWebSocket(c); h != nil {
+				return h
+			}
+		}
 		if !ok || !served[class] {
 			return nil
 		}

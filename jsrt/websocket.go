@@ -256,14 +256,17 @@ func (c *wsConn) OnClose(code int, reason string, clean bool) {
 // which the Host activates again if it was evicted: the constructor runs
 // before the event.
 func (c *wsConn) post(fn func(), done func()) bool {
-	rt, owner := c.rt, c.owner
+	rt := c.rt
 	if rt == nil { // never accepted: nobody listens
 		if done != nil {
 			done()
 		}
 		return true
 	}
-	if c.mode == modeHibernatable {
+	var owner *instance
+	if c.mode != modeHibernatable {
+		owner = c.owner // set once by accept; a hibernatable socket's changes on the loop
+	} else {
 		inst, err := c.w.objectInstance(c.class, c.id, c.name)
 		if err != nil {
 			c.w.log.Error("WebSocket event for an object that cannot be activated", "class", c.class, "id", c.id.String(), "error", err)
