@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -241,14 +242,14 @@ func TestHibernatedWebSocketsSurviveReload(t *testing.T) {
 	}
 }
 
-// stream has every client send messages, one every interval (longer for
-// more clients), until stop is closed, every eighth padded to 32 KiB (so
-// that frames are in flight in pieces when reading stops), while its socket
-// moves; it returns a function that reads the answers and reports how many
-// clients got every message answered once and in order (by the old code
-// or the new), and how many answers each version gave.
+// stream has every client send messages until stop is closed, keeping up
+// to 4 unanswered (so the server's pace sets the rate, also under the race
+// detector), every eighth padded to 32 KiB (so that frames are in flight
+// in pieces when reading stops), while its socket moves. It returns a
+// function that waits for the answers and reports how many clients got
+// every message answered once and in order (by the old code or the new),
+// and how many answers each version gave.
 func stream(clients []wsClient, stop <-chan struct{}) func(t *testing.T) (intact int, versions map[string]int) {
-	interval := time.Duration(max(1, len(clients)/40)) * 25 * time.Millisecond
 	msgOf := func(k int) string {
 		m := fmt.Sprintf("stream-%d", k)
 		if k%8 == 3 {
@@ -256,63 +257,84 @@ func stream(clients []wsClient, stop <-chan struct{}) func(t *testing.T) (intact
 		}
 		return m
 	}
-	sent, sendErr := make([]int, len(clients)), make([]error, len(clients))
+	errs := make([]error, len(clients))
+	var mu sync.Mutex
+	versions := map[string]int{}
 	var wg sync.WaitGroup
 	for i, cl := range clients {
-		wg.Go(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+		window := make(chan struct{}, 4)
+		var sent atomic.Int64
+		sendDone := make(chan struct{})
+		var sendErr error
+		wg.Go(func() { // sender
+			defer close(sendDone)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 			defer cancel()
-			tick := time.NewTicker(interval)
-			defer tick.Stop()
 			for k := 0; ; k++ {
-				if err := cl.c.Write(ctx, websocket.MessageText, []byte(msgOf(k))); err != nil {
-					sendErr[i] = err
-					return
-				}
-				sent[i] = k + 1
 				select {
 				case <-stop:
 					return
-				case <-tick.C:
+				case window <- struct{}{}:
 				}
+				if err := cl.c.Write(ctx, websocket.MessageText, []byte(msgOf(k))); err != nil {
+					sendErr = err
+					return
+				}
+				sent.Add(1)
+			}
+		})
+		wg.Go(func() { // reader
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			defer cancel()
+			var err error
+			for k := 0; ; k++ {
+				select {
+				case <-sendDone:
+					if int64(k) >= sent.Load() {
+						if err == nil {
+							err = sendErr
+						}
+						errs[i] = err
+						return
+					}
+				default:
+				}
+				if int64(k) >= sent.Load() {
+					time.Sleep(time.Millisecond)
+					k--
+					continue
+				}
+				var b []byte
+				if _, b, err = cl.c.Read(ctx); err != nil {
+					errs[i] = err
+					return
+				}
+				var a answer
+				if err = json.Unmarshal(b, &a); err == nil && a.Msg != msgOf(k) {
+					err = fmt.Errorf("answer %d is to %.20q, want %.20q", k, a.Msg, msgOf(k))
+				}
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				mu.Lock()
+				versions[a.Version]++
+				mu.Unlock()
+				<-window
 			}
 		})
 	}
 	return func(t *testing.T) (int, map[string]int) {
 		t.Helper()
 		wg.Wait()
-		versions := map[string]int{}
 		intact, reported := 0, 0
-		var mu sync.Mutex
-		var rg sync.WaitGroup
-		for i, cl := range clients {
-			rg.Go(func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-				defer cancel()
-				err := sendErr[i]
-				for k := 0; err == nil && k < sent[i]; k++ {
-					var b []byte
-					if _, b, err = cl.c.Read(ctx); err != nil {
-						break
-					}
-					var a answer
-					if err = json.Unmarshal(b, &a); err == nil && a.Msg != msgOf(k) {
-						err = fmt.Errorf("answer %d is to %.20q, want %.20q", k, a.Msg, msgOf(k))
-					}
-					mu.Lock()
-					versions[a.Version]++
-					mu.Unlock()
-				}
-				mu.Lock()
-				defer mu.Unlock()
-				if err == nil {
-					intact++
-				} else if reported++; reported <= 5 {
-					t.Errorf("client %d: stream: %v", i, err)
-				}
-			})
+		for i, err := range errs {
+			if err == nil {
+				intact++
+			} else if reported++; reported <= 5 {
+				t.Errorf("client %d: stream: %v", i, err)
+			}
 		}
-		rg.Wait()
 		return intact, versions
 	}
 }

@@ -1,7 +1,9 @@
 package jsrt
 
 import (
+	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/dop251/goja"
@@ -147,4 +149,27 @@ func (w *Worker) AdoptWebSockets(m *sockets.Moving) int {
 		return &wsConn{w: w, net: c, rt: w.runtimeFor(oid), mode: modeHibernatable, state: wsOpen,
 			class: class, id: oid, name: c.ObjectName()}
 	})
+}
+
+// Drain waits, until ctx ends, for the tasks queued on every runtime now
+// to have run, with the turns they end. A hand-off calls it once the last
+// messages delivered to this Worker were handled (sockets.Registry.Detach
+// returns when their handlers ran, before the end of their tasks): then
+// their answers are sent, or held for durability, before Close would
+// interrupt them.
+func (w *Worker) Drain(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, rt := range w.rts {
+		ran := make(chan struct{})
+		if !rt.loop.Submit(func() { close(ran) }) {
+			continue
+		}
+		wg.Go(func() {
+			select {
+			case <-ran:
+			case <-ctx.Done():
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -144,7 +144,13 @@ func (rt *runtime) installWebSocket() error {
 		}
 		rt.gate(rt.active, func(err error) {
 			if err != nil {
-				c.net.Shutdown(sockets.CodeInternalError, "Durable Object storage failed")
+				// A socket that moved to the next version of the Worker
+				// (AdoptWebSockets) is no longer this code's to close.
+				if c.net.Handler() == sockets.Handler(c) {
+					c.net.Shutdown(sockets.CodeInternalError, "Durable Object storage failed")
+				} else {
+					c.w.log.Warn("a message sent by the previous version on a WebSocket that moved was dropped: its object failed", "error", err)
+				}
 				return
 			}
 			send()

@@ -352,6 +352,7 @@ func (a *App) close(detach bool) (*sockets.Moving, error) {
 	if detach {
 		ctx, cancel := context.WithTimeout(context.Background(), handoffTimeout)
 		moving = a.Worker.Sockets().Detach(ctx)
+		a.Worker.Drain(ctx) // the answers to the last messages leave before Close
 		cancel()
 	}
 	a.Worker.Close()
