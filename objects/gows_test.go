@@ -154,6 +154,23 @@ func TestGoClassWebSocketsAdopted(t *testing.T) {
 	h1.mu.Lock()
 	reg1 := h1.socketRegistryLocked()
 	h1.mu.Unlock()
+	// The client has its 101 a moment before the server's side is
+	// attached and read (a server detaches only once requests are done).
+	ns, err := h1.Namespace("Room")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		socks := reg1.Object("Room", ns.IDFromName("r")).Sockets()
+		if len(socks) == 2 && socks[0].Connected() && socks[1].Connected() {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatal("sockets not connected")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond)
 	m := reg1.Detach(ctx)
 	if m.Len() != 2 {
 		t.Fatalf("Detach = %d sockets, want 2", m.Len())

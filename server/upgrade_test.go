@@ -73,12 +73,13 @@ func TestHandoffStream(t *testing.T) {
 		defer c.CloseNow()
 		clients[i] = c
 	}
-	// The sockets were upgraded before the handler returned; wait for the
-	// last one to be listed.
+	// A client has its 101 a moment before the server's side is attached
+	// and read (a server detaches only once its requests are done).
 	deadline := time.Now().Add(10 * time.Second)
-	for len(old.Object("Room", [32]byte{1}).Sockets()) < n && time.Now().Before(deadline) {
+	for !allConnected(old.Object("Room", [32]byte{1}).Sockets(), n) && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
+	time.Sleep(50 * time.Millisecond)
 	m := old.Detach(ctx)
 	if m.Len() != n {
 		t.Fatalf("Detach = %d sockets, want %d", m.Len(), n)
@@ -123,6 +124,19 @@ func TestHandoffStream(t *testing.T) {
 			t.Fatalf("socket %d has tags %q, want t%d (states and descriptors out of order)", i, tags, i)
 		}
 	}
+}
+
+// allConnected reports whether list holds n sockets, all connected.
+func allConnected(list []*sockets.Conn, n int) bool {
+	if len(list) != n {
+		return false
+	}
+	for _, c := range list {
+		if !c.Connected() {
+			return false
+		}
+	}
+	return true
 }
 
 // A hand-off stream that ends early or lies about its size is an error,

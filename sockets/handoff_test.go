@@ -121,8 +121,13 @@ func TestAdoptRefused(t *testing.T) {
 	old := newTestRegistry(t)
 	o := old.Object("Gone", testID)
 	url, conns := serve(t, old, func(c *Conn, _ *recorder) { _ = o.AddHibernatable(c, nil) })
-	client, _ := dial(t, url, conns)
+	client, s := dial(t, url, conns)
+	write(t, client, websocket.MessageText, "read") // the server side reads
+	s.h.next(t)
 	m := old.Detach(context.Background())
+	if m.Len() != 1 {
+		t.Fatalf("Detach = %d sockets, want 1", m.Len())
+	}
 	if n := newTestRegistry(t).Adopt(m, func(*Conn) Handler { return nil }); n != 0 {
 		t.Fatalf("Adopt = %d, want 0", n)
 	}
