@@ -5,6 +5,7 @@ package server
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -27,6 +28,7 @@ import (
 	"github.com/cairn-dev/cairn/kv"
 	"github.com/cairn-dev/cairn/objects"
 	"github.com/cairn-dev/cairn/r2"
+	"github.com/cairn-dev/cairn/sockets"
 )
 
 // Options says which project to load and where its state lives.
@@ -413,11 +415,17 @@ func load(opts Options, cfg *config.Config, code string, deferMigrations bool) (
 
 // Close waits for requests in flight, stops the Worker, then closes the
 // objects and their storage.
-func (a *App) Close() error { return a.closeAfter(0) }
+func (a *App) Close() error {
+	_, err := a.close(0, false)
+	return err
+}
 
-// closeAfter is Close, letting responses still streaming run for up to
-// drain before it ends them.
-func (a *App) closeAfter(drain time.Duration) error {
+// close closes the App as Close does, letting responses still streaming
+// run for up to drain before it ends them. With detach set, its
+// hibernatable WebSockets are taken out first (once requests in flight are
+// done, so that sockets they upgrade come too) and returned, open, for the
+// next App or process to adopt.
+func (a *App) close(drain time.Duration, detach bool) (*sockets.Moving, error) {
 	// Responses still streaming (an event stream never ends) end,
 	// truncated, or the wait below would last as long as they do.
 	if drain <= 0 {
@@ -437,12 +445,19 @@ func (a *App) closeAfter(drain time.Duration) error {
 	<-locked
 	defer a.mu.Unlock()
 	if a.closed {
-		return nil
+		return nil, nil
 	}
 	defer a.release() // the Host fails what it held back
 	a.closed = true
 	if a.stopCrons != nil {
 		a.stopCrons()
+	}
+	var moving *sockets.Moving
+	if detach {
+		ctx, cancel := context.WithTimeout(context.Background(), handoffTimeout)
+		moving = a.Worker.Sockets().Detach(ctx)
+		a.Worker.Drain(ctx) // the answers to the last messages leave before Close
+		cancel()
 	}
 	a.Worker.Close()
 	// The commit log last: closing waits for the syncs in flight.
@@ -454,8 +469,13 @@ func (a *App) closeAfter(drain time.Duration) error {
 	if a.locks != nil {
 		err = errors.Join(err, a.locks.Close())
 	}
-	return err
+	return moving, err
 }
+
+// handoffTimeout bounds how long a hand-off waits for a hibernatable
+// socket's read loop to stop and its delivered messages to be handled;
+// a socket that takes longer is closed with 1012.
+const handoffTimeout = 10 * time.Second
 
 // serve handles one request unless the App is closed; it reports whether it did.
 // Static assets answer first unless the Worker comes first for the path.
@@ -533,7 +553,10 @@ func (s *Server) Current() *App { return s.app.Load() }
 // Swap serves next from now on and closes the previous App, once its
 // requests in flight are done (responses still streaming are ended). next's
 // Durable Objects activate only once the previous App closed
-// (objects.Host.WaitFor): their events wait, not fail.
+// (objects.Host.WaitFor): their events wait, not fail. The previous App's
+// hibernatable WebSockets move to next (a deploy or reload keeps them
+// connected; their next message wakes their object under next's code); its
+// other sockets close with 1012. Swap(nil) closes them all.
 func (s *Server) Swap(next *App) { <-s.swap(next, 0) }
 
 // swap is Swap, letting the previous App's streaming responses run for up
@@ -560,8 +583,15 @@ func (s *Server) swap(next *App, drain time.Duration) <-chan struct{} {
 		if prev == nil {
 			return
 		}
-		if err := prev.closeAfter(drain); err != nil && s.Log != nil {
+		moving, err := prev.close(drain, next != nil)
+		if err != nil && s.Log != nil {
 			s.Log.Error("close previous worker", "error", err)
+		}
+		if total := moving.Len(); total > 0 {
+			n := next.Worker.AdoptWebSockets(moving)
+			if s.Log != nil {
+				s.Log.Info("hibernatable WebSockets moved to the new version", "kept", n, "closed", total-n)
+			}
 		}
 		s.draining.CompareAndSwap(prev, nil)
 	}

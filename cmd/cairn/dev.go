@@ -23,6 +23,7 @@ import (
 
 	"github.com/cairn-dev/cairn/jsrt"
 	"github.com/cairn-dev/cairn/server"
+	"github.com/cairn-dev/cairn/sockets"
 )
 
 func newDevCommand() *cobra.Command {
@@ -43,6 +44,7 @@ func newDevCommand() *cobra.Command {
 		logFormat string
 		cfFile    string
 		noReqLog  bool
+		pidFile   string
 		maxMemory string
 		bodyMax   int64
 	)
@@ -94,7 +96,7 @@ data studio (/studio/) and the API's OpenAPI document (/openapi.json).`,
 			}
 			opts := server.Options{Config: path, PersistTo: persistTo, Vars: overrides, Logger: log, ObjectIdle: idle, AlarmRetry: retry, HibernateIdle: hibernate,
 				MaxWebSocketMessage: wsMax, CF: cf, MaxMemory: ceiling, MaxBodySize: bodyMax, AllowPrivateFetch: private, AdminAPIPort: apiPort}
-			l := listeners{worker: net.JoinHostPort(ip, strconv.Itoa(port)), apiToken: apiToken, testScheduled: testSched, noRequestLog: noReqLog}
+			l := listeners{worker: net.JoinHostPort(ip, strconv.Itoa(port)), apiToken: apiToken, testScheduled: testSched, noRequestLog: noReqLog, pidFile: pidFile}
 			if apiToken == "" {
 				l.apiToken = os.Getenv("CAIRN_API_TOKEN")
 			}
@@ -126,6 +128,7 @@ data studio (/studio/) and the API's OpenAPI document (/openapi.json).`,
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&cfFile, "cf", "", "JSON file of request.cf values to use instead of the defaults (country, colo, asn, timezone, …)")
 	f.BoolVar(&noReqLog, "no-request-log", false, "do not log a line per request")
+	f.StringVar(&pidFile, "pid-file", "", "write the pid of the serving process here (it changes on a SIGUSR2 upgrade; for systemd's PIDFile=)")
 	return cmd
 }
 
@@ -173,6 +176,7 @@ type listeners struct {
 	apiToken      string
 	testScheduled bool
 	noRequestLog  bool
+	pidFile       string // written with the pid of the serving process (SIGUSR2 upgrades)
 }
 
 // readCF reads a --cf file: a JSON object of request.cf values.
@@ -197,11 +201,55 @@ func runDev(ctx context.Context, opts server.Options, addrs listeners, watch boo
 	if _, err := runBuild(ctx, opts.Config, cmd.ErrOrStderr()); err != nil {
 		return err
 	}
+	// Zero-downtime upgrades on SIGUSR2 (server/upgrade.go): listeners and
+	// hibernatable WebSockets pass to a new process of this binary.
+	up, err := server.NewUpgrader(server.UpgradeOptions{PIDFile: addrs.pidFile, Logger: log})
+	if err != nil {
+		log.Info("SIGUSR2 upgrades are off", "error", err)
+		up = nil
+	} else {
+		defer up.Stop()
+	}
+	upgraded := up != nil && up.HasParent()
+	if upgraded {
+		// The previous process serves until this one says it is ready:
+		// a project that does not build fails here, and it goes on.
+		if err := server.Check(opts); err != nil {
+			return err
+		}
+	}
+	listen := func(addr string) (net.Listener, error) {
+		if up != nil {
+			return up.Listen(addr)
+		}
+		return net.Listen("tcp", addr)
+	}
+	ln, err := listen(addrs.worker)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	defer ln.Close()
+	var aln net.Listener
+	if addrs.api != "" {
+		if aln, err = listen(addrs.api); err != nil {
+			return fmt.Errorf("listen (admin API): %w", err)
+		}
+		defer aln.Close()
+	}
+	var inherited *sockets.Moving
+	if upgraded {
+		// The previous process stops serving, closes its App and hands
+		// over its hibernatable WebSockets and the state directory.
+		if inherited, err = up.Ready(ctx); err != nil {
+			return err
+		}
+	}
 	// The state directory stays locked across reloads, until cairn exits.
 	opts.Locks = &server.StateLocks{}
 	defer opts.Locks.Close()
 	app, err := server.Load(opts)
 	if err != nil {
+		inherited.Close()
 		return err
 	}
 	srv := &server.Server{Log: log, TestScheduled: addrs.testScheduled, NoRequestLog: addrs.noRequestLog}
@@ -214,38 +262,54 @@ func runDev(ctx context.Context, opts server.Options, addrs listeners, watch boo
 			return err
 		}
 	}
+	srv.Adopt(inherited)
 
-	ln, err := net.Listen("tcp", addrs.worker)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 2)
 	go func() { errc <- hs.Serve(ln) }()
-	if addrs.api != "" {
-		aln, err := net.Listen("tcp", addrs.api)
-		if err != nil {
-			hs.Close()
-			return fmt.Errorf("listen (admin API): %w", err)
-		}
-		as := &http.Server{Handler: srv.AdminHandler(addrs.apiToken), ReadHeaderTimeout: 10 * time.Second}
+	var as *http.Server
+	if aln != nil {
+		as = &http.Server{Handler: srv.AdminHandler(addrs.apiToken), ReadHeaderTimeout: 10 * time.Second}
 		defer as.Close()
 		go func() { errc <- as.Serve(aln) }()
 		fmt.Fprintf(cmd.OutOrStdout(), "Admin API on http://%s/client/v4\n", aln.Addr())
 		fmt.Fprintf(cmd.OutOrStdout(), "Data studio on http://%s/studio/\n", aln.Addr())
 	}
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	watchDone := make(chan struct{})
 	if watch {
 		// Watching starts before "Ready": a change made once the server
 		// is ready is seen.
 		watching := make(chan struct{})
-		go watchAndReload(ctx, srv, opts, cmd.ErrOrStderr(), watching)
+		go func() {
+			defer close(watchDone)
+			watchAndReload(watchCtx, srv, opts, cmd.ErrOrStderr(), watching)
+		}()
 		<-watching
+	} else {
+		close(watchDone)
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "Ready on http://%s (%s, started in %s)\n", ln.Addr(), app.Config.Name, time.Since(start).Round(time.Millisecond))
+	var upgrade <-chan struct{}
+	if up != nil {
+		if !upgraded {
+			if _, err := up.Ready(ctx); err != nil { // writes the pid file
+				return err
+			}
+		}
+		up.ListenForUpgrades(ctx)
+		upgrade = up.Exit()
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "Ready on http://%s (%s, started in %s, pid %d)\n", ln.Addr(), app.Config.Name, time.Since(start).Round(time.Millisecond), os.Getpid())
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
+	case <-upgrade:
+		// A new process is ready: it serves from now on.
+		stopWatch()
+		<-watchDone // no reload may load the project again
+		return handOff(srv, up, opts.Locks, log, hs, as)
 	}
 	log.Info("shutting down")
 	// Responses still streaming (an event stream may never end) end now,
@@ -256,6 +320,31 @@ func runDev(ctx context.Context, opts server.Options, addrs listeners, watch boo
 	if err := hs.Shutdown(shutdown); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
+	return nil
+}
+
+// handOff ends this process's part in an upgrade: it stops accepting,
+// finishes the requests in flight, and hands the state directory and the
+// hibernatable WebSockets to the new process.
+func handOff(srv *server.Server, up *server.Upgrader, locks *server.StateLocks, log *slog.Logger, servers ...*http.Server) error {
+	log.Info("upgrade: the new process is ready; handing over")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if app := srv.Current(); app != nil {
+		app.Worker.EndStreams()
+	}
+	for _, hs := range servers {
+		if hs != nil {
+			if err := hs.Shutdown(ctx); err != nil {
+				log.Warn("upgrade: requests still in flight", "error", err)
+			}
+		}
+	}
+	n, err := up.HandOff(ctx, srv, locks)
+	if err != nil {
+		log.Error("upgrade: hand-off", "error", err)
+	}
+	log.Info("upgrade: handed over", "websockets", n)
 	return nil
 }
 
