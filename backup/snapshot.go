@@ -1,0 +1,393 @@
+package backup
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"slices"
+	"time"
+
+	_ "github.com/mattn/go-sqlite3" // the "sqlite3" database/sql driver
+)
+
+// SnapshotOptions say what Snapshot copies and where.
+type SnapshotOptions struct {
+	// Dir is the Worker's state directory: <persist-to>/<worker>.
+	Dir string
+	// Worker is the Worker's name, recorded in the manifest.
+	Worker string
+	// Target receives the files, then the manifest.
+	Target Target
+	// Pause, if set, is called before the files are copied and the
+	// function it returns after: a server serving Dir holds back the
+	// acknowledgements of commits meanwhile, which makes the backup a
+	// consistent cut (see the package documentation). Without it,
+	// Snapshot takes the state directory's lock if it is free (a
+	// "stopped" backup) and otherwise copies each database on its own
+	// ("per-database").
+	Pause func() (resume func())
+	// TempDir holds the copies until they are checked and sent; default:
+	// the directory holding Dir (the same file system, with room for it).
+	TempDir string
+	// Logger receives progress and retries; nil: slog.Default().
+	Logger *slog.Logger
+}
+
+// copyAttempts bounds how often Snapshot copies a database that changed
+// in a way that made the copy unusable (its WAL restarted meanwhile).
+const copyAttempts = 50
+
+// Snapshot copies the state directory to the target and writes the
+// manifest last. It returns the manifest.
+func Snapshot(ctx context.Context, opts SnapshotOptions) (*Manifest, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	info, err := os.Stat(opts.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("backup: state directory: %w", err)
+	}
+	if !info.IsDir() {
+		return nil, fmt.Errorf("backup: state directory %s is not a directory", opts.Dir)
+	}
+	if rc, err := opts.Target.Get(ctx, ManifestName); err == nil {
+		rc.Close()
+		return nil, fmt.Errorf("backup: %w", ErrTargetUsed)
+	} else if !errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("backup: %w", err)
+	}
+	m := &Manifest{Format: FormatVersion, CairnVersion: cairnVersion(), Worker: opts.Worker}
+	resume := func() {}
+	switch lock, err := lockState(opts.Dir); {
+	case opts.Pause != nil:
+		if lock != nil {
+			unlockState(lock) // no server after all: nothing will commit meanwhile
+		}
+		m.Consistency = ConsistencyCut
+	case err == nil:
+		defer unlockState(lock)
+		m.Consistency = ConsistencyStopped
+	case errors.Is(err, ErrLocked):
+		m.Consistency = ConsistencyPerDatabase
+	default:
+		return nil, fmt.Errorf("backup: %w", err)
+	}
+	tempDir := opts.TempDir
+	if tempDir == "" {
+		tempDir = filepath.Dir(filepath.Clean(opts.Dir))
+	}
+	tmp, err := os.MkdirTemp(tempDir, ".cairn-backup-")
+	if err != nil {
+		return nil, fmt.Errorf("backup: temporary directory: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+
+	start := time.Now()
+	if opts.Pause != nil {
+		resume = opts.Pause()
+	}
+	files, err := copyTree(ctx, opts.Dir, tmp, log)
+	resume()
+	if err != nil {
+		return nil, err
+	}
+	m.Created = start.UTC()
+	log.Debug("backup: files copied", "files", len(files), "took", time.Since(start))
+
+	for i := range files {
+		f := &files[i]
+		local := filepath.Join(tmp, filepath.FromSlash(f.Path))
+		if f.Kind == KindSQLite {
+			if f.Pages, err = settleDB(local); err != nil {
+				return nil, fmt.Errorf("backup: %s: %w", f.Path, err)
+			}
+		}
+		if err := putFile(ctx, opts.Target, local, f); err != nil {
+			return nil, fmt.Errorf("backup: %s: %w", f.Path, err)
+		}
+	}
+	m.Files = files
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	b = append(b, '\n')
+	if err := opts.Target.Put(ctx, ManifestName, bytes.NewReader(b), int64(len(b))); err != nil {
+		return nil, fmt.Errorf("backup: %s: %w", ManifestName, err)
+	}
+	return m, nil
+}
+
+// copyTree copies every file of dir that a backup holds into tmp, under
+// the same relative paths, and returns them sorted by path (without sizes
+// and checksums yet).
+func copyTree(ctx context.Context, dir, tmp string, log *slog.Logger) ([]File, error) {
+	var files []File
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) && p != dir {
+				return nil // removed while we walked (an object's storage deleted)
+			}
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if d.IsDir() || !d.Type().IsRegular() || skipName(d.Name()) {
+			return nil
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		if rel == ManifestName {
+			return nil
+		}
+		dst := filepath.Join(tmp, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		kind := KindFile
+		if isSQLite(p) {
+			kind = KindSQLite
+			err = copyDB(p, dst, log)
+		} else {
+			err = copyFile(p, dst)
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // removed while we walked
+		} else if err != nil {
+			return fmt.Errorf("backup: copy %s: %w", rel, err)
+		}
+		files = append(files, File{Path: rel, Kind: kind})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(files, func(a, b File) int { return cmpString(a.Path, b.Path) })
+	return files, nil
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// sqliteHeader starts every SQLite database file.
+var sqliteHeader = []byte("SQLite format 3\x00")
+
+// isSQLite reports whether the file at p is a SQLite database: it starts
+// with SQLite's header, or has a WAL beside it (a new database whose
+// header is still only in its WAL).
+func isSQLite(p string) bool {
+	if _, err := os.Stat(p + "-wal"); err == nil {
+		return true
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	b := make([]byte, len(sqliteHeader))
+	_, err = io.ReadFull(f, b)
+	return err == nil && bytes.Equal(b, sqliteHeader)
+}
+
+// walHeaderSize is the size of a WAL file's header. It holds the
+// checkpoint sequence number and the salts, which change every time the
+// WAL restarts from its beginning.
+const walHeaderSize = 32
+
+// walHeader returns the header of the WAL of the database at p, or nil if
+// it has none (no file, or an empty one).
+func walHeader(p string) ([]byte, error) {
+	f, err := os.Open(p + "-wal")
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b := make([]byte, walHeaderSize)
+	n, err := io.ReadFull(f, b)
+	if n < walHeaderSize {
+		return nil, nil
+	}
+	return b, err
+}
+
+// copyDB copies the database at src and its WAL to dst and dst-wal, again
+// until a copy is usable: the WAL was not restarted between the copy of
+// the file and the end of the copy of the WAL (see the package
+// documentation for why that makes the copy a committed state).
+func copyDB(src, dst string, log *slog.Logger) error {
+	for attempt := 1; ; attempt++ {
+		ok, err := copyDBOnce(src, dst)
+		if err != nil || ok {
+			return err
+		}
+		if attempt == copyAttempts {
+			return fmt.Errorf("%w (%d attempts)", ErrChanging, attempt)
+		}
+		log.Debug("backup: database changed while copied; copying again", "path", src, "attempt", attempt)
+		time.Sleep(time.Duration(attempt) * time.Millisecond)
+	}
+}
+
+func copyDBOnce(src, dst string) (bool, error) {
+	before, err := walHeader(src)
+	if err != nil {
+		return false, err
+	}
+	st0, err := os.Stat(src)
+	if err != nil {
+		return false, err
+	}
+	if err := copyFile(src, dst); err != nil {
+		return false, err
+	}
+	os.Remove(dst + "-wal")
+	if err := copyFile(src+"-wal", dst+"-wal"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return false, err
+	}
+	after, err := walHeader(src)
+	if err != nil {
+		return false, err
+	}
+	copied, err := walHeader(dst)
+	if err != nil {
+		return false, err
+	}
+	if before != nil {
+		// The WAL was there throughout, never restarted: the copied WAL
+		// holds every frame a checkpoint may have written into the file.
+		return bytes.Equal(before, after) && bytes.Equal(before, copied), nil
+	}
+	// No WAL before: the database was at rest. It still is if it has no
+	// WAL now and the file did not change.
+	st1, err := os.Stat(src)
+	if err != nil {
+		return false, err
+	}
+	if after != nil || copied != nil {
+		return false, nil
+	}
+	os.Remove(dst + "-wal")
+	return os.SameFile(st0, st1) && st0.Size() == st1.Size() && st0.ModTime().Equal(st1.ModTime()), nil
+}
+
+// copyFile copies src to a new file dst.
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// settleDB opens the copy of a database, which replays its WAL, checks
+// it, folds the WAL into the file and returns its page count: the file is
+// then a database on its own.
+func settleDB(p string) (int64, error) {
+	db, err := sql.Open("sqlite3", "file:"+(&url.URL{Path: p}).EscapedPath())
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	var res string
+	if err := db.QueryRow("PRAGMA quick_check").Scan(&res); err != nil {
+		return 0, fmt.Errorf("check the copy: %w", err)
+	}
+	if res != "ok" {
+		return 0, fmt.Errorf("the copy fails PRAGMA quick_check: %s", res)
+	}
+	var busy, logged, done int64
+	if err := db.QueryRow("PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logged, &done); err != nil {
+		return 0, fmt.Errorf("checkpoint the copy: %w", err)
+	}
+	if busy != 0 {
+		return 0, fmt.Errorf("checkpoint the copy: busy")
+	}
+	var pages int64
+	if err := db.QueryRow("PRAGMA page_count").Scan(&pages); err != nil {
+		return 0, err
+	}
+	if err := db.Close(); err != nil {
+		return 0, err
+	}
+	if err := os.Remove(p + "-wal"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return 0, err
+	}
+	os.Remove(p + "-shm")
+	return pages, nil
+}
+
+// putFile sends the local file to the target as f.Path, filling in its
+// size and checksum.
+func putFile(ctx context.Context, t Target, local string, f *File) error {
+	in, err := os.Open(local)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	info, err := in.Stat()
+	if err != nil {
+		return err
+	}
+	h := sha256.New()
+	if err := t.Put(ctx, f.Path, io.TeeReader(in, h), info.Size()); err != nil {
+		return err
+	}
+	f.Size = info.Size()
+	f.SHA256 = hex.EncodeToString(h.Sum(nil))
+	return nil
+}
+
+// cairnVersion returns the version of the running binary, as far as the
+// build recorded it.
+func cairnVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	v := bi.Main.Version
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" {
+			if v == "" || v == "(devel)" {
+				return s.Value
+			}
+			return v + " " + s.Value
+		}
+	}
+	return v
+}
