@@ -49,6 +49,9 @@ func (t *TarWriter) Get(ctx context.Context, name string) (io.ReadCloser, error)
 	return nil, fmt.Errorf("tar stream: %w", ErrNotFound)
 }
 
+// Began reports whether the first file was written.
+func (t *TarWriter) Began() bool { return t.started }
+
 // Close ends the tar stream.
 func (t *TarWriter) Close() error { return t.tw.Close() }
 

@@ -94,6 +94,8 @@ type App struct {
 	D1      *d1.Manager              // the Worker's D1 databases
 	durable *commit.Local            // makes object, KV and D1 commits durable
 	locks   *StateLocks              // the App's own state lock, if it took one
+	acks    *ackGate                 // the commit log as the App's storage sees it (backup.go)
+	dir     string                   // the Worker's state directory
 	Inputs  []string                 // source files, for the reload watcher
 	// Assets serves the config's static assets; nil without.
 	Assets    *assets.Handler
@@ -187,7 +189,8 @@ func Load(opts Options) (*App, error) {
 	if err := durable.SyncFileSystem(persist, syncFSMin); err != nil {
 		return nil, fmt.Errorf("state directory %s: %w", persist, err)
 	}
-	guarded := lock.guard(durable, log)
+	acks := &ackGate{Log: lock.guard(durable, log)} // held back during an online backup
+	guarded := commit.Log(acks)
 	d1s := d1.NewManager(D1Dir(persist, cfg.Name), log)
 	d1s.Commit = guarded
 	d1Bindings, err := openD1(d1s, cfg.D1Databases)
@@ -310,6 +313,7 @@ func Load(opts Options) (*App, error) {
 	host.SetSockets(w.Sockets()) // Go objects' WebSockets close with the Worker's
 	inputs := append(slices.Clone(res.Inputs), file, filepath.Join(cfg.Dir, ".dev.vars"))
 	app := &App{Config: cfg, Worker: w, Host: host, KV: kvs, R2: r2s, KVAll: kv.NewCatalog(persist, cfg.Name), D1: d1s, durable: durable, Inputs: inputs,
+		acks: acks, dir: lock.dir,
 		Assets: static, cf: cf, log: log, cache: responses}
 	if ownLocks {
 		app.locks = locks

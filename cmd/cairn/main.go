@@ -27,6 +27,8 @@
 //	cairn d1 migrations create NAME MESSAGE
 //	cairn d1 migrations list NAME
 //	cairn d1 migrations apply NAME
+//	cairn backup --to DIR|s3://BUCKET/PREFIX [--remote URL [--api-token T]] [--endpoint URL]
+//	cairn restore --from DIR|s3://BUCKET/PREFIX [--force] [--endpoint URL]
 //	cairn version
 //	cairn completion bash|fish|powershell|zsh
 //	cairn help [command]
@@ -102,7 +104,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newDevCommand(), newKVCommand(), newR2Command(), newD1Command(), newObjectsCommand(), newVersionCommand())
+	root.AddCommand(newDevCommand(), newKVCommand(), newR2Command(), newD1Command(), newObjectsCommand(), newBackupCommand(), newRestoreCommand(), newVersionCommand())
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "cairn:", err)
 		os.Exit(1)
