@@ -362,6 +362,14 @@ func TestRestoreKilled(t *testing.T) {
 		os.WriteFile(filepath.Join(dir, "catalog.json"), []byte(`{"old":true}`), 0o644)
 		os.WriteFile(filepath.Join(dir, "Acct", "f00"), []byte("old"), 0o644)
 	}
+	// How long a whole restore takes: the kills fall anywhere in it.
+	probe := filepath.Join(root, "probe")
+	makeOld(filepath.Join(probe, "bk"))
+	began := time.Now()
+	if out, err := cairnCmd("restore", "-c", proj, "--persist-to", probe, "--from", bk, "--force"); err != nil {
+		t.Fatalf("restore: %v\n%s", err, out)
+	}
+	full := time.Since(began)
 	sawOld, sawNew := 0, 0
 	for i := range 10 {
 		persist := filepath.Join(root, fmt.Sprint("t", i))
@@ -372,7 +380,7 @@ func TestRestoreKilled(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(rand.IntN(250)) * time.Millisecond)
+		time.Sleep(full/2 + time.Duration(rand.Int64N(int64(full))))
 		cmd.Process.Kill()
 		cmd.Wait()
 		switch got := dirDigest(t, target); got {
@@ -394,5 +402,5 @@ func TestRestoreKilled(t *testing.T) {
 			t.Errorf("attempt %d: left beside the state: %v", i, ents)
 		}
 	}
-	t.Logf("killed restores: %d left the old state, %d the restored one", sawOld, sawNew)
+	t.Logf("a restore takes %s; killed restores: %d left the old state, %d the restored one", full, sawOld, sawNew)
 }
