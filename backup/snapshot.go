@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -99,26 +100,46 @@ func Snapshot(ctx context.Context, opts SnapshotOptions) (*Manifest, error) {
 	if opts.Pause != nil {
 		resume = opts.Pause()
 	}
-	files, err := copyTree(ctx, opts.Dir, tmp, log)
+	// A stopped backup reads files at rest in place; the others copy
+	// every file first, while the pause (if any) lasts.
+	entries, err := copyTree(ctx, opts.Dir, tmp, m.Consistency == ConsistencyStopped, log)
 	resume()
 	if err != nil {
 		return nil, err
 	}
 	m.Created = start.UTC()
-	log.Debug("backup: files copied", "files", len(files), "took", time.Since(start))
+	log.Debug("backup: files copied", "files", len(entries), "took", time.Since(start))
 
-	for i := range files {
+	var settling, sending time.Duration
+	files := make([]File, len(entries))
+	for i, e := range entries {
 		f := &files[i]
-		local := filepath.Join(tmp, filepath.FromSlash(f.Path))
-		if f.Kind == KindSQLite {
-			if f.Pages, err = settleDB(local); err != nil {
+		*f = e.File
+		t0 := time.Now()
+		if e.settle {
+			if f.Pages, err = settleDB(e.local); err != nil {
 				return nil, fmt.Errorf("backup: %s: %w", f.Path, err)
 			}
+		} else if f.Kind == KindSQLite {
+			f.Pages = pageCount(e.local)
 		}
-		if err := putFile(ctx, opts.Target, local, f); err != nil {
+		t1 := time.Now()
+		if err := putFile(ctx, opts.Target, e.local, f); err != nil {
 			return nil, fmt.Errorf("backup: %s: %w", f.Path, err)
 		}
+		if e.direct {
+			// Read in place: it must not have changed meanwhile (nothing
+			// writes a stopped state directory but cairn, which we locked out).
+			if info, err := os.Stat(e.local); err != nil || info.Size() != f.Size {
+				return nil, fmt.Errorf("backup: %s changed while it was read", f.Path)
+			}
+		} else if err := os.Remove(e.local); err != nil {
+			return nil, fmt.Errorf("backup: %w", err)
+		}
+		settling += t1.Sub(t0)
+		sending += time.Since(t1)
 	}
+	log.Debug("backup: files checked and sent", "settling", settling, "sending", sending)
 	m.Files = files
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
@@ -131,11 +152,21 @@ func Snapshot(ctx context.Context, opts SnapshotOptions) (*Manifest, error) {
 	return m, nil
 }
 
+// entry is a file of the backup being taken.
+type entry struct {
+	File
+	local  string // where it is read from: a copy in the temporary directory, or the file itself
+	direct bool   // local is the state directory's own file
+	settle bool   // a database copied with its WAL: settleDB must fold it in
+}
+
 // copyTree copies every file of dir that a backup holds into tmp, under
 // the same relative paths, and returns them sorted by path (without sizes
-// and checksums yet).
-func copyTree(ctx context.Context, dir, tmp string, log *slog.Logger) ([]File, error) {
-	var files []File
+// and checksums yet). With direct (the state directory is locked: nothing
+// changes) files at rest are not copied but read in place later: any
+// file but a database with a WAL.
+func copyTree(ctx context.Context, dir, tmp string, direct bool, log *slog.Logger) ([]entry, error) {
+	var entries []entry
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) && p != dir {
@@ -157,30 +188,59 @@ func copyTree(ctx context.Context, dir, tmp string, log *slog.Logger) ([]File, e
 		if rel == ManifestName {
 			return nil
 		}
-		dst := filepath.Join(tmp, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return err
-		}
-		kind := KindFile
+		e := entry{File: File{Path: rel, Kind: KindFile}}
 		if isSQLite(p) {
-			kind = KindSQLite
-			err = copyDB(p, dst, log)
-		} else {
-			err = copyFile(p, dst)
+			e.Kind = KindSQLite
 		}
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil // removed while we walked
-		} else if err != nil {
-			return fmt.Errorf("backup: copy %s: %w", rel, err)
+		if direct {
+			if e.Kind == KindFile {
+				e.local, e.direct = p, true
+			} else if h, err := walHeader(p); err == nil && h == nil {
+				e.local, e.direct = p, true
+			}
 		}
-		files = append(files, File{Path: rel, Kind: kind})
+		if !e.direct {
+			e.local = filepath.Join(tmp, filepath.FromSlash(rel))
+			if err := os.MkdirAll(filepath.Dir(e.local), 0o755); err != nil {
+				return err
+			}
+			if e.Kind == KindSQLite {
+				err = copyDB(p, e.local, log)
+				if _, werr := os.Stat(e.local + "-wal"); werr == nil {
+					e.settle = true
+				}
+			} else {
+				err = copyFile(p, e.local)
+			}
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil // removed while we walked
+			} else if err != nil {
+				return fmt.Errorf("backup: copy %s: %w", rel, err)
+			}
+		}
+		entries = append(entries, e)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	slices.SortFunc(files, func(a, b File) int { return cmpString(a.Path, b.Path) })
-	return files, nil
+	slices.SortFunc(entries, func(a, b entry) int { return cmpString(a.Path, b.Path) })
+	return entries, nil
+}
+
+// pageCount returns the page count a database file's header records (0 if
+// it cannot be read).
+func pageCount(p string) int64 {
+	f, err := os.Open(p)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	h := make([]byte, 100)
+	if _, err := io.ReadFull(f, h); err != nil {
+		return 0
+	}
+	return int64(binary.BigEndian.Uint32(h[28:32]))
 }
 
 func cmpString(a, b string) int {

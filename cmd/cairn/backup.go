@@ -114,7 +114,7 @@ func report(cmd *cobra.Command, m *backup.Manifest, jsonOut, quiet bool, verb, w
 	case quiet:
 		return nil
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "%s Worker %q (%s, %d files, %d bytes, taken %s) %s in %s\n",
+	fmt.Fprintf(cmd.OutOrStdout(), "%s Worker %q (%s, %d files, %d bytes, taken %s) %s %s\n",
 		verb, m.Worker, m.Consistency, len(m.Files), m.Bytes(), m.Created.Format(time.RFC3339), prep(verb), where)
 	fmt.Fprintf(cmd.OutOrStdout(), "took %s\n", took.Round(time.Millisecond))
 	return nil
