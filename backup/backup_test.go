@@ -274,3 +274,75 @@ func TestSnapshotWhileWriting(t *testing.T) {
 	close(stop)
 	wg.Wait()
 }
+
+// With a Pause, what changed between the first pass and the pause is in
+// the backup: the second pass copies again a database whose WAL grew or
+// restarted, a replaced file, a new one, and leaves out a removed one.
+func TestSnapshotSecondPass(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	state := filepath.Join(root, "w")
+	os.MkdirAll(filepath.Join(state, "A"), 0o755)
+	grow := openDB(t, filepath.Join(state, "A", "grow.sqlite"))
+	defer grow.Close()
+	restart := openDB(t, filepath.Join(state, "A", "restart.sqlite"))
+	defer restart.Close()
+	idle := openDB(t, filepath.Join(state, "A", "idle.sqlite"))
+	for _, db := range []*sql.DB{grow, restart, idle} {
+		if _, err := db.Exec("INSERT INTO t (id) VALUES (1)"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	idle.Close() // at rest: no WAL
+	os.WriteFile(filepath.Join(state, "catalog.json"), []byte("v1"), 0o644)
+	os.WriteFile(filepath.Join(state, "gone"), []byte("x"), 0o644)
+
+	paused := false
+	pause := func() func() {
+		paused = true
+		for _, q := range []string{"INSERT INTO t (id) VALUES (2)"} {
+			if _, err := grow.Exec(q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, q := range []string{"INSERT INTO t (id) VALUES (2)", "PRAGMA wal_checkpoint(TRUNCATE)", "INSERT INTO t (id) VALUES (3)"} {
+			if _, err := restart.Exec(q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		os.WriteFile(filepath.Join(state, "catalog.json.tmp"), []byte("v2"), 0o644)
+		os.Rename(filepath.Join(state, "catalog.json.tmp"), filepath.Join(state, "catalog.json"))
+		os.WriteFile(filepath.Join(state, "new"), []byte("n"), 0o644)
+		os.Remove(filepath.Join(state, "gone"))
+		return func() {
+			// After the cut: not in the backup.
+			grow.Exec("INSERT INTO t (id) VALUES (99)")
+		}
+	}
+	to := file.New(filepath.Join(root, "b"))
+	m, err := backup.Snapshot(ctx, backup.SnapshotOptions{Dir: state, Worker: "w", Target: to, Pause: pause})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !paused || m.Consistency != backup.ConsistencyCut {
+		t.Fatalf("paused %v, consistency %q", paused, m.Consistency)
+	}
+	out := filepath.Join(root, "r", "w")
+	if _, err := backup.Restore(ctx, backup.RestoreOptions{Source: to, Dir: out}); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]int{"grow": 2, "restart": 3, "idle": 1} {
+		if n := count(t, filepath.Join(out, "A", name+".sqlite")); n != want {
+			t.Errorf("%s: %d rows, want %d", name, n, want)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(out, "catalog.json")); string(b) != "v2" {
+		t.Errorf("catalog.json = %q, want the one replaced before the pause", b)
+	}
+	if _, err := os.Stat(filepath.Join(out, "new")); err != nil {
+		t.Errorf("a file made before the pause is missing: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "gone")); err == nil {
+		t.Error("a file removed before the pause is in the backup")
+	}
+}

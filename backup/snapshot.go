@@ -97,18 +97,38 @@ func Snapshot(ctx context.Context, opts SnapshotOptions) (*Manifest, error) {
 	defer os.RemoveAll(tmp)
 
 	start := time.Now()
-	if opts.Pause != nil {
-		resume = opts.Pause()
-	}
 	// A stopped backup reads files at rest in place; the others copy
-	// every file first, while the pause (if any) lasts.
-	entries, err := copyTree(ctx, opts.Dir, tmp, m.Consistency == ConsistencyStopped, log)
+	// every file first. With a pause, a first pass copies everything
+	// while the server runs on; the second, paused, copies again only
+	// what changed since: the WALs of the databases written meanwhile,
+	// and the files that are new or were replaced.
+	var prev map[string]*entry
+	if opts.Pause != nil {
+		first, err := copyTree(ctx, opts.Dir, tmp, false, nil, log)
+		if err != nil {
+			return nil, err
+		}
+		prev = make(map[string]*entry, len(first))
+		for i := range first {
+			prev[first[i].Path] = &first[i]
+		}
+		log.Debug("backup: first pass", "files", len(first), "took", time.Since(start))
+		resume = opts.Pause()
+		start = time.Now()
+	}
+	entries, err := copyTree(ctx, opts.Dir, tmp, m.Consistency == ConsistencyStopped, prev, log)
 	resume()
 	if err != nil {
 		return nil, err
 	}
+	for p, e := range prev {
+		if !slices.ContainsFunc(entries, func(n entry) bool { return n.Path == p }) {
+			os.Remove(e.local) // gone by the cut
+			os.Remove(e.local + "-wal")
+		}
+	}
 	m.Created = start.UTC()
-	log.Debug("backup: files copied", "files", len(entries), "took", time.Since(start))
+	log.Debug("backup: files copied", "files", len(entries), "took", time.Since(start), "paused", opts.Pause != nil)
 
 	var settling, sending time.Duration
 	files := make([]File, len(entries))
@@ -158,14 +178,22 @@ type entry struct {
 	local  string // where it is read from: a copy in the temporary directory, or the file itself
 	direct bool   // local is the state directory's own file
 	settle bool   // a database copied with its WAL: settleDB must fold it in
+
+	// What the copy was checked against, for a second pass to tell
+	// whether it is still current.
+	wal  []byte      // the WAL header throughout the copy of a database (nil: it had none)
+	stat os.FileInfo // of the file before it was copied (plain files and databases at rest)
 }
 
 // copyTree copies every file of dir that a backup holds into tmp, under
 // the same relative paths, and returns them sorted by path (without sizes
 // and checksums yet). With direct (the state directory is locked: nothing
 // changes) files at rest are not copied but read in place later: any
-// file but a database with a WAL.
-func copyTree(ctx context.Context, dir, tmp string, direct bool, log *slog.Logger) ([]entry, error) {
+// file but a database with a WAL. With prev (the entries of a first pass)
+// a copy that is still current is kept: a database whose WAL was not
+// restarted since gets only its WAL copied again, a file at rest that did
+// not change is not copied.
+func copyTree(ctx context.Context, dir, tmp string, direct bool, prev map[string]*entry, log *slog.Logger) ([]entry, error) {
 	var entries []entry
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -199,17 +227,25 @@ func copyTree(ctx context.Context, dir, tmp string, direct bool, log *slog.Logge
 				e.local, e.direct = p, true
 			}
 		}
+		if pe := prev[rel]; pe != nil && pe.Kind == e.Kind {
+			if ok, err := stillCurrent(p, pe); err != nil {
+				return fmt.Errorf("backup: copy %s: %w", rel, err)
+			} else if ok {
+				entries = append(entries, *pe)
+				return nil
+			}
+		}
 		if !e.direct {
 			e.local = filepath.Join(tmp, filepath.FromSlash(rel))
 			if err := os.MkdirAll(filepath.Dir(e.local), 0o755); err != nil {
 				return err
 			}
 			if e.Kind == KindSQLite {
-				err = copyDB(p, e.local, log)
+				e.wal, e.stat, err = copyDB(p, e.local, log)
 				if _, werr := os.Stat(e.local + "-wal"); werr == nil {
 					e.settle = true
 				}
-			} else {
+			} else if e.stat, err = os.Stat(p); err == nil {
 				err = copyFile(p, e.local)
 			}
 			if errors.Is(err, fs.ErrNotExist) {
@@ -300,34 +336,61 @@ func walHeader(p string) ([]byte, error) {
 // until a copy is usable: the WAL was not restarted between the copy of
 // the file and the end of the copy of the WAL (see the package
 // documentation for why that makes the copy a committed state).
-func copyDB(src, dst string, log *slog.Logger) error {
+// It returns the WAL's header (nil if there was none) and the file's
+// stat from before the copy.
+func copyDB(src, dst string, log *slog.Logger) ([]byte, os.FileInfo, error) {
 	for attempt := 1; ; attempt++ {
-		ok, err := copyDBOnce(src, dst)
+		wal, st, ok, err := copyDBOnce(src, dst)
 		if err != nil || ok {
-			return err
+			return wal, st, err
 		}
 		if attempt == copyAttempts {
-			return fmt.Errorf("%w (%d attempts)", ErrChanging, attempt)
+			return nil, nil, fmt.Errorf("%w (%d attempts)", ErrChanging, attempt)
 		}
 		log.Debug("backup: database changed while copied; copying again", "path", src, "attempt", attempt)
 		time.Sleep(time.Duration(attempt) * time.Millisecond)
 	}
 }
 
-func copyDBOnce(src, dst string) (bool, error) {
+func copyDBOnce(src, dst string) ([]byte, os.FileInfo, bool, error) {
 	before, err := walHeader(src)
 	if err != nil {
-		return false, err
+		return nil, nil, false, err
 	}
 	st0, err := os.Stat(src)
 	if err != nil {
-		return false, err
+		return nil, nil, false, err
 	}
 	if err := copyFile(src, dst); err != nil {
-		return false, err
+		return nil, nil, false, err
 	}
 	os.Remove(dst + "-wal")
-	if err := copyFile(src+"-wal", dst+"-wal"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if before != nil {
+		// The WAL was there throughout and never restarted: the copied WAL
+		// holds every frame a checkpoint may have written into the file.
+		ok, err := copyWAL(src, dst, before)
+		return before, st0, ok, err
+	}
+	// No WAL before: the database was at rest. It still is if it has no
+	// WAL now and the file did not change.
+	after, err := walHeader(src)
+	if err != nil || after != nil {
+		return nil, nil, false, err
+	}
+	st1, err := os.Stat(src)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	return nil, st0, sameFile(st0, st1), nil
+}
+
+// copyWAL copies the WAL of src to dst-wal and reports whether its header
+// was want before, throughout and after the copy: the WAL was not
+// restarted.
+func copyWAL(src, dst string, want []byte) (bool, error) {
+	if err := copyFile(src+"-wal", dst+"-wal"); errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	} else if err != nil {
 		return false, err
 	}
 	after, err := walHeader(src)
@@ -338,22 +401,35 @@ func copyDBOnce(src, dst string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if before != nil {
-		// The WAL was there throughout, never restarted: the copied WAL
-		// holds every frame a checkpoint may have written into the file.
-		return bytes.Equal(before, after) && bytes.Equal(before, copied), nil
+	return bytes.Equal(want, after) && bytes.Equal(want, copied), nil
+}
+
+// sameFile reports whether two stats are of the same, unchanged file.
+func sameFile(a, b os.FileInfo) bool {
+	return os.SameFile(a, b) && a.Size() == b.Size() && a.ModTime().Equal(b.ModTime())
+}
+
+// stillCurrent reports whether the copy of a first pass still holds the
+// file at p, after copying a database's WAL again if it was not restarted
+// since.
+func stillCurrent(p string, pe *entry) (bool, error) {
+	if pe.Kind == KindSQLite && pe.wal != nil {
+		h, err := walHeader(p)
+		if err != nil || !bytes.Equal(h, pe.wal) {
+			return false, err
+		}
+		return copyWAL(p, pe.local, pe.wal)
 	}
-	// No WAL before: the database was at rest. It still is if it has no
-	// WAL now and the file did not change.
-	st1, err := os.Stat(src)
+	if pe.Kind == KindSQLite {
+		if h, err := walHeader(p); err != nil || h != nil {
+			return false, err
+		}
+	}
+	st, err := os.Stat(p)
 	if err != nil {
 		return false, err
 	}
-	if after != nil || copied != nil {
-		return false, nil
-	}
-	os.Remove(dst + "-wal")
-	return os.SameFile(st0, st1) && st0.Size() == st1.Size() && st0.ModTime().Equal(st1.ModTime()), nil
+	return sameFile(pe.stat, st), nil
 }
 
 // copyFile copies src to a new file dst.
