@@ -173,7 +173,9 @@ func run(size, conns int, window time.Duration) error {
 			fmt.Printf("%-28s no requests\n", name)
 			return
 		}
-		q := func(p float64) time.Duration { return lats[min(len(lats)-1, int(p*float64(len(lats))))].Round(10 * time.Microsecond) }
+		q := func(p float64) time.Duration {
+			return lats[min(len(lats)-1, int(p*float64(len(lats))))].Round(10 * time.Microsecond)
+		}
 		fmt.Printf("%-28s %6d writes %7.0f/s  p50 %-9s p99 %-9s max %s\n", name, len(lats), float64(len(lats))/to.Sub(from).Seconds(), q(0.5), q(0.99), lats[len(lats)-1].Round(time.Millisecond))
 	}
 	time.Sleep(2 * time.Second) // warm up
