@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/cairn-dev/cairn/backup"
 	"github.com/cairn-dev/cairn/commit"
@@ -97,11 +98,16 @@ func (s *Server) registerBackup(api *API) {
 			w.Header().Set("Content-Disposition", `attachment; filename="`+app.Config.Name+`-backup.tar"`)
 			w.WriteHeader(http.StatusOK)
 		}
+		var paused time.Duration // how long acknowledgements were held back
+		pause := func() func() {
+			resume, start := app.acks.Pause(), time.Now()
+			return func() { paused = time.Since(start); resume() }
+		}
 		m, err := backup.Snapshot(r.Context(), backup.SnapshotOptions{
 			Dir:    app.dir,
 			Worker: app.Config.Name,
 			Target: tw,
-			Pause:  app.acks.Pause,
+			Pause:  pause,
 			Logger: app.log,
 		})
 		if err != nil {
@@ -116,6 +122,6 @@ func (s *Server) registerBackup(api *API) {
 			app.log.Error("backup: end of stream", "error", err)
 			return
 		}
-		app.log.Info("backup sent", "files", len(m.Files), "bytes", m.Bytes(), "consistency", m.Consistency)
+		app.log.Info("backup sent", "files", len(m.Files), "bytes", m.Bytes(), "consistency", m.Consistency, "paused", paused)
 	})
 }
