@@ -346,3 +346,36 @@ func TestSnapshotSecondPass(t *testing.T) {
 		t.Error("a file removed before the pause is in the backup")
 	}
 }
+
+// The server's tar stream: read whole, it is a backup; cut short anywhere
+// before its end, what was read has no manifest and is refused.
+func TestTarStream(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	state := filepath.Join(root, "state", "w")
+	makeState(t, state, 20)
+	var buf bytes.Buffer
+	tw := backup.NewTarWriter(&buf)
+	if _, err := backup.Snapshot(ctx, backup.SnapshotOptions{Dir: state, Worker: "w", Target: tw, Pause: func() func() { return func() {} }}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	whole := file.New(filepath.Join(root, "whole"))
+	if _, err := backup.ReadTar(ctx, bytes.NewReader(buf.Bytes()), whole); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := backup.Verify(ctx, whole); err != nil {
+		t.Fatal(err)
+	}
+	for i, cut := range []int{0, 512, 1024 + 7, buf.Len() / 2, buf.Len() - 2048} {
+		part := file.New(filepath.Join(root, fmt.Sprint("part", i)))
+		if _, err := backup.ReadTar(ctx, bytes.NewReader(buf.Bytes()[:cut]), part); err == nil {
+			t.Errorf("stream cut at %d of %d: no error", cut, buf.Len())
+		}
+		if _, err := backup.Restore(ctx, backup.RestoreOptions{Source: part, Dir: filepath.Join(root, "r", fmt.Sprint(i))}); !errors.Is(err, backup.ErrNoManifest) {
+			t.Errorf("restore of a stream cut at %d: %v, want ErrNoManifest", cut, err)
+		}
+	}
+}
