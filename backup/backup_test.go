@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -377,5 +378,17 @@ func TestTarStream(t *testing.T) {
 		if _, err := backup.Restore(ctx, backup.RestoreOptions{Source: part, Dir: filepath.Join(root, "r", fmt.Sprint(i))}); !errors.Is(err, backup.ErrNoManifest) {
 			t.Errorf("restore of a stream cut at %d: %v, want ErrNoManifest", cut, err)
 		}
+	}
+}
+
+// A stream naming a file outside the state directory is refused.
+func TestTarStreamBadPath(t *testing.T) {
+	var buf bytes.Buffer
+	tw := backup.NewTarWriter(&buf)
+	tw.Put(context.Background(), "../evil", strings.NewReader("x"), 1)
+	tw.Close()
+	dir := t.TempDir()
+	if _, err := backup.ReadTar(context.Background(), &buf, file.New(filepath.Join(dir, "b"))); err == nil || !strings.Contains(err.Error(), "not a plain relative path") {
+		t.Errorf("ReadTar of ../evil: %v", err)
 	}
 }
