@@ -33,13 +33,17 @@
 //   - "stopped": no server held the state directory (Snapshot held its lock
 //     throughout), so every database is at rest and the set is exact;
 //   - "cut": taken through a running server (POST /client/v4/cairn/backup on
-//     its admin API), which holds back every acknowledgement of a commit
-//     (Pause) while the files are copied. Information only passes between
-//     objects and databases through acknowledged commits (the output gate,
-//     D1's and KV's reads wait for durability), so nothing copied can depend
-//     on a commit that is not copied: the set is a state the whole Worker
-//     could have been in, and it holds every write acknowledged before the
-//     backup started;
+//     its admin API). Snapshot copies everything once while the server runs
+//     on, then calls Pause, under which the server holds back every
+//     acknowledgement of a commit, and copies again what changed meanwhile
+//     (the WAL of a database not restarted since, any other file whose
+//     stat changed, new files; removed ones are dropped). Information only
+//     passes between objects and databases through acknowledged commits
+//     (the output gate; D1's and KV's reads wait for durability), so
+//     nothing copied can depend on a commit that is not copied: the set is
+//     a state the whole Worker could have been in, and it holds every
+//     write acknowledged before the backup started. Commits go on during
+//     the pause; only their acknowledgements wait for it;
 //   - "per-database": taken by the CLI beside a running server without its
 //     API: each database is a committed state holding every write
 //     acknowledged before the backup started, but two databases may be cut
