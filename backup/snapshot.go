@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"time"
 
 	_ "github.com/mattn/go-sqlite3" // the "sqlite3" database/sql driver
@@ -72,19 +73,18 @@ func Snapshot(ctx context.Context, opts SnapshotOptions) (*Manifest, error) {
 	}
 	m := &Manifest{Format: FormatVersion, CairnVersion: cairnVersion(), Worker: opts.Worker}
 	resume := func() {}
-	switch lock, err := lockState(opts.Dir); {
-	case opts.Pause != nil:
-		if lock != nil {
-			unlockState(lock) // no server after all: nothing will commit meanwhile
-		}
+	if opts.Pause != nil {
 		m.Consistency = ConsistencyCut
-	case err == nil:
-		defer unlockState(lock)
-		m.Consistency = ConsistencyStopped
-	case errors.Is(err, ErrLocked):
-		m.Consistency = ConsistencyPerDatabase
-	default:
-		return nil, fmt.Errorf("backup: %w", err)
+	} else {
+		switch lock, err := lockState(opts.Dir); {
+		case err == nil:
+			defer unlockState(lock)
+			m.Consistency = ConsistencyStopped
+		case errors.Is(err, ErrLocked):
+			m.Consistency = ConsistencyPerDatabase
+		default:
+			return nil, fmt.Errorf("backup: %w", err)
+		}
 	}
 	tempDir := opts.TempDir
 	if tempDir == "" {
@@ -260,7 +260,7 @@ func copyTree(ctx context.Context, dir, tmp string, direct bool, prev map[string
 	if err != nil {
 		return nil, err
 	}
-	slices.SortFunc(entries, func(a, b entry) int { return cmpString(a.Path, b.Path) })
+	slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(a.Path, b.Path) })
 	return entries, nil
 }
 
@@ -277,16 +277,6 @@ func pageCount(p string) int64 {
 		return 0
 	}
 	return int64(binary.BigEndian.Uint32(h[28:32]))
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // sqliteHeader starts every SQLite database file.

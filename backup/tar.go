@@ -2,6 +2,7 @@ package backup
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -81,7 +82,7 @@ func ReadTar(ctx context.Context, r io.Reader, t Target) (*Manifest, error) {
 			if err != nil {
 				return nil, fmt.Errorf("backup stream: %w", err)
 			}
-			m, err := readManifest(bytesReader(b))
+			m, err := readManifest(bytes.NewReader(b))
 			if err != nil {
 				return nil, err
 			}
@@ -94,7 +95,7 @@ func ReadTar(ctx context.Context, r io.Reader, t Target) (*Manifest, error) {
 					return nil, fmt.Errorf("%s: %w", f.Path, ErrChecksum)
 				}
 			}
-			if err := t.Put(ctx, ManifestName, bytesReader(b), int64(len(b))); err != nil {
+			if err := t.Put(ctx, ManifestName, bytes.NewReader(b), int64(len(b))); err != nil {
 				return nil, err
 			}
 			return m, nil
