@@ -260,6 +260,7 @@ func (s *Server) AdminAPI(token string) *API {
 	s.registerKV(api)
 	s.registerStudio(api)
 	s.registerDeploys(api)
+	s.registerBackup(api)
 	api.Handle("GET /cairn/objects/{class}", func(r *http.Request) (any, error) {
 		app := s.Current()
 		if app == nil {

@@ -110,6 +110,8 @@ type App struct {
 	D1      *d1.Manager              // the Worker's D1 databases
 	durable *commit.Local            // makes object, KV and D1 commits durable
 	locks   *StateLocks              // the App's own state lock, if it took one
+	acks    *ackGate                 // the commit log as the App's storage sees it (backup.go)
+	dir     string                   // the Worker's state directory
 	Inputs  []string                 // source files, for the reload watcher
 	// Assets serves the config's static assets; nil without.
 	Assets    *assets.Handler
@@ -247,7 +249,8 @@ func load(opts Options, cfg *config.Config, code string, deferMigrations bool) (
 	if err := durable.SyncFileSystem(persist, syncFSMin); err != nil {
 		return nil, fmt.Errorf("state directory %s: %w", persist, err)
 	}
-	guarded := lock.guard(durable, log)
+	acks := &ackGate{Log: lock.guard(durable, log)} // held back during an online backup
+	guarded := commit.Log(acks)
 	d1s := d1.NewManager(D1Dir(persist, cfg.Name), log)
 	d1s.Commit = guarded
 	closeD1, closeKV := d1s.Close, closeEach[*kv.Namespace]
@@ -398,7 +401,8 @@ func load(opts Options, cfg *config.Config, code string, deferMigrations bool) (
 	}
 	host.SetSockets(w.Sockets()) // Go objects' WebSockets close with the Worker's
 	app := &App{Config: cfg, Worker: w, Host: host, KV: kvs, R2: r2s, KVAll: kv.NewCatalog(persist, cfg.Name), D1: d1s, durable: durable,
-		Assets: static, cf: cf, log: log, cache: responses, account: opts.Account, migrations: migrations, held: held}
+		Assets: static, cf: cf, log: log, cache: responses, account: opts.Account, migrations: migrations, held: held,
+		acks: acks, dir: lock.dir}
 	if opts.Account != nil {
 		app.KVAll = opts.Account.KVCatalog()
 	}

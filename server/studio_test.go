@@ -413,7 +413,7 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 			documented[strings.ToUpper(method)+" "+path] = true
 		}
 	}
-	routes := append((&Server{}).AdminAPI("").Routes(), "GET /studio/", "GET /openapi.json")
+	routes := append((&Server{deploys: &deployer{}}).AdminAPI("").Routes(), "GET /studio/", "GET /openapi.json")
 	wildcard := regexp.MustCompile(`\{(\w+)\.\.\.\}`)
 	registered := map[string]bool{}
 	for _, r := range routes {

@@ -32,6 +32,8 @@
 //	cairn deploy [dir-or-config] --to URL --token T [--message M]
 //	cairn versions list [--json] --remote URL --token T [-c DIR-OR-CONFIG | --name WORKER]
 //	cairn rollback [VERSION_ID] [--message M] --remote URL --token T [-c DIR-OR-CONFIG | --name WORKER]
+//	cairn backup --to DIR|s3://BUCKET/PREFIX [--remote URL [--api-token T]] [--endpoint URL]
+//	cairn restore --from DIR|s3://BUCKET/PREFIX [--force] [--endpoint URL]
 //	cairn version
 //	cairn completion bash|fish|powershell|zsh
 //	cairn help [command]
@@ -108,7 +110,7 @@ func main() {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newDevCommand(), newServeCommand(), newKVCommand(), newR2Command(), newD1Command(), newObjectsCommand(), newVersionCommand(),
-		newDeployCommand(), newVersionsCommand(), newRollbackCommand())
+		newDeployCommand(), newVersionsCommand(), newRollbackCommand(), newBackupCommand(), newRestoreCommand())
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "cairn:", err)
 		os.Exit(1)
