@@ -166,6 +166,10 @@ func (s *Shared) Committed() uint64 {
 	return s.committed
 }
 
+// Record hands the record of the commit just made to the Log (Log.Record).
+// Call it under the database's write lock, right after Committed.
+func (s *Shared) Record(rec *Record) error { return s.log.Record(s.f, rec) }
+
 // Durable waits until commit seq is durable, asking the Log to sync, and
 // returns the error of that sync (or of an earlier one that failed for
 // good) if it failed.
