@@ -43,15 +43,15 @@ type History struct {
 	opts HistoryOptions
 
 	mu      sync.Mutex
-	segs    []*segment // sorted by first seq; the last is the one appended to
-	cur     *os.File   // the last segment, open for appending; nil until the first Append
-	snaps   []uint64   // sequence numbers of the snapshots, sorted
-	last    Record     // the last record (without frames)
-	dirty   bool       // appended since the last Sync
-	newFile bool       // a segment was created since the last Sync: sync the directory too
-	failed  error      // a failed write or sync: the history cannot be trusted after it
-	since   int64      // bytes of records appended since the latest snapshot
-	compact bool       // a compaction is running
+	segs    []*segment     // sorted by first seq; the last is the one appended to
+	cur     *os.File       // the last segment, open for appending; nil until the first Append
+	snaps   []uint64       // sequence numbers of the snapshots, sorted
+	last    Record         // the last record (without frames)
+	dirty   bool           // appended since the last Sync
+	newFile bool           // a segment was created since the last Sync: sync the directory too
+	failed  error          // a failed write or sync: the history cannot be trusted after it
+	since   int64          // bytes of records appended since the latest snapshot
+	compact bool           // a compaction is running
 	bg      sync.WaitGroup // background compactions
 }
 
