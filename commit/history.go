@@ -47,6 +47,7 @@ type History struct {
 	cur     *os.File       // the last segment, open for appending; nil until the first Append
 	snaps   []uint64       // sequence numbers of the snapshots, sorted
 	last    Record         // the last record (without frames)
+	any     bool           // there is a last record
 	dirty   bool           // appended since the last Sync
 	newFile bool           // a segment was created since the last Sync: sync the directory too
 	failed  error          // a failed write or sync: the history cannot be trusted after it
@@ -57,7 +58,7 @@ type History struct {
 
 // segment is one segment file and what is known of its records.
 type segment struct {
-	first, last uint64    // sequence numbers of its first and last record (last 0: empty)
+	first, last uint64    // sequence numbers of its first and last record (see index for none)
 	firstTime   time.Time // of the first record
 	lastTime    time.Time // of its last record
 	size        int64
@@ -152,19 +153,19 @@ func OpenHistory(dir, name string, opts HistoryOptions) (*History, error) {
 		if err := h.loadIndex(s, true); err != nil {
 			return nil, err
 		}
-		if s.last == 0 && len(h.segs) > 1 { // an empty last segment: the one before holds the last record
+		if len(s.index) == 0 && len(h.segs) > 1 { // an empty last segment: the one before holds the last record
 			if err := h.loadIndex(h.segs[len(h.segs)-2], false); err != nil {
 				return nil, err
 			}
 		}
 		for i := len(h.segs) - 1; i >= 0; i-- {
-			if h.segs[i].index != nil && h.segs[i].last != 0 {
+			if len(h.segs[i].index) > 0 {
 				r, err := h.read(h.segs[i], h.segs[i].index[len(h.segs[i].index)-1].off)
 				if err != nil {
 					return nil, err
 				}
 				r.Frames = nil
-				h.last = *r
+				h.last, h.any = *r, true
 				break
 			}
 		}
@@ -336,7 +337,7 @@ func (h *History) Append(rec *Record) error {
 	if h.failed != nil {
 		return h.failed
 	}
-	if rec.Seq <= h.last.Seq {
+	if h.any && rec.Seq <= h.last.Seq {
 		return fmt.Errorf("history %s: record %d after %d", h.name, rec.Seq, h.last.Seq)
 	}
 	if err := h.appendLocked(rec, b); err != nil {
@@ -402,7 +403,7 @@ func (h *History) appendLocked(rec *Record, b []byte) error {
 	s.size += int64(len(buf))
 	s.last, s.lastTime = rec.Seq, rec.Time
 	h.since += int64(len(buf))
-	h.last = *rec
+	h.last, h.any = *rec, true
 	h.last.Frames = nil
 	h.dirty = true
 	return nil
@@ -552,19 +553,22 @@ func (h *History) SeqAt(t time.Time) (uint64, error) {
 	if err := h.indexLocked(); err != nil {
 		return 0, err
 	}
-	var found uint64
-	var oldest time.Time
+	var (
+		found  uint64
+		ok     bool
+		oldest time.Time
+	)
 	for _, s := range h.segs {
 		for _, e := range s.index {
 			if e.seq == h.snaps[0] {
 				oldest = e.time
 			}
 			if !e.time.After(t) {
-				found = e.seq
+				found, ok = e.seq, true
 			}
 		}
 	}
-	if found < h.snaps[0] {
+	if !ok || found < h.snaps[0] {
 		return 0, fmt.Errorf("%w: %s is before the oldest restorable moment (%s)", ErrOutsideWindow, t.UTC().Format(time.RFC3339Nano), oldest.UTC().Format(time.RFC3339Nano))
 	}
 	return found, nil
@@ -578,7 +582,7 @@ func (h *History) TimeOf(seq uint64) (time.Time, error) {
 		return time.Time{}, err
 	}
 	for _, s := range h.segs {
-		if s.last != 0 && seq >= s.first && seq <= s.last {
+		if len(s.index) > 0 && seq >= s.first && seq <= s.last {
 			for _, e := range s.index {
 				if e.seq == seq {
 					return e.time, nil

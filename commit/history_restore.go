@@ -33,7 +33,7 @@ func (h *History) Restore(target, seq uint64, now time.Time, dbPath string, fix 
 	if err := h.Check(target); err != nil {
 		return err
 	}
-	if last := h.Last().Seq; seq <= last {
+	if last := h.Last().Seq; seq <= last && h.Empty() == false {
 		return fmt.Errorf("history %s: restore record %d after %d", h.name, seq, last)
 	}
 	tmp := filepath.Join(h.dir, "tmp-restore.db")
@@ -170,7 +170,7 @@ func (h *History) Compact(now time.Time) error {
 	cutoff := now.Add(-h.opts.Retention)
 	k := -1
 	for i, s := range sealed {
-		if s.last != 0 && !s.lastTime.After(cutoff) {
+		if len(s.index) > 0 && !s.lastTime.After(cutoff) {
 			k = i
 		}
 	}
@@ -216,7 +216,7 @@ func (h *History) Compact(now time.Time) error {
 	var remove []string
 	n := 0
 	for _, s := range h.segs {
-		if s.last != 0 && s.last <= foldAt && s != h.segs[len(h.segs)-1] {
+		if len(s.index) > 0 && s.last <= foldAt && s != h.segs[len(h.segs)-1] {
 			remove = append(remove, h.segPath(s.first))
 			n++
 			continue
