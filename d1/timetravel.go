@@ -39,11 +39,15 @@ func (db *DB) startHistory(h *commit.History) error {
 	seq := db.seq.Load()
 	if !h.Empty() {
 		last := h.Last()
+		// Every recorded state carries the database's commit_seq, so a
+		// database written without recording (by a process with history
+		// off, or a crash between the WAL's sync and the record's) has
+		// another one than the last record.
 		err := db.tail.Resume(last.WAL)
-		if err == nil && last.Seq <= seq {
+		if err == nil && last.Seq == seq {
 			return nil
 		}
-		db.log.Warn("d1: history does not match the database (a crash between their syncs?); starting it again from the current state",
+		db.log.Warn("d1: the database was changed outside its history (written with history off, or a crash between their syncs); the history continues from a snapshot of the current state",
 			"path", db.path, "history_seq", last.Seq, "commit_seq", seq, "err", err)
 		if last.Seq >= seq {
 			// Keep the ordering: the database's next states come after

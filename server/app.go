@@ -67,6 +67,12 @@ type Options struct {
 	// private and link-local addresses, as wrangler dev does (cairn dev
 	// sets it). The zero value, for a server facing users, refuses them.
 	AllowPrivateFetch bool
+	// NoHistory turns the history of commits off (cairn dev --history=false):
+	// no D1 Time Travel or object bookmarks, and no history files.
+	NoHistory bool
+	// HistoryRetention is how long the history is kept; default
+	// DefaultHistoryRetention (30 days).
+	HistoryRetention time.Duration
 	// Locks holds the lock on the Worker's state directory, which Load
 	// takes (another process serving it makes Load fail with
 	// ErrStateLocked). A server that reloads passes the same set to every
@@ -187,9 +193,12 @@ func Load(opts Options) (*App, error) {
 	if err := durable.SyncFileSystem(persist, syncFSMin); err != nil {
 		return nil, fmt.Errorf("state directory %s: %w", persist, err)
 	}
+	if !opts.NoHistory {
+		durable.SetHistories(locks.histories(lock, persist, cfg.Name, opts.HistoryRetention, log))
+	}
 	guarded := lock.guard(durable, log)
 	d1s := d1.NewManager(D1Dir(persist, cfg.Name), log)
-	d1s.Commit = guarded
+	d1s.Commit, d1s.Histories = guarded, durable.Histories()
 	d1Bindings, err := openD1(d1s, cfg.D1Databases)
 	if err != nil {
 		d1s.Close()
