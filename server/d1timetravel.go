@@ -86,4 +86,3 @@ func (h *d1API) timeTravelRestore(r *http.Request) (any, error) {
 		"message":           "Database restored to bookmark " + target + "; restore to previous_bookmark to undo",
 	}, nil
 }
-

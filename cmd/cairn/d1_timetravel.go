@@ -173,4 +173,3 @@ func withTimeTravel(f *d1Flags, cmd *cobra.Command, name string, fn func(db *d1.
 	}
 	return errors.Join(err, t.manager.Close(), durable.Close(), hs.Close(), locks.Close())
 }
-
