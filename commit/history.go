@@ -303,6 +303,10 @@ func decodeRecord(payload []byte, crc uint32) (*Record, error) {
 	return r, nil
 }
 
+// Path returns the path of a file named name in the history's directory
+// (its owner may keep small files of its own there).
+func (h *History) Path(name string) string { return filepath.Join(h.dir, name) }
+
 // Name returns the database's name in the store.
 func (h *History) Name() string { return h.name }
 

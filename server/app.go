@@ -257,6 +257,7 @@ func Load(opts Options) (*App, error) {
 	}
 	host := objects.NewHost(catalog, log)
 	host.SetCommitLog(guarded)
+	host.SetHistories(durable.Histories())
 	hosted := make(map[string]bool, len(opts.Classes))
 	for name, c := range opts.Classes {
 		host.Register(name, c)
