@@ -37,7 +37,7 @@ func main() {
 		duration     = flag.Duration("duration", 5*time.Second, "measured time of each run")
 		warmup       = flag.Duration("warmup", time.Second, "unmeasured time before each run")
 		connList     = flag.String("conns", "1,16,64", "comma-separated connection counts")
-		runtimeList  = flag.String("runtimes", "cairn,workerd", "runtimes to compare")
+		runtimeList  = flag.String("runtimes", "cairn,workerd", "runtimes to compare (cairn-nohistory: cairn with --history=false)")
 		pin          = flag.Bool("pin", false, "pin each server to core 0 (taskset) and the load generator to core 1")
 		out          = flag.String("out", "", `JSON output file (default bench/results/DATE-HOST.json; "-" for none)`)
 		keep         = flag.Bool("keep", false, "keep the state directories and server logs of the run")
@@ -71,8 +71,8 @@ func run(scenarioList, connList, runtimeList, out string, duration, warmup time.
 	}
 	runtimes := splitList(runtimeList)
 	for _, r := range runtimes {
-		if r != "cairn" && r != "workerd" {
-			return fmt.Errorf("unknown runtime %q (want cairn, workerd)", r)
+		if r != "cairn" && r != "workerd" && r != cairnNoHistory {
+			return fmt.Errorf("unknown runtime %q (want cairn, workerd, %s)", r, cairnNoHistory)
 		}
 	}
 	root, err := repoRoot()
