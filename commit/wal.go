@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"syscall"
 )
 
 // A WALTail reads the transactions a SQLite database in WAL mode appends to
@@ -24,7 +25,8 @@ import (
 // WAL (it owns the checkpoints; SQLite's automatic one is off), so that no
 // committed frame is folded into the database file unread.
 type WALTail struct {
-	path string // the -wal file
+	path string   // the -wal file
+	f    *os.File // open on path while it exists: one fstat and one read per transaction
 	pos  WALPos
 	be   bool // checksums over big-endian words
 	page uint32
@@ -38,9 +40,13 @@ func NewWALTail(dbPath string) *WALTail { return &WALTail{path: dbPath + "-wal"}
 // Pos returns the position after the last transaction read.
 func (t *WALTail) Pos() WALPos { return t.pos }
 
-// Reset forgets the position: the next Next reads the WAL from its start.
-// Call it when the WAL was emptied (a TRUNCATE checkpoint) or replaced.
-func (t *WALTail) Reset() { t.pos = WALPos{} }
+// Reset forgets the position (and closes the file): the next Next reads
+// the WAL from its start. Call it when the WAL was emptied (a TRUNCATE
+// checkpoint) or replaced.
+func (t *WALTail) Reset() {
+	t.pos = WALPos{}
+	t.Close()
+}
 
 // ErrWALMismatch is returned by Resume when the WAL holds the generation of
 // the position but not the frame it names: the history is ahead of the
@@ -85,6 +91,45 @@ func (t *WALTail) Resume(pos WALPos) error {
 	return nil
 }
 
+// open returns the WAL file, open, and its size: the one already open
+// unless it was removed (SQLite deletes the WAL when its last connection
+// closes) and another may have taken its name. nil if there is none.
+func (t *WALTail) open() (*os.File, os.FileInfo, error) {
+	if t.f != nil {
+		info, err := t.f.Stat()
+		if err == nil {
+			if st, ok := info.Sys().(*syscall.Stat_t); !ok || st.Nlink > 0 {
+				return t.f, info, nil
+			}
+		}
+		t.f.Close()
+		t.f = nil
+	}
+	f, err := os.Open(t.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, nil
+	} else if err != nil {
+		return nil, nil, fmt.Errorf("read WAL: %w", err)
+	}
+	info, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("read WAL: %w", err)
+	}
+	t.f = f
+	return f, info, nil
+}
+
+// Close closes the WAL file the tail keeps open. The tail stays usable.
+func (t *WALTail) Close() error {
+	if t.f == nil {
+		return nil
+	}
+	err := t.f.Close()
+	t.f = nil
+	return err
+}
+
 // header reads a WAL header into t (byte order, page size); false if it is
 // not one.
 func (t *WALTail) header(h []byte) bool {
@@ -109,16 +154,9 @@ func (t *WALTail) header(h []byte) bool {
 // database size in pages after the last of them. ok is false if there were
 // none. The position moves past them.
 func (t *WALTail) Next() (frames []Frame, dbSize uint32, pageSize uint32, ok bool, err error) {
-	f, err := os.Open(t.path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, 0, 0, false, nil
-	} else if err != nil {
-		return nil, 0, 0, false, fmt.Errorf("read WAL: %w", err)
-	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return nil, 0, 0, false, fmt.Errorf("read WAL: %w", err)
+	f, info, err := t.open()
+	if err != nil || f == nil {
+		return nil, 0, 0, false, err
 	}
 	size := info.Size()
 	if size < 32 {
@@ -139,32 +177,46 @@ func (t *WALTail) Next() (frames []Frame, dbSize uint32, pageSize uint32, ok boo
 	if size <= t.pos.Offset {
 		return nil, 0, 0, false, nil
 	}
-	buf := make([]byte, size-t.pos.Offset)
-	if _, err := f.ReadAt(buf, t.pos.Offset); err != nil && !errors.Is(err, io.EOF) {
-		return nil, 0, 0, false, fmt.Errorf("read WAL: %w", err)
-	}
 	// Find the end of the last committed transaction (checksums chained,
 	// salts of this generation), then take the pages before it: frames after
-	// it belong to a transaction still open or rolled back.
+	// it belong to a transaction still open or rolled back. The file is read
+	// in growing chunks: after a restart it still holds the frames of the
+	// generation before, which must not be read at every commit.
 	frameSize := 24 + int(t.page)
 	var (
 		c1, c2 = t.pos.Ck1, t.pos.Ck2
 		pos    = t.pos
 		end    = 0
+		buf    []byte
+		chunk  = 4
 	)
-	for off := 0; off+frameSize <= len(buf); off += frameSize {
-		fh := buf[off : off+24]
-		if binary.BigEndian.Uint32(fh[8:]) != salt1 || binary.BigEndian.Uint32(fh[12:]) != salt2 {
-			break
+	avail := int((size - t.pos.Offset) / int64(frameSize))
+scan:
+	for off := 0; len(buf)/frameSize < avail; chunk = min(chunk*2, 256) {
+		n := min(chunk, avail-len(buf)/frameSize)
+		buf = append(buf, make([]byte, n*frameSize)...)
+		got, err := f.ReadAt(buf[off:], t.pos.Offset+int64(off))
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, 0, 0, false, fmt.Errorf("read WAL: %w", err)
 		}
-		c1, c2 = walChecksum(t.be, c1, c2, fh[:8])
-		c1, c2 = walChecksum(t.be, c1, c2, buf[off+24:off+frameSize])
-		if c1 != binary.BigEndian.Uint32(fh[16:]) || c2 != binary.BigEndian.Uint32(fh[20:]) {
-			break
+		buf = buf[:off+got-got%frameSize]
+		for ; off+frameSize <= len(buf); off += frameSize {
+			fh := buf[off : off+24]
+			if binary.BigEndian.Uint32(fh[8:]) != salt1 || binary.BigEndian.Uint32(fh[12:]) != salt2 {
+				break scan
+			}
+			c1, c2 = walChecksum(t.be, c1, c2, fh[:8])
+			c1, c2 = walChecksum(t.be, c1, c2, buf[off+24:off+frameSize])
+			if c1 != binary.BigEndian.Uint32(fh[16:]) || c2 != binary.BigEndian.Uint32(fh[20:]) {
+				break scan
+			}
+			if commitSize := binary.BigEndian.Uint32(fh[4:]); commitSize != 0 {
+				dbSize, end = commitSize, off+frameSize
+				pos.Offset, pos.Ck1, pos.Ck2 = t.pos.Offset+int64(end), c1, c2
+			}
 		}
-		if commitSize := binary.BigEndian.Uint32(fh[4:]); commitSize != 0 {
-			dbSize, end = commitSize, off+frameSize
-			pos.Offset, pos.Ck1, pos.Ck2 = t.pos.Offset+int64(end), c1, c2
+		if got < n*frameSize {
+			break
 		}
 	}
 	if end == 0 {

@@ -260,6 +260,9 @@ func (db *DB) Close() error {
 		errs = append(errs, db.checkpoint("TRUNCATE"))
 	}
 	errs = append(errs, db.w.close())
+	if db.tail != nil {
+		db.tail.Close()
+	}
 	return errors.Join(errs...)
 }
 

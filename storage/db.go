@@ -608,6 +608,9 @@ func (db *DB) closeConns() error {
 		errs = append(errs, db.closeConn(db.conn))
 		db.conn = nil
 	}
+	if db.tail != nil {
+		db.tail.Close() // the WAL's descriptor (history.go); reopened when needed
+	}
 	if db.mem != nil {
 		errs = append(errs, db.closeConn(db.mem))
 		db.mem = nil
