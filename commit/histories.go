@@ -3,6 +3,7 @@ package commit
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -69,6 +70,21 @@ func (hs *Histories) Release(name string) {
 	if h != nil {
 		h.Close()
 	}
+}
+
+// Remove deletes name's history (its database was deleted).
+func (hs *Histories) Remove(name string) error {
+	hs.mu.Lock()
+	h := hs.open[name]
+	delete(hs.open, name)
+	hs.mu.Unlock()
+	if h != nil {
+		h.Close()
+	}
+	if err := os.RemoveAll(filepath.Join(hs.root, filepath.FromSlash(name))); err != nil {
+		return fmt.Errorf("commit: remove history: %w", err)
+	}
+	return nil
 }
 
 // Close closes every history's files.

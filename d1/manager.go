@@ -289,15 +289,25 @@ func (m *Manager) Delete(idOrName string) error {
 	if err != nil {
 		return err
 	}
+	var ids []string
 	m.mu.Lock()
 	for id, d := range m.open {
 		if d == db {
 			delete(m.open, id)
+			ids = append(ids, id)
 		}
 	}
 	m.mu.Unlock()
 	if err := db.Close(); err != nil {
 		return err
+	}
+	if m.Histories != nil {
+		// A database made again with this id starts a history of its own.
+		for _, id := range ids {
+			if err := m.Histories.Remove(historyName(id)); err != nil {
+				return fmt.Errorf("d1: delete: %w", err)
+			}
+		}
 	}
 	for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
 		if err := os.Remove(db.path + suffix); err != nil && !errors.Is(err, fs.ErrNotExist) {

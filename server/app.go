@@ -195,6 +195,9 @@ func Load(opts Options) (*App, error) {
 	}
 	if !opts.NoHistory {
 		durable.SetHistories(locks.histories(lock, persist, cfg.Name, opts.HistoryRetention, log))
+	} else if err := setAsideHistory(persist, cfg.Name, log); err != nil {
+		durable.Close()
+		return nil, err
 	}
 	guarded := lock.guard(durable, log)
 	d1s := d1.NewManager(D1Dir(persist, cfg.Name), log)

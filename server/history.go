@@ -1,7 +1,9 @@
 package server
 
 import (
+	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -41,6 +43,24 @@ func (l *StateLocks) histories(s *stateLock, persist, worker string, retention t
 		s.hist = NewHistories(persist, worker, retention, log)
 	}
 	return s.hist
+}
+
+// setAsideHistory moves a Worker's history out of the way when cairn runs
+// with history off: the writes made meanwhile are in no record, so the
+// history would no longer describe the objects' files. D1 databases would
+// notice it themselves (their commit sequence), objects could not. The
+// old history is kept under history.off-<unix time> for inspection.
+func setAsideHistory(persist, worker string, log *slog.Logger) error {
+	dir := HistoryDir(persist, worker)
+	if _, err := os.Stat(dir); err != nil {
+		return nil
+	}
+	aside := fmt.Sprintf("%s.off-%d", dir, time.Now().Unix())
+	if err := os.Rename(dir, aside); err != nil {
+		return fmt.Errorf("history off: set the history aside: %w", err)
+	}
+	log.Warn("history is off: the existing history no longer matches what will be written and was set aside; delete it when it is not needed", "dir", aside)
+	return nil
 }
 
 // Lock takes the lock of the state directory dir (a Worker's directory
