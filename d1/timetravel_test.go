@@ -233,3 +233,30 @@ func TestTimeTravelModel(t *testing.T) {
 		marks = append(marks, db.Bookmark())
 	}
 }
+
+// Deleting a database deletes its history: a database made again with
+// the same id starts its own, and has no bookmark of the old one.
+func TestTimeTravelDeleteRemovesHistory(t *testing.T) {
+	dir := t.TempDir()
+	m, done := historyManager(t, dir)
+	defer done()
+	db, err := m.Open("gone", "gone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustQuery(t, db, "CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)")
+	old := db.Bookmark()
+	if err := m.Delete("gone"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "history", "d1", "gone")); !os.IsNotExist(err) {
+		t.Fatalf("history of a deleted database: %v", err)
+	}
+	db, err = m.Open("gone", "gone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.Restore(context.Background(), old); err == nil {
+		t.Fatal("restored a new database to a bookmark of the deleted one")
+	}
+}
