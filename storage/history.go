@@ -66,7 +66,9 @@ func (db *DB) Bookmark() (string, error) {
 	if db.hist == nil {
 		return "", ErrNoHistory
 	}
-	if err := db.ensureHistory(); err != nil {
+	if err := db.ensureHistory(); errors.Is(err, ErrOutsideWindow) {
+		return db.bookmark(0), nil // nothing written yet: the first state
+	} else if err != nil {
 		return "", err
 	}
 	return db.bookmark(db.hist.Last().Seq), nil
