@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -49,7 +50,7 @@ func (h *History) Restore(target, seq uint64, now time.Time, dbPath string, fix 
 			os.Remove(tmp + suffix)
 		}
 	}
-	if err := h.writeSnapshot(seq, func(dst *os.File) error { return copyFileTo(tmp, dst) }); err != nil {
+	if err := h.adoptSnapshot(seq, tmp); err != nil {
 		return err
 	}
 	if err := writeFileDurably(filepath.Join(h.dir, restoringFile), []byte(strconv.FormatUint(seq, 10))); err != nil {
@@ -62,6 +63,31 @@ func (h *History) Restore(target, seq uint64, now time.Time, dbPath string, fix 
 		return err
 	}
 	return h.FinishRestore(dbPath)
+}
+
+// adoptSnapshot makes the built file path snapshot seq: synced, renamed
+// into place, the directory synced (no copy: a restore of a large database
+// copies it once less).
+func (h *History) adoptSnapshot(seq uint64, path string) error {
+	err := syncPath(path)
+	if err == nil {
+		err = os.Rename(path, h.snapPath(seq))
+	}
+	if err == nil {
+		err = syncPath(h.dir)
+	}
+	if err != nil {
+		return fmt.Errorf("history %s: snapshot %d: %w", h.name, seq, err)
+	}
+	h.mu.Lock()
+	if i, found := slices.BinarySearch(h.snaps, seq); !found {
+		h.snaps = slices.Insert(h.snaps, i, seq)
+	}
+	if seq >= h.last.Seq {
+		h.since = 0
+	}
+	h.mu.Unlock()
+	return nil
 }
 
 // FinishRestore completes a restore a crash interrupted (see Restore):
@@ -199,9 +225,9 @@ func (h *History) Compact(now time.Time) error {
 		tmp := filepath.Join(h.dir, fmt.Sprintf("tmp-build-%016x.db", seq))
 		err := h.Build(seq, tmp)
 		if err == nil {
-			err = h.writeSnapshot(seq, func(dst *os.File) error { return copyFileTo(tmp, dst) })
+			err = h.adoptSnapshot(seq, tmp)
 		}
-		os.Remove(tmp)
+		os.Remove(tmp) // on failure
 		if err != nil {
 			return err
 		}
