@@ -46,6 +46,7 @@ type History struct {
 	segs    []*segment     // sorted by first seq; the last is the one appended to
 	cur     *os.File       // the last segment, open for appending; nil until the first Append
 	alloc   int64          // bytes written to cur's file, records and the zeros after them
+	pending []byte         // records appended to the current segment, not yet written (flushLocked)
 	snaps   []uint64       // sequence numbers of the snapshots, sorted
 	last    Record         // the last record (without frames)
 	any     bool           // there is a last record
@@ -353,7 +354,8 @@ func (h *History) Empty() bool {
 	return len(h.snaps) == 0
 }
 
-// Append writes rec to the current segment without syncing it (Sync does).
+// Append adds rec to the current segment without writing or syncing it
+// (Sync does both).
 // rec.Seq must follow the last record's.
 func (h *History) Append(rec *Record) error {
 	b, err := rec.MarshalBinary()
@@ -381,6 +383,9 @@ func (h *History) appendLocked(rec *Record, b []byte) error {
 		s = h.segs[len(h.segs)-1]
 	}
 	if s == nil || s.size >= h.opts.SegmentBytes {
+		if err := h.flushLocked(); err != nil {
+			return err
+		}
 		if h.cur != nil {
 			// The sealed segment loses its preallocated tail and must be
 			// durable before the next one holds later records: Sync syncs
@@ -422,28 +427,46 @@ func (h *History) appendLocked(rec *Record, b []byte) error {
 		}
 		h.cur, h.alloc = f, info.Size()
 	}
-	buf := make([]byte, 8, 8+len(b))
-	binary.LittleEndian.PutUint32(buf, uint32(len(b)))
-	binary.LittleEndian.PutUint32(buf[4:], crc32.Checksum(b, crcTable))
-	buf = append(buf, b...)
-	if err := h.prealloc(s.size + int64(len(buf))); err != nil {
-		return err
-	}
-	if _, err := h.cur.WriteAt(buf, s.size); err != nil {
-		return err
-	}
+	// Records wait in memory for the next Sync (one write per round of
+	// group commit, not one per commit): nothing is acknowledged before.
+	var hdr [8]byte
+	binary.LittleEndian.PutUint32(hdr[:], uint32(len(b)))
+	binary.LittleEndian.PutUint32(hdr[4:], crc32.Checksum(b, crcTable))
+	h.pending = append(append(h.pending, hdr[:]...), b...)
 	if s.index != nil {
 		if len(s.index) == 0 {
 			s.firstTime = rec.Time
 		}
 		s.index = append(s.index, entry{seq: rec.Seq, time: rec.Time, kind: rec.Kind, off: s.size})
 	}
-	s.size += int64(len(buf))
+	s.size += int64(8 + len(b))
 	s.last, s.lastTime = rec.Seq, rec.Time
-	h.since += int64(len(buf))
+	h.since += int64(8 + len(b))
 	h.last, h.any = *rec, true
 	h.last.Frames = nil
 	h.dirty = true
+	return nil
+}
+
+// flushLocked writes the pending records to the current segment file.
+func (h *History) flushLocked() error {
+	if len(h.pending) == 0 {
+		return nil
+	}
+	if h.failed != nil {
+		return h.failed
+	}
+	end := h.segs[len(h.segs)-1].size
+	off := end - int64(len(h.pending))
+	err := h.prealloc(end)
+	if err == nil {
+		_, err = h.cur.WriteAt(h.pending, off)
+	}
+	if err != nil {
+		h.failed = fmt.Errorf("history %s: write: %w", h.name, err)
+		return h.failed
+	}
+	h.pending = h.pending[:0]
 	return nil
 }
 
@@ -485,6 +508,9 @@ func (h *History) Sync() error {
 	if !h.dirty {
 		return nil
 	}
+	if err := h.flushLocked(); err != nil {
+		return err
+	}
 	f := h.cur
 	if f == nil { // Close ran since the last Append
 		var err error
@@ -515,6 +541,9 @@ func (h *History) Close() error {
 	h.bg.Wait()
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if err := h.flushLocked(); err != nil {
+		return err
+	}
 	if h.cur != nil {
 		err := h.cur.Close()
 		h.cur = nil
@@ -725,6 +754,10 @@ func applyRecord(f *os.File, r *Record) error {
 // order.
 func (h *History) Records(from, to uint64, fn func(*Record) error) error {
 	h.mu.Lock()
+	if err := h.flushLocked(); err != nil {
+		h.mu.Unlock()
+		return err
+	}
 	var segs []*segment
 	for i, s := range h.segs {
 		next := ^uint64(0)
