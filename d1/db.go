@@ -632,6 +632,7 @@ func (c *conn) step(ctx context.Context, st *sqlite3.SQLiteStmt, args []driver.V
 		n := len(r.Columns)
 		rawColumns(rows, n)
 		r.Rows = [][]any{}
+		capped, _ := ctx.Value(rowCapKey{}).(*rowCap) // set by Inspect
 		for {
 			row := make([]driver.Value, n)
 			err := rows.Next(row)
@@ -641,6 +642,13 @@ func (c *conn) step(ctx context.Context, st *sqlite3.SQLiteStmt, args []driver.V
 			if err != nil {
 				rows.Close()
 				return r, err
+			}
+			if capped != nil && len(r.Rows) >= capped.max {
+				capped.truncated = true
+				if !write {
+					break // a read stops here; a write runs to its end
+				}
+				continue
 			}
 			vals := make([]any, n)
 			for i, v := range row {

@@ -25,6 +25,7 @@
 //	                 (object.go), ctx.storage (object_storage.go), alarms
 //	                 (object_alarm.go), the Hibernation API (object_websocket.go)
 //	websocket.go     WebSocketPair and the JS side of a socket (package sockets has the network)
+//	tcp.go           outgoing TCP sockets of cloudflare:sockets connect()
 //	prelude/, modules/   JS: the Web APIs written in JS, cloudflare:workers, node:*
 //
 // Beside it: package eventloop (the loop), webapi (Web APIs written in Go),

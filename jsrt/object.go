@@ -163,6 +163,7 @@ func (i *instance) stateNatives() *goja.Object {
 	})
 	_ = n.Set("storage", i.storageNatives(live))
 	_ = n.Set("webSockets", i.webSocketNatives(live))
+	_ = n.Set("exports", func() goja.Value { return i.rt.ctxExports() })
 	return n
 }
 

@@ -43,9 +43,13 @@ type runtime struct {
 	loop    *eventloop.Loop
 	log     *slog.Logger
 	natives *goja.Object
-	exports *goja.Object  // module.exports of the bundle
-	require goja.Callable // the Worker's require, captured before Worker code runs
-	env     *goja.Object
+	exports *goja.Object // module.exports of the bundle
+	// loopback is ctx.exports (ctxexports.go), made on first use.
+	loopback *goja.Object
+	// ctxProto holds the methods of a handler's ctx, made on first use.
+	ctxProto *goja.Object
+	require  goja.Callable // the Worker's require, captured before Worker code runs
+	env      *goja.Object
 
 	// prelude-defined wire converters (see the package doc)
 	requestFromWire  goja.Callable
@@ -236,6 +240,7 @@ func (rt *runtime) install() error {
 		rt.installTimers,
 		rt.installFetch,
 		rt.installWebSocket,
+		rt.installSockets,
 		rt.installCache,
 		rt.installWasm,
 		func() error {
@@ -279,6 +284,7 @@ func (rt *runtime) install() error {
 		return err
 	}
 	rt.env = env
+	rt.loopback, rt.ctxProto = nil, nil
 	hideNatives(vm)
 
 	module := vm.NewObject()

@@ -69,6 +69,7 @@ type Object struct {
 	scratch  *storage.Scratch
 	activity activity
 	inst     Instance
+	gate     *Gate // set by NewGate; Host.Inspect runs on it
 
 	storageOpts storage.Options // opens Storage again (ReopenStorage)
 }
@@ -116,6 +117,12 @@ type Host struct {
 	// calls holds, per object being evicted, the RPC calls that arrived
 	// meanwhile, in order; the eviction's end delivers them.
 	calls map[key][]pendingCall
+
+	// ready, while not nil, holds back activations until the previous Host
+	// of the same state closes (see WaitFor); early holds the RPC calls
+	// that arrived meanwhile, in order.
+	ready <-chan struct{}
+	early []earlyCall
 }
 
 // pendingCall is an RPC call waiting for an object's eviction to end.
@@ -196,6 +203,10 @@ func (h *Host) Call(class string, id ID, name string, path []string, args []byte
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	k := key{class, id}
+	if h.ready != nil && !h.closed {
+		h.early = append(h.early, earlyCall{k, pendingCall{name, path, args, done}})
+		return
+	}
 	if _, ok := h.evicting[k]; ok {
 		h.calls[k] = append(h.calls[k], pendingCall{name, path, args, done})
 		return
@@ -236,6 +247,14 @@ func (h *Host) activate(class string, id ID, name string) (*Object, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	k := key{class, id}
+	for ready := h.ready; ready != nil && !h.closed; ready = h.ready {
+		h.mu.Unlock()
+		<-ready
+		h.mu.Lock()
+		if h.ready == ready {
+			break // closed: WaitFor's goroutine is about to clear it
+		}
+	}
 	for !h.closed {
 		done, ok := h.evicting[k]
 		if !ok {
@@ -314,6 +333,10 @@ func (h *Host) Close() error {
 	h.alarms = nil
 	calls := h.calls
 	h.calls = make(map[key][]pendingCall)
+	for _, c := range h.early {
+		calls[c.k] = append(calls[c.k], c.c)
+	}
+	h.early = nil
 	ownLog, ownSockets := h.ownLog, h.ownSockets
 	h.mu.Unlock()
 	if ownSockets != nil {

@@ -82,6 +82,20 @@ type Options struct {
 	// AdminAPIPort is the port of cairn's admin API (0: none). The
 	// Worker's outbound fetch may never reach it on this machine.
 	AdminAPIPort int
+	// Workers finds the other Workers of the same process by name (cairn
+	// serve), for service bindings to them: env.SVC.fetch(request) goes to
+	// the Worker's handler (fetch only; RPC is not served yet). nil, or a
+	// nil handler: a service binding to another Worker is unsupported.
+	Workers func(name string) http.Handler
+	// ObjectHosts finds another Worker of the same process by name (cairn
+	// serve), for Durable Object bindings with its script_name: it returns
+	// nil for a Worker the process does not serve, else a function giving
+	// that Worker's current Host (nil while it is not loaded).
+	ObjectHosts func(worker string) func() *objects.Host
+	// Account, if set (cairn serve), holds the D1 databases and KV
+	// namespaces the Worker binds, shared with the other Workers; nil: they
+	// are the Worker's own, under its state directory.
+	Account *Account
 }
 
 // App is one loaded Worker project.
@@ -106,7 +120,18 @@ type App struct {
 	cf        string       // request.cf as JSON
 	cache     *cache.Store // the Cache API's responses
 	stopCrons func()       // stops the cron triggers; nil without
+	account   *Account     // lends D1 and KV (cairn serve); nil: the App owns them
 	log       *slog.Logger
+	// migrations are the config's Durable Object migrations, checked but
+	// not committed (LoadBundle); nil once committed or when Load did.
+	migrations *objects.MigrationPlan
+	// Version is the id of the deployed version the App runs; "" for one
+	// loaded from project files.
+	Version string
+	// held, once made, holds back the activation of objects until the
+	// previous App closed (see holdObjects).
+	held        chan struct{}
+	releaseOnce sync.Once
 }
 
 // Load reads the config, bundles the entry, opens the state directory and
@@ -129,6 +154,22 @@ func Load(opts Options) (*App, error) {
 		if res, err = bundle.Build(bundle.Options{Entry: cfg.Main, Dir: cfg.Dir, Rules: moduleRules(cfg.Rules)}); err != nil {
 			return nil, err
 		}
+	}
+	app, err := load(opts, cfg, res.Code, false)
+	if err != nil {
+		return nil, err
+	}
+	app.Inputs = append(slices.Clone(res.Inputs), file, filepath.Join(cfg.Dir, ".dev.vars"))
+	return app, nil
+}
+
+// load starts the App of cfg with the bundled code. With deferMigrations
+// the config's migrations are checked but left for the caller to commit
+// (App.migrations), so that a version that fails to load changes nothing.
+func load(opts Options, cfg *config.Config, code string, deferMigrations bool) (*App, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
 	}
 	persist := opts.PersistTo
 	if persist == "" {
@@ -155,8 +196,18 @@ func Load(opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := catalog.Apply(cfg.Migrations); err != nil {
+	migrations, err := catalog.Plan(cfg.Migrations)
+	if err != nil {
 		return nil, err
+	}
+	if !deferMigrations {
+		if err := migrations.Commit(); err != nil {
+			return nil, err
+		}
+		if err := migrations.RemoveDeleted(); err != nil {
+			return nil, err
+		}
+		migrations = nil
 	}
 	// Config vars, then secrets from .dev.vars (as wrangler dev), then --var.
 	devVars, err := readDevVars(filepath.Join(cfg.Dir, ".dev.vars"))
@@ -179,7 +230,14 @@ func Load(opts Options) (*App, error) {
 		unsupported[b.Name] = b.Kind
 	}
 	bindings := make(map[string]string, len(cfg.DurableObjects))
+	foreign := make(map[string]jsrt.ForeignClass)
 	for _, b := range cfg.DurableObjects {
+		if b.ScriptName != "" && b.ScriptName != cfg.Name && opts.ObjectHosts != nil {
+			if resolve := opts.ObjectHosts(b.ScriptName); resolve != nil {
+				foreign[b.Name] = jsrt.ForeignClass{Worker: b.ScriptName, Class: b.ClassName, Host: resolve}
+				continue
+			}
+		}
 		if b.ScriptName != "" && b.ScriptName != cfg.Name {
 			log.Warn("durable object binding to another script is not supported yet", "binding", b.Name, "script_name", b.ScriptName)
 			unsupported[b.Name] = "a Durable Object binding to another Worker"
@@ -202,29 +260,39 @@ func Load(opts Options) (*App, error) {
 	guarded := lock.guard(durable, log)
 	d1s := d1.NewManager(D1Dir(persist, cfg.Name), log)
 	d1s.Commit, d1s.Histories = guarded, durable.Histories()
+	closeD1, closeKV := d1s.Close, closeEach[*kv.Namespace]
+	if opts.Account != nil { // lent by the account, which closes them
+		d1s = opts.Account.D1
+		closeD1, closeKV = func() error { return nil }, func(map[string]*kv.Namespace) error { return nil }
+	}
 	d1Bindings, err := openD1(d1s, cfg.D1Databases)
 	if err != nil {
-		d1s.Close()
+		closeD1()
 		durable.Close()
 		return nil, err
 	}
-	kvs, err := openKV(cfg, persist, guarded, log)
+	var kvs map[string]*kv.Namespace
+	if opts.Account != nil {
+		kvs, err = opts.Account.openKV(cfg)
+	} else {
+		kvs, err = openKV(cfg, persist, guarded, log)
+	}
 	if err != nil {
-		d1s.Close()
+		closeD1()
 		durable.Close()
 		return nil, err
 	}
 	r2s, err := openR2(cfg, persist, guarded, log)
 	if err != nil {
-		d1s.Close()
-		closeEach(kvs)
+		closeD1()
+		closeKV(kvs)
 		durable.Close()
 		return nil, err
 	}
 	static, err := openAssets(cfg, log)
 	if err != nil {
-		d1s.Close()
-		closeEach(kvs)
+		closeD1()
+		closeKV(kvs)
 		closeEach(r2s)
 		durable.Close()
 		return nil, err
@@ -235,22 +303,31 @@ func Load(opts Options) (*App, error) {
 	}
 	cf, err := cfJSON(opts.CF)
 	if err != nil {
-		d1s.Close()
-		closeEach(kvs)
+		closeD1()
+		closeKV(kvs)
 		closeEach(r2s)
 		durable.Close()
 		return nil, err
 	}
 	responses, err := cache.Open(filepath.Join(persist, cfg.Name, "cache.sqlite"), opts.CacheMaxBytes)
 	if err != nil {
-		d1s.Close()
-		closeEach(kvs)
+		closeD1()
+		closeKV(kvs)
 		closeEach(r2s)
 		durable.Close()
 		return nil, err
 	}
 	services := make(map[string]string, len(cfg.Services))
 	for _, sb := range cfg.Services {
+		if sb.Service != cfg.Name && sb.Entrypoint == "" && opts.Workers != nil {
+			if h := opts.Workers(sb.Service); h != nil {
+				if fetchers == nil {
+					fetchers = make(map[string]http.Handler)
+				}
+				fetchers[sb.Binding] = h
+				continue
+			}
+		}
 		if sb.Service != cfg.Name {
 			log.Warn("service binding to another Worker is not supported yet (cairn runs one Worker)", "binding", sb.Binding, "service", sb.Service)
 			unsupported[sb.Binding] = "a service binding to another Worker"
@@ -261,6 +338,13 @@ func Load(opts Options) (*App, error) {
 	host := objects.NewHost(catalog, log)
 	host.SetCommitLog(guarded)
 	host.SetHistories(durable.Histories())
+	var held chan struct{}
+	if deferMigrations {
+		// A version loaded beside the one serving runs no object (not
+		// even an alarm) until it takes over (Server.Swap).
+		held = make(chan struct{})
+		host.WaitFor(held)
+	}
 	hosted := make(map[string]bool, len(opts.Classes))
 	for name, c := range opts.Classes {
 		host.Register(name, c)
@@ -276,21 +360,23 @@ func Load(opts Options) (*App, error) {
 	if err := host.EnableAlarms(filepath.Join(persist, cfg.Name, "alarms.sqlite"), cmp.Or(opts.AlarmRetry, 2*time.Second)); err != nil {
 		responses.Close()
 		host.Close()
-		closeEach(kvs)
+		releaseHeld(held)
+		closeKV(kvs)
 		closeEach(r2s)
-		d1s.Close()
+		closeD1()
 		durable.Close()
 		return nil, err
 	}
 	w, err := jsrt.New(jsrt.Config{
 		Name:           cfg.Name,
-		Code:           res.Code,
+		Code:           code,
 		Filename:       "worker.js", // at the project root, so source-map paths resolve
 		CPULimit:       cfg.CPULimit,
 		MemoryLimit:    cfg.MemoryLimit,
 		MaxMemory:      opts.MaxMemory,
 		Vars:           vars,
 		DurableObjects: bindings,
+		ForeignObjects: foreign,
 		HostedClasses:  hosted,
 		Services:       services,
 		KV:             kvBindings(kvs),
@@ -314,16 +400,19 @@ func Load(opts Options) (*App, error) {
 	if err != nil {
 		responses.Close()
 		host.Close()
-		closeEach(kvs)
+		releaseHeld(held)
+		closeKV(kvs)
 		closeEach(r2s)
-		d1s.Close()
+		closeD1()
 		durable.Close()
 		return nil, fmt.Errorf("%s: %w", relName(cfg.Dir, cfg.Main), err)
 	}
 	host.SetSockets(w.Sockets()) // Go objects' WebSockets close with the Worker's
-	inputs := append(slices.Clone(res.Inputs), file, filepath.Join(cfg.Dir, ".dev.vars"))
-	app := &App{Config: cfg, Worker: w, Host: host, KV: kvs, R2: r2s, KVAll: kv.NewCatalog(persist, cfg.Name), D1: d1s, durable: durable, Inputs: inputs,
-		Assets: static, cf: cf, log: log, cache: responses}
+	app := &App{Config: cfg, Worker: w, Host: host, KV: kvs, R2: r2s, KVAll: kv.NewCatalog(persist, cfg.Name), D1: d1s, durable: durable,
+		Assets: static, cf: cf, log: log, cache: responses, account: opts.Account, migrations: migrations, held: held}
+	if opts.Account != nil {
+		app.KVAll = opts.Account.KVCatalog()
+	}
 	if ownLocks {
 		app.locks = locks
 	}
@@ -337,22 +426,44 @@ func Load(opts Options) (*App, error) {
 
 // Close waits for requests in flight, stops the Worker, then closes the
 // objects and their storage.
-func (a *App) Close() error {
-	// Responses still streaming (an event stream never ends) end first,
+func (a *App) Close() error { return a.closeAfter(0) }
+
+// closeAfter is Close, letting responses still streaming run for up to
+// drain before it ends them.
+func (a *App) closeAfter(drain time.Duration) error {
+	// Responses still streaming (an event stream never ends) end,
 	// truncated, or the wait below would last as long as they do.
-	a.Worker.EndStreams()
-	a.mu.Lock()
+	if drain <= 0 {
+		a.Worker.EndStreams()
+	}
+	locked := make(chan struct{})
+	go func() { a.mu.Lock(); close(locked) }()
+	if drain > 0 {
+		t := time.NewTimer(drain)
+		select {
+		case <-locked:
+		case <-t.C:
+			a.Worker.EndStreams()
+		}
+		t.Stop()
+	}
+	<-locked
 	defer a.mu.Unlock()
 	if a.closed {
 		return nil
 	}
+	defer a.release() // the Host fails what it held back
 	a.closed = true
 	if a.stopCrons != nil {
 		a.stopCrons()
 	}
 	a.Worker.Close()
 	// The commit log last: closing waits for the syncs in flight.
-	err := errors.Join(a.Host.Close(), closeEach(a.KV), closeEach(a.R2), a.D1.Close(), a.cache.Close(), a.durable.Close())
+	closeD1, closeKV := a.D1.Close, closeEach[*kv.Namespace]
+	if a.account != nil { // the account's to close
+		closeD1, closeKV = func() error { return nil }, func(map[string]*kv.Namespace) error { return nil }
+	}
+	err := errors.Join(a.Host.Close(), closeKV(a.KV), closeEach(a.R2), closeD1(), a.cache.Close(), a.durable.Close())
 	if a.locks != nil {
 		err = errors.Join(err, a.locks.Close())
 	}
@@ -362,7 +473,12 @@ func (a *App) Close() error {
 // serve handles one request unless the App is closed; it reports whether it did.
 // Static assets answer first unless the Worker comes first for the path.
 func (a *App) serve(rw http.ResponseWriter, r *http.Request, testScheduled bool) bool {
-	a.mu.RLock()
+	// A request that fails to take the lock found the App closing (Close
+	// waits for the lock): it goes to the App that replaced this one
+	// rather than wait for the close.
+	if !a.mu.TryRLock() {
+		return false
+	}
 	defer a.mu.RUnlock()
 	if a.closed {
 		return false
@@ -396,6 +512,8 @@ type Server struct {
 	// NoRequestLog turns off the log line per request.
 	NoRequestLog bool
 	ids          atomic.Uint64
+	deploys      *deployer           // see EnableDeploys; nil without
+	draining     atomic.Pointer[App] // the previous App, closing in the background
 }
 
 // ServeHTTP hands the request to the current App. A request that races
@@ -415,22 +533,58 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		if app.serve(sw, r, s.TestScheduled) {
 			return
 		}
+		if s.app.Load() == app { // closed without a successor
+			http.Error(sw, "the Worker is shutting down", http.StatusServiceUnavailable)
+			return
+		}
 	}
 }
 
 // Current returns the App being served.
 func (s *Server) Current() *App { return s.app.Load() }
 
-// Swap serves next from now on and closes the previous App.
-func (s *Server) Swap(next *App) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// Swap serves next from now on and closes the previous App, once its
+// requests in flight are done (responses still streaming are ended). next's
+// Durable Objects activate only once the previous App closed
+// (objects.Host.WaitFor): their events wait, not fail.
+func (s *Server) Swap(next *App) { <-s.swap(next, 0) }
+
+// swap is Swap, letting the previous App's streaming responses run for up
+// to drain; with a drain the previous App closes in the background (the
+// next swap, or shutdown, cuts that short). The channel is closed once the
+// previous App is.
+func (s *Server) swap(next *App, drain time.Duration) <-chan struct{} {
+	for !s.mu.TryLock() {
+		if d := s.draining.Load(); d != nil {
+			d.Worker.EndStreams()
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	closed := make(chan struct{})
+	release := func() {}
+	if next != nil {
+		release = next.holdObjects()
+	}
 	prev := s.app.Swap(next)
-	if prev != nil {
-		if err := prev.Close(); err != nil && s.Log != nil {
+	closePrev := func() {
+		defer close(closed)
+		defer s.mu.Unlock()
+		defer release()
+		if prev == nil {
+			return
+		}
+		if err := prev.closeAfter(drain); err != nil && s.Log != nil {
 			s.Log.Error("close previous worker", "error", err)
 		}
+		s.draining.CompareAndSwap(prev, nil)
 	}
+	if drain > 0 && prev != nil {
+		s.draining.Store(prev)
+		go closePrev()
+		return closed
+	}
+	closePrev()
+	return closed
 }
 
 // adminPorts returns the ports outbound fetch must not reach: the admin

@@ -16,7 +16,7 @@ import (
 
 	"github.com/mattn/go-sqlite3"
 
-	"github.com/cairn-dev/cairn/commit"
+	commitlog "github.com/cairn-dev/cairn/commit"
 )
 
 // Options configure a DB.
@@ -30,8 +30,8 @@ type Options struct {
 	// History, with Log, keeps the object's history (history.go): each
 	// commit is handed to Log as a record (Log must keep records in this
 	// same store), and bookmarks name the states. Nil: no history.
-	History *commit.History
-	Log     commit.Log
+	History *commitlog.History
+	Log     commitlog.Log
 }
 
 // DB is the SQLite database of one Durable Object. It is used from one goroutine at a time
@@ -53,8 +53,9 @@ type DB struct {
 	kv      kvState          // whether _cf_KV exists
 	indexes map[string]int64 // table → number of indexes, for RowsWritten
 
-	trusted bool        // running this package's own SQL: the authorizer allows everything
-	pc      prepContext // what the authorizer saw while preparing the current user statement
+	trusted  bool        // running this package's own SQL: the authorizer allows everything
+	readOnly bool        // Inspect in read-only mode: a statement that writes is refused
+	pc       prepContext // what the authorizer saw while preparing the current user statement
 
 	savepoints int   // open savepoints (transactionSync, transaction), innermost last
 	maxPages   int64 // SetMaxPageCount's bound; 0: MaxSize
@@ -64,10 +65,10 @@ type DB struct {
 
 	sync syncState
 
-	hist           *commit.History // see Options.History; nil: no history
-	commitLog      commit.Log
-	tail           *commit.WALTail // reads each commit's frames; nil until the file is open
-	restorePending bool            // RestoreOnNextOpen was called
+	hist           *commitlog.History // see Options.History; nil: no history
+	commitLog      commitlog.Log
+	tail           *commitlog.WALTail // reads each commit's frames; nil until the file is open
+	restorePending bool               // RestoreOnNextOpen was called
 }
 
 // syncState is what Sync needs; it has its own lock because Sync runs on the commit

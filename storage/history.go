@@ -12,11 +12,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cairn-dev/cairn/commit"
+	commitlog "github.com/cairn-dev/cairn/commit"
 )
 
 // An object's history (Options.History): each commit becomes a record
-// (commit.Record) handed to the commit log with the DB as its file, so the
+// (commitlog.Record) handed to the commit log with the DB as its file, so the
 // log makes the WAL and the record durable together. Bookmarks name the
 // states (Bookmark, BookmarkForTime), and RestoreOnNextOpen brings the
 // object back to one the next time its file is opened: after ctx.abort()
@@ -111,7 +111,7 @@ func (db *DB) RestoreOnNextOpen(b string) (string, error) {
 		return "", fmt.Errorf("%w: %w", ErrOutsideWindow, err)
 	}
 	dir := filepath.Dir(db.hist.Path(restoreFile))
-	if err := commit.MkdirAll(dir); err != nil {
+	if err := commitlog.MkdirAll(dir); err != nil {
 		return "", err
 	}
 	if err := os.WriteFile(db.hist.Path(restoreFile), []byte(strconv.FormatUint(seq, 10)), 0o644); err != nil {
@@ -147,7 +147,7 @@ func (db *DB) ensureHistory() error {
 // asked for by RestoreOnNextOpen.
 func (db *DB) startHistory() error {
 	h := db.hist
-	db.tail = commit.NewWALTail(db.path)
+	db.tail = commitlog.NewWALTail(db.path)
 	rebase := h.Empty()
 	if !rebase {
 		if err := db.tail.Resume(h.Last().WAL); err != nil {
@@ -227,8 +227,8 @@ func (db *DB) recordCommit() {
 	}
 	frames, size, page, ok, err := db.tail.Next()
 	if err == nil && ok {
-		err = db.commitLog.Record(db, &commit.Record{
-			Kind: commit.KindCommit, DB: db.hist.Name(), Seq: db.hist.Last().Seq + 1, Time: time.Now(),
+		err = db.commitLog.Record(db, &commitlog.Record{
+			Kind: commitlog.KindCommit, DB: db.hist.Name(), Seq: db.hist.Last().Seq + 1, Time: time.Now(),
 			PageSize: page, DBSize: size, Frames: frames, WAL: db.tail.Pos(),
 		})
 	}
@@ -249,7 +249,7 @@ func (db *DB) recordDeleted() {
 	if db.hist == nil || db.tail == nil {
 		return
 	}
-	if err := db.commitLog.Record(db, &commit.Record{Kind: commit.KindCommit, DB: db.hist.Name(), Seq: db.hist.Last().Seq + 1, Time: time.Now(), PageSize: 4096}); err != nil {
+	if err := db.commitLog.Record(db, &commitlog.Record{Kind: commitlog.KindCommit, DB: db.hist.Name(), Seq: db.hist.Last().Seq + 1, Time: time.Now(), PageSize: 4096}); err != nil {
 		s := &db.sync
 		s.mu.Lock()
 		if s.failed == nil {

@@ -7,23 +7,23 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cairn-dev/cairn/commit"
+	commitlog "github.com/cairn-dev/cairn/commit"
 )
 
 // historyDB opens the object's DB with a history, its commits made durable
-// through a commit.Local that keeps their records.
+// through a commitlog.Local that keeps their records.
 type historyDB struct {
 	t    *testing.T
 	path string
-	log  *commit.Local
-	h    *commit.History
+	log  *commitlog.Local
+	h    *commitlog.History
 	db   *DB
 }
 
 func openHistoryDB(t *testing.T) *historyDB {
 	dir := t.TempDir()
-	log := commit.NewLocal(0)
-	hs := commit.NewHistories(filepath.Join(dir, "history"), nil)
+	log := commitlog.NewLocal(0)
+	hs := commitlog.NewHistories(filepath.Join(dir, "history"), nil)
 	log.SetHistories(hs)
 	h, err := hs.Open("objects/C/x")
 	if err != nil {

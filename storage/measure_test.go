@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cairn-dev/cairn/commit"
+	commitlog "github.com/cairn-dev/cairn/commit"
 )
 
 func cpuNow() time.Duration {
@@ -20,7 +20,7 @@ func cpuNow() time.Duration {
 }
 
 // The write path's CPU cost of history, in process: an object's KV put
-// (kv-inc's write) committed and made durable through a commit.Local, with
+// (kv-inc's write) committed and made durable through a commitlog.Local, with
 // and without history, alternating rounds.
 //
 //	go test -tags "pitrmeasure sqlite_fts5 sqlite_math_functions" ./storage -run MeasureWriteCPU -v
@@ -35,11 +35,11 @@ func TestMeasureWriteCPU(t *testing.T) {
 	}
 	run := func(history bool) time.Duration {
 		dir := t.TempDir()
-		log := commit.NewLocal(0)
+		log := commitlog.NewLocal(0)
 		defer log.Close()
 		opts := Options{}
 		if history {
-			hs := commit.NewHistories(filepath.Join(dir, "history"), nil)
+			hs := commitlog.NewHistories(filepath.Join(dir, "history"), nil)
 			defer hs.Close()
 			log.SetHistories(hs)
 			h, err := hs.Open("objects/C/x")

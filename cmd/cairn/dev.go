@@ -53,7 +53,8 @@ func newDevCommand() *cobra.Command {
 		Short: "Run a Worker project locally, reloading on source changes",
 		Long: `Run a Worker project (wrangler.jsonc, wrangler.json or wrangler.toml and its entry
 module) like "wrangler dev", with the state of its Durable Objects, D1 databases and KV
-namespaces kept on disk under --persist-to. --api-port also serves the admin REST API.`,
+namespaces kept on disk under --persist-to. --api-port also serves the admin REST API, the
+data studio (/studio/) and the API's OpenAPI document (/openapi.json).`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := "."
@@ -214,6 +215,13 @@ func runDev(ctx context.Context, opts server.Options, addrs listeners, watch boo
 	srv := &server.Server{Log: log, TestScheduled: addrs.testScheduled, NoRequestLog: addrs.noRequestLog}
 	srv.Swap(app)
 	defer srv.Swap(nil)
+	if addrs.api != "" {
+		// cairn deploy to this admin API: a deployed version serves until
+		// the project's files change.
+		if err := srv.EnableDeploys(opts); err != nil {
+			return err
+		}
+	}
 
 	ln, err := net.Listen("tcp", addrs.worker)
 	if err != nil {
@@ -228,10 +236,11 @@ func runDev(ctx context.Context, opts server.Options, addrs listeners, watch boo
 			hs.Close()
 			return fmt.Errorf("listen (admin API): %w", err)
 		}
-		as := &http.Server{Handler: srv.AdminAPI(addrs.apiToken), ReadHeaderTimeout: 10 * time.Second}
+		as := &http.Server{Handler: srv.AdminHandler(addrs.apiToken), ReadHeaderTimeout: 10 * time.Second}
 		defer as.Close()
 		go func() { errc <- as.Serve(aln) }()
 		fmt.Fprintf(cmd.OutOrStdout(), "Admin API on http://%s/client/v4\n", aln.Addr())
+		fmt.Fprintf(cmd.OutOrStdout(), "Data studio on http://%s/studio/\n", aln.Addr())
 	}
 	if watch {
 		// Watching starts before "Ready": a change made once the server
@@ -247,11 +256,9 @@ func runDev(ctx context.Context, opts server.Options, addrs listeners, watch boo
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
-	if app := srv.Current(); app != nil {
-		// Responses still streaming (an event stream may never end) end
-		// now, truncated, rather than hold the shutdown for its timeout.
-		app.Worker.EndStreams()
-	}
+	// Responses still streaming (an event stream may never end) end now,
+	// truncated, rather than hold the shutdown for its timeout.
+	srv.EndStreams()
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := hs.Shutdown(shutdown); err != nil && !errors.Is(err, context.DeadlineExceeded) {
@@ -275,10 +282,12 @@ func watchAndReload(ctx context.Context, srv *server.Server, opts server.Options
 	}
 	defer w.Close()
 	var buildDirs, assetDirs []string
+	var loaded *server.App // the App last loaded from the files (a deploy may serve another)
 	watchInputs := func(app *server.App) {
 		if app == nil { // shut down already
 			return
 		}
+		loaded = app
 		for _, dir := range dirsOf(app.Inputs) {
 			_ = w.Add(dir)
 		}
@@ -312,7 +321,7 @@ func watchAndReload(ctx context.Context, srv *server.Server, opts server.Options
 			switch {
 			case under(buildDirs, ev.Name):
 				needBuild = true
-			case isInput(srv.Current(), ev.Name):
+			case isInput(loaded, ev.Name):
 				needReload = true
 			case under(assetDirs, ev.Name):
 				needAssets = true

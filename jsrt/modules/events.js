@@ -47,8 +47,31 @@ proto._maxListeners = undefined;
 
 proto.on = proto.addListener = function (name, listener) { return addListener(this, name, listener, false, false); };
 proto.prependListener = function (name, listener) { return addListener(this, name, listener, true, false); };
-proto.once = function (name, listener) { return addListener(this, name, listener, false, true); };
-proto.prependOnceListener = function (name, listener) { return addListener(this, name, listener, true, true); };
+// once and prependOnceListener go through this.on and this.prependListener,
+// as Node's do, so a subclass that overrides on (a Readable starts flowing
+// when a "data" listener is added) sees once-listeners too.
+proto.once = function (name, listener) {
+  checkListener(listener);
+  return this.on(name, onceWrap(this, name, listener));
+};
+proto.prependOnceListener = function (name, listener) {
+  checkListener(listener);
+  return this.prependListener(name, onceWrap(this, name, listener));
+};
+
+// onceWrap returns a listener that removes itself before calling listener
+// (kept as its .listener, for removeListener and listeners()).
+function onceWrap(emitter, name, listener) {
+  let fired = false;
+  function wrapper(...args) {
+    if (fired) return undefined;
+    fired = true;
+    emitter.removeListener(name, wrapper);
+    return listener.apply(this, args);
+  }
+  wrapper.listener = listener;
+  return wrapper;
+}
 
 proto.off = proto.removeListener = function (name, listener) {
   checkListener(listener);
@@ -57,7 +80,7 @@ proto.off = proto.removeListener = function (name, listener) {
   if (!list) return this;
   let i = -1;
   for (let j = list.length - 1; j >= 0; j--) {
-    if (list[j].listener === listener) { i = j; break; }
+    if (list[j].listener === listener || list[j].listener.listener === listener) { i = j; break; }
   }
   if (i < 0) return this;
   list.splice(i, 1);
@@ -99,8 +122,8 @@ proto.emit = function (name, ...args) {
   return true;
 };
 
-proto.listeners = function (name) { return (events(this).get(name) || []).map((e) => e.listener); };
-proto.rawListeners = proto.listeners;
+proto.listeners = function (name) { return (events(this).get(name) || []).map((e) => e.listener.listener || e.listener); };
+proto.rawListeners = function (name) { return (events(this).get(name) || []).map((e) => e.listener); };
 proto.listenerCount = function (name) { return (events(this).get(name) || []).length; };
 proto.eventNames = function () { return [...events(this).keys()]; };
 proto.setMaxListeners = function (n) {

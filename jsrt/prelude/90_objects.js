@@ -382,6 +382,8 @@
     return {
       id,
       storage,
+      // exports: the Worker's own entrypoints and namespaces (ctx.exports)
+      get exports() { return native.exports(); },
       waitUntil(promise) {},
       // blockConcurrencyWhile holds every other event until callback
       // settles; if it throws or rejects, the object is reset.
