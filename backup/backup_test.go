@@ -226,9 +226,12 @@ func TestSnapshotWhileWriting(t *testing.T) {
 				return
 			}
 			acked.Store(int64(i))
-			if i%4 == 0 {
+			// A pause between commits keeps a copy possible on a loaded
+			// machine (the WAL restarts every 64 commits).
+			time.Sleep(200 * time.Microsecond)
+			if i%16 == 0 {
 				mode := "PASSIVE"
-				if i%8 == 0 {
+				if i%64 == 0 {
 					mode = "TRUNCATE"
 				}
 				if _, err := db.Exec("PRAGMA wal_checkpoint(" + mode + ")"); err != nil {

@@ -516,8 +516,9 @@ func (g *Gate) Reset(err error) {
 		w.fn(rerr)
 	}
 	g.guest.Reset(err)
-	if rerr := g.obj.Storage.Rollback(); rerr != nil || g.obj.Storage.Broken() != nil {
+	if rerr := g.obj.Storage.Rollback(); rerr != nil || g.obj.Storage.Broken() != nil || g.obj.Storage.RestorePending() {
 		// A broken DB stays broken until reopened: that is the restart.
+		// A restore asked for (onNextSessionRestoreBookmark) runs then.
 		g.obj.ReopenStorage()
 	}
 }

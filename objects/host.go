@@ -70,6 +70,8 @@ type Object struct {
 	activity activity
 	inst     Instance
 	gate     *Gate // set by NewGate; Host.Inspect runs on it
+
+	storageOpts storage.Options // opens Storage again (ReopenStorage)
 }
 
 // ReopenStorage replaces a storage handle that broke (a critical SQLite
@@ -80,7 +82,7 @@ func (o *Object) ReopenStorage() {
 	if err := o.Storage.Close(); err != nil {
 		o.log.Error("close broken storage", "class", o.Class, "id", o.ID.String(), "error", err)
 	}
-	o.Storage = storage.Open(o.path, storage.Options{Logger: o.log, Scratch: o.scratch})
+	o.Storage = storage.Open(o.path, o.storageOpts)
 }
 
 // Host keeps the live Durable Objects of one Worker: it activates an object
@@ -106,6 +108,8 @@ type Host struct {
 
 	durable commit.Log    // see SetCommitLog
 	ownLog  *commit.Local // the log the Host made, if it made one; Close closes it
+
+	histories *commit.Histories // see SetHistories; nil: objects keep no history
 
 	sockets    *sockets.Registry // WebSockets of Go objects (see SetSockets)
 	ownSockets *sockets.Registry // the registry the Host made, if it made one; Close closes it
@@ -287,17 +291,20 @@ func (h *Host) activateLocked(class string, id ID, name string) (*Object, error)
 		return nil, err
 	}
 	path := filepath.Join(dir, id.String()+".sqlite")
+	sopts := h.storageOptionsLocked(class, id)
 	o := &Object{
 		ID:      id,
 		Name:    name,
 		Class:   class,
-		Storage: storage.Open(path, storage.Options{Logger: h.log, Scratch: h.scratch}),
+		Storage: storage.Open(path, sopts),
 		host:    h,
 		durable: h.commitLogLocked(),
 		sockets: h.socketRegistryLocked(),
 		path:    path,
 		log:     h.log,
 		scratch: h.scratch,
+
+		storageOpts: sopts,
 	}
 	inst, err := c.NewInstance(o)
 	if err != nil {

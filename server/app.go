@@ -69,6 +69,12 @@ type Options struct {
 	// private and link-local addresses, as wrangler dev does (cairn dev
 	// sets it). The zero value, for a server facing users, refuses them.
 	AllowPrivateFetch bool
+	// NoHistory turns the history of commits off (cairn dev --history=false):
+	// no D1 Time Travel or object bookmarks, and no history files.
+	NoHistory bool
+	// HistoryRetention is how long the history is kept; default
+	// DefaultHistoryRetention (30 days).
+	HistoryRetention time.Duration
 	// Locks holds the lock on the Worker's state directory, which Load
 	// takes (another process serving it makes Load fail with
 	// ErrStateLocked). A server that reloads passes the same set to every
@@ -249,10 +255,16 @@ func load(opts Options, cfg *config.Config, code string, deferMigrations bool) (
 	if err := durable.SyncFileSystem(persist, syncFSMin); err != nil {
 		return nil, fmt.Errorf("state directory %s: %w", persist, err)
 	}
+	if !opts.NoHistory {
+		durable.SetHistories(locks.histories(lock, persist, cfg.Name, opts.HistoryRetention, log))
+	} else if err := setAsideHistory(persist, cfg.Name, log); err != nil {
+		durable.Close()
+		return nil, err
+	}
 	acks := &ackGate{Log: lock.guard(durable, log)} // held back during an online backup
 	guarded := commit.Log(acks)
 	d1s := d1.NewManager(D1Dir(persist, cfg.Name), log)
-	d1s.Commit = guarded
+	d1s.Commit, d1s.Histories = guarded, durable.Histories()
 	closeD1, closeKV := d1s.Close, closeEach[*kv.Namespace]
 	if opts.Account != nil { // lent by the account, which closes them
 		d1s = opts.Account.D1
@@ -330,6 +342,7 @@ func load(opts Options, cfg *config.Config, code string, deferMigrations bool) (
 	}
 	host := objects.NewHost(catalog, log)
 	host.SetCommitLog(guarded)
+	host.SetHistories(durable.Histories())
 	var held chan struct{}
 	if deferMigrations {
 		// A version loaded beside the one serving runs no object (not

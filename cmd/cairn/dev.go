@@ -47,6 +47,8 @@ func newDevCommand() *cobra.Command {
 		pidFile   string
 		maxMemory string
 		bodyMax   int64
+		history   bool
+		retention time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "dev [dir-or-config]",
@@ -95,7 +97,11 @@ data studio (/studio/) and the API's OpenAPI document (/openapi.json).`,
 				debug.SetMemoryLimit(ceiling)
 			}
 			opts := server.Options{Config: path, PersistTo: persistTo, Vars: overrides, Logger: log, ObjectIdle: idle, AlarmRetry: retry, HibernateIdle: hibernate,
-				MaxWebSocketMessage: wsMax, CF: cf, MaxMemory: ceiling, MaxBodySize: bodyMax, AllowPrivateFetch: private, AdminAPIPort: apiPort}
+				MaxWebSocketMessage: wsMax, CF: cf, MaxMemory: ceiling, MaxBodySize: bodyMax, AllowPrivateFetch: private, AdminAPIPort: apiPort,
+				NoHistory: !history, HistoryRetention: retention}
+			if retention < 0 {
+				return fmt.Errorf("--history-retention must not be negative, got %s", retention)
+			}
 			l := listeners{worker: net.JoinHostPort(ip, strconv.Itoa(port)), apiToken: apiToken, testScheduled: testSched, noRequestLog: noReqLog, pidFile: pidFile}
 			if apiToken == "" {
 				l.apiToken = os.Getenv("CAIRN_API_TOKEN")
@@ -129,6 +135,8 @@ data studio (/studio/) and the API's OpenAPI document (/openapi.json).`,
 	f.StringVar(&cfFile, "cf", "", "JSON file of request.cf values to use instead of the defaults (country, colo, asn, timezone, …)")
 	f.BoolVar(&noReqLog, "no-request-log", false, "do not log a line per request")
 	f.StringVar(&pidFile, "pid-file", "", "write the pid of the serving process here (it changes on a SIGUSR2 upgrade; for systemd's PIDFile=)")
+	f.BoolVar(&history, "history", true, "keep the history of every commit (D1 Time Travel, Durable Object bookmarks) under the state directory's history/")
+	f.DurationVar(&retention, "history-retention", server.DefaultHistoryRetention, "how long the history is kept (e.g. 720h)")
 	return cmd
 }
 
