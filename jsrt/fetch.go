@@ -197,7 +197,13 @@ func (rt *runtime) namespaceNatives(class string, ns *objects.Namespace) *goja.O
 		if err != nil {
 			panic(vm.NewTypeError(err.Error()))
 		}
+		// The object's console lines carry the id of the request that
+		// called it.
+		request := rt.request
 		return rt.roundTrip(func(ctx context.Context) (*http.Response, error) {
+			if request != "" {
+				ctx = WithRequestID(ctx, request)
+			}
 			return rt.w.cfg.Host.Fetch(ctx, class, id, name, req.WithContext(ctx))
 		})
 	})

@@ -17,6 +17,7 @@ import (
 	"github.com/cairn-dev/cairn/jsrt/eventloop"
 	"github.com/cairn-dev/cairn/jsrt/jsclone"
 	"github.com/cairn-dev/cairn/jsrt/webapi"
+	"github.com/cairn-dev/cairn/tail"
 )
 
 // errCPULimit is the value a runtime is interrupted with when a task runs
@@ -81,6 +82,9 @@ type runtime struct {
 	// request is the id of the HTTP request whose code is running (see
 	// WithRequestID), carried like active, so console lines name it.
 	request string
+	// trace gathers the console lines of the event whose code is running
+	// while a tail follows the Worker (trace.go); carried like request.
+	trace *tail.Trace
 
 	// inflight holds the stateless requests this runtime has not answered
 	// yet (an object's are its gate's); when a task exceeds the CPU limit
@@ -125,12 +129,12 @@ func (rt *runtime) as(owner *instance, fn func()) func() {
 // object's input gate lets it in (objects.Gate.Continue). Call it on the
 // loop; wrap may be called anywhere.
 func (rt *runtime) continuation() (wrap func(fn func()) func()) {
-	owner, section, request := rt.active, rt.section, rt.request
+	owner, section, request, trace := rt.active, rt.section, rt.request, rt.trace
 	return func(fn func()) func() {
 		return rt.as(owner, func() {
-			prev := rt.request
-			rt.request = request
-			defer func() { rt.request = prev }()
+			prev, prevTrace := rt.request, rt.trace
+			rt.request, rt.trace = request, trace
+			defer func() { rt.request, rt.trace = prev, prevTrace }()
 			if owner == nil {
 				fn()
 				return
@@ -234,7 +238,7 @@ func (rt *runtime) install() error {
 		func() error { return webapi.InstallCrypto(vm, rt.natives) },
 		func() error { return webapi.InstallZlib(vm, rt.natives) },
 		func() error {
-			return webapi.InstallConsole(vm, rt.natives, slog.New(requestHandler{rt.log.Handler(), rt}))
+			return webapi.InstallConsole(vm, rt.natives, slog.New(requestHandler{rt.consoleLog().Handler(), rt}), rt.consoleTap)
 		},
 		func() error { return jsclone.Install(vm, rt.natives) },
 		rt.installTimers,

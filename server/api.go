@@ -249,6 +249,7 @@ func (s *Server) AdminAPI(token string) *API {
 		}, nil
 	})
 	s.registerKV(api)
+	s.registerTail(api)
 	api.Handle("GET /cairn/objects/{class}", func(r *http.Request) (any, error) {
 		app := s.Current()
 		if app == nil {

@@ -27,6 +27,7 @@ import (
 	"github.com/cairn-dev/cairn/kv"
 	"github.com/cairn-dev/cairn/objects"
 	"github.com/cairn-dev/cairn/r2"
+	"github.com/cairn-dev/cairn/tail"
 )
 
 // Options says which project to load and where its state lives.
@@ -76,6 +77,10 @@ type Options struct {
 	// AdminAPIPort is the port of cairn's admin API (0: none). The
 	// Worker's outbound fetch may never reach it on this machine.
 	AdminAPIPort int
+	// Version is the id of the version of the code (a deploy's); empty: a
+	// content hash of the bundle (bundleVersion). Console lines and tail
+	// items carry it.
+	Version string
 }
 
 // App is one loaded Worker project.
@@ -86,6 +91,7 @@ type App struct {
 	closed bool
 
 	Config  *config.Config
+	Version string // the code's version id (Options.Version or a hash of the bundle)
 	Worker  *jsrt.Worker
 	Host    *objects.Host
 	KV      map[string]*kv.Namespace // Workers KV namespaces by binding name
@@ -269,8 +275,13 @@ func Load(opts Options) (*App, error) {
 		durable.Close()
 		return nil, err
 	}
+	version := opts.Version
+	if version == "" {
+		version = bundleVersion(res.Code)
+	}
 	w, err := jsrt.New(jsrt.Config{
 		Name:           cfg.Name,
+		Version:        version,
 		Code:           res.Code,
 		Filename:       "worker.js", // at the project root, so source-map paths resolve
 		CPULimit:       cfg.CPULimit,
@@ -309,7 +320,7 @@ func Load(opts Options) (*App, error) {
 	}
 	host.SetSockets(w.Sockets()) // Go objects' WebSockets close with the Worker's
 	inputs := append(slices.Clone(res.Inputs), file, filepath.Join(cfg.Dir, ".dev.vars"))
-	app := &App{Config: cfg, Worker: w, Host: host, KV: kvs, R2: r2s, KVAll: kv.NewCatalog(persist, cfg.Name), D1: d1s, durable: durable, Inputs: inputs,
+	app := &App{Config: cfg, Version: version, Worker: w, Host: host, KV: kvs, R2: r2s, KVAll: kv.NewCatalog(persist, cfg.Name), D1: d1s, durable: durable, Inputs: inputs,
 		Assets: static, cf: cf, log: log, cache: responses}
 	if ownLocks {
 		app.locks = locks
@@ -383,6 +394,8 @@ type Server struct {
 	// NoRequestLog turns off the log line per request.
 	NoRequestLog bool
 	ids          atomic.Uint64
+	tails        *tail.Hub // live logs (Tails)
+	tailsOnce    sync.Once
 }
 
 // ServeHTTP hands the request to the current App. A request that races
@@ -408,10 +421,17 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 // Current returns the App being served.
 func (s *Server) Current() *App { return s.app.Load() }
 
-// Swap serves next from now on and closes the previous App.
+// Swap serves next from now on and closes the previous App. next reports
+// its events to the Server's tails; Swap(nil) (the server stops)
+// disconnects them.
 func (s *Server) Swap(next *App) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if next != nil {
+		next.Worker.SetTail(s.Tails())
+	} else {
+		s.Tails().Close()
+	}
 	prev := s.app.Swap(next)
 	if prev != nil {
 		if err := prev.Close(); err != nil && s.Log != nil {
