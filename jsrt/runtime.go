@@ -85,6 +85,10 @@ type runtime struct {
 	// trace gathers the console lines of the event whose code is running
 	// while a tail follows the Worker (trace.go); carried like request.
 	trace *tail.Trace
+	// elog logs the uncaught exceptions of Worker code, with the
+	// attributes console lines have (worker, version, request, object).
+	// Loop goroutine only.
+	elog *slog.Logger
 
 	// inflight holds the stateless requests this runtime has not answered
 	// yet (an object's are its gate's); when a task exceeds the CPU limit
@@ -158,6 +162,7 @@ func newRuntime(w *Worker, index int) (*runtime, error) {
 		instances:   make(map[*instance]struct{}),
 		timerOwners: make(map[int]timerOwner),
 	}
+	rt.elog = slog.New(requestHandler{rt.consoleLog().Handler(), rt})
 	rt.loop.TurnEnd = rt.endTurn
 	rt.loop.Recover = rt.recoverPanic
 	// An interrupt that raced with the end of the task it was meant for
@@ -238,7 +243,7 @@ func (rt *runtime) install() error {
 		func() error { return webapi.InstallCrypto(vm, rt.natives) },
 		func() error { return webapi.InstallZlib(vm, rt.natives) },
 		func() error {
-			return webapi.InstallConsole(vm, rt.natives, slog.New(requestHandler{rt.consoleLog().Handler(), rt}), rt.consoleTap)
+			return webapi.InstallConsole(vm, rt.natives, rt.elog, rt.consoleTap)
 		},
 		func() error { return jsclone.Install(vm, rt.natives) },
 		rt.installTimers,
@@ -411,7 +416,7 @@ func (rt *runtime) endTurn() {
 		rt.reset(errRuntimeBroken)
 	}
 	for p := range rt.unhandled {
-		rt.log.Error("Uncaught (in promise)", "error", rejection(p.Result()).Error())
+		rt.elog.Error("Uncaught (in promise)", "error", rejection(p.Result()).Error())
 	}
 	clear(rt.unhandled)
 	for len(rt.dirty) > 0 { // an action released may use another gate
@@ -534,7 +539,9 @@ func (rt *runtime) gate(owner *instance, fn func(err error)) {
 
 // reportError logs an uncaught JS error with its (source-mapped) stack.
 func (rt *runtime) reportError(msg string, err error) {
-	rt.log.Error(msg, "error", jsError(err).Error())
+	err = jsError(err)
+	rt.elog.Error(msg, "error", err.Error())
+	traceError(rt.trace, err)
 }
 
 // jsError turns a goja exception into a *ScriptError carrying the JS

@@ -382,7 +382,8 @@ func (w *Worker) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 			http.Error(rw, "Payload Too Large", http.StatusRequestEntityTooLarge)
 			return
 		}
-		w.log.Error("request failed", "method", r.Method, "url", r.URL.String(), "error", err.Error())
+		w.log.Error("request failed", "method", r.Method, "url", r.URL.String(), "error", err.Error(),
+			"worker", w.cfg.Name, "version", w.cfg.Version, "request", RequestID(r.Context()))
 		if tw, ok := rw.(*traceWriter); ok {
 			tw.failed = traceError(traceFrom(r.Context()), err)
 		}
@@ -554,7 +555,9 @@ func (rt *runtime) newExecutionContext() *goja.Object {
 				return
 			}
 			rt.then(p, func(goja.Value) {}, func(reason goja.Value) {
-				rt.log.Error("waitUntil promise rejected", "error", rejection(reason).Error())
+				err := rejection(reason)
+				rt.elog.Error("waitUntil promise rejected", "error", err.Error())
+				traceError(rt.trace, err)
 			})
 		})
 		_ = proto.Set("passThroughOnException", func() {})
@@ -671,7 +674,7 @@ func (rt *runtime) serve(ctx context.Context, req *http.Request, owner *instance
 						return // failed by a reset already
 					}
 					if err != nil {
-						rt.log.Error("Durable Object threw", "class", owner.class, "id", owner.obj.ID.String(), "error", err.Error())
+						rt.elog.Error("Durable Object threw", "error", err.Error())
 					}
 					owner.gate.Hold(false, func(commitErr error) {
 						if commitErr != nil {

@@ -87,16 +87,7 @@ func (h *Hub) Start(it Item) *Trace {
 	if !h.Tracing() {
 		return nil
 	}
-	now := time.Now()
-	if it.EventTimestamp == 0 {
-		it.EventTimestamp = now.UnixMilli()
-	}
-	if it.Logs == nil {
-		it.Logs = []Log{}
-	}
-	it.Exceptions = []Exception{}
-	it.DiagnosticsEvents = []Diagnostic{}
-	return &Trace{hub: h, start: now, item: it}
+	return NewTrace(it, h.publish)
 }
 
 // Create makes a tail of script with filters; a client connects to it with

@@ -143,7 +143,7 @@ func (it *Item) ClientIP(ip string) { it.clientIP = ip }
 // *Trace (no tail was connected when the event began) they do nothing, so
 // callers need not check.
 type Trace struct {
-	hub   *Hub
+	send  func(*Item) // where Finish sends the item
 	start time.Time
 	mu    sync.Mutex
 	item  Item
@@ -213,5 +213,19 @@ func (t *Trace) Finish(outcome string, status int) {
 	t.item.WallTime = time.Since(t.start).Milliseconds()
 	item := t.item
 	t.mu.Unlock()
-	t.hub.publish(&item)
+	t.send(&item)
+}
+
+// NewTrace begins gathering the item it, which Finish hands to send.
+// Logs, Exceptions and DiagnosticsEvents start empty, and EventTimestamp
+// is set to now if zero. (Hub.Start is the usual way to begin one.)
+func NewTrace(it Item, send func(*Item)) *Trace {
+	now := time.Now()
+	if it.EventTimestamp == 0 {
+		it.EventTimestamp = now.UnixMilli()
+	}
+	it.Logs = []Log{}
+	it.Exceptions = []Exception{}
+	it.DiagnosticsEvents = []Diagnostic{}
+	return &Trace{send: send, start: now, item: it}
 }

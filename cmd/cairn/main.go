@@ -27,6 +27,8 @@
 //	cairn d1 migrations create NAME MESSAGE
 //	cairn d1 migrations list NAME
 //	cairn d1 migrations apply NAME
+//	cairn tail [worker] --remote URL [--token T] [--format pretty|json] [--status ok|error|canceled]...
+//	          [--method M]... [--header K[:V]] [--search TEXT] [--ip IP]... [--version-id V] [--sampling-rate R]
 //	cairn version
 //	cairn completion bash|fish|powershell|zsh
 //	cairn help [command]
@@ -102,7 +104,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newDevCommand(), newKVCommand(), newR2Command(), newD1Command(), newObjectsCommand(), newVersionCommand())
+	root.AddCommand(newDevCommand(), newKVCommand(), newR2Command(), newD1Command(), newObjectsCommand(), newTailCommand(), newVersionCommand())
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "cairn:", err)
 		os.Exit(1)
