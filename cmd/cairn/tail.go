@@ -170,9 +170,8 @@ func runTail(ctx context.Context, f tailFlags, worker string, out, errOut io.Wri
 	}
 	defer conn.CloseNow()
 	conn.SetReadLimit(16 << 20)
-	if f.format == "pretty" {
-		fmt.Fprintf(errOut, "Connected to %s, waiting for logs...\n", worker)
-	}
+	// On stderr in both formats: stdout is only items.
+	fmt.Fprintf(errOut, "Connected to %s, waiting for logs...\n", worker)
 	for {
 		_, data, err := conn.Read(ctx)
 		if err != nil {
@@ -181,9 +180,7 @@ func runTail(ctx context.Context, f tailFlags, worker string, out, errOut io.Wri
 				conn.Close(websocket.StatusNormalClosure, "")
 				return nil
 			case status == websocket.StatusNormalClosure || status == websocket.StatusGoingAway:
-				if f.format == "pretty" {
-					fmt.Fprintln(errOut, "The tail ended (the server closed it).")
-				}
+				fmt.Fprintln(errOut, "The tail ended (the server closed it).")
 				return nil
 			}
 			return fmt.Errorf("tail of %s: connection lost: %w", worker, err)
