@@ -215,3 +215,33 @@ func TestTraceCanceled(t *testing.T) {
 		t.Errorf("item: %+v", it)
 	}
 }
+
+// Without a connected tail the request path gathers nothing: a request
+// allocates no more with an idle Tail set than with none (CPU time is too
+// noisy on a shared machine to show it; allocations are not).
+func TestNoTailCostsNothing(t *testing.T) {
+	w := newTestWorker(t, `exports.default = { fetch(req) { console.log("line"); return new Response("ok"); } }`, Config{Name: "tw"})
+	serve := func() {
+		r := httptest.NewRequest("GET", "http://x/", nil)
+		w.ServeHTTP(httptest.NewRecorder(), r.WithContext(WithRequestID(r.Context(), "1")))
+	}
+	measure := func() float64 {
+		serve() // warm
+		return testing.AllocsPerRun(200, serve)
+	}
+	none := measure()
+	rec := &recordingTail{}
+	w.SetTail(rec)
+	idle := measure()
+	rec.mu.Lock()
+	rec.on = true
+	rec.mu.Unlock()
+	tracing := measure()
+	t.Logf("allocations per request: no tail %.1f, idle tail %.1f, tracing %.1f", none, idle, tracing)
+	if idle > none+1 {
+		t.Errorf("an idle tail costs %.1f allocations per request (%.1f without one)", idle-none, none)
+	}
+	if tracing <= idle {
+		t.Errorf("tracing allocates nothing more (%.1f vs %.1f): is the item gathered at all?", tracing, idle)
+	}
+}
