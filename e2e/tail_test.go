@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os/exec"
@@ -9,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
 // tailWorker logs from a request, throws from a TypeScript function (so
@@ -18,8 +21,22 @@ const tailWorker = `import { DurableObject } from "cloudflare:workers";
 
 export class Counter extends DurableObject {
   async fetch(req: Request): Promise<Response> {
-    console.log("object saw", new URL(req.url).pathname);
+    const path = new URL(req.url).pathname;
+    console.log("object saw", path);
+    if (path === "/ws") {
+      const [client, server] = Object.values(new WebSocketPair());
+      this.ctx.acceptWebSocket(server);
+      return new Response(null, { status: 101, webSocket: client });
+    }
+    if (path === "/alarm") await this.ctx.storage.setAlarm(Date.now() + 50);
     return new Response("object");
+  }
+  async alarm() {
+    console.log("alarm rang");
+  }
+  async webSocketMessage(ws: WebSocket, msg: string) {
+    console.log("ws got", msg);
+    ws.send("echo " + msg);
   }
 }
 
@@ -37,6 +54,7 @@ export default {
       const res = await env.COUNTER.getByName("alice").fetch("http://do/inner");
       return new Response(await res.text());
     }
+    if (url.pathname === "/ws" || url.pathname === "/alarm") return env.COUNTER.getByName("bob").fetch(req);
     return new Response("ok " + url.pathname);
   },
 };
@@ -200,9 +218,9 @@ func TestTail(t *testing.T) {
 		get(thrown, "exceptions.0.message") != "kaboom /throw/1" || get(thrown, "event.response.status") != 500.0 {
 		t.Errorf("/throw/1 item: %v", thrown)
 	}
-	// Source-mapped: the throw is on line 11 of the TypeScript source.
-	if !strings.Contains(stack, "src/index.ts:11:") {
-		t.Errorf("exception stack not mapped to src/index.ts:11: %q", stack)
+	// Source-mapped: the throw is on line 25 of the TypeScript source.
+	if !strings.Contains(stack, "src/index.ts:25:") {
+		t.Errorf("exception stack not mapped to src/index.ts:25: %q", stack)
 	}
 	inner := byURL["/inner"]
 	if inner["executionModel"] != "durableObject" || inner["entrypoint"] != "Counter" || inner["durableObjectName"] != "alice" ||
@@ -228,6 +246,36 @@ func TestTail(t *testing.T) {
 	if it := search.next(t); !urlIs("/inner")(it) {
 		t.Errorf("--search passed %v", it)
 	}
+
+	// An alarm and a hibernatable WebSocket's message are items of their
+	// own, with the console lines of their handlers.
+	d.expect("GET", "/alarm", 200, "object")
+	ws := dial(t, d, "/ws")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := ws.Write(ctx, websocket.MessageText, []byte("hi")); err != nil {
+		t.Fatal(err)
+	}
+	if _, msg, err := ws.Read(ctx); err != nil || string(msg) != "echo hi" {
+		t.Fatalf("WebSocket echo: %q, %v", msg, err)
+	}
+	var alarm, wsMsg map[string]any
+	all.until(t, func(it map[string]any) bool {
+		switch {
+		case get(it, "event.scheduledTime") != nil:
+			alarm = it
+		case get(it, "event.getWebSocketEvent.webSocketEventType") == "message":
+			wsMsg = it
+		}
+		return alarm != nil && wsMsg != nil
+	})
+	if alarm["outcome"] != "ok" || alarm["durableObjectName"] != "bob" || get(alarm, "logs.0.message.0") != "alarm rang" {
+		t.Errorf("alarm item: %v", alarm)
+	}
+	if wsMsg["outcome"] != "ok" || wsMsg["entrypoint"] != "Counter" || get(wsMsg, "logs.0.message.0") != "ws got hi" {
+		t.Errorf("WebSocket message item: %v", wsMsg)
+	}
+	ws.Close(websocket.StatusNormalClosure, "")
 
 	// The server's JSON log: the object's console line carries the worker,
 	// version, request id and the object.

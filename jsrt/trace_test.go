@@ -245,3 +245,31 @@ func TestNoTailCostsNothing(t *testing.T) {
 		t.Errorf("tracing allocates nothing more (%.1f vs %.1f): is the item gathered at all?", tracing, idle)
 	}
 }
+
+// A scheduled event is an item with its cron and time; a throw is its
+// exception.
+func TestTraceScheduled(t *testing.T) {
+	rec := &recordingTail{on: true}
+	w := newTestWorker(t, `exports.default = { async scheduled(ctl) {
+  console.log("cron", ctl.cron);
+  await null;
+  if (ctl.cron === "0 * * * *") throw new Error("hourly failed");
+} }`, Config{Name: "tw"})
+	w.SetTail(rec)
+	at := time.UnixMilli(1700000000000)
+	if err := w.Scheduled(context.Background(), "* * * * *", at); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Scheduled(context.Background(), "0 * * * *", at); err == nil {
+		t.Fatal("the throw was not reported")
+	}
+	items := rec.wait(t, 2)
+	ok, failed := items[0], items[1]
+	if ok.Outcome != tail.OutcomeOK || ok.Event.Cron != "* * * * *" || ok.Event.ScheduledTime != int64(1700000000000) ||
+		len(ok.Logs) != 1 || ok.Logs[0].Message[0] != "cron * * * * *" {
+		t.Errorf("scheduled item: %+v %+v", ok, ok.Event)
+	}
+	if failed.Outcome != tail.OutcomeException || len(failed.Exceptions) != 1 || failed.Exceptions[0].Message != "hourly failed" {
+		t.Errorf("failed scheduled item: %+v", failed)
+	}
+}

@@ -674,7 +674,8 @@ func (rt *runtime) serve(ctx context.Context, req *http.Request, owner *instance
 						return // failed by a reset already
 					}
 					if err != nil {
-						rt.elog.Error("Durable Object threw", "error", err.Error())
+						rt.log.Error("Durable Object threw", "class", owner.class, "id", owner.obj.ID.String(), "name", owner.obj.Name,
+							"worker", rt.w.cfg.Name, "version", rt.w.cfg.Version, "request", RequestID(req.Context()), "error", err.Error())
 					}
 					owner.gate.Hold(false, func(commitErr error) {
 						if commitErr != nil {

@@ -64,17 +64,19 @@ type Version struct {
 
 // Event says what started the work. Exactly one group of fields is set:
 // Request (and Response) for a fetch, RPCMethod for an RPC call,
-// ScheduledTime (and Cron) for a scheduled or alarm event, or Type and
+// WebSocket for a hibernatable WebSocket's event, ScheduledTime (and Cron) for a scheduled or alarm event, or Type and
 // Message for a notice from the tail itself (type "overload": events were
 // dropped).
 type Event struct {
-	Request       *Request  `json:"request,omitempty"`
-	Response      *Response `json:"response,omitempty"`
-	RPCMethod     string    `json:"rpcMethod,omitempty"`
-	Cron          string    `json:"cron,omitempty"`
-	ScheduledTime any       `json:"scheduledTime,omitempty"`
-	Type          string    `json:"type,omitempty"`
-	Message       string    `json:"message,omitempty"`
+	Request   *Request  `json:"request,omitempty"`
+	Response  *Response `json:"response,omitempty"`
+	RPCMethod string    `json:"rpcMethod,omitempty"`
+	// WebSocket is a hibernatable WebSocket's event in a Durable Object.
+	WebSocket     *WebSocketEvent `json:"getWebSocketEvent,omitempty"`
+	Cron          string          `json:"cron,omitempty"`
+	ScheduledTime any             `json:"scheduledTime,omitempty"`
+	Type          string          `json:"type,omitempty"`
+	Message       string          `json:"message,omitempty"`
 }
 
 // Request is the request of a fetch event. Headers that carry credentials
@@ -84,6 +86,12 @@ type Request struct {
 	Method  string            `json:"method"`
 	Headers map[string]string `json:"headers"`
 	CF      any               `json:"cf,omitempty"`
+}
+
+// WebSocketEvent is the kind of a hibernatable WebSocket event: message,
+// close or error.
+type WebSocketEvent struct {
+	Type string `json:"webSocketEventType"`
 }
 
 // Response is the answer to a fetch event.

@@ -272,8 +272,14 @@ func printItem(w io.Writer, it *tail.Item) {
 		fmt.Fprintf(w, "%s %s%s - %s%s @ %s\n", ev.Request.Method, ev.Request.URL, obj, outcome, status, at)
 	case ev.RPCMethod != "":
 		fmt.Fprintf(w, "%s.%s%s - %s @ %s\n", it.Entrypoint, ev.RPCMethod, obj, outcome, at)
+	case ev.WebSocket != nil:
+		fmt.Fprintf(w, "WebSocket %s%s - %s @ %s\n", ev.WebSocket.Type, obj, outcome, at)
 	case ev.Cron != "":
-		fmt.Fprintf(w, "%q @ %v - %s\n", ev.Cron, ev.ScheduledTime, outcome)
+		when := at
+		if ms, ok := ev.ScheduledTime.(float64); ok {
+			when = time.UnixMilli(int64(ms)).Local().Format("2006-01-02 15:04:05")
+		}
+		fmt.Fprintf(w, "%q @ %s - %s\n", ev.Cron, when, outcome)
 	case ev.ScheduledTime != nil:
 		fmt.Fprintf(w, "Alarm%s @ %v - %s\n", obj, ev.ScheduledTime, outcome)
 	default:
