@@ -211,7 +211,8 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, id string) error {
 	h.mu.Unlock()
 	defer cancel()
 
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{Protocol}})
+	// maskingWriter: wrangler's first message is unmasked (unmasked.go).
+	conn, err := websocket.Accept(maskingWriter{w}, r, &websocket.AcceptOptions{Subprotocols: []string{Protocol}})
 	if err != nil {
 		h.detach(s)
 		return fmt.Errorf("tail %s: %w", id, err)

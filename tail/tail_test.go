@@ -1,9 +1,13 @@
 package tail
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -300,5 +304,50 @@ func TestHubLimitsAndClose(t *testing.T) {
 	}
 	if _, err := h2.Create("w", nil); err == nil {
 		t.Error("a closed Hub made a tail")
+	}
+}
+
+// wrangler tail sends its first message unmasked: the tail reads it (and
+// answers pings) instead of closing the connection.
+func TestUnmaskedClientFrames(t *testing.T) {
+	h := NewHub(nil)
+	s, err := h.Create("w", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _ = h.Serve(w, r, s.ID) }))
+	defer srv.Close()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(conn, "GET /%s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: trace-v1\r\n\r\n", s.ID)
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("handshake: %v %v", resp, err)
+	}
+	// Unmasked: a filter message (length 126 form, as a longer one would
+	// be), then a ping.
+	msg := `{"filters":[{"method":["PUT"]}],"debug":false,"pad":"` + strings.Repeat("x", 200) + `"}`
+	frame := []byte{0x81, 126, byte(len(msg) >> 8), byte(len(msg))}
+	frame = append(frame, msg...)
+	frame = append(frame, 0x89, 4, 'p', 'i', 'n', 'g')
+	if _, err := conn.Write(frame); err != nil {
+		t.Fatal(err)
+	}
+	pong := make([]byte, 6)
+	if _, err := io.ReadFull(br, pong); err != nil || pong[0] != 0x8a || string(pong[2:]) != "ping" {
+		t.Fatalf("pong: %x, %v", pong, err)
+	}
+	waitFor(t, func() bool { fs := *s.filters.Load(); return len(fs) == 1 && len(fs[0].Method) == 1 && fs[0].Method[0] == "PUT" })
+	// And items flow to it.
+	h.Start(*requestItem("PUT", "")).Finish(OutcomeOK, 200)
+	head := make([]byte, 4)
+	if _, err := io.ReadFull(br, head); err != nil || head[0] != 0x81 {
+		t.Fatalf("item frame: %x, %v", head, err)
 	}
 }
