@@ -348,7 +348,10 @@ func TestUnmaskedClientFrames(t *testing.T) {
 	if _, err := io.ReadFull(br, pong); err != nil || pong[0] != 0x8a || string(pong[2:]) != "ping" {
 		t.Fatalf("pong: %x, %v", pong, err)
 	}
-	waitFor(t, func() bool { fs := *s.filters.Load(); return len(fs) == 1 && len(fs[0].Method) == 1 && fs[0].Method[0] == "PUT" })
+	waitFor(t, func() bool {
+		fs := *s.filters.Load()
+		return len(fs) == 1 && len(fs[0].Method) == 1 && fs[0].Method[0] == "PUT"
+	})
 	// And items flow to it.
 	h.Start(*requestItem("PUT", "")).Finish(OutcomeOK, 200)
 	head := make([]byte, 4)
