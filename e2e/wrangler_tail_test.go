@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -44,6 +45,9 @@ func TestWranglerTail(t *testing.T) {
 		"CLOUDFLARE_API_BASE_URL="+api, "WRANGLER_SEND_METRICS=false", "NO_COLOR=1", "CI=1",
 		"HOME="+t.TempDir(),
 	)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.WaitDelay = 5 * time.Second
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	stderr := &syncBuffer{}
 	cmd.Stderr = stderr
 	stdout, err := cmd.StdoutPipe()
@@ -53,7 +57,10 @@ func TestWranglerTail(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	// The wrangler script starts Node.js again as its child: the whole
+	// process group ends (also on the context's end, Cancel), and Wait does
+	// not wait on output a straggler keeps open.
+	defer func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); _ = cmd.Wait() }()
 	items := make(chan map[string]any, 16)
 	raw := &syncBuffer{}
 	go func() {
