@@ -221,7 +221,13 @@ func (rt *runtime) namespaceNativesOf(class string, resolve func() (*objects.Hos
 		if err != nil {
 			panic(vm.NewTypeError(err.Error()))
 		}
+		// The object's console lines carry the id of the request that
+		// called it.
+		request := rt.request
 		return rt.roundTrip(func(ctx context.Context) (*http.Response, error) {
+			if request != "" {
+				ctx = WithRequestID(ctx, request)
+			}
 			return h.Fetch(ctx, class, id, name, req.WithContext(ctx))
 		})
 	})

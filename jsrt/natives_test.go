@@ -31,7 +31,7 @@ func nativeRuntime(t testing.TB) (*goja.Runtime, *nativeLogHandler) {
 	must(webapi.InstallEncoding(vm, natives))
 	must(webapi.InstallCrypto(vm, natives))
 	must(webapi.InstallZlib(vm, natives))
-	must(webapi.InstallConsole(vm, natives, slog.New(logs)))
+	must(webapi.InstallConsole(vm, natives, slog.New(logs), nil))
 	must(jsclone.Install(vm, natives))
 	must(vm.Set("queueMicrotask", func(fn goja.Callable) {})) // unused by these tests
 	must(runPrelude(vm))

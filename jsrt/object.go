@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"sync/atomic"
 
 	"github.com/dop251/goja"
 
 	"github.com/cairn-dev/cairn/objects"
+	"github.com/cairn-dev/cairn/tail"
 )
 
 // doClass is a Durable Object class exported by the Worker script; it
@@ -66,14 +68,28 @@ func (i *instance) drop() {
 func (i *instance) live(gen int) bool { return i.gate.Generation() == gen }
 
 // Fetch delivers a request to the object's fetch handler.
+// With a tail connected, the event is a trace item of its own, with the
+// object's id, name and class.
 func (i *instance) Fetch(ctx context.Context, req *http.Request) (*http.Response, error) {
-	return i.rt.serve(ctx, req, i, func(jsReq goja.Value) (goja.Value, error) {
+	tr := i.rt.w.startTrace(i, RequestID(req.Context()), func(it *tail.Item) { it.Event = requestEvent(req) })
+	if tr != nil {
+		req = req.WithContext(withTrace(req.Context(), tr))
+	}
+	resp, err := i.rt.serve(ctx, req, i, func(jsReq goja.Value) (goja.Value, error) {
 		fetch, ok := goja.AssertFunction(i.this.Get("fetch"))
 		if !ok {
 			return nil, errNoFetch
 		}
 		return fetch(i.this, jsReq)
 	})
+	if tr != nil {
+		if err != nil {
+			tr.Finish(traceError(tr, err), 0)
+		} else {
+			tr.Finish(tail.OutcomeOK, resp.StatusCode)
+		}
+	}
+	return resp, err
 }
 
 // Close does nothing: the JS object goes with its runtime, and the Host
@@ -171,8 +187,31 @@ func (i *instance) stateNatives() *goja.Object {
 // an event: the input gate and blockConcurrencyWhile apply, and its result
 // leaves through the output gate.
 func (i *instance) Call(path []string, payload []byte, done func([]byte, error)) {
+	if tr := i.rt.w.startTrace(i, "", func(it *tail.Item) { it.Event = &tail.Event{RPCMethod: strings.Join(path, ".")} }); tr != nil {
+		finish := done
+		done = func(b []byte, err error) {
+			if err != nil {
+				tr.Finish(traceError(tr, err), 0)
+			} else {
+				tr.Finish(tail.OutcomeOK, 0)
+			}
+			finish(b, err)
+		}
+		i.call(tr, path, payload, done)
+		return
+	}
+	i.call(nil, path, payload, done)
+}
+
+// call is Call, with the RPC's code gathering into tr (nil: nothing).
+func (i *instance) call(tr *tail.Trace, path []string, payload []byte, done func([]byte, error)) {
 	ok := i.Post(func() {
 		err := i.gate.Deliver(func(ev *objects.Event) {
+			if tr != nil {
+				prev := i.rt.trace
+				i.rt.trace = tr
+				defer func() { i.rt.trace = prev }()
+			}
 			i.rt.serveRPC(i.this, "object", path, payload, func(b []byte, err error) {
 				if !ev.Done() {
 					return // failed by a reset already

@@ -1,9 +1,12 @@
 package jsrt
 
 import (
+	"time"
+
 	"github.com/dop251/goja"
 
 	"github.com/cairn-dev/cairn/objects"
+	"github.com/cairn-dev/cairn/tail"
 )
 
 // Alarms on the JS side: ctx.storage.getAlarm/setAlarm/deleteAlarm and the
@@ -44,8 +47,31 @@ func (i *instance) deleteAlarm(confirm bool) {
 
 // Alarm runs an alarm event (objects.AlarmTaker).
 func (i *instance) Alarm(scheduled int64, retryCount int, done func(objects.AlarmResult)) {
+	// With a tail connected, the alarm is a trace item of its own.
+	tr := i.rt.w.startTrace(i, "", func(it *tail.Item) {
+		it.Event = &tail.Event{ScheduledTime: time.UnixMilli(scheduled).UTC().Format(time.RFC3339Nano)}
+	})
+	if tr != nil {
+		finish := done
+		done = func(r objects.AlarmResult) {
+			switch {
+			case r.Err != nil:
+				tr.Finish(traceError(tr, r.Err), 0)
+			case r.Failed:
+				tr.Finish(tail.OutcomeException, 0)
+			default:
+				tr.Finish(tail.OutcomeOK, 0)
+			}
+			finish(r)
+		}
+	}
 	ok := i.Post(func() {
 		err := i.gate.Deliver(func(ev *objects.Event) {
+			if tr != nil {
+				prev := i.rt.trace
+				i.rt.trace = tr
+				defer func() { i.rt.trace = prev }()
+			}
 			i.gate.RunAlarm(scheduled, i.alarmHandler(retryCount), func(r objects.AlarmResult) {
 				if ev.Done() {
 					done(r)
@@ -70,6 +96,15 @@ func (i *instance) alarmHandler(retryCount int) func(done func(error)) {
 		return nil
 	}
 	return func(done func(error)) {
+		if tr := rt.trace; tr != nil { // the exception goes in the alarm's trace item
+			finish := done
+			done = func(err error) {
+				if err != nil {
+					traceError(tr, err)
+				}
+				finish(err)
+			}
+		}
 		info := rt.vm.NewObject()
 		_ = info.Set("retryCount", retryCount)
 		_ = info.Set("isRetry", retryCount > 0)

@@ -54,7 +54,7 @@ func preludeRuntime(t *testing.T) *goja.Runtime {
 	must(webapi.InstallEncoding(vm, natives))
 	must(webapi.InstallCrypto(vm, natives))
 	must(webapi.InstallStreams(vm, natives))
-	must(webapi.InstallConsole(vm, natives, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	must(webapi.InstallConsole(vm, natives, slog.New(slog.NewTextHandler(io.Discard, nil)), nil))
 	must(jsclone.Install(vm, natives))
 	// fetchNative echoes: status 200, the request's method and URL in
 	// headers, and the request body as the response body.

@@ -36,7 +36,9 @@ func requestCF(ctx context.Context) string {
 }
 
 // requestHandler adds the running request's id to the records of a
-// runtime's console. It runs on the runtime's loop, as console does.
+// runtime's console, and inside a Durable Object the object's id, name (if
+// it was made by name) and class. It runs on the runtime's loop, as
+// console does.
 type requestHandler struct {
 	slog.Handler
 	rt *runtime
@@ -46,7 +48,23 @@ func (h requestHandler) Handle(ctx context.Context, r slog.Record) error {
 	if id := h.rt.request; id != "" {
 		r.AddAttrs(slog.String("request", id))
 	}
+	if o := h.rt.active; o != nil {
+		r.AddAttrs(slog.String("class", o.class), slog.String("object", o.obj.ID.String()))
+		if o.obj.Name != "" {
+			r.AddAttrs(slog.String("name", o.obj.Name))
+		}
+	}
 	return h.Handler.Handle(ctx, r)
+}
+
+// consoleLog is the logger of the runtime's console: its records name the
+// Worker and the version of its code.
+func (rt *runtime) consoleLog() *slog.Logger {
+	l := rt.log.With("worker", rt.w.cfg.Name)
+	if v := rt.w.cfg.Version; v != "" {
+		l = l.With("version", v)
+	}
+	return l
 }
 
 func (h requestHandler) WithAttrs(as []slog.Attr) slog.Handler {

@@ -17,6 +17,7 @@ import (
 	"github.com/cairn-dev/cairn/jsrt/eventloop"
 	"github.com/cairn-dev/cairn/jsrt/jsclone"
 	"github.com/cairn-dev/cairn/jsrt/webapi"
+	"github.com/cairn-dev/cairn/tail"
 )
 
 // errCPULimit is the value a runtime is interrupted with when a task runs
@@ -81,6 +82,13 @@ type runtime struct {
 	// request is the id of the HTTP request whose code is running (see
 	// WithRequestID), carried like active, so console lines name it.
 	request string
+	// trace gathers the console lines of the event whose code is running
+	// while a tail follows the Worker (trace.go); carried like request.
+	trace *tail.Trace
+	// elog logs the uncaught exceptions of Worker code, with the
+	// attributes console lines have (worker, version, request, object).
+	// Loop goroutine only.
+	elog *slog.Logger
 
 	// inflight holds the stateless requests this runtime has not answered
 	// yet (an object's are its gate's); when a task exceeds the CPU limit
@@ -125,12 +133,12 @@ func (rt *runtime) as(owner *instance, fn func()) func() {
 // object's input gate lets it in (objects.Gate.Continue). Call it on the
 // loop; wrap may be called anywhere.
 func (rt *runtime) continuation() (wrap func(fn func()) func()) {
-	owner, section, request := rt.active, rt.section, rt.request
+	owner, section, request, trace := rt.active, rt.section, rt.request, rt.trace
 	return func(fn func()) func() {
 		return rt.as(owner, func() {
-			prev := rt.request
-			rt.request = request
-			defer func() { rt.request = prev }()
+			prev, prevTrace := rt.request, rt.trace
+			rt.request, rt.trace = request, trace
+			defer func() { rt.request, rt.trace = prev, prevTrace }()
 			if owner == nil {
 				fn()
 				return
@@ -154,6 +162,7 @@ func newRuntime(w *Worker, index int) (*runtime, error) {
 		instances:   make(map[*instance]struct{}),
 		timerOwners: make(map[int]timerOwner),
 	}
+	rt.elog = slog.New(requestHandler{rt.consoleLog().Handler(), rt})
 	rt.loop.TurnEnd = rt.endTurn
 	rt.loop.Recover = rt.recoverPanic
 	// An interrupt that raced with the end of the task it was meant for
@@ -234,7 +243,7 @@ func (rt *runtime) install() error {
 		func() error { return webapi.InstallCrypto(vm, rt.natives) },
 		func() error { return webapi.InstallZlib(vm, rt.natives) },
 		func() error {
-			return webapi.InstallConsole(vm, rt.natives, slog.New(requestHandler{rt.log.Handler(), rt}))
+			return webapi.InstallConsole(vm, rt.natives, rt.elog, rt.consoleTap)
 		},
 		func() error { return jsclone.Install(vm, rt.natives) },
 		rt.installTimers,
@@ -407,7 +416,7 @@ func (rt *runtime) endTurn() {
 		rt.reset(errRuntimeBroken)
 	}
 	for p := range rt.unhandled {
-		rt.log.Error("Uncaught (in promise)", "error", rejection(p.Result()).Error())
+		rt.elog.Error("Uncaught (in promise)", "error", rejection(p.Result()).Error())
 	}
 	clear(rt.unhandled)
 	for len(rt.dirty) > 0 { // an action released may use another gate
@@ -530,7 +539,9 @@ func (rt *runtime) gate(owner *instance, fn func(err error)) {
 
 // reportError logs an uncaught JS error with its (source-mapped) stack.
 func (rt *runtime) reportError(msg string, err error) {
-	rt.log.Error(msg, "error", jsError(err).Error())
+	err = jsError(err)
+	rt.elog.Error(msg, "error", err.Error())
+	traceError(rt.trace, err)
 }
 
 // jsError turns a goja exception into a *ScriptError carrying the JS

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/dop251/goja"
+
+	"github.com/cairn-dev/cairn/tail"
 )
 
 // ErrNoScheduled is returned by Scheduled when the Worker has no scheduled
@@ -18,10 +20,28 @@ var ErrNoScheduled = errors.New("Handler does not export a scheduled() function.
 // has cron, scheduledTime (ms since the epoch), type "scheduled" and
 // noRetry(). It returns when the handler's promise settles, with its
 // rejection if any. The CPU limit applies as to a request.
-func (w *Worker) Scheduled(ctx context.Context, cron string, at time.Time) error {
+func (w *Worker) Scheduled(ctx context.Context, cron string, at time.Time) (err error) {
+	// With a tail connected, the event is a trace item of its own.
+	trace := w.startTrace(nil, "", func(it *tail.Item) {
+		it.Event = &tail.Event{Cron: cron, ScheduledTime: at.UnixMilli()}
+	})
+	if trace != nil {
+		defer func() {
+			if err != nil {
+				trace.Finish(traceError(trace, err), 0)
+			} else {
+				trace.Finish(tail.OutcomeOK, 0)
+			}
+		}()
+	}
 	rt := w.rts[int(w.next.Add(1))%len(w.rts)]
 	ch := make(chan error, 1)
 	task := func() {
+		if trace != nil {
+			prev := rt.trace
+			rt.trace = trace
+			defer func() { rt.trace = prev }()
+		}
 		// In inflight, so the CPU limit fails it as it fails requests.
 		pending := new(func(error))
 		deliver := func(err error) {

@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/dop251/goja"
 
 	"github.com/cairn-dev/cairn/objects"
 	"github.com/cairn-dev/cairn/sockets"
+	"github.com/cairn-dev/cairn/tail"
 )
 
 // WebSocket limits (package sockets keeps the others). Received messages
@@ -406,9 +408,20 @@ func (c *wsConn) callHandler(name string, args ...goja.Value) {
 	if ws == nil {
 		return
 	}
+	// With a tail connected, the event is a trace item of its own.
+	tr := rt.w.startTrace(o, "", func(it *tail.Item) {
+		it.Event = &tail.Event{WebSocket: &tail.WebSocketEvent{Type: strings.ToLower(strings.TrimPrefix(name, "webSocket"))}}
+	})
+	if tr != nil {
+		prev := rt.trace
+		rt.trace = tr
+		defer func() { rt.trace = prev }()
+	}
 	v, err := fn(o.this, append([]goja.Value{ws}, args...)...)
 	if err != nil {
-		rt.log.Error("Durable Object "+name+" threw", "class", o.class, "id", o.obj.ID.String(), "error", jsError(err).Error())
+		err = jsError(err)
+		rt.elog.Error("Durable Object "+name+" threw", "error", err.Error())
+		tr.Finish(traceError(tr, err), 0)
 		return
 	}
 	settled, timer := false, 0
@@ -427,12 +440,14 @@ func (c *wsConn) callHandler(name string, args ...goja.Value) {
 		if timer != 0 {
 			rt.loop.ClearTimer(timer)
 		}
+		tr.Finish(tail.OutcomeOK, 0)
 	}, func(err error) {
 		settled = true
 		if timer != 0 {
 			rt.loop.ClearTimer(timer)
 		}
 		rt.log.Error("Durable Object "+name+" threw", "class", o.class, "id", o.obj.ID.String(), "error", err.Error())
+		tr.Finish(traceError(tr, err), 0)
 	})
 }
 

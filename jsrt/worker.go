@@ -20,6 +20,7 @@ import (
 	"github.com/cairn-dev/cairn/jsrt/eventloop"
 	"github.com/cairn-dev/cairn/objects"
 	"github.com/cairn-dev/cairn/sockets"
+	"github.com/cairn-dev/cairn/tail"
 )
 
 // ErrStopped is returned when work is handed to a runtime that has shut
@@ -35,8 +36,11 @@ const MaxBodySize = 100 << 20
 
 // Config describes one Worker to run.
 type Config struct {
-	Name     string
-	Code     string // the bundled CommonJS script (package bundle)
+	Name string
+	Code string // the bundled CommonJS script (package bundle)
+	// Version identifies the code (a deployed version's id, or a hash of
+	// the bundle): console lines and trace items carry it.
+	Version  string
 	Filename string // name the script has in stack traces
 
 	Vars           map[string]any
@@ -119,6 +123,8 @@ type Worker struct {
 	sockets *sockets.Registry // WebSockets (websocket.go)
 	// overloaded is set while the process is near Config.MaxMemory.
 	overloaded atomic.Bool
+	// tail receives the trace items of events (SetTail); nil: nobody.
+	tail atomic.Pointer[tailRef]
 
 	// Outgoing TCP sockets (tcp.go): a reset closes those of its
 	// runtime, and Close all of them.
@@ -335,6 +341,23 @@ func (w *Worker) runtimeFor(id objects.ID) *runtime {
 // reads it), and the response body streams out chunk by chunk as the
 // script enqueues it, each chunk flushed to the client.
 func (w *Worker) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	// With a tail connected, the request's trace item gathers its console
+	// lines and is sent once the response is complete.
+	if tr := w.startTrace(nil, RequestID(r.Context()), func(it *tail.Item) {
+		it.Event = requestEvent(r)
+		it.ClientIP(clientIP(r))
+	}); tr != nil {
+		r = r.WithContext(withTrace(r.Context(), tr))
+		tw := &traceWriter{ResponseWriter: rw}
+		defer func() {
+			p := recover()
+			tr.Finish(tw.outcome(r, p), tw.status)
+			if p != nil {
+				panic(p)
+			}
+		}()
+		rw = tw
+	}
 	if r.ContentLength > w.cfg.MaxBodySize {
 		// Not read: the server closes the connection after the answer.
 		w.log.Warn("request body too large", "method", r.Method, "url", r.URL.String(), "length", r.ContentLength, "limit", w.cfg.MaxBodySize)
@@ -362,7 +385,11 @@ func (w *Worker) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 			http.Error(rw, "Payload Too Large", http.StatusRequestEntityTooLarge)
 			return
 		}
-		w.log.Error("request failed", "method", r.Method, "url", r.URL.String(), "error", err.Error())
+		w.log.Error("request failed", "method", r.Method, "url", r.URL.String(), "error", err.Error(),
+			"worker", w.cfg.Name, "version", w.cfg.Version, "request", RequestID(r.Context()))
+		if tw, ok := rw.(*traceWriter); ok {
+			tw.failed = traceError(traceFrom(r.Context()), err)
+		}
 		http.Error(rw, "Worker threw exception", http.StatusInternalServerError)
 		return
 	}
@@ -531,7 +558,9 @@ func (rt *runtime) newExecutionContext() *goja.Object {
 				return
 			}
 			rt.then(p, func(goja.Value) {}, func(reason goja.Value) {
-				rt.log.Error("waitUntil promise rejected", "error", rejection(reason).Error())
+				err := rejection(reason)
+				rt.elog.Error("waitUntil promise rejected", "error", err.Error())
+				traceError(rt.trace, err)
 			})
 		})
 		_ = proto.Set("passThroughOnException", func() {})
@@ -576,6 +605,11 @@ func (rt *runtime) serve(ctx context.Context, req *http.Request, owner *instance
 			prev := rt.request
 			rt.request = id
 			defer func() { rt.request = prev }()
+		}
+		if t := traceFrom(req.Context()); t != nil {
+			prev := rt.trace
+			rt.trace = t
+			defer func() { rt.trace = prev }()
 		}
 		jsReq, err := rt.requestFromWire(goja.Undefined(), rt.requestWire(req))
 		if err != nil {
@@ -643,7 +677,8 @@ func (rt *runtime) serve(ctx context.Context, req *http.Request, owner *instance
 						return // failed by a reset already
 					}
 					if err != nil {
-						rt.log.Error("Durable Object threw", "class", owner.class, "id", owner.obj.ID.String(), "error", err.Error())
+						rt.log.Error("Durable Object threw", "class", owner.class, "id", owner.obj.ID.String(), "name", owner.obj.Name,
+							"worker", rt.w.cfg.Name, "version", rt.w.cfg.Version, "request", RequestID(req.Context()), "error", err.Error())
 					}
 					owner.gate.Hold(false, func(commitErr error) {
 						if commitErr != nil {

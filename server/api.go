@@ -261,6 +261,7 @@ func (s *Server) AdminAPI(token string) *API {
 	s.registerStudio(api)
 	s.registerDeploys(api)
 	s.registerBackup(api)
+	s.registerTail(api)
 	api.Handle("GET /cairn/objects/{class}", func(r *http.Request) (any, error) {
 		app := s.Current()
 		if app == nil {

@@ -29,6 +29,7 @@ import (
 	"github.com/cairn-dev/cairn/objects"
 	"github.com/cairn-dev/cairn/r2"
 	"github.com/cairn-dev/cairn/sockets"
+	"github.com/cairn-dev/cairn/tail"
 )
 
 // Options says which project to load and where its state lives.
@@ -98,6 +99,10 @@ type Options struct {
 	// namespaces the Worker binds, shared with the other Workers; nil: they
 	// are the Worker's own, under its state directory.
 	Account *Account
+	// Version is the id of the version of the code (a deploy's); empty: a
+	// content hash of the bundle (bundleVersion). Console lines and tail
+	// items carry it.
+	Version string
 }
 
 // App is one loaded Worker project.
@@ -108,6 +113,7 @@ type App struct {
 	closed bool
 
 	Config  *config.Config
+	Version string // the code's version id (Options.Version or a hash of the bundle)
 	Worker  *jsrt.Worker
 	Host    *objects.Host
 	KV      map[string]*kv.Namespace // Workers KV namespaces by binding name
@@ -129,9 +135,6 @@ type App struct {
 	// migrations are the config's Durable Object migrations, checked but
 	// not committed (LoadBundle); nil once committed or when Load did.
 	migrations *objects.MigrationPlan
-	// Version is the id of the deployed version the App runs; "" for one
-	// loaded from project files.
-	Version string
 	// held, once made, holds back the activation of objects until the
 	// previous App closed (see holdObjects).
 	held        chan struct{}
@@ -372,8 +375,13 @@ func load(opts Options, cfg *config.Config, code string, deferMigrations bool) (
 		durable.Close()
 		return nil, err
 	}
+	version := opts.Version
+	if version == "" {
+		version = bundleVersion(code)
+	}
 	w, err := jsrt.New(jsrt.Config{
 		Name:           cfg.Name,
+		Version:        version,
 		Code:           code,
 		Filename:       "worker.js", // at the project root, so source-map paths resolve
 		CPULimit:       cfg.CPULimit,
@@ -413,7 +421,7 @@ func load(opts Options, cfg *config.Config, code string, deferMigrations bool) (
 		return nil, fmt.Errorf("%s: %w", relName(cfg.Dir, cfg.Main), err)
 	}
 	host.SetSockets(w.Sockets()) // Go objects' WebSockets close with the Worker's
-	app := &App{Config: cfg, Worker: w, Host: host, KV: kvs, R2: r2s, KVAll: kv.NewCatalog(persist, cfg.Name), D1: d1s, durable: durable,
+	app := &App{Config: cfg, Version: version, Worker: w, Host: host, KV: kvs, R2: r2s, KVAll: kv.NewCatalog(persist, cfg.Name), D1: d1s, durable: durable,
 		Assets: static, cf: cf, log: log, cache: responses, account: opts.Account, migrations: migrations, held: held,
 		acks: acks, dir: lock.dir}
 	if opts.Account != nil {
@@ -538,6 +546,8 @@ type Server struct {
 	ids          atomic.Uint64
 	deploys      *deployer           // see EnableDeploys; nil without
 	draining     atomic.Pointer[App] // the previous App, closing in the background
+	tails        *tail.Hub           // live logs (Tails)
+	tailsOnce    sync.Once
 }
 
 // ServeHTTP hands the request to the current App. A request that races
@@ -573,7 +583,9 @@ func (s *Server) Current() *App { return s.app.Load() }
 // (objects.Host.WaitFor): their events wait, not fail. The previous App's
 // hibernatable WebSockets move to next (a deploy or reload keeps them
 // connected; their next message wakes their object under next's code); its
-// other sockets close with 1012. Swap(nil) closes them all.
+// other sockets close with 1012. next reports its events to the Server's
+// tails; Swap(nil) (the server stops) closes the sockets and disconnects
+// the tails.
 func (s *Server) Swap(next *App) { <-s.swap(next, 0) }
 
 // swap is Swap, letting the previous App's streaming responses run for up
@@ -590,7 +602,10 @@ func (s *Server) swap(next *App, drain time.Duration) <-chan struct{} {
 	closed := make(chan struct{})
 	release := func() {}
 	if next != nil {
+		next.Worker.SetTail(s.Tails())
 		release = next.holdObjects()
+	} else {
+		s.Tails().Close()
 	}
 	prev := s.app.Swap(next)
 	closePrev := func() {

@@ -186,12 +186,8 @@ func loadVersion(opts Options, store *versions.Store, id string) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	app, err := LoadBundle(opts, cfg, string(code))
-	if err != nil {
-		return nil, err
-	}
-	app.Version = id
-	return app, nil
+	opts.Version = id
+	return LoadBundle(opts, cfg, string(code))
 }
 
 // commitMigrations saves the migrations LoadBundle staged.

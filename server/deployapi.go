@@ -156,14 +156,15 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, deploy bool) (an
 	if err != nil {
 		return nil, err
 	}
-	app, err := LoadBundle(d.opts, cfg, string(up.script))
+	opts := d.opts
+	opts.Version = id
+	app, err := LoadBundle(opts, cfg, string(up.script))
 	if err != nil {
 		if rerr := d.store.Remove(v.ID); rerr != nil && s.Log != nil {
 			s.Log.Error("deploy: remove a version that failed to load", "version", v.ID, "error", rerr)
 		}
 		return nil, &APIError{Status: http.StatusBadRequest, Code: 10021, Message: "the version does not load, nothing changed: " + err.Error()}
 	}
-	app.Version = id
 	if !deploy {
 		app.Close() // checked; POST …/deployments loads it again
 		return versionJSON(v), nil

@@ -318,6 +318,17 @@ func (f *Fleet) AdminAPI(token string) http.Handler {
 		}
 		WriteAPIError(w, &APIError{Status: http.StatusNotFound, Code: 10007, Message: fmt.Sprintf("no Worker named %q is served here", name)})
 	}
+	// A tail's WebSocket (its URL names no Worker): the Worker whose
+	// tail it is serves it.
+	api.HandlePublic("GET /cairn/tails/{id}", func(w http.ResponseWriter, r *http.Request) {
+		for _, n := range f.names {
+			if f.servers[n].Tails().Has(r.PathValue("id")) {
+				per[n].ServeHTTP(w, r)
+				return
+			}
+		}
+		WriteAPIError(w, &APIError{Status: http.StatusNotFound, Code: 10000, Message: "no such tail (it expired, was deleted or ended with its last connection)"})
+	})
 	const scripts = "/accounts/{account}/workers/scripts/{script}"
 	api.HandleRaw(scripts, scriptOwner)
 	api.HandleRaw(scripts+"/{rest...}", scriptOwner)

@@ -34,6 +34,8 @@
 //	cairn rollback [VERSION_ID] [--message M] --remote URL --token T [-c DIR-OR-CONFIG | --name WORKER]
 //	cairn backup --to DIR|s3://BUCKET/PREFIX [--remote URL [--api-token T]] [--endpoint URL]
 //	cairn restore --from DIR|s3://BUCKET/PREFIX [--force] [--endpoint URL]
+//	cairn tail [worker] --remote URL [--token T] [--format pretty|json] [--status ok|error|canceled]...
+//	          [--method M]... [--header K[:V]] [--search TEXT] [--ip IP]... [--version-id V] [--sampling-rate R]
 //	cairn version
 //	cairn completion bash|fish|powershell|zsh
 //	cairn help [command]
@@ -110,7 +112,7 @@ func main() {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newDevCommand(), newServeCommand(), newKVCommand(), newR2Command(), newD1Command(), newObjectsCommand(), newVersionCommand(),
-		newDeployCommand(), newVersionsCommand(), newRollbackCommand(), newBackupCommand(), newRestoreCommand())
+		newDeployCommand(), newVersionsCommand(), newRollbackCommand(), newBackupCommand(), newRestoreCommand(), newTailCommand())
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "cairn:", err)
 		os.Exit(1)

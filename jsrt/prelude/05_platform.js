@@ -150,7 +150,7 @@
   const timers = new Map();
   const log = (level) => (...args) => cairn.log(level, format(...args));
   define("console", {
-    log: log("info"), info: log("info"), debug: log("debug"), warn: log("warn"), error: log("error"),
+    log: log("log"), info: log("info"), debug: log("debug"), warn: log("warn"), error: log("error"),
     trace: (...args) => cairn.log("info", format(...args) + "\n" + (new Error().stack || "").split("\n").slice(1).join("\n")),
     dir: (v) => cairn.log("info", inspect(v)),
     table: (v) => cairn.log("info", inspect(v)),

@@ -14,10 +14,11 @@ import (
 )
 
 // consoleLevels maps the level names the prelude's console passes to
-// __cairn.log onto slog levels (console.log and console.info are "info",
+// __cairn.log onto slog levels (console.log is "log", console.info "info",
 // console.warn "warn", console.error and failed console.assert "error").
 var consoleLevels = map[string]slog.Level{
 	"debug": slog.LevelDebug,
+	"log":   slog.LevelInfo,
 	"info":  slog.LevelInfo,
 	"warn":  slog.LevelWarn,
 	"error": slog.LevelError,
@@ -28,17 +29,21 @@ var consoleLevels = map[string]slog.Level{
 // the arguments) and the async context behind AsyncLocalStorage (jsrt's
 // modules/async_hooks.js):
 //
-//	log(level, message)     one slog record, attribute source=console
+//	log(level, message)     one slog record, attribute source=console, and a
+//	                        call of tap (if not nil) with the same arguments
 //	now() number            milliseconds since the runtime started (fractional)
 //	asyncContext()          the async context of node:async_hooks (see
 //	setAsyncContext(ctx)    installAsyncContext)
-func InstallConsole(vm *goja.Runtime, natives *goja.Object, log *slog.Logger) error {
+func InstallConsole(vm *goja.Runtime, natives *goja.Object, log *slog.Logger, tap func(level, msg string)) error {
 	if err := natives.Set("log", func(level, msg string) {
 		lv, ok := consoleLevels[level]
 		if !ok {
-			lv = slog.LevelInfo
+			level, lv = "log", slog.LevelInfo
 		}
 		log.Log(context.Background(), lv, msg, "source", "console")
+		if tap != nil {
+			tap(level, msg)
+		}
 	}); err != nil {
 		return err
 	}

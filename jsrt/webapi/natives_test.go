@@ -25,7 +25,7 @@ func newVM(t testing.TB) (*goja.Runtime, *logRecorder) {
 		vm.Set("natives", natives),
 		InstallEncoding(vm, natives),
 		InstallCrypto(vm, natives),
-		InstallConsole(vm, natives, slog.New(logs)),
+		InstallConsole(vm, natives, slog.New(logs), nil),
 	} {
 		if err != nil {
 			t.Fatal(err)
