@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"archive/tar"
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -618,7 +620,47 @@ func TestServeDeploy(t *testing.T) {
 	if len(vs) != 1 || vs[0].ID != v2 || !vs[0].Active {
 		t.Errorf("versions after deploying to serve = %+v, want the deployed v2 active", vs)
 	}
+
+	// cairn tail through the serve admin address: the item names the
+	// deployed version.
+	tc := exec.Command(cairnBin, "tail", "deployme", "--remote", target.api, "--token", "tok", "--format", "json")
+	errs := &syncBuffer{}
+	tc.Stderr = errs
+	out, err := tc.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tc.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tc.Process.Kill(); _ = tc.Wait() }()
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(errs.String(), "Connected to deployme"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("cairn tail did not connect: %s", errs)
+		}
+	}
+	d.expect("GET", "/count", 200, "v2:3")
+	line := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), `/count"`) {
+				line <- sc.Text()
+				return
+			}
+		}
+	}()
+	select {
+	case l := <-line:
+		if !strings.Contains(l, v2) {
+			t.Errorf("tail item does not name version %s: %s", v2, l)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("no tail item for /count: %s", errs)
+	}
+
 	d.Stop()
 	d = startServe(t, file, admin)
-	d.expect("GET", "/count", 200, "v2:3")
+	d.expect("GET", "/count", 200, "v2:4")
 }
