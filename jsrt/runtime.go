@@ -79,6 +79,9 @@ type runtime struct {
 	// request is the id of the HTTP request whose code is running (see
 	// WithRequestID), carried like active, so console lines name it.
 	request string
+	// cpu adds up the running time of that request's code (WithCPUTime),
+	// carried like request; nil: not measured.
+	cpu *CPUTime
 
 	// inflight holds the stateless requests this runtime has not answered
 	// yet (an object's are its gate's); when a task exceeds the CPU limit
@@ -123,12 +126,13 @@ func (rt *runtime) as(owner *instance, fn func()) func() {
 // object's input gate lets it in (objects.Gate.Continue). Call it on the
 // loop; wrap may be called anywhere.
 func (rt *runtime) continuation() (wrap func(fn func()) func()) {
-	owner, section, request := rt.active, rt.section, rt.request
+	owner, section, request, cpu := rt.active, rt.section, rt.request, rt.cpu
 	return func(fn func()) func() {
 		return rt.as(owner, func() {
-			prev := rt.request
-			rt.request = request
-			defer func() { rt.request = prev }()
+			prev, prevCPU := rt.request, rt.cpu
+			rt.request, rt.cpu = request, cpu
+			defer func() { rt.request, rt.cpu = prev, prevCPU }()
+			defer measure(cpu)()
 			if owner == nil {
 				fn()
 				return
@@ -193,6 +197,9 @@ func (rt *runtime) newVM() error {
 // in-memory state and uncommitted writes; each is constructed again on its
 // next event.
 func (rt *runtime) reset(cause error) {
+	if o := rt.w.cfg.Observer; o != nil {
+		o.Reset(resetCause(cause))
+	}
 	for fail := range rt.inflight {
 		(*fail)(cause)
 	}
@@ -406,6 +413,7 @@ func (rt *runtime) endTurn() {
 	}
 	for p := range rt.unhandled {
 		rt.log.Error("Uncaught (in promise)", "error", rejection(p.Result()).Error())
+		rt.w.exception("promise")
 	}
 	clear(rt.unhandled)
 	for len(rt.dirty) > 0 { // an action released may use another gate
@@ -529,6 +537,7 @@ func (rt *runtime) gate(owner *instance, fn func(err error)) {
 // reportError logs an uncaught JS error with its (source-mapped) stack.
 func (rt *runtime) reportError(msg string, err error) {
 	rt.log.Error(msg, "error", jsError(err).Error())
+	rt.w.exception("listener")
 }
 
 // jsError turns a goja exception into a *ScriptError carrying the JS

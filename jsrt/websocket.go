@@ -400,6 +400,7 @@ func (c *wsConn) callHandler(name string, args ...goja.Value) {
 	v, err := fn(o.this, append([]goja.Value{ws}, args...)...)
 	if err != nil {
 		rt.log.Error("Durable Object "+name+" threw", "class", o.class, "id", o.obj.ID.String(), "error", jsError(err).Error())
+		rt.w.exception("object")
 		return
 	}
 	settled, timer := false, 0
@@ -424,6 +425,7 @@ func (c *wsConn) callHandler(name string, args ...goja.Value) {
 			rt.loop.ClearTimer(timer)
 		}
 		rt.log.Error("Durable Object "+name+" threw", "class", o.class, "id", o.obj.ID.String(), "error", err.Error())
+		rt.w.exception("object")
 	})
 }
 

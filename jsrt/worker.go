@@ -94,6 +94,10 @@ type Config struct {
 	// CompatibilityFlags are the config's compatibility_flags; Worker code
 	// reads them as Cloudflare.compatibilityFlags.
 	CompatibilityFlags []string
+	// Observer, if set, is told about uncaught exceptions and runtime
+	// resets (metrics); SocketObserver about WebSocket traffic.
+	Observer       Observer
+	SocketObserver sockets.Observer
 }
 
 // Worker runs one Worker script on a pool of runtimes. It serves HTTP
@@ -175,7 +179,7 @@ func New(cfg Config) (*Worker, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &Worker{cfg: cfg, log: cfg.Logger, program: prog, seed: maphash.MakeSeed(), ctx: ctx, cancel: cancel, durable: cfg.Commit}
 	w.streamsEnded, w.endStreams = context.WithCancel(ctx)
-	w.sockets = sockets.NewRegistry(ctx, sockets.Options{MaxMessage: cfg.MaxWebSocketMessage, Logger: cfg.Logger})
+	w.sockets = sockets.NewRegistry(ctx, sockets.Options{MaxMessage: cfg.MaxWebSocketMessage, Logger: cfg.Logger, Observer: cfg.SocketObserver})
 	if w.durable == nil {
 		w.durable, w.ownLog = commit.NewLocal(0), true
 	}
@@ -360,6 +364,7 @@ func (w *Worker) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 			return
 		}
 		w.log.Error("request failed", "method", r.Method, "url", r.URL.String(), "error", err.Error())
+		w.exception("fetch")
 		http.Error(rw, "Worker threw exception", http.StatusInternalServerError)
 		return
 	}
@@ -526,6 +531,7 @@ func (rt *runtime) newExecutionContext() *goja.Object {
 		}
 		rt.then(p, func(goja.Value) {}, func(reason goja.Value) {
 			rt.log.Error("waitUntil promise rejected", "error", rejection(reason).Error())
+			rt.w.exception("waitUntil")
 		})
 	})
 	_ = ctx.Set("passThroughOnException", func() {})
@@ -566,6 +572,12 @@ func (rt *runtime) serve(ctx context.Context, req *http.Request, owner *instance
 			prev := rt.request
 			rt.request = id
 			defer func() { rt.request = prev }()
+		}
+		if c := cpuTimeOf(req.Context()); c != nil {
+			prev := rt.cpu
+			rt.cpu = c
+			defer measure(c)()
+			defer func() { rt.cpu = prev }()
 		}
 		jsReq, err := rt.requestFromWire(goja.Undefined(), rt.requestWire(req))
 		if err != nil {
@@ -634,6 +646,7 @@ func (rt *runtime) serve(ctx context.Context, req *http.Request, owner *instance
 					}
 					if err != nil {
 						rt.log.Error("Durable Object threw", "class", owner.class, "id", owner.obj.ID.String(), "error", err.Error())
+						rt.w.exception("object")
 					}
 					owner.gate.Hold(false, func(commitErr error) {
 						if commitErr != nil {

@@ -76,6 +76,9 @@ type Options struct {
 	// AdminAPIPort is the port of cairn's admin API (0: none). The
 	// Worker's outbound fetch may never reach it on this machine.
 	AdminAPIPort int
+	// Observer, if set, gets the App's commits, objects, exceptions and
+	// WebSocket traffic (metrics).
+	Observer Observer
 }
 
 // App is one loaded Worker project.
@@ -97,6 +100,7 @@ type App struct {
 	Inputs  []string                 // source files, for the reload watcher
 	// Assets serves the config's static assets; nil without.
 	Assets    *assets.Handler
+	persist   string       // the state directory
 	cf        string       // request.cf as JSON
 	cache     *cache.Store // the Cache API's responses
 	stopCrons func()       // stops the cron triggers; nil without
@@ -184,6 +188,13 @@ func Load(opts Options) (*App, error) {
 	// One commit log for the Worker's objects, KV namespaces and D1
 	// databases: their commits share fsyncs.
 	durable := commit.NewLocal(0)
+	var obs WorkerObservers
+	if opts.Observer != nil {
+		obs = opts.Observer.Worker(cfg.Name)
+	}
+	if obs.Commit != nil {
+		durable.Observe(obs.Commit)
+	}
 	if err := durable.SyncFileSystem(persist, syncFSMin); err != nil {
 		return nil, fmt.Errorf("state directory %s: %w", persist, err)
 	}
@@ -248,6 +259,9 @@ func Load(opts Options) (*App, error) {
 	}
 	host := objects.NewHost(catalog, log)
 	host.SetCommitLog(guarded)
+	if obs.Objects != nil {
+		host.SetObserver(obs.Objects)
+	}
 	hosted := make(map[string]bool, len(opts.Classes))
 	for name, c := range opts.Classes {
 		host.Register(name, c)
@@ -297,6 +311,8 @@ func Load(opts Options) (*App, error) {
 		MaxWebSocketMessage: opts.MaxWebSocketMessage,
 		MaxBodySize:         opts.MaxBodySize,
 		CompatibilityFlags:  cfg.CompatibilityFlags,
+		Observer:            obs.JS,
+		SocketObserver:      obs.Sockets,
 	})
 	if err != nil {
 		responses.Close()
@@ -310,7 +326,7 @@ func Load(opts Options) (*App, error) {
 	host.SetSockets(w.Sockets()) // Go objects' WebSockets close with the Worker's
 	inputs := append(slices.Clone(res.Inputs), file, filepath.Join(cfg.Dir, ".dev.vars"))
 	app := &App{Config: cfg, Worker: w, Host: host, KV: kvs, R2: r2s, KVAll: kv.NewCatalog(persist, cfg.Name), D1: d1s, durable: durable, Inputs: inputs,
-		Assets: static, cf: cf, log: log, cache: responses}
+		Assets: static, persist: persist, cf: cf, log: log, cache: responses}
 	if ownLocks {
 		app.locks = locks
 	}
@@ -382,7 +398,9 @@ type Server struct {
 	TestScheduled bool
 	// NoRequestLog turns off the log line per request.
 	NoRequestLog bool
-	ids          atomic.Uint64
+	// Observer, if set, is told about each request (metrics).
+	Observer Observer
+	ids      atomic.Uint64
 }
 
 // ServeHTTP hands the request to the current App. A request that races
@@ -390,15 +408,29 @@ type Server struct {
 func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	id := strconv.FormatUint(s.ids.Add(1), 10)
-	r = r.WithContext(jsrt.WithRequestID(r.Context(), id))
+	ctx := jsrt.WithRequestID(r.Context(), id)
+	var cpu *jsrt.CPUTime
+	if s.Observer != nil {
+		cpu = new(jsrt.CPUTime)
+		ctx = jsrt.WithCPUTime(ctx, cpu)
+	}
+	r = r.WithContext(ctx)
 	sw := &statusWriter{ResponseWriter: rw}
-	defer func() { s.logRequest(r, id, sw.status, time.Since(start)) }()
+	var worker string
+	defer func() {
+		took := time.Since(start)
+		s.logRequest(r, id, sw.status, took)
+		if s.Observer != nil {
+			s.Observer.Request(worker, "", cmp.Or(sw.status, 499), took, cpu.Load())
+		}
+	}()
 	for {
 		app := s.app.Load()
 		if app == nil {
 			http.Error(sw, "no Worker loaded", http.StatusServiceUnavailable)
 			return
 		}
+		worker = app.Config.Name
 		if app.serve(sw, r, s.TestScheduled) {
 			return
 		}
@@ -407,6 +439,14 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 
 // Current returns the App being served.
 func (s *Server) Current() *App { return s.app.Load() }
+
+// Apps returns the Apps being served (none or one), for metrics.
+func (s *Server) Apps() []*App {
+	if a := s.app.Load(); a != nil {
+		return []*App{a}
+	}
+	return nil
+}
 
 // Swap serves next from now on and closes the previous App.
 func (s *Server) Swap(next *App) {

@@ -420,6 +420,9 @@ func (c *Conn) writeLoop() {
 				c.mu.Unlock()
 				return // the reader sees the failure and reports the close
 			}
+			if c.reg.obs != nil {
+				c.reg.obs.Message(false, len(f.data))
+			}
 		}
 	}
 }
@@ -446,6 +449,9 @@ func (c *Conn) readLoop() {
 			c.reg.remove(c)
 			c.h.OnClose(code, reason, clean)
 			return
+		}
+		if c.reg.obs != nil {
+			c.reg.obs.Message(true, len(data))
 		}
 		if typ == websocket.MessageText && c.autoRespond(data) {
 			continue

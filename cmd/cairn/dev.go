@@ -19,9 +19,11 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"github.com/cairn-dev/cairn/jsrt"
+	"github.com/cairn-dev/cairn/metrics"
 	"github.com/cairn-dev/cairn/server"
 )
 
@@ -199,11 +201,20 @@ func runDev(ctx context.Context, opts server.Options, addrs listeners, watch boo
 	// The state directory stays locked across reloads, until cairn exits.
 	opts.Locks = &server.StateLocks{}
 	defer opts.Locks.Close()
+	srv := &server.Server{Log: log, TestScheduled: addrs.testScheduled, NoRequestLog: addrs.noRequestLog}
+	// Metrics, served on the admin address: one registry for the process.
+	reg := prometheus.NewRegistry()
+	if addrs.api != "" {
+		m, err := metrics.New(reg, srv.Apps, log)
+		if err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
+		opts.Observer, srv.Observer = m, m
+	}
 	app, err := server.Load(opts)
 	if err != nil {
 		return err
 	}
-	srv := &server.Server{Log: log, TestScheduled: addrs.testScheduled, NoRequestLog: addrs.noRequestLog}
 	srv.Swap(app)
 	defer srv.Swap(nil)
 
@@ -220,7 +231,11 @@ func runDev(ctx context.Context, opts server.Options, addrs listeners, watch boo
 			hs.Close()
 			return fmt.Errorf("listen (admin API): %w", err)
 		}
-		as := &http.Server{Handler: srv.AdminAPI(addrs.apiToken), ReadHeaderTimeout: 10 * time.Second}
+		api := srv.AdminAPI(addrs.apiToken)
+		admin := http.NewServeMux()
+		admin.Handle("GET /metrics", api.Guard(metrics.Handler(reg, log)))
+		admin.Handle("/", api)
+		as := &http.Server{Handler: admin, ReadHeaderTimeout: 10 * time.Second}
 		defer as.Close()
 		go func() { errc <- as.Serve(aln) }()
 		fmt.Fprintf(cmd.OutOrStdout(), "Admin API on http://%s/client/v4\n", aln.Addr())
