@@ -413,15 +413,15 @@ func (c *Conn) writeLoop() {
 				_ = conn.Close(f.code, f.reason)
 				return
 			}
+			if c.reg.obs != nil {
+				c.reg.obs.Message(false, len(f.data))
+			}
 			if err := conn.Write(ctx, f.typ, f.data); err != nil {
 				c.mu.Lock()
 				c.finished = true
 				c.out, c.outBytes = nil, 0
 				c.mu.Unlock()
 				return // the reader sees the failure and reports the close
-			}
-			if c.reg.obs != nil {
-				c.reg.obs.Message(false, len(f.data))
 			}
 		}
 	}

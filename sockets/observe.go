@@ -8,7 +8,7 @@ type Observer interface {
 	// dial or an in-process connection).
 	Connected()
 	// Message reports a data message received from the peer (received
-	// true; auto-responses included) or written to it.
+	// true; auto-responses included) or being written to it.
 	Message(received bool, size int)
 }
 
