@@ -69,7 +69,13 @@ func (i *instance) alarmHandler(retryCount int) func(done func(error)) {
 	if !ok {
 		return nil
 	}
-	return func(done func(error)) {
+	return func(finish func(error)) {
+		done := func(err error) {
+			if err != nil {
+				rt.w.exception("alarm")
+			}
+			finish(err)
+		}
 		info := rt.vm.NewObject()
 		_ = info.Set("retryCount", retryCount)
 		_ = info.Set("isRetry", retryCount > 0)

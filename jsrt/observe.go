@@ -15,7 +15,8 @@ type Observer interface {
 	// caught by it. where says what threw: "fetch" (the fetch handler of
 	// a request), "object" (a Durable Object event), "promise" (a
 	// rejection nobody handled), "listener" (a timer, WebSocket or abort
-	// listener) or "waitUntil".
+	// listener), "waitUntil", "alarm" (an object's alarm handler) or
+	// "scheduled" (a cron trigger's handler).
 	Exception(where string)
 	// Reset reports a runtime started afresh, dropping the state of its
 	// objects: cause is "cpu" (the CPU limit), "memory" (the memory

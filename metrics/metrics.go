@@ -45,6 +45,7 @@ type Metrics struct {
 
 	requests   *prometheus.HistogramVec // worker, route, status
 	requestCPU *prometheus.HistogramVec // worker, route
+	series     sync.Map                 // requestKey → *requestSeries: the label lookups, done once
 
 	activations *prometheus.CounterVec   // worker, class
 	evictions   *prometheus.CounterVec   // worker, class, hibernated
@@ -161,7 +162,7 @@ func New(reg prometheus.Registerer, apps func() []*server.App, log *slog.Logger)
 		}, []string{"worker", "direction"}),
 		exceptions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "cairn_exceptions_total",
-			Help: "Errors thrown by Worker code and not caught by it, by where: fetch, object, promise, listener, waitUntil.",
+			Help: "Errors thrown by Worker code and not caught by it, by where: fetch, object, promise, listener, waitUntil, alarm, scheduled.",
 		}, []string{"worker", "where"}),
 		resets: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "cairn_runtime_resets_total",
@@ -213,14 +214,32 @@ func (p slogPrinter) Println(v ...any) {
 	p.log.Warn("metrics", "error", slog.AnyValue(v).String())
 }
 
+// requestKey names the series of a request.
+type requestKey struct {
+	worker, route string
+	status        int
+}
+
+// requestSeries are the histograms of one requestKey.
+type requestSeries struct{ took, cpu prometheus.Observer }
+
 // Request implements server.Observer.
 func (m *Metrics) Request(worker, route string, status int, took, cpu time.Duration) {
-	code := strconv.Itoa(status)
-	if status >= 0 && status < len(statusText) {
-		code = statusText[status]
+	k := requestKey{worker, route, status}
+	v, ok := m.series.Load(k)
+	if !ok {
+		code := strconv.Itoa(status)
+		if status >= 0 && status < len(statusText) {
+			code = statusText[status]
+		}
+		v, _ = m.series.LoadOrStore(k, &requestSeries{
+			took: m.requests.WithLabelValues(worker, route, code),
+			cpu:  m.requestCPU.WithLabelValues(worker, route),
+		})
 	}
-	m.requests.WithLabelValues(worker, route, code).Observe(took.Seconds())
-	m.requestCPU.WithLabelValues(worker, route).Observe(cpu.Seconds())
+	s := v.(*requestSeries)
+	s.took.Observe(took.Seconds())
+	s.cpu.Observe(cpu.Seconds())
 }
 
 // Worker implements server.Observer: the observers of one Worker's parts.
