@@ -151,7 +151,9 @@ func (l *Local) rounds() {
 			now := time.Now()
 			waits = waits[:0]
 			for _, r := range batch {
-				waits = append(waits, now.Sub(r.at))
+				if !r.at.IsZero() { // submitted before Observe
+					waits = append(waits, now.Sub(r.at))
+				}
 			}
 			obs.Round(Round{Commits: len(batch), Files: len(errs), FileSystem: fsSync, Failed: failed, Took: took, Waits: waits})
 		}

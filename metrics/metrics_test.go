@@ -95,7 +95,13 @@ func newTestApp(t *testing.T, idle, hibernate time.Duration) *testApp {
 		t.Fatal(err)
 	}
 	srv.Swap(app)
-	hs := httptest.NewServer(srv)
+	// A router in front, as cairn serve's, names the route it matched.
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			r = r.WithContext(server.WithRoute(r.Context(), "*/api/*"))
+		}
+		srv.ServeHTTP(w, r)
+	}))
 	t.Cleanup(func() {
 		hs.Close()
 		srv.Swap(nil)
@@ -193,6 +199,15 @@ func TestRequestMetrics(t *testing.T) {
 	}
 	if status, _ := a.get("/throw"); status != 500 {
 		t.Fatalf("GET /throw = %d, want 500", status)
+	}
+	for _, path := range []string{"/api/a", "/api/b"} {
+		if status, _ := a.get(path); status != 200 {
+			t.Fatalf("GET %s = %d", path, status)
+		}
+	}
+	// The route pattern is the label, not the path.
+	if got := value(t, a.reg, "cairn_request_duration_seconds", map[string]string{"worker": "mtest", "route": "*/api/*", "status": "200"}); got != 2 {
+		t.Errorf("requests on route */api/* = %v, want 2", got)
 	}
 	ok := map[string]string{"worker": "mtest", "route": "", "status": "200"}
 	if got := value(t, a.reg, "cairn_request_duration_seconds", ok); got != 3 {

@@ -421,7 +421,7 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		took := time.Since(start)
 		s.logRequest(r, id, sw.status, took)
 		if s.Observer != nil {
-			s.Observer.Request(worker, "", cmp.Or(sw.status, 499), took, cpu.Load())
+			s.Observer.Request(worker, routeOf(ctx), cmp.Or(sw.status, 499), took, cpu.Load())
 		}
 	}()
 	for {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"os"
 	"slices"
@@ -19,13 +20,30 @@ import (
 // it). Its methods must be safe for concurrent use and must not block.
 type Observer interface {
 	// Request reports a request answered: the Worker that served it
-	// (Config.Name), the route pattern it matched ("" without routes),
+	// (Config.Name), the route pattern a router matched (see WithRoute;
+	// "" without),
 	// its status (499: the client went away first), its latency until the
 	// response was complete, and the running time of its code (see
 	// jsrt.CPUTime).
 	Request(worker, route string, status int, took, cpu time.Duration)
 	// Worker returns the observers of one Worker's parts; Load calls it.
 	Worker(name string) WorkerObservers
+}
+
+type routeKey struct{}
+
+// WithRoute returns ctx naming the route pattern a router matched for the
+// request (as written in the config, e.g. "example.com/api/*"): Server
+// reports it to its Observer. Never the raw path, which would make a
+// series per URL.
+func WithRoute(ctx context.Context, pattern string) context.Context {
+	return context.WithValue(ctx, routeKey{}, pattern)
+}
+
+// routeOf returns the pattern WithRoute put in ctx, or "".
+func routeOf(ctx context.Context) string {
+	p, _ := ctx.Value(routeKey{}).(string)
+	return p
 }
 
 // WorkerObservers are the observers Load gives the parts of an App; a nil
