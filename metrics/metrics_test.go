@@ -295,7 +295,7 @@ func TestObjectMetrics(t *testing.T) {
 }
 
 func TestWebSocketMetrics(t *testing.T) {
-	a := newTestApp(t, time.Minute, 100*time.Millisecond)
+	a := newTestApp(t, time.Minute, 300*time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(a.url, "http")+"/do/ws", nil)
@@ -326,7 +326,7 @@ func TestWebSocketMetrics(t *testing.T) {
 		t.Errorf("bytes out = %v, want %d", got, len("echo:hi"))
 	}
 	// Holding only a hibernatable socket, the object hibernates after
-	// 100 ms: evicted, its socket open.
+	// 300 ms: evicted, its socket open.
 	eventually(t, "the object's hibernation", func() bool {
 		return value(t, a.reg, "cairn_object_evictions_total", map[string]string{"class": "Counter", "hibernated": "true"}) == 1
 	})
