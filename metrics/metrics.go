@@ -18,9 +18,11 @@
 package metrics
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -89,7 +91,8 @@ var statusText = func() (s [600]string) {
 // New makes cairn's collectors and registers them with reg, with Go's
 // runtime and process collectors. apps returns the Apps being served now,
 // whose gauges (live objects, sockets, storage) are read at each scrape;
-// log gets scrape errors (nil: slog.Default()).
+// log gets scrape errors (nil: slog.Default()). It fails if reg has
+// collectors of the same names already.
 func New(reg prometheus.Registerer, apps func() []*server.App, log *slog.Logger) (*Metrics, error) {
 	if log == nil {
 		log = slog.Default()
@@ -211,7 +214,7 @@ func Handler(g prometheus.Gatherer, log *slog.Logger) http.Handler {
 type slogPrinter struct{ log *slog.Logger }
 
 func (p slogPrinter) Println(v ...any) {
-	p.log.Warn("metrics", "error", slog.AnyValue(v).String())
+	p.log.Warn("metrics: " + strings.TrimSpace(fmt.Sprintln(v...)))
 }
 
 // requestKey names the series of a request.
