@@ -50,10 +50,11 @@ type request struct {
 }
 
 // Observer is told what a Local does, for metrics (package metrics
-// implements it). Its methods are called on the Local's goroutines, after
-// the round's waiters were told, and must not block.
+// implements it). Its methods are called on the Local's goroutines, before
+// the round's waiters are told (so a commit acknowledged has been
+// counted), and must not block.
 type Observer interface {
-	// Round reports a round of group commit once its waiters were told.
+	// Round reports a round of group commit once its syncs are done.
 	Round(Round)
 }
 
@@ -138,24 +139,23 @@ func (l *Local) rounds() {
 
 		start := time.Now()
 		errs, fsSync := l.syncAll(batch)
-		took := time.Since(start)
-		failed := 0
-		for _, r := range batch {
-			err := errs[r.f]
-			if err != nil {
-				failed++
-			}
-			r.done(err)
-		}
 		if obs != nil {
+			// Before the waiters are told: a commit acknowledged is counted.
 			now := time.Now()
+			failed := 0
 			waits = waits[:0]
 			for _, r := range batch {
+				if errs[r.f] != nil {
+					failed++
+				}
 				if !r.at.IsZero() { // submitted before Observe
 					waits = append(waits, now.Sub(r.at))
 				}
 			}
-			obs.Round(Round{Commits: len(batch), Files: len(errs), FileSystem: fsSync, Failed: failed, Took: took, Waits: waits})
+			obs.Round(Round{Commits: len(batch), Files: len(errs), FileSystem: fsSync, Failed: failed, Took: now.Sub(start), Waits: waits})
+		}
+		for _, r := range batch {
+			r.done(errs[r.f])
 		}
 	}
 }
