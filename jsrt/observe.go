@@ -3,7 +3,7 @@ package jsrt
 import (
 	"context"
 	"errors"
-	"sync/atomic"
+	"sync"
 	"time"
 )
 
@@ -26,20 +26,47 @@ type Observer interface {
 }
 
 // CPUTime adds up the time a request's code ran on a runtime's thread: the
-// tasks it ran in, as the CPU limit counts them (waiting for I/O, timers or
-// other requests does not count). Its zero value is ready to use, and it
-// is safe for concurrent use.
-type CPUTime struct{ ns atomic.Int64 }
+// tasks it ran in, as the CPU limit counts it (waiting for I/O, timers or
+// other requests does not count). A task still running counts until now,
+// so a response sent before its task ended is read with that task's time.
+// Its zero value is ready to use, and it is safe for concurrent use.
+type CPUTime struct {
+	mu    sync.Mutex
+	total time.Duration
+	depth int       // tasks of the request running now
+	since time.Time // when the first of them started
+}
 
 // Load returns the time so far.
 func (c *CPUTime) Load() time.Duration {
 	if c == nil {
 		return 0
 	}
-	return time.Duration(c.ns.Load())
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d := c.total
+	if c.depth > 0 {
+		d += time.Since(c.since)
+	}
+	return d
 }
 
-func (c *CPUTime) add(d time.Duration) { c.ns.Add(int64(d)) }
+func (c *CPUTime) begin() {
+	c.mu.Lock()
+	if c.depth == 0 {
+		c.since = time.Now()
+	}
+	c.depth++
+	c.mu.Unlock()
+}
+
+func (c *CPUTime) end() {
+	c.mu.Lock()
+	if c.depth--; c.depth == 0 {
+		c.total += time.Since(c.since)
+	}
+	c.mu.Unlock()
+}
 
 type cpuTimeKey struct{}
 
@@ -54,14 +81,14 @@ func cpuTimeOf(ctx context.Context) *CPUTime {
 	return c
 }
 
-// measure adds the time from now until the returned function is called to
-// c (nil: measures nothing).
+// measure counts the time from now until the returned function is called
+// in c (nil: measures nothing).
 func measure(c *CPUTime) (stop func()) {
 	if c == nil {
 		return func() {}
 	}
-	start := time.Now()
-	return func() { c.add(time.Since(start)) }
+	c.begin()
+	return c.end
 }
 
 // exception reports an uncaught error to the Worker's Observer.

@@ -38,6 +38,14 @@ func TestCPUTime(t *testing.T) {
 	if got := c.Load(); got < 5*time.Millisecond || got > time.Second {
 		t.Errorf("measured %v around a 5 ms sleep", got)
 	}
+	// A task still running counts until now.
+	c2 := new(CPUTime)
+	stop = measure(c2)
+	time.Sleep(5 * time.Millisecond)
+	if got := c2.Load(); got < 5*time.Millisecond {
+		t.Errorf("running task: %v, want ≥ 5ms", got)
+	}
+	stop()
 	if cpuTimeOf(WithCPUTime(t.Context(), c)) != c {
 		t.Error("WithCPUTime: not found in the context")
 	}
