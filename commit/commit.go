@@ -23,6 +23,15 @@ type Log interface {
 	// with nil once it is durable or with the error that prevented it.
 	// Calls for one file complete in the order they were submitted.
 	Submit(f Syncer, done func(error))
+	// Record hands the Log the content of a commit of the database whose
+	// file is f, right after the commit and before the Submit that must
+	// cover it; a database's records come in Seq order. A Submit of f is
+	// done(nil) only once every record handed before it is durable too.
+	// The local Log appends records to segment files (SetHistories; without
+	// it, it keeps none); a cluster Log publishes each to the database's
+	// subject of a replicated stream. An error means the record was not
+	// kept: the owner must fail the commit.
+	Record(f Syncer, rec *Record) error
 	// Close completes every submitted call, then stops the Log.
 	Close() error
 }
@@ -41,6 +50,9 @@ type Local struct {
 
 	stats Stats
 	obs   Observer // see Observe; nil: none
+
+	histories *Histories          // see SetHistories
+	recorded  map[Syncer]*History // the history each file's records went to
 }
 
 type request struct {
@@ -139,6 +151,7 @@ func (l *Local) rounds() {
 
 		start := time.Now()
 		errs, fsSync := l.syncAll(batch)
+		l.syncHistories(errs)
 		if obs != nil {
 			// Before the waiters are told: a commit acknowledged is counted.
 			now := time.Now()

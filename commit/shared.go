@@ -166,6 +166,23 @@ func (s *Shared) Committed() uint64 {
 	return s.committed
 }
 
+// Record hands the record of the commit just made to the Log (Log.Record).
+// Call it under the database's write lock, right after Committed.
+func (s *Shared) Record(rec *Record) error { return s.log.Record(s.f, rec) }
+
+// Fail records that a commit just made cannot become durable (its record
+// could not be kept): it and every later one fail, for good, as after a
+// failed sync.
+func (s *Shared) Fail(err error) {
+	s.mu.Lock()
+	if s.failed == nil {
+		s.failed = err
+	}
+	close(s.changed)
+	s.changed = make(chan struct{})
+	s.mu.Unlock()
+}
+
 // Durable waits until commit seq is durable, asking the Log to sync, and
 // returns the error of that sync (or of an earlier one that failed for
 // good) if it failed.

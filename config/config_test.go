@@ -320,7 +320,7 @@ func TestLoadUnknownKeys(t *testing.T) {
   }
 }`, []string{
 			`wrangler.jsonc:4: unknown key "colour" ignored`,
-			`wrangler.jsonc:5: "routes" is a deployment setting; ignored`,
+			`wrangler.jsonc:5: "routes" is read by cairn serve, not cairn dev; ignored`,
 			`wrangler.jsonc:8: unknown key "durable_objects.bindings[0].clas" ignored`,
 			`wrangler.jsonc:9: unknown key "durable_objects.extra" ignored`,
 		}},

@@ -222,6 +222,11 @@ func tomlLines(src []byte) map[string]int {
 			if depth == 1 && strings.HasPrefix(s, "{") {
 				set(index(array, elems), n)
 				elems++
+			} else if depth == 1 && (strings.HasPrefix(s, `"`) || strings.HasPrefix(s, "'")) {
+				for range quotedElems(s) {
+					set(index(array, elems), n)
+					elems++
+				}
 			}
 			depth += nesting(s)
 		case s == "" || s[0] == '#':
@@ -261,6 +266,31 @@ func tomlLines(src []byte) map[string]int {
 		}
 	}
 	return lines
+}
+
+// quotedElems counts the strings that begin a line of array elements
+// ("a", "b",), up to the first other value or a comment.
+func quotedElems(s string) int {
+	n := 0
+	for {
+		s = strings.TrimLeft(s, " \t,")
+		if s == "" || (s[0] != '"' && s[0] != '\'') {
+			return n
+		}
+		q := s[0]
+		i := 1
+		for i < len(s) && s[i] != q {
+			if s[i] == '\\' && q == '"' {
+				i++
+			}
+			i++
+		}
+		n++
+		if i >= len(s) {
+			return n
+		}
+		s = s[i+1:]
+	}
 }
 
 // nesting returns the number of brackets and braces s opens minus the number

@@ -42,14 +42,18 @@ type ModuleRule struct {
 // ModuleTypes are the module types a rule may name.
 var ModuleTypes = []string{"ESModule", "CommonJS", "CompiledWasm", "Text", "Data", "PythonModule", "PythonRequirement"}
 
+// ServeOnly ends the warning about a key only cairn serve reads (routes),
+// which cairn serve leaves out of its log.
+const ServeOnly = "is read by cairn serve, not cairn dev"
+
 // ignoredKeys are wrangler's top-level keys cairn does not act on, with
 // why; each present one gets a warning.
 var ignoredKeys = map[string]string{
 	"account_id":              "is a deployment setting",
 	"workers_dev":             "is a deployment setting",
 	"preview_urls":            "is a deployment setting",
-	"routes":                  "is a deployment setting",
-	"route":                   "is a deployment setting",
+	"routes":                  ServeOnly,
+	"route":                   ServeOnly,
 	"observability":           "is a deployment setting",
 	"upload_source_maps":      "is a deployment setting",
 	"placement":               "is a deployment setting",

@@ -76,6 +76,9 @@ type DB struct {
 
 	durable *commit.Shared // with Options.Commit: makes commits durable
 
+	hist *commit.History // with Options.History: Time Travel (timetravel.go)
+	tail *commit.WALTail // reads each commit's frames for its record; guarded by wmu
+
 	closed atomic.Bool
 	done   chan struct{} // closed by Close: stops waits for a reader
 }
@@ -92,6 +95,11 @@ type Options struct {
 	// resolves, and a read hands out data, only once the commits involved
 	// are durable. Nil: SQLite fsyncs each commit itself.
 	Commit commit.Log
+	// History, if set with Commit, keeps the database's history: every
+	// commit is handed to Commit as a record (Commit must keep records in
+	// this same store: commit.Local.SetHistories), and Time Travel can
+	// restore any state in its window. Nil: no history.
+	History *commit.History
 	// QueryLimit bounds the time of one Batch (D1: 30 s, spec 7.9);
 	// default 30 s.
 	QueryLimit time.Duration
@@ -121,6 +129,13 @@ func Open(path, uuid string, opts Options) (*DB, error) {
 	if err := commit.MkdirAll(filepath.Dir(path)); err != nil {
 		return nil, fmt.Errorf("d1: %w", err)
 	}
+	if opts.History != nil && opts.Commit != nil {
+		// A restore a crash interrupted is completed before the file is
+		// opened.
+		if err := opts.History.FinishRestore(path); err != nil {
+			return nil, fmt.Errorf("d1: %w", err)
+		}
+	}
 	w, err := openConn(path, true, opts.Commit != nil)
 	if err != nil {
 		return nil, fmt.Errorf("d1: %w", err)
@@ -138,6 +153,12 @@ func Open(path, uuid string, opts Options) (*DB, error) {
 	if err := db.init(uuid, opts.Name); err != nil {
 		w.close()
 		return nil, fmt.Errorf("d1: open %s: %w", path, err)
+	}
+	if opts.History != nil && db.durable != nil {
+		if err := db.startHistory(opts.History); err != nil {
+			w.close()
+			return nil, fmt.Errorf("d1: open %s: history: %w", path, err)
+		}
 	}
 	return db, nil
 }
@@ -239,6 +260,9 @@ func (db *DB) Close() error {
 		errs = append(errs, db.checkpoint("TRUNCATE"))
 	}
 	errs = append(errs, db.w.close())
+	if db.tail != nil {
+		db.tail.Close()
+	}
 	return errors.Join(errs...)
 }
 
@@ -420,6 +444,14 @@ func (db *DB) commit(c *conn) (made committed, size int64, err error) {
 	made.seq = uint64(n)
 	if db.durable != nil {
 		made.ticket = db.durable.Committed()
+		if db.hist != nil {
+			if err := db.record(made.seq); err != nil {
+				// The commit is applied but has no record: it is not
+				// acknowledged, and neither is any later one.
+				db.log.Error("d1: commit not recorded; the database fails its commits from now on", "path", db.path, "err", err)
+				db.durable.Fail(fmt.Errorf("record commit: %w", err))
+			}
+		}
 		if db.durable.CheckpointDue() {
 			if err := db.checkpoint("PASSIVE"); err != nil {
 				// The commit is applied but will not be acknowledged: settle fails.
@@ -600,6 +632,7 @@ func (c *conn) step(ctx context.Context, st *sqlite3.SQLiteStmt, args []driver.V
 		n := len(r.Columns)
 		rawColumns(rows, n)
 		r.Rows = [][]any{}
+		capped, _ := ctx.Value(rowCapKey{}).(*rowCap) // set by Inspect
 		for {
 			row := make([]driver.Value, n)
 			err := rows.Next(row)
@@ -609,6 +642,13 @@ func (c *conn) step(ctx context.Context, st *sqlite3.SQLiteStmt, args []driver.V
 			if err != nil {
 				rows.Close()
 				return r, err
+			}
+			if capped != nil && len(r.Rows) >= capped.max {
+				capped.truncated = true
+				if !write {
+					break // a read stops here; a write runs to its end
+				}
+				continue
 			}
 			vals := make([]any, n)
 			for i, v := range row {

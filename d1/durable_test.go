@@ -57,3 +57,6 @@ func TestOwnCheckpoints(t *testing.T) {
 		})
 	}
 }
+
+// Record keeps no record (commit.Log).
+func (nosyncLog) Record(commit.Syncer, *commit.Record) error { return nil }

@@ -3,6 +3,7 @@ package d1
 import (
 	"github.com/cairn-dev/cairn/commit"
 
+	"context"
 	"crypto/rand"
 	"database/sql/driver"
 	"errors"
@@ -41,12 +42,29 @@ func (db *DB) SetReadReplication(mode string) error {
 	if mode != "auto" && mode != "disabled" {
 		return &Error{Kind: KindError, Msg: fmt.Sprintf("read_replication.mode must be \"auto\" or \"disabled\", not %q", mode)}
 	}
+	// A commit like a batch's: it advances the commit sequence and, with a
+	// history, is recorded.
 	db.wmu.Lock()
-	defer db.wmu.Unlock()
 	if db.closed.Load() {
+		db.wmu.Unlock()
 		return ErrClosed
 	}
-	return sqlError(db.w.exec(`INSERT OR REPLACE INTO `+metaTable+` VALUES ('read_replication', ?)`, mode))
+	c := db.w
+	if err := c.exec("BEGIN IMMEDIATE"); err != nil {
+		db.wmu.Unlock()
+		return sqlError(err)
+	}
+	if err := c.exec(`INSERT OR REPLACE INTO `+metaTable+` VALUES ('read_replication', ?)`, mode); err != nil {
+		db.rollback(c)
+		db.wmu.Unlock()
+		return sqlError(err)
+	}
+	made, _, err := db.commit(c)
+	db.wmu.Unlock()
+	if err != nil {
+		return err
+	}
+	return db.settle(context.Background(), made)
 }
 
 // Info returns the database's identity, table count and size.
@@ -83,6 +101,9 @@ type Manager struct {
 	// Commit, if set before the first Open, makes the databases' writes
 	// durable through this commit log (see Options.Commit).
 	Commit commit.Log
+	// Histories, if set with Commit, keeps each database's history in this
+	// store (the one Commit keeps records in): Time Travel.
+	Histories *commit.Histories
 
 	dir  string
 	log  *slog.Logger
@@ -131,7 +152,15 @@ func (m *Manager) Open(id, name string) (*DB, error) {
 	if db := m.open[id]; db != nil {
 		return db, nil
 	}
-	db, err := Open(m.path(id), id, Options{Logger: m.log, Name: cmpOr(name, id), Commit: m.Commit})
+	opts := Options{Logger: m.log, Name: cmpOr(name, id), Commit: m.Commit}
+	if m.Histories != nil && m.Commit != nil {
+		h, err := m.Histories.Open(historyName(id))
+		if err != nil {
+			return nil, fmt.Errorf("d1: %w", err)
+		}
+		opts.History = h
+	}
+	db, err := Open(m.path(id), id, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -260,15 +289,25 @@ func (m *Manager) Delete(idOrName string) error {
 	if err != nil {
 		return err
 	}
+	var ids []string
 	m.mu.Lock()
 	for id, d := range m.open {
 		if d == db {
 			delete(m.open, id)
+			ids = append(ids, id)
 		}
 	}
 	m.mu.Unlock()
 	if err := db.Close(); err != nil {
 		return err
+	}
+	if m.Histories != nil {
+		// A database made again with this id starts a history of its own.
+		for _, id := range ids {
+			if err := m.Histories.Remove(historyName(id)); err != nil {
+				return fmt.Errorf("d1: delete: %w", err)
+			}
+		}
 	}
 	for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
 		if err := os.Remove(db.path + suffix); err != nil && !errors.Is(err, fs.ErrNotExist) {

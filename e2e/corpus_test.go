@@ -90,3 +90,52 @@ func TestCorpusLibraries(t *testing.T) {
 		t.Errorf("/ids = %s", got)
 	}
 }
+
+// chanfana with zod on hono (the shape of Cloudflare's OpenAPI template):
+// validated params, query and JSON body, a 400 for a bad body, and the
+// generated OpenAPI document and docs page.
+func TestCorpusChanfana(t *testing.T) {
+	dir := installProject(t, "testdata/corpus/openapi")
+	d := startDev(t, dir, t.TempDir())
+	d.expect("GET", "/tasks/write-tests?verbose=true", 200, `{"slug":"write-tests","verbose":true}`)
+	if status, got := d.Do("POST", "/tasks", `{"name":"ship","due":"2026-12-24"}`); status != 201 || got != `{"created":{"name":"ship","due":"2026-12-24","done":false}}` {
+		t.Errorf("POST /tasks = %d %s", status, got)
+	}
+	if status, got := d.Do("POST", "/tasks", `{"name":"","due":"soon"}`); status != 400 || !strings.Contains(got, `"success":false`) || !strings.Contains(got, "due") {
+		t.Errorf("POST /tasks with a bad body = %d %s, want 400 naming the field", status, got)
+	}
+	var doc struct {
+		OpenAPI string                    `json:"openapi"`
+		Paths   map[string]map[string]any `json:"paths"`
+	}
+	getJSON(t, d, "/openapi.json", &doc)
+	if !strings.HasPrefix(doc.OpenAPI, "3.") || doc.Paths["/tasks/{slug}"]["get"] == nil || doc.Paths["/tasks"]["post"] == nil {
+		t.Errorf("openapi.json = %+v", doc)
+	}
+	if status, got := d.Get("/docs"); status != 200 || !strings.Contains(got, "openapi.json") {
+		t.Errorf("/docs = %d %.200s", status, got)
+	}
+}
+
+// @cloudflare/actors: handler() routes by nameFromRequest to an Actor that
+// keeps SQL state per name and runs an alarm scheduled with this.alarms.
+func TestCorpusActors(t *testing.T) {
+	dir := installProject(t, "testdata/corpus/actors")
+	d := startDev(t, dir, t.TempDir())
+	d.expect("GET", "/?name=a", 200, `{"name":"a","count":1}`)
+	d.expect("GET", "/?name=a", 200, `{"name":"a","count":2}`)
+	d.expect("GET", "/?name=b", 200, `{"name":"b","count":1}`)
+	d.expect("GET", "/alarm?name=a", 200, `{"scheduled":"delayed"}`)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		_, got := d.Get("/rings?name=a")
+		if got == `[{"payload":"wake up"}]` {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the alarm did not ring: /rings = %s\n%s", got, d.Logs)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	d.expect("GET", "/rings?name=b", 200, `[]`)
+}

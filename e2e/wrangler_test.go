@@ -79,4 +79,28 @@ func TestWranglerRemote(t *testing.T) {
 	if !strings.Contains(out, `"clientsdb"`) {
 		t.Errorf("d1 list:\n%s", out)
 	}
+
+	// d1 time-travel (spec 70): the current bookmark, a write, a restore
+	// to the bookmark, and the previous bookmark undoing it.
+	var info struct{ Bookmark string }
+	out = run(t, wrangler, "d1", "time-travel", "info", "DB", "--json")
+	if err := json.Unmarshal([]byte(out[strings.Index(out, "{"):]), &info); err != nil || info.Bookmark == "" {
+		t.Fatalf("d1 time-travel info: %v\n%s", err, out)
+	}
+	run(t, wrangler, "d1", "execute", "DB", "--remote", "--command", "INSERT INTO seeded (name) VALUES ('barbara')")
+	var restored struct {
+		Bookmark         string `json:"bookmark"`
+		PreviousBookmark string `json:"previous_bookmark"`
+	}
+	out = run(t, wrangler, "d1", "time-travel", "restore", "DB", "--bookmark", info.Bookmark, "--json")
+	if err := json.Unmarshal([]byte(out[strings.Index(out, "{"):]), &restored); err != nil || restored.PreviousBookmark <= info.Bookmark {
+		t.Fatalf("d1 time-travel restore: %v\n%s", err, out)
+	}
+	if out = run(t, wrangler, "d1", "execute", "DB", "--remote", "--json", "--command", "SELECT name FROM seeded"); strings.Contains(out, "barbara") {
+		t.Errorf("after time-travel restore the row written after the bookmark is still there:\n%s", out)
+	}
+	run(t, wrangler, "d1", "time-travel", "restore", "DB", "--bookmark", restored.PreviousBookmark, "--json")
+	if out = run(t, wrangler, "d1", "execute", "DB", "--remote", "--json", "--command", "SELECT name FROM seeded"); !strings.Contains(out, "barbara") {
+		t.Errorf("undoing the restore did not bring the row back:\n%s", out)
+	}
 }

@@ -119,6 +119,9 @@ func (rt *runtime) newEnv() (*goja.Object, error) {
 			return nil, err
 		}
 	}
+	if err := rt.installForeignObjects(env); err != nil {
+		return nil, err
+	}
 	if err := rt.installKV(env); err != nil {
 		return nil, err
 	}
@@ -143,11 +146,27 @@ func (rt *runtime) newEnv() (*goja.Object, error) {
 	return env, nil
 }
 
-// namespaceNatives builds the natives behind a DurableObjectNamespace.
+// namespaceNatives builds the natives behind a DurableObjectNamespace of
+// the Worker's own class.
 func (rt *runtime) namespaceNatives(class string, ns *objects.Namespace) *goja.Object {
+	return rt.namespaceNativesOf(class, func() (*objects.Host, *objects.Namespace, error) { return rt.w.cfg.Host, ns, nil })
+}
+
+// namespaceNativesOf builds the natives behind a DurableObjectNamespace;
+// resolve gives the Host serving class and its namespace at each use (for
+// another Worker's class, those of its current version).
+func (rt *runtime) namespaceNativesOf(class string, resolve func() (*objects.Host, *objects.Namespace, error)) *goja.Object {
 	vm := rt.vm
 	n := vm.NewObject()
+	host := func() (*objects.Host, *objects.Namespace) {
+		h, ns, err := resolve()
+		if err != nil {
+			panic(vm.NewTypeError(err.Error()))
+		}
+		return h, ns
+	}
 	_ = n.Set("idFromName", func(name, jurisdiction string) string {
+		_, ns := host()
 		id, err := ns.IDFromNameIn(jurisdiction, name)
 		if err != nil {
 			panic(vm.NewTypeError(err.Error()))
@@ -155,6 +174,7 @@ func (rt *runtime) namespaceNatives(class string, ns *objects.Namespace) *goja.O
 		return id.String()
 	})
 	_ = n.Set("newUniqueId", func(jurisdiction string) string {
+		_, ns := host()
 		id, err := ns.NewUniqueIDIn(jurisdiction)
 		if err != nil {
 			panic(vm.NewTypeError(err.Error()))
@@ -162,6 +182,7 @@ func (rt *runtime) namespaceNatives(class string, ns *objects.Namespace) *goja.O
 		return id.String()
 	})
 	_ = n.Set("jurisdictionOf", func(s string) goja.Value {
+		_, ns := host()
 		id, err := ns.ParseID(s)
 		if err != nil {
 			panic(vm.NewTypeError(err.Error()))
@@ -172,6 +193,7 @@ func (rt *runtime) namespaceNatives(class string, ns *objects.Namespace) *goja.O
 		return goja.Undefined()
 	})
 	_ = n.Set("idFromString", func(s string) string {
+		_, ns := host()
 		id, err := ns.ParseID(s)
 		if err != nil {
 			panic(vm.NewTypeError(err.Error()))
@@ -179,16 +201,18 @@ func (rt *runtime) namespaceNatives(class string, ns *objects.Namespace) *goja.O
 		return id.String()
 	})
 	_ = n.Set("call", func(idHex, name string, pathV, args goja.Value) goja.Value {
+		h, ns := host()
 		id, err := ns.ParseID(idHex)
 		if err != nil {
 			panic(vm.NewTypeError(err.Error()))
 		}
 		path, args := rt.rpcPathArgs(pathV, args)
 		return rt.rpcPromise(args, func(payload []byte, done func([]byte, error)) {
-			rt.w.cfg.Host.Call(class, id, name, path, payload, done)
+			h.Call(class, id, name, path, payload, done)
 		})
 	})
 	_ = n.Set("fetch", func(idHex, name string, wire goja.Value) goja.Value {
+		h, ns := host()
 		id, err := ns.ParseID(idHex)
 		if err != nil {
 			panic(vm.NewTypeError(err.Error()))
@@ -198,7 +222,7 @@ func (rt *runtime) namespaceNatives(class string, ns *objects.Namespace) *goja.O
 			panic(vm.NewTypeError(err.Error()))
 		}
 		return rt.roundTrip(func(ctx context.Context) (*http.Response, error) {
-			return rt.w.cfg.Host.Fetch(ctx, class, id, name, req.WithContext(ctx))
+			return h.Fetch(ctx, class, id, name, req.WithContext(ctx))
 		})
 	})
 	return n

@@ -101,6 +101,7 @@ func TestBufferExtras(t *testing.T) {
 		{`const a = Buffer.from("a,b,,c"); return [a.indexOf(","), a.lastIndexOf(","), a.indexOf(",,"), a.includes("c"), a.indexOf("x"), a.indexOf(44, 2)].join();`, "1,4,3,true,-1,3"},
 		{`return Buffer.compare(Buffer.from("a"), Buffer.from("b")) + "," + JSON.stringify(Buffer.from("hi"));`, `-1,{"type":"Buffer","data":[104,105]}`},
 		{`return Buffer.alloc(5).fill("ab").toString() + Buffer.allocUnsafe(2).length + Buffer.isEncoding("UTF-8");`, "ababa2true"},
+		{`const b = require("buffer"); return [b.constants.MAX_STRING_LENGTH > 1e8, b.kMaxLength === b.constants.MAX_LENGTH, Buffer.poolSize].join();`, "true,true,8192"},
 	}
 	for _, tt := range tests {
 		if got := nodeEval(t, tt.body, Config{NodeCompat: true}); got != tt.want {

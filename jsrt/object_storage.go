@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/dop251/goja"
 
@@ -87,6 +88,22 @@ func (i *instance) storageNatives(live func() bool) *goja.Object {
 			cont(func() { _ = resolve(goja.Undefined()) })() // the input gate may hold what follows
 		})
 		return vm.ToValue(promise)
+	})
+
+	// Point-in-time recovery (storage/history.go): bookmarks are strings
+	// in history order.
+	bookmark := func(b string, err error) goja.Value {
+		if err != nil {
+			rt.throw(err)
+		}
+		return vm.ToValue(b)
+	}
+	set("getCurrentBookmark", func(goja.FunctionCall) goja.Value { return bookmark(db().Bookmark()) })
+	set("getBookmarkForTime", func(call goja.FunctionCall) goja.Value {
+		return bookmark(db().BookmarkForTime(time.UnixMilli(call.Argument(0).ToInteger())))
+	})
+	set("onNextSessionRestoreBookmark", func(call goja.FunctionCall) goja.Value {
+		return bookmark(db().RestoreOnNextOpen(call.Argument(0).String()))
 	})
 
 	set("getAlarm", func(goja.FunctionCall) goja.Value { return i.getAlarm() })

@@ -1,7 +1,9 @@
 package jsrt
 
 import (
+	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/dop251/goja"
@@ -52,6 +54,7 @@ func (i *instance) webSocketNatives(live func() bool) *goja.Object {
 		if err := hib.AddHibernatable(c.net, tags); err != nil {
 			panic(vm.NewGoError(err))
 		}
+		hib.SetName(i.obj.Name) // for the Worker that adopts the socket after a deploy
 		c.class, c.id, c.name = i.obj.Class, i.obj.ID, i.obj.Name
 		c.own(rt, ws.ToObject(vm), modeHibernatable)
 	})
@@ -119,4 +122,54 @@ func (i *instance) webSocketNatives(live func() bool) *goja.Object {
 		return vm.ToValue(d.Milliseconds())
 	})
 	return n
+}
+
+// AdoptWebSockets makes the hibernatable sockets of a previous Worker (the
+// version before a deploy or reload, or the process before an upgrade)
+// this Worker's: each stays connected with its tags and attachment, and
+// its next message wakes its object under this Worker's code, which lists
+// it in ctx.getWebSockets(). A socket whose class this Worker does not
+// serve in JS is closed with 1012. It returns how many sockets it adopted.
+func (w *Worker) AdoptWebSockets(m *sockets.Moving) int {
+	served := make(map[string]bool, len(w.cfg.DurableObjects))
+	for _, class := range w.cfg.DurableObjects {
+		served[class] = !w.cfg.HostedClasses[class]
+	}
+	return w.sockets.Adopt(m, func(c *sockets.Conn) sockets.Handler {
+		class, id, ok := c.ObjectKey()
+		if ok && w.cfg.HostedClasses[class] && w.cfg.Host != nil { // a class written in Go
+			if h := w.cfg.Host.AdoptWebSocket(c); h != nil {
+				return h
+			}
+		}
+		if !ok || !served[class] {
+			return nil
+		}
+		oid := objects.ID(id)
+		return &wsConn{w: w, net: c, rt: w.runtimeFor(oid), mode: modeHibernatable, state: wsOpen,
+			class: class, id: oid, name: c.ObjectName()}
+	})
+}
+
+// Drain waits, until ctx ends, for the tasks queued on every runtime now
+// to have run, with the turns they end. A hand-off calls it once the last
+// messages delivered to this Worker were handled (sockets.Registry.Detach
+// returns when their handlers ran, before the end of their tasks): then
+// their answers are sent, or held for durability, before Close would
+// interrupt them.
+func (w *Worker) Drain(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, rt := range w.rts {
+		ran := make(chan struct{})
+		if !rt.loop.Submit(func() { close(ran) }) {
+			continue
+		}
+		wg.Go(func() {
+			select {
+			case <-ran:
+			case <-ctx.Done():
+			}
+		})
+	}
+	wg.Wait()
 }

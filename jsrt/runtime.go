@@ -46,6 +46,8 @@ type runtime struct {
 	exports *goja.Object // module.exports of the bundle
 	// loopback is ctx.exports (ctxexports.go), made on first use.
 	loopback *goja.Object
+	// ctxProto holds the methods of a handler's ctx, made on first use.
+	ctxProto *goja.Object
 	require  goja.Callable // the Worker's require, captured before Worker code runs
 	env      *goja.Object
 
@@ -289,7 +291,7 @@ func (rt *runtime) install() error {
 		return err
 	}
 	rt.env = env
-	rt.loopback = nil
+	rt.loopback, rt.ctxProto = nil, nil
 	hideNatives(vm)
 
 	module := vm.NewObject()

@@ -144,7 +144,13 @@ func (rt *runtime) installWebSocket() error {
 		}
 		rt.gate(rt.active, func(err error) {
 			if err != nil {
-				c.net.Shutdown(sockets.CodeInternalError, "Durable Object storage failed")
+				// A socket that moved to the next version of the Worker
+				// (AdoptWebSockets) is no longer this code's to close.
+				if c.net.Handler() == sockets.Handler(c) {
+					c.net.Shutdown(sockets.CodeInternalError, "Durable Object storage failed")
+				} else {
+					c.w.log.Warn("a message sent by the previous version on a WebSocket that moved was dropped: its object failed", "error", err)
+				}
 				return
 			}
 			send()
@@ -256,14 +262,17 @@ func (c *wsConn) OnClose(code int, reason string, clean bool) {
 // which the Host activates again if it was evicted: the constructor runs
 // before the event.
 func (c *wsConn) post(fn func(), done func()) bool {
-	rt, owner := c.rt, c.owner
+	rt := c.rt
 	if rt == nil { // never accepted: nobody listens
 		if done != nil {
 			done()
 		}
 		return true
 	}
-	if c.mode == modeHibernatable {
+	var owner *instance
+	if c.mode != modeHibernatable {
+		owner = c.owner // set once by accept; a hibernatable socket's changes on the loop
+	} else {
 		inst, err := c.w.objectInstance(c.class, c.id, c.name)
 		if err != nil {
 			c.w.log.Error("WebSocket event for an object that cannot be activated", "class", c.class, "id", c.id.String(), "error", err)

@@ -53,6 +53,9 @@ type Config struct {
 	// compatibility date 2026-02-24, or with delete_all_preserves_alarm).
 	DeleteAllKeepsAlarm bool
 	D1                  map[string]D1Database // binding name → D1 database
+	// ForeignObjects are Durable Object bindings to a class of another
+	// Worker of the same process (script_name), binding name → class.
+	ForeignObjects map[string]ForeignClass
 	// Fetchers are bindings served by Go handlers, such as env.ASSETS:
 	// env[name].fetch(request) calls the handler.
 	Fetchers map[string]http.Handler
@@ -520,23 +523,30 @@ func (rt *runtime) entrypoint(name string) (target *goja.Object, isClass bool, e
 	return v.ToObject(rt.vm), false, nil
 }
 
-// newExecutionContext makes the ctx argument of a fetch handler.
+// newExecutionContext makes the ctx argument of a fetch handler: an object
+// of its own (props) whose methods are on a prototype made once per engine,
+// as workerd's ExecutionContext has them on its class.
 func (rt *runtime) newExecutionContext() *goja.Object {
-	ctx := rt.vm.NewObject()
-	// The loop keeps running the promise anyway; waitUntil only reports a
-	// rejection, which would otherwise go unseen.
-	_ = ctx.Set("waitUntil", func(p goja.Value) {
-		if _, ok := p.(*goja.Object); !ok {
-			return
-		}
-		rt.then(p, func(goja.Value) {}, func(reason goja.Value) {
-			rt.log.Error("waitUntil promise rejected", "error", rejection(reason).Error())
-			rt.w.exception("waitUntil")
+	if rt.ctxProto == nil {
+		proto := rt.vm.NewObject()
+		// The loop keeps running the promise anyway; waitUntil only reports
+		// a rejection, which would otherwise go unseen.
+		_ = proto.Set("waitUntil", func(p goja.Value) {
+			if _, ok := p.(*goja.Object); !ok {
+				return
+			}
+			rt.then(p, func(goja.Value) {}, func(reason goja.Value) {
+				rt.log.Error("waitUntil promise rejected", "error", rejection(reason).Error())
+				rt.w.exception("waitUntil")
+			})
 		})
-	})
-	_ = ctx.Set("passThroughOnException", func() {})
+		_ = proto.Set("passThroughOnException", func() {})
+		_ = proto.DefineAccessorProperty("exports", rt.vm.ToValue(func() goja.Value { return rt.ctxExports() }), nil, goja.FLAG_FALSE, goja.FLAG_TRUE)
+		rt.ctxProto = proto
+	}
+	ctx := rt.vm.NewObject()
+	_ = ctx.SetPrototype(rt.ctxProto)
 	_ = ctx.Set("props", rt.vm.NewObject())
-	_ = ctx.DefineAccessorProperty("exports", rt.vm.ToValue(func() goja.Value { return rt.ctxExports() }), nil, goja.FLAG_FALSE, goja.FLAG_TRUE)
 	return ctx
 }
 

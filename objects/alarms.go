@@ -2,12 +2,14 @@ package objects
 
 import (
 	"container/heap"
+	"context"
 	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/url"
+	"strconv"
 	"sync"
 	"time"
 
@@ -82,6 +84,7 @@ type alarmScheduler struct {
 	path      string
 	db        *sql.DB
 	retryBase time.Duration
+	durable   *commit.Shared // syncs the index through the Host's commit log and runs its checkpoints
 
 	mu      sync.Mutex
 	heap    alarmHeap
@@ -96,14 +99,20 @@ type alarmScheduler struct {
 // if needed). A failed handler is retried after retryBase (2 s on
 // Cloudflare), doubling, ±25 %, at most 6 times. It runs until Close.
 func (h *Host) EnableAlarms(path string, retryBase time.Duration) error {
-	// synchronous=NORMAL: SetAlarm syncs the WAL itself; removals need not
-	// be durable (a stale entry is checked against the object and dropped).
+	// synchronous=NORMAL: SetAlarm has the commit log sync the WAL; removals
+	// need not be durable (a stale entry is checked against the object and
+	// dropped). No automatic checkpoint: the index runs its own, whose
+	// errors it sees (commit.Shared), like every database of cairn's.
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=10000"
 	db, err := sql.Open("sqlite3", dsn)
 	if err != nil {
 		return fmt.Errorf("alarm index %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(1)
+	if _, err := db.Exec("PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=" + strconv.Itoa(commit.WALSizeLimit)); err != nil {
+		db.Close()
+		return fmt.Errorf("alarm index %s: %w", path, err)
+	}
 	if _, err := db.Exec(`CREATE TABLE IF NOT EXISTS alarms (class TEXT NOT NULL, id TEXT NOT NULL,
 		name TEXT NOT NULL, time INTEGER NOT NULL, PRIMARY KEY (class, id)) WITHOUT ROWID`); err != nil {
 		db.Close()
@@ -113,7 +122,10 @@ func (h *Host) EnableAlarms(path string, retryBase time.Duration) error {
 		db.Close()
 		return fmt.Errorf("alarm index %s: %w", path, err)
 	}
-	s := &alarmScheduler{h: h, path: path, db: db, retryBase: retryBase, pending: make(map[alarmKey]*alarmEntry),
+	h.mu.Lock()
+	log := h.commitLogLocked()
+	h.mu.Unlock()
+	s := &alarmScheduler{h: h, path: path, db: db, retryBase: retryBase, durable: commit.NewShared(log, commit.WAL{Path: path}), pending: make(map[alarmKey]*alarmEntry),
 		running: make(map[alarmKey]bool), wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	rows, err := db.Query("SELECT class, id, name, time FROM alarms")
 	if err != nil {
@@ -154,7 +166,9 @@ func (h *Host) SetAlarm(class string, id ID, name string, ms int64) error {
 		class, id.String(), name, ms); err != nil {
 		return fmt.Errorf("alarm index: %w", err)
 	}
-	if err := (commit.WAL{Path: s.path}).Sync(); err != nil {
+	ticket := s.durable.Committed()
+	s.checkpoint()
+	if err := s.durable.Durable(context.Background(), ticket); err != nil {
 		return fmt.Errorf("alarm index: %w", err)
 	}
 	s.mu.Lock()
@@ -217,6 +231,23 @@ func (s *alarmScheduler) forget(k alarmKey, ms int64) {
 	if _, err := s.db.Exec("DELETE FROM alarms WHERE class = ? AND id = ? AND (? = -1 OR time = ?)",
 		k.class, k.id.String(), ms, ms); err != nil {
 		s.h.log.Error("alarm index", "error", err)
+	}
+	s.durable.Committed()
+	s.checkpoint()
+}
+
+// checkpoint folds the index's WAL into its file once it has grown past
+// commit.CheckpointBytes, with no sync of it running meanwhile; a failure
+// fails the index's later syncs (commit.Shared.Checkpoint).
+func (s *alarmScheduler) checkpoint() {
+	if !s.durable.CheckpointDue() {
+		return
+	}
+	if err := s.durable.Checkpoint(func() error {
+		_, err := s.db.Exec("PRAGMA wal_checkpoint(PASSIVE)")
+		return err
+	}); err != nil {
+		s.h.log.Error("alarm index: checkpoint failed; setting alarms fails from now on", "error", err)
 	}
 }
 
@@ -300,7 +331,12 @@ func (s *alarmScheduler) fire(e *alarmEntry) {
 func (s *alarmScheduler) close() error {
 	close(s.stop)
 	<-s.done
-	return s.db.Close()
+	// Checkpoint here, where an error is seen, not in SQLite's close.
+	err := s.durable.Checkpoint(func() error {
+		_, err := s.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+		return err
+	})
+	return errors.Join(err, s.db.Close())
 }
 
 // deliverAlarm activates the object and hands it the alarm.

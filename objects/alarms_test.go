@@ -2,13 +2,18 @@ package objects
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/cairn-dev/cairn/commit"
 )
 
 // alarmClass is a Go guest whose objects record when their alarm ran and
@@ -106,5 +111,38 @@ func BenchmarkAlarmLateness(b *testing.B) {
 		b.ReportMetric(float64(cls.late[n/2].Microseconds())/1000, "p50-ms")
 		b.ReportMetric(float64(cls.late[n*99/100].Microseconds())/1000, "p99-ms")
 		b.ReportMetric(float64(cls.late[n-1].Microseconds())/1000, "max-ms")
+	}
+}
+
+// The alarm index runs its own checkpoints, as every database of cairn's
+// (no automatic checkpoint, whose fsync errors SQLite would ignore): its
+// WAL is folded into the file once past commit.CheckpointBytes, and
+// SetAlarm's writes are made durable through the Host's commit log.
+func TestAlarmIndexOwnsCheckpoints(t *testing.T) {
+	cls := &alarmClass{ran: map[ID][]int{}}
+	h, ns := alarmHost(t, cls, time.Second)
+	defer h.Close()
+	s := h.alarmScheduler()
+	var auto int64
+	if err := s.db.QueryRow("PRAGMA wal_autocheckpoint").Scan(&auto); err != nil || auto != 0 {
+		t.Fatalf("wal_autocheckpoint = %d (%v), want 0", auto, err)
+	}
+	far := time.Now().Add(time.Hour).UnixMilli()
+	big := strings.Repeat("n", 3000) // rows of a few KiB: the WAL grows fast
+	maxWAL := int64(0)
+	for i := range 2500 {
+		id := ns.IDFromName(fmt.Sprint("o", i))
+		if err := h.SetAlarm("Clock", id, big, far+int64(i)); err != nil {
+			t.Fatal(err)
+		}
+		if info, err := os.Stat(s.path + "-wal"); err == nil {
+			maxWAL = max(maxWAL, info.Size())
+		}
+	}
+	if maxWAL >= 2*commit.CheckpointBytes {
+		t.Fatalf("the WAL grew to %d bytes: not checkpointed", maxWAL)
+	}
+	if st := h.commitLogLocked().(*commit.Local).Stats(); st.Submits < 2500 {
+		t.Fatalf("%d submits to the commit log for 2500 SetAlarm", st.Submits)
 	}
 }

@@ -32,8 +32,9 @@ import (
 type Catalog struct {
 	dir string
 
-	mu   sync.Mutex
-	data catalogData
+	mu      sync.Mutex
+	data    catalogData
+	pending *MigrationPlan // staged by Plan; nil without
 }
 
 type catalogData struct {
@@ -138,31 +139,117 @@ func (c *Catalog) file() string { return filepath.Join(c.dir, "catalog.json") }
 // after the catalog is saved but before a deleted class's directory is
 // removed leaves an orphaned directory, never a class pointing at lost data.
 func (c *Catalog) Apply(migrations []config.Migration) error {
+	p, err := c.Plan(migrations)
+	if err != nil {
+		return err
+	}
+	if err := p.Commit(); err != nil {
+		p.Discard()
+		return err
+	}
+	return p.RemoveDeleted()
+}
+
+// MigrationPlan is the change migrations make to a Catalog, checked but not
+// yet saved (see Plan).
+type MigrationPlan struct {
+	c       *Catalog
+	next    catalogData
+	changed bool     // next differs from what is saved
+	doomed  []string // storage dirs of deleted classes
+	removed bool     // RemoveDeleted may act: Commit saved next
+}
+
+// Plan checks migrations against the catalog as Apply does (the same
+// errors, naming the tag) and stages the result without saving it. Until
+// Commit or Discard, the catalog answers Class from the staged state, in
+// memory (a class used without a migration is added there too): a new
+// version of a Worker loads against the classes its migrations make, and
+// if it fails to load, Discard leaves the catalog on disk as it was.
+func (c *Catalog) Plan(migrations []config.Migration) (*MigrationPlan, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	next := c.data.clone()
-	var doomed []string // storage dirs to remove once the catalog is saved
+	next, doomed, err := c.data.migrate(c.dir, migrations)
+	if err != nil {
+		return nil, err
+	}
+	p := &MigrationPlan{c: c, next: next, doomed: doomed, changed: len(next.Applied) != len(c.data.Applied)}
+	c.pending = p
+	return p, nil
+}
+
+// Commit saves the staged catalog atomically; on an error nothing changed.
+func (p *MigrationPlan) Commit() error {
+	c := p.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.pending != p {
+		return errors.New("commit migrations: the plan was discarded or replaced")
+	}
+	if p.changed {
+		if err := c.save(p.next); err != nil {
+			return err
+		}
+	}
+	c.data = p.next
+	c.pending = nil
+	p.removed = true
+	return nil
+}
+
+// Discard drops the staged catalog: the catalog is again what is saved.
+func (p *MigrationPlan) Discard() {
+	c := p.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.pending == p {
+		c.pending = nil
+	}
+}
+
+// RemoveDeleted deletes the storage of the classes the committed migrations
+// deleted. Call it once no object of theirs runs: after Commit when no
+// object has run yet, or once the previous version of the Worker stopped.
+// Before Commit it does nothing.
+func (p *MigrationPlan) RemoveDeleted() error {
+	if !p.removed {
+		return nil
+	}
+	for _, dir := range p.doomed {
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("delete storage of a deleted class: %w", err)
+		}
+	}
+	p.doomed = nil
+	return nil
+}
+
+// migrate returns d with migrations applied (skipping applied tags) and the
+// storage directories of the classes they delete, or the first error.
+func (d catalogData) migrate(dir string, migrations []config.Migration) (catalogData, []string, error) {
+	next := d.clone()
+	var doomed []string
 	for _, m := range migrations {
 		if slices.Contains(next.Applied, m.Tag) {
 			continue
 		}
 		for _, name := range m.NewClasses {
 			if err := next.declare(m.Tag, name, false); err != nil {
-				return err
+				return catalogData{}, nil, err
 			}
 		}
 		for _, name := range m.NewSQLiteClasses {
 			if err := next.declare(m.Tag, name, true); err != nil {
-				return err
+				return catalogData{}, nil, err
 			}
 		}
 		for _, r := range m.RenamedClasses {
 			e, ok := next.Classes[r.From]
 			if !ok {
-				return fmt.Errorf("migration %q: cannot rename class %q: it does not exist", m.Tag, r.From)
+				return catalogData{}, nil, fmt.Errorf("migration %q: cannot rename class %q: it does not exist", m.Tag, r.From)
 			}
 			if _, ok := next.Classes[r.To]; ok {
-				return fmt.Errorf("migration %q: cannot rename class %q to %q: %q already exists", m.Tag, r.From, r.To, r.To)
+				return catalogData{}, nil, fmt.Errorf("migration %q: cannot rename class %q to %q: %q already exists", m.Tag, r.From, r.To, r.To)
 			}
 			delete(next.Classes, r.From)
 			next.Classes[r.To] = e
@@ -170,26 +257,14 @@ func (c *Catalog) Apply(migrations []config.Migration) error {
 		for _, name := range m.DeletedClasses {
 			e, ok := next.Classes[name]
 			if !ok {
-				return fmt.Errorf("migration %q: cannot delete class %q: it does not exist", m.Tag, name)
+				return catalogData{}, nil, fmt.Errorf("migration %q: cannot delete class %q: it does not exist", m.Tag, name)
 			}
 			delete(next.Classes, name)
-			doomed = append(doomed, filepath.Join(c.dir, e.Dir))
+			doomed = append(doomed, filepath.Join(dir, e.Dir))
 		}
 		next.Applied = append(next.Applied, m.Tag)
 	}
-	if len(next.Applied) == len(c.data.Applied) {
-		return nil // every tag was applied before
-	}
-	if err := c.save(next); err != nil {
-		return err
-	}
-	c.data = next
-	for _, dir := range doomed {
-		if err := os.RemoveAll(dir); err != nil {
-			return fmt.Errorf("delete storage of a deleted class: %w", err)
-		}
-	}
-	return nil
+	return next, doomed, nil
 }
 
 // declare creates class name for migration tag, or adopts the entry that
@@ -227,6 +302,16 @@ func newClassEntry(sqlite bool) classEntry {
 func (c *Catalog) Class(name string) (ns *Namespace, storageDir string, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if p := c.pending; p != nil {
+		e, ok := p.next.Classes[name]
+		if !ok { // staged with the plan, saved by its Commit
+			e = newClassEntry(true)
+			e.Implicit = true
+			p.next.Classes[name] = e
+			p.changed = true
+		}
+		return c.namespace(name, e)
+	}
 	e, ok := c.data.Classes[name]
 	if !ok {
 		next := c.data.clone()
@@ -238,6 +323,12 @@ func (c *Catalog) Class(name string) (ns *Namespace, storageDir string, err erro
 		}
 		c.data = next
 	}
+	return c.namespace(name, e)
+}
+
+// namespace returns the namespace and storage directory of entry e of
+// class name.
+func (c *Catalog) namespace(name string, e classEntry) (*Namespace, string, error) {
 	secret, err := hex.DecodeString(e.Secret)
 	if err != nil || len(secret) == 0 {
 		return nil, "", fmt.Errorf("catalog %s: class %q has a corrupt secret", c.file(), name)

@@ -252,3 +252,75 @@ func TestCatalogMissingWithObjects(t *testing.T) {
 		t.Errorf("the refused open wrote a catalog: %v", err)
 	}
 }
+
+// A deploy plans the new version's migrations, and commits them only once
+// the version loaded: until Commit nothing changes on disk or in memory, a
+// bad migration fails at Plan, and a deleted class's storage stays until
+// RemoveDeleted.
+func TestCatalogPlan(t *testing.T) {
+	dir := t.TempDir()
+	c := openCatalog(t, dir)
+	if err := c.Apply([]config.Migration{{Tag: "v1", NewSQLiteClasses: []string{"A", "B"}}}); err != nil {
+		t.Fatal(err)
+	}
+	_, bDir, err := c.Class("B")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(bDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(filepath.Join(dir, "catalog.json"))
+
+	if _, err := c.Plan([]config.Migration{{Tag: "v2", RenamedClasses: []config.RenamedClass{{From: "Nope", To: "C"}}}}); err == nil ||
+		!strings.Contains(err.Error(), `cannot rename class "Nope"`) {
+		t.Fatalf("plan of a bad rename = %v", err)
+	}
+	p, err := c.Plan([]config.Migration{{Tag: "v2", RenamedClasses: []config.RenamedClass{{From: "A", To: "C"}}, DeletedClasses: []string{"B"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Staged: the new version loads against class C (A's data) and a class
+	// it uses without a migration, none of it saved.
+	_, cDir, err := c.Class("C")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, aDir, _ := openCatalog(t, dir).Class("A"); aDir != cDir {
+		t.Fatalf("staged C has storage %s, want A's %s", cDir, aDir)
+	}
+	if _, _, err := c.Class("Undeclared"); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := os.ReadFile(filepath.Join(dir, "catalog.json"))
+	if !bytes.Equal(before, after) || slices.Contains(c.Applied(), "v2") {
+		t.Fatal("Plan changed the catalog")
+	}
+	p.Discard()
+	if err := p.Commit(); err == nil {
+		t.Fatal("commit of a discarded plan succeeded")
+	}
+	after, _ = os.ReadFile(filepath.Join(dir, "catalog.json"))
+	if !bytes.Equal(before, after) {
+		t.Fatal("a discarded plan changed the catalog")
+	}
+	p, err = c.Plan([]config.Migration{{Tag: "v2", RenamedClasses: []config.RenamedClass{{From: "A", To: "C"}}, DeletedClasses: []string{"B"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if reopened := openCatalog(t, dir); !slices.Equal(reopened.Applied(), []string{"v1", "v2"}) {
+		t.Fatalf("applied after commit = %v", reopened.Applied())
+	}
+	if _, err := os.Stat(bDir); err != nil {
+		t.Fatalf("deleted class's storage removed before RemoveDeleted: %v", err)
+	}
+	if err := p.RemoveDeleted(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(bDir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("deleted class's storage still there: %v", err)
+	}
+}

@@ -127,6 +127,9 @@ type Gate struct {
 type queuedEvent struct {
 	run  func()
 	fail func(error)
+	// inspect: the event is the Host's (Host.Inspect), not the user's
+	// object's, so it does not construct the object.
+	inspect bool
 }
 
 // continuation is one held by the input gate: fn continues code that ran
@@ -176,6 +179,7 @@ func NewGate(o *Object, cfg GateConfig) *Gate {
 	if g.log == nil {
 		g.log = slog.Default()
 	}
+	o.gate = g
 	if g.blockTimeout <= 0 {
 		g.blockTimeout = DefaultBlockTimeout
 	}
@@ -231,7 +235,7 @@ func (g *Gate) Deliver(run func(ev *Event), fail func(error)) error {
 // deliverNow runs an event, constructing the object first if needed; if the
 // constructor blocks, the event goes first in the queue.
 func (g *Gate) deliverNow(q queuedEvent) {
-	if !g.constructed {
+	if !g.constructed && !q.inspect {
 		g.constructed = true
 		if err := g.guest.Construct(); err != nil {
 			g.constructed = false
@@ -512,8 +516,9 @@ func (g *Gate) Reset(err error) {
 		w.fn(rerr)
 	}
 	g.guest.Reset(err)
-	if rerr := g.obj.Storage.Rollback(); rerr != nil || g.obj.Storage.Broken() != nil {
+	if rerr := g.obj.Storage.Rollback(); rerr != nil || g.obj.Storage.Broken() != nil || g.obj.Storage.RestorePending() {
 		// A broken DB stays broken until reopened: that is the restart.
+		// A restore asked for (onNextSessionRestoreBookmark) runs then.
 		g.obj.ReopenStorage()
 	}
 }

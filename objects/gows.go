@@ -78,6 +78,7 @@ func (s *State) AcceptWebSocket(w http.ResponseWriter, r *http.Request, tags ...
 	if err := reg.Object(o.Class, o.ID).AddHibernatable(conn, tags); err != nil {
 		return nil, err
 	}
+	reg.Object(o.Class, o.ID).SetName(o.Name) // for the Host that adopts the socket after a deploy
 	rec.upgrade = conn
 	return &WebSocket{conn: conn, state: s}, nil
 }
@@ -170,6 +171,24 @@ func (ws *WebSocket) Attachment() (any, error) {
 
 // Tags returns the tags the socket was accepted with.
 func (ws *WebSocket) Tags() []string { return ws.conn.Tags() }
+
+// AdoptWebSocket returns the Handler of a hibernatable socket of a Go
+// object that moves to this Host with a deploy or an upgrade
+// (sockets.Registry.Adopt), nil if its class is not a Go class here: its
+// next message activates the object on this Host.
+func (h *Host) AdoptWebSocket(c *sockets.Conn) sockets.Handler {
+	class, id, ok := c.ObjectKey()
+	if !ok {
+		return nil
+	}
+	h.mu.Lock()
+	_, isGo := h.classes[class].(*goClass)
+	h.mu.Unlock()
+	if !isGo {
+		return nil
+	}
+	return &goSocket{host: h, class: class, id: ID(id), name: c.ObjectName(), c: c}
+}
 
 // goSocket receives the events of a socket a Go object accepted
 // (sockets.Handler) and delivers them to the object's current instance,

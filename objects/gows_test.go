@@ -134,3 +134,61 @@ func TestGoClassWebSocketSendIsGated(t *testing.T) {
 		t.Fatal("no message after the write became durable")
 	}
 }
+
+// A Go object's hibernatable sockets move to another Host (a deploy):
+// same connections, tags kept, and the next message activates the object
+// there.
+func TestGoClassWebSocketsAdopted(t *testing.T) {
+	h1, url := roomServer(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var clients []*websocket.Conn
+	for range 2 {
+		c, _, err := websocket.Dial(ctx, url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.CloseNow()
+		clients = append(clients, c)
+	}
+	h1.mu.Lock()
+	reg1 := h1.socketRegistryLocked()
+	h1.mu.Unlock()
+	// The client has its 101 a moment before the server's side is
+	// attached and read (a server detaches only once requests are done).
+	ns, err := h1.Namespace("Room")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		socks := reg1.Object("Room", ns.IDFromName("r")).Sockets()
+		if len(socks) == 2 && socks[0].Connected() && socks[1].Connected() {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatal("sockets not connected")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond)
+	m := reg1.Detach(ctx)
+	if m.Len() != 2 {
+		t.Fatalf("Detach = %d sockets, want 2", m.Len())
+	}
+	h1.Close()
+	h2, _ := goHost(t, nil, "Room", func(s *State) (any, error) { return &room{s}, nil })
+	h2.mu.Lock()
+	reg2 := h2.socketRegistryLocked()
+	h2.mu.Unlock()
+	if n := reg2.Adopt(m, h2.AdoptWebSocket); n != 2 {
+		t.Fatalf("Adopt = %d, want 2", n)
+	}
+	if err := clients[0].Write(ctx, websocket.MessageText, []byte("after")); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range clients { // both listed by WebSockets("chat") on the new Host
+		if _, got, err := c.Read(ctx); err != nil || string(got) != "1: after" {
+			t.Fatalf("broadcast after the move = %q, %v", got, err)
+		}
+	}
+}

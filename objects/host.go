@@ -69,6 +69,9 @@ type Object struct {
 	scratch  *storage.Scratch
 	activity activity
 	inst     Instance
+	gate     *Gate // set by NewGate; Host.Inspect runs on it
+
+	storageOpts storage.Options // opens Storage again (ReopenStorage)
 }
 
 // ReopenStorage replaces a storage handle that broke (a critical SQLite
@@ -79,7 +82,7 @@ func (o *Object) ReopenStorage() {
 	if err := o.Storage.Close(); err != nil {
 		o.log.Error("close broken storage", "class", o.Class, "id", o.ID.String(), "error", err)
 	}
-	o.Storage = storage.Open(o.path, storage.Options{Logger: o.log, Scratch: o.scratch})
+	o.Storage = storage.Open(o.path, o.storageOpts)
 }
 
 // Host keeps the live Durable Objects of one Worker: it activates an object
@@ -107,12 +110,20 @@ type Host struct {
 	durable commit.Log    // see SetCommitLog
 	ownLog  *commit.Local // the log the Host made, if it made one; Close closes it
 
+	histories *commit.Histories // see SetHistories; nil: objects keep no history
+
 	sockets    *sockets.Registry // WebSockets of Go objects (see SetSockets)
 	ownSockets *sockets.Registry // the registry the Host made, if it made one; Close closes it
 
 	// calls holds, per object being evicted, the RPC calls that arrived
 	// meanwhile, in order; the eviction's end delivers them.
 	calls map[key][]pendingCall
+
+	// ready, while not nil, holds back activations until the previous Host
+	// of the same state closes (see WaitFor); early holds the RPC calls
+	// that arrived meanwhile, in order.
+	ready <-chan struct{}
+	early []earlyCall
 }
 
 // pendingCall is an RPC call waiting for an object's eviction to end.
@@ -193,6 +204,10 @@ func (h *Host) Call(class string, id ID, name string, path []string, args []byte
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	k := key{class, id}
+	if h.ready != nil && !h.closed {
+		h.early = append(h.early, earlyCall{k, pendingCall{name, path, args, done}})
+		return
+	}
 	if _, ok := h.evicting[k]; ok {
 		h.calls[k] = append(h.calls[k], pendingCall{name, path, args, done})
 		return
@@ -233,6 +248,14 @@ func (h *Host) activate(class string, id ID, name string) (*Object, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	k := key{class, id}
+	for ready := h.ready; ready != nil && !h.closed; ready = h.ready {
+		h.mu.Unlock()
+		<-ready
+		h.mu.Lock()
+		if h.ready == ready {
+			break // closed: WaitFor's goroutine is about to clear it
+		}
+	}
 	for !h.closed {
 		done, ok := h.evicting[k]
 		if !ok {
@@ -269,17 +292,20 @@ func (h *Host) activateLocked(class string, id ID, name string) (*Object, error)
 		return nil, err
 	}
 	path := filepath.Join(dir, id.String()+".sqlite")
+	sopts := h.storageOptionsLocked(class, id)
 	o := &Object{
 		ID:      id,
 		Name:    name,
 		Class:   class,
-		Storage: storage.Open(path, storage.Options{Logger: h.log, Scratch: h.scratch}),
+		Storage: storage.Open(path, sopts),
 		host:    h,
 		durable: h.commitLogLocked(),
 		sockets: h.socketRegistryLocked(),
 		path:    path,
 		log:     h.log,
 		scratch: h.scratch,
+
+		storageOpts: sopts,
 	}
 	inst, err := c.NewInstance(o)
 	if err != nil {
@@ -311,6 +337,10 @@ func (h *Host) Close() error {
 	h.alarms = nil
 	calls := h.calls
 	h.calls = make(map[key][]pendingCall)
+	for _, c := range h.early {
+		calls[c.k] = append(calls[c.k], c.c)
+	}
+	h.early = nil
 	ownLog, ownSockets := h.ownLog, h.ownSockets
 	h.mu.Unlock()
 	if ownSockets != nil {

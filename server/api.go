@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	"github.com/cairn-dev/cairn/d1"
@@ -32,6 +33,7 @@ type API struct {
 	token  string
 	mux    *http.ServeMux
 	public *http.ServeMux // routes that authenticate requests themselves (signed URLs)
+	routes []string       // the patterns registered, for Routes
 }
 
 // NewAPI returns an API that requires "Authorization: Bearer <token>" on
@@ -141,6 +143,7 @@ func (a *API) Handle(pattern string, h func(r *http.Request) (any, error)) {
 		method, path = "", pattern
 	}
 	full := strings.TrimSpace(method + " /client/v4" + path)
+	a.routes = append(a.routes, full)
 	a.mux.HandleFunc(full, func(w http.ResponseWriter, r *http.Request) {
 		result, err := h(r)
 		if err != nil {
@@ -159,6 +162,7 @@ func (a *API) HandleRaw(pattern string, h http.HandlerFunc) {
 	if !ok {
 		method, path = "", pattern
 	}
+	a.routes = append(a.routes, strings.TrimSpace(method+" /client/v4"+path))
 	a.mux.HandleFunc(strings.TrimSpace(method+" /client/v4"+path), h)
 }
 
@@ -170,8 +174,13 @@ func (a *API) HandlePublic(pattern string, h http.HandlerFunc) {
 	if !ok {
 		method, path = "", pattern
 	}
+	a.routes = append(a.routes, strings.TrimSpace(method+" /client/v4"+path))
 	a.public.HandleFunc(strings.TrimSpace(method+" /client/v4"+path), h)
 }
+
+// Routes returns the patterns of every route registered ("GET
+// /client/v4/…"), in order: what the OpenAPI document must describe.
+func (a *API) Routes() []string { return slices.Clone(a.routes) }
 
 // ServeHTTP routes the request, after checking the caller (see Authorize)
 // unless the route is public. Unknown routes get a 404 envelope.
@@ -263,6 +272,9 @@ func (s *Server) AdminAPI(token string) *API {
 		}, nil
 	})
 	s.registerKV(api)
+	s.registerStudio(api)
+	s.registerDeploys(api)
+	s.registerBackup(api)
 	api.Handle("GET /cairn/objects/{class}", func(r *http.Request) (any, error) {
 		app := s.Current()
 		if app == nil {

@@ -14,7 +14,7 @@ import (
 
 // FuzzAdminAPIJSONBody: whatever JSON body a local client sends to the
 // admin API's JSON routes (D1 create, query, raw, import; KV bulk put, get,
-// delete), the server answers a v4 envelope with a status below 500, and
+// delete; the studio's D1 SQL), the server answers a v4 envelope with a status below 500, and
 // keeps serving.
 //
 //	go test -tags "sqlite_fts5 sqlite_math_functions" ./server -run '^$' -fuzz FuzzAdminAPIJSONBody -fuzztime 5m
@@ -51,6 +51,7 @@ func FuzzAdminAPIJSONBody(f *testing.F) {
 		{"PUT", kvBase + "/ns1/bulk"},
 		{"POST", kvBase + "/ns1/bulk/get"},
 		{"POST", kvBase + "/ns1/bulk/delete"},
+		{"POST", "/client/v4/cairn/studio/d1/db/query"},
 	}
 	for _, seed := range []string{
 		`{"name":"x"}`, `{"sql":"SELECT 1"}`, `{"sql":"SELECT ?","params":[1,"a",null,1.5]}`,
@@ -59,6 +60,7 @@ func FuzzAdminAPIJSONBody(f *testing.F) {
 		`{"output_format":"polling","dump_options":{"tables":["t"]}}`,
 		`[{"key":"k","value":"v","expiration_ttl":60,"metadata":{"a":1}}]`, `{"keys":["k"],"type":"json","withMetadata":true}`,
 		`["k","x"]`, `{`, `null`, `[]`, `{"sql":1e400}`, `"\ud800"`,
+		`{"sql":"DELETE FROM t","readWrite":false,"max_rows":5}`, `{"sql":"SELECT ?","params":[{"a":1}],"max_rows":-1}`,
 	} {
 		for i := range routes {
 			f.Add(uint8(i), []byte(seed))

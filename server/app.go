@@ -5,6 +5,7 @@ package server
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -27,6 +28,7 @@ import (
 	"github.com/cairn-dev/cairn/kv"
 	"github.com/cairn-dev/cairn/objects"
 	"github.com/cairn-dev/cairn/r2"
+	"github.com/cairn-dev/cairn/sockets"
 )
 
 // Options says which project to load and where its state lives.
@@ -67,6 +69,12 @@ type Options struct {
 	// private and link-local addresses, as wrangler dev does (cairn dev
 	// sets it). The zero value, for a server facing users, refuses them.
 	AllowPrivateFetch bool
+	// NoHistory turns the history of commits off (cairn dev --history=false):
+	// no D1 Time Travel or object bookmarks, and no history files.
+	NoHistory bool
+	// HistoryRetention is how long the history is kept; default
+	// DefaultHistoryRetention (30 days).
+	HistoryRetention time.Duration
 	// Locks holds the lock on the Worker's state directory, which Load
 	// takes (another process serving it makes Load fail with
 	// ErrStateLocked). A server that reloads passes the same set to every
@@ -79,6 +87,20 @@ type Options struct {
 	// Observer, if set, gets the App's commits, objects, exceptions and
 	// WebSocket traffic (metrics).
 	Observer Observer
+	// Workers finds the other Workers of the same process by name (cairn
+	// serve), for service bindings to them: env.SVC.fetch(request) goes to
+	// the Worker's handler (fetch only; RPC is not served yet). nil, or a
+	// nil handler: a service binding to another Worker is unsupported.
+	Workers func(name string) http.Handler
+	// ObjectHosts finds another Worker of the same process by name (cairn
+	// serve), for Durable Object bindings with its script_name: it returns
+	// nil for a Worker the process does not serve, else a function giving
+	// that Worker's current Host (nil while it is not loaded).
+	ObjectHosts func(worker string) func() *objects.Host
+	// Account, if set (cairn serve), holds the D1 databases and KV
+	// namespaces the Worker binds, shared with the other Workers; nil: they
+	// are the Worker's own, under its state directory.
+	Account *Account
 }
 
 // App is one loaded Worker project.
@@ -97,6 +119,8 @@ type App struct {
 	D1      *d1.Manager              // the Worker's D1 databases
 	durable *commit.Local            // makes object, KV and D1 commits durable
 	locks   *StateLocks              // the App's own state lock, if it took one
+	acks    *ackGate                 // the commit log as the App's storage sees it (backup.go)
+	dir     string                   // the Worker's state directory
 	Inputs  []string                 // source files, for the reload watcher
 	// Assets serves the config's static assets; nil without.
 	Assets    *assets.Handler
@@ -104,7 +128,18 @@ type App struct {
 	cf        string       // request.cf as JSON
 	cache     *cache.Store // the Cache API's responses
 	stopCrons func()       // stops the cron triggers; nil without
+	account   *Account     // lends D1 and KV (cairn serve); nil: the App owns them
 	log       *slog.Logger
+	// migrations are the config's Durable Object migrations, checked but
+	// not committed (LoadBundle); nil once committed or when Load did.
+	migrations *objects.MigrationPlan
+	// Version is the id of the deployed version the App runs; "" for one
+	// loaded from project files.
+	Version string
+	// held, once made, holds back the activation of objects until the
+	// previous App closed (see holdObjects).
+	held        chan struct{}
+	releaseOnce sync.Once
 }
 
 // Load reads the config, bundles the entry, opens the state directory and
@@ -127,6 +162,22 @@ func Load(opts Options) (*App, error) {
 		if res, err = bundle.Build(bundle.Options{Entry: cfg.Main, Dir: cfg.Dir, Rules: moduleRules(cfg.Rules)}); err != nil {
 			return nil, err
 		}
+	}
+	app, err := load(opts, cfg, res.Code, false)
+	if err != nil {
+		return nil, err
+	}
+	app.Inputs = append(slices.Clone(res.Inputs), file, filepath.Join(cfg.Dir, ".dev.vars"))
+	return app, nil
+}
+
+// load starts the App of cfg with the bundled code. With deferMigrations
+// the config's migrations are checked but left for the caller to commit
+// (App.migrations), so that a version that fails to load changes nothing.
+func load(opts Options, cfg *config.Config, code string, deferMigrations bool) (*App, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
 	}
 	persist := opts.PersistTo
 	if persist == "" {
@@ -153,8 +204,18 @@ func Load(opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := catalog.Apply(cfg.Migrations); err != nil {
+	migrations, err := catalog.Plan(cfg.Migrations)
+	if err != nil {
 		return nil, err
+	}
+	if !deferMigrations {
+		if err := migrations.Commit(); err != nil {
+			return nil, err
+		}
+		if err := migrations.RemoveDeleted(); err != nil {
+			return nil, err
+		}
+		migrations = nil
 	}
 	// Config vars, then secrets from .dev.vars (as wrangler dev), then --var.
 	devVars, err := readDevVars(filepath.Join(cfg.Dir, ".dev.vars"))
@@ -177,7 +238,14 @@ func Load(opts Options) (*App, error) {
 		unsupported[b.Name] = b.Kind
 	}
 	bindings := make(map[string]string, len(cfg.DurableObjects))
+	foreign := make(map[string]jsrt.ForeignClass)
 	for _, b := range cfg.DurableObjects {
+		if b.ScriptName != "" && b.ScriptName != cfg.Name && opts.ObjectHosts != nil {
+			if resolve := opts.ObjectHosts(b.ScriptName); resolve != nil {
+				foreign[b.Name] = jsrt.ForeignClass{Worker: b.ScriptName, Class: b.ClassName, Host: resolve}
+				continue
+			}
+		}
 		if b.ScriptName != "" && b.ScriptName != cfg.Name {
 			log.Warn("durable object binding to another script is not supported yet", "binding", b.Name, "script_name", b.ScriptName)
 			unsupported[b.Name] = "a Durable Object binding to another Worker"
@@ -198,32 +266,49 @@ func Load(opts Options) (*App, error) {
 	if err := durable.SyncFileSystem(persist, syncFSMin); err != nil {
 		return nil, fmt.Errorf("state directory %s: %w", persist, err)
 	}
-	guarded := lock.guard(durable, log)
-	d1s := d1.NewManager(D1Dir(persist, cfg.Name), log)
-	d1s.Commit = guarded
-	d1Bindings, err := openD1(d1s, cfg.D1Databases)
-	if err != nil {
-		d1s.Close()
+	if !opts.NoHistory {
+		durable.SetHistories(locks.histories(lock, persist, cfg.Name, opts.HistoryRetention, log))
+	} else if err := setAsideHistory(persist, cfg.Name, log); err != nil {
 		durable.Close()
 		return nil, err
 	}
-	kvs, err := openKV(cfg, persist, guarded, log)
+	acks := &ackGate{Log: lock.guard(durable, log)} // held back during an online backup
+	guarded := commit.Log(acks)
+	d1s := d1.NewManager(D1Dir(persist, cfg.Name), log)
+	d1s.Commit, d1s.Histories = guarded, durable.Histories()
+	closeD1, closeKV := d1s.Close, closeEach[*kv.Namespace]
+	if opts.Account != nil { // lent by the account, which closes them
+		d1s = opts.Account.D1
+		closeD1, closeKV = func() error { return nil }, func(map[string]*kv.Namespace) error { return nil }
+	}
+	d1Bindings, err := openD1(d1s, cfg.D1Databases)
 	if err != nil {
-		d1s.Close()
+		closeD1()
+		durable.Close()
+		return nil, err
+	}
+	var kvs map[string]*kv.Namespace
+	if opts.Account != nil {
+		kvs, err = opts.Account.openKV(cfg)
+	} else {
+		kvs, err = openKV(cfg, persist, guarded, log)
+	}
+	if err != nil {
+		closeD1()
 		durable.Close()
 		return nil, err
 	}
 	r2s, err := openR2(cfg, persist, guarded, log)
 	if err != nil {
-		d1s.Close()
-		closeEach(kvs)
+		closeD1()
+		closeKV(kvs)
 		durable.Close()
 		return nil, err
 	}
 	static, err := openAssets(cfg, log)
 	if err != nil {
-		d1s.Close()
-		closeEach(kvs)
+		closeD1()
+		closeKV(kvs)
 		closeEach(r2s)
 		durable.Close()
 		return nil, err
@@ -234,22 +319,31 @@ func Load(opts Options) (*App, error) {
 	}
 	cf, err := cfJSON(opts.CF)
 	if err != nil {
-		d1s.Close()
-		closeEach(kvs)
+		closeD1()
+		closeKV(kvs)
 		closeEach(r2s)
 		durable.Close()
 		return nil, err
 	}
 	responses, err := cache.Open(filepath.Join(persist, cfg.Name, "cache.sqlite"), opts.CacheMaxBytes)
 	if err != nil {
-		d1s.Close()
-		closeEach(kvs)
+		closeD1()
+		closeKV(kvs)
 		closeEach(r2s)
 		durable.Close()
 		return nil, err
 	}
 	services := make(map[string]string, len(cfg.Services))
 	for _, sb := range cfg.Services {
+		if sb.Service != cfg.Name && sb.Entrypoint == "" && opts.Workers != nil {
+			if h := opts.Workers(sb.Service); h != nil {
+				if fetchers == nil {
+					fetchers = make(map[string]http.Handler)
+				}
+				fetchers[sb.Binding] = h
+				continue
+			}
+		}
 		if sb.Service != cfg.Name {
 			log.Warn("service binding to another Worker is not supported yet (cairn runs one Worker)", "binding", sb.Binding, "service", sb.Service)
 			unsupported[sb.Binding] = "a service binding to another Worker"
@@ -261,6 +355,14 @@ func Load(opts Options) (*App, error) {
 	host.SetCommitLog(guarded)
 	if obs.Objects != nil {
 		host.SetObserver(obs.Objects)
+	}
+	host.SetHistories(durable.Histories())
+	var held chan struct{}
+	if deferMigrations {
+		// A version loaded beside the one serving runs no object (not
+		// even an alarm) until it takes over (Server.Swap).
+		held = make(chan struct{})
+		host.WaitFor(held)
 	}
 	hosted := make(map[string]bool, len(opts.Classes))
 	for name, c := range opts.Classes {
@@ -277,21 +379,23 @@ func Load(opts Options) (*App, error) {
 	if err := host.EnableAlarms(filepath.Join(persist, cfg.Name, "alarms.sqlite"), cmp.Or(opts.AlarmRetry, 2*time.Second)); err != nil {
 		responses.Close()
 		host.Close()
-		closeEach(kvs)
+		releaseHeld(held)
+		closeKV(kvs)
 		closeEach(r2s)
-		d1s.Close()
+		closeD1()
 		durable.Close()
 		return nil, err
 	}
 	w, err := jsrt.New(jsrt.Config{
 		Name:           cfg.Name,
-		Code:           res.Code,
+		Code:           code,
 		Filename:       "worker.js", // at the project root, so source-map paths resolve
 		CPULimit:       cfg.CPULimit,
 		MemoryLimit:    cfg.MemoryLimit,
 		MaxMemory:      opts.MaxMemory,
 		Vars:           vars,
 		DurableObjects: bindings,
+		ForeignObjects: foreign,
 		HostedClasses:  hosted,
 		Services:       services,
 		KV:             kvBindings(kvs),
@@ -317,16 +421,20 @@ func Load(opts Options) (*App, error) {
 	if err != nil {
 		responses.Close()
 		host.Close()
-		closeEach(kvs)
+		releaseHeld(held)
+		closeKV(kvs)
 		closeEach(r2s)
-		d1s.Close()
+		closeD1()
 		durable.Close()
 		return nil, fmt.Errorf("%s: %w", relName(cfg.Dir, cfg.Main), err)
 	}
 	host.SetSockets(w.Sockets()) // Go objects' WebSockets close with the Worker's
-	inputs := append(slices.Clone(res.Inputs), file, filepath.Join(cfg.Dir, ".dev.vars"))
-	app := &App{Config: cfg, Worker: w, Host: host, KV: kvs, R2: r2s, KVAll: kv.NewCatalog(persist, cfg.Name), D1: d1s, durable: durable, Inputs: inputs,
-		Assets: static, persist: persist, cf: cf, log: log, cache: responses}
+	app := &App{Config: cfg, Worker: w, Host: host, KV: kvs, R2: r2s, KVAll: kv.NewCatalog(persist, cfg.Name), D1: d1s, durable: durable,
+		Assets: static, persist: persist, cf: cf, log: log, cache: responses, account: opts.Account, migrations: migrations, held: held,
+		acks: acks, dir: lock.dir}
+	if opts.Account != nil {
+		app.KVAll = opts.Account.KVCatalog()
+	}
 	if ownLocks {
 		app.locks = locks
 	}
@@ -341,31 +449,76 @@ func Load(opts Options) (*App, error) {
 // Close waits for requests in flight, stops the Worker, then closes the
 // objects and their storage.
 func (a *App) Close() error {
-	// Responses still streaming (an event stream never ends) end first,
+	_, err := a.close(0, false)
+	return err
+}
+
+// close closes the App as Close does, letting responses still streaming
+// run for up to drain before it ends them. With detach set, its
+// hibernatable WebSockets are taken out first (once requests in flight are
+// done, so that sockets they upgrade come too) and returned, open, for the
+// next App or process to adopt.
+func (a *App) close(drain time.Duration, detach bool) (*sockets.Moving, error) {
+	// Responses still streaming (an event stream never ends) end,
 	// truncated, or the wait below would last as long as they do.
-	a.Worker.EndStreams()
-	a.mu.Lock()
+	if drain <= 0 {
+		a.Worker.EndStreams()
+	}
+	locked := make(chan struct{})
+	go func() { a.mu.Lock(); close(locked) }()
+	if drain > 0 {
+		t := time.NewTimer(drain)
+		select {
+		case <-locked:
+		case <-t.C:
+			a.Worker.EndStreams()
+		}
+		t.Stop()
+	}
+	<-locked
 	defer a.mu.Unlock()
 	if a.closed {
-		return nil
+		return nil, nil
 	}
+	defer a.release() // the Host fails what it held back
 	a.closed = true
 	if a.stopCrons != nil {
 		a.stopCrons()
 	}
+	var moving *sockets.Moving
+	if detach {
+		ctx, cancel := context.WithTimeout(context.Background(), handoffTimeout)
+		moving = a.Worker.Sockets().Detach(ctx)
+		a.Worker.Drain(ctx) // the answers to the last messages leave before Close
+		cancel()
+	}
 	a.Worker.Close()
 	// The commit log last: closing waits for the syncs in flight.
-	err := errors.Join(a.Host.Close(), closeEach(a.KV), closeEach(a.R2), a.D1.Close(), a.cache.Close(), a.durable.Close())
+	closeD1, closeKV := a.D1.Close, closeEach[*kv.Namespace]
+	if a.account != nil { // the account's to close
+		closeD1, closeKV = func() error { return nil }, func(map[string]*kv.Namespace) error { return nil }
+	}
+	err := errors.Join(a.Host.Close(), closeKV(a.KV), closeEach(a.R2), closeD1(), a.cache.Close(), a.durable.Close())
 	if a.locks != nil {
 		err = errors.Join(err, a.locks.Close())
 	}
-	return err
+	return moving, err
 }
+
+// handoffTimeout bounds how long a hand-off waits for a hibernatable
+// socket's read loop to stop and its delivered messages to be handled;
+// a socket that takes longer is closed with 1012.
+const handoffTimeout = 10 * time.Second
 
 // serve handles one request unless the App is closed; it reports whether it did.
 // Static assets answer first unless the Worker comes first for the path.
 func (a *App) serve(rw http.ResponseWriter, r *http.Request, testScheduled bool) bool {
-	a.mu.RLock()
+	// A request that fails to take the lock found the App closing (Close
+	// waits for the lock): it goes to the App that replaced this one
+	// rather than wait for the close.
+	if !a.mu.TryRLock() {
+		return false
+	}
 	defer a.mu.RUnlock()
 	if a.closed {
 		return false
@@ -401,6 +554,8 @@ type Server struct {
 	// Observer, if set, is told about each request (metrics).
 	Observer Observer
 	ids      atomic.Uint64
+	deploys  *deployer           // see EnableDeploys; nil without
+	draining atomic.Pointer[App] // the previous App, closing in the background
 }
 
 // ServeHTTP hands the request to the current App. A request that races
@@ -434,6 +589,10 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		if app.serve(sw, r, s.TestScheduled) {
 			return
 		}
+		if s.app.Load() == app { // closed without a successor
+			http.Error(sw, "the Worker is shutting down", http.StatusServiceUnavailable)
+			return
+		}
 	}
 }
 
@@ -448,16 +607,58 @@ func (s *Server) Apps() []*App {
 	return nil
 }
 
-// Swap serves next from now on and closes the previous App.
-func (s *Server) Swap(next *App) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// Swap serves next from now on and closes the previous App, once its
+// requests in flight are done (responses still streaming are ended). next's
+// Durable Objects activate only once the previous App closed
+// (objects.Host.WaitFor): their events wait, not fail. The previous App's
+// hibernatable WebSockets move to next (a deploy or reload keeps them
+// connected; their next message wakes their object under next's code); its
+// other sockets close with 1012. Swap(nil) closes them all.
+func (s *Server) Swap(next *App) { <-s.swap(next, 0) }
+
+// swap is Swap, letting the previous App's streaming responses run for up
+// to drain; with a drain the previous App closes in the background (the
+// next swap, or shutdown, cuts that short). The channel is closed once the
+// previous App is.
+func (s *Server) swap(next *App, drain time.Duration) <-chan struct{} {
+	for !s.mu.TryLock() {
+		if d := s.draining.Load(); d != nil {
+			d.Worker.EndStreams()
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	closed := make(chan struct{})
+	release := func() {}
+	if next != nil {
+		release = next.holdObjects()
+	}
 	prev := s.app.Swap(next)
-	if prev != nil {
-		if err := prev.Close(); err != nil && s.Log != nil {
+	closePrev := func() {
+		defer close(closed)
+		defer s.mu.Unlock()
+		defer release()
+		if prev == nil {
+			return
+		}
+		moving, err := prev.close(drain, next != nil)
+		if err != nil && s.Log != nil {
 			s.Log.Error("close previous worker", "error", err)
 		}
+		if total := moving.Len(); total > 0 {
+			n := next.Worker.AdoptWebSockets(moving)
+			if s.Log != nil {
+				s.Log.Info("hibernatable WebSockets moved to the new version", "kept", n, "closed", total-n)
+			}
+		}
+		s.draining.CompareAndSwap(prev, nil)
 	}
+	if drain > 0 && prev != nil {
+		s.draining.Store(prev)
+		go closePrev()
+		return closed
+	}
+	closePrev()
+	return closed
 }
 
 // adminPorts returns the ports outbound fetch must not reach: the admin

@@ -83,6 +83,7 @@ func registerD1API(api *API, manager D1Manager, maxImportFile int64) {
 	api.Handle("POST "+base+"/{id}/raw", func(r *http.Request) (any, error) { return h.query(r, true) })
 	api.Handle("POST "+base+"/{id}/export", h.export)
 	api.Handle("POST "+base+"/{id}/import", h.importAction)
+	h.registerTimeTravel(api, base)
 	api.HandlePublic("GET "+base+"/{id}/files/{file}", h.signed(h.download))
 	api.HandlePublic("PUT "+base+"/{id}/files/{file}", h.signed(h.upload))
 }

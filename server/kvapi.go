@@ -351,6 +351,7 @@ func (it kvBulkItem) write() (kv.Write, error) {
 // envelope, for answers Cloudflare gives in another shape.
 func (a *API) handleRaw(pattern string, h http.HandlerFunc) {
 	method, path, _ := strings.Cut(pattern, " ")
+	a.routes = append(a.routes, method+" /client/v4"+path)
 	a.mux.HandleFunc(method+" /client/v4"+path, h)
 }
 

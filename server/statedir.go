@@ -47,6 +47,8 @@ type stateLock struct {
 
 	gone    atomic.Bool  // the directory was found deleted or replaced
 	checked atomic.Int64 // when it was last found in place, unix nanoseconds
+
+	hist *commit.Histories // the directory's history store, shared by reloads (history.go)
 }
 
 // lock takes the lock on dir (creating it if needed), or returns the one
@@ -112,6 +114,9 @@ func (l *StateLocks) Close() error {
 			// Emptied, not removed: removing could unlink a lock file
 			// another process has just opened.
 			_ = s.f.Truncate(0)
+		}
+		if s.hist != nil {
+			errs = append(errs, s.hist.Close())
 		}
 		errs = append(errs, s.f.Close())
 		delete(l.held, dir)

@@ -91,3 +91,6 @@ func TestStateGuardDeletedDirectory(t *testing.T) {
 		}
 	}
 }
+
+// Record keeps no record (commit.Log).
+func (l *countLog) Record(commit.Syncer, *commit.Record) error { return nil }

@@ -1,6 +1,7 @@
 package sockets
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -101,13 +102,34 @@ type Conn struct {
 	tags         []string
 	attachment   []byte
 	autoAt       time.Time
-	conn         *websocket.Conn
+	conn         wire
 	out          []frame
 	outBytes     int
 	finished     bool // no more frames are written (closed, failed or overflowed)
 	writing      bool // a writeLoop goroutine runs (only while frames wait: idle sockets cost no goroutine)
 	reading      bool // the read loop was started
 	protocol     string
+	// stopped is closed when the read loop returns; interrupted says it
+	// returned for a hand-off (Registry.Detach), the socket still open.
+	stopped     chan struct{}
+	interrupted bool
+	frozen      bool // Export: no writer starts; queued frames move with the socket
+}
+
+// wire is a WebSocket connection: coder/websocket's for client sockets and
+// accepted ones, frameConn for hibernatable ones, which can move.
+type wire interface {
+	Read(ctx context.Context) (websocket.MessageType, []byte, error)
+	Write(ctx context.Context, typ websocket.MessageType, p []byte) error
+	Close(code websocket.StatusCode, reason string) error
+	CloseNow() error
+}
+
+// registry returns the Registry c belongs to now (a hand-off changes it).
+func (c *Conn) registry() *Registry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.reg
 }
 
 // frame is a queued outgoing message, or a Close frame.
@@ -281,6 +303,23 @@ func (c *Conn) Upgrade(rw http.ResponseWriter, req *http.Request, header http.He
 		}
 		h[k] = vs
 	}
+	c.mu.Lock()
+	hib := c.hibernatable
+	c.mu.Unlock()
+	if hib {
+		// A hibernatable socket is framed by this package, so that it can
+		// move to the next App or process (Registry.Detach).
+		fc, err := acceptFrames(rw, req, header.Get("Sec-WebSocket-Protocol"), c.reg.maxMessage)
+		if err != nil {
+			c.reg.log.Warn("websocket upgrade failed", "error", err)
+			c.Fail()
+			return fmt.Errorf("sockets: upgrade: %w", err)
+		}
+		c.mu.Lock()
+		c.protocol = header.Get("Sec-WebSocket-Protocol")
+		c.mu.Unlock()
+		return c.attach(fc, true)
+	}
 	opts := &websocket.AcceptOptions{InsecureSkipVerify: true, CompressionMode: websocket.CompressionDisabled}
 	if p := header.Get("Sec-WebSocket-Protocol"); p != "" {
 		opts.Subprotocols = []string{p}
@@ -291,6 +330,7 @@ func (c *Conn) Upgrade(rw http.ResponseWriter, req *http.Request, header http.He
 		c.Fail()
 		return fmt.Errorf("sockets: upgrade: %w", err)
 	}
+	conn.SetReadLimit(c.reg.maxMessage)
 	return c.attach(conn, true)
 }
 
@@ -298,8 +338,7 @@ func (c *Conn) Upgrade(rw http.ResponseWriter, req *http.Request, header http.He
 // written, and the read loop starts now if read is set (else at Start).
 // Once the Registry is closing, conn is closed with 1012, c reported
 // closed (Fail) and ErrClosed returned.
-func (c *Conn) attach(conn *websocket.Conn, read bool) error {
-	conn.SetReadLimit(c.reg.maxMessage)
+func (c *Conn) attach(conn wire, read bool) error {
 	if !c.reg.add(c) {
 		_ = conn.Close(websocket.StatusServiceRestart, "Service restart")
 		c.Fail()
@@ -347,12 +386,15 @@ func (c *Conn) closeUnaccepted() {
 func (c *Conn) Start() {
 	c.mu.Lock()
 	start := c.conn != nil && !c.reading
+	var stopped chan struct{}
 	if start {
-		c.reading = true
+		c.reading, c.interrupted = true, false
+		stopped = make(chan struct{})
+		c.stopped = stopped
 	}
 	c.mu.Unlock()
 	if start {
-		go c.readLoop()
+		go c.readLoop(stopped)
 	}
 }
 
@@ -368,8 +410,9 @@ func (c *Conn) enqueue(f frame) {
 		c.finished = true
 		c.out, c.outBytes = nil, 0
 		conn := c.conn
+		log := c.reg.log
 		c.mu.Unlock()
-		c.reg.log.Warn("websocket send queue full; closing", "limit", sendQueueLimit)
+		log.Warn("websocket send queue full; closing", "limit", sendQueueLimit)
 		if conn != nil {
 			go func() { _ = conn.Close(websocket.StatusPolicyViolation, "send queue full: the peer is not reading") }()
 		}
@@ -386,7 +429,7 @@ func (c *Conn) enqueue(f frame) {
 
 // startWriter starts a writeLoop if frames wait and none runs. c.mu held.
 func (c *Conn) startWriter() {
-	if !c.writing && c.conn != nil && len(c.out) > 0 {
+	if !c.writing && !c.frozen && c.conn != nil && len(c.out) > 0 {
 		c.writing = true
 		go c.writeLoop()
 	}
@@ -396,12 +439,16 @@ func (c *Conn) startWriter() {
 // After a Close frame or a failed write it leaves writing set, so that no
 // writer starts again.
 func (c *Conn) writeLoop() {
-	ctx := c.reg.ctx
 	for {
 		c.mu.Lock()
+		ctx := c.reg.ctx
 		batch := c.out
 		c.out, c.outBytes = nil, 0
-		if len(batch) == 0 {
+		if len(batch) == 0 || c.frozen {
+			c.out = append(batch, c.out...)
+			for _, f := range c.out {
+				c.outBytes += len(f.data)
+			}
 			c.writing = false
 			c.mu.Unlock()
 			return
@@ -429,10 +476,21 @@ func (c *Conn) writeLoop() {
 
 // readLoop hands received messages to the Handler, answering the object's
 // auto-response itself, until the connection closes.
-func (c *Conn) readLoop() {
-	ctx := c.reg.ctx
+func (c *Conn) readLoop(stopped chan struct{}) {
+	defer close(stopped)
+	c.mu.Lock()
+	reg, h, conn, credits := c.reg, c.h, c.conn, c.credits
+	c.mu.Unlock()
+	ctx := reg.ctx
 	for {
-		typ, data, err := c.conn.Read(ctx)
+		typ, data, err := conn.Read(ctx)
+		if errors.Is(err, errInterrupted) {
+			// Registry.Detach: the socket moves on, open.
+			c.mu.Lock()
+			c.reading, c.interrupted = false, true
+			c.mu.Unlock()
+			return
+		}
 		if err != nil {
 			code, reason, clean := CodeAbnormal, reasonDisconnected, false
 			var ce websocket.CloseError
@@ -444,10 +502,10 @@ func (c *Conn) readLoop() {
 				}
 			case errors.Is(err, websocket.ErrMessageTooBig):
 				code, reason = CodeTooBig, "Message is too large"
-				c.h.OnError(reason)
+				h.OnError(reason)
 			}
-			c.reg.remove(c)
-			c.h.OnClose(code, reason, clean)
+			reg.remove(c)
+			h.OnClose(code, reason, clean)
 			return
 		}
 		if c.reg.obs != nil {
@@ -457,12 +515,12 @@ func (c *Conn) readLoop() {
 			continue
 		}
 		select {
-		case c.credits <- struct{}{}:
+		case credits <- struct{}{}:
 		case <-ctx.Done():
 			return
 		}
-		release := sync.OnceFunc(func() { <-c.credits })
-		if !c.h.OnMessage(data, typ == websocket.MessageText, release) {
+		release := sync.OnceFunc(func() { <-credits })
+		if !h.OnMessage(data, typ == websocket.MessageText, release) {
 			release()
 			return
 		}

@@ -234,38 +234,62 @@ func TestConnClose(t *testing.T) {
 			wantReason: "Durable Object reset",
 		},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			r := newTestRegistry(t)
-			url, conns := serve(t, r, nil)
-			client, s := dial(t, url, conns)
-			tc.end(client, s.c)
-			if tc.wantClient != -1 {
-				if tc.name == "Close after sends" {
-					if _, msg := read(t, client); msg != "last" {
-						t.Errorf("got %q before the close, want last", msg)
+		for _, hib := range []bool{false, true} {
+			t.Run(tc.name+framingName(hib), func(t *testing.T) {
+				r := newTestRegistry(t)
+				url, conns := serve(t, r, framing(r, hib))
+				client, s := dial(t, url, conns)
+				tc.end(client, s.c)
+				if tc.wantClient != -1 {
+					if tc.name == "Close after sends" {
+						if _, msg := read(t, client); msg != "last" {
+							t.Errorf("got %q before the close, want last", msg)
+						}
+					}
+					if code, reason := closeStatus(t, client); code != tc.wantClient || reason != tc.wantReason {
+						t.Errorf("client saw close %d %q, want %d %q", code, reason, tc.wantClient, tc.wantReason)
 					}
 				}
-				if code, reason := closeStatus(t, client); code != tc.wantClient || reason != tc.wantReason {
-					t.Errorf("client saw close %d %q, want %d %q", code, reason, tc.wantClient, tc.wantReason)
+				ev := s.h.next(t)
+				if tc.wantClient != -1 {
+					ev = event{kind: ev.kind}
 				}
-			}
-			ev := s.h.next(t)
-			if tc.wantClient != -1 {
-				ev = event{kind: ev.kind}
-			}
-			if ev != tc.want {
-				t.Errorf("Handler got %+v, want %+v", ev, tc.want)
-			}
-			s.h.none(t)
-		})
+				if ev != tc.want {
+					t.Errorf("Handler got %+v, want %+v", ev, tc.want)
+				}
+				s.h.none(t)
+			})
+		}
 	}
+}
+
+// framing returns a serve setup that makes the socket hibernatable (framed
+// by frameConn rather than coder/websocket) if hib is set.
+func framing(r *Registry, hib bool) func(*Conn, *recorder) {
+	if !hib {
+		return nil
+	}
+	return func(c *Conn, _ *recorder) { _ = r.Object("Obj", testID).AddHibernatable(c, nil) }
+}
+
+func framingName(hib bool) string {
+	if hib {
+		return " (hibernatable)"
+	}
+	return ""
 }
 
 // A peer that stops reading gets its socket closed with 1008; the queue
 // does not grow past its bound.
 func TestConnSendQueueBound(t *testing.T) {
+	for _, hib := range []bool{false, true} {
+		t.Run(framingName(hib), func(t *testing.T) { testSendQueueBound(t, hib) })
+	}
+}
+
+func testSendQueueBound(t *testing.T, hib bool) {
 	r := newTestRegistry(t)
-	url, conns := serve(t, r, nil)
+	url, conns := serve(t, r, framing(r, hib))
 	client, s := dial(t, url, conns)
 	client.SetReadLimit(2 << 20)
 	chunk := make([]byte, 1<<20)
@@ -301,10 +325,16 @@ func TestConnSendQueueBound(t *testing.T) {
 // A message over the limit closes the socket with 1009; the Handler hears
 // of an error, then of the close.
 func TestConnOversizedMessage(t *testing.T) {
+	for _, hib := range []bool{false, true} {
+		t.Run(framingName(hib), func(t *testing.T) { testOversizedMessage(t, hib) })
+	}
+}
+
+func testOversizedMessage(t *testing.T, hib bool) {
 	ctx, cancel := context.WithCancel(context.Background())
 	r := NewRegistry(ctx, Options{MaxMessage: 1024, Logger: quiet})
 	t.Cleanup(func() { r.CloseAll(); cancel() })
-	url, conns := serve(t, r, nil)
+	url, conns := serve(t, r, framing(r, hib))
 	client, s := dial(t, url, conns)
 	write(t, client, websocket.MessageText, strings.Repeat("x", 1024))
 	if ev := s.h.next(t); ev.kind != "message" || len(ev.data) != 1024 {

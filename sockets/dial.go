@@ -64,6 +64,7 @@ func (c *Conn) Dial(ctx context.Context, url string, opts DialOptions) (*http.Re
 	}
 	c.mu.Lock()
 	c.protocol = conn.Subprotocol()
+	conn.SetReadLimit(c.reg.maxMessage)
 	c.mu.Unlock()
 	if err := c.attach(conn, false); err != nil {
 		return nil, err
@@ -127,6 +128,7 @@ func (c *Conn) Connect(ctx context.Context, peer *Conn, header http.Header) erro
 	}
 	c.mu.Lock()
 	c.protocol = conn.Subprotocol()
+	conn.SetReadLimit(c.reg.maxMessage)
 	c.mu.Unlock()
 	return c.attach(conn, false)
 }

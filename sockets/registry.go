@@ -163,6 +163,7 @@ type Object struct {
 	key objKey
 
 	mu           sync.Mutex
+	name         string             // the object's name, if known (SetName)
 	sockets      map[*Conn]struct{} // hibernatable
 	accepted     int                // accepted otherwise, not left yet
 	autoReq      string

@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 
 	"github.com/mattn/go-sqlite3"
+
+	commitlog "github.com/cairn-dev/cairn/commit"
 )
 
 // Options configure a DB.
@@ -25,6 +27,11 @@ type Options struct {
 	// Scratch, if set, answers reads made before the file exists, instead of an
 	// in-memory database of the DB's own.
 	Scratch *Scratch
+	// History, with Log, keeps the object's history (history.go): each
+	// commit is handed to Log as a record (Log must keep records in this
+	// same store), and bookmarks name the states. Nil: no history.
+	History *commitlog.History
+	Log     commitlog.Log
 }
 
 // DB is the SQLite database of one Durable Object. It is used from one goroutine at a time
@@ -46,8 +53,9 @@ type DB struct {
 	kv      kvState          // whether _cf_KV exists
 	indexes map[string]int64 // table → number of indexes, for RowsWritten
 
-	trusted bool        // running this package's own SQL: the authorizer allows everything
-	pc      prepContext // what the authorizer saw while preparing the current user statement
+	trusted  bool        // running this package's own SQL: the authorizer allows everything
+	readOnly bool        // Inspect in read-only mode: a statement that writes is refused
+	pc       prepContext // what the authorizer saw while preparing the current user statement
 
 	savepoints int   // open savepoints (transactionSync, transaction), innermost last
 	maxPages   int64 // SetMaxPageCount's bound; 0: MaxSize
@@ -56,6 +64,11 @@ type DB struct {
 	closed bool
 
 	sync syncState
+
+	hist           *commitlog.History // see Options.History; nil: no history
+	commitLog      commitlog.Log
+	tail           *commitlog.WALTail // reads each commit's frames; nil until the file is open
+	restorePending bool               // RestoreOnNextOpen was called
 }
 
 // syncState is what Sync needs; it has its own lock because Sync runs on the commit
@@ -102,7 +115,11 @@ func Open(path string, opts Options) *DB {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &DB{path: path, log: log, scratch: opts.Scratch, stmts: map[string]*sqlite3.SQLiteStmt{}, indexes: map[string]int64{}}
+	db := &DB{path: path, log: log, scratch: opts.Scratch, stmts: map[string]*sqlite3.SQLiteStmt{}, indexes: map[string]int64{}}
+	if opts.History != nil && opts.Log != nil {
+		db.hist, db.commitLog = opts.History, opts.Log
+	}
+	return db
 }
 
 // InSavepoint reports whether a savepoint (transaction, transactionSync) is open, so a
@@ -144,6 +161,9 @@ func (db *DB) Commit() (bool, error) {
 		db.broken = err
 		return false, err
 	}
+	if wrote {
+		db.recordCommit()
+	}
 	if db.sync.checkpoint.Load() {
 		_ = db.checkpointWAL("PASSIVE") // a failure is kept: every later Sync returns it
 	}
@@ -159,6 +179,7 @@ func (db *DB) Commit() (bool, error) {
 // recording of its failure, which every later Sync then returns. It runs on the
 // object's thread, between commits.
 func (db *DB) checkpointWAL(mode string) error {
+	db.recordCommit() // nothing may be folded into the file unrecorded
 	s := &db.sync
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -406,7 +427,14 @@ func (db *DB) DeleteAll() error {
 	db.sync.mu.Lock()
 	db.sync.walSeen = false
 	db.sync.mu.Unlock()
-	return syncDir(filepath.Dir(db.path))
+	if err := syncDir(filepath.Dir(db.path)); err != nil {
+		return err
+	}
+	if db.hist != nil && db.tail != nil {
+		db.recordDeleted()
+		return db.hist.Sync()
+	}
+	return nil
 }
 
 func (db *DB) usable() error {
@@ -440,6 +468,32 @@ func (db *DB) fail(err error) error {
 // openFile opens the database file, creating it (and its directory) if create is set.
 // It reports false when there is no file and create is not set.
 func (db *DB) openFile(create bool) (bool, error) {
+	if db.conn != nil {
+		return true, nil
+	}
+	if db.hist != nil {
+		// A restore a crash interrupted is completed before the file is
+		// opened.
+		if err := db.hist.FinishRestore(db.path); err != nil {
+			return false, err
+		}
+	}
+	ok, err := db.openFileConn(create)
+	if !ok || err != nil || db.hist == nil {
+		return ok, err
+	}
+	if err := db.startHistory(); err != nil {
+		db.closeConns()
+		return false, fmt.Errorf("storage: history of %s: %w", db.path, err)
+	}
+	return true, nil
+}
+
+// openConnOnly opens the existing file without connecting its history.
+func (db *DB) openConnOnly() (bool, error) { return db.openFileConn(false) }
+
+// openFileConn is openFile without the history.
+func (db *DB) openFileConn(create bool) (bool, error) {
 	if db.conn != nil {
 		return true, nil
 	}
@@ -554,6 +608,9 @@ func (db *DB) closeConns() error {
 	if db.conn != nil {
 		errs = append(errs, db.closeConn(db.conn))
 		db.conn = nil
+	}
+	if db.tail != nil {
+		db.tail.Close() // the WAL's descriptor (history.go); reopened when needed
 	}
 	if db.mem != nil {
 		errs = append(errs, db.closeConn(db.mem))

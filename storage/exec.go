@@ -116,6 +116,10 @@ func (db *DB) prepareUser(query string) (st *sqlite3.SQLiteStmt, onFile bool, er
 	if st, err = db.prepare(conn, query); err != nil {
 		return nil, false, err
 	}
+	if db.readOnly && (!st.Readonly() || db.pc.pragmaSet) {
+		st.Close()
+		return nil, false, ErrReadOnly // before anything ran or a file was made
+	}
 	if !onFile && (!st.Readonly() || db.pc.pragmaSet) {
 		st.Close()
 		if _, err = db.openFile(true); err != nil {

@@ -79,7 +79,7 @@ its D1 REST API instead.`,
 	pf.StringVar(&f.remote, "remote", "", "work on a running cairn through its admin API at this URL (cairn dev --api-port)")
 	pf.StringVar(&f.apiToken, "api-token", "", "bearer token of the admin API (default $CAIRN_API_TOKEN)")
 	pf.StringVar(&f.account, "account", "local", "account id in the API's paths")
-	cmd.AddCommand(d1Create(f), d1List(f), d1Info(f), d1Delete(f), d1Execute(f), d1Export(f), d1Import(f), d1Migrations(f))
+	cmd.AddCommand(d1Create(f), d1List(f), d1Info(f), d1Delete(f), d1Execute(f), d1Export(f), d1Import(f), d1Migrations(f), d1TimeTravel(f))
 	return cmd
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/cairn-dev/cairn/jsrt"
 	"github.com/cairn-dev/cairn/metrics"
 	"github.com/cairn-dev/cairn/server"
+	"github.com/cairn-dev/cairn/sockets"
 )
 
 func newDevCommand() *cobra.Command {
@@ -45,15 +46,19 @@ func newDevCommand() *cobra.Command {
 		logFormat string
 		cfFile    string
 		noReqLog  bool
+		pidFile   string
 		maxMemory string
 		bodyMax   int64
+		history   bool
+		retention time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "dev [dir-or-config]",
 		Short: "Run a Worker project locally, reloading on source changes",
 		Long: `Run a Worker project (wrangler.jsonc, wrangler.json or wrangler.toml and its entry
 module) like "wrangler dev", with the state of its Durable Objects, D1 databases and KV
-namespaces kept on disk under --persist-to. --api-port also serves the admin REST API.`,
+namespaces kept on disk under --persist-to. --api-port also serves the admin REST API, the
+data studio (/studio/) and the API's OpenAPI document (/openapi.json).`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := "."
@@ -94,8 +99,12 @@ namespaces kept on disk under --persist-to. --api-port also serves the admin RES
 				debug.SetMemoryLimit(ceiling)
 			}
 			opts := server.Options{Config: path, PersistTo: persistTo, Vars: overrides, Logger: log, ObjectIdle: idle, AlarmRetry: retry, HibernateIdle: hibernate,
-				MaxWebSocketMessage: wsMax, CF: cf, MaxMemory: ceiling, MaxBodySize: bodyMax, AllowPrivateFetch: private, AdminAPIPort: apiPort}
-			l := listeners{worker: net.JoinHostPort(ip, strconv.Itoa(port)), apiToken: apiToken, testScheduled: testSched, noRequestLog: noReqLog}
+				MaxWebSocketMessage: wsMax, CF: cf, MaxMemory: ceiling, MaxBodySize: bodyMax, AllowPrivateFetch: private, AdminAPIPort: apiPort,
+				NoHistory: !history, HistoryRetention: retention}
+			if retention < 0 {
+				return fmt.Errorf("--history-retention must not be negative, got %s", retention)
+			}
+			l := listeners{worker: net.JoinHostPort(ip, strconv.Itoa(port)), apiToken: apiToken, testScheduled: testSched, noRequestLog: noReqLog, pidFile: pidFile}
 			if apiToken == "" {
 				l.apiToken = os.Getenv("CAIRN_API_TOKEN")
 			}
@@ -127,6 +136,9 @@ namespaces kept on disk under --persist-to. --api-port also serves the admin RES
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&cfFile, "cf", "", "JSON file of request.cf values to use instead of the defaults (country, colo, asn, timezone, …)")
 	f.BoolVar(&noReqLog, "no-request-log", false, "do not log a line per request")
+	f.StringVar(&pidFile, "pid-file", "", "write the pid of the serving process here (it changes on a SIGUSR2 upgrade; for systemd's PIDFile=)")
+	f.BoolVar(&history, "history", true, "keep the history of every commit (D1 Time Travel, Durable Object bookmarks) under the state directory's history/")
+	f.DurationVar(&retention, "history-retention", server.DefaultHistoryRetention, "how long the history is kept (e.g. 720h)")
 	return cmd
 }
 
@@ -174,6 +186,7 @@ type listeners struct {
 	apiToken      string
 	testScheduled bool
 	noRequestLog  bool
+	pidFile       string // written with the pid of the serving process (SIGUSR2 upgrades)
 }
 
 // readCF reads a --cf file: a JSON object of request.cf values.
@@ -198,6 +211,49 @@ func runDev(ctx context.Context, opts server.Options, addrs listeners, watch boo
 	if _, err := runBuild(ctx, opts.Config, cmd.ErrOrStderr()); err != nil {
 		return err
 	}
+	// Zero-downtime upgrades on SIGUSR2 (server/upgrade.go): listeners and
+	// hibernatable WebSockets pass to a new process of this binary.
+	up, err := server.NewUpgrader(server.UpgradeOptions{PIDFile: addrs.pidFile, Logger: log})
+	if err != nil {
+		log.Info("SIGUSR2 upgrades are off", "error", err)
+		up = nil
+	} else {
+		defer up.Stop()
+	}
+	upgraded := up != nil && up.HasParent()
+	if upgraded {
+		// The previous process serves until this one says it is ready:
+		// a project that does not build fails here, and it goes on.
+		if err := server.Check(opts); err != nil {
+			return err
+		}
+	}
+	listen := func(addr string) (net.Listener, error) {
+		if up != nil {
+			return up.Listen(addr)
+		}
+		return net.Listen("tcp", addr)
+	}
+	ln, err := listen(addrs.worker)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	defer ln.Close()
+	var aln net.Listener
+	if addrs.api != "" {
+		if aln, err = listen(addrs.api); err != nil {
+			return fmt.Errorf("listen (admin API): %w", err)
+		}
+		defer aln.Close()
+	}
+	var inherited *sockets.Moving
+	if upgraded {
+		// The previous process stops serving, closes its App and hands
+		// over its hibernatable WebSockets and the state directory.
+		if inherited, err = up.Ready(ctx); err != nil {
+			return err
+		}
+	}
 	// The state directory stays locked across reloads, until cairn exits.
 	opts.Locks = &server.StateLocks{}
 	defer opts.Locks.Close()
@@ -213,57 +269,105 @@ func runDev(ctx context.Context, opts server.Options, addrs listeners, watch boo
 	}
 	app, err := server.Load(opts)
 	if err != nil {
+		inherited.Close()
 		return err
 	}
 	srv.Swap(app)
 	defer srv.Swap(nil)
-
-	ln, err := net.Listen("tcp", addrs.worker)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+	if addrs.api != "" {
+		// cairn deploy to this admin API: a deployed version serves until
+		// the project's files change.
+		if err := srv.EnableDeploys(opts); err != nil {
+			return err
+		}
 	}
+	srv.Adopt(inherited)
+
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 2)
 	go func() { errc <- hs.Serve(ln) }()
-	if addrs.api != "" {
-		aln, err := net.Listen("tcp", addrs.api)
-		if err != nil {
-			hs.Close()
-			return fmt.Errorf("listen (admin API): %w", err)
-		}
-		api := srv.AdminAPI(addrs.apiToken)
+	var as *http.Server
+	if aln != nil {
+		// Prometheus metrics beside the admin API, under its rule for callers.
 		admin := http.NewServeMux()
-		admin.Handle("GET /metrics", api.Guard(metrics.Handler(reg, log)))
-		admin.Handle("/", api)
-		as := &http.Server{Handler: admin, ReadHeaderTimeout: 10 * time.Second}
+		admin.Handle("GET /metrics", srv.AdminAPI(addrs.apiToken).Guard(metrics.Handler(reg, log)))
+		admin.Handle("/", srv.AdminHandler(addrs.apiToken))
+		as = &http.Server{Handler: admin, ReadHeaderTimeout: 10 * time.Second}
 		defer as.Close()
 		go func() { errc <- as.Serve(aln) }()
 		fmt.Fprintf(cmd.OutOrStdout(), "Admin API on http://%s/client/v4\n", aln.Addr())
+		fmt.Fprintf(cmd.OutOrStdout(), "Data studio on http://%s/studio/\n", aln.Addr())
 	}
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	watchDone := make(chan struct{})
 	if watch {
 		// Watching starts before "Ready": a change made once the server
 		// is ready is seen.
 		watching := make(chan struct{})
-		go watchAndReload(ctx, srv, opts, cmd.ErrOrStderr(), watching)
+		go func() {
+			defer close(watchDone)
+			watchAndReload(watchCtx, srv, opts, cmd.ErrOrStderr(), watching)
+		}()
 		<-watching
+	} else {
+		close(watchDone)
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "Ready on http://%s (%s, started in %s)\n", ln.Addr(), app.Config.Name, time.Since(start).Round(time.Millisecond))
+	var upgrade <-chan struct{}
+	if up != nil {
+		if !upgraded {
+			if _, err := up.Ready(ctx); err != nil { // writes the pid file
+				return err
+			}
+		}
+		up.ListenForUpgrades(ctx)
+		upgrade = up.Exit()
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "Ready on http://%s (%s, started in %s, pid %d)\n", ln.Addr(), app.Config.Name, time.Since(start).Round(time.Millisecond), os.Getpid())
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
+	case <-upgrade:
+		// A new process is ready: it serves from now on.
+		stopWatch()
+		<-watchDone // no reload may load the project again
+		return handOff(srv, up, opts.Locks, log, hs, as)
 	}
 	log.Info("shutting down")
-	if app := srv.Current(); app != nil {
-		// Responses still streaming (an event stream may never end) end
-		// now, truncated, rather than hold the shutdown for its timeout.
-		app.Worker.EndStreams()
-	}
+	// Responses still streaming (an event stream may never end) end now,
+	// truncated, rather than hold the shutdown for its timeout.
+	srv.EndStreams()
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := hs.Shutdown(shutdown); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
+	return nil
+}
+
+// handOff ends this process's part in an upgrade: it stops accepting,
+// finishes the requests in flight, and hands the state directory and the
+// hibernatable WebSockets to the new process.
+func handOff(srv *server.Server, up *server.Upgrader, locks *server.StateLocks, log *slog.Logger, servers ...*http.Server) error {
+	log.Info("upgrade: the new process is ready; handing over")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if app := srv.Current(); app != nil {
+		app.Worker.EndStreams()
+	}
+	for _, hs := range servers {
+		if hs != nil {
+			if err := hs.Shutdown(ctx); err != nil {
+				log.Warn("upgrade: requests still in flight", "error", err)
+			}
+		}
+	}
+	n, err := up.HandOff(ctx, srv, locks)
+	if err != nil {
+		log.Error("upgrade: hand-off", "error", err)
+	}
+	log.Info("upgrade: handed over", "websockets", n)
 	return nil
 }
 
@@ -282,10 +386,12 @@ func watchAndReload(ctx context.Context, srv *server.Server, opts server.Options
 	}
 	defer w.Close()
 	var buildDirs, assetDirs []string
+	var loaded *server.App // the App last loaded from the files (a deploy may serve another)
 	watchInputs := func(app *server.App) {
 		if app == nil { // shut down already
 			return
 		}
+		loaded = app
 		for _, dir := range dirsOf(app.Inputs) {
 			_ = w.Add(dir)
 		}
@@ -319,7 +425,7 @@ func watchAndReload(ctx context.Context, srv *server.Server, opts server.Options
 			switch {
 			case under(buildDirs, ev.Name):
 				needBuild = true
-			case isInput(srv.Current(), ev.Name):
+			case isInput(loaded, ev.Name):
 				needReload = true
 			case under(assetDirs, ev.Name):
 				needAssets = true

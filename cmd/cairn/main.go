@@ -7,6 +7,8 @@
 //	cairn dev [dir-or-config] [--port 8787] [--ip 127.0.0.1] [--persist-to DIR] [--var KEY:VALUE]...
 //	          [--no-watch] [--object-idle 70s] [--hibernate-idle 10s] [--alarm-retry 2s]
 //	          [--websocket-max-message BYTES] [--max-body-size BYTES] [--api-port N [--api-token T]] [--private-fetch=false]
+//	cairn serve [--config cairn.toml] [--data-dir DIR] [--http ADDR] [--https ADDR --tls-cert F --tls-key F]
+//	            [--admin ADDR [--admin-token T]] [--shutdown-timeout 30s] [--log-format text|json]
 //	cairn objects list BINDING-OR-CLASS [--json] [--remote URL [--api-token T]]
 //	cairn kv namespace list
 //	cairn kv key list [--prefix P] (--binding NAME | --namespace-id ID)
@@ -27,6 +29,11 @@
 //	cairn d1 migrations create NAME MESSAGE
 //	cairn d1 migrations list NAME
 //	cairn d1 migrations apply NAME
+//	cairn deploy [dir-or-config] --to URL --token T [--message M]
+//	cairn versions list [--json] --remote URL --token T [-c DIR-OR-CONFIG | --name WORKER]
+//	cairn rollback [VERSION_ID] [--message M] --remote URL --token T [-c DIR-OR-CONFIG | --name WORKER]
+//	cairn backup --to DIR|s3://BUCKET/PREFIX [--remote URL [--api-token T]] [--endpoint URL]
+//	cairn restore --from DIR|s3://BUCKET/PREFIX [--force] [--endpoint URL]
 //	cairn version
 //	cairn completion bash|fish|powershell|zsh
 //	cairn help [command]
@@ -102,7 +109,8 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newDevCommand(), newKVCommand(), newR2Command(), newD1Command(), newObjectsCommand(), newVersionCommand())
+	root.AddCommand(newDevCommand(), newServeCommand(), newKVCommand(), newR2Command(), newD1Command(), newObjectsCommand(), newVersionCommand(),
+		newDeployCommand(), newVersionsCommand(), newRollbackCommand(), newBackupCommand(), newRestoreCommand())
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "cairn:", err)
 		os.Exit(1)

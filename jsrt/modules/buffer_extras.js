@@ -71,3 +71,17 @@ method("fill", function fill(value, offset = 0, end = this.length, encoding) {
   for (let i = offset, j = 0; i < end; i++, j = (j + 1) % bytes.length) this[i] = bytes[j];
   return this;
 }, true);
+
+// The module's size limits, as Node's (and workerd's) 64-bit values.
+const exportsOf = module.exports;
+const MAX_LENGTH = 2 ** 32;
+const MAX_STRING_LENGTH = 2 ** 29 - 24;
+for (const [name, value] of [
+  ["constants", Object.freeze({ MAX_LENGTH, MAX_STRING_LENGTH })],
+  ["kMaxLength", MAX_LENGTH],
+  ["kStringMaxLength", MAX_STRING_LENGTH],
+  ["INSPECT_MAX_BYTES", 50],
+]) {
+  if (exportsOf[name] === undefined) exportsOf[name] = value;
+}
+if (Buffer.poolSize === undefined) Buffer.poolSize = 8192;

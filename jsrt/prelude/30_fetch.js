@@ -680,10 +680,7 @@
     }
   }
 
-  let requestInit, requestSetCf;
-
-  // The abort state of incoming requests' signals (abortRequest).
-  const requestAborts = new WeakMap();
+  let requestInit, requestSetCf, requestIncoming, requestAbort;
 
   class Request extends Body {
     #url;
@@ -694,7 +691,21 @@
     #cf;
     #cfJSON; // request.cf as the server sent it: parsed when first read
     #fetcher = null;
+    // #abort is null for requests the script makes; for an incoming one, 0
+    // until its signal is read or the client goes away, then the state
+    // { ctl, aborted, reason } that links the two (abortRequest).
+    #abort = null;
     static {
+      requestIncoming = (r) => { r.#abort = 0; };
+      requestAbort = (r, reason) => {
+        if (r.#abort === null) return;
+        if (r.#abort === 0) r.#abort = { ctl: null, aborted: false, reason: undefined };
+        const a = r.#abort;
+        if (a.aborted) return;
+        a.aborted = true;
+        a.reason = reason;
+        if (a.ctl !== null) a.ctl.abort(reason);
+      };
       // requestInit fills a Request without the URL/option checks (wire).
       requestInit = (r, url, method, headers, body, signal) => {
         r.#url = url;
@@ -765,8 +776,9 @@
       if (this.#signal === null) {
         // Made when first asked for: most handlers never look.
         const ctl = new AbortController();
-        const a = requestAborts.get(this);
-        if (a !== undefined) {
+        if (this.#abort === 0) this.#abort = { ctl: null, aborted: false, reason: undefined };
+        const a = this.#abort;
+        if (a !== null) {
           a.ctl = ctl;
           if (a.aborted) ctl.abort(a.reason);
         }
@@ -929,18 +941,14 @@
     const r = new Request(internal);
     // request.cf of an incoming request: JSON from the server (jsrt.WithCF).
     if (typeof wire.cf === "string") requestSetCf(r, wire.cf); // parsed if read (request.cf)
-    requestAborts.set(r, { ctl: null, aborted: false, reason: undefined });
+    requestIncoming(r);
     return requestInit(r, String(wire.url), normalizeMethod(wire.method), headersSetGuard(headersFromWire(wire.headers)), wireBody(wire), null);
   };
 
   // abortRequest aborts the signal of an incoming request: Go calls it when
   // the client disconnects before the response is complete.
   cairn.abortRequest = function abortRequest(req, reason) {
-    const a = requestAborts.get(req);
-    if (a === undefined || a.aborted) return;
-    a.aborted = true;
-    a.reason = reason;
-    if (a.ctl !== null) a.ctl.abort(reason);
+    if (req instanceof Request) requestAbort(req, reason);
   };
 
   cairn.requestToWire = async function requestToWire(req) {

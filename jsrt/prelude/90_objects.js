@@ -276,6 +276,19 @@
     }
     sync() { return this.#native.sync(); }
 
+    // Point-in-time recovery: bookmarks name states of the storage, in
+    // order; onNextSessionRestoreBookmark restores one when the object next
+    // starts (ctx.abort() restarts it) and returns the bookmark undoing it.
+    async getCurrentBookmark() { return this.#native.getCurrentBookmark(); }
+    async getBookmarkForTime(timestamp) {
+      const ms = timestamp instanceof Date ? timestamp.getTime() : Number(timestamp);
+      if (!Number.isFinite(ms)) throw new TypeError("getBookmarkForTime() requires a Date or a number of milliseconds since the epoch");
+      return this.#native.getBookmarkForTime(Math.trunc(ms));
+    }
+    async onNextSessionRestoreBookmark(bookmark) {
+      if (typeof bookmark !== "string") throw new TypeError("onNextSessionRestoreBookmark() requires a bookmark string");
+      return this.#native.onNextSessionRestoreBookmark(bookmark);
+    }
     async getAlarm(options) { return this.#native.getAlarm(); }
     async setAlarm(scheduledTime, options) {
       const ms = scheduledTime instanceof Date ? scheduledTime.getTime() : Number(scheduledTime);

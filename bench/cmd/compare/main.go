@@ -37,7 +37,7 @@ func main() {
 		duration     = flag.Duration("duration", 5*time.Second, "measured time of each run")
 		warmup       = flag.Duration("warmup", time.Second, "unmeasured time before each run")
 		connList     = flag.String("conns", "1,16,64", "comma-separated connection counts")
-		runtimeList  = flag.String("runtimes", "cairn,workerd", "runtimes to compare")
+		runtimeList  = flag.String("runtimes", "cairn,workerd", "runtimes to compare (cairn-nohistory: cairn with --history=false)")
 		pin          = flag.Bool("pin", false, "pin each server to core 0 (taskset) and the load generator to core 1")
 		out          = flag.String("out", "", `JSON output file (default bench/results/DATE-HOST.json; "-" for none)`)
 		keep         = flag.Bool("keep", false, "keep the state directories and server logs of the run")
@@ -71,8 +71,8 @@ func run(scenarioList, connList, runtimeList, out string, duration, warmup time.
 	}
 	runtimes := splitList(runtimeList)
 	for _, r := range runtimes {
-		if r != "cairn" && r != "workerd" {
-			return fmt.Errorf("unknown runtime %q (want cairn, workerd)", r)
+		if r != "cairn" && r != "workerd" && r != cairnNoHistory {
+			return fmt.Errorf("unknown runtime %q (want cairn, workerd, %s)", r, cairnNoHistory)
 		}
 	}
 	root, err := repoRoot()
@@ -109,8 +109,11 @@ func run(scenarioList, connList, runtimeList, out string, duration, warmup time.
 	for _, name := range runtimes {
 		fmt.Fprintf(os.Stderr, "starting %s …\n", name)
 		var p prepared
-		if name == "cairn" {
+		if name == "cairn" || name == cairnNoHistory {
 			p, err = prepareCairn(ctx, root, work)
+			if name == cairnNoHistory {
+				p = withoutHistory(p)
+			}
 		} else {
 			p, err = prepareWorkerd(ctx, root, cache, work)
 		}
@@ -163,6 +166,7 @@ func run(scenarioList, connList, runtimeList, out string, duration, warmup time.
 					row.Status, row.Note = sk.Status, sk.Note
 				} else {
 					fmt.Fprintf(os.Stderr, "%-9s %3d conns  %-7s …", sc.Name, c, name)
+					cpu0, cpuErr := s.cpuTime()
 					res, err := load.Run(ctx, load.Options{
 						Conns: c, Duration: duration, Warmup: warmup,
 						URL: func(rng *rand.Rand) string { return s.Base + sc.Path(rng) },
@@ -170,8 +174,13 @@ func run(scenarioList, connList, runtimeList, out string, duration, warmup time.
 					if err != nil {
 						return err
 					}
-					fmt.Fprintf(os.Stderr, " %8.0f req/s  p50 %s  p99 %s  errors %d\n",
-						res.ReqPerSec, fmtDur(res.P50), fmtDur(res.P99), res.Errors)
+					if cpu1, err := s.cpuTime(); err == nil && cpuErr == nil && res.Requests > 0 {
+						// Warmup requests are not counted, their CPU is: a
+						// slight overestimate, the same for every runtime.
+						row.CPUPerReq = float64((cpu1 - cpu0).Microseconds()) / float64(res.Requests)
+					}
+					fmt.Fprintf(os.Stderr, " %8.0f req/s  p50 %s  p99 %s  errors %d  cpu %.0f µs/req\n",
+						res.ReqPerSec, fmtDur(res.P50), fmtDur(res.P99), res.Errors, row.CPUPerReq)
 					row.Status, row.Result = "ok", &res
 					if res.Requests == 0 {
 						row.Status, row.Note = "n/a", "no successful request: "+res.FirstError

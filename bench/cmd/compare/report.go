@@ -57,6 +57,9 @@ type cell struct {
 	Status   string       `json:"status"` // ok, n/a, skipped
 	Note     string       `json:"note,omitempty"`
 	Result   *load.Result `json:"result,omitempty"`
+	// CPUPerReq is the server's CPU time (user + system) per request, in
+	// microseconds, over the run and its warmup.
+	CPUPerReq float64 `json:"cpu_us_per_req,omitempty"`
 }
 
 // durability says what "acknowledged" means for each runtime's storage here.
@@ -64,7 +67,9 @@ var durability = map[string]string{
 	"cairn": "one SQLite file per object, WAL, synchronous=NORMAL plus group commit: a commit appends to the WAL " +
 		"without fsync, and a response leaves only once the commit log has synced the commit before it; commits " +
 		"arriving during a round share the next one (one sync of each file's WAL, or one syncfs of the state " +
-		"directory's file system when a round has 4 files or more); KV and D1 use the same commit log",
+		"directory's file system when a round has 4 files or more); KV and D1 use the same commit log; each " +
+		"commit is also a record of its pages in the history (segment files synced after the WAL in the same round)",
+	cairnNoHistory: "as cairn, with --history=false: no records, no history files",
 	"workerd": "localDisk: one SQLite file per object, journal_mode=WAL set by workerd, synchronous left at " +
 		"SQLite's default (FULL), fsync through workerd's VFS at each commit (seen with strace: about one fsync per write)",
 }
