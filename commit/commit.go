@@ -3,6 +3,7 @@ package commit
 import (
 	"errors"
 	"sync"
+	"time"
 )
 
 // ErrClosed is passed to done for a Submit made after the Log was closed.
@@ -48,6 +49,7 @@ type Local struct {
 	idle    *sync.Cond // signalled when a round ends with nothing pending
 
 	stats Stats
+	obs   Observer // see Observe; nil: none
 
 	histories *Histories          // see SetHistories
 	recorded  map[Syncer]*History // the history each file's records went to
@@ -56,6 +58,26 @@ type Local struct {
 type request struct {
 	f    Syncer
 	done func(error)
+	at   time.Time // when it was submitted, if an Observer wants to know
+}
+
+// Observer is told what a Local does, for metrics (package metrics
+// implements it). Its methods are called on the Local's goroutines, before
+// the round's waiters are told (so a commit acknowledged has been
+// counted), and must not block.
+type Observer interface {
+	// Round reports a round of group commit once its syncs are done.
+	Round(Round)
+}
+
+// Round describes one round of group commit.
+type Round struct {
+	Commits    int             // commits the round made durable (or failed): the group size
+	Files      int             // distinct files it synced
+	FileSystem bool            // the files were made durable by one sync of the file system
+	Failed     int             // commits whose sync failed
+	Took       time.Duration   // time spent syncing
+	Waits      []time.Duration // for each commit, time from Submit until it was durable; valid during the call only
 }
 
 // Stats counts the work of a Local, for benchmarks and metrics.
@@ -87,7 +109,11 @@ func (l *Local) Submit(f Syncer, done func(error)) {
 		return
 	}
 	l.stats.Submits++
-	l.pending = append(l.pending, request{f, done})
+	r := request{f: f, done: done}
+	if l.obs != nil {
+		r.at = time.Now()
+	}
+	l.pending = append(l.pending, r)
 	if l.running {
 		l.mu.Unlock()
 		return
@@ -97,9 +123,18 @@ func (l *Local) Submit(f Syncer, done func(error)) {
 	go l.rounds()
 }
 
+// Observe makes o see every round from now on. Call it before the first
+// Submit.
+func (l *Local) Observe(o Observer) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.obs = o
+}
+
 // rounds runs rounds until nothing is pending. Each round syncs every file
 // submitted before it started, once.
 func (l *Local) rounds() {
+	var waits []time.Duration // reused across rounds
 	for {
 		l.mu.Lock()
 		batch := l.pending
@@ -111,10 +146,27 @@ func (l *Local) rounds() {
 			return
 		}
 		l.stats.Rounds++
+		obs := l.obs
 		l.mu.Unlock()
 
-		errs := l.syncAll(batch)
+		start := time.Now()
+		errs, fsSync := l.syncAll(batch)
 		l.syncHistories(errs)
+		if obs != nil {
+			// Before the waiters are told: a commit acknowledged is counted.
+			now := time.Now()
+			failed := 0
+			waits = waits[:0]
+			for _, r := range batch {
+				if errs[r.f] != nil {
+					failed++
+				}
+				if !r.at.IsZero() { // submitted before Observe
+					waits = append(waits, now.Sub(r.at))
+				}
+			}
+			obs.Round(Round{Commits: len(batch), Files: len(errs), FileSystem: fsSync, Failed: failed, Took: now.Sub(start), Waits: waits})
+		}
 		for _, r := range batch {
 			r.done(errs[r.f])
 		}
@@ -123,8 +175,9 @@ func (l *Local) rounds() {
 
 // syncAll syncs each distinct file of batch once, up to l.parallel at a
 // time, and returns the errors by file. With a file system set, a round of
-// at least its minimum of files is one syncfs instead.
-func (l *Local) syncAll(batch []request) map[Syncer]error {
+// at least its minimum of files is one syncfs instead; fsSync reports
+// whether it was.
+func (l *Local) syncAll(batch []request) (errs map[Syncer]error, fsSync bool) {
 	files := make(map[Syncer]error, len(batch))
 	order := make([]Syncer, 0, len(batch))
 	for _, r := range batch {
@@ -138,7 +191,7 @@ func (l *Local) syncAll(batch []request) map[Syncer]error {
 			l.mu.Lock()
 			l.stats.FSSyncs++
 			l.mu.Unlock()
-			return files
+			return files, true
 		}
 		// Fall back to syncing each file, which reports errors per file.
 	}
@@ -147,7 +200,7 @@ func (l *Local) syncAll(batch []request) map[Syncer]error {
 	l.mu.Unlock()
 	if len(order) == 1 {
 		files[order[0]] = order[0].Sync()
-		return files
+		return files, false
 	}
 	var (
 		mu   sync.Mutex
@@ -171,7 +224,7 @@ func (l *Local) syncAll(batch []request) map[Syncer]error {
 	}
 	close(next)
 	wg.Wait()
-	return files
+	return files, false
 }
 
 // SyncFileSystem makes rounds that sync at least min files use one sync of

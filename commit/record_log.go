@@ -59,7 +59,8 @@ func (l *Local) syncHistories(errs map[Syncer]error) {
 	if len(hist) == 0 {
 		return
 	}
-	for h, err := range l.syncAll(hist) {
+	synced, _ := l.syncAll(hist)
+	for h, err := range synced {
 		if err != nil {
 			for _, f := range owner[h] {
 				errs[f] = err

@@ -96,14 +96,15 @@ func (i *instance) alarmHandler(retryCount int) func(done func(error)) {
 		return nil
 	}
 	return func(done func(error)) {
-		if tr := rt.trace; tr != nil { // the exception goes in the alarm's trace item
-			finish := done
-			done = func(err error) {
-				if err != nil {
+		finish := done
+		done = func(err error) {
+			if err != nil {
+				rt.w.exception("alarm")
+				if tr := rt.trace; tr != nil { // the exception goes in the alarm's trace item
 					traceError(tr, err)
 				}
-				finish(err)
 			}
+			finish(err)
 		}
 		info := rt.vm.NewObject()
 		_ = info.Set("retryCount", retryCount)

@@ -89,6 +89,9 @@ type runtime struct {
 	// attributes console lines have (worker, version, request, object).
 	// Loop goroutine only.
 	elog *slog.Logger
+	// cpu adds up the running time of that request's code (WithCPUTime),
+	// carried like request; nil: not measured.
+	cpu *CPUTime
 
 	// inflight holds the stateless requests this runtime has not answered
 	// yet (an object's are its gate's); when a task exceeds the CPU limit
@@ -133,12 +136,13 @@ func (rt *runtime) as(owner *instance, fn func()) func() {
 // object's input gate lets it in (objects.Gate.Continue). Call it on the
 // loop; wrap may be called anywhere.
 func (rt *runtime) continuation() (wrap func(fn func()) func()) {
-	owner, section, request, trace := rt.active, rt.section, rt.request, rt.trace
+	owner, section, request, trace, cpu := rt.active, rt.section, rt.request, rt.trace, rt.cpu
 	return func(fn func()) func() {
 		return rt.as(owner, func() {
-			prev, prevTrace := rt.request, rt.trace
-			rt.request, rt.trace = request, trace
-			defer func() { rt.request, rt.trace = prev, prevTrace }()
+			prev, prevTrace, prevCPU := rt.request, rt.trace, rt.cpu
+			rt.request, rt.trace, rt.cpu = request, trace, cpu
+			defer func() { rt.request, rt.trace, rt.cpu = prev, prevTrace, prevCPU }()
+			defer measure(cpu)()
 			if owner == nil {
 				fn()
 				return
@@ -204,6 +208,9 @@ func (rt *runtime) newVM() error {
 // in-memory state and uncommitted writes; each is constructed again on its
 // next event.
 func (rt *runtime) reset(cause error) {
+	if o := rt.w.cfg.Observer; o != nil {
+		o.Reset(resetCause(cause))
+	}
 	for fail := range rt.inflight {
 		(*fail)(cause)
 	}
@@ -417,6 +424,7 @@ func (rt *runtime) endTurn() {
 	}
 	for p := range rt.unhandled {
 		rt.elog.Error("Uncaught (in promise)", "error", rejection(p.Result()).Error())
+		rt.w.exception("promise")
 	}
 	clear(rt.unhandled)
 	for len(rt.dirty) > 0 { // an action released may use another gate
@@ -542,6 +550,7 @@ func (rt *runtime) reportError(msg string, err error) {
 	err = jsError(err)
 	rt.elog.Error(msg, "error", err.Error())
 	traceError(rt.trace, err)
+	rt.w.exception("listener")
 }
 
 // jsError turns a goja exception into a *ScriptError carrying the JS

@@ -85,6 +85,9 @@ func (w *Worker) Scheduled(ctx context.Context, cron string, at time.Time) (err 
 	}
 	select {
 	case err := <-ch:
+		if err != nil && !errors.Is(err, ErrNoScheduled) {
+			w.exception("scheduled")
+		}
 		return err
 	case <-ctx.Done():
 		return ctx.Err()

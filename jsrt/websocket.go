@@ -422,6 +422,7 @@ func (c *wsConn) callHandler(name string, args ...goja.Value) {
 		err = jsError(err)
 		rt.elog.Error("Durable Object "+name+" threw", "error", err.Error())
 		tr.Finish(traceError(tr, err), 0)
+		rt.w.exception("object")
 		return
 	}
 	settled, timer := false, 0
@@ -448,6 +449,7 @@ func (c *wsConn) callHandler(name string, args ...goja.Value) {
 		}
 		rt.log.Error("Durable Object "+name+" threw", "class", o.class, "id", o.obj.ID.String(), "error", err.Error())
 		tr.Finish(traceError(tr, err), 0)
+		rt.w.exception("object")
 	})
 }
 

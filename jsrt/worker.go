@@ -101,6 +101,10 @@ type Config struct {
 	// CompatibilityFlags are the config's compatibility_flags; Worker code
 	// reads them as Cloudflare.compatibilityFlags.
 	CompatibilityFlags []string
+	// Observer, if set, is told about uncaught exceptions and runtime
+	// resets (metrics); SocketObserver about WebSocket traffic.
+	Observer       Observer
+	SocketObserver sockets.Observer
 }
 
 // Worker runs one Worker script on a pool of runtimes. It serves HTTP
@@ -184,7 +188,7 @@ func New(cfg Config) (*Worker, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &Worker{cfg: cfg, log: cfg.Logger, program: prog, seed: maphash.MakeSeed(), ctx: ctx, cancel: cancel, durable: cfg.Commit}
 	w.streamsEnded, w.endStreams = context.WithCancel(ctx)
-	w.sockets = sockets.NewRegistry(ctx, sockets.Options{MaxMessage: cfg.MaxWebSocketMessage, Logger: cfg.Logger})
+	w.sockets = sockets.NewRegistry(ctx, sockets.Options{MaxMessage: cfg.MaxWebSocketMessage, Logger: cfg.Logger, Observer: cfg.SocketObserver})
 	if w.durable == nil {
 		w.durable, w.ownLog = commit.NewLocal(0), true
 	}
@@ -390,6 +394,7 @@ func (w *Worker) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		if tw, ok := rw.(*traceWriter); ok {
 			tw.failed = traceError(traceFrom(r.Context()), err)
 		}
+		w.exception("fetch")
 		http.Error(rw, "Worker threw exception", http.StatusInternalServerError)
 		return
 	}
@@ -561,6 +566,7 @@ func (rt *runtime) newExecutionContext() *goja.Object {
 				err := rejection(reason)
 				rt.elog.Error("waitUntil promise rejected", "error", err.Error())
 				traceError(rt.trace, err)
+				rt.w.exception("waitUntil")
 			})
 		})
 		_ = proto.Set("passThroughOnException", func() {})
@@ -610,6 +616,12 @@ func (rt *runtime) serve(ctx context.Context, req *http.Request, owner *instance
 			prev := rt.trace
 			rt.trace = t
 			defer func() { rt.trace = prev }()
+		}
+		if c := cpuTimeOf(req.Context()); c != nil {
+			prev := rt.cpu
+			rt.cpu = c
+			defer measure(c)()
+			defer func() { rt.cpu = prev }()
 		}
 		jsReq, err := rt.requestFromWire(goja.Undefined(), rt.requestWire(req))
 		if err != nil {
@@ -679,6 +691,7 @@ func (rt *runtime) serve(ctx context.Context, req *http.Request, owner *instance
 					if err != nil {
 						rt.log.Error("Durable Object threw", "class", owner.class, "id", owner.obj.ID.String(), "name", owner.obj.Name,
 							"worker", rt.w.cfg.Name, "version", rt.w.cfg.Version, "request", RequestID(req.Context()), "error", err.Error())
+						rt.w.exception("object")
 					}
 					owner.gate.Hold(false, func(commitErr error) {
 						if commitErr != nil {

@@ -282,6 +282,9 @@ func (s *alarmScheduler) run() {
 // fire delivers one alarm and schedules what follows: nothing, the next
 // alarm the object set, or a retry.
 func (s *alarmScheduler) fire(e *alarmEntry) {
+	if obs := s.h.observer(); obs != nil {
+		obs.AlarmFired(e.key.class, time.Since(e.at))
+	}
 	done := make(chan AlarmResult, 1)
 	s.h.deliverAlarm(e.key, e.name, e.sched, e.retry, func(r AlarmResult) { done <- r })
 	var r AlarmResult

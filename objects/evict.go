@@ -172,6 +172,13 @@ func (h *Host) finishEviction(k key, o *Object, done chan struct{}, evicted bool
 		if err := o.Storage.Close(); err != nil {
 			h.log.Error("close evicted object", "class", o.Class, "id", o.ID.String(), "error", err)
 		}
+		if obs := h.observer(); obs != nil {
+			hib := 0
+			if reg := o.sockets; reg != nil {
+				hib, _ = reg.Counts(o.Class, o.ID)
+			}
+			obs.Evicted(o.Class, hib > 0)
+		}
 	}
 	h.mu.Lock()
 	if !evicted {

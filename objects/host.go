@@ -105,6 +105,7 @@ type Host struct {
 	alarms   *alarmScheduler // nil until EnableAlarms
 
 	hibernateIdle time.Duration
+	obs           Observer // see SetObserver; nil: none
 
 	durable commit.Log    // see SetCommitLog
 	ownLog  *commit.Local // the log the Host made, if it made one; Close closes it
@@ -315,6 +316,9 @@ func (h *Host) activateLocked(class string, id ID, name string) (*Object, error)
 	o.activity.touch()
 	h.live[k] = o
 	h.overLimit()
+	if h.obs != nil {
+		h.obs.Activated(class)
+	}
 	return o, nil
 }
 

@@ -200,6 +200,20 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.mux.ServeHTTP(w, r)
 }
 
+// Guard returns h behind the API's rule for callers (see Authorize): with
+// a token, requests must present it; without one, only local clients are
+// served. A refused request gets the v4 error envelope (401 or 403). The
+// admin address serves /metrics this way.
+func (a *API) Guard(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := a.Authorize(r); err != nil {
+			WriteAPIError(w, err)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
 // APIError is an error answered in the v4 envelope with an HTTP status.
 type APIError struct {
 	Status  int    `json:"-"`

@@ -85,6 +85,9 @@ type Options struct {
 	// AdminAPIPort is the port of cairn's admin API (0: none). The
 	// Worker's outbound fetch may never reach it on this machine.
 	AdminAPIPort int
+	// Observer, if set, gets the App's commits, objects, exceptions and
+	// WebSocket traffic (metrics).
+	Observer Observer
 	// Workers finds the other Workers of the same process by name (cairn
 	// serve), for service bindings to them: env.SVC.fetch(request) goes to
 	// the Worker's handler (fetch only; RPC is not served yet). nil, or a
@@ -127,6 +130,7 @@ type App struct {
 	Inputs  []string                 // source files, for the reload watcher
 	// Assets serves the config's static assets; nil without.
 	Assets    *assets.Handler
+	persist   string       // the state directory
 	cf        string       // request.cf as JSON
 	cache     *cache.Store // the Cache API's responses
 	stopCrons func()       // stops the cron triggers; nil without
@@ -255,6 +259,13 @@ func load(opts Options, cfg *config.Config, code string, deferMigrations bool) (
 	// One commit log for the Worker's objects, KV namespaces and D1
 	// databases: their commits share fsyncs.
 	durable := commit.NewLocal(0)
+	var obs WorkerObservers
+	if opts.Observer != nil {
+		obs = opts.Observer.Worker(cfg.Name)
+	}
+	if obs.Commit != nil {
+		durable.Observe(obs.Commit)
+	}
 	if err := durable.SyncFileSystem(persist, syncFSMin); err != nil {
 		return nil, fmt.Errorf("state directory %s: %w", persist, err)
 	}
@@ -345,6 +356,9 @@ func load(opts Options, cfg *config.Config, code string, deferMigrations bool) (
 	}
 	host := objects.NewHost(catalog, log)
 	host.SetCommitLog(guarded)
+	if obs.Objects != nil {
+		host.SetObserver(obs.Objects)
+	}
 	host.SetHistories(durable.Histories())
 	var held chan struct{}
 	if deferMigrations {
@@ -409,6 +423,8 @@ func load(opts Options, cfg *config.Config, code string, deferMigrations bool) (
 		MaxWebSocketMessage: opts.MaxWebSocketMessage,
 		MaxBodySize:         opts.MaxBodySize,
 		CompatibilityFlags:  cfg.CompatibilityFlags,
+		Observer:            obs.JS,
+		SocketObserver:      obs.Sockets,
 	})
 	if err != nil {
 		responses.Close()
@@ -422,7 +438,7 @@ func load(opts Options, cfg *config.Config, code string, deferMigrations bool) (
 	}
 	host.SetSockets(w.Sockets()) // Go objects' WebSockets close with the Worker's
 	app := &App{Config: cfg, Version: version, Worker: w, Host: host, KV: kvs, R2: r2s, KVAll: kv.NewCatalog(persist, cfg.Name), D1: d1s, durable: durable,
-		Assets: static, cf: cf, log: log, cache: responses, account: opts.Account, migrations: migrations, held: held,
+		Assets: static, persist: persist, cf: cf, log: log, cache: responses, account: opts.Account, migrations: migrations, held: held,
 		acks: acks, dir: lock.dir}
 	if opts.Account != nil {
 		app.KVAll = opts.Account.KVCatalog()
@@ -543,11 +559,13 @@ type Server struct {
 	TestScheduled bool
 	// NoRequestLog turns off the log line per request.
 	NoRequestLog bool
-	ids          atomic.Uint64
-	deploys      *deployer           // see EnableDeploys; nil without
-	draining     atomic.Pointer[App] // the previous App, closing in the background
-	tails        *tail.Hub           // live logs (Tails)
-	tailsOnce    sync.Once
+	// Observer, if set, is told about each request (metrics).
+	Observer  Observer
+	ids       atomic.Uint64
+	deploys   *deployer           // see EnableDeploys; nil without
+	draining  atomic.Pointer[App] // the previous App, closing in the background
+	tails     *tail.Hub           // live logs (Tails)
+	tailsOnce sync.Once
 }
 
 // ServeHTTP hands the request to the current App. A request that races
@@ -555,15 +573,29 @@ type Server struct {
 func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	id := strconv.FormatUint(s.ids.Add(1), 10)
-	r = r.WithContext(jsrt.WithRequestID(r.Context(), id))
+	ctx := jsrt.WithRequestID(r.Context(), id)
+	var cpu *jsrt.CPUTime
+	if s.Observer != nil {
+		cpu = new(jsrt.CPUTime)
+		ctx = jsrt.WithCPUTime(ctx, cpu)
+	}
+	r = r.WithContext(ctx)
 	sw := &statusWriter{ResponseWriter: rw}
-	defer func() { s.logRequest(r, id, sw.status, time.Since(start)) }()
+	var worker string
+	defer func() {
+		took := time.Since(start)
+		s.logRequest(r, id, sw.status, took)
+		if s.Observer != nil {
+			s.Observer.Request(worker, routeOf(ctx), cmp.Or(sw.status, 499), took, cpu.Load())
+		}
+	}()
 	for {
 		app := s.app.Load()
 		if app == nil {
 			http.Error(sw, "no Worker loaded", http.StatusServiceUnavailable)
 			return
 		}
+		worker = app.Config.Name
 		if app.serve(sw, r, s.TestScheduled) {
 			return
 		}
@@ -576,6 +608,14 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 
 // Current returns the App being served.
 func (s *Server) Current() *App { return s.app.Load() }
+
+// Apps returns the Apps being served (none or one), for metrics.
+func (s *Server) Apps() []*App {
+	if a := s.app.Load(); a != nil {
+		return []*App{a}
+	}
+	return nil
+}
 
 // Swap serves next from now on and closes the previous App, once its
 // requests in flight are done (responses still streaming are ended). next's

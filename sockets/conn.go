@@ -460,6 +460,9 @@ func (c *Conn) writeLoop() {
 				_ = conn.Close(f.code, f.reason)
 				return
 			}
+			if c.reg.obs != nil {
+				c.reg.obs.Message(false, len(f.data))
+			}
 			if err := conn.Write(ctx, f.typ, f.data); err != nil {
 				c.mu.Lock()
 				c.finished = true
@@ -504,6 +507,9 @@ func (c *Conn) readLoop(stopped chan struct{}) {
 			reg.remove(c)
 			h.OnClose(code, reason, clean)
 			return
+		}
+		if c.reg.obs != nil {
+			c.reg.obs.Message(true, len(data))
 		}
 		if typ == websocket.MessageText && c.autoRespond(data) {
 			continue

@@ -23,6 +23,8 @@ type Options struct {
 	// closed, so that a socket nobody takes does not stay open. Default
 	// DefaultAcceptTimeout.
 	AcceptTimeout time.Duration
+	// Observer, if set, is told about connections and messages (metrics).
+	Observer Observer
 }
 
 // DefaultAcceptTimeout is Options.AcceptTimeout unless set.
@@ -37,6 +39,7 @@ type Registry struct {
 	log        *slog.Logger
 	maxMessage int64
 	acceptWait time.Duration
+	obs        Observer      // nil: none
 	seq        atomic.Uint64 // acceptance order of hibernatable sockets
 
 	mu      sync.Mutex
@@ -63,7 +66,7 @@ func NewRegistry(ctx context.Context, opts Options) *Registry {
 	if opts.AcceptTimeout <= 0 {
 		opts.AcceptTimeout = DefaultAcceptTimeout
 	}
-	return &Registry{ctx: ctx, log: opts.Logger, maxMessage: opts.MaxMessage, acceptWait: opts.AcceptTimeout}
+	return &Registry{ctx: ctx, log: opts.Logger, maxMessage: opts.MaxMessage, acceptWait: opts.AcceptTimeout, obs: opts.Observer}
 }
 
 // add registers a connected socket; false once the Registry is closing.
@@ -77,6 +80,9 @@ func (r *Registry) add(c *Conn) bool {
 		r.all = make(map[*Conn]struct{})
 	}
 	r.all[c] = struct{}{}
+	if r.obs != nil {
+		r.obs.Connected()
+	}
 	return true
 }
 

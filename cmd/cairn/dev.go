@@ -19,9 +19,11 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"github.com/cairn-dev/cairn/jsrt"
+	"github.com/cairn-dev/cairn/metrics"
 	"github.com/cairn-dev/cairn/server"
 	"github.com/cairn-dev/cairn/sockets"
 )
@@ -255,12 +257,21 @@ func runDev(ctx context.Context, opts server.Options, addrs listeners, watch boo
 	// The state directory stays locked across reloads, until cairn exits.
 	opts.Locks = &server.StateLocks{}
 	defer opts.Locks.Close()
+	srv := &server.Server{Log: log, TestScheduled: addrs.testScheduled, NoRequestLog: addrs.noRequestLog}
+	// Metrics, served on the admin address: one registry for the process.
+	reg := prometheus.NewRegistry()
+	if addrs.api != "" {
+		m, err := metrics.New(reg, srv.Apps, log)
+		if err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
+		opts.Observer, srv.Observer = m, m
+	}
 	app, err := server.Load(opts)
 	if err != nil {
 		inherited.Close()
 		return err
 	}
-	srv := &server.Server{Log: log, TestScheduled: addrs.testScheduled, NoRequestLog: addrs.noRequestLog}
 	srv.Swap(app)
 	defer srv.Swap(nil)
 	if addrs.api != "" {
@@ -277,7 +288,11 @@ func runDev(ctx context.Context, opts server.Options, addrs listeners, watch boo
 	go func() { errc <- hs.Serve(ln) }()
 	var as *http.Server
 	if aln != nil {
-		as = &http.Server{Handler: srv.AdminHandler(addrs.apiToken), ReadHeaderTimeout: 10 * time.Second}
+		// Prometheus metrics beside the admin API, under its rule for callers.
+		admin := http.NewServeMux()
+		admin.Handle("GET /metrics", srv.AdminAPI(addrs.apiToken).Guard(metrics.Handler(reg, log)))
+		admin.Handle("/", srv.AdminHandler(addrs.apiToken))
+		as = &http.Server{Handler: admin, ReadHeaderTimeout: 10 * time.Second}
 		defer as.Close()
 		go func() { errc <- as.Serve(aln) }()
 		fmt.Fprintf(cmd.OutOrStdout(), "Admin API on http://%s/client/v4\n", aln.Addr())

@@ -18,9 +18,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"github.com/cairn-dev/cairn/config"
+	"github.com/cairn-dev/cairn/metrics"
 	"github.com/cairn-dev/cairn/server"
 	"github.com/cairn-dev/cairn/versions"
 )
@@ -245,6 +247,23 @@ func runServe(ctx context.Context, sc *config.Serve, stdout, stderr io.Writer) e
 		_, p, _ := net.SplitHostPort(sc.Admin)
 		adminPort, _ = strconv.Atoi(p)
 	}
+	// Metrics, served on the admin address: one registry for the process.
+	reg := prometheus.NewRegistry()
+	var observer *metrics.Metrics
+	if sc.Admin != "" {
+		apps := func() []*server.App {
+			var out []*server.App
+			for _, name := range fleet.Names() {
+				if a := fleet.Server(name).Current(); a != nil {
+					out = append(out, a)
+				}
+			}
+			return out
+		}
+		if observer, err = metrics.New(reg, apps, log); err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
+	}
 	for _, w := range workers {
 		wlog := log.With("worker", w.name)
 		if len(router.Patterns(w.name)) == 0 {
@@ -263,6 +282,10 @@ func runServe(ctx context.Context, sc *config.Serve, stdout, stderr io.Writer) e
 			Workers:      fleet.Handler,
 			ObjectHosts:  fleet.ObjectHost,
 			Account:      account,
+		}
+		if observer != nil {
+			opts.Observer = observer
+			fleet.Server(w.name).Observer = observer
 		}
 		// The version deployed last (cairn deploy) if any, else the
 		// Worker's project as its config names it.
@@ -324,7 +347,11 @@ func runServe(ctx context.Context, sc *config.Serve, stdout, stderr io.Writer) e
 	}
 	var admin *http.Server
 	if sc.Admin != "" {
-		addr, hs, err := serveOn(sc.Admin, fleet.AdminAPI(sc.AdminToken))
+		// Prometheus metrics beside the admin API, under its rule for callers.
+		adminMux := http.NewServeMux()
+		adminMux.Handle("GET /metrics", server.NewAPI(sc.AdminToken).Guard(metrics.Handler(reg, log)))
+		adminMux.Handle("/", fleet.AdminAPI(sc.AdminToken))
+		addr, hs, err := serveOn(sc.Admin, adminMux)
 		if err != nil {
 			return err
 		}
