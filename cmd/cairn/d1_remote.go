@@ -70,38 +70,7 @@ func (r *remoteD1) resolve(name string) (id, migrations string) {
 
 // call sends a request and decodes the envelope's result into out.
 func (r *remoteD1) call(ctx context.Context, method, path string, body io.Reader, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, r.base+path, body)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if r.token != "" {
-		req.Header.Set("Authorization", "Bearer "+r.token)
-	}
-	resp, err := r.client.Do(req)
-	if err != nil {
-		return fmt.Errorf("D1 REST API: %w", err)
-	}
-	defer resp.Body.Close()
-	var env struct {
-		Success bool              `json:"success"`
-		Errors  []server.APIError `json:"errors"`
-		Result  json.RawMessage   `json:"result"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&env); err != nil {
-		return fmt.Errorf("D1 REST API: %s %s: status %d, not a v4 envelope", method, path, resp.StatusCode)
-	}
-	if !env.Success {
-		msgs := make([]string, len(env.Errors))
-		for i, e := range env.Errors {
-			msgs[i] = fmt.Sprintf("%s [code %d]", e.Message, e.Code)
-		}
-		return fmt.Errorf("D1 REST API: %s", strings.Join(msgs, "; "))
-	}
-	if out != nil {
-		return json.Unmarshal(env.Result, out)
-	}
-	return nil
+	return callV4(ctx, r.client, "D1 REST API", method, r.base+path, r.token, "application/json", body, out)
 }
 
 func jsonBody(v any) io.Reader {

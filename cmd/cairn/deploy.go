@@ -236,40 +236,7 @@ func (f *remoteFlags) client(name string) (*adminClient, error) {
 
 // call sends a request and decodes the envelope's result into out.
 func (c *adminClient) call(ctx context.Context, method, path, contentType string, body io.Reader, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
-	if err != nil {
-		return err
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	resp, err := c.client.Do(req)
-	if err != nil {
-		return fmt.Errorf("admin API: %w", err)
-	}
-	defer resp.Body.Close()
-	var env struct {
-		Success bool              `json:"success"`
-		Errors  []server.APIError `json:"errors"`
-		Result  json.RawMessage   `json:"result"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&env); err != nil {
-		return fmt.Errorf("admin API: %s %s: status %d, not a v4 envelope", method, c.base+path, resp.StatusCode)
-	}
-	if !env.Success {
-		msgs := make([]string, len(env.Errors))
-		for i, e := range env.Errors {
-			msgs[i] = fmt.Sprintf("%s [code %d]", e.Message, e.Code)
-		}
-		return fmt.Errorf("admin API (%d): %s", resp.StatusCode, strings.Join(msgs, "; "))
-	}
-	if out != nil {
-		return json.Unmarshal(env.Result, out)
-	}
-	return nil
+	return callV4(ctx, c.client, "admin API", method, c.base+path, c.token, contentType, body, out)
 }
 
 // apiVersion and apiDeployment are the API's version and deployment.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,7 +16,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cairn-dev/cairn/config"
-	"github.com/cairn-dev/cairn/server"
 	"github.com/cairn-dev/cairn/tail"
 )
 
@@ -205,38 +203,7 @@ func runTail(ctx context.Context, f tailFlags, worker string, out, errOut io.Wri
 
 // tailAPI calls the admin API and decodes the envelope's result into out.
 func tailAPI(ctx context.Context, method, u, token string, body []byte, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("admin API: %w", err)
-	}
-	defer resp.Body.Close()
-	var env struct {
-		Success bool              `json:"success"`
-		Errors  []server.APIError `json:"errors"`
-		Result  json.RawMessage   `json:"result"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&env); err != nil {
-		return fmt.Errorf("admin API: %s %s: status %d, not a v4 envelope", method, u, resp.StatusCode)
-	}
-	if !env.Success {
-		msgs := make([]string, len(env.Errors))
-		for i, e := range env.Errors {
-			msgs[i] = fmt.Sprintf("%s [code %d]", e.Message, e.Code)
-		}
-		return errors.New("admin API: " + strings.Join(msgs, "; "))
-	}
-	if out != nil {
-		return json.Unmarshal(env.Result, out)
-	}
-	return nil
+	return callV4(ctx, http.DefaultClient, "admin API", method, u, token, "application/json", bytes.NewReader(body), out)
 }
 
 // printItem writes a trace item as wrangler tail's pretty format does: a
