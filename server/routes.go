@@ -150,6 +150,14 @@ func compareRoutes(a, b route) int {
 // Host header (a port is ignored) and the URL's path with its query
 // string ("/a/b?c=d"). ok is false when no route matches.
 func (r *Router) Match(scheme, hostport, pathQuery string) (worker string, ok bool) {
+	worker, _, ok = r.Route(scheme, hostport, pathQuery)
+	return worker, ok
+}
+
+// Route is Match, also returning the pattern that matched as the config
+// wrote it ("" for the fallback Worker of a single-Worker server): the
+// route label of the request's metrics.
+func (r *Router) Route(scheme, hostport, pathQuery string) (worker, pattern string, ok bool) {
 	host := hostport
 	if h, _, err := net.SplitHostPort(hostport); err == nil {
 		host = h
@@ -168,12 +176,12 @@ func (r *Router) Match(scheme, hostport, pathQuery string) (worker string, ok bo
 		if rt.wildPath && !strings.HasPrefix(pathQuery, rt.path) || !rt.wildPath && pathQuery != rt.path {
 			continue
 		}
-		return rt.worker, true
+		return rt.worker, rt.src.Pattern, true
 	}
 	if r.fallback != "" {
-		return r.fallback, true
+		return r.fallback, "", true
 	}
-	return "", false
+	return "", "", false
 }
 
 // Patterns returns the patterns routed to worker, most specific first.

@@ -98,6 +98,10 @@ func TestRouterFallback(t *testing.T) {
 	if got, ok := r.Match("http", "b.test", "/x"); ok {
 		t.Errorf("single Worker with routes matched another host: %q", got)
 	}
+	// Route names the pattern, the route label of metrics.
+	if w, pattern, ok := r.Route("http", "a.test", "/x"); !ok || w != "only" || pattern != "a.test/*" {
+		t.Errorf("Route = %q, %q, %v; want only, a.test/*", w, pattern, ok)
+	}
 	// Several Workers, one with routes: the other gets no requests.
 	r, err = NewRouter([]RouteTarget{{Worker: "a", Routes: routes("a.test/*")}, {Worker: "b"}})
 	if err != nil {

@@ -99,12 +99,15 @@ func (f *Fleet) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	name, ok := f.router.Match(scheme, r.Host, r.URL.RequestURI())
+	name, pattern, ok := f.router.Route(scheme, r.Host, r.URL.RequestURI())
 	if !ok {
 		rw.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		rw.WriteHeader(http.StatusNotFound)
 		fmt.Fprintf(rw, "No Worker route matches %s%s on this cairn server.\n", r.Host, r.URL.Path)
 		return
+	}
+	if pattern != "" {
+		r = r.WithContext(WithRoute(r.Context(), pattern))
 	}
 	f.servers[name].ServeHTTP(rw, r)
 }
