@@ -47,7 +47,7 @@ func TestHostWaitFor(t *testing.T) {
 	}()
 	fetch := make(chan string, 1)
 	go func() {
-		time.Sleep(20 * time.Millisecond) // after the call: events keep their order
+		time.Sleep(20 * time.Millisecond) // most often after the call
 		resp, err := next.Fetch(ctx, "Counter", id, "a", httptest.NewRequest("GET", "/", nil))
 		if err != nil {
 			fetch <- err.Error()
@@ -67,11 +67,12 @@ func TestHostWaitFor(t *testing.T) {
 		t.Fatal(err)
 	}
 	close(ready)
-	if got := <-rpc; got != 2.0 {
-		t.Fatalf("call after the handoff = %v, want 2", got)
-	}
-	if got := <-fetch; got != "xxx" {
-		t.Fatalf("fetch after the handoff = %q, want 3 x's", got)
+	// Both run once the previous Host has closed, each seeing the other's
+	// write or not: the call was started first, but a loaded machine (the
+	// race detector) may start the fetch's goroutine before it.
+	gotRPC, gotFetch := <-rpc, <-fetch
+	if !(gotRPC == 2.0 && gotFetch == "xxx") && !(gotRPC == 3.0 && gotFetch == "xx") {
+		t.Fatalf("after the handoff: call = %v, fetch = %q; want 2 and 3 x's (or 3 and 2 x's)", gotRPC, gotFetch)
 	}
 }
 

@@ -265,7 +265,9 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, id string) error {
 			}
 			return nil
 		case data := <-s.queue:
-			if err := write(ctx, conn, data); err != nil {
+			// Not ctx: a write cut short by a Delete would drop the
+			// connection without the close handshake below.
+			if err := write(context.Background(), conn, data); err != nil {
 				return nil
 			}
 		}
@@ -276,7 +278,7 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, id string) error {
 			h.log.Warn("tail client too slow, events dropped", "tail", s.ID, "dropped", n)
 			notice, _ := json.Marshal(&Item{Outcome: OutcomeOK, ScriptName: s.Script, EventTimestamp: time.Now().UnixMilli(),
 				Event: &Event{Type: "overload", Message: msg}, Logs: []Log{}, Exceptions: []Exception{}, DiagnosticsEvents: []Diagnostic{}})
-			if err := write(ctx, conn, notice); err != nil {
+			if err := write(context.Background(), conn, notice); err != nil {
 				return nil
 			}
 		}
