@@ -131,7 +131,7 @@
 //	streamLength(ReadableStream) number | undefined           // a FixedLengthStream's length
 //	requestToWire(Request) Promise<requestWire>               // called by the prelude itself
 //	responseFromWire(responseWire) Response
-//	responseToWire(Response) Promise<responseWire>
+//	responseToWire(Response) responseWire (a rejected promise if it is not one)
 //	makeNamespace(natives) DurableObjectNamespace             // prelude/90_objects.js
 //	makeState(natives) DurableObjectState
 //	makeKVNamespace(natives) KVNamespace                      // prelude/91_kv.js

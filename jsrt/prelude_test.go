@@ -530,7 +530,7 @@ func BenchmarkPreludeWire(b *testing.B) {
 		globalThis.preludeBench = function () {
 			const req = __cairn.requestFromWire(preludeBenchWire);
 			const res = new Response("hello " + req.method, { headers: { "x-a": "b" } });
-			__cairn.responseToWire(res).then((w) => { globalThis.preludeBenchOut = w; });
+			Promise.resolve(__cairn.responseToWire(res)).then((w) => { globalThis.preludeBenchOut = w; });
 		};`)
 	if err != nil {
 		b.Fatal(err)

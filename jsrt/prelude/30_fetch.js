@@ -993,7 +993,7 @@
       return Promise.reject(e);
     }
     if (res.webSocket !== null) wire.webSocket = res.webSocket;
-    return Promise.resolve(wire);
+    return wire; // not wrapped in a promise: Go awaits either, and this is every response
   };
 
   // --- fetch ---
