@@ -101,7 +101,15 @@ func startDev(t *testing.T, dir, state string, args ...string) *devServer {
 // "Ready on …" when it serves, and waits for that line.
 func startServer(t *testing.T, port int, bin string, args ...string) *devServer {
 	t.Helper()
-	cmd := exec.Command(bin, args...)
+	return startCommand(t, port, exec.Command(bin, args...))
+}
+
+// startCommand starts cmd, a server that listens on port and prints
+// "Ready on …" when it serves, and waits for that line. Its stderr and
+// stdout go to the devServer's Logs.
+func startCommand(t *testing.T, port int, cmd *exec.Cmd) *devServer {
+	t.Helper()
+	name := filepath.Base(cmd.Path)
 	logs := &syncBuffer{}
 	cmd.Stderr = logs
 	stdout, err := cmd.StdoutPipe()
@@ -116,6 +124,7 @@ func startServer(t *testing.T, port int, bin string, args ...string) *devServer 
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
+			fmt.Fprintln(logs, sc.Text())
 			if strings.HasPrefix(sc.Text(), "Ready on ") {
 				close(ready)
 			}
@@ -127,9 +136,9 @@ func startServer(t *testing.T, port int, bin string, args ...string) *devServer 
 	case <-ready:
 	case err := <-d.done:
 		d.done <- err
-		t.Fatalf("%s exited before ready: %v\n%s", filepath.Base(bin), err, logs)
+		t.Fatalf("%s exited before ready: %v\n%s", name, err, logs)
 	case <-time.After(60 * time.Second):
-		t.Fatalf("%s not ready after 60s\n%s", filepath.Base(bin), logs)
+		t.Fatalf("%s not ready after 60s\n%s", name, logs)
 	}
 	return d
 }

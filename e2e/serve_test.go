@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -156,37 +155,7 @@ func startServe(t *testing.T, file string, env ...string) *devServer {
 	port := freePort(t)
 	cmd := exec.Command(cairnBin, "serve", "-c", file)
 	cmd.Env = append(os.Environ(), append([]string{fmt.Sprintf("CAIRN_HTTP=127.0.0.1:%d", port)}, env...)...)
-	logs := &syncBuffer{}
-	cmd.Stderr = logs
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	d := &devServer{t: t, cmd: cmd, URL: fmt.Sprintf("http://127.0.0.1:%d", port), Logs: logs, done: make(chan error, 1)}
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			fmt.Fprintln(logs, sc.Text())
-			if strings.HasPrefix(sc.Text(), "Ready on ") {
-				close(ready)
-			}
-		}
-	}()
-	go func() { d.done <- cmd.Wait() }()
-	t.Cleanup(func() { d.Stop() })
-	select {
-	case <-ready:
-	case err := <-d.done:
-		d.done <- err
-		t.Fatalf("cairn serve exited before ready: %v\n%s", err, logs)
-	case <-time.After(60 * time.Second):
-		t.Fatalf("cairn serve not ready after 60s\n%s", logs)
-	}
-	return d
+	return startCommand(t, port, cmd)
 }
 
 // hostGet GETs path on d with the Host header host.
