@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -138,4 +139,56 @@ func TestCorpusActors(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	d.expect("GET", "/rings?name=b", 200, `[]`)
+}
+
+// y-partyserver: a Y.Doc (Yjs) served by a Durable Object. Two clients
+// (y-partyserver's own provider over the ws package, in Node: client.mjs)
+// edit one room's text and each sees the other's edit; the server saves the
+// doc to SQLite (onSave) and loads it when the object starts again
+// (onLoad), so a new process serves the same text and new edits append.
+func TestCorpusYjs(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node not installed: the Yjs clients run on Node")
+	}
+	dir := installProject(t, "testdata/corpus/yjs")
+	state := t.TempDir()
+	clients := func(d *devServer) string {
+		t.Helper()
+		cmd := exec.Command(node, "client.mjs", strings.TrimPrefix(d.URL, "http://"), "room-1")
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("clients: %v\n%s\n%s", err, out, d.Logs)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	// waitText waits for the debounced save, then reads the server's text.
+	waitText := func(d *devServer, want string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			status, got := d.Get("/text/room-1")
+			if status == 200 && strings.HasPrefix(got, `{"text":"`+want+`","saves":1}`) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("GET /text/room-1 = %d %s, want text %q saved\n%s", status, got, want, d.Logs)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	d := startDev(t, dir, state)
+	if got, want := clients(d), `{"before":"","a":"hello world","b":"hello world"}`; got != want {
+		t.Fatalf("first clients: %s, want %s", got, want)
+	}
+	waitText(d, "hello world")
+	d.Stop()
+
+	d = startDev(t, dir, state)
+	waitText(d, "hello world") // loaded by onLoad in a new process
+	if got, want := clients(d), `{"before":"hello world","a":"hello worldhello world","b":"hello worldhello world"}`; got != want {
+		t.Fatalf("clients after a restart: %s, want %s", got, want)
+	}
+	waitText(d, "hello worldhello world")
 }
