@@ -49,6 +49,7 @@ type wasmModule struct {
 	imports  []wasmDesc
 	exports  []wasmDesc
 	funcs    map[string]api.FunctionDefinition // imported functions by module+"\x00"+name
+	types    []wasmFuncType                    // the type section
 
 	hostOnce sync.Once
 	hosts    map[string]api.Module // hostModules
@@ -94,7 +95,7 @@ func (e *wasmEngine) compile(w *Worker, bin []byte) (*wasmModule, error) {
 	if err != nil {
 		return nil, err
 	}
-	m = &wasmModule{compiled: compiled, imports: imports, exports: exports, funcs: make(map[string]api.FunctionDefinition)}
+	m = &wasmModule{compiled: compiled, imports: imports, exports: exports, funcs: make(map[string]api.FunctionDefinition), types: wasmFuncTypes(bin)}
 	for _, def := range compiled.ImportedFunctions() {
 		mod, name, _ := def.Import()
 		m.funcs[mod+"\x00"+name] = def
@@ -125,12 +126,14 @@ type wasmJS struct {
 	compileError, linkError, runtimeErr goja.Value
 	wrapMemory, wrapGlobal, wrapTable   goja.Callable
 	refs                                *wasmRefs
+	funcs                               *wasmFuncs // funcrefs (wasmfuncref.go)
 }
 
 // installWasm installs the natives behind WebAssembly (prelude/96_wasm.js).
 func (rt *runtime) installWasm() error {
 	vm := rt.vm
 	js := &wasmJS{rt: rt, refs: newWasmRefs()}
+	js.funcs = newWasmFuncs(js)
 	n := vm.NewObject()
 	set := func(name string, fn func(goja.FunctionCall) goja.Value) {
 		_ = n.Set(name, fn)
@@ -489,6 +492,7 @@ func (js *wasmJS) instantiate(m *wasmModule, values, originals goja.Value) goja.
 		panic(js.throw(js.linkError, "WebAssembly.Instance(): %s", msg))
 	}
 	handle := &wasmInstance{mod: inst, binding: binding, imports: sources}
+	js.funcs.addTypes(m.types)
 	// The instance's wasm memory is freed when JS no longer reaches it:
 	// every export holds the handle.
 	goruntime.AddCleanup(handle, closeModules, append([]api.Module{inst}, linkers...))
@@ -498,7 +502,7 @@ func (js *wasmJS) instantiate(m *wasmModule, values, originals goja.Value) goja.
 		var v goja.Value = goja.Undefined()
 		switch d.Kind {
 		case "function":
-			v = js.exportFunc(handle, inst.ExportedFunction(d.Name))
+			v = js.exportFunc(handle, inst.ExportedFunction(d.Name), d.Name)
 		case "memory":
 			v = js.memory(handle, d.Name)
 			if imp := imported[inst.ExportedMemory(d.Name)]; imp != nil {
@@ -632,7 +636,7 @@ func appendU32(b []byte, v uint32) []byte {
 }
 
 // exportFunc wraps an exported wasm function as a JS function.
-func (js *wasmJS) exportFunc(h *wasmInstance, fn api.Function) goja.Value {
+func (js *wasmJS) exportFunc(h *wasmInstance, fn api.Function, name string) goja.Value {
 	vm := js.rt.vm
 	def := fn.Definition()
 	params, results := def.ParamTypes(), def.ResultTypes()
@@ -657,29 +661,49 @@ func (js *wasmJS) exportFunc(h *wasmInstance, fn api.Function) goja.Value {
 	// As in V8: an exported function is named by its function index.
 	_ = f.DefineDataProperty("name", vm.ToValue(fmt.Sprint(def.Index())), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_TRUE)
 	_ = f.DefineDataProperty("length", vm.ToValue(len(params)), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+	js.funcs.tag(f, &wasmFunc{mod: h.mod, name: name, typ: funcType(def), keep: h})
 	return f
 }
 
 // call runs fn, turning a trap into a WebAssembly.RuntimeError and an
 // exception of an imported JS function back into that exception.
 func (js *wasmJS) call(b *wasmBinding, fn api.Function, args []uint64) []uint64 {
+	res, err := js.tryCall(b, fn, args)
+	if err != nil {
+		panic(js.callError(err))
+	}
+	return res
+}
+
+// tryCall runs fn and returns its error as is.
+func (js *wasmJS) tryCall(b *wasmBinding, fn api.Function, args []uint64) ([]uint64, error) {
 	ctx, cancel := js.callCtx(b)
 	defer cancel()
 	res, err := fn.Call(ctx, args...)
 	b.sync()
-	if err == nil {
-		return res
+	if err != nil && ctx.Err() != nil && js.rt.w.ctx.Err() == nil {
+		err = errWasmCPULimit
 	}
+	return res, err
+}
+
+// errWasmCPULimit is the error of a call stopped at the CPU limit.
+var errWasmCPULimit = errors.New("WebAssembly call exceeded the CPU limit")
+
+// callError is what to panic with (throw) for the error of a call into
+// wasm: a JS exception of an imported function or an interrupt as is, a
+// trap as a WebAssembly.RuntimeError.
+func (js *wasmJS) callError(err error) any {
 	var he *wasmHostError
 	if errors.As(err, &he) {
-		panic(he.err) // a JS exception or an interrupt, rethrown as is
+		return he.err
 	}
-	if ctx.Err() != nil && js.rt.w.ctx.Err() == nil {
-		panic(js.throw(js.runtimeErr, "WebAssembly call exceeded the CPU limit (%v); the instance is closed", js.rt.w.cfg.CPULimit))
+	if errors.Is(err, errWasmCPULimit) {
+		return js.throw(js.runtimeErr, "WebAssembly call exceeded the CPU limit (%v); the instance is closed", js.rt.w.cfg.CPULimit)
 	}
 	msg, _, _ := strings.Cut(err.Error(), "\n")
 	msg = strings.TrimPrefix(msg, "wasm error: ")
-	panic(js.throw(js.runtimeErr, "%s", msg))
+	return js.throw(js.runtimeErr, "%s", msg)
 }
 
 // hostFunc is import number i as wazero calls it: on the goroutine of the
@@ -747,10 +771,7 @@ func (js *wasmJS) toWasm(t api.ValueType, v goja.Value) uint64 {
 	if t == api.ValueTypeExternref {
 		return js.refs.ref(v)
 	}
-	if goja.IsNull(v) {
-		return 0
-	}
-	panic(vm.NewTypeError("WebAssembly: a JS value cannot become a funcref in cairn yet"))
+	return js.funcs.toRef(v)
 }
 
 // toInt32 is ECMAScript's ToInt32: truncation modulo 2^32.
@@ -776,10 +797,7 @@ func (js *wasmJS) fromWasm(t api.ValueType, x uint64) goja.Value {
 	case api.ValueTypeExternref:
 		return js.refs.value(x)
 	}
-	if x == 0 {
-		return goja.Null()
-	}
-	panic(vm.NewTypeError("WebAssembly: a funcref cannot become a JS value in cairn yet"))
+	return js.funcs.fromRef(x)
 }
 
 // wasmRefs gives JS values crossing into wasm as externref an id (wazero

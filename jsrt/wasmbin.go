@@ -309,3 +309,88 @@ func wasmTableModule(elem byte, initial uint32, maximum *uint32) []byte {
 	bin := appendSection([]byte("\x00asm\x01\x00\x00\x00"), 4, body)
 	return appendSection(bin, 7, append(appendName([]byte{1}, "table"), wasmKindTable, 0))
 }
+
+// wasmFuncType is a function type: its parameter and result value types.
+type wasmFuncType struct{ params, results []byte }
+
+func (t wasmFuncType) key() string { return string(t.params) + "\x00" + string(t.results) }
+
+// wasmFuncTypes returns the function types of a module binary's type
+// section (as far as they are of the MVP's form; nil if unreadable).
+func wasmFuncTypes(bin []byte) []wasmFuncType {
+	if len(bin) < 8 {
+		return nil
+	}
+	r := &wasmReader{b: bin, off: 8}
+	for r.err == nil && r.off < len(bin) {
+		id := r.byte()
+		size := int(r.u32())
+		if r.err != nil || size > len(bin)-r.off {
+			return nil
+		}
+		if id != 1 {
+			r.off += size
+			continue
+		}
+		sec := &wasmReader{b: bin[:r.off+size], off: r.off}
+		var types []wasmFuncType
+		for n := sec.u32(); n > 0 && sec.err == nil; n-- {
+			if sec.byte() != 0x60 {
+				return types // a type of the GC proposal: not followed
+			}
+			vec := func() []byte {
+				k := int(sec.u32())
+				if sec.err != nil || k > len(sec.b)-sec.off {
+					sec.err = errWasmBinary
+					return nil
+				}
+				v := append([]byte(nil), sec.b[sec.off:sec.off+k]...)
+				sec.off += k
+				return v
+			}
+			t := wasmFuncType{params: vec(), results: vec()}
+			if sec.err == nil {
+				types = append(types, t)
+			}
+		}
+		return types
+	}
+	return nil
+}
+
+// appendFuncType appends a function type (0x60 params results).
+func appendFuncType(b []byte, t wasmFuncType) []byte {
+	b = append(appendU32(append(b, 0x60), uint32(len(t.params))), t.params...)
+	return append(appendU32(b, uint32(len(t.results))), t.results...)
+}
+
+// funcRefModule returns a module importing the function name (of type t)
+// from module "f" and exporting "ref", which returns a funcref to it: how
+// JS puts an exported function in a table (wazero has no Go API for it).
+func funcRefModule(t wasmFuncType, name string) []byte {
+	bin := []byte("\x00asm\x01\x00\x00\x00")
+	bin = appendSection(bin, 1, appendFuncType(appendFuncType([]byte{2}, t), wasmFuncType{results: []byte{0x70}}))
+	bin = appendSection(bin, 2, append(appendName(appendName([]byte{1}, "f"), name), wasmKindFunc, 0))
+	bin = appendSection(bin, 3, []byte{1, 1})
+	bin = appendSection(bin, 7, append(appendName([]byte{1}, "ref"), wasmKindFunc, 1))
+	bin = appendSection(bin, 9, []byte{1, 0x03, 0x00, 1, 0}) // declarative: ref.func 0 is allowed
+	return appendSection(bin, 10, []byte{1, 4, 0, 0xd2, 0, 0x0b})
+}
+
+// callerModule returns a module importing the funcref table "t" "table"
+// and exporting "call", of type t, which calls slot 0 of the table with
+// its arguments (call_indirect, so a function of another type traps
+// before it runs).
+func callerModule(t wasmFuncType) []byte {
+	bin := []byte("\x00asm\x01\x00\x00\x00")
+	bin = appendSection(bin, 1, appendFuncType([]byte{1}, t))
+	bin = appendSection(bin, 2, append(appendName(appendName([]byte{1}, "t"), "table"), wasmKindTable, 0x70, 0, 1))
+	bin = appendSection(bin, 3, []byte{1, 0})
+	bin = appendSection(bin, 7, append(appendName([]byte{1}, "call"), wasmKindFunc, 0))
+	body := []byte{0} // no locals
+	for i := range t.params {
+		body = appendU32(append(body, 0x20), uint32(i)) // local.get i
+	}
+	body = append(body, 0x41, 0, 0x11, 0, 0, 0x0b) // i32.const 0; call_indirect 0 0
+	return appendSection(bin, 10, append(appendU32([]byte{1}, uint32(len(body))), body...))
+}
