@@ -202,8 +202,9 @@ func (rt *runtime) installWasm() error {
 		return js.newTable(c.Argument(0).String(), c.Argument(1).ToInteger(), c.Argument(2), c.Argument(3))
 	})
 	set("globalGet", func(c goja.FunctionCall) goja.Value {
+		ref, _ := c.Argument(0).Export().(*wasmGlobalRef)
 		g := globalRef(vm, c.Argument(0))
-		return js.fromWasm(g.Type(), g.Get())
+		return js.fromWasmKeep(g.Type(), g.Get(), ref)
 	})
 	set("globalSet", func(c goja.FunctionCall) goja.Value {
 		g := globalRef(vm, c.Argument(0))
@@ -232,7 +233,7 @@ func (rt *runtime) installWasm() error {
 	})
 	set("tableGet", func(c goja.FunctionCall) goja.Value {
 		t := tableRef(vm, c.Argument(0))
-		return js.fromWasm(t.elem, js.call(nil, t.get, []uint64{js.toWasm(api.ValueTypeI32, c.Argument(1))})[0])
+		return js.fromWasmKeep(t.elem, js.call(nil, t.get, []uint64{js.toWasm(api.ValueTypeI32, c.Argument(1))})[0], t)
 	})
 	set("tableSet", func(c goja.FunctionCall) goja.Value {
 		t := tableRef(vm, c.Argument(0))
@@ -650,11 +651,11 @@ func (js *wasmJS) exportFunc(h *wasmInstance, fn api.Function, name string) goja
 		case 0:
 			return goja.Undefined()
 		case 1:
-			return js.fromWasm(results[0], res[0])
+			return js.fromWasmKeep(results[0], res[0], h)
 		}
 		out := make([]any, len(results))
 		for i, t := range results {
-			out[i] = js.fromWasm(t, res[i])
+			out[i] = js.fromWasmKeep(t, res[i], h)
 		}
 		return vm.NewArray(out...)
 	}).(*goja.Object)
@@ -784,6 +785,12 @@ func toInt32(f float64) int32 {
 
 // fromWasm converts a wasm value of type t to JS.
 func (js *wasmJS) fromWasm(t api.ValueType, x uint64) goja.Value {
+	return js.fromWasmKeep(t, x, nil)
+}
+
+// fromWasmKeep is fromWasm for a value that came from keep (an instance,
+// table or global), which a funcref's JS function keeps open.
+func (js *wasmJS) fromWasmKeep(t api.ValueType, x uint64, keep any) goja.Value {
 	vm := js.rt.vm
 	switch t {
 	case api.ValueTypeI32:
@@ -797,7 +804,7 @@ func (js *wasmJS) fromWasm(t api.ValueType, x uint64) goja.Value {
 	case api.ValueTypeExternref:
 		return js.refs.value(x)
 	}
-	return js.funcs.fromRef(x)
+	return js.funcs.fromRef(x, keep)
 }
 
 // wasmRefs gives JS values crossing into wasm as externref an id (wazero

@@ -116,8 +116,9 @@ func (f *wasmFuncs) toRef(v goja.Value) uint64 {
 }
 
 // fromRef returns the JS function of funcref x (null for 0): the one that
-// was put there, or one that calls it.
-func (f *wasmFuncs) fromRef(x uint64) goja.Value {
+// was put there, or one that calls it, keeping keep (where x came from:
+// what keeps the function's module open) as long as it lives.
+func (f *wasmFuncs) fromRef(x uint64, keep any) goja.Value {
 	if x == 0 {
 		return goja.Null()
 	}
@@ -125,7 +126,7 @@ func (f *wasmFuncs) fromRef(x uint64) goja.Value {
 		return o
 	}
 	vm := f.js.rt.vm
-	h := &wasmFunc{ref: x}
+	h := &wasmFunc{ref: x, keep: keep}
 	fn := vm.ToValue(func(c goja.FunctionCall) goja.Value { return f.callRef(h, c.Arguments) }).(*goja.Object)
 	f.tag(fn, h)
 	f.byRef[x] = fn

@@ -3,8 +3,10 @@ package jsrt
 import (
 	"fmt"
 	"os"
+	goruntime "runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 // wasmImportsWorker runs a Worker whose fetch handler evaluates the case
@@ -105,5 +107,25 @@ func TestWasmImportedMemoryTableGlobal(t *testing.T) {
 				t.Errorf("%s\n got: %d %q %v\nwant: %q", tt.src, status, body, err, tt.want)
 			}
 		})
+	}
+}
+
+// A function taken from a table keeps the module it lives in open after
+// JS dropped the instance and the table (a funcref is the address of a
+// function of that module).
+func TestWasmTableFunctionOutlivesInstance(t *testing.T) {
+	w := wasmImportsWorker(t, map[string]string{
+		"keep": `(() => { const e = env(); instance(e); globalThis.kept = e.table.get(1); globalThis.exported = instance(env()).exports.table.get(0); return "kept" })()`,
+		"call": `kept(6, 7) + " " + exported(6, 7)`,
+	})
+	if _, body, err := fetchBody(t, w, "http://x/keep"); err != nil || body != "kept" {
+		t.Fatalf("keep = %q %v", body, err)
+	}
+	for range 3 {
+		goruntime.GC()
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, body, err := fetchBody(t, w, "http://x/call"); err != nil || body != "42 13" {
+		t.Errorf("call = %q %v, want 42 13", body, err)
 	}
 }
