@@ -90,14 +90,14 @@ func (js *wasmJS) link(m *wasmModule, hosts map[string]api.Module, sources []*wa
 	w := js.rt.w
 	type linker struct {
 		entries []wasmReexport
-		names   map[string]bool // exported so far
-		from    []api.Module    // the owners of memories, tables and globals, by index
+		names   map[string]bool       // exported so far
+		from    map[string]api.Module // the owners of memories, tables and globals, by the names "0", "1", …
 	}
 	linkers := make(map[string]*linker)
 	var order []string
 	for i, src := range sources {
 		if src != nil && linkers[m.imports[i].Module] == nil {
-			linkers[m.imports[i].Module] = &linker{names: make(map[string]bool)}
+			linkers[m.imports[i].Module] = &linker{names: make(map[string]bool), from: make(map[string]api.Module)}
 			order = append(order, m.imports[i].Module)
 		}
 	}
@@ -110,7 +110,7 @@ func (js *wasmJS) link(m *wasmModule, hosts map[string]api.Module, sources []*wa
 		e := wasmReexport{name: d.Name, as: d.Name}
 		if src := sources[i]; src != nil {
 			e.from, e.name = fmt.Sprint(len(l.from)), src.name
-			l.from = append(l.from, src.mod)
+			l.from[e.from] = src.mod
 		}
 		switch d.Kind {
 		case "function":
@@ -132,11 +132,7 @@ func (js *wasmJS) link(m *wasmModule, hosts map[string]api.Module, sources []*wa
 		compiled, err := w.wasm.compile(w, wasmLinker(l.entries))
 		if err == nil {
 			ctx := experimental.WithImportResolver(w.ctx, func(n string) api.Module {
-				var i int
-				if _, err := fmt.Sscan(n, &i); err == nil && fmt.Sprint(i) == n && i < len(l.from) {
-					return l.from[i]
-				}
-				return nil // a host module, by its name in the runtime
+				return l.from[n] // or nil: a host module, by its name in the runtime
 			})
 			var inst api.Module
 			inst, err = w.wasm.runtime(w).InstantiateModule(ctx, compiled.compiled, wazero.NewModuleConfig().WithName(""))
