@@ -91,7 +91,8 @@ var nodeBuiltins = []string{
 //     with dynamic-import marked unsupported, any other import(x) becomes
 //     Promise.resolve().then(() => __toESM(require(x))), resolved by the
 //     runtime's require (cloudflare:*, node:*), which rejects a specifier it
-//     does not have with workerd's "No such module" error.
+//     does not have with workerd's "No such module" error. A relative
+//     specifier resolves against the modules of the bundle (see modules.go).
 //
 // Unlowerable, and so a compile error: regexp modifiers `(?i:…)`.
 var unsupported = map[string]bool{
@@ -118,7 +119,7 @@ func Build(opts Options) (*Result, error) {
 	}
 	external := []string{"cloudflare:*", "node:*"}
 	external = append(external, nodeBuiltins...)
-	res := api.Build(api.BuildOptions{
+	build := api.BuildOptions{
 		EntryPoints:       []string{opts.Entry},
 		AbsWorkingDir:     opts.Dir,
 		Outfile:           filepath.Join(opts.Dir, "worker.js"),
@@ -144,7 +145,8 @@ func Build(opts Options) (*Result, error) {
 		Sourcemap:      api.SourceMapInline,
 		SourcesContent: api.SourcesContentInclude,
 		LogLevel:       api.LogLevelSilent,
-	})
+	}
+	res := api.Build(build)
 	if len(res.Errors) > 0 {
 		return nil, toError(opts.Dir, res.Errors)
 	}
@@ -155,7 +157,14 @@ func Build(opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Code: string(res.OutputFiles[0].Contents), Inputs: inputs}, nil
+	code := string(res.OutputFiles[0].Contents)
+	if computedImport.MatchString(code) {
+		// Build again with the modules by name (modules.go).
+		if code, err = withModuleMap(build, opts, inputs); err != nil {
+			return nil, err
+		}
+	}
+	return &Result{Code: code, Inputs: inputs}, nil
 }
 
 func toError(dir string, msgs []api.Message) *Error {

@@ -3,5 +3,6 @@
 //
 // The output is lowered to the syntax the JS engine (goja) parses, and imports of
 // runtime-provided modules ("cloudflare:workers", "node:*") are left as require
-// calls for the runtime to satisfy.
+// calls for the runtime to satisfy. A bundle with a computed import() also lists
+// its modules by name, for the runtime to resolve relative specifiers (modules.go).
 package bundle

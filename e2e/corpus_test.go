@@ -3,6 +3,9 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/url"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -138,4 +141,107 @@ func TestCorpusActors(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	d.expect("GET", "/rings?name=b", 200, `[]`)
+}
+
+// y-partyserver: a Y.Doc (Yjs) served by a Durable Object. Two clients
+// (y-partyserver's own provider over the ws package, in Node: client.mjs)
+// edit one room's text and each sees the other's edit; the server saves the
+// doc to SQLite (onSave) and loads it when the object starts again
+// (onLoad), so a new process serves the same text and new edits append.
+func TestCorpusYjs(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node not installed: the Yjs clients run on Node")
+	}
+	dir := installProject(t, "testdata/corpus/yjs")
+	state := t.TempDir()
+	clients := func(d *devServer) string {
+		t.Helper()
+		cmd := exec.Command(node, "client.mjs", strings.TrimPrefix(d.URL, "http://"), "room-1")
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("clients: %v\n%s\n%s", err, out, d.Logs)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	// waitText waits for the debounced save, then reads the server's text.
+	waitText := func(d *devServer, want string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			status, got := d.Get("/text/room-1")
+			if status == 200 && strings.HasPrefix(got, `{"text":"`+want+`","saves":1}`) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("GET /text/room-1 = %d %s, want text %q saved\n%s", status, got, want, d.Logs)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	d := startDev(t, dir, state)
+	if got, want := clients(d), `{"before":"","a":"hello world","b":"hello world"}`; got != want {
+		t.Fatalf("first clients: %s, want %s", got, want)
+	}
+	waitText(d, "hello world")
+	d.Stop()
+
+	d = startDev(t, dir, state)
+	waitText(d, "hello world") // loaded by onLoad in a new process
+	if got, want := clients(d), `{"before":"hello world","a":"hello worldhello world","b":"hello worldhello world"}`; got != want {
+		t.Fatalf("clients after a restart: %s, want %s", got, want)
+	}
+	waitText(d, "hello worldhello world")
+}
+
+// React Router v7 in framework mode: the test set-up builds the app with
+// `react-router build` (npm run build, from the project's own files), and
+// a Worker serves the server build, loaded by a dynamic import(), with
+// createRequestHandler: server-rendered HTML from loaders that read a KV
+// binding, a form POST to an action that writes it and redirects, a
+// single-fetch data request, a 404 thrown by a loader, and the client
+// assets from build/client.
+func TestCorpusReactRouter(t *testing.T) {
+	dir := installProject(t, "testdata/corpus/react-router")
+	build := exec.Command("npm", "run", "build")
+	build.Dir = dir
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("react-router build: %v\n%s", err, out)
+	}
+	d := startDev(t, dir, t.TempDir())
+	main := regexp.MustCompile(`<main>.*</main>`)
+	if status, got := d.Get("/"); status != 200 || !strings.HasPrefix(got, "<!DOCTYPE html>") ||
+		main.FindString(got) != `<main><h1>Notes (<!-- -->0<!-- -->)</h1><ul></ul><form data-discover="true" action="/?index" method="post"><input name="text"/><button type="submit">Add</button></form></main>` {
+		t.Fatalf("GET / = %d %.600s\n%s", status, got, d.Logs)
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.PostForm(d.URL+"/?index", url.Values{"text": {"first <note>"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != 302 || !regexp.MustCompile(`^/notes/n\d+$`).MatchString(loc) {
+		t.Fatalf("POST /?index = %d Location %q, want a redirect to the new note\n%s", resp.StatusCode, loc, d.Logs)
+	}
+	id := strings.TrimPrefix(loc, "/notes/")
+	if status, got := d.Get(loc); status != 200 || !strings.Contains(got, "<article><h1>Note <!-- -->"+id+"</h1><p>first &lt;note&gt;</p></article>") {
+		t.Errorf("GET %s = %d %.600s", loc, status, got)
+	}
+	if _, got := d.Get("/"); !strings.Contains(main.FindString(got), "Notes (<!-- -->1<!-- -->)</h1><ul><li>first &lt;note&gt;</li></ul>") {
+		t.Errorf("GET / after the POST: %s", main.FindString(got))
+	}
+	if status, got := d.Get(loc + ".data"); status != 200 || !strings.Contains(got, `"routes/note"`) || !strings.Contains(got, `"first <note>"`) {
+		t.Errorf("GET %s.data = %d %s", loc, status, got)
+	}
+	if status, _ := d.Get("/notes/none"); status != 404 {
+		t.Errorf("GET /notes/none = %d, want 404 (thrown by the loader)", status)
+	}
+	if status, got := d.Get("/"); status == 200 {
+		asset := regexp.MustCompile(`/assets/root-[\w-]+\.js`).FindString(got)
+		if status, body := d.Get(asset); asset == "" || status != 200 || !strings.Contains(body, "import") {
+			t.Errorf("GET %q (a client asset) = %d %.100s", asset, status, body)
+		}
+	}
 }

@@ -92,3 +92,67 @@ func TestWasmBindgenPNG(t *testing.T) {
 		t.Errorf("GET /png = %d %q, want a PNG", status, body)
 	}
 }
+
+// A module that imports its memory, table and globals (as Emscripten
+// builds import env.memory and env.__indirect_function_table), imported as
+// a CompiledWasm module and linked with a Memory, Table and Globals made
+// in JS, through the real binary: two instances share the memory, JS
+// and wasm see each other's writes and growth, calls go through the table
+// (filled by the module, and by JS with another instance's export), and a
+// mutable global is shared.
+func TestWasmImportedMemory(t *testing.T) {
+	bin, err := os.ReadFile("../jsrt/testdata/wasm/imports.wasm") // from imports.wat
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := writeProject(t, map[string]string{
+		"wrangler.jsonc":   `{ "name": "wasm-imports", "main": "src/index.js", "compatibility_date": "2025-09-01" }`,
+		"src/imports.wasm": string(bin),
+		"src/index.js": `import mod from "./imports.wasm";
+const memory = new WebAssembly.Memory({ initial: 1, maximum: 8 });
+const table = new WebAssembly.Table({ initial: 2, element: "anyfunc" });
+const g = new WebAssembly.Global({ value: "i32", mutable: true }, 0);
+const env = { memory, table, g, c: 1.5, big: 2n, log() {} };
+const a = new WebAssembly.Instance(mod, { env }).exports;
+const b = new WebAssembly.Instance(mod, { env }).exports;
+export default {
+  async fetch(req) {
+    switch (new URL(req.url).pathname) {
+    case "/share": {
+      a.store(1000, 42);
+      new Uint8Array(memory.buffer)[1001] = 43;
+      return new Response([b.load(1000), a.load(1001), new TextDecoder().decode(new Uint8Array(memory.buffer, 16, 8))].join(" "));
+    }
+    case "/grow": {
+      const view = new Uint8Array(memory.buffer);
+      const before = a.size();
+      b.grow(1);
+      return new Response([before, a.size(), view.byteLength, memory.buffer.byteLength].join(" "));
+    }
+    case "/table": {
+      const direct = [a.apply(0, 6, 7), a.apply(1, 6, 7), table.get(1)(2, 3)];
+      table.set(0, b.mul);
+      return new Response(direct.concat(a.apply(0, 6, 7), table.get(0) === b.mul).join(" "));
+    }
+    case "/global": {
+      a.bump();
+      b.bump();
+      return new Response(g.value + " " + a.c() + " " + a.big());
+    }
+    }
+    return new Response("no such path", { status: 404 });
+  },
+};`,
+	})
+	d := startDev(t, dir, t.TempDir())
+	for _, tc := range []struct{ path, want string }{
+		{"/share", "42 43 imported"},
+		{"/grow", "1 2 0 131072"},
+		{"/table", "13 42 6 42 true"},
+		{"/global", "2 1.5 2"},
+	} {
+		if status, got := d.Get(tc.path); status != 200 || got != tc.want {
+			t.Errorf("GET %s = %d %q, want %q\n%s", tc.path, status, got, tc.want, d.Logs)
+		}
+	}
+}

@@ -122,7 +122,11 @@
 // compiled modules (by hash of their bytes); an instance's imported JS
 // functions reach wasm through host modules shared by all instances of a
 // module, the JS functions of the instance being called travelling in the
-// call's context.
+// call's context. Memories, tables and globals live in module instances
+// that export them (generated ones for those made in JS); an instance that
+// imports some is linked against a generated module re-exporting them with
+// its host functions (wasmlink.go), and funcrefs cross between JS and wasm
+// through generated modules too (wasmfuncref.go).
 //
 // Functions the prelude defines on __cairn for Go to call:
 //

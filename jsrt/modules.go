@@ -211,6 +211,9 @@ func (rt *runtime) installRequire() error {
 		return fmt.Errorf("require is not enabled")
 	}
 	require := func(name string) goja.Value {
+		if strings.HasPrefix(name, "./") || strings.HasPrefix(name, "../") || strings.HasPrefix(name, "/") {
+			return rt.requireBundled(name)
+		}
 		v, err := inner(goja.Undefined(), vm.ToValue(name))
 		if err != nil {
 			msg := err.Error()
@@ -224,6 +227,32 @@ func (rt *runtime) installRequire() error {
 	fn, _ := goja.AssertFunction(vm.ToValue(require))
 	rt.require = fn
 	return vm.Set("require", require)
+}
+
+// bundledModules is the global in which a bundle with a computed import()
+// lists its modules by name (bundle.ModuleMapGlobal).
+const bundledModules = "__cairn_modules"
+
+// requireBundled resolves a relative specifier (of a computed import() or
+// require) against the modules of the bundle, named by their paths
+// relative to the main module's directory, as workerd resolves it against
+// the uploaded modules.
+func (rt *runtime) requireBundled(spec string) goja.Value {
+	vm := rt.vm
+	name := strings.TrimPrefix(path.Clean("/"+spec), "/")
+	if strings.HasPrefix(spec, "../") {
+		name = path.Clean(spec)
+	}
+	if modules, ok := vm.GlobalObject().Get(bundledModules).(*goja.Object); ok {
+		if load, ok := goja.AssertFunction(modules.Get(name)); ok {
+			v, err := load(goja.Undefined())
+			if err != nil {
+				panic(err)
+			}
+			return v
+		}
+	}
+	panic(vm.NewGoError(fmt.Errorf("%w %q (a relative specifier resolves against the modules in the Worker's bundle, by their paths relative to the main module's directory)", ErrNoSuchModule, name)))
 }
 
 // installNodeGlobals defines the Cloudflare global and what nodejs_compat

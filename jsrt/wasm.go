@@ -5,9 +5,11 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/big"
 	goruntime "runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -47,6 +49,7 @@ type wasmModule struct {
 	imports  []wasmDesc
 	exports  []wasmDesc
 	funcs    map[string]api.FunctionDefinition // imported functions by module+"\x00"+name
+	types    []wasmFuncType                    // the type section
 
 	hostOnce sync.Once
 	hosts    map[string]api.Module // hostModules
@@ -92,7 +95,7 @@ func (e *wasmEngine) compile(w *Worker, bin []byte) (*wasmModule, error) {
 	if err != nil {
 		return nil, err
 	}
-	m = &wasmModule{compiled: compiled, imports: imports, exports: exports, funcs: make(map[string]api.FunctionDefinition)}
+	m = &wasmModule{compiled: compiled, imports: imports, exports: exports, funcs: make(map[string]api.FunctionDefinition), types: wasmFuncTypes(bin)}
 	for _, def := range compiled.ImportedFunctions() {
 		mod, name, _ := def.Import()
 		m.funcs[mod+"\x00"+name] = def
@@ -123,12 +126,14 @@ type wasmJS struct {
 	compileError, linkError, runtimeErr goja.Value
 	wrapMemory, wrapGlobal, wrapTable   goja.Callable
 	refs                                *wasmRefs
+	funcs                               *wasmFuncs // funcrefs (wasmfuncref.go)
 }
 
 // installWasm installs the natives behind WebAssembly (prelude/96_wasm.js).
 func (rt *runtime) installWasm() error {
 	vm := rt.vm
 	js := &wasmJS{rt: rt, refs: newWasmRefs()}
+	js.funcs = newWasmFuncs(js)
 	n := vm.NewObject()
 	set := func(name string, fn func(goja.FunctionCall) goja.Value) {
 		_ = n.Set(name, fn)
@@ -169,7 +174,7 @@ func (rt *runtime) installWasm() error {
 		return vm.NewArray(out...)
 	})
 	set("instantiate", func(c goja.FunctionCall) goja.Value {
-		return js.instantiate(moduleRef(vm, c.Argument(0)), c.Argument(1))
+		return js.instantiate(moduleRef(vm, c.Argument(0)), c.Argument(1), c.Argument(2))
 	})
 	set("newMemory", func(c goja.FunctionCall) goja.Value {
 		return js.newMemory(c.Argument(0).ToInteger(), c.Argument(1))
@@ -190,9 +195,16 @@ func (rt *runtime) installWasm() error {
 		ref.detach()
 		return vm.ToValue(old)
 	})
+	set("newGlobal", func(c goja.FunctionCall) goja.Value {
+		return js.newGlobal(c.Argument(0).String(), c.Argument(1).ToBoolean(), c.Argument(2))
+	})
+	set("newTable", func(c goja.FunctionCall) goja.Value {
+		return js.newTable(c.Argument(0).String(), c.Argument(1).ToInteger(), c.Argument(2), c.Argument(3))
+	})
 	set("globalGet", func(c goja.FunctionCall) goja.Value {
+		ref, _ := c.Argument(0).Export().(*wasmGlobalRef)
 		g := globalRef(vm, c.Argument(0))
-		return js.fromWasm(g.Type(), g.Get())
+		return js.fromWasmKeep(g.Type(), g.Get(), ref)
 	})
 	set("globalSet", func(c goja.FunctionCall) goja.Value {
 		g := globalRef(vm, c.Argument(0))
@@ -205,7 +217,7 @@ func (rt *runtime) installWasm() error {
 	})
 	set("tableLength", func(c goja.FunctionCall) goja.Value {
 		t := tableRef(vm, c.Argument(0))
-		return vm.ToValue(uint32(js.call(t.owner.binding, t.size, nil)[0]))
+		return vm.ToValue(uint32(js.call(nil, t.size, nil)[0]))
 	})
 	set("tableGrow", func(c goja.FunctionCall) goja.Value {
 		t := tableRef(vm, c.Argument(0))
@@ -213,7 +225,7 @@ func (rt *runtime) installWasm() error {
 		if delta < 0 || delta > math.MaxUint32 {
 			panic(vm.NewTypeError("WebAssembly.Table.grow(): delta must be a non-negative count"))
 		}
-		old := int32(js.call(t.owner.binding, t.grow, []uint64{js.toWasm(t.elem, c.Argument(2)), delta2u(delta)})[0])
+		old := int32(js.call(nil, t.grow, []uint64{js.toWasm(t.elem, c.Argument(2)), delta2u(delta)})[0])
 		if old < 0 {
 			panic(vm.NewGoError(fmt.Errorf("WebAssembly.Table.grow(): failed to grow table by %d", delta)))
 		}
@@ -221,11 +233,11 @@ func (rt *runtime) installWasm() error {
 	})
 	set("tableGet", func(c goja.FunctionCall) goja.Value {
 		t := tableRef(vm, c.Argument(0))
-		return js.fromWasm(t.elem, js.call(t.owner.binding, t.get, []uint64{js.toWasm(api.ValueTypeI32, c.Argument(1))})[0])
+		return js.fromWasmKeep(t.elem, js.call(nil, t.get, []uint64{js.toWasm(api.ValueTypeI32, c.Argument(1))})[0], t)
 	})
 	set("tableSet", func(c goja.FunctionCall) goja.Value {
 		t := tableRef(vm, c.Argument(0))
-		js.call(t.owner.binding, t.set, []uint64{js.toWasm(api.ValueTypeI32, c.Argument(1)), js.toWasm(t.elem, c.Argument(2))})
+		js.call(nil, t.set, []uint64{js.toWasm(api.ValueTypeI32, c.Argument(1)), js.toWasm(t.elem, c.Argument(2))})
 		return goja.Undefined()
 	})
 	set("globalType", func(c goja.FunctionCall) goja.Value {
@@ -259,13 +271,17 @@ type wasmModuleRef struct{ m *wasmModule }
 type wasmMemoryRef struct {
 	owner any // what keeps the memory alive (*wasmInstance, api.Module)
 	mem   api.Memory
+	src   api.Module // the module that exports it, as name (for imports)
+	name  string
 	ab    *goja.ArrayBuffer // the current buffer, while the size is unchanged
 	len   uint32
 }
 
 type wasmGlobalRef struct {
-	owner *wasmInstance
+	owner any // what keeps the global alive (*wasmInstance, api.Module)
 	g     api.Global
+	src   api.Module // the module that exports it, as name (for imports)
+	name  string
 }
 
 func moduleRef(vm *goja.Runtime, v goja.Value) *wasmModule {
@@ -354,6 +370,9 @@ type wasmBinding struct {
 // buffer again, as wasm-bindgen's glue does. It runs whenever control
 // passes from wasm to JS.
 func (b *wasmBinding) sync() {
+	if b == nil {
+		return
+	}
 	for _, m := range b.mems {
 		m.detach()
 	}
@@ -405,7 +424,9 @@ func (m *wasmModule) hostModules(w *Worker) (map[string]api.Module, error) {
 
 // instantiate links m with the values the prelude looked up in the import
 // object (one per import, in order) and returns the exports object.
-func (js *wasmJS) instantiate(m *wasmModule, values goja.Value) goja.Value {
+// originals are the import values as JS gave them (the Memory objects,
+// where values holds their handles).
+func (js *wasmJS) instantiate(m *wasmModule, values, originals goja.Value) goja.Value {
 	vm := js.rt.vm
 	w := js.rt.w
 	r := w.wasm.runtime(w)
@@ -415,6 +436,8 @@ func (js *wasmJS) instantiate(m *wasmModule, values goja.Value) goja.Value {
 		panic(vm.NewTypeError("WebAssembly.Instance(): import values do not match the module's imports"))
 	}
 	binding := &wasmBinding{js: js, fns: make([]goja.Callable, len(m.imports))}
+	var sources []*wasmSource // memories, tables and globals, by import index
+	imported := make(map[api.Memory]goja.Value)
 	for i, d := range m.imports {
 		v := arr.Get(fmt.Sprint(i))
 		switch d.Kind {
@@ -424,6 +447,17 @@ func (js *wasmJS) instantiate(m *wasmModule, values goja.Value) goja.Value {
 				panic(js.throw(js.linkError, "WebAssembly.Instance(): Import #%d %q %q: function import requires a callable", i, d.Module, d.Name))
 			}
 			binding.fns[i] = fn
+		case "memory", "table", "global":
+			if sources == nil {
+				sources = make([]*wasmSource, len(m.imports))
+			}
+			sources[i] = js.importSource(i, d, v)
+			if mem, ok := sources[i].keep.(*wasmMemoryRef); ok {
+				binding.mems = append(binding.mems, mem)
+				if o, ok := originals.(*goja.Object); ok {
+					imported[mem.mem] = o.Get(fmt.Sprint(i))
+				}
+			}
 		default:
 			panic(js.throw(js.linkError, "WebAssembly.Instance(): Import #%d %q %q: importing a %s is not supported by cairn yet", i, d.Module, d.Name, d.Kind))
 		}
@@ -432,12 +466,25 @@ func (js *wasmJS) instantiate(m *wasmModule, values goja.Value) goja.Value {
 	if err != nil {
 		panic(js.throw(js.linkError, "WebAssembly.Instance(): %v", err))
 	}
+	resolve := func(name string) api.Module { return hosts[name] }
+	var linkers []api.Module
+	if sources != nil {
+		byName := js.link(m, hosts, sources)
+		linkers = slices.Collect(maps.Values(byName))
+		resolve = func(name string) api.Module {
+			if l := byName[name]; l != nil {
+				return l
+			}
+			return hosts[name]
+		}
+	}
 	// The start function runs during instantiation, bounded like a call.
 	ctx, cancel := js.callCtx(binding)
 	defer cancel()
-	ctx = experimental.WithImportResolver(ctx, func(name string) api.Module { return hosts[name] })
+	ctx = experimental.WithImportResolver(ctx, resolve)
 	inst, err := r.InstantiateModule(ctx, m.compiled, wazero.NewModuleConfig().WithName(""))
 	if err != nil {
+		closeModules(linkers)
 		var he *wasmHostError
 		if errors.As(err, &he) {
 			panic(he.err)
@@ -445,23 +492,27 @@ func (js *wasmJS) instantiate(m *wasmModule, values goja.Value) goja.Value {
 		msg, _, _ := strings.Cut(err.Error(), "\n")
 		panic(js.throw(js.linkError, "WebAssembly.Instance(): %s", msg))
 	}
-	handle := &wasmInstance{mod: inst, binding: binding}
+	handle := &wasmInstance{mod: inst, binding: binding, imports: sources}
+	js.funcs.addTypes(m.types)
 	// The instance's wasm memory is freed when JS no longer reaches it:
 	// every export holds the handle.
-	goruntime.AddCleanup(handle, func(m api.Module) { _ = m.Close(context.Background()) }, inst)
+	goruntime.AddCleanup(handle, closeModules, append([]api.Module{inst}, linkers...))
 	exports := vm.NewObject()
 	_ = exports.SetPrototype(nil)
 	for _, d := range m.exports {
 		var v goja.Value = goja.Undefined()
 		switch d.Kind {
 		case "function":
-			v = js.exportFunc(handle, inst.ExportedFunction(d.Name))
+			v = js.exportFunc(handle, inst.ExportedFunction(d.Name), d.Name)
 		case "memory":
-			v = js.memory(handle, inst.ExportedMemory(d.Name))
+			v = js.memory(handle, d.Name)
+			if imp := imported[inst.ExportedMemory(d.Name)]; imp != nil {
+				v = imp // the Memory object imported, exported again
+			}
 		case "table":
-			v = js.table(handle, d)
+			v = js.table(handle, inst, d.Name, d.Elem)
 		case "global":
-			g, err := js.wrapGlobal(goja.Undefined(), vm.ToValue(&wasmGlobalRef{handle, inst.ExportedGlobal(d.Name)}))
+			g, err := js.wrapGlobal(goja.Undefined(), vm.ToValue(&wasmGlobalRef{owner: handle, g: inst.ExportedGlobal(d.Name), src: inst, name: d.Name}))
 			if err != nil {
 				panic(err)
 			}
@@ -478,37 +529,45 @@ func (js *wasmJS) instantiate(m *wasmModule, values goja.Value) goja.Value {
 type wasmInstance struct {
 	mod     api.Module
 	binding *wasmBinding
+	imports []*wasmSource // keeps what it imports alive
 }
 
-// wasmTableRef is the handle of an exported table: the functions of its
-// accessor module (tableAccessor) instantiated against the instance.
+// wasmTableRef is the handle of a table: the functions of its accessor
+// module (tableAccessor) instantiated against the module that exports it.
 type wasmTableRef struct {
-	owner                *wasmInstance
+	owner                any // what keeps the table alive (*wasmInstance, api.Module)
+	src                  api.Module
+	name                 string
 	elem                 api.ValueType
 	size, grow, get, set api.Function
 }
 
-// table returns the JS Table of the table exported as d.
-func (js *wasmJS) table(h *wasmInstance, d wasmDesc) goja.Value {
-	w := js.rt.w
-	m, err := w.wasm.compile(w, tableAccessor(d.Name, d.Elem))
-	if err != nil {
-		panic(js.throw(js.linkError, "WebAssembly.Instance(): table %q: %v", d.Name, err))
-	}
-	ctx := experimental.WithImportResolver(w.ctx, func(string) api.Module { return h.mod })
-	acc, err := w.wasm.runtime(w).InstantiateModule(ctx, m.compiled, wazero.NewModuleConfig().WithName(""))
-	if err != nil {
-		panic(js.throw(js.linkError, "WebAssembly.Instance(): table %q: %v", d.Name, err))
-	}
-	ref := &wasmTableRef{owner: h, elem: api.ValueType(d.Elem),
-		size: acc.ExportedFunction("size"), grow: acc.ExportedFunction("grow"),
-		get: acc.ExportedFunction("get"), set: acc.ExportedFunction("set")}
-	goruntime.AddCleanup(ref, func(m api.Module) { _ = m.Close(context.Background()) }, acc)
-	v, err := js.wrapTable(goja.Undefined(), js.rt.vm.ToValue(ref))
+// table returns the JS Table of the table src exports as name; owner
+// keeps src alive.
+func (js *wasmJS) table(owner any, src api.Module, name string, elem byte) goja.Value {
+	v, err := js.wrapTable(goja.Undefined(), js.rt.vm.ToValue(js.tableRef(owner, src, name, elem)))
 	if err != nil {
 		panic(err)
 	}
 	return v
+}
+
+func (js *wasmJS) tableRef(owner any, src api.Module, name string, elem byte) *wasmTableRef {
+	w := js.rt.w
+	m, err := w.wasm.compile(w, tableAccessor(name, elem))
+	if err != nil {
+		panic(js.throw(js.linkError, "WebAssembly.Instance(): table %q: %v", name, err))
+	}
+	ctx := experimental.WithImportResolver(w.ctx, func(string) api.Module { return src })
+	acc, err := w.wasm.runtime(w).InstantiateModule(ctx, m.compiled, wazero.NewModuleConfig().WithName(""))
+	if err != nil {
+		panic(js.throw(js.linkError, "WebAssembly.Instance(): table %q: %v", name, err))
+	}
+	ref := &wasmTableRef{owner: owner, src: src, name: name, elem: api.ValueType(elem),
+		size: acc.ExportedFunction("size"), grow: acc.ExportedFunction("grow"),
+		get: acc.ExportedFunction("get"), set: acc.ExportedFunction("set")}
+	goruntime.AddCleanup(ref, func(m api.Module) { _ = m.Close(context.Background()) }, acc)
+	return ref
 }
 
 func tableRef(vm *goja.Runtime, v goja.Value) *wasmTableRef {
@@ -518,9 +577,9 @@ func tableRef(vm *goja.Runtime, v goja.Value) *wasmTableRef {
 	panic(vm.NewTypeError("not a WebAssembly.Table"))
 }
 
-// memory returns the JS Memory of an exported memory.
-func (js *wasmJS) memory(h *wasmInstance, mem api.Memory) goja.Value {
-	ref := &wasmMemoryRef{owner: h, mem: mem}
+// memory returns the JS Memory of the memory exported as name.
+func (js *wasmJS) memory(h *wasmInstance, name string) goja.Value {
+	ref := &wasmMemoryRef{owner: h, mem: h.mod.ExportedMemory(name), src: h.mod, name: name}
 	h.binding.mems = append(h.binding.mems, ref)
 	v, err := js.wrapMemory(goja.Undefined(), js.rt.vm.ToValue(ref))
 	if err != nil {
@@ -561,7 +620,7 @@ func (js *wasmJS) newMemory(initial int64, maximum goja.Value) goja.Value {
 	if err != nil {
 		panic(js.throw(js.runtimeErr, "WebAssembly.Memory(): %v", err))
 	}
-	ref := &wasmMemoryRef{owner: inst, mem: inst.ExportedMemory("memory")}
+	ref := &wasmMemoryRef{owner: inst, mem: inst.ExportedMemory("memory"), src: inst, name: "memory"}
 	goruntime.AddCleanup(ref, func(m api.Module) { _ = m.Close(context.Background()) }, inst)
 	return vm.ToValue(ref)
 }
@@ -578,7 +637,7 @@ func appendU32(b []byte, v uint32) []byte {
 }
 
 // exportFunc wraps an exported wasm function as a JS function.
-func (js *wasmJS) exportFunc(h *wasmInstance, fn api.Function) goja.Value {
+func (js *wasmJS) exportFunc(h *wasmInstance, fn api.Function, name string) goja.Value {
 	vm := js.rt.vm
 	def := fn.Definition()
 	params, results := def.ParamTypes(), def.ResultTypes()
@@ -592,40 +651,60 @@ func (js *wasmJS) exportFunc(h *wasmInstance, fn api.Function) goja.Value {
 		case 0:
 			return goja.Undefined()
 		case 1:
-			return js.fromWasm(results[0], res[0])
+			return js.fromWasmKeep(results[0], res[0], h)
 		}
 		out := make([]any, len(results))
 		for i, t := range results {
-			out[i] = js.fromWasm(t, res[i])
+			out[i] = js.fromWasmKeep(t, res[i], h)
 		}
 		return vm.NewArray(out...)
 	}).(*goja.Object)
 	// As in V8: an exported function is named by its function index.
 	_ = f.DefineDataProperty("name", vm.ToValue(fmt.Sprint(def.Index())), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_TRUE)
 	_ = f.DefineDataProperty("length", vm.ToValue(len(params)), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+	js.funcs.tag(f, &wasmFunc{mod: h.mod, name: name, typ: funcType(def), keep: h})
 	return f
 }
 
 // call runs fn, turning a trap into a WebAssembly.RuntimeError and an
 // exception of an imported JS function back into that exception.
 func (js *wasmJS) call(b *wasmBinding, fn api.Function, args []uint64) []uint64 {
+	res, err := js.tryCall(b, fn, args)
+	if err != nil {
+		panic(js.callError(err))
+	}
+	return res
+}
+
+// tryCall runs fn and returns its error as is.
+func (js *wasmJS) tryCall(b *wasmBinding, fn api.Function, args []uint64) ([]uint64, error) {
 	ctx, cancel := js.callCtx(b)
 	defer cancel()
 	res, err := fn.Call(ctx, args...)
 	b.sync()
-	if err == nil {
-		return res
+	if err != nil && ctx.Err() != nil && js.rt.w.ctx.Err() == nil {
+		err = errWasmCPULimit
 	}
+	return res, err
+}
+
+// errWasmCPULimit is the error of a call stopped at the CPU limit.
+var errWasmCPULimit = errors.New("WebAssembly call exceeded the CPU limit")
+
+// callError is what to panic with (throw) for the error of a call into
+// wasm: a JS exception of an imported function or an interrupt as is, a
+// trap as a WebAssembly.RuntimeError.
+func (js *wasmJS) callError(err error) any {
 	var he *wasmHostError
 	if errors.As(err, &he) {
-		panic(he.err) // a JS exception or an interrupt, rethrown as is
+		return he.err
 	}
-	if ctx.Err() != nil && js.rt.w.ctx.Err() == nil {
-		panic(js.throw(js.runtimeErr, "WebAssembly call exceeded the CPU limit (%v); the instance is closed", js.rt.w.cfg.CPULimit))
+	if errors.Is(err, errWasmCPULimit) {
+		return js.throw(js.runtimeErr, "WebAssembly call exceeded the CPU limit (%v); the instance is closed", js.rt.w.cfg.CPULimit)
 	}
 	msg, _, _ := strings.Cut(err.Error(), "\n")
 	msg = strings.TrimPrefix(msg, "wasm error: ")
-	panic(js.throw(js.runtimeErr, "%s", msg))
+	return js.throw(js.runtimeErr, "%s", msg)
 }
 
 // hostFunc is import number i as wazero calls it: on the goroutine of the
@@ -693,10 +772,7 @@ func (js *wasmJS) toWasm(t api.ValueType, v goja.Value) uint64 {
 	if t == api.ValueTypeExternref {
 		return js.refs.ref(v)
 	}
-	if goja.IsNull(v) {
-		return 0
-	}
-	panic(vm.NewTypeError("WebAssembly: a JS value cannot become a funcref in cairn yet"))
+	return js.funcs.toRef(v)
 }
 
 // toInt32 is ECMAScript's ToInt32: truncation modulo 2^32.
@@ -709,6 +785,12 @@ func toInt32(f float64) int32 {
 
 // fromWasm converts a wasm value of type t to JS.
 func (js *wasmJS) fromWasm(t api.ValueType, x uint64) goja.Value {
+	return js.fromWasmKeep(t, x, nil)
+}
+
+// fromWasmKeep is fromWasm for a value that came from keep (an instance,
+// table or global), which a funcref's JS function keeps open.
+func (js *wasmJS) fromWasmKeep(t api.ValueType, x uint64, keep any) goja.Value {
 	vm := js.rt.vm
 	switch t {
 	case api.ValueTypeI32:
@@ -722,10 +804,7 @@ func (js *wasmJS) fromWasm(t api.ValueType, x uint64) goja.Value {
 	case api.ValueTypeExternref:
 		return js.refs.value(x)
 	}
-	if x == 0 {
-		return goja.Null()
-	}
-	panic(vm.NewTypeError("WebAssembly: a funcref cannot become a JS value in cairn yet"))
+	return js.funcs.fromRef(x, keep)
 }
 
 // wasmRefs gives JS values crossing into wasm as externref an id (wazero

@@ -23,7 +23,7 @@
   const LinkError = errorClass("LinkError");
   const RuntimeError = errorClass("RuntimeError");
 
-  let moduleRef;
+  let moduleRef, memoryRef, globalRef, tableRef;
   class Module {
     #ref;
     constructor(bytes) {
@@ -57,14 +57,21 @@
       if (imports.length > 0 && (importObject === undefined || importObject === null || typeof importObject !== "object")) {
         throw new TypeError("WebAssembly.Instance(): Imports argument must be present and must be an object");
       }
-      const values = imports.map((d, i) => {
+      const originals = imports.map((d, i) => {
         const ns = importObject[d.module];
         if (ns === undefined || ns === null || (typeof ns !== "object" && typeof ns !== "function")) {
           throw new TypeError(`WebAssembly.Instance(): Import #${i} "${d.module}": module is not an object or function`);
         }
         return ns[d.name];
       });
-      this.#exports = Object.freeze(native.instantiate(ref, values));
+      // Memories, tables and globals go to Go as their handles.
+      const values = originals.map((v, i) => {
+        if (v instanceof Memory) return memoryRef(v);
+        if (v instanceof Table) return tableRef(v);
+        if (v instanceof Global) return globalRef(v);
+        return v;
+      });
+      this.#exports = Object.freeze(native.instantiate(ref, values, originals));
     }
     get exports() {
       return this.#exports;
@@ -95,6 +102,9 @@
     grow(delta) {
       return native.memoryGrow(this.#ref, Number(delta));
     }
+    static {
+      memoryRef = (m) => m.#ref;
+    }
     get [Symbol.toStringTag]() {
       return "WebAssembly.Memory";
     }
@@ -103,10 +113,17 @@
   class Global {
     #ref;
     constructor(descriptor, value) {
-      if (descriptor !== internal) {
-        throw new TypeError("WebAssembly.Global(): creating a Global in JS is not supported by cairn yet");
+      if (descriptor === internal) {
+        this.#ref = value;
+        return;
       }
-      this.#ref = value;
+      if (descriptor === null || typeof descriptor !== "object") {
+        throw new TypeError("WebAssembly.Global(): Argument 0 must be a global descriptor");
+      }
+      this.#ref = native.newGlobal(String(descriptor.value), Boolean(descriptor.mutable), value);
+    }
+    static {
+      globalRef = (g) => g.#ref;
     }
     get value() {
       return native.globalGet(this.#ref);
@@ -128,10 +145,20 @@
   class Table {
     #ref;
     constructor(descriptor, ref) {
-      if (descriptor !== internal) {
-        throw new TypeError("WebAssembly.Table(): creating a Table in JS is not supported by cairn yet");
+      if (descriptor === internal) {
+        this.#ref = ref;
+        return;
       }
-      this.#ref = ref;
+      if (descriptor === null || typeof descriptor !== "object") {
+        throw new TypeError("WebAssembly.Table(): Argument 0 must be a table descriptor");
+      }
+      const initial = Number(descriptor.initial ?? descriptor.minimum);
+      if (!Number.isFinite(initial)) throw new TypeError("WebAssembly.Table(): Property 'initial' is required");
+      const maximum = descriptor.maximum === undefined ? undefined : Number(descriptor.maximum);
+      this.#ref = native.newTable(String(descriptor.element), initial, maximum, ref);
+    }
+    static {
+      tableRef = (t) => t.#ref;
     }
     get length() {
       return native.tableLength(this.#ref);

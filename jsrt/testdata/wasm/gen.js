@@ -1,6 +1,9 @@
-// Compiles calc.wat to calc.wasm with wabt (npm): node gen.js (see gen.sh).
+// Compiles each .wat file here to its .wasm with wabt (npm): node gen.js
+// (see gen.sh).
 const fs = require("fs");
 require("wabt")().then((wabt) => {
-  const m = wabt.parseWat("calc.wat", fs.readFileSync(__dirname + "/calc.wat", "utf8"));
-  fs.writeFileSync(__dirname + "/calc.wasm", Buffer.from(m.toBinary({}).buffer));
+  for (const name of ["calc", "imports"]) {
+    const m = wabt.parseWat(name + ".wat", fs.readFileSync(`${__dirname}/${name}.wat`, "utf8"));
+    fs.writeFileSync(`${__dirname}/${name}.wasm`, Buffer.from(m.toBinary({}).buffer));
+  }
 });

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Regenerates calc.wasm from calc.wat with wabt 1.0.37 from npm, in a
+# Regenerates calc.wasm and imports.wasm from their .wat with wabt 1.0.37 from npm, in a
 # temporary directory, so the repository needs no npm to build or test.
 set -e
 dir=$(cd "$(dirname "$0")" && pwd)
