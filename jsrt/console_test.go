@@ -62,5 +62,6 @@ func TestNativePerformance(t *testing.T) {
 		{"now", `(() => { const a = performance.now(); const b = performance.now(); return typeof a === "number" && a >= 0 && b >= a; })()`, "true"},
 		{"timeOrigin", `Math.abs(performance.timeOrigin - Date.now()) < 60000`, "true"},
 		{"navigator", `navigator.userAgent`, "Cloudflare-Workers"},
+		{"self", `self === globalThis && self.crypto === crypto`, "true"},
 	})
 }

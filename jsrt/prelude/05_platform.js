@@ -173,4 +173,8 @@
   const timeOrigin = Date.now();
   define("performance", { now: () => cairn.now(), timeOrigin });
   define("navigator", { userAgent: "Cloudflare-Workers" });
+
+  // workerd's global scope names itself `self`, as a service worker's does;
+  // libraries probe it (self.crypto, self.location ?? …) to detect a browser-like host.
+  define("self", globalThis);
 })();
