@@ -235,7 +235,7 @@ func (h *History) loadIndex(s *segment, repair bool) error {
 				break
 			}
 			le := binary.LittleEndian
-			e := entry{kind: RecordKind(payload[0]), seq: le.Uint64(payload[1:]), time: time.Unix(0, int64(le.Uint64(payload[9:]))), off: good}
+			e := entry{kind: RecordKind(payload[0] &^ compressedFrames), seq: le.Uint64(payload[1:]), time: time.Unix(0, int64(le.Uint64(payload[9:]))), off: good}
 			if len(s.index) == 0 {
 				s.firstTime = e.time
 			}
