@@ -204,41 +204,52 @@ func (h *History) fileMatches(dbPath string, last Record) (bool, error) {
 
 // generation returns the records of last's WAL generation, in order: the
 // longest run of commit records ending with last whose WAL positions have
-// last's salts.
+// last's salts. The segments' indexes find where the run starts, so only
+// its records are read (an object's run is typically its commits since it
+// was last opened).
 func (h *History) generation(last Record) ([]*Record, error) {
-	in := func(r *Record) bool {
-		return r.Kind == KindCommit && r.WAL.Offset != 0 && r.WAL.Salt1 == last.WAL.Salt1 && r.WAL.Salt2 == last.WAL.Salt2
+	in := func(e entry) bool {
+		return e.kind == KindCommit && e.walOff && e.salt1 == last.WAL.Salt1 && e.salt2 == last.WAL.Salt2
 	}
 	h.mu.Lock()
 	if err := h.flushLocked(); err != nil {
 		h.mu.Unlock()
 		return nil, err
 	}
-	segs := make([]*segment, len(h.segs))
-	for i, s := range h.segs {
-		segs[i] = &segment{first: s.first, size: s.size}
+	type part struct {
+		seg *segment
+		off int64
+	}
+	var parts []part // segments holding the run, latest first
+	for i := len(h.segs) - 1; i >= 0; i-- {
+		s := h.segs[i]
+		if s.index == nil {
+			if err := h.loadIndex(s, i == len(h.segs)-1); err != nil {
+				h.mu.Unlock()
+				return nil, err
+			}
+		}
+		k := len(s.index)
+		for k > 0 && (s.index[k-1].seq > last.Seq || in(s.index[k-1])) {
+			k--
+		}
+		if k < len(s.index) {
+			parts = append(parts, part{&segment{first: s.first, size: s.size}, s.index[k].off})
+		}
+		if k > 0 {
+			break // the run starts in this segment
+		}
 	}
 	h.mu.Unlock()
 	var run []*Record
-	for i := len(segs) - 1; i >= 0; i-- {
-		var recs []*Record
-		if err := h.scan(segs[i], func(r *Record) error {
-			if r.Seq > last.Seq {
-				return nil
-			}
-			if in(r) {
-				recs = append(recs, r)
-			} else {
-				recs = recs[:0]
+	for i := len(parts) - 1; i >= 0; i-- {
+		if err := h.scanFrom(parts[i].seg, parts[i].off, func(r *Record) error {
+			if r.Seq <= last.Seq {
+				run = append(run, r)
 			}
 			return nil
 		}); err != nil {
 			return nil, err
-		}
-		whole := len(recs) > 0 && recs[0].Seq == segs[i].first
-		run = append(recs, run...)
-		if !whole {
-			break
 		}
 	}
 	return run, nil

@@ -150,15 +150,25 @@ func TestReconcile(t *testing.T) {
 		}, func(rc Reconciliation) bool { return !rc.Changed() }},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
+		for _, segBytes := range []int64{0, 300} { // default segments, and a segment every few records
+			t.Run(c.name+"/segment "+strconv.FormatInt(segBytes, 10), func(t *testing.T) {
+				reconcileCase(t, c.run, c.want, segBytes)
+			})
+		}
+	}
+}
+
+func reconcileCase(t *testing.T, run func(t *testing.T, w *walDB, dir string) (db, hist string), want func(Reconciliation) bool, segBytes int64) {
+	{
+		{
 			dir := t.TempDir()
-			h, err := OpenHistory(filepath.Join(dir, "history"), "test", HistoryOptions{})
+			h, err := OpenHistory(filepath.Join(dir, "history"), "test", HistoryOptions{SegmentBytes: segBytes})
 			if err != nil {
 				t.Fatal(err)
 			}
 			w := openWALDB(t, dir, h)
 			w.exec("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)")
-			dbDir, histDir := c.run(t, w, dir)
+			dbDir, histDir := run(t, w, dir)
 			// The expected state is the longer of the two: the database's
 			// when it was copied last, the history's otherwise.
 			h.Close()
@@ -171,7 +181,7 @@ func TestReconcile(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !c.want(rc) {
+			if !want(rc) {
 				t.Fatalf("reconcile did %+v", rc)
 			}
 			got := dumpFile(t, dbPath)
@@ -198,6 +208,6 @@ func TestReconcile(t *testing.T) {
 			if err := NewWALTail(dbPath).Resume(h3.Last().WAL); err != nil {
 				t.Fatalf("resume after reconcile: %v", err)
 			}
-		})
+		}
 	}
 }
