@@ -41,10 +41,18 @@ type Reconciliation struct {
 	// DroppedWAL is set when the WAL was of a generation already folded
 	// into the database file, and was removed.
 	DroppedWAL bool
+	// Diverged is set when the database is neither a state of the history
+	// nor one it can be rolled forward from: it was written outside the
+	// history. Nothing was changed; the owner must save a base of it
+	// (SaveBase) before recording more.
+	Diverged bool
 }
 
-// Changed reports whether Reconcile changed anything.
-func (r Reconciliation) Changed() bool { return r.Recorded > 0 || r.RolledForward || r.DroppedWAL }
+// Changed reports whether Reconcile changed anything or found the
+// database diverged.
+func (r Reconciliation) Changed() bool {
+	return r.Recorded > 0 || r.RolledForward || r.DroppedWAL || r.Diverged
+}
 
 // Reconcile makes the database at dbPath and the history agree, so that
 // the database is the state of the history's last record: call it before
@@ -92,10 +100,22 @@ func (h *History) Reconcile(dbPath string, now time.Time) (Reconciliation, error
 		}
 		rc.DroppedWAL = true
 	}
-	// The database is its file alone: it must be the last record's state.
+	// The database is its file alone: it must be the last record's state,
+	// or the state before the last generation (whose frames a power cut
+	// took from the WAL) to be rolled forward. Anything else was written
+	// outside the history (with history off: cairn d1 execute): it is
+	// kept, and the owner starts the history again from it.
 	ok, err := h.fileMatches(dbPath, last)
 	if err != nil || ok {
 		return rc, err
+	}
+	before, err := h.fileBeforeGeneration(dbPath, last)
+	if err != nil {
+		return rc, err
+	}
+	if !before {
+		rc.Diverged = true
+		return rc, nil
 	}
 	rc2, err := h.rollForward(dbPath, last.Seq)
 	rc2.DroppedWAL = rc.DroppedWAL
@@ -197,6 +217,62 @@ func (h *History) fileMatches(dbPath string, last Record) (bool, error) {
 				return false, nil
 			}
 			return false, err
+		}
+	}
+	return true, nil
+}
+
+// fileBeforeGeneration reports whether the database file holds, for every
+// page the records of last's WAL generation wrote, the page as it was
+// before the generation began: the file is then the state a power cut
+// leaves when it took the whole generation from the WAL, and rolling it
+// forward loses nothing. It builds that state from the history (a rare
+// case: a crash, or a database written outside the history).
+func (h *History) fileBeforeGeneration(dbPath string, last Record) (bool, error) {
+	if last.Kind != KindCommit || last.WAL.Offset == 0 {
+		return false, nil
+	}
+	gen, err := h.generation(last)
+	if err != nil || len(gen) == 0 {
+		return false, err
+	}
+	before := gen[0].Seq - 1
+	if h.Check(before) != nil {
+		return false, nil // not buildable: cannot tell
+	}
+	tmp := dbPath + ".reconcile"
+	defer os.Remove(tmp)
+	if err := h.Build(before, tmp); err != nil {
+		return false, err
+	}
+	pages := map[uint32]bool{}
+	for _, r := range gen {
+		for _, f := range r.Frames {
+			pages[f.Pgno] = true
+		}
+	}
+	a, err := os.Open(dbPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		// No file: the state before is the empty one only if the built
+		// one is empty too.
+		info, err := os.Stat(tmp)
+		return err == nil && info.Size() == 0, err
+	} else if err != nil {
+		return false, err
+	}
+	defer a.Close()
+	b, err := os.Open(tmp)
+	if err != nil {
+		return false, err
+	}
+	defer b.Close()
+	pa, pb := make([]byte, last.PageSize), make([]byte, last.PageSize)
+	for pgno := range pages {
+		off := int64(pgno-1) * int64(last.PageSize)
+		na, _ := a.ReadAt(pa, off)
+		nb, _ := b.ReadAt(pb, off)
+		if na != nb || !bytes.Equal(pa[:na], pb[:nb]) {
+			return false, nil
 		}
 	}
 	return true, nil

@@ -138,6 +138,17 @@ func TestReconcile(t *testing.T) {
 			copyTree(t, filepath.Join(dir, "history"), filepath.Join(dir, "hb"))
 			return filepath.Join(dir, "a"), filepath.Join(dir, "hb")
 		}, func(rc Reconciliation) bool { return rc.RolledForward }},
+		{"written outside the history: kept", func(t *testing.T, w *walDB, dir string) (string, string) {
+			insert(w, 0, 5, true)
+			w.record()
+			copyTree(t, filepath.Join(dir, "history"), filepath.Join(dir, "ha"))
+			insert(w, 5, 8, false) // as cairn d1 execute does, with history off
+			if _, err := w.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+				t.Fatal(err)
+			}
+			copyDB(t, w, filepath.Join(dir, "b"))
+			return filepath.Join(dir, "b"), filepath.Join(dir, "ha")
+		}, func(rc Reconciliation) bool { return rc.Diverged && !rc.RolledForward && rc.Recorded == 0 }},
 		{"consistent: the WAL was emptied", func(t *testing.T, w *walDB, dir string) (string, string) {
 			insert(w, 0, 5, true)
 			w.record()
@@ -185,6 +196,15 @@ func reconcileCase(t *testing.T, run func(t *testing.T, w *walDB, dir string) (d
 				t.Fatalf("reconcile did %+v", rc)
 			}
 			got := dumpFile(t, dbPath)
+			if rc.Diverged {
+				// Nothing changed; the owner saves a base of the file.
+				if want := dump(t, w.db); got != want {
+					t.Fatalf("a diverged database was changed:\n%.300s\nwant\n%.300s", got, want)
+				}
+				if err := h2.SaveBase(dbPath, h2.Last().Seq+1, time.Now()); err != nil {
+					t.Fatal(err)
+				}
+			}
 			built := filepath.Join(dir, "built.db")
 			if err := h2.Build(h2.Last().Seq, built); err != nil {
 				t.Fatal(err)

@@ -129,6 +129,7 @@ func Open(path, uuid string, opts Options) (*DB, error) {
 	if err := commit.MkdirAll(filepath.Dir(path)); err != nil {
 		return nil, fmt.Errorf("d1: %w", err)
 	}
+	diverged := false // written outside the history: startHistory saves a base
 	if opts.History != nil && opts.Commit != nil {
 		// A restore a crash interrupted is completed before the file is
 		// opened.
@@ -143,8 +144,9 @@ func Open(path, uuid string, opts Options) (*DB, error) {
 		}
 		if rc.Changed() {
 			opts.Logger.Info("d1: the database and its history reconciled after a crash", "path", path,
-				"recorded", rc.Recorded, "rolled_forward", rc.RolledForward, "dropped_wal", rc.DroppedWAL)
+				"recorded", rc.Recorded, "rolled_forward", rc.RolledForward, "dropped_wal", rc.DroppedWAL, "diverged", rc.Diverged)
 		}
+		diverged = rc.Diverged
 	}
 	w, err := openConn(path, true, opts.Commit != nil)
 	if err != nil {
@@ -165,7 +167,7 @@ func Open(path, uuid string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("d1: open %s: %w", path, err)
 	}
 	if opts.History != nil && db.durable != nil {
-		if err := db.startHistory(opts.History); err != nil {
+		if err := db.startHistory(opts.History, diverged); err != nil {
 			w.close()
 			return nil, fmt.Errorf("d1: open %s: history: %w", path, err)
 		}

@@ -70,6 +70,7 @@ type DB struct {
 	commitLog      commitlog.Log
 	tail           *commitlog.WALTail // reads each commit's frames; nil until the file is open
 	restorePending bool               // RestoreOnNextOpen was called
+	diverged       bool               // the file was written outside its history: startHistory saves a base
 }
 
 // syncState is what Sync needs; it has its own lock because Sync runs on the commit
@@ -501,8 +502,9 @@ func (db *DB) openFile(create bool) (bool, error) {
 		}
 		if rc.Changed() {
 			db.log.Info("storage: the object's file and its history reconciled after a crash", "path", db.path,
-				"recorded", rc.Recorded, "rolled_forward", rc.RolledForward, "dropped_wal", rc.DroppedWAL)
+				"recorded", rc.Recorded, "rolled_forward", rc.RolledForward, "dropped_wal", rc.DroppedWAL, "diverged", rc.Diverged)
 		}
+		db.diverged = rc.Diverged
 	}
 	ok, err := db.openFileConn(create)
 	if !ok || err != nil || db.hist == nil {
