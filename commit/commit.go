@@ -150,8 +150,7 @@ func (l *Local) rounds() {
 		l.mu.Unlock()
 
 		start := time.Now()
-		errs, fsSync := l.syncAll(batch)
-		l.syncHistories(errs)
+		errs, fsSync := l.syncRound(batch)
 		if obs != nil {
 			// Before the waiters are told: a commit acknowledged is counted.
 			now := time.Now()

@@ -13,6 +13,14 @@ import (
 // test where FUSE is not available.
 func mountLazy(t *testing.T) (mnt string, remount func()) {
 	t.Helper()
+	mnt, _, remount = mountLazyFS(t)
+	return mnt, remount
+}
+
+// mountLazyFS is mountLazy that also returns the mount, for FailSync and
+// Cut.
+func mountLazyFS(t *testing.T) (mnt string, l *lazyfs.FS, remount func()) {
+	t.Helper()
 	mnt, backing := t.TempDir(), t.TempDir()
 	l, err := lazyfs.Mount(mnt, backing)
 	if err != nil {
@@ -23,7 +31,7 @@ func mountLazy(t *testing.T) (mnt string, remount func()) {
 			t.Error(err)
 		}
 	})
-	return mnt, func() {
+	return mnt, l, func() {
 		t.Helper()
 		if err := l.Unmount(); err != nil {
 			t.Fatal(err)

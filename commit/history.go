@@ -68,10 +68,12 @@ type segment struct {
 }
 
 type entry struct {
-	seq  uint64
-	time time.Time
-	kind RecordKind
-	off  int64
+	seq          uint64
+	time         time.Time
+	kind         RecordKind
+	off          int64
+	salt1, salt2 uint32 // the WAL generation of the record's frames (Reconcile)
+	walOff       bool   // the record has a WAL position
 }
 
 // HistoryOptions configure a History.
@@ -235,7 +237,8 @@ func (h *History) loadIndex(s *segment, repair bool) error {
 				break
 			}
 			le := binary.LittleEndian
-			e := entry{kind: RecordKind(payload[0]), seq: le.Uint64(payload[1:]), time: time.Unix(0, int64(le.Uint64(payload[9:]))), off: good}
+			e := entry{kind: RecordKind(payload[0] &^ compressedFrames), seq: le.Uint64(payload[1:]), time: time.Unix(0, int64(le.Uint64(payload[9:]))), off: good,
+				salt1: le.Uint32(payload[33:]), salt2: le.Uint32(payload[37:]), walOff: le.Uint64(payload[41:]) != 0}
 			if len(s.index) == 0 {
 				s.firstTime = e.time
 			}
@@ -437,7 +440,7 @@ func (h *History) appendLocked(rec *Record, b []byte) error {
 		if len(s.index) == 0 {
 			s.firstTime = rec.Time
 		}
-		s.index = append(s.index, entry{seq: rec.Seq, time: rec.Time, kind: rec.Kind, off: s.size})
+		s.index = append(s.index, entry{seq: rec.Seq, time: rec.Time, kind: rec.Kind, off: s.size, salt1: rec.WAL.Salt1, salt2: rec.WAL.Salt2, walOff: rec.WAL.Offset != 0})
 	}
 	s.size += int64(8 + len(b))
 	s.last, s.lastTime = rec.Seq, rec.Time
@@ -765,6 +768,14 @@ func (h *History) Records(from, to uint64, fn func(*Record) error) error {
 			next = h.segs[i+1].first
 		}
 		if s.first <= to && next > from {
+			if s.index == nil {
+				// A sealed segment not read since the history was
+				// opened: its size is not known yet.
+				if err := h.loadIndex(s, i == len(h.segs)-1); err != nil {
+					h.mu.Unlock()
+					return err
+				}
+			}
 			segs = append(segs, &segment{first: s.first, size: s.size})
 		}
 	}
@@ -784,15 +795,23 @@ func (h *History) Records(from, to uint64, fn func(*Record) error) error {
 
 // scan reads segment s (up to its known size) and calls fn for each record.
 func (h *History) scan(s *segment, fn func(*Record) error) error {
+	return h.scanFrom(s, 16, fn)
+}
+
+// scanFrom is scan from the record at offset off.
+func (h *History) scanFrom(s *segment, off int64, fn func(*Record) error) error {
 	f, err := os.Open(h.segPath(s.first))
 	if err != nil {
 		return fmt.Errorf("history: %w", err)
 	}
 	defer f.Close()
-	r := bufio.NewReaderSize(io.LimitReader(f, s.size), 1<<20)
-	if _, err := r.Discard(16); err != nil {
+	if _, err := f.Seek(off, io.SeekStart); err != nil {
 		return fmt.Errorf("history: %w", err)
 	}
+	if s.size < off {
+		return fmt.Errorf("history: %w: segment %d of %d bytes read from %d", ErrCorrupt, s.first, s.size, off)
+	}
+	r := bufio.NewReaderSize(io.LimitReader(f, s.size-off), 1<<20)
 	var lenCRC [8]byte
 	for {
 		if _, err := io.ReadFull(r, lenCRC[:]); errors.Is(err, io.EOF) {

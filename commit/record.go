@@ -4,7 +4,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
+
+	"github.com/klauspost/compress/zstd"
 )
 
 // A Record is one committed transaction of one database, as its owner hands
@@ -82,7 +85,39 @@ var ErrCorrupt = errors.New("commit: corrupt history record")
 
 const recordHeader = 1 + 8 + 8 + 4 + 4 + 8 + 4 + 4 + 8 + 4 + 4 + 2 + 4
 
-// MarshalBinary encodes r (little-endian fields, the page bytes as they are).
+// compressedFrames, set in an encoded record's kind byte, says its frames
+// (page numbers and pages) are compressed with zstd.
+const compressedFrames = 0x80
+
+// maxRecord bounds an encoded record and its decompressed frames.
+const maxRecord = 1 << 30
+
+// compressMin is the size of frames from which they are compressed.
+const compressMin = 512
+
+// zstd codecs, shared: EncodeAll and DecodeAll are safe for concurrent
+// use, and creating them costs more than a record.
+var (
+	zstdEncoder = sync.OnceValue(func() *zstd.Encoder {
+		e, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true))
+		if err != nil {
+			panic(err) // only for bad options
+		}
+		return e
+	})
+	zstdDecoder = sync.OnceValue(func() *zstd.Decoder {
+		d, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(maxRecord))
+		if err != nil {
+			panic(err) // only for bad options
+		}
+		return d
+	})
+)
+
+// MarshalBinary encodes r: little-endian fields, then the frames (page
+// number and page each), compressed with zstd when that makes them
+// smaller (pages of a B-tree are mostly free space and repeated values:
+// typically a fraction of their size).
 func (r *Record) MarshalBinary() ([]byte, error) {
 	if len(r.DB) > 0xffff {
 		return nil, fmt.Errorf("commit: database name of %d bytes", len(r.DB))
@@ -114,23 +149,34 @@ func (r *Record) MarshalBinary() ([]byte, error) {
 		b = le.AppendUint32(b, f.Pgno)
 		b = append(b, f.Data...)
 	}
-	return b, nil
+	head := recordHeader + len(r.DB)
+	if len(b)-head < compressMin {
+		return b, nil
+	}
+	z := zstdEncoder().EncodeAll(b[head:], make([]byte, head, head+(len(b)-head)/2))
+	if len(z) >= len(b) {
+		return b, nil
+	}
+	copy(z, b[:head])
+	z[0] |= compressedFrames
+	return z, nil
 }
 
 // UnmarshalBinary decodes what MarshalBinary encoded. The frames' Data
-// alias b.
+// alias b (or, if they were compressed, a buffer of their own).
 func (r *Record) UnmarshalBinary(b []byte) error {
 	if len(b) < recordHeader {
 		return fmt.Errorf("%w: %d bytes", ErrCorrupt, len(b))
 	}
 	le := binary.LittleEndian
-	r.Kind = RecordKind(b[0])
+	r.Kind = RecordKind(b[0] &^ compressedFrames)
 	r.Seq = le.Uint64(b[1:])
 	r.Time = time.Unix(0, int64(le.Uint64(b[9:])))
 	r.PageSize = le.Uint32(b[17:])
 	r.DBSize = le.Uint32(b[21:])
 	r.From = le.Uint64(b[25:])
 	r.WAL = WALPos{Salt1: le.Uint32(b[33:]), Salt2: le.Uint32(b[37:]), Offset: int64(le.Uint64(b[41:])), Ck1: le.Uint32(b[49:]), Ck2: le.Uint32(b[53:])}
+	kindByte := b[0]
 	nameLen := int(le.Uint16(b[57:]))
 	nFrames := int(le.Uint32(b[59:]))
 	b = b[recordHeader:]
@@ -139,6 +185,16 @@ func (r *Record) UnmarshalBinary(b []byte) error {
 	}
 	r.DB = string(b[:nameLen])
 	b = b[nameLen:]
+	if kindByte&compressedFrames != 0 {
+		size := int64(nFrames) * (4 + int64(r.PageSize))
+		if r.PageSize > 65536 || size > maxRecord {
+			return fmt.Errorf("%w: %d frames of %d bytes", ErrCorrupt, nFrames, r.PageSize)
+		}
+		var err error
+		if b, err = zstdDecoder().DecodeAll(b, make([]byte, 0, size)); err != nil {
+			return fmt.Errorf("%w: frames: %w", ErrCorrupt, err)
+		}
+	}
 	if nFrames > 0 && (r.PageSize == 0 || len(b) != nFrames*(4+int(r.PageSize))) {
 		return fmt.Errorf("%w: %d frames of %d bytes in %d bytes", ErrCorrupt, nFrames, r.PageSize, len(b))
 	}

@@ -4,17 +4,18 @@ import "fmt"
 
 // SetHistories makes l keep the records handed to Record in hs: each is
 // appended to its database's history, and a Submit of the database's file
-// is done only once the records appended before it are durable too (the
-// file first, then the history, so a durable record never describes a
-// commit its database lost). Call it before the first Record. Without it,
-// Record does nothing: the history is off.
+// is done only once the records appended before it are durable too. The
+// file and its history are synced in parallel, so after a crash either may
+// be ahead: the database's owner calls History.Reconcile before opening
+// it. Call it before the first Record. Without it, Record does nothing:
+// the history is off.
 func (l *Local) SetHistories(hs *Histories) { l.histories = hs }
 
 // Histories returns the store set by SetHistories, or nil.
 func (l *Local) Histories() *Histories { return l.histories }
 
 // Record appends rec to its database's history (see SetHistories) without
-// syncing it; the next round that syncs f syncs the history after it.
+// syncing it; the next round that syncs f syncs the history with it.
 func (l *Local) Record(f Syncer, rec *Record) error {
 	if l.histories == nil {
 		return nil
@@ -35,36 +36,47 @@ func (l *Local) Record(f Syncer, rec *Record) error {
 	return nil
 }
 
-// syncHistories syncs the history of each file of batch whose sync
-// succeeded, after it, and reports a failure as the file's.
-func (l *Local) syncHistories(errs map[Syncer]error) {
+// syncRound syncs each distinct file of batch (syncAll) and, at the same
+// time, the histories their records went to: one round waits for the
+// slower of the two fsyncs, not for their sum. A file's history failing to
+// sync fails the file's commits. The two are not ordered, so a crash may
+// leave either ahead of the other: the owners reconcile them when they
+// next open the database (History.Reconcile).
+func (l *Local) syncRound(batch []request) (errs map[Syncer]error, fsSync bool) {
 	l.mu.Lock()
-	if len(l.recorded) == 0 {
-		l.mu.Unlock()
-		return
-	}
 	var hist []request
 	owner := map[Syncer][]Syncer{}
-	for f, err := range errs {
-		h := l.recorded[f]
-		if err != nil || h == nil {
+	for _, r := range batch {
+		h := l.recorded[r.f]
+		if h == nil {
 			continue
 		}
 		if _, seen := owner[h]; !seen {
 			hist = append(hist, request{f: h})
 		}
-		owner[h] = append(owner[h], f)
+		owner[h] = append(owner[h], r.f)
 	}
 	l.mu.Unlock()
 	if len(hist) == 0 {
-		return
+		return l.syncAll(batch)
 	}
-	synced, _ := l.syncAll(hist)
+	var synced map[Syncer]error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		synced, _ = l.syncAll(hist)
+	}()
+	errs, fsSync = l.syncAll(batch)
+	<-done
 	for h, err := range synced {
-		if err != nil {
-			for _, f := range owner[h] {
+		if err == nil {
+			continue
+		}
+		for _, f := range owner[h] {
+			if errs[f] == nil {
 				errs[f] = err
 			}
 		}
 	}
+	return errs, fsSync
 }

@@ -129,12 +129,24 @@ func Open(path, uuid string, opts Options) (*DB, error) {
 	if err := commit.MkdirAll(filepath.Dir(path)); err != nil {
 		return nil, fmt.Errorf("d1: %w", err)
 	}
+	diverged := false // written outside the history: startHistory saves a base
 	if opts.History != nil && opts.Commit != nil {
 		// A restore a crash interrupted is completed before the file is
 		// opened.
 		if err := opts.History.FinishRestore(path); err != nil {
 			return nil, fmt.Errorf("d1: %w", err)
 		}
+		// The WAL and the history are synced in parallel: after a crash
+		// either may hold commits the other lacks.
+		rc, err := opts.History.Reconcile(path, time.Now())
+		if err != nil {
+			return nil, fmt.Errorf("d1: %w", err)
+		}
+		if rc.Changed() {
+			opts.Logger.Info("d1: the database and its history reconciled after a crash", "path", path,
+				"recorded", rc.Recorded, "rolled_forward", rc.RolledForward, "dropped_wal", rc.DroppedWAL, "diverged", rc.Diverged)
+		}
+		diverged = rc.Diverged
 	}
 	w, err := openConn(path, true, opts.Commit != nil)
 	if err != nil {
@@ -155,7 +167,7 @@ func Open(path, uuid string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("d1: open %s: %w", path, err)
 	}
 	if opts.History != nil && db.durable != nil {
-		if err := db.startHistory(opts.History); err != nil {
+		if err := db.startHistory(opts.History, diverged); err != nil {
 			w.close()
 			return nil, fmt.Errorf("d1: open %s: history: %w", path, err)
 		}
@@ -467,6 +479,14 @@ func (db *DB) commit(c *conn) (made committed, size int64, err error) {
 // mode is PASSIVE after a commit, TRUNCATE on Close. The write lock is held.
 func (db *DB) checkpoint(mode string) error {
 	return db.durable.Checkpoint(func() error {
+		if db.hist != nil {
+			// Every record durable first: the Log syncs the WAL and the
+			// history in parallel, and a commit only the WAL held could not
+			// be recorded at open once the WAL restarts (commit.Reconcile).
+			if err := db.hist.Sync(); err != nil {
+				return err
+			}
+		}
 		// A query, read to the end, so the statement is reset after its row.
 		return db.w.query("PRAGMA wal_checkpoint("+mode+")", nil, func([]driver.Value) error { return nil })
 	})

@@ -10,6 +10,7 @@ package d1
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,11 +40,15 @@ func cpuNow() time.Duration {
 // A simulated day of writes at a fixed rate (one single-row UPDATE per
 // second, 86,400 commits, run as fast as they go: compressed time) on a
 // table of 5,000 rows of 500 bytes: bytes of history per byte of live data.
+// MEASURE_WRITES sets the number of commits, MEASURE_VALUES=random the values.
 func TestMeasureHistoryPerDay(t *testing.T) {
 	writes := 86400
 	if s := os.Getenv("MEASURE_WRITES"); s != "" {
 		fmt.Sscan(s, &writes)
 	}
+	// MEASURE_VALUES=random writes random hex values instead of numbers
+	// padded with zeros (which compress far better than most data).
+	randomValues := os.Getenv("MEASURE_VALUES") == "random"
 	dir := t.TempDir()
 	m, done := historyManager(t, dir)
 	defer done()
@@ -69,8 +74,17 @@ func TestMeasureHistoryPerDay(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(w), 1))
 			for i := w; i < writes; i += writers {
 				v := fmt.Sprintf("%0500d", i)
+				if randomValues {
+					// 250 random bytes in hex: what compresses about 2×.
+					v = fmt.Sprintf("%016x", r.Uint64())
+					for len(v) < 500 {
+						v += fmt.Sprintf("%016x", r.Uint64())
+					}
+					v = v[:500]
+				}
 				if _, _, err := db.Batch(context.Background(), []Statement{{SQL: "UPDATE t SET v = ? WHERE k = ?", Params: []any{v, (i * 7919) % 5000}}}, ""); err != nil {
 					t.Error(err)
 					return

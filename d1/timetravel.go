@@ -33,8 +33,9 @@ func historyName(id string) string { return "d1/" + id }
 // startHistory connects the database to its history after Open: it
 // completes a restore a crash interrupted (before the file was opened, in
 // Open), resumes reading the WAL after the last record, or saves a base
-// snapshot when the history is empty or does not match the file.
-func (db *DB) startHistory(h *commit.History) error {
+// snapshot when the history is empty or does not match the file (diverged:
+// commit.History.Reconcile found it written outside the history).
+func (db *DB) startHistory(h *commit.History, diverged bool) error {
 	db.hist, db.tail = h, commit.NewWALTail(db.path)
 	seq := db.seq.Load()
 	if !h.Empty() {
@@ -44,7 +45,7 @@ func (db *DB) startHistory(h *commit.History) error {
 		// off, or a crash between the WAL's sync and the record's) has
 		// another one than the last record.
 		err := db.tail.Resume(last.WAL)
-		if err == nil && last.Seq == seq {
+		if err == nil && last.Seq == seq && !diverged {
 			return nil
 		}
 		db.log.Warn("d1: the database was changed outside its history (written with history off, or a crash between their syncs); the history continues from a snapshot of the current state",

@@ -20,9 +20,17 @@ func TestCrashLoop(t *testing.T) {
 	dir := writeProject(t, map[string]string{"wrangler.jsonc": crashConfig, "src/index.js": crashWorker})
 	state := t.TempDir()
 	w := newWriteLoad(40, 32)
+	histories := 0 // databases compared with their history's latest state
 	for round := range *crashKills {
 		d := startDev(t, dir, state)
 		w.check(t, d, round)
+		if round > 0 {
+			// The check opened every database: each must now be its
+			// history's latest state (reconciled at open), with every
+			// acknowledged write in both.
+			histories += checkHistories(t, d, state, round)
+			d = startDev(t, dir, state)
+		}
 		stop := w.start(d, round)
 		time.Sleep(time.Duration(100+rand.IntN(700)) * time.Millisecond)
 		_ = d.cmd.Process.Signal(syscall.SIGKILL)
@@ -31,6 +39,7 @@ func TestCrashLoop(t *testing.T) {
 	}
 	d := startDev(t, dir, state)
 	w.check(t, d, *crashKills)
+	t.Logf("%d times a database was compared with its history's latest state after a restart: all equal", histories)
 	t.Logf("%d kills: %d writes acknowledged and found after restart (%d of them to KV + D1), %d cut off by a kill (allowed either way), no event half applied",
 		*crashKills, w.total, len(w.acked[w.objects]), w.uncertain)
 	if w.total == 0 {

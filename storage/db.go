@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/mattn/go-sqlite3"
 
@@ -69,6 +70,7 @@ type DB struct {
 	commitLog      commitlog.Log
 	tail           *commitlog.WALTail // reads each commit's frames; nil until the file is open
 	restorePending bool               // RestoreOnNextOpen was called
+	diverged       bool               // the file was written outside its history: startHistory saves a base
 }
 
 // syncState is what Sync needs; it has its own lock because Sync runs on the commit
@@ -180,6 +182,21 @@ func (db *DB) Commit() (bool, error) {
 // object's thread, between commits.
 func (db *DB) checkpointWAL(mode string) error {
 	db.recordCommit() // nothing may be folded into the file unrecorded
+	if db.hist != nil && db.tail != nil {
+		// Nor before its record is durable: the Log syncs the WAL and the
+		// history in parallel, and a checkpoint may restart the WAL, after
+		// which a commit only the WAL held could not be recorded at open
+		// (Reconcile).
+		if err := db.hist.Sync(); err != nil {
+			s := &db.sync
+			s.mu.Lock()
+			if s.failed == nil {
+				s.failed = fmt.Errorf("checkpoint %s: %w", db.path, err)
+			}
+			s.mu.Unlock()
+			return err
+		}
+	}
 	s := &db.sync
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -477,6 +494,17 @@ func (db *DB) openFile(create bool) (bool, error) {
 		if err := db.hist.FinishRestore(db.path); err != nil {
 			return false, err
 		}
+		// The WAL and the history are synced in parallel: after a crash
+		// either may hold commits the other lacks.
+		rc, err := db.hist.Reconcile(db.path, time.Now())
+		if err != nil {
+			return false, fmt.Errorf("storage: %w", err)
+		}
+		if rc.Changed() {
+			db.log.Info("storage: the object's file and its history reconciled after a crash", "path", db.path,
+				"recorded", rc.Recorded, "rolled_forward", rc.RolledForward, "dropped_wal", rc.DroppedWAL, "diverged", rc.Diverged)
+		}
+		db.diverged = rc.Diverged
 	}
 	ok, err := db.openFileConn(create)
 	if !ok || err != nil || db.hist == nil {

@@ -148,7 +148,11 @@ func (db *DB) ensureHistory() error {
 func (db *DB) startHistory() error {
 	h := db.hist
 	db.tail = commitlog.NewWALTail(db.path)
-	rebase := h.Empty()
+	rebase := h.Empty() || db.diverged
+	if db.diverged {
+		db.log.Warn("storage: the object's file was written outside its history; the history continues from a snapshot of the current state", "path", db.path)
+	}
+	db.diverged = false
 	if !rebase {
 		if err := db.tail.Resume(h.Last().WAL); err != nil {
 			db.log.Warn("storage: the object's file does not match its history; the history continues from a snapshot of the current state", "path", db.path, "err", err)
