@@ -294,7 +294,7 @@ func load(opts Options, cfg *config.Config, code string, deferMigrations bool) (
 	if opts.Account != nil {
 		kvs, err = opts.Account.openKV(cfg)
 	} else {
-		kvs, err = openKV(cfg, persist, guarded, log)
+		kvs, err = openKV(cfg, persist, guarded, durable.Histories(), log)
 	}
 	if err != nil {
 		closeD1()
