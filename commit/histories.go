@@ -18,9 +18,10 @@ type Histories struct {
 	root string
 	opts func(name string) HistoryOptions
 
-	mu     sync.Mutex
-	open   map[string]*History
-	closed bool
+	mu      sync.Mutex
+	open    map[string]*History
+	writers map[string]*sync.Mutex // see Recorder
+	closed  bool
 }
 
 // NewHistories returns the store under root. opts, if set, gives each

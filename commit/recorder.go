@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"sync"
 	"time"
 )
 
@@ -24,11 +25,45 @@ import (
 // when its owner last closed it after a full checkpoint (Closed). Anything
 // else starts the history again from a snapshot of the file (a KindBase
 // record): the states before stay restorable.
+//
+// Two owners may have the same database open for a moment (a reload's old
+// and new App): the recorders Histories.Recorder returns for one database
+// share a lock (Lock), which the owner holds from before its transaction
+// begins until it was recorded, so that their records follow the order of
+// their commits.
 type Recorder struct {
 	h    *History
 	path string
 	tail *WALTail
+	mu   *sync.Mutex // shared by the recorders of one database
 }
+
+// Recorder returns a recorder of the database at dbPath into the history
+// name (see Recorder).
+func (hs *Histories) Recorder(name, dbPath string) (*Recorder, error) {
+	h, err := hs.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	hs.mu.Lock()
+	if hs.writers == nil {
+		hs.writers = map[string]*sync.Mutex{}
+	}
+	mu := hs.writers[name]
+	if mu == nil {
+		mu = new(sync.Mutex)
+		hs.writers[name] = mu
+	}
+	hs.mu.Unlock()
+	return &Recorder{h: h, path: dbPath, tail: NewWALTail(dbPath), mu: mu}, nil
+}
+
+// Lock takes the database's write lock shared by its recorders: hold it
+// from before a write transaction begins until Record returned.
+func (r *Recorder) Lock() { r.mu.Lock() }
+
+// Unlock releases what Lock took.
+func (r *Recorder) Unlock() { r.mu.Unlock() }
 
 // closedFile, in a history's directory, holds the database file's size and
 // modification time when its owner closed it, fully checkpointed.
@@ -40,11 +75,6 @@ type closedStamp struct {
 	Seq     uint64
 }
 
-// NewRecorder returns the recorder of the database at dbPath into h.
-func NewRecorder(h *History, dbPath string) *Recorder {
-	return &Recorder{h: h, path: dbPath, tail: NewWALTail(dbPath)}
-}
-
 // History returns the history records go to.
 func (r *Recorder) History() *History { return r.h }
 
@@ -54,6 +84,8 @@ func (r *Recorder) History() *History { return r.h }
 // Shared.Checkpoint) and saves the file as a base snapshot. Call it before
 // the first commit, with no write running.
 func (r *Recorder) Start(checkpoint func() error, log func(msg string, args ...any)) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	stamp, stampErr := r.readStamp()
 	// A stamp describes the file only until the next write: forget it now.
 	if err := os.Remove(r.h.Path(closedFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -108,7 +140,7 @@ func (r *Recorder) matches(s closedStamp) bool {
 }
 
 // Record hands the commit just made to s's Log as the history's next
-// record. Call it under the database's write lock, right after the commit
+// record. Call it under Lock, right after the commit
 // (and Shared.Committed), before any checkpoint. An error means the commit
 // has no record: fail it (Shared.Fail).
 func (r *Recorder) Record(s *Shared) error {

@@ -17,11 +17,11 @@ func openHistory(t *testing.T, path string, hs *commit.Histories) (*Namespace, *
 	t.Helper()
 	log := commit.NewLocal(0)
 	log.SetHistories(hs)
-	h, err := hs.Open("kv/ns")
+	rec, err := hs.Recorder("kv/ns", path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ns, err := Open(path, Options{Commit: log, History: h, SweepInterval: -1})
+	ns, err := Open(path, Options{Commit: log, Recorder: rec, SweepInterval: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

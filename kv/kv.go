@@ -64,12 +64,12 @@ type Options struct {
 	// its own fsync, and no write is acknowledged, nor read by anyone,
 	// before the log has synced it. Nil: SQLite fsyncs each commit itself.
 	Commit commit.Log
-	// History, if set with Commit, keeps the namespace's history: every
+	// Recorder, if set with Commit, keeps the namespace's history: every
 	// commit is handed to the commit log as a record (which must keep
-	// records in this same store: commit.Local.SetHistories), so the
+	// records in the same store: commit.Local.SetHistories), so the
 	// namespace can be rebuilt as it was at any moment of the retention
-	// window. Nil: no history.
-	History *commit.History
+	// window. It must record this namespace's file. Nil: no history.
+	Recorder *commit.Recorder
 }
 
 // Namespace is one KV namespace, open on its SQLite file. Its methods are
@@ -176,8 +176,8 @@ func Open(path string, opts Options) (*Namespace, error) {
 			return nil, fmt.Errorf("open kv namespace %s: %w", path, err)
 		}
 		n.durable = commit.NewShared(opts.Commit, commit.WAL{Path: path})
-		if opts.History != nil {
-			n.rec = commit.NewRecorder(opts.History, path)
+		if opts.Recorder != nil {
+			n.rec = opts.Recorder
 			err := n.rec.Start(func() error { return n.checkpoint("TRUNCATE") }, n.log.Warn)
 			if err != nil {
 				db.Close()
@@ -505,6 +505,10 @@ func (n *Namespace) commit(ctx context.Context, fn func(tx *sql.Tx) error) error
 func (n *Namespace) apply(ctx context.Context, fn func(tx *sql.Tx) error) (uint64, error) {
 	n.writeMu.Lock()
 	defer n.writeMu.Unlock()
+	if n.rec != nil { // ordered with another owner's writes (a reload's)
+		n.rec.Lock()
+		defer n.rec.Unlock()
+	}
 	tx, err := n.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("kv write %s: %w", filepath.Base(n.path), err)

@@ -28,14 +28,14 @@ func KVHistoryName(id string) string { return "kv/" + id }
 
 // kvOptions returns the options of namespace id: durable through log, with
 // its history in hs if hs is not nil.
-func kvOptions(id string, durable commit.Log, hs *commit.Histories, log *slog.Logger) (kv.Options, error) {
+func kvOptions(id, path string, durable commit.Log, hs *commit.Histories, log *slog.Logger) (kv.Options, error) {
 	opts := kv.Options{Logger: log, Commit: durable}
 	if hs != nil && durable != nil {
-		h, err := hs.Open(KVHistoryName(id))
+		rec, err := hs.Recorder(KVHistoryName(id), path)
 		if err != nil {
 			return opts, fmt.Errorf("history: %w", err)
 		}
-		opts.History = h
+		opts.Recorder = rec
 	}
 	return opts, nil
 }
@@ -54,7 +54,7 @@ func openKV(cfg *config.Config, persist string, durable commit.Log, hs *commit.H
 		path, err := kv.Path(persist, cfg.Name, id)
 		var opts kv.Options
 		if err == nil {
-			opts, err = kvOptions(id, durable, hs, log)
+			opts, err = kvOptions(id, path, durable, hs, log)
 		}
 		if err == nil {
 			var ns *kv.Namespace
