@@ -269,6 +269,7 @@ func load(opts Options, cfg *config.Config, code string, deferMigrations bool) (
 	if err := durable.SyncFileSystem(persist, syncFSMin); err != nil {
 		return nil, fmt.Errorf("state directory %s: %w", persist, err)
 	}
+	durable.SetFailures(locks.syncFailures(lock))
 	if !opts.NoHistory {
 		durable.SetHistories(locks.histories(lock, persist, cfg.Name, RetentionsOf(cfg, opts.HistoryRetention), log))
 	} else if err := setAsideHistory(persist, cfg.Name, log); err != nil {
