@@ -53,6 +53,7 @@ type Local struct {
 
 	histories *Histories          // see SetHistories
 	recorded  map[Syncer]*History // the history each file's records went to
+	failures  *Failures           // see SetFailures; made on first use
 }
 
 type request struct {
@@ -184,6 +185,11 @@ func (l *Local) syncAll(batch []request) (errs map[Syncer]error, fsSync bool) {
 			files[r.f] = nil
 			order = append(order, r.f)
 		}
+	}
+	order = l.stuck(files, order) // a file whose sync failed once fails again, unsynced
+	defer l.noteFailures(files)
+	if len(order) == 0 {
+		return files, false
 	}
 	if l.fs != nil && len(order) >= l.fs.min {
 		if err := l.fs.sync(); err == nil {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Histories is the history store of a state directory: one History per
@@ -18,9 +19,10 @@ type Histories struct {
 	root string
 	opts func(name string) HistoryOptions
 
-	mu     sync.Mutex
-	open   map[string]*History
-	closed bool
+	mu      sync.Mutex
+	open    map[string]*History
+	writers map[string]*sync.Mutex // see Recorder
+	closed  bool
 }
 
 // NewHistories returns the store under root. opts, if set, gives each
@@ -30,6 +32,31 @@ func NewHistories(root string, opts func(name string) HistoryOptions) *Histories
 		opts = func(string) HistoryOptions { return HistoryOptions{} }
 	}
 	return &Histories{root: root, opts: opts, open: map[string]*History{}}
+}
+
+// SetOptions makes opts give each database's options from now on: the
+// histories already open take their new retention at once (their next
+// compaction keeps that window), the others when opened. A server calls it
+// when a new config (a reload, a deploy) sets other retentions.
+func (hs *Histories) SetOptions(opts func(name string) HistoryOptions) {
+	if opts == nil {
+		opts = func(string) HistoryOptions { return HistoryOptions{} }
+	}
+	hs.mu.Lock()
+	defer hs.mu.Unlock()
+	hs.opts = opts
+	for name, h := range hs.open {
+		h.setRetention(opts(name).Retention)
+	}
+}
+
+// setRetention changes the retention window (default 30 days if ≤ 0).
+func (h *History) setRetention(d time.Duration) {
+	o := HistoryOptions{Retention: d}
+	o.defaults()
+	h.mu.Lock()
+	h.opts.Retention = o.Retention
+	h.mu.Unlock()
 }
 
 // Root returns the directory of the store.

@@ -339,7 +339,11 @@ func (h *History) Path(name string) string { return filepath.Join(h.dir, name) }
 func (h *History) Name() string { return h.name }
 
 // Retention returns the retention window.
-func (h *History) Retention() time.Duration { return h.opts.Retention }
+func (h *History) Retention() time.Duration {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.opts.Retention
+}
 
 // Last returns the last record appended (without its frames); its Seq is 0
 // if there is none.

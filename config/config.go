@@ -56,6 +56,9 @@ type DurableObjectBinding struct {
 	Name       string // binding name
 	ClassName  string // exported class that implements the object
 	ScriptName string // Worker that defines the class; empty for this Worker
+	// HistoryRetention is how long the history of the class's objects is
+	// kept (cairn's history_retention key); 0: the server's default.
+	HistoryRetention time.Duration
 }
 
 // Migration declares changes to the set of Durable Object classes. Migrations
@@ -79,6 +82,9 @@ type D1Database struct {
 	DatabaseName  string
 	DatabaseID    string
 	MigrationsDir string // absolute; defaults to Dir/migrations as in wrangler
+	// HistoryRetention is how long the database's history (Time Travel)
+	// is kept (cairn's history_retention key); 0: the server's default.
+	HistoryRetention time.Duration
 }
 
 // KVNamespace binds a Workers KV namespace to the Worker as env[Binding].
@@ -86,6 +92,9 @@ type KVNamespace struct {
 	Binding   string
 	ID        string
 	PreviewID string
+	// HistoryRetention is how long the namespace's history is kept
+	// (cairn's history_retention key); 0: the server's default.
+	HistoryRetention time.Duration
 }
 
 // R2Bucket binds an R2 bucket to the Worker as env[Binding]. Locally the

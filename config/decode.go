@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 	"unicode"
 )
@@ -93,7 +95,7 @@ func (d *decoder) decode(c *Config) error {
 		return err
 	}
 	d.checkKeys("durable_objects", do, known("bindings"))
-	err = d.each(do, "durable_objects", "bindings", known("name", "class_name", "script_name", "environment"),
+	err = d.each(do, "durable_objects", "bindings", known("name", "class_name", "script_name", "environment", "history_retention"),
 		func(m map[string]any, path string) (err error) {
 			var b DurableObjectBinding
 			if b.Name, err = d.required(m, path, "name"); err != nil {
@@ -104,6 +106,19 @@ func (d *decoder) decode(c *Config) error {
 			}
 			if b.ScriptName, err = d.str(m, path, "script_name"); err != nil {
 				return err
+			}
+			if b.HistoryRetention, err = d.retention(m, path); err != nil {
+				return err
+			}
+			if b.HistoryRetention != 0 {
+				if b.ScriptName != "" {
+					return d.errorf(join(path, "history_retention"), "%s: the objects of class %s live in Worker %s: set their history_retention in its config", join(path, "history_retention"), b.ClassName, b.ScriptName)
+				}
+				for _, o := range c.DurableObjects {
+					if o.ClassName == b.ClassName && o.ScriptName == "" && o.HistoryRetention != 0 && o.HistoryRetention != b.HistoryRetention {
+						return d.errorf(join(path, "history_retention"), "%s: binding %s already gives class %s a history_retention of %v", join(path, "history_retention"), o.Name, b.ClassName, o.HistoryRetention)
+					}
+				}
 			}
 			c.DurableObjects = append(c.DurableObjects, b)
 			return nil
@@ -145,7 +160,7 @@ func (d *decoder) decode(c *Config) error {
 		return err
 	}
 
-	err = d.each(root, "", "d1_databases", known("binding", "database_name", "database_id", "migrations_dir", "preview_database_id", "migrations_table", "remote"),
+	err = d.each(root, "", "d1_databases", known("binding", "database_name", "database_id", "migrations_dir", "preview_database_id", "migrations_table", "remote", "history_retention"),
 		func(m map[string]any, path string) (err error) {
 			var db D1Database
 			if db.Binding, err = d.required(m, path, "binding"); err != nil {
@@ -161,6 +176,9 @@ func (d *decoder) decode(c *Config) error {
 				return err
 			}
 			db.MigrationsDir = filepath.Join(c.Dir, cmp.Or(db.MigrationsDir, "migrations"))
+			if db.HistoryRetention, err = d.retention(m, path); err != nil {
+				return err
+			}
 			c.D1Databases = append(c.D1Databases, db)
 			return nil
 		})
@@ -168,7 +186,7 @@ func (d *decoder) decode(c *Config) error {
 		return err
 	}
 
-	err = d.each(root, "", "kv_namespaces", known("binding", "id", "preview_id", "remote"),
+	err = d.each(root, "", "kv_namespaces", known("binding", "id", "preview_id", "remote", "history_retention"),
 		func(m map[string]any, path string) (err error) {
 			var kv KVNamespace
 			if kv.Binding, err = d.required(m, path, "binding"); err != nil {
@@ -178,6 +196,9 @@ func (d *decoder) decode(c *Config) error {
 				return err
 			}
 			if kv.PreviewID, err = d.str(m, path, "preview_id"); err != nil {
+				return err
+			}
+			if kv.HistoryRetention, err = d.retention(m, path); err != nil {
 				return err
 			}
 			c.KVNamespaces = append(c.KVNamespaces, kv)
@@ -362,6 +383,58 @@ func (d *decoder) str(m map[string]any, path, key string) (string, error) {
 		return "", d.errorf(join(path, key), "%q must be a string, got %s", join(path, key), typeName(v))
 	}
 	return s, nil
+}
+
+// MaxHistoryRetention bounds a history_retention: ten years.
+const MaxHistoryRetention = 10 * 365 * 24 * time.Hour
+
+// retention returns the duration at m["history_retention"] (cairn's key on
+// a D1 database, KV namespace or Durable Object binding: how long its
+// history is kept), or 0 if absent. It is a string of Go's duration
+// syntax where "d" may also count days: "30d", "36h", "7d12h".
+func (d *decoder) retention(m map[string]any, path string) (time.Duration, error) {
+	s, err := d.str(m, path, "history_retention")
+	if err != nil || s == "" {
+		if err == nil && m["history_retention"] != nil {
+			err = d.errorf(join(path, "history_retention"), "%q must not be empty", join(path, "history_retention"))
+		}
+		return 0, err
+	}
+	r, err := ParseRetention(s)
+	if err != nil {
+		return 0, d.errorf(join(path, "history_retention"), "%s: %v", join(path, "history_retention"), err)
+	}
+	return r, nil
+}
+
+// ParseRetention parses a history retention: Go's duration syntax (such
+// as "36h" or "90m") where a whole number of days may lead ("30d",
+// "7d12h"). It must be positive and at most MaxHistoryRetention.
+func ParseRetention(s string) (time.Duration, error) {
+	var days time.Duration
+	rest := s
+	if i := strings.IndexByte(s, 'd'); i >= 0 {
+		n, err := strconv.ParseUint(s[:i], 10, 16)
+		if err != nil {
+			return 0, fmt.Errorf("%q is not a duration (want e.g. \"30d\", \"7d12h\" or \"36h\")", s)
+		}
+		days, rest = time.Duration(n)*24*time.Hour, s[i+1:]
+	}
+	var r time.Duration
+	if rest != "" {
+		var err error
+		if r, err = time.ParseDuration(rest); err != nil {
+			return 0, fmt.Errorf("%q is not a duration (want e.g. \"30d\", \"7d12h\" or \"36h\")", s)
+		}
+	}
+	r += days
+	switch {
+	case r <= 0:
+		return 0, fmt.Errorf("%q must be positive", s)
+	case r > MaxHistoryRetention:
+		return 0, fmt.Errorf("%q is longer than %d days", s, MaxHistoryRetention/(24*time.Hour))
+	}
+	return r, nil
 }
 
 // required is str for a key that must be present and not empty.

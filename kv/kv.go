@@ -64,6 +64,12 @@ type Options struct {
 	// its own fsync, and no write is acknowledged, nor read by anyone,
 	// before the log has synced it. Nil: SQLite fsyncs each commit itself.
 	Commit commit.Log
+	// Recorder, if set with Commit, keeps the namespace's history: every
+	// commit is handed to the commit log as a record (which must keep
+	// records in the same store: commit.Local.SetHistories), so the
+	// namespace can be rebuilt as it was at any moment of the retention
+	// window. It must record this namespace's file. Nil: no history.
+	Recorder *commit.Recorder
 }
 
 // Namespace is one KV namespace, open on its SQLite file. Its methods are
@@ -73,8 +79,9 @@ type Namespace struct {
 	db      *sql.DB
 	opts    Options
 	log     *slog.Logger
-	writeMu sync.Mutex     // serializes writers within this process
-	durable *commit.Shared // nil without Options.Commit
+	writeMu sync.Mutex       // serializes writers within this process
+	durable *commit.Shared   // nil without Options.Commit
+	rec     *commit.Recorder // with Options.History: records each commit; guarded by writeMu
 	getStmt *sql.Stmt
 	putStmt *sql.Stmt
 	delStmt *sql.Stmt
@@ -169,6 +176,14 @@ func Open(path string, opts Options) (*Namespace, error) {
 			return nil, fmt.Errorf("open kv namespace %s: %w", path, err)
 		}
 		n.durable = commit.NewShared(opts.Commit, commit.WAL{Path: path})
+		if opts.Recorder != nil {
+			n.rec = opts.Recorder
+			err := n.rec.Start(func() error { return n.checkpoint("TRUNCATE") }, n.log.Warn)
+			if err != nil {
+				db.Close()
+				return nil, fmt.Errorf("open kv namespace %s: history: %w", path, err)
+			}
+		}
 	}
 	var err error
 	for dst, q := range map[**sql.Stmt]string{
@@ -211,6 +226,11 @@ func (n *Namespace) Close() error {
 	}
 	if err := n.db.Close(); err != nil {
 		return fmt.Errorf("close kv namespace %s: %w", n.path, err)
+	}
+	if n.rec != nil {
+		if err := n.rec.Closed(); err != nil {
+			return fmt.Errorf("close kv namespace %s: %w", n.path, err)
+		}
 	}
 	return nil
 }
@@ -485,6 +505,10 @@ func (n *Namespace) commit(ctx context.Context, fn func(tx *sql.Tx) error) error
 func (n *Namespace) apply(ctx context.Context, fn func(tx *sql.Tx) error) (uint64, error) {
 	n.writeMu.Lock()
 	defer n.writeMu.Unlock()
+	if n.rec != nil { // ordered with another owner's writes (a reload's)
+		n.rec.Lock()
+		defer n.rec.Unlock()
+	}
 	tx, err := n.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("kv write %s: %w", filepath.Base(n.path), err)
@@ -500,6 +524,14 @@ func (n *Namespace) apply(ctx context.Context, fn func(tx *sql.Tx) error) (uint6
 		return 0, nil
 	}
 	seq := n.durable.Committed()
+	if n.rec != nil {
+		if err := n.rec.Record(n.durable); err != nil {
+			// The commit is applied but has no record: it is not
+			// acknowledged, and neither is any later one.
+			n.log.Error("commit not recorded; the namespace fails its commits from now on", "err", err)
+			n.durable.Fail(fmt.Errorf("record commit: %w", err))
+		}
+	}
 	if n.durable.CheckpointDue() {
 		if err := n.checkpoint("PASSIVE"); err != nil {
 			// The commit is applied but will not be acknowledged: Durable fails.

@@ -86,6 +86,11 @@ type alarmScheduler struct {
 	retryBase time.Duration
 	durable   *commit.Shared // syncs the index through the Host's commit log and runs its checkpoints
 
+	// wmu orders the index's writes with their records: each write, its
+	// record and any checkpoint after it run under it.
+	wmu sync.Mutex
+	rec *commit.Recorder // with the Host's histories: records each write ("alarms"); nil: none
+
 	mu      sync.Mutex
 	heap    alarmHeap
 	pending map[alarmKey]*alarmEntry // the one entry per object, in the heap or running
@@ -123,10 +128,22 @@ func (h *Host) EnableAlarms(path string, retryBase time.Duration) error {
 		return fmt.Errorf("alarm index %s: %w", path, err)
 	}
 	h.mu.Lock()
-	log := h.commitLogLocked()
+	log, hs := h.commitLogLocked(), h.histories
 	h.mu.Unlock()
 	s := &alarmScheduler{h: h, path: path, db: db, retryBase: retryBase, durable: commit.NewShared(log, commit.WAL{Path: path}), pending: make(map[alarmKey]*alarmEntry),
 		running: make(map[alarmKey]bool), wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	if hs != nil {
+		// Its commits are records too, like every database of cairn's: the
+		// index has a history, and a cluster would replicate it.
+		s.rec, err = hs.Recorder(AlarmsHistoryName, path)
+		if err == nil {
+			err = s.rec.Start(func() error { return s.checkpointNow("TRUNCATE") }, h.log.Warn)
+		}
+		if err != nil {
+			db.Close()
+			return fmt.Errorf("alarm index %s: history: %w", path, err)
+		}
+	}
 	rows, err := db.Query("SELECT class, id, name, time FROM alarms")
 	if err != nil {
 		db.Close()
@@ -162,12 +179,11 @@ func (h *Host) SetAlarm(class string, id ID, name string, ms int64) error {
 	if s == nil {
 		return errors.New("alarms are not enabled")
 	}
-	if _, err := s.db.Exec("INSERT OR REPLACE INTO alarms (class, id, name, time) VALUES (?, ?, ?, ?)",
-		class, id.String(), name, ms); err != nil {
+	ticket, err := s.write("INSERT OR REPLACE INTO alarms (class, id, name, time) VALUES (?, ?, ?, ?)",
+		class, id.String(), name, ms)
+	if err != nil {
 		return fmt.Errorf("alarm index: %w", err)
 	}
-	ticket := s.durable.Committed()
-	s.checkpoint()
 	if err := s.durable.Durable(context.Background(), ticket); err != nil {
 		return fmt.Errorf("alarm index: %w", err)
 	}
@@ -228,27 +244,56 @@ func (s *alarmScheduler) push(e *alarmEntry) {
 // forget removes the object's index entry: the one for time ms, or any if
 // ms is -1 (so a late removal cannot drop a newer alarm).
 func (s *alarmScheduler) forget(k alarmKey, ms int64) {
-	if _, err := s.db.Exec("DELETE FROM alarms WHERE class = ? AND id = ? AND (? = -1 OR time = ?)",
+	if _, err := s.write("DELETE FROM alarms WHERE class = ? AND id = ? AND (? = -1 OR time = ?)",
 		k.class, k.id.String(), ms, ms); err != nil {
 		s.h.log.Error("alarm index", "error", err)
 	}
-	s.durable.Committed()
-	s.checkpoint()
 }
 
-// checkpoint folds the index's WAL into its file once it has grown past
-// commit.CheckpointBytes, with no sync of it running meanwhile; a failure
-// fails the index's later syncs (commit.Shared.Checkpoint).
-func (s *alarmScheduler) checkpoint() {
-	if !s.durable.CheckpointDue() {
-		return
+// AlarmsHistoryName is the name of the alarm index's history in the
+// Host's history store (SetHistories).
+const AlarmsHistoryName = "alarms"
+
+// write runs one statement on the index as a transaction of its own,
+// records it (with a history), checkpoints when due, and returns the
+// commit's number for Durable.
+func (s *alarmScheduler) write(query string, args ...any) (uint64, error) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if s.rec != nil { // ordered with another Host's writes (a reload's)
+		s.rec.Lock()
+		defer s.rec.Unlock()
 	}
-	if err := s.durable.Checkpoint(func() error {
-		_, err := s.db.Exec("PRAGMA wal_checkpoint(PASSIVE)")
+	if _, err := s.db.Exec(query, args...); err != nil {
+		return 0, err
+	}
+	ticket := s.durable.Committed()
+	if s.rec != nil {
+		if err := s.rec.Record(s.durable); err != nil {
+			// Applied without a record: neither it nor any later write is
+			// acknowledged.
+			s.h.log.Error("alarm index: write not recorded; setting alarms fails from now on", "error", err)
+			s.durable.Fail(fmt.Errorf("alarm index: record: %w", err))
+		}
+	}
+	if s.durable.CheckpointDue() {
+		if err := s.checkpointNow("PASSIVE"); err != nil {
+			s.h.log.Error("alarm index: checkpoint failed; setting alarms fails from now on", "error", err)
+		}
+	}
+	return ticket, nil
+}
+
+// checkpointNow folds the index's WAL into its file (mode PASSIVE, or
+// TRUNCATE), with no sync of it running meanwhile; a failure fails the
+// index's later syncs (commit.Shared.Checkpoint). Every write before it
+// was recorded (write reads the WAL's tail first). s.wmu is held, or no
+// write can run.
+func (s *alarmScheduler) checkpointNow(mode string) error {
+	return s.durable.Checkpoint(func() error {
+		_, err := s.db.Exec("PRAGMA wal_checkpoint(" + mode + ")")
 		return err
-	}); err != nil {
-		s.h.log.Error("alarm index: checkpoint failed; setting alarms fails from now on", "error", err)
-	}
+	})
 }
 
 // run fires due alarms until stopped.
@@ -332,11 +377,13 @@ func (s *alarmScheduler) close() error {
 	close(s.stop)
 	<-s.done
 	// Checkpoint here, where an error is seen, not in SQLite's close.
-	err := s.durable.Checkpoint(func() error {
-		_, err := s.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	err := s.checkpointNow("TRUNCATE")
+	if err = errors.Join(err, s.db.Close()); err != nil || s.rec == nil {
 		return err
-	})
-	return errors.Join(err, s.db.Close())
+	}
+	return s.rec.Closed()
 }
 
 // deliverAlarm activates the object and hands it the alarm.

@@ -28,7 +28,10 @@ type Account struct {
 	dir     string
 	log     *slog.Logger
 	durable *commit.Local
-	commit  commit.Log // durable, guarded by the data dir's lock
+	acks    *ackGate          // durable, guarded by the data dir's lock; held back during a backup
+	commit  commit.Log        // acks
+	hist    *commit.Histories // <data>/.account/history: D1's Time Travel, KV's history
+	retain  Retentions        // what the configs binding the account's databases set
 
 	// D1 is the account's databases, <data>/.account/d1/.
 	D1 *d1.Manager
@@ -54,10 +57,32 @@ func OpenAccount(data string, locks *StateLocks, log *slog.Logger) (*Account, er
 		durable.Close()
 		return nil, fmt.Errorf("data dir %s: %w", data, err)
 	}
-	a := &Account{dir: data, log: log, durable: durable, commit: lock.guard(durable, log), kv: map[string]*kv.Namespace{}}
+	// The account's databases keep history as a Worker's do: every commit
+	// a record, D1's Time Travel over it.
+	acks := &ackGate{Log: lock.guard(durable, log)}
+	a := &Account{dir: data, log: log, durable: durable, acks: acks, commit: acks, kv: map[string]*kv.Namespace{},
+		retain: RetentionsOf(nil, 0)}
+	a.hist = NewHistories(data, AccountDir, a.retain, log)
+	durable.SetHistories(a.hist)
 	a.D1 = d1.NewManager(filepath.Join(data, AccountDir, "d1"), log)
-	a.D1.Commit = a.commit
+	a.D1.Commit, a.D1.Histories = a.commit, a.hist
 	return a, nil
+}
+
+// Dir returns the account's state directory, <data>/.account.
+func (a *Account) Dir() string { return filepath.Join(a.dir, AccountDir) }
+
+// Histories returns the history store of the account's databases,
+// <data>/.account/history.
+func (a *Account) Histories() *commit.Histories { return a.hist }
+
+// retainFor takes the history_retention keys of cfg (a Worker binding
+// some of the account's databases) for their histories.
+func (a *Account) retainFor(cfg *config.Config) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.retain = a.retain.merge(RetentionsOf(cfg, 0))
+	a.hist.SetOptions(a.retain.options(a.log))
 }
 
 // KVCatalog returns the catalog of the account's KV namespaces.
@@ -66,6 +91,7 @@ func (a *Account) KVCatalog() *kv.Catalog { return kv.NewCatalog(a.dir, AccountD
 // openKV returns the account's namespaces that cfg binds, by binding name,
 // opening those not open yet.
 func (a *Account) openKV(cfg *config.Config) (map[string]*kv.Namespace, error) {
+	a.retainFor(cfg)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.closed {
@@ -77,8 +103,12 @@ func (a *Account) openKV(cfg *config.Config) (map[string]*kv.Namespace, error) {
 		ns := a.kv[id]
 		if ns == nil {
 			path, err := kv.Path(a.dir, AccountDir, id)
+			var opts kv.Options
 			if err == nil {
-				ns, err = kv.Open(path, kv.Options{Logger: a.log, Commit: a.commit})
+				opts, err = kvOptions(id, path, a.commit, a.hist, a.log)
+			}
+			if err == nil {
+				ns, err = kv.Open(path, opts)
 			}
 			if err != nil {
 				return nil, fmt.Errorf("kv_namespaces binding %s: %w", b.Binding, err)
@@ -99,5 +129,5 @@ func (a *Account) Close() error {
 		return nil
 	}
 	a.closed = true
-	return errors.Join(closeEach(a.kv), a.D1.Close(), a.durable.Close())
+	return errors.Join(closeEach(a.kv), a.D1.Close(), a.durable.Close(), a.hist.Close())
 }

@@ -73,8 +73,8 @@ type Options struct {
 	// NoHistory turns the history of commits off (cairn dev --history=false):
 	// no D1 Time Travel or object bookmarks, and no history files.
 	NoHistory bool
-	// HistoryRetention is how long the history is kept; default
-	// DefaultHistoryRetention (30 days).
+	// HistoryRetention is how long the history is kept where the config
+	// sets no history_retention; default DefaultHistoryRetention (30 days).
 	HistoryRetention time.Duration
 	// Locks holds the lock on the Worker's state directory, which Load
 	// takes (another process serving it makes Load fail with
@@ -269,8 +269,9 @@ func load(opts Options, cfg *config.Config, code string, deferMigrations bool) (
 	if err := durable.SyncFileSystem(persist, syncFSMin); err != nil {
 		return nil, fmt.Errorf("state directory %s: %w", persist, err)
 	}
+	durable.SetFailures(locks.syncFailures(lock))
 	if !opts.NoHistory {
-		durable.SetHistories(locks.histories(lock, persist, cfg.Name, opts.HistoryRetention, log))
+		durable.SetHistories(locks.histories(lock, persist, cfg.Name, RetentionsOf(cfg, opts.HistoryRetention), log))
 	} else if err := setAsideHistory(persist, cfg.Name, log); err != nil {
 		durable.Close()
 		return nil, err
@@ -294,7 +295,7 @@ func load(opts Options, cfg *config.Config, code string, deferMigrations bool) (
 	if opts.Account != nil {
 		kvs, err = opts.Account.openKV(cfg)
 	} else {
-		kvs, err = openKV(cfg, persist, guarded, log)
+		kvs, err = openKV(cfg, persist, guarded, durable.Histories(), log)
 	}
 	if err != nil {
 		closeD1()

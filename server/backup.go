@@ -1,7 +1,9 @@
 package server
 
 import (
+	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -92,36 +94,42 @@ func (s *Server) registerBackup(api *API) {
 			WriteAPIError(w, &APIError{Status: http.StatusServiceUnavailable, Code: 7500, Message: "no Worker loaded"})
 			return
 		}
-		tw := backup.NewTarWriter(w)
-		tw.Started = func() {
-			w.Header().Set("Content-Type", "application/x-tar")
-			w.Header().Set("Content-Disposition", `attachment; filename="`+app.Config.Name+`-backup.tar"`)
-			w.WriteHeader(http.StatusOK)
-		}
-		var paused time.Duration // how long acknowledgements were held back
-		pause := func() func() {
-			resume, start := app.acks.Pause(), time.Now()
-			return func() { paused = time.Since(start); resume() }
-		}
-		m, err := backup.Snapshot(r.Context(), backup.SnapshotOptions{
-			Dir:    app.dir,
-			Worker: app.Config.Name,
-			Target: tw,
-			Pause:  pause,
-			Logger: app.log,
-		})
-		if err != nil {
-			app.log.Error("backup failed", "error", err)
-			if tw.Began() {
-				panic(http.ErrAbortHandler) // the client sees a stream cut short, without a manifest
-			}
-			WriteAPIError(w, err)
-			return
-		}
-		if err := tw.Close(); err != nil {
-			app.log.Error("backup: end of stream", "error", err)
-			return
-		}
-		app.log.Info("backup sent", "files", len(m.Files), "bytes", m.Bytes(), "consistency", m.Consistency, "paused", paused)
+		serveBackup(w, r, app.dir, app.Config.Name, app.acks, app.log)
 	})
+}
+
+// serveBackup streams a backup of the state directory dir (manifest name
+// name) as a tar, with acks paused for its second pass.
+func serveBackup(w http.ResponseWriter, r *http.Request, dir, name string, acks *ackGate, log *slog.Logger) {
+	tw := backup.NewTarWriter(w)
+	tw.Started = func() {
+		w.Header().Set("Content-Type", "application/x-tar")
+		w.Header().Set("Content-Disposition", `attachment; filename="`+strings.TrimPrefix(name, ".")+`-backup.tar"`)
+		w.WriteHeader(http.StatusOK)
+	}
+	var paused time.Duration // how long acknowledgements were held back
+	pause := func() func() {
+		resume, start := acks.Pause(), time.Now()
+		return func() { paused = time.Since(start); resume() }
+	}
+	m, err := backup.Snapshot(r.Context(), backup.SnapshotOptions{
+		Dir:    dir,
+		Worker: name,
+		Target: tw,
+		Pause:  pause,
+		Logger: log,
+	})
+	if err != nil {
+		log.Error("backup failed", "error", err)
+		if tw.Began() {
+			panic(http.ErrAbortHandler) // the client sees a stream cut short, without a manifest
+		}
+		WriteAPIError(w, err)
+		return
+	}
+	if err := tw.Close(); err != nil {
+		log.Error("backup: end of stream", "error", err)
+		return
+	}
+	log.Info("backup sent", "files", len(m.Files), "bytes", m.Bytes(), "consistency", m.Consistency, "paused", paused)
 }

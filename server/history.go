@@ -22,25 +22,23 @@ func HistoryDir(persist, worker string) string {
 const DefaultHistoryRetention = 30 * 24 * time.Hour
 
 // NewHistories returns the history store of a Worker's state directory,
-// with retention for every database (DefaultHistoryRetention if ≤ 0).
-func NewHistories(persist, worker string, retention time.Duration, log *slog.Logger) *commit.Histories {
-	if retention <= 0 {
-		retention = DefaultHistoryRetention
-	}
-	return commit.NewHistories(HistoryDir(persist, worker), func(string) commit.HistoryOptions {
-		return commit.HistoryOptions{Retention: retention, Logger: log}
-	})
+// each database's history kept as long as r says.
+func NewHistories(persist, worker string, r Retentions, log *slog.Logger) *commit.Histories {
+	return commit.NewHistories(HistoryDir(persist, worker), r.options(log))
 }
 
 // histories returns the history store of the locked directory, made once
 // and shared by every App loaded on it (a reload's new App and the old one
 // serving its last requests append to the same files, so they must share
-// what the store knows of them). The first retention given wins.
-func (l *StateLocks) histories(s *stateLock, persist, worker string, retention time.Duration, log *slog.Logger) *commit.Histories {
+// what the store knows of them). Each call sets the retentions: those of
+// the config loaded last.
+func (l *StateLocks) histories(s *stateLock, persist, worker string, r Retentions, log *slog.Logger) *commit.Histories {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if s.hist == nil {
-		s.hist = NewHistories(persist, worker, retention, log)
+		s.hist = NewHistories(persist, worker, r, log)
+	} else {
+		s.hist.SetOptions(r.options(log))
 	}
 	return s.hist
 }

@@ -22,8 +22,27 @@ func KVNamespaceID(b config.KVNamespace) string {
 	return b.Binding
 }
 
-// openKV opens the namespaces bound in cfg, keyed by binding name.
-func openKV(cfg *config.Config, persist string, durable commit.Log, log *slog.Logger) (map[string]*kv.Namespace, error) {
+// KVHistoryName is the name of KV namespace id's history in a history store
+// (commit.Histories).
+func KVHistoryName(id string) string { return "kv/" + id }
+
+// kvOptions returns the options of namespace id: durable through log, with
+// its history in hs if hs is not nil.
+func kvOptions(id, path string, durable commit.Log, hs *commit.Histories, log *slog.Logger) (kv.Options, error) {
+	opts := kv.Options{Logger: log, Commit: durable}
+	if hs != nil && durable != nil {
+		rec, err := hs.Recorder(KVHistoryName(id), path)
+		if err != nil {
+			return opts, fmt.Errorf("history: %w", err)
+		}
+		opts.Recorder = rec
+	}
+	return opts, nil
+}
+
+// openKV opens the namespaces bound in cfg, keyed by binding name, each
+// with its history in hs (nil: none).
+func openKV(cfg *config.Config, persist string, durable commit.Log, hs *commit.Histories, log *slog.Logger) (map[string]*kv.Namespace, error) {
 	out := make(map[string]*kv.Namespace, len(cfg.KVNamespaces))
 	byID := make(map[string]*kv.Namespace)
 	for _, b := range cfg.KVNamespaces {
@@ -33,9 +52,13 @@ func openKV(cfg *config.Config, persist string, durable commit.Log, log *slog.Lo
 			continue
 		}
 		path, err := kv.Path(persist, cfg.Name, id)
+		var opts kv.Options
+		if err == nil {
+			opts, err = kvOptions(id, path, durable, hs, log)
+		}
 		if err == nil {
 			var ns *kv.Namespace
-			if ns, err = kv.Open(path, kv.Options{Logger: log, Commit: durable}); err == nil {
+			if ns, err = kv.Open(path, opts); err == nil {
 				out[b.Binding], byID[id] = ns, ns
 				continue
 			}

@@ -165,6 +165,8 @@ func (f *Fleet) Close() error {
 //	/client/v4/accounts/{a}/workers/scripts/{worker}/…  the Worker's deploys, versions, deployments
 //	/client/v4/cairn/objects/{class}         the objects of the first Worker that has the class
 //	/client/v4/cairn/status                  the first Worker's status
+//	POST /client/v4/cairn/backup             a backup of the account's D1 and KV (<data>/.account/), as a
+//	                                         Worker's backup is taken: acknowledgements held back
 func (f *Fleet) AdminAPI(token string) http.Handler {
 	per := make(map[string]*API, len(f.names))
 	pages := make(map[string]http.Handler, len(f.names)) // each Worker's API with its studio
@@ -195,6 +197,11 @@ func (f *Fleet) AdminAPI(token string) http.Handler {
 		return out, nil
 	})
 	api.HandleRaw("GET /cairn/status", first.ServeHTTP)
+	if acc := f.account; acc != nil {
+		api.HandleRaw("POST /cairn/backup", func(w http.ResponseWriter, r *http.Request) {
+			serveBackup(w, r, acc.Dir(), AccountDir, acc.acks, acc.log)
+		})
+	}
 	api.HandleRaw("GET /cairn/objects/{class}", func(w http.ResponseWriter, r *http.Request) {
 		class := r.PathValue("class")
 		for _, n := range f.names {

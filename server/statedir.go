@@ -49,6 +49,21 @@ type stateLock struct {
 	checked atomic.Int64 // when it was last found in place, unix nanoseconds
 
 	hist *commit.Histories // the directory's history store, shared by reloads (history.go)
+	// failures are the files of the directory whose sync failed, shared
+	// by the commit logs of every App loaded on it (commit.Failures).
+	failures *commit.Failures
+}
+
+// syncFailures returns the failed syncs of s's files, shared by every App
+// loaded on it: a reload's App must not acknowledge what the previous one
+// failed to sync.
+func (l *StateLocks) syncFailures(s *stateLock) *commit.Failures {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if s.failures == nil {
+		s.failures = commit.NewFailures()
+	}
+	return s.failures
 }
 
 // lock takes the lock on dir (creating it if needed), or returns the one

@@ -163,7 +163,7 @@ func withTimeTravel(f *d1Flags, cmd *cobra.Command, name string, fn func(db *d1.
 	}
 	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	durable := commit.NewLocal(0)
-	hs := server.NewHistories(persist, cfg.Name, 0, log)
+	hs := server.NewHistories(persist, cfg.Name, server.RetentionsOf(cfg, 0), log)
 	durable.SetHistories(hs)
 	t := &d1Target{cfg: cfg, manager: d1.NewManager(server.D1Dir(persist, cfg.Name), log)}
 	t.manager.Commit, t.manager.Histories = durable, hs
