@@ -123,7 +123,7 @@ func registerModules(reg *require.Registry, rt *runtime) {
 		}
 	}
 	for name, prog := range progs {
-		if _, isNode := nodeModules[name]; !isNode && name != "buffer_extras" {
+		if strings.HasPrefix(name, "cloudflare:") {
 			reg.RegisterNativeModule(name, runProgram(prog)) // cloudflare:*
 		}
 	}
@@ -151,6 +151,10 @@ func registerModules(reg *require.Registry, rt *runtime) {
 			default: // goja_nodejs (url) registers itself
 				continue
 			}
+		case src == nodeNPM && nodeFeatureModules[name] != "" && rt.w.cfg.nodeFeature(nodeFeatureModules[name]):
+			// cairn's own module (jsrt/modules) once its feature is on
+			// (nodecompat.go); unenv's stubs before.
+			load = runProgram(progs[strings.ReplaceAll(name, "/", "_")])
 		case src == nodeNPM:
 			load = func(vm *goja.Runtime, module *goja.Object) {
 				factories := rt.nodeFactories()
@@ -250,6 +254,9 @@ func (rt *runtime) installNodeGlobals() error {
 	}
 	if !rt.w.cfg.NodeCompat {
 		return nil
+	}
+	if err := rt.installNodeNatives(); err != nil {
+		return err
 	}
 	fn, err := rt.vm.RunString(`(function (require, natives) {
   let value, loading = false;
