@@ -221,7 +221,7 @@ func (rt *runtime) installRequire() error {
 			if !strings.Contains(msg, require.NoSuchBuiltInModuleError.Error()) && !strings.Contains(msg, require.InvalidModuleError.Error()) {
 				panic(err) // the module itself threw, or refused to load
 			}
-			panic(vm.NewGoError(fmt.Errorf("%w %q (imported by the Worker). cairn provides the cloudflare:workers, cloudflare:sockets and cloudflare:email modules and, with the \"nodejs_compat\" compatibility flag, the Node.js modules (also as \"node:…\")", ErrNoSuchModule, name)))
+			panic(vm.NewGoError(fmt.Errorf("%w %q (imported by the Worker). cairn provides the cloudflare:workers, cloudflare:sockets, cloudflare:email and cloudflare:node modules and, with the \"nodejs_compat\" compatibility flag, the Node.js modules (also as \"node:…\")", ErrNoSuchModule, name)))
 		}
 		return v
 	}

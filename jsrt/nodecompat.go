@@ -32,7 +32,7 @@ var nodeFeatures = []struct {
 // jsrt/modules when their feature is on, and from unenv's stubs before
 // (as wrangler's preset does), module name → feature.
 var nodeFeatureModules = map[string]string{
-	"fs": "fs", "fs/promises": "fs",
+	"fs": "fs", "fs/promises": "fs", "http": "http", "https": "http",
 }
 
 // nodeFeature says whether the nodejs_compat feature name is on for cfg.
