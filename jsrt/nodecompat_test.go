@@ -170,3 +170,29 @@ func TestEventsOnceUsesOn(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+// node:zlib's brotli, against data Node compressed (Node v22:
+// zlib.brotliCompressSync("hello brotli ".repeat(20))) and Node's errors.
+func TestNodeZlibBrotli(t *testing.T) {
+	const fromNode = "GwMB+B2pU5+7cC1WhiYnQdjoki3tLQaMBo5lxi8="
+	tests := []struct{ name, body, want string }{
+		{"decompresses Node's output", `return require("zlib").brotliDecompressSync(Buffer.from("` + fromNode + `", "base64")).toString() === "hello brotli ".repeat(20);`, "true"},
+		{"round trip at each quality", `const z = require("zlib"); const s = "abc".repeat(1000); const out = [];
+			for (const q of [0, 5, 11]) { const c = z.brotliCompressSync(s, { params: { [z.constants.BROTLI_PARAM_QUALITY]: q } }); out.push(c.length < 100 && z.brotliDecompressSync(c).toString() === s); }
+			return out.join();`, "true,true,true"},
+		{"callback form", `const z = require("zlib"); return await new Promise((res, rej) => z.brotliCompress("hi", (e, c) => e ? rej(e) : z.brotliDecompress(c, (e2, d) => e2 ? rej(e2) : res(d.toString()))));`, "hi"},
+		{"streams", `const z = require("zlib"); const { pipeline } = require("node:stream/promises"); const { Readable, Writable } = require("node:stream");
+			const chunks = []; await pipeline(Readable.from(["one ", "two ", "three"]), z.createBrotliCompress(), z.createBrotliDecompress(), new Writable({ write(c, e, cb) { chunks.push(c); cb(); } }));
+			return Buffer.concat(chunks).toString() + "," + (z.createBrotliCompress() instanceof z.BrotliCompress);`, "one two three,true"},
+		{"corrupt input as Node reports it", `try { require("zlib").brotliDecompressSync(Buffer.from("garbage data here")); } catch (e) { return [e.code, e.errno, e.message].join(); }`, "ERR__ERROR_FORMAT_PADDING_1,-14,Decompression failed"},
+		{"truncated input", `const z = require("zlib"); try { z.brotliDecompressSync(Buffer.from("` + fromNode + `", "base64").subarray(0, 10)); } catch (e) { return [e.code, e.errno, e.message].join(); }`, "Z_BUF_ERROR,-5,unexpected end of file"},
+		{"quality out of range", `const z = require("zlib"); try { z.brotliCompressSync("x", { params: { [z.constants.BROTLI_PARAM_QUALITY]: 12 } }); } catch (e) { return e.code + " " + (e instanceof RangeError); }`, "ERR_OUT_OF_RANGE true"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := nodeEval(t, tt.body, Config{NodeCompat: true}); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
