@@ -14,6 +14,7 @@ import (
 	"github.com/dop251/goja"
 	"github.com/dop251/goja_nodejs/buffer"
 	"github.com/dop251/goja_nodejs/require"
+	gojaurl "github.com/dop251/goja_nodejs/url"
 )
 
 //go:embed modules/*.js
@@ -140,6 +141,12 @@ func registerModules(reg *require.Registry, rt *runtime) {
 			switch {
 			case name == "path/posix":
 				load = alias("path")
+			case name == "url":
+				extras := runProgram(progs["url_extras"])
+				load = func(vm *goja.Runtime, module *goja.Object) {
+					gojaurl.Require(vm, module)
+					extras(vm, module)
+				}
 			case name == "buffer":
 				extras := runProgram(progs["buffer_extras"])
 				load = func(vm *goja.Runtime, module *goja.Object) {
@@ -148,7 +155,7 @@ func registerModules(reg *require.Registry, rt *runtime) {
 				}
 			case prog != nil:
 				load = runProgram(prog)
-			default: // goja_nodejs (url) registers itself
+			default:
 				continue
 			}
 		case src == nodeNPM && nodeFeatureModules[name] != "" && rt.w.cfg.nodeFeature(nodeFeatureModules[name]):

@@ -196,3 +196,30 @@ func TestNodeZlibBrotli(t *testing.T) {
 		})
 	}
 }
+
+// node:url: URL.origin keeps a non-default port (goja_nodejs dropped it),
+// and the legacy API older npm packages call.
+func TestNodeURL(t *testing.T) {
+	tests := []struct{ body, want string }{
+		{`return [new URL("http://a.test:8080/x").origin, new URL("https://a.test:443/").origin, new URL("wss://b.test:9/").origin, new URL("data:text/plain,x").origin, new URL("blob:https://c.test:1/u").origin].join();`,
+			"http://a.test:8080,https://a.test,wss://b.test:9,null,https://c.test:1"},
+		{`const u = require("url").parse("HTTP://user:pw@Example.com:81/p/a?x=1&x=2&y#h", true);
+			return [u.protocol, u.slashes, u.auth, u.host, u.port, u.hostname, u.pathname, u.search, JSON.stringify(u.query), u.hash, u.path, u.href].join("|");`,
+			`http:|true|user:pw|example.com:81|81|example.com|/p/a|?x=1&x=2&y|{"x":["1","2"],"y":""}|#h|/p/a?x=1&x=2&y|http://user:pw@example.com:81/p/a?x=1&x=2&y#h`},
+		{`const url = require("node:url"); const u = url.parse("/only/path?q=1"); return [u.protocol, u.host, u.pathname, u.query, u.path, url.parse("http://a.test").pathname].join("|");`,
+			"||/only/path|q=1|/only/path?q=1|/"},
+		{`const url = require("url"); return [url.format({ protocol: "https", hostname: "x.test", port: 8443, pathname: "/a", query: { b: [1, 2], c: "d e" } }), url.format(new URL("http://u:p@h.test/#f"), { auth: false, fragment: false })].join(" ");`,
+			"https://x.test:8443/a?b=1&b=2&c=d+e http://h.test/"},
+		{`const url = require("url"); return [url.resolve("http://a.test/b/c", "../d"), url.resolve("/one/two", "three"), url.resolve("http://a.test/", "https://b.test/x")].join(" ");`,
+			"http://a.test/d /one/three https://b.test/x"},
+		{`const url = require("url"); return url.fileURLToPath("file:///tmp/a%20b") + "," + url.pathToFileURL("/tmp/a b").href;`, "/tmp/a b,file:///tmp/a%20b"},
+		{`return String(require("url").URL === URL);`, "true"},
+		{`const b = "http://h.test/a/b?q#f"; return ["c", "./c", "../c", "/c", "//o.test/c", "?x", "#y", "", "c?d#e", "../../../c", "https://z.test/"].map((r) => new URL(r, b).href).join(" ");`,
+			"http://h.test/a/c http://h.test/a/c http://h.test/c http://h.test/c http://o.test/c http://h.test/a/b?x http://h.test/a/b?q#y http://h.test/a/b?q http://h.test/a/c?d#e http://h.test/c https://z.test/"},
+	}
+	for _, tt := range tests {
+		if got := nodeEval(t, tt.body, Config{}); got != tt.want {
+			t.Errorf("%s\ngot  %q\nwant %q", tt.body, got, tt.want)
+		}
+	}
+}
