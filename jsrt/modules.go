@@ -174,6 +174,14 @@ func registerModules(reg *require.Registry, rt *runtime) {
 					panic(err)
 				}
 				_ = module.Set("exports", v)
+				if name == "assert" { // Node's assert function and deep equality
+					runProgram(progs["assert_extras"])(vm, module)
+				}
+			}
+			if name == "assert/strict" {
+				load = func(vm *goja.Runtime, module *goja.Object) {
+					_ = module.Set("exports", require.Require(vm, "assert").ToObject(vm).Get("strict"))
+				}
 			}
 		default:
 			load = func(vm *goja.Runtime, _ *goja.Object) {

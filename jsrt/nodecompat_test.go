@@ -223,3 +223,49 @@ func TestNodeURL(t *testing.T) {
 		}
 	}
 }
+
+// node:assert's deep equality as Node's (each want is what Node 22 does
+// with the same call), the assert function itself as the module, and
+// assert/strict as assert.strict.
+func TestNodeAssertDeep(t *testing.T) {
+	tests := []struct{ call, want string }{
+		{`a.deepStrictEqual(new Map([[1, 2]]), new Map([[1, 3]]))`, "throw"},
+		{`a.deepStrictEqual(new Set([1]), new Set([2]))`, "throw"},
+		{`a.deepStrictEqual(new Uint8Array([1]), new Uint8Array([2]))`, "throw"},
+		{`a.deepStrictEqual(new Date(1), new Date(2))`, "throw"},
+		{`a.deepStrictEqual(/a/g, /a/i)`, "throw"},
+		{`a.deepStrictEqual(Object.create(null), {})`, "throw"},
+		{`a.deepStrictEqual([1], { 0: 1, length: 1 })`, "throw"},
+		{`a.deepStrictEqual(new Map([[1, { a: 1 }]]), new Map([[1, { a: 1 }]]))`, "pass"},
+		{`a.deepEqual(1, "1")`, "pass"},
+		{`a.deepStrictEqual(1, "1")`, "throw"},
+		{`a.deepStrictEqual(NaN, NaN)`, "pass"},
+		{`a.deepStrictEqual(-0, 0)`, "throw"},
+		{`a.notDeepStrictEqual(new Set([1]), new Set([2]))`, "pass"},
+		{`a.deepStrictEqual(Buffer.from("a"), Buffer.from("b"))`, "throw"},
+		{`a.deepStrictEqual(new Set([{ a: 1 }]), new Set([{ a: 1 }]))`, "pass"},
+		{`a.deepStrictEqual(new Error("x"), new Error("y"))`, "throw"},
+		{`a.deepStrictEqual([1, , 3], [1, undefined, 3])`, "throw"},
+		{`a.deepStrictEqual(new Number(1), new Number(2))`, "throw"},
+		{`const x = { n: 1 }; x.self = x; const y = { n: 1 }; y.self = y; a.deepStrictEqual(x, y)`, "pass"},
+		{`a.deepEqual(new Number(1), 1)`, "throw"},
+		{`a.deepStrictEqual(new Map([[{ k: 1 }, "v"]]), new Map([[{ k: 1 }, "v"]]))`, "pass"},
+		{`a.strict.deepEqual({ a: 1 }, { a: "1" })`, "throw"},
+		{`a.deepEqual({ a: 1 }, { a: "1" })`, "pass"},
+		{`a(true); a.ok(1); require("node:assert/strict").equal(1, 1)`, "pass"},
+		{`a(false)`, "throw"},
+		{`require("assert/strict").equal(1, "1")`, "throw"},
+		{`if (require("util").isDeepStrictEqual(new Set([1]), new Set([2]))) throw new Error("equal")`, "pass"},
+	}
+	for _, tt := range tests {
+		got := nodeEval(t, `const a = require("assert"); try { `+tt.call+`; return "pass"; } catch (e) { return e.name === "AssertionError" || e.message === "equal" ? "throw" : "error: " + e.message; }`, Config{NodeCompat: true})
+		if got != tt.want {
+			t.Errorf("%s: got %q, want %q", tt.call, got, tt.want)
+		}
+	}
+	got := nodeEval(t, `const a = require("assert"); try { a.deepStrictEqual({ a: [1] }, { a: [2] }); } catch (e) {
+		return [e.code, e.operator, e.generatedMessage, e.message.split("\n")[0], typeof a, require("assert/strict") === a.strict].join("|"); }`, Config{NodeCompat: true})
+	if want := "ERR_ASSERTION|deepStrictEqual|true|Expected values to be strictly deep-equal:|function|true"; got != want {
+		t.Errorf("error: got %q, want %q", got, want)
+	}
+}
