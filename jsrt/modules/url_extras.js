@@ -11,7 +11,24 @@
 // URL is a subclass of its URL whose own getter shadows it (its
 // constructor honours new.target, so instances get this prototype).
 const SPECIAL = new Set(["http:", "https:", "ws:", "wss:", "ftp:"]);
-const SCHEME = /^[a-zA-Z][a-zA-Z0-9+.-]*:/;
+// hasScheme says whether ref starts with a URL scheme ("x:"). String
+// operations, not regular expressions, on this path: a goja regexp call
+// costs microseconds, and new URL(ref, base) is common request-path code.
+function hasScheme(ref) {
+  for (let i = 0; i < ref.length; i++) {
+    const c = ref.charCodeAt(i);
+    const alpha = (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+    if (i === 0 && !alpha) return false;
+    if (c === 58) return i > 0; // ":"
+    if (!alpha && !(c >= 48 && c <= 57) && c !== 43 && c !== 45 && c !== 46) return false;
+  }
+  return false;
+}
+const cut = (s, ch) => {
+  const i = s.indexOf(ch);
+  return i === -1 ? s : s.slice(0, i);
+};
+
 class URL extends module.exports.URL {
   // goja_nodejs resolves a relative reference as if it began with "/"
   // ("c" against http://h/a/b gives /c); it is resolved here instead
@@ -22,12 +39,12 @@ class URL extends module.exports.URL {
       return;
     }
     const ref = String(input).trim();
-    if (SCHEME.test(ref)) {
+    if (hasScheme(ref)) {
       super(ref);
       return;
     }
     const b = base instanceof URL ? base : new URL(String(base));
-    super(resolveReference(b, SPECIAL.has(b.protocol) || b.protocol === "file:" ? ref.replace(/\\/g, "/") : ref));
+    super(resolveReference(b, SPECIAL.has(b.protocol) || b.protocol === "file:" ? (ref.includes("\\") ? ref.split("\\").join("/") : ref) : ref));
   }
   get origin() {
     const p = this.protocol;
@@ -47,20 +64,27 @@ module.exports.URL = URL;
 
 // resolveReference is the absolute URL of ref (no scheme) against base.
 function resolveReference(base, ref) {
-  const auth = base.username ? base.username + (base.password ? ":" + base.password : "") + "@" : "";
-  const authority = base.protocol + "//" + auth + base.host;
-  const noHash = base.href.replace(/#.*$/, "");
+  const href = base.href;
+  const noHash = cut(href, "#");
   if (ref === "") return noHash;
-  if (ref.startsWith("#")) return noHash + ref;
-  if (ref.startsWith("?")) return noHash.replace(/\?.*$/, "") + ref;
-  if (ref.startsWith("//")) return base.protocol + ref;
-  const m = /^([^?#]*)(.*)$/.exec(ref);
-  let path = m[1];
-  if (!path.startsWith("/")) path = base.pathname.replace(/[^/]*$/, "") + path;
-  return authority + removeDotSegments(path) + m[2];
+  if (ref[0] === "#") return noHash + ref;
+  if (ref[0] === "?") return cut(noHash, "?") + ref;
+  if (ref[0] === "/" && ref[1] === "/") return base.protocol + ref;
+  const auth = base.username ? base.username + (base.password ? ":" + base.password : "") + "@" : "";
+  let end = ref.length;
+  const q = ref.indexOf("?"), h = ref.indexOf("#");
+  if (q !== -1) end = q;
+  if (h !== -1 && h < end) end = h;
+  let path = ref.slice(0, end);
+  if (path[0] !== "/") {
+    const dir = base.pathname;
+    path = dir.slice(0, dir.lastIndexOf("/") + 1) + path;
+  }
+  return base.protocol + "//" + auth + base.host + removeDotSegments(path) + ref.slice(end);
 }
 
 function removeDotSegments(path) {
+  if (path.indexOf("/.") === -1 && path[0] !== ".") return path; // the common case: none
   const out = [];
   const segs = path.split("/");
   for (let i = 0; i < segs.length; i++) {
