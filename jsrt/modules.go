@@ -14,6 +14,7 @@ import (
 	"github.com/dop251/goja"
 	"github.com/dop251/goja_nodejs/buffer"
 	"github.com/dop251/goja_nodejs/require"
+	gojaurl "github.com/dop251/goja_nodejs/url"
 )
 
 //go:embed modules/*.js
@@ -123,7 +124,7 @@ func registerModules(reg *require.Registry, rt *runtime) {
 		}
 	}
 	for name, prog := range progs {
-		if _, isNode := nodeModules[name]; !isNode && name != "buffer_extras" {
+		if strings.HasPrefix(name, "cloudflare:") {
 			reg.RegisterNativeModule(name, runProgram(prog)) // cloudflare:*
 		}
 	}
@@ -140,6 +141,12 @@ func registerModules(reg *require.Registry, rt *runtime) {
 			switch {
 			case name == "path/posix":
 				load = alias("path")
+			case name == "url":
+				extras := runProgram(progs["url_extras"])
+				load = func(vm *goja.Runtime, module *goja.Object) {
+					gojaurl.Require(vm, module)
+					extras(vm, module)
+				}
 			case name == "buffer":
 				extras := runProgram(progs["buffer_extras"])
 				load = func(vm *goja.Runtime, module *goja.Object) {
@@ -148,9 +155,13 @@ func registerModules(reg *require.Registry, rt *runtime) {
 				}
 			case prog != nil:
 				load = runProgram(prog)
-			default: // goja_nodejs (url) registers itself
+			default:
 				continue
 			}
+		case src == nodeNPM && nodeFeatureModules[name] != "" && rt.w.cfg.nodeFeature(nodeFeatureModules[name]):
+			// cairn's own module (jsrt/modules) once its feature is on
+			// (nodecompat.go); unenv's stubs before.
+			load = runProgram(progs[strings.ReplaceAll(name, "/", "_")])
 		case src == nodeNPM:
 			load = func(vm *goja.Runtime, module *goja.Object) {
 				factories := rt.nodeFactories()
@@ -163,6 +174,14 @@ func registerModules(reg *require.Registry, rt *runtime) {
 					panic(err)
 				}
 				_ = module.Set("exports", v)
+				if name == "assert" { // Node's assert function and deep equality
+					runProgram(progs["assert_extras"])(vm, module)
+				}
+			}
+			if name == "assert/strict" {
+				load = func(vm *goja.Runtime, module *goja.Object) {
+					_ = module.Set("exports", require.Require(vm, "assert").ToObject(vm).Get("strict"))
+				}
 			}
 		default:
 			load = func(vm *goja.Runtime, _ *goja.Object) {
@@ -220,7 +239,7 @@ func (rt *runtime) installRequire() error {
 			if !strings.Contains(msg, require.NoSuchBuiltInModuleError.Error()) && !strings.Contains(msg, require.InvalidModuleError.Error()) {
 				panic(err) // the module itself threw, or refused to load
 			}
-			panic(vm.NewGoError(fmt.Errorf("%w %q (imported by the Worker). cairn provides the cloudflare:workers, cloudflare:sockets and cloudflare:email modules and, with the \"nodejs_compat\" compatibility flag, the Node.js modules (also as \"node:…\")", ErrNoSuchModule, name)))
+			panic(vm.NewGoError(fmt.Errorf("%w %q (imported by the Worker). cairn provides the cloudflare:workers, cloudflare:sockets, cloudflare:email and cloudflare:node modules and, with the \"nodejs_compat\" compatibility flag, the Node.js modules (also as \"node:…\")", ErrNoSuchModule, name)))
 		}
 		return v
 	}
@@ -279,6 +298,9 @@ func (rt *runtime) installNodeGlobals() error {
 	}
 	if !rt.w.cfg.NodeCompat {
 		return nil
+	}
+	if err := rt.installNodeNatives(); err != nil {
+		return err
 	}
 	fn, err := rt.vm.RunString(`(function (require, natives) {
   let value, loading = false;

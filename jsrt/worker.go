@@ -101,6 +101,10 @@ type Config struct {
 	// CompatibilityFlags are the config's compatibility_flags; Worker code
 	// reads them as Cloudflare.compatibilityFlags.
 	CompatibilityFlags []string
+	// CompatibilityDate is the config's compatibility_date ("YYYY-MM-DD"):
+	// parts of nodejs_compat are on from a date (nodecompat.go). Empty
+	// counts as today.
+	CompatibilityDate string
 	// Observer, if set, is told about uncaught exceptions and runtime
 	// resets (metrics); SocketObserver about WebSocket traffic.
 	Observer       Observer
@@ -631,6 +635,11 @@ func (rt *runtime) serve(ctx context.Context, req *http.Request, owner *instance
 		// The handler's request.signal aborts if the caller goes away
 		// before the response is complete.
 		stop := rt.abortOnDone(ctx, jsReq)
+		if id := RequestID(req.Context()); id != "" && rt.w.cfg.nodeFeature("fs") {
+			// The request's /tmp (node:fs) goes with its response.
+			stopAbort := stop
+			stop = func() { stopAbort(); rt.loop.Submit(func() { rt.dropRequestFiles(id) }) }
+		}
 		deliverOnce := func(resp *http.Response, err error) {
 			if _, ws := bodyOf(resp).(*sockets.Upgrade); resp == nil || ws {
 				stop()

@@ -424,6 +424,7 @@ func load(opts Options, cfg *config.Config, code string, deferMigrations bool) (
 		MaxWebSocketMessage: opts.MaxWebSocketMessage,
 		MaxBodySize:         opts.MaxBodySize,
 		CompatibilityFlags:  cfg.CompatibilityFlags,
+		CompatibilityDate:   cfg.CompatibilityDate,
 		Observer:            obs.JS,
 		SocketObserver:      obs.Sockets,
 	})

@@ -12,7 +12,8 @@ try {
   const ns = require("cairn:node").process();
   const proc = ns.default;
   const env = {};
-  for (const [k, v] of Object.entries(internal.env || {})) {
+  const populate = internal.nodeFeatures && internal.nodeFeatures.populateEnv;
+  for (const [k, v] of Object.entries((populate && internal.env) || {})) {
     if (typeof v === "string") env[k] = v;
   }
   Object.defineProperty(proc, "env", { value: env, writable: true, enumerable: true, configurable: true });

@@ -67,7 +67,18 @@ module.exports = {
   inherits,
   deprecate,
   types,
-  isDeepStrictEqual: (a, b) => internal.inspect(a) === internal.inspect(b),
+  // Node's comparison (assert_extras.js), once node:assert is loadable;
+  // without nodejs_compat, the inspected forms compared.
+  isDeepStrictEqual(a, b) {
+    if (!internal.deepEqual) {
+      try {
+        require("assert");
+      } catch {
+        return internal.inspect(a) === internal.inspect(b);
+      }
+    }
+    return internal.deepEqual(a, b, true);
+  },
   isArray: Array.isArray,
   TextEncoder,
   TextDecoder,

@@ -1,7 +1,8 @@
 // node:zlib over Go's compress packages (package jsrt/webapi: zlib.go):
 // gzip, gunzip, deflate, inflate, deflateRaw, inflateRaw and unzip, in
 // sync and callback forms, the stream classes (createGzip, …), crc32, and
-// the constants. No brotli.
+// the constants; brotliCompress and brotliDecompress (and their stream
+// classes) over github.com/andybalholm/brotli.
 "use strict";
 const internal = require("cairn:internal");
 const { Buffer } = require("buffer");
@@ -14,12 +15,19 @@ function input(buffer) {
   throw e;
 }
 
+// levelOf is options.level, or for brotli the quality in options.params.
+function levelOf(kind, options) {
+  if (!options) return undefined;
+  if (kind.startsWith("brotli")) return options.params ? options.params[1 /* BROTLI_PARAM_QUALITY */] : undefined;
+  return options.level;
+}
+
 function run(kind, buffer, options = {}) {
-  const out = internal.zlibProcess(kind, input(buffer), options.level, options.maxOutputLength);
+  const out = internal.zlibProcess(kind, input(buffer), levelOf(kind, options), options.maxOutputLength);
   return options.info ? { buffer: Buffer.from(out), engine: null } : Buffer.from(out);
 }
 
-const kinds = ["gzip", "gunzip", "deflate", "inflate", "deflateRaw", "inflateRaw", "unzip"];
+const kinds = ["gzip", "gunzip", "deflate", "inflate", "deflateRaw", "inflateRaw", "unzip", "brotliCompress", "brotliDecompress"];
 const api = {};
 for (const kind of kinds) {
   const sync = (buffer, options) => run(kind, buffer, options);
@@ -46,7 +54,8 @@ for (const kind of kinds) {
 // Transform streams of node:stream when the runtime has that module;
 // otherwise EventEmitters with the same surface most code uses (write,
 // end, pipe, the data/end/finish/close/error events, async iteration).
-const STREAMS = { Gzip: "gzip", Gunzip: "gunzip", Deflate: "deflate", Inflate: "inflate", DeflateRaw: "deflateRaw", InflateRaw: "inflateRaw", Unzip: "unzip" };
+const STREAMS = { Gzip: "gzip", Gunzip: "gunzip", Deflate: "deflate", Inflate: "inflate", DeflateRaw: "deflateRaw", InflateRaw: "inflateRaw", Unzip: "unzip",
+  BrotliCompress: "brotliCompress", BrotliDecompress: "brotliDecompress" };
 
 let Transform = null;
 try {
@@ -62,7 +71,7 @@ if (typeof Transform === "function") {
     #max;
     constructor(kind, options = {}) {
       super(options);
-      this.#h = internal.zlibStreamNew(kind, options.level);
+      this.#h = internal.zlibStreamNew(kind, levelOf(kind, options));
       this.#max = options.maxOutputLength;
     }
     _transform(chunk, encoding, cb) {
@@ -94,7 +103,7 @@ if (typeof Transform === "function") {
     #waiting = null;
     constructor(kind, options = {}) {
       super();
-      this.#h = internal.zlibStreamNew(kind, options.level);
+      this.#h = internal.zlibStreamNew(kind, levelOf(kind, options));
       this.#max = options.maxOutputLength;
       this.readable = this.writable = true;
     }
@@ -191,6 +200,15 @@ api.constants = Object.freeze({
   Z_MIN_WINDOWBITS: 8, Z_MAX_WINDOWBITS: 15, Z_DEFAULT_WINDOWBITS: 15,
   Z_MIN_CHUNK: 64, Z_MAX_CHUNK: Infinity, Z_DEFAULT_CHUNK: 16384,
   Z_MIN_MEMLEVEL: 1, Z_MAX_MEMLEVEL: 9, Z_DEFAULT_MEMLEVEL: 8, Z_MIN_LEVEL: -1, Z_MAX_LEVEL: 9, Z_DEFAULT_LEVEL: -1,
+  BROTLI_DECODE: 8, BROTLI_ENCODE: 9,
+  BROTLI_OPERATION_PROCESS: 0, BROTLI_OPERATION_FLUSH: 1, BROTLI_OPERATION_FINISH: 2, BROTLI_OPERATION_EMIT_METADATA: 3,
+  BROTLI_PARAM_MODE: 0, BROTLI_MODE_GENERIC: 0, BROTLI_MODE_TEXT: 1, BROTLI_MODE_FONT: 2, BROTLI_DEFAULT_MODE: 0,
+  BROTLI_PARAM_QUALITY: 1, BROTLI_MIN_QUALITY: 0, BROTLI_MAX_QUALITY: 11, BROTLI_DEFAULT_QUALITY: 11,
+  BROTLI_PARAM_LGWIN: 2, BROTLI_MIN_WINDOW_BITS: 10, BROTLI_MAX_WINDOW_BITS: 24, BROTLI_LARGE_MAX_WINDOW_BITS: 30,
+  BROTLI_DEFAULT_WINDOW: 22, BROTLI_PARAM_LGBLOCK: 3, BROTLI_MIN_INPUT_BLOCK_BITS: 16, BROTLI_MAX_INPUT_BLOCK_BITS: 24,
+  BROTLI_PARAM_DISABLE_LITERAL_CONTEXT_MODELING: 4, BROTLI_PARAM_SIZE_HINT: 5, BROTLI_PARAM_LARGE_WINDOW: 6,
+  BROTLI_PARAM_NPOSTFIX: 7, BROTLI_PARAM_NDIRECT: 8,
+  BROTLI_DECODER_PARAM_DISABLE_RING_BUFFER_REALLOCATION: 0, BROTLI_DECODER_PARAM_LARGE_WINDOW: 1,
 });
 // The constants are also on the module itself, as in Node.
 for (const [k, v] of Object.entries(api.constants)) if (k.startsWith("Z_")) api[k] = v;

@@ -10,7 +10,10 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"reflect"
+	"strings"
 
+	"github.com/andybalholm/brotli"
 	"github.com/dop251/goja"
 )
 
@@ -72,12 +75,9 @@ func InstallZlib(vm *goja.Runtime, natives *goja.Object) error {
 	if err := natives.Set("zlibProcess", func(c goja.FunctionCall) goja.Value {
 		kind := c.Argument(0).String()
 		data := bytesArg(c.Argument(1))
-		level := flate.DefaultCompression
-		if v := c.Argument(2); !goja.IsUndefined(v) && !goja.IsNull(v) {
-			level = int(v.ToInteger())
-			if level < -1 || level > 9 {
-				throw(&zlibError{code: "ERR_OUT_OF_RANGE", msg: fmt.Sprintf(`The value of "options.level" is out of range. It must be >= -1 and <= 9. Received %d`, level), rng: true})
-			}
+		level, lerr := zlibLevel(kind, c.Argument(2))
+		if lerr != nil {
+			throw(lerr)
 		}
 		limit := int64(1<<53 - 1)
 		if v := c.Argument(3); !goja.IsUndefined(v) && !goja.IsNull(v) {
@@ -118,7 +118,9 @@ func zlibProcess(kind string, data []byte, level int, limit int64) ([]byte, *zli
 		w, err = zlib.NewWriterLevel(&buf, level)
 	case "deflateRaw":
 		w, err = flate.NewWriter(&buf, level)
-	case "gunzip", "inflate", "inflateRaw", "unzip":
+	case "brotliCompress":
+		w = brotli.NewWriterLevel(&buf, level)
+	case "gunzip", "inflate", "inflateRaw", "unzip", "brotliDecompress":
 		return inflate(kind, data, limit)
 	default:
 		return nil, &zlibError{code: "ERR_INVALID_ARG_VALUE", msg: "unknown zlib mode " + kind}
@@ -132,6 +134,28 @@ func zlibProcess(kind string, data []byte, level int, limit int64) ([]byte, *zli
 		return nil, tooLarge(limit)
 	}
 	return buf.Bytes(), nil
+}
+
+// zlibLevel is the compression level of kind from v (undefined: the
+// default): -1 to 9 for zlib's, 0 to 11 for brotli's quality (default 11,
+// as Node's BROTLI_DEFAULT_QUALITY).
+func zlibLevel(kind string, v goja.Value) (int, *zlibError) {
+	brotliKind := strings.HasPrefix(kind, "brotli")
+	if v == nil || goja.IsUndefined(v) || goja.IsNull(v) {
+		if brotliKind {
+			return brotli.BestCompression, nil
+		}
+		return flate.DefaultCompression, nil
+	}
+	level := int(v.ToInteger())
+	lo, hi, name := -1, 9, "options.level"
+	if brotliKind {
+		lo, hi, name = brotli.BestSpeed, brotli.BestCompression, "options.params[BROTLI_PARAM_QUALITY]"
+	}
+	if level < lo || level > hi {
+		return 0, &zlibError{code: "ERR_OUT_OF_RANGE", msg: fmt.Sprintf(`The value of "%s" is out of range. It must be >= %d and <= %d. Received %d`, name, lo, hi, level), rng: true}
+	}
+	return level, nil
 }
 
 func tooLarge(limit int64) *zlibError {
@@ -159,6 +183,8 @@ func inflate(kind string, data []byte, limit int64) ([]byte, *zlibError) {
 	var r io.Reader
 	var err error
 	switch kind {
+	case "brotliDecompress":
+		r = brotli.NewReader(src)
 	case "gunzip":
 		r, err = gzip.NewReader(src)
 	case "inflate":
@@ -182,6 +208,16 @@ func inflate(kind string, data []byte, limit int64) ([]byte, *zlibError) {
 
 // zlibReadError maps a Go decompression error to Node's.
 func zlibReadError(err error) *zlibError {
+	if name, ok := strings.CutPrefix(err.Error(), "brotli: "); ok {
+		// Node names brotli's decoder errors after the C library's
+		// (BROTLI_DECODER_ERROR_FORMAT_PADDING_1 → ERR__ERROR_FORMAT_PADDING_1).
+		code := "ERR__ERROR_FORMAT_" + strings.ToUpper(strings.ReplaceAll(name, " ", "_"))
+		errno := zDataError
+		if v := reflect.ValueOf(err); v.CanInt() {
+			errno = int(v.Int()) // the decoder's error code, as Node's errno
+		}
+		return &zlibError{code: code, errno: errno, msg: "Decompression failed"}
+	}
 	switch {
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return &zlibError{code: "Z_BUF_ERROR", errno: zBufError, msg: "unexpected end of file"}
@@ -221,9 +257,9 @@ func installZlibStreams(vm *goja.Runtime, natives *goja.Object, e *subtleEnv, by
 	for name, fn := range map[string]func(goja.FunctionCall) goja.Value{
 		"zlibStreamNew": func(c goja.FunctionCall) goja.Value {
 			s := &zlibStream{kind: c.Argument(0).String()}
-			level := flate.DefaultCompression
-			if v := c.Argument(1); !goja.IsUndefined(v) && !goja.IsNull(v) {
-				level = int(v.ToInteger())
+			level, lerr := zlibLevel(s.kind, c.Argument(1))
+			if lerr != nil {
+				throw(lerr)
 			}
 			var err error
 			switch s.kind {
@@ -233,7 +269,9 @@ func installZlibStreams(vm *goja.Runtime, natives *goja.Object, e *subtleEnv, by
 				s.w, err = zlib.NewWriterLevel(&s.out, level)
 			case "deflateRaw":
 				s.w, err = flate.NewWriter(&s.out, level)
-			case "gunzip", "inflate", "inflateRaw", "unzip":
+			case "brotliCompress":
+				s.w = brotli.NewWriterLevel(&s.out, level)
+			case "gunzip", "inflate", "inflateRaw", "unzip", "brotliDecompress":
 			default:
 				panic(vm.NewTypeError("unknown zlib mode " + s.kind))
 			}
