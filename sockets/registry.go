@@ -46,6 +46,7 @@ type Registry struct {
 	all     map[*Conn]struct{}
 	objs    map[objKey]*Object
 	closing bool
+	poller  *poller // where idle hibernatable sockets wait (Conn.park); made on first use
 }
 
 // objKey names an object: its class and id.
@@ -84,6 +85,17 @@ func (r *Registry) add(c *Conn) bool {
 		r.obs.Connected()
 	}
 	return true
+}
+
+// poll returns r's poller, making it on first use. It stops when r's
+// context ends.
+func (r *Registry) poll() *poller {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.poller == nil {
+		r.poller = newPoller(r.ctx, func(msg string, err error) { r.log.Warn(msg, "error", err) })
+	}
+	return r.poller
 }
 
 func (r *Registry) remove(c *Conn) {
