@@ -137,9 +137,9 @@ func (c *idleClient) ask(cmd string) (string, error) {
 
 // idleSockets opens n idle hibernatable sockets on the server and reports
 // the server's memory and goroutines per socket once they are idle (their
-// objects evicted), then checks that every socket still gets an answer
+// objects evicted, after settle), then checks that every socket still gets an answer
 // and a close after waking.
-func idleSockets(s *server, n int) (string, error) {
+func idleSockets(s *server, n int, settle time.Duration) (string, error) {
 	if n <= 0 {
 		return "", nil
 	}
@@ -200,7 +200,7 @@ func idleSockets(s *server, n int) (string, error) {
 		}
 	}
 	opened := time.Since(t0)
-	time.Sleep(5 * time.Second) // objects evicted again, readers parked
+	time.Sleep(settle) // objects evicted again, readers parked
 	after, err := s.stats()
 	if err != nil {
 		return "", err

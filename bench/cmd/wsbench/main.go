@@ -36,6 +36,7 @@ func main() {
 	conns := flag.String("conns", "1,16", "concurrent connections of the echo runs")
 	sockets := flag.Int("sockets", 10000, "hibernatable sockets on one object")
 	idle := flag.Int("idle", 0, "idle hibernatable sockets, 10,000 per object, held by client processes (0: skip)")
+	settle := flag.Duration("idle-settle", 5*time.Second, "how long the idle sockets sit before the server is measured (Go forces a collection every 2 minutes)")
 	scenarios := flag.String("scenarios", "echo,wake,many,idle", "scenarios to run")
 	client := flag.String("idle-client", "", "internal: run as a client process of the idle scenario against this URL")
 	clientN := flag.Int("idle-client-n", 0, "internal: sockets of the client process")
@@ -55,7 +56,7 @@ func main() {
 			fmt.Fprintf(os.Stderr, "wsbench: RLIMIT_NOFILE is %d (raising it needs CAP_SYS_RESOURCE): the server cannot hold %d sockets\n", got, *idle)
 		}
 	}
-	if err := run(*cairn, *workerd, *app, *dur, *conns, *sockets, *idle, *scenarios); err != nil {
+	if err := run(*cairn, *workerd, *app, *dur, *conns, *sockets, *idle, *settle, *scenarios); err != nil {
 		fmt.Fprintln(os.Stderr, "wsbench:", err)
 		os.Exit(1)
 	}
@@ -71,7 +72,7 @@ type server struct {
 	pprof string
 }
 
-func run(cairnBin, workerdBin, app string, dur time.Duration, connList string, sockets, idle int, scenarioList string) error {
+func run(cairnBin, workerdBin, app string, dur time.Duration, connList string, sockets, idle int, settle time.Duration, scenarioList string) error {
 	scenarios := make(map[string]bool)
 	for _, s := range strings.Split(scenarioList, ",") {
 		scenarios[strings.TrimSpace(s)] = true
@@ -132,7 +133,7 @@ func run(cairnBin, workerdBin, app string, dur time.Duration, connList string, s
 			hib = append(hib, line)
 		}
 		if scenarios["idle"] && idle > 0 {
-			line, err := idleSockets(s, idle)
+			line, err := idleSockets(s, idle, settle)
 			if err != nil {
 				line = fmt.Sprintf("| %s | %d | failed: %v |", st.name, idle, err)
 			}
