@@ -358,6 +358,7 @@ func (c *Conn) attach(conn wire, read bool) error {
 	}
 	if fc, ok := conn.(*frameConn); ok {
 		fc.beforeClose = c.unparkToClose
+		fc.parkAfter = c.reg.parkAfter
 	}
 	c.conn = conn
 	if c.finished && len(c.out) == 0 {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -45,7 +46,12 @@ type frameConn struct {
 	// its Registry's poller with no goroutine and no buffer.
 	rc     syscall.RawConn // nil: nc has no descriptor to poll (TLS, a pipe)
 	noPark bool            // the poller refused: wait in Read as before
-	woken  bool            // the poller saw bytes (or a hang-up): read them first
+	// parkAfter is how long Read waits for the next message before it
+	// answers errIdle (Options.ParkAfter); a busy socket keeps its
+	// goroutine and its buffer.
+	parkAfter time.Duration
+	base      []byte // buf's whole array, kept while it is small
+	woken     bool   // the poller saw bytes (or a hang-up): read them first
 	// beforeClose runs before nc closes, so that a parked socket is read
 	// once more and reports its close.
 	beforeClose func()
@@ -61,8 +67,8 @@ type frameConn struct {
 // stopped being read between two frames, its unread bytes in buf.
 var errInterrupted = errors.New("sockets: reading interrupted for a hand-off")
 
-// errIdle is Read's answer when it would wait for the network between two
-// messages and the socket may wait in the poller instead (parkable). No
+// errIdle is Read's answer when it waited parkAfter for the network
+// between two messages and the socket may wait in the poller instead. No
 // received byte is pending.
 var errIdle = errors.New("sockets: idle")
 
@@ -70,8 +76,12 @@ var errIdle = errors.New("sockets: idle")
 var errProtocol = errors.New("sockets: WebSocket protocol error")
 
 // readBufferSize is the first read buffer of a socket woken from its
-// poller; it doubles for larger frames.
-const readBufferSize = 2048
+// poller; it doubles for larger frames. A buffer up to maxKeptBuffer is
+// kept for the next message until the socket parks.
+const (
+	readBufferSize = 2048
+	maxKeptBuffer  = 64 << 10
+)
 
 // closeTimeout bounds each step of a close handshake.
 const closeTimeout = 5 * time.Second
@@ -152,9 +162,9 @@ func acceptKey(key string) string {
 // over the limit an error wrapping websocket.ErrMessageTooBig (after a
 // 1009 close), a dropped connection its network error; interrupt makes it
 // return errInterrupted with the unread bytes kept. Between two messages,
-// with nothing received, it returns errIdle instead of waiting if the
-// socket can wait in a poller (and drops its read buffer). ctx is not
-// used: reading stops by interrupt or by closing.
+// when nothing came for parkAfter, it returns errIdle if the socket can
+// wait in a poller (and drops its read buffer). ctx is not used: reading
+// stops by interrupt or by closing.
 func (f *frameConn) Read(context.Context) (websocket.MessageType, []byte, error) {
 	for {
 		if f.stopping.Load() {
@@ -170,11 +180,12 @@ func (f *frameConn) Read(context.Context) (websocket.MessageType, []byte, error)
 			return 0, nil, err
 		}
 		if n == 0 {
-			if len(f.buf) == 0 && f.partOp == 0 && f.rc != nil && !f.noPark && !f.woken {
-				f.buf = nil
-				return 0, nil, errIdle
+			idle := len(f.buf) == 0 && f.partOp == 0 && f.rc != nil && !f.noPark && !f.woken
+			err := f.fill(idle)
+			if errors.Is(err, errIdle) {
+				f.buf, f.base = nil, nil
 			}
-			if err := f.fill(); err != nil {
+			if err != nil {
 				return 0, nil, err
 			}
 			continue
@@ -232,19 +243,41 @@ func (f *frameConn) Read(context.Context) (websocket.MessageType, []byte, error)
 	}
 }
 
-// fill reads more bytes from the network into buf.
-func (f *frameConn) fill() error {
+// fill reads more bytes from the network into buf. With idle set (no
+// message is being received) it waits at most parkAfter, then answers
+// errIdle: the socket may wait in the poller instead.
+func (f *frameConn) fill(idle bool) error {
+	if len(f.buf) == 0 && f.base != nil {
+		f.buf = f.base[:0] // the buffer of the previous message, read whole
+	}
 	if len(f.buf) == cap(f.buf) {
 		nb := make([]byte, len(f.buf), max(2*cap(f.buf), readBufferSize))
 		copy(nb, f.buf)
-		f.buf = nb
+		f.buf, f.base = nb, nil
+		if cap(nb) <= maxKeptBuffer {
+			f.base = nb
+		}
+	}
+	if idle {
+		if f.parkAfter <= 0 {
+			return errIdle
+		}
+		_ = f.nc.SetReadDeadline(time.Now().Add(f.parkAfter))
 	}
 	k, err := f.nc.Read(f.buf[len(f.buf):cap(f.buf)])
 	f.buf = f.buf[:len(f.buf)+k]
 	f.woken = false
-	if err != nil {
+	if idle {
+		// Cleared before stopping is read: an interrupt that comes later
+		// sets its own deadline after this one.
+		_ = f.nc.SetReadDeadline(time.Time{})
+	}
+	if err != nil || f.stopping.Load() {
 		if f.stopping.Load() {
-			return errInterrupted
+			return errInterrupted // what was read stays in buf
+		}
+		if idle && k == 0 && errors.Is(err, os.ErrDeadlineExceeded) {
+			return errIdle
 		}
 		f.CloseNow()
 		return err

@@ -189,6 +189,7 @@ func (r *Registry) Adopt(m *Moving, handler func(c *Conn) Handler) int {
 		fc := c.conn.(*frameConn)
 		c.mu.Unlock()
 		fc.limit = r.maxMessage // no read loop runs: the next one reads it
+		fc.parkAfter = r.parkAfter
 		fc.resume()
 		c.Start()
 		adopted++

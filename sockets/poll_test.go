@@ -15,6 +15,19 @@ import (
 	"time"
 )
 
+// newParkingRegistry is a test Registry whose idle sockets park after
+// 10 ms.
+func newParkingRegistry(t *testing.T) *Registry {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	r := NewRegistry(ctx, Options{Logger: quiet, ParkAfter: 10 * time.Millisecond})
+	t.Cleanup(func() {
+		r.CloseAll()
+		cancel()
+	})
+	return r
+}
+
 // rawClient opens a WebSocket to url with a hand-made handshake: unlike
 // coder/websocket's client it runs no goroutine, so that the test counts
 // the server's goroutines only.
@@ -107,7 +120,7 @@ func goroutinesAtMost(t *testing.T, n int, what string) {
 // to another Registry (Detach, Adopt) while parked.
 func TestIdleSocketsHoldNoGoroutine(t *testing.T) {
 	const n = 200
-	reg := newTestRegistry(t)
+	reg := newParkingRegistry(t)
 	o := reg.Object("Chat", testID)
 	if err := o.SetAutoResponse("ping", "pong"); err != nil {
 		t.Fatal(err)
@@ -172,7 +185,7 @@ func TestIdleSocketsHoldNoGoroutine(t *testing.T) {
 	if m.Len() != n+1 {
 		t.Fatalf("Detach moved %d sockets, want %d", m.Len(), n+1)
 	}
-	next := newTestRegistry(t)
+	next := newParkingRegistry(t)
 	handlers := make(map[*Conn]*recorder)
 	if got := next.Adopt(m, func(c *Conn) Handler {
 		h := newRecorder()
@@ -206,7 +219,7 @@ func TestIdleSocketsHoldNoGoroutine(t *testing.T) {
 // A parked socket closed by the server (shutdown, 1012) is read again, so
 // its close is reported as for a socket whose read loop runs.
 func TestParkedSocketShutdown(t *testing.T) {
-	reg := newTestRegistry(t)
+	reg := newParkingRegistry(t)
 	o := reg.Object("Chat", testID)
 	url, upgrades := serve(t, reg, func(c *Conn, _ *recorder) {
 		if err := o.AddHibernatable(c, nil); err != nil {
@@ -243,7 +256,7 @@ func TestParkedSocketShutdown(t *testing.T) {
 // A parked socket whose peer drops the connection without a Close frame
 // reports 1006 (spec 57).
 func TestParkedSocketDropped(t *testing.T) {
-	reg := newTestRegistry(t)
+	reg := newParkingRegistry(t)
 	o := reg.Object("Chat", testID)
 	url, upgrades := serve(t, reg, func(c *Conn, _ *recorder) {
 		if err := o.AddHibernatable(c, nil); err != nil {

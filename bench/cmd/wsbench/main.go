@@ -93,8 +93,8 @@ func run(cairnBin, workerdBin, app string, dur time.Duration, connList string, s
 		name, bin string
 		start     func(bin, app string) (*server, error)
 	}
-	fmt.Println("| runtime | scenario | conns | msgs/s | p50 | p99 |")
-	fmt.Println("|---|---|---|---|---|---|")
+	fmt.Println("| runtime | scenario | conns | msgs/s | p50 | p99 | server CPU per message |")
+	fmt.Println("|---|---|---|---|---|---|---|")
 	var hib, wakes, idles []string
 	for _, st := range []starter{{"cairn", cairnBin, startCairn}, {"workerd", workerdBin, startWorkerd}} {
 		if st.bin == "" {
@@ -109,12 +109,12 @@ func run(cairnBin, workerdBin, app string, dur time.Duration, connList string, s
 				break
 			}
 			for _, n := range ns {
-				r, err := echo(s.url+sc.path, n, dur)
+				r, err := echo(s.url+sc.path, n, dur, s.cpu)
 				if err != nil {
 					s.stop()
 					return fmt.Errorf("%s %s: %w", st.name, sc.name, err)
 				}
-				fmt.Printf("| %s | %s | %d | %.0f | %s | %s |\n", st.name, sc.name, n, r.rate, r.p50, r.p99)
+				fmt.Printf("| %s | %s | %d | %.0f | %s | %s | %.1f µs |\n", st.name, sc.name, n, r.rate, r.p50, r.p99, r.cpuPerMsg)
 			}
 		}
 		if st.name == "cairn" && scenarios["wake"] {
@@ -299,6 +299,25 @@ func (s *server) stop() {
 	}
 }
 
+// cpu returns the user and system CPU time the server used so far
+// (clock ticks of /proc/PID/stat, 10 ms each), 0 if unknown: timings on a
+// shared machine vary with its load, CPU per message much less.
+func (s *server) cpu() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses: utime and
+	// stime are the 12th and 13th.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond
+}
+
 // rss returns the server's resident memory in bytes.
 func (s *server) rss() (int64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
@@ -322,13 +341,14 @@ func dial(url string) (*websocket.Conn, error) {
 }
 
 type echoResult struct {
-	rate     float64
-	p50, p99 time.Duration
+	rate      float64
+	p50, p99  time.Duration
+	cpuPerMsg float64 // server user+system CPU per echoed message, µs
 }
 
 // echo runs n connections that each send a 32-byte message and wait for
 // the echo, for dur after a 1 s warm-up.
-func echo(url string, n int, dur time.Duration) (echoResult, error) {
+func echo(url string, n int, dur time.Duration, cpu func() time.Duration) (echoResult, error) {
 	msg := []byte(strings.Repeat("x", 32))
 	var (
 		mu        sync.Mutex
@@ -373,10 +393,12 @@ func echo(url string, n int, dur time.Duration) (echoResult, error) {
 		}()
 	}
 	time.Sleep(time.Second)
+	cpu0 := cpu()
 	measuring.Store(true)
 	t0 := time.Now()
 	wg.Wait()
 	elapsed := time.Since(t0)
+	cpuUsed := cpu() - cpu0
 	if firstErr != nil {
 		return echoResult{}, firstErr
 	}
@@ -385,9 +407,10 @@ func echo(url string, n int, dur time.Duration) (echoResult, error) {
 	}
 	slices.Sort(lat)
 	return echoResult{
-		rate: float64(len(lat)) / elapsed.Seconds(),
-		p50:  lat[len(lat)/2].Round(time.Microsecond),
-		p99:  lat[len(lat)*99/100].Round(time.Microsecond),
+		rate:      float64(len(lat)) / elapsed.Seconds(),
+		p50:       lat[len(lat)/2].Round(time.Microsecond),
+		p99:       lat[len(lat)*99/100].Round(time.Microsecond),
+		cpuPerMsg: float64(cpuUsed.Microseconds()) / float64(len(lat)),
 	}, nil
 }
 
