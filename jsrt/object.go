@@ -114,10 +114,14 @@ func (i *instance) Evict() bool {
 }
 
 func (i *instance) evictNow() bool {
-	if _, accepted := i.rt.w.sockets.Counts(i.class, i.obj.ID); accepted > 0 || !i.gate.Evict() {
+	hibernatable, accepted := i.rt.w.sockets.Counts(i.class, i.obj.ID)
+	if accepted > 0 || !i.gate.Evict() {
 		return false
 	}
 	i.drop()
+	if hibernatable > 0 {
+		i.forgetWebSockets()
+	}
 	return true
 }
 

@@ -124,6 +124,20 @@ func (i *instance) webSocketNatives(live func() bool) *goja.Object {
 	return n
 }
 
+// forgetWebSockets lets the JS objects of an evicted object's
+// hibernatable sockets go: they belonged to the instance that is gone, and
+// the next event wraps each socket again (jsFor). So a hibernated socket
+// holds no JS memory. Loop only.
+func (i *instance) forgetWebSockets() {
+	for _, s := range i.rt.w.sockets.Object(i.obj.Class, i.obj.ID).Sockets() {
+		c, ok := s.Handler().(*wsConn)
+		if !ok || c.rt != i.rt || (c.owner != i && c.jsOwner != i) {
+			continue
+		}
+		c.js, c.jsVM, c.jsOwner, c.owner = nil, nil, nil, nil
+	}
+}
+
 // AdoptWebSockets makes the hibernatable sockets of a previous Worker (the
 // version before a deploy or reload, or the process before an upgrade)
 // this Worker's: each stays connected with its tags and attachment, and

@@ -114,6 +114,11 @@ type Conn struct {
 	stopped     chan struct{}
 	interrupted bool
 	frozen      bool // Export: no writer starts; queued frames move with the socket
+	// parked says the read loop ended while the socket is idle: it waits
+	// in parkPoll (armed with parkFD) and the next byte starts it again.
+	parked   bool
+	parkFD   int32
+	parkPoll *poller
 }
 
 // wire is a WebSocket connection: coder/websocket's for client sockets and
@@ -351,6 +356,10 @@ func (c *Conn) attach(conn wire, read bool) error {
 		_ = conn.Close(websocket.StatusInternalError, "socket already connected")
 		return ErrConnected
 	}
+	if fc, ok := conn.(*frameConn); ok {
+		fc.beforeClose = c.unparkToClose
+		fc.parkAfter = c.reg.parkAfter
+	}
 	c.conn = conn
 	if c.finished && len(c.out) == 0 {
 		c.mu.Unlock()
@@ -475,15 +484,30 @@ func (c *Conn) writeLoop() {
 }
 
 // readLoop hands received messages to the Handler, answering the object's
-// auto-response itself, until the connection closes.
+// auto-response itself, until the connection closes. A hibernatable
+// socket with nothing to read parks instead of waiting: the loop returns
+// and the Registry's poller starts it again when bytes come (park), so an
+// idle socket holds no goroutine.
 func (c *Conn) readLoop(stopped chan struct{}) {
-	defer close(stopped)
+	parked := false
+	defer func() {
+		if !parked {
+			close(stopped)
+		}
+	}()
 	c.mu.Lock()
 	reg, h, conn, credits := c.reg, c.h, c.conn, c.credits
 	c.mu.Unlock()
 	ctx := reg.ctx
 	for {
 		typ, data, err := conn.Read(ctx)
+		if errors.Is(err, errIdle) {
+			if c.park(reg, conn.(*frameConn), stopped) {
+				parked = true
+				return
+			}
+			continue
+		}
 		if errors.Is(err, errInterrupted) {
 			// Registry.Detach: the socket moves on, open.
 			c.mu.Lock()
@@ -524,6 +548,84 @@ func (c *Conn) readLoop(stopped chan struct{}) {
 			release()
 			return
 		}
+	}
+}
+
+// park arms reg's poller to start c's read loop again once fc is
+// readable, closed by the peer or failed. It returns false if the poller
+// cannot take fc (then fc is read by the calling goroutine from now on) or
+// a hand-off is stopping the read loop.
+func (c *Conn) park(reg *Registry, fc *frameConn, stopped chan struct{}) bool {
+	p := reg.poll()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if fc.stopping.Load() {
+		return false
+	}
+	fd, err := p.arm(fc.rc, func() { c.wake(stopped) })
+	if err != nil {
+		fc.noPark = true
+		return false
+	}
+	c.parked, c.parkFD, c.parkPoll = true, fd, p
+	return true
+}
+
+// wake starts the read loop of a parked socket again: its poller fired.
+func (c *Conn) wake(stopped chan struct{}) {
+	c.mu.Lock()
+	if !c.parked {
+		c.mu.Unlock()
+		return
+	}
+	c.parked = false
+	fc := c.conn.(*frameConn)
+	c.mu.Unlock()
+	fc.woken = true
+	go c.readLoop(stopped)
+}
+
+// unpark takes a parked socket out of its poller, for a hand-off or a
+// close. It reports false if c was not parked or its poller fired already
+// (then its read loop is starting). c.mu held.
+func (c *Conn) unpark() bool {
+	if !c.parked {
+		return false
+	}
+	fc := c.conn.(*frameConn)
+	if !c.parkPoll.disarm(fc.rc, c.parkFD) {
+		return false
+	}
+	c.parked = false
+	return true
+}
+
+// unparkToClose runs before a hibernatable socket's connection closes: a
+// parked socket's read loop starts again, so that it reads the end of the
+// connection and reports the close as a running one does.
+func (c *Conn) unparkToClose() {
+	c.mu.Lock()
+	if !c.unpark() {
+		c.mu.Unlock()
+		return
+	}
+	stopped, fc := c.stopped, c.conn.(*frameConn)
+	c.mu.Unlock()
+	fc.woken = true
+	go c.readLoop(stopped)
+}
+
+// interruptRead makes c's read loop stop between two frames for a
+// hand-off (Registry.Detach): c.stopped is closed once it has, with
+// c.interrupted set. A parked socket stops at once.
+func (c *Conn) interruptRead() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	fc := c.conn.(*frameConn)
+	fc.interrupt()
+	if c.unpark() {
+		c.reading, c.interrupted = false, true
+		close(c.stopped)
 	}
 }
 

@@ -14,6 +14,11 @@
 // timeout. A record belongs to the object, not to a live instance of it,
 // so it survives eviction and resets.
 //
+// An idle hibernatable socket holds no goroutine and no read buffer: its
+// read loop parks it in the Registry's poller (one epoll instance, on
+// Linux) between messages, and the poller starts the loop again when the
+// socket has bytes to read (poll_linux.go).
+//
 // The package knows no guest language. A consumer (the JS runtime, or a
 // Durable Object written in Go) makes each Conn with a Handler; the read
 // loop calls the Handler for every event and the consumer decides on which

@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/coder/websocket"
@@ -39,6 +41,21 @@ type frameConn struct {
 
 	stopping atomic.Bool // interrupt was called: Read returns errInterrupted
 
+	// Parking (Conn.park): when nothing is buffered between two messages,
+	// Read returns errIdle instead of waiting, so that the socket waits in
+	// its Registry's poller with no goroutine and no buffer.
+	rc     syscall.RawConn // nil: nc has no descriptor to poll (TLS, a pipe)
+	noPark bool            // the poller refused: wait in Read as before
+	// parkAfter is how long Read waits for the next message before it
+	// answers errIdle (Options.ParkAfter); a busy socket keeps its
+	// goroutine and its buffer.
+	parkAfter time.Duration
+	base      []byte // buf's whole array, kept while it is small
+	woken     bool   // the poller saw bytes (or a hang-up): read them first
+	// beforeClose runs before nc closes, so that a parked socket is read
+	// once more and reports its close.
+	beforeClose func()
+
 	wmu       sync.Mutex // one frame written at a time
 	closeSent bool       // a Close frame was written (wmu)
 
@@ -50,8 +67,21 @@ type frameConn struct {
 // stopped being read between two frames, its unread bytes in buf.
 var errInterrupted = errors.New("sockets: reading interrupted for a hand-off")
 
+// errIdle is Read's answer when it waited parkAfter for the network
+// between two messages and the socket may wait in the poller instead. No
+// received byte is pending.
+var errIdle = errors.New("sockets: idle")
+
 // errProtocol is a peer's violation of RFC 6455; the socket closes with 1002.
 var errProtocol = errors.New("sockets: WebSocket protocol error")
+
+// readBufferSize is the first read buffer of a socket woken from its
+// poller; it doubles for larger frames. A buffer up to maxKeptBuffer is
+// kept for the next message until the socket parks.
+const (
+	readBufferSize = 2048
+	maxKeptBuffer  = 64 << 10
+)
 
 // closeTimeout bounds each step of a close handshake.
 const closeTimeout = 5 * time.Second
@@ -67,7 +97,11 @@ const (
 )
 
 func newFrameConn(nc net.Conn, limit int64) *frameConn {
-	return &frameConn{nc: nc, limit: limit, closed: make(chan struct{})}
+	f := &frameConn{nc: nc, limit: limit, closed: make(chan struct{})}
+	if sc, ok := nc.(syscall.Conn); ok {
+		f.rc, _ = sc.SyscallConn()
+	}
+	return f
 }
 
 // acceptFrames completes the server handshake of req itself (no
@@ -127,8 +161,10 @@ func acceptKey(key string) string {
 // the way. A Close from the peer returns a websocket.CloseError, a message
 // over the limit an error wrapping websocket.ErrMessageTooBig (after a
 // 1009 close), a dropped connection its network error; interrupt makes it
-// return errInterrupted with the unread bytes kept. ctx is not used:
-// reading stops by interrupt or by closing.
+// return errInterrupted with the unread bytes kept. Between two messages,
+// when nothing came for parkAfter, it returns errIdle if the socket can
+// wait in a poller (and drops its read buffer). ctx is not used: reading
+// stops by interrupt or by closing.
 func (f *frameConn) Read(context.Context) (websocket.MessageType, []byte, error) {
 	for {
 		if f.stopping.Load() {
@@ -144,7 +180,12 @@ func (f *frameConn) Read(context.Context) (websocket.MessageType, []byte, error)
 			return 0, nil, err
 		}
 		if n == 0 {
-			if err := f.fill(); err != nil {
+			idle := len(f.buf) == 0 && f.partOp == 0 && f.rc != nil && !f.noPark && !f.woken
+			err := f.fill(idle)
+			if errors.Is(err, errIdle) {
+				f.buf, f.base = nil, nil
+			}
+			if err != nil {
 				return 0, nil, err
 			}
 			continue
@@ -202,18 +243,41 @@ func (f *frameConn) Read(context.Context) (websocket.MessageType, []byte, error)
 	}
 }
 
-// fill reads more bytes from the network into buf.
-func (f *frameConn) fill() error {
+// fill reads more bytes from the network into buf. With idle set (no
+// message is being received) it waits at most parkAfter, then answers
+// errIdle: the socket may wait in the poller instead.
+func (f *frameConn) fill(idle bool) error {
+	if len(f.buf) == 0 && f.base != nil {
+		f.buf = f.base[:0] // the buffer of the previous message, read whole
+	}
 	if len(f.buf) == cap(f.buf) {
-		nb := make([]byte, len(f.buf), max(2*cap(f.buf), 4096))
+		nb := make([]byte, len(f.buf), max(2*cap(f.buf), readBufferSize))
 		copy(nb, f.buf)
-		f.buf = nb
+		f.buf, f.base = nb, nil
+		if cap(nb) <= maxKeptBuffer {
+			f.base = nb
+		}
+	}
+	if idle {
+		if f.parkAfter <= 0 {
+			return errIdle
+		}
+		_ = f.nc.SetReadDeadline(time.Now().Add(f.parkAfter))
 	}
 	k, err := f.nc.Read(f.buf[len(f.buf):cap(f.buf)])
 	f.buf = f.buf[:len(f.buf)+k]
-	if err != nil {
+	f.woken = false
+	if idle {
+		// Cleared before stopping is read: an interrupt that comes later
+		// sets its own deadline after this one.
+		_ = f.nc.SetReadDeadline(time.Time{})
+	}
+	if err != nil || f.stopping.Load() {
 		if f.stopping.Load() {
-			return errInterrupted
+			return errInterrupted // what was read stays in buf
+		}
+		if idle && k == 0 && errors.Is(err, os.ErrDeadlineExceeded) {
+			return errIdle
 		}
 		f.CloseNow()
 		return err
@@ -377,6 +441,9 @@ func (f *frameConn) Close(code websocket.StatusCode, reason string) error {
 // CloseNow closes the connection without a handshake.
 func (f *frameConn) CloseNow() error {
 	f.closeOnce.Do(func() {
+		if f.beforeClose != nil {
+			f.beforeClose()
+		}
 		_ = f.nc.Close()
 		close(f.closed)
 	})

@@ -83,7 +83,7 @@ func (r *Registry) Detach(ctx context.Context) *Moving {
 	}
 	r.mu.Unlock()
 	for _, c := range list {
-		c.conn.(*frameConn).interrupt()
+		c.interruptRead()
 	}
 	m := &Moving{objects: make(map[objKey]objectSettings)}
 	for _, c := range list {
@@ -189,6 +189,7 @@ func (r *Registry) Adopt(m *Moving, handler func(c *Conn) Handler) int {
 		fc := c.conn.(*frameConn)
 		c.mu.Unlock()
 		fc.limit = r.maxMessage // no read loop runs: the next one reads it
+		fc.parkAfter = r.parkAfter
 		fc.resume()
 		c.Start()
 		adopted++
@@ -398,6 +399,7 @@ func Import(state []byte, files []*os.File, maxMessage int64) (*Moving, error) {
 		fc.buf, fc.partOp, fc.part = s.Unread, s.PartOp, s.Part
 		c := &Conn{conn: fc, hibernatable: true, tags: s.Tags, attachment: s.Attachment, protocol: s.Protocol, frozen: true,
 			obj: &Object{key: k}}
+		fc.beforeClose = c.unparkToClose
 		if s.AutoAtMS != 0 {
 			c.autoAt = time.UnixMilli(s.AutoAtMS)
 		}

@@ -25,7 +25,16 @@ type Options struct {
 	AcceptTimeout time.Duration
 	// Observer, if set, is told about connections and messages (metrics).
 	Observer Observer
+	// ParkAfter is how long a hibernatable socket waits for its next
+	// message with a goroutine of its own before it parks in the
+	// Registry's poller, which holds it with none (Linux). A busy socket
+	// never parks, so it pays nothing for parking. Default
+	// DefaultParkAfter.
+	ParkAfter time.Duration
 }
+
+// DefaultParkAfter is Options.ParkAfter unless set.
+const DefaultParkAfter = time.Second
 
 // DefaultAcceptTimeout is Options.AcceptTimeout unless set.
 const DefaultAcceptTimeout = time.Minute
@@ -39,13 +48,15 @@ type Registry struct {
 	log        *slog.Logger
 	maxMessage int64
 	acceptWait time.Duration
-	obs        Observer      // nil: none
+	obs        Observer // nil: none
+	parkAfter  time.Duration
 	seq        atomic.Uint64 // acceptance order of hibernatable sockets
 
 	mu      sync.Mutex
 	all     map[*Conn]struct{}
 	objs    map[objKey]*Object
 	closing bool
+	poller  *poller // where idle hibernatable sockets wait (Conn.park); made on first use
 }
 
 // objKey names an object: its class and id.
@@ -66,7 +77,11 @@ func NewRegistry(ctx context.Context, opts Options) *Registry {
 	if opts.AcceptTimeout <= 0 {
 		opts.AcceptTimeout = DefaultAcceptTimeout
 	}
-	return &Registry{ctx: ctx, log: opts.Logger, maxMessage: opts.MaxMessage, acceptWait: opts.AcceptTimeout, obs: opts.Observer}
+	if opts.ParkAfter <= 0 {
+		opts.ParkAfter = DefaultParkAfter
+	}
+	return &Registry{ctx: ctx, log: opts.Logger, maxMessage: opts.MaxMessage, acceptWait: opts.AcceptTimeout, obs: opts.Observer,
+		parkAfter: opts.ParkAfter}
 }
 
 // add registers a connected socket; false once the Registry is closing.
@@ -84,6 +99,17 @@ func (r *Registry) add(c *Conn) bool {
 		r.obs.Connected()
 	}
 	return true
+}
+
+// poll returns r's poller, making it on first use. It stops when r's
+// context ends.
+func (r *Registry) poll() *poller {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.poller == nil {
+		r.poller = newPoller(r.ctx, func(msg string, err error) { r.log.Warn(msg, "error", err) })
+	}
+	return r.poller
 }
 
 func (r *Registry) remove(c *Conn) {

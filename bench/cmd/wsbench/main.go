@@ -35,8 +35,28 @@ func main() {
 	dur := flag.Duration("duration", 5*time.Second, "measured time of each echo run")
 	conns := flag.String("conns", "1,16", "concurrent connections of the echo runs")
 	sockets := flag.Int("sockets", 10000, "hibernatable sockets on one object")
+	idle := flag.Int("idle", 0, "idle hibernatable sockets, 10,000 per object, held by client processes (0: skip)")
+	settle := flag.Duration("idle-settle", 5*time.Second, "how long the idle sockets sit before the server is measured (Go forces a collection every 2 minutes)")
+	scenarios := flag.String("scenarios", "echo,wake,many,idle", "scenarios to run")
+	client := flag.String("idle-client", "", "internal: run as a client process of the idle scenario against this URL")
+	clientN := flag.Int("idle-client-n", 0, "internal: sockets of the client process")
+	clientFirst := flag.Int("idle-client-first", 0, "internal: index of the client process's first socket")
+	clientLocal := flag.String("idle-client-local", "127.0.0.1", "internal: the client process's source address")
 	flag.Parse()
-	if err := run(*cairn, *workerd, *app, *dur, *conns, *sockets); err != nil {
+	if *client != "" {
+		if err := runIdleClient(*client, *clientFirst, *clientN, *clientLocal); err != nil {
+			fmt.Fprintln(os.Stderr, "wsbench client:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *idle > 0 {
+		// The servers inherit the limit; the clients raise their own.
+		if got := raiseFileLimit(uint64(*idle) + 1000); got < uint64(*idle)+1000 {
+			fmt.Fprintf(os.Stderr, "wsbench: RLIMIT_NOFILE is %d (raising it needs CAP_SYS_RESOURCE): the server cannot hold %d sockets\n", got, *idle)
+		}
+	}
+	if err := run(*cairn, *workerd, *app, *dur, *conns, *sockets, *idle, *settle, *scenarios); err != nil {
 		fmt.Fprintln(os.Stderr, "wsbench:", err)
 		os.Exit(1)
 	}
@@ -47,9 +67,16 @@ type server struct {
 	name string
 	cmd  *exec.Cmd
 	url  string // ws://127.0.0.1:PORT
+	// pprof is cairn's profiler address (CAIRN_PPROF), for heap and
+	// goroutine counts; empty for workerd.
+	pprof string
 }
 
-func run(cairnBin, workerdBin, app string, dur time.Duration, connList string, sockets int) error {
+func run(cairnBin, workerdBin, app string, dur time.Duration, connList string, sockets, idle int, settle time.Duration, scenarioList string) error {
+	scenarios := make(map[string]bool)
+	for _, s := range strings.Split(scenarioList, ",") {
+		scenarios[strings.TrimSpace(s)] = true
+	}
 	app, err := filepath.Abs(app)
 	if err != nil {
 		return err
@@ -66,9 +93,9 @@ func run(cairnBin, workerdBin, app string, dur time.Duration, connList string, s
 		name, bin string
 		start     func(bin, app string) (*server, error)
 	}
-	fmt.Println("| runtime | scenario | conns | msgs/s | p50 | p99 |")
-	fmt.Println("|---|---|---|---|---|---|")
-	var hib, wakes []string
+	fmt.Println("| runtime | scenario | conns | msgs/s | p50 | p99 | server CPU per message |")
+	fmt.Println("|---|---|---|---|---|---|---|")
+	var hib, wakes, idles []string
 	for _, st := range []starter{{"cairn", cairnBin, startCairn}, {"workerd", workerdBin, startWorkerd}} {
 		if st.bin == "" {
 			continue
@@ -78,16 +105,19 @@ func run(cairnBin, workerdBin, app string, dur time.Duration, connList string, s
 			return fmt.Errorf("%s: %w", st.name, err)
 		}
 		for _, sc := range []struct{ name, path string }{{"worker-echo", "/echo"}, {"object-echo", "/room?id=echo"}} {
+			if !scenarios["echo"] {
+				break
+			}
 			for _, n := range ns {
-				r, err := echo(s.url+sc.path, n, dur)
+				r, err := echo(s.url+sc.path, n, dur, s.cpu)
 				if err != nil {
 					s.stop()
 					return fmt.Errorf("%s %s: %w", st.name, sc.name, err)
 				}
-				fmt.Printf("| %s | %s | %d | %.0f | %s | %s |\n", st.name, sc.name, n, r.rate, r.p50, r.p99)
+				fmt.Printf("| %s | %s | %d | %.0f | %s | %s | %.1f µs |\n", st.name, sc.name, n, r.rate, r.p50, r.p99, r.cpuPerMsg)
 			}
 		}
-		if st.name == "cairn" {
+		if st.name == "cairn" && scenarios["wake"] {
 			wake, err := wakeLatency(s.url + "/room?id=wake")
 			if err != nil {
 				s.stop()
@@ -95,11 +125,20 @@ func run(cairnBin, workerdBin, app string, dur time.Duration, connList string, s
 			}
 			wakes = append(wakes, fmt.Sprintf("| %s | %s |", st.name, wake))
 		}
-		line, err := manySockets(s, sockets)
-		if err != nil {
-			line = fmt.Sprintf("| %s | %d | failed: %v | | |", st.name, sockets+1, err)
+		if scenarios["many"] {
+			line, err := manySockets(s, sockets)
+			if err != nil {
+				line = fmt.Sprintf("| %s | %d | failed: %v | | |", st.name, sockets+1, err)
+			}
+			hib = append(hib, line)
 		}
-		hib = append(hib, line)
+		if scenarios["idle"] && idle > 0 {
+			line, err := idleSockets(s, idle, settle)
+			if err != nil {
+				line = fmt.Sprintf("| %s | %d | failed: %v |", st.name, idle, err)
+			}
+			idles = append(idles, line)
+		}
 		s.stop()
 	}
 	fmt.Println()
@@ -113,6 +152,14 @@ func run(cairnBin, workerdBin, app string, dur time.Duration, connList string, s
 	fmt.Println("|---|---|---|---|---|")
 	for _, l := range hib {
 		fmt.Println(l)
+	}
+	if len(idles) > 0 {
+		fmt.Println()
+		fmt.Println("| runtime | idle hibernated sockets | server live heap (after GC) | per socket | server heap in use | per socket | server RSS | per socket | server goroutines | client RSS per socket | open all | wake all (echo each) |")
+		fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|")
+		for _, l := range idles {
+			fmt.Println(l)
+		}
 	}
 	return nil
 }
@@ -164,7 +211,17 @@ func startCairn(bin, app string) (*server, error) {
 	}
 	// A short hibernation idle time, for the wake-up measurement.
 	cmd := exec.Command(bin, "dev", app, "--port", strconv.Itoa(port), "--persist-to", state, "--no-watch", "--hibernate-idle", "1s")
-	return start("cairn", cmd, port)
+	pport, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	pprof := fmt.Sprintf("127.0.0.1:%d", pport)
+	cmd.Env = append(os.Environ(), "CAIRN_PPROF="+pprof)
+	s, err := start("cairn", cmd, port)
+	if s != nil {
+		s.pprof = pprof
+	}
+	return s, err
 }
 
 func startWorkerd(bin, app string) (*server, error) {
@@ -242,6 +299,25 @@ func (s *server) stop() {
 	}
 }
 
+// cpu returns the user and system CPU time the server used so far
+// (clock ticks of /proc/PID/stat, 10 ms each), 0 if unknown: timings on a
+// shared machine vary with its load, CPU per message much less.
+func (s *server) cpu() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses: utime and
+	// stime are the 12th and 13th.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond
+}
+
 // rss returns the server's resident memory in bytes.
 func (s *server) rss() (int64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
@@ -265,13 +341,14 @@ func dial(url string) (*websocket.Conn, error) {
 }
 
 type echoResult struct {
-	rate     float64
-	p50, p99 time.Duration
+	rate      float64
+	p50, p99  time.Duration
+	cpuPerMsg float64 // server user+system CPU per echoed message, µs
 }
 
 // echo runs n connections that each send a 32-byte message and wait for
 // the echo, for dur after a 1 s warm-up.
-func echo(url string, n int, dur time.Duration) (echoResult, error) {
+func echo(url string, n int, dur time.Duration, cpu func() time.Duration) (echoResult, error) {
 	msg := []byte(strings.Repeat("x", 32))
 	var (
 		mu        sync.Mutex
@@ -316,10 +393,12 @@ func echo(url string, n int, dur time.Duration) (echoResult, error) {
 		}()
 	}
 	time.Sleep(time.Second)
+	cpu0 := cpu()
 	measuring.Store(true)
 	t0 := time.Now()
 	wg.Wait()
 	elapsed := time.Since(t0)
+	cpuUsed := cpu() - cpu0
 	if firstErr != nil {
 		return echoResult{}, firstErr
 	}
@@ -328,9 +407,10 @@ func echo(url string, n int, dur time.Duration) (echoResult, error) {
 	}
 	slices.Sort(lat)
 	return echoResult{
-		rate: float64(len(lat)) / elapsed.Seconds(),
-		p50:  lat[len(lat)/2].Round(time.Microsecond),
-		p99:  lat[len(lat)*99/100].Round(time.Microsecond),
+		rate:      float64(len(lat)) / elapsed.Seconds(),
+		p50:       lat[len(lat)/2].Round(time.Microsecond),
+		p99:       lat[len(lat)*99/100].Round(time.Microsecond),
+		cpuPerMsg: float64(cpuUsed.Microseconds()) / float64(len(lat)),
 	}, nil
 }
 
