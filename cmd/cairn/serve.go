@@ -50,6 +50,10 @@ cleanly: no new connections, requests in flight finish, WebSockets close with 10
 commits become durable, exit 0. A second signal (half a second or more after the first), or shutdown_timeout passing, exits at once
 with status 1 (acknowledged writes are durable already).
 
+SIGUSR2 or SIGHUP restart it without downtime: a new process of the binary takes over the
+listeners and every Worker's hibernated WebSockets, the old one finishes its requests and
+exits 0 (for systemd: ExecReload=/bin/kill -USR2 $MAINPID, NotifyAccess=all).
+
 Flags and environment variables override the file:
   --data-dir         CAIRN_DATA_DIR
   --http             CAIRN_HTTP             listen address for HTTP
