@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -9,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -72,11 +74,66 @@ routes = ["127.0.0.1/beta/*"]
 }
 
 // fakeNotify plays systemd's notification socket (NOTIFY_SOCKET): it
-// keeps every message it gets.
+// keeps every message it gets, and plays the descriptor store: FDSTORE=1
+// keeps the descriptors sent with the message under its FDNAME,
+// FDSTOREREMOVE=1 closes those of the FDNAME.
 type fakeNotify struct {
-	path string
-	mu   sync.Mutex
-	msgs []string
+	path  string
+	mu    sync.Mutex
+	msgs  []string
+	store map[string][]*os.File
+}
+
+// storeFiles takes the descriptors in the store out of it, in an order
+// other than the one they came in (the last first), with their names.
+func (n *fakeNotify) storeFiles() (files []*os.File, names []string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for name, fs := range n.store {
+		for _, f := range fs {
+			files, names = append(files, f), append(names, name)
+		}
+	}
+	slices.Reverse(files)
+	slices.Reverse(names)
+	return files, names
+}
+
+// stored returns how many descriptors the store holds under each name.
+func (n *fakeNotify) stored() map[string]int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := map[string]int{}
+	for name, fs := range n.store {
+		out[name] = len(fs)
+	}
+	return out
+}
+
+func (n *fakeNotify) handle(msg string, fds []int) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.msgs = append(n.msgs, msg)
+	fields := map[string]string{}
+	for line := range strings.Lines(msg) {
+		k, v, _ := strings.Cut(strings.TrimSpace(line), "=")
+		fields[k] = v
+	}
+	switch {
+	case fields["FDSTORE"] == "1":
+		for _, fd := range fds {
+			n.store[fields["FDNAME"]] = append(n.store[fields["FDNAME"]], os.NewFile(uintptr(fd), fields["FDNAME"]))
+		}
+		return
+	case fields["FDSTOREREMOVE"] == "1":
+		for _, f := range n.store[fields["FDNAME"]] {
+			f.Close()
+		}
+		delete(n.store, fields["FDNAME"])
+	}
+	for _, fd := range fds {
+		syscall.Close(fd)
+	}
 }
 
 func newFakeNotify(t *testing.T) *fakeNotify {
@@ -86,22 +143,34 @@ func newFakeNotify(t *testing.T) *fakeNotify {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	n := &fakeNotify{path: filepath.Join(dir, "notify")}
+	n := &fakeNotify{path: filepath.Join(dir, "notify"), store: map[string][]*os.File{}}
 	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: n.path, Net: "unixgram"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { c.Close() })
+	t.Cleanup(func() {
+		c.Close()
+		files, _ := n.storeFiles()
+		for _, f := range files {
+			f.Close()
+		}
+	})
 	go func() {
-		buf := make([]byte, 4096)
+		buf, oob := make([]byte, 4096), make([]byte, syscall.CmsgSpace(253*4))
 		for {
-			k, err := c.Read(buf)
+			k, oobn, _, _, err := c.ReadMsgUnix(buf, oob)
 			if err != nil {
 				return
 			}
-			n.mu.Lock()
-			n.msgs = append(n.msgs, string(buf[:k]))
-			n.mu.Unlock()
+			var fds []int
+			if cmsgs, err := syscall.ParseSocketControlMessage(oob[:oobn]); err == nil {
+				for _, m := range cmsgs {
+					if got, err := syscall.ParseUnixRights(&m); err == nil {
+						fds = append(fds, got...)
+					}
+				}
+			}
+			n.handle(string(buf[:k]), fds)
 		}
 	}()
 	return n
@@ -336,5 +405,135 @@ func TestServeHibernatedWebSocketsSurviveDeployAndRestart(t *testing.T) {
 	}
 	if code, _ := closeCode(t, beta[0].c); code != websocket.StatusServiceRestart {
 		t.Errorf("after SIGTERM a hibernated socket closed with %d, want 1012", code)
+	}
+}
+
+// With systemd's descriptor store (FileDescriptorStoreMax=), a stop and a
+// start of cairn serve ("systemctl restart") keep every Worker's
+// hibernated WebSockets too: the test plays systemd, keeping what the
+// stopping process stores and passing it to the next one as LISTEN_FDS
+// (in another order than it came). Messages clients send while no process
+// runs are answered by the next one.
+func TestServeHibernatedWebSocketsSurviveRestartWithFDStore(t *testing.T) {
+	adminPort, port := freePort(t), freePort(t)
+	file, _ := serveHandoffProject(t, adminPort)
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	logPath := filepath.Join(t.TempDir(), "cairn.log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	logs := func() string {
+		b, _ := os.ReadFile(logPath)
+		return string(b)
+	}
+	notify := newFakeNotify(t)
+	env := append(os.Environ(), fmt.Sprintf("CAIRN_HTTP=127.0.0.1:%d", port), "NOTIFY_SOCKET="+notify.path, "FDSTORE=4096")
+	// start runs cairn serve as systemd would: LISTEN_PID is the pid of
+	// the process that gets the descriptors (the shell execs cairn).
+	start := func(files []*os.File, names []string) (*exec.Cmd, chan error) {
+		cmd := exec.Command("/bin/sh", "-c", `LISTEN_PID=$$ exec "$0" serve -c "$1"`, cairnBin, file)
+		cmd.Env = env
+		if len(files) > 0 {
+			cmd.Env = append(slices.Clone(env), fmt.Sprintf("LISTEN_FDS=%d", len(files)), "LISTEN_FDNAMES="+strings.Join(names, ":"))
+			cmd.ExtraFiles = files
+		}
+		cmd.Stdout, cmd.Stderr = logf, logf
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		t.Cleanup(func() {
+			if cmd.ProcessState == nil && alive(cmd.Process.Pid) {
+				_ = cmd.Process.Signal(syscall.SIGTERM)
+				select {
+				case <-exited:
+				case <-time.After(30 * time.Second):
+					_ = cmd.Process.Kill()
+				}
+			}
+		})
+		return cmd, exited
+	}
+	first, exited := start(nil, nil)
+	if !waitFor(60*time.Second, func() bool { return strings.Count(logs(), "Ready on ") == 1 }) {
+		t.Fatalf("not ready\n%s", logs())
+	}
+	d := &devServer{t: t, URL: base, Logs: &syncBuffer{}}
+	n := max(handoffN(t), 2)
+	alpha := openClients(t, base+"/alpha", n/2)
+	beta := openClients(t, base+"/beta", n-n/2)
+	all := append(append([]wsClient(nil), alpha...), beta...)
+	check := func(msg string) int {
+		t.Helper()
+		answers, errs := exchange(all, msg)
+		return checkAnswers(t, alpha, answers[:len(alpha)], errs[:len(alpha)], msg, "alpha-v1") +
+			checkAnswers(t, beta, answers[len(alpha):], errs[len(alpha):], msg, "beta-v1")
+	}
+	if ok := check("before"); ok != n {
+		t.Fatalf("%d of %d sockets answered before the restart\n%s", ok, n, logs())
+	}
+	if status, body := d.Get("/alpha/write?room=durable&v=acked-before-restart"); status != 200 || body != "ok" {
+		t.Fatalf("write = %d %q", status, body)
+	}
+
+	// Stop: SIGTERM, exit 0, the sockets and their state in the store.
+	if err := first.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("cairn serve exited with %v after SIGTERM\n%s", err, logs())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("cairn serve did not stop within 60s of SIGTERM\n%s", logs())
+	}
+	if got := notify.stored(); got["w"] != n || got["cairn-state"] != 1 || len(got) != 2 {
+		t.Fatalf("descriptor store after the stop: %v, want %d sockets (w) and cairn-state\n%s", got, n, logs())
+	}
+	// Messages sent while no process runs wait in the sockets.
+	for _, cl := range all {
+		send(t, cl.c, "while-down")
+	}
+
+	// Start: the store's descriptors passed as LISTEN_FDS.
+	files, names := notify.storeFiles()
+	second, _ := start(files, names)
+	if !waitFor(60*time.Second, func() bool { return strings.Count(logs(), "Ready on ") == 2 }) {
+		t.Fatalf("the next process is not ready\n%s", logs())
+	}
+	// The store let go of them (FDSTOREREMOVE): the new process owns them.
+	if !waitFor(10*time.Second, func() bool { return len(notify.stored()) == 0 }) {
+		t.Errorf("descriptor store after the start: %v, want empty", notify.stored())
+	}
+	for _, f := range files {
+		f.Close() // the fake systemd's copies
+	}
+	answeredDown := 0
+	for i, cl := range all {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		_, b, err := cl.c.Read(ctx)
+		cancel()
+		var a answer
+		if err == nil && json.Unmarshal(b, &a) == nil && a.Msg == "while-down" {
+			answeredDown++
+		} else if i < 5 {
+			t.Errorf("client %d: answer to a message sent while down: %q, %v", i, b, err)
+		}
+	}
+	kept := check("after-restart")
+	t.Logf("restart with the descriptor store: %d of %d hibernated WebSockets stayed connected, %d answered a message sent while no process ran (pid %d → %d)",
+		kept, n, answeredDown, first.Process.Pid, second.Process.Pid)
+	if kept != n || answeredDown != n {
+		t.Errorf("%d of %d sockets kept across the restart, %d answered\n%s", kept, n, answeredDown, logs())
+	}
+	if got := roundTripRaw(t, beta[0].c, "ping"); got != "pong" {
+		t.Errorf("auto-response after the restart = %q, want pong", got)
+	}
+	if status, body := d.Get("/alpha/read?room=durable"); status != 200 || body != "acked-before-restart" {
+		t.Errorf("after the restart read = %d %q, want the acknowledged write", status, body)
 	}
 }

@@ -176,6 +176,14 @@ func runServe(ctx context.Context, sc *config.Serve, pidFile string, stdout, std
 		handler = slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo})
 	}
 	log := slog.New(serveOnlyFilter{handler})
+	// Hibernated WebSockets a previous process of the service left in
+	// systemd's descriptor store (FileDescriptorStoreMax=), before any
+	// descriptor is opened or closed.
+	stored, releaseStored, err := server.TakeFDStore(log)
+	if err != nil {
+		log.Error("hibernated WebSockets from the descriptor store are lost", "error", err)
+	}
+	defer stored.Close() // those of a Worker that failed to load
 
 	// A second SIGINT or SIGTERM ends the process at once. (main's
 	// context sees the first.)
@@ -377,7 +385,12 @@ func runServe(ctx context.Context, sc *config.Serve, pidFile string, stdout, std
 		}
 	}
 
-	fleet.Adopt(inherited)
+	if upgraded {
+		fleet.Adopt(inherited)
+	} else {
+		fleet.Adopt(stored)
+	}
+	releaseStored() // the sockets are this process's: the store lets go of them
 
 	// Serving.
 	var front []*http.Server
@@ -452,7 +465,7 @@ func runServe(ctx context.Context, sc *config.Serve, pidFile string, stdout, std
 		// A new process is ready: it serves from now on.
 		return handOffFleet(log, sc.ShutdownTimeout, up, fleet, locks, append(front, admin))
 	}
-	return shutdown(log, sc.ShutdownTimeout, fleet, front, admin)
+	return shutdown(log, sc.ShutdownTimeout, fleet, locks, front, admin)
 }
 
 // handOffFleet ends this process's part in an upgrade of cairn serve
@@ -508,7 +521,7 @@ const handoffGrace = 15 * time.Second
 // at half the timeout are ended), then every Worker closes (WebSockets with
 // 1012, pending commits made durable). Past the timeout the process exits
 // with status 1.
-func shutdown(log *slog.Logger, timeout time.Duration, fleet *server.Fleet, front []*http.Server, admin *http.Server) error {
+func shutdown(log *slog.Logger, timeout time.Duration, fleet *server.Fleet, locks *server.StateLocks, front []*http.Server, admin *http.Server) error {
 	begun := time.Now()
 	sdNotify("STOPPING=1")
 	log.Info("shutting down", "timeout", timeout.String())
@@ -536,7 +549,15 @@ func shutdown(log *slog.Logger, timeout time.Duration, fleet *server.Fleet, fron
 		}()
 	}
 	wg.Wait()
-	err := fleet.Close()
+	var err error
+	if server.FDStoreEnabled() {
+		// systemd keeps the hibernated WebSockets for the next process
+		// of the service (a restart); the rest closes as usual.
+		if _, serr := server.StashFleet(ctx, fleet, locks, log); serr != nil {
+			log.Error("descriptor store", "error", serr)
+		}
+	}
+	err = fleet.Close()
 	if admin != nil {
 		_ = admin.Shutdown(ctx)
 	}
