@@ -394,6 +394,24 @@ func TestServeHibernatedWebSocketsSurviveDeployAndRestart(t *testing.T) {
 	if m := mainPIDLine.FindAllStringSubmatch(msgs, -1); len(m) != 1 {
 		t.Errorf("MAINPID sent %d times, want once: %q", len(m), msgs)
 	}
+	if got := notify.stored(); len(got) != 0 {
+		t.Errorf("descriptors stored without FDSTORE set: %v", got)
+	}
+
+	// SIGHUP (systemd's reload signal) upgrades the same way.
+	if err := syscall.Kill(newPid, syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(90*time.Second, func() bool { return strings.Count(logs(), "Ready on ") == 3 && !alive(newPid) }) {
+		t.Fatalf("the upgrade on SIGHUP did not complete\n%s", logs())
+	}
+	if b, err = os.ReadFile(pidFile); err != nil {
+		t.Fatal(err)
+	}
+	newPid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+	if kept := check("after-sighup", "alpha-v2"); kept != n {
+		t.Errorf("%d of %d sockets kept across the upgrade on SIGHUP", kept, n)
+	}
 
 	// SIGTERM on the new process: a clean exit, the sockets closed with
 	// 1012 this time.
