@@ -317,17 +317,17 @@ func TestServeHibernatedWebSocketsSurviveDeployAndRestart(t *testing.T) {
 	if got := roundTrip(t, std, "y"); got != "alpha-v2 std y" {
 		t.Fatalf("ws.accept() socket after the deploy = %q", got)
 	}
-	stdClosed := make(chan websocket.StatusCode, 1)
-	go func() {
-		code, _ := closeCode(t, std)
-		stdClosed <- code
-	}()
 
 	// Let them hibernate again, then restart the process with SIGUSR2,
 	// right after an acknowledged write, while messages stream.
 	if !hibernated(t, admin, 1) {
 		t.Fatalf("the objects did not hibernate after the deploy: live objects %v", adminWorkers(t, admin))
 	}
+	stdClosed := make(chan websocket.StatusCode, 1)
+	go func() {
+		code, _ := closeCode(t, std)
+		stdClosed <- code
+	}()
 	if status, body := d.Get("/beta/write?room=durable&v=acked-before-restart"); status != 200 || body != "ok" {
 		t.Fatalf("write = %d %q", status, body)
 	}

@@ -363,6 +363,8 @@ func runServe(ctx context.Context, sc *config.Serve, pidFile string, stdout, std
 			AdminAPIPort: adminPort,
 			Workers:      fleet.Handler,
 			ObjectHosts:  fleet.ObjectHost,
+			WorkerCode:   fleet.WorkerCode,
+			Capabilities: fleet.Capabilities(),
 			Account:      account,
 		}
 		if observer != nil {
