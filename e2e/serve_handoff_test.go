@@ -365,6 +365,16 @@ func TestServeHibernatedWebSocketsSurviveDeployAndRestart(t *testing.T) {
 	}
 	keptRestart := check("after-restart", "alpha-v2")
 	t.Logf("restart: %d of %d hibernated WebSockets stayed connected (pid %d → %d)", keptRestart, n, oldPid, newPid)
+	if from, to := logTime(logs(), "the new process is ready; handing over"), lastLogTime(logs(), "adopted from the previous process"); !from.IsZero() && !to.IsZero() {
+		// Between these two lines neither process accepts: connections
+		// wait in the listen backlog.
+		t.Logf("restart: hand-off window %s (old process stops accepting → new one adopted the sockets)", to.Sub(from).Round(time.Millisecond))
+	}
+	for line := range strings.Lines(logs()) {
+		if strings.Contains(line, "handed over") || strings.Contains(line, "adopted from") || strings.Contains(line, "for the hand-off") {
+			t.Log(strings.TrimSpace(line))
+		}
+	}
 	if keptRestart != n {
 		t.Errorf("%d of %d sockets kept across the restart\n%s", keptRestart, n, logs())
 	}
@@ -554,4 +564,17 @@ func TestServeHibernatedWebSocketsSurviveRestartWithFDStore(t *testing.T) {
 	if status, body := d.Get("/alpha/read?room=durable"); status != 200 || body != "acked-before-restart" {
 		t.Errorf("after the restart read = %d %q, want the acknowledged write", status, body)
 	}
+}
+
+// lastLogTime returns the time of the last log line containing msg.
+func lastLogTime(logs, msg string) time.Time {
+	var at time.Time
+	for line := range strings.Lines(logs) {
+		if strings.Contains(line, msg) {
+			if t := logTime(line, msg); !t.IsZero() {
+				at = t
+			}
+		}
+	}
+	return at
 }
