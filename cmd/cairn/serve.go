@@ -259,6 +259,16 @@ func runServe(ctx context.Context, sc *config.Serve, pidFile string, stdout, std
 			}
 		}
 	}
+	// The data directory, then each Worker's, stay locked until cairn
+	// exits: before listening, so that a second cairn on it says so; in
+	// an upgrade once the previous process handed over.
+	locks := &server.StateLocks{}
+	defer locks.Close()
+	if !upgraded {
+		if err := locks.LockDir(sc.DataDir); err != nil {
+			return fmt.Errorf("data_dir: %w", err)
+		}
+	}
 	listen := func(addr string) (net.Listener, error) {
 		var ln net.Listener
 		var err error
@@ -302,11 +312,10 @@ func runServe(ctx context.Context, sc *config.Serve, pidFile string, stdout, std
 		defer inherited.Close() // those of a Worker that failed to load
 	}
 
-	// The data directory, then each Worker's, stay locked until cairn exits.
-	locks := &server.StateLocks{}
-	defer locks.Close()
-	if err := locks.LockDir(sc.DataDir); err != nil {
-		return fmt.Errorf("data_dir: %w", err)
+	if upgraded { // the previous process released it
+		if err := locks.LockDir(sc.DataDir); err != nil {
+			return fmt.Errorf("data_dir: %w", err)
+		}
 	}
 	names := make([]string, len(workers))
 	for i, w := range workers {
@@ -521,7 +530,9 @@ const handoffGrace = 15 * time.Second
 // shutdown stops cairn serve within timeout: the health check fails, the
 // listeners close and requests in flight finish (responses still streaming
 // at half the timeout are ended), then every Worker closes (WebSockets with
-// 1012, pending commits made durable). Past the timeout the process exits
+// 1012, pending commits made durable). Under systemd with a descriptor store
+// (FileDescriptorStoreMax=) hibernated WebSockets are left in the store for
+// the next process of the service instead (server.StashFleet). Past the timeout the process exits
 // with status 1.
 func shutdown(log *slog.Logger, timeout time.Duration, fleet *server.Fleet, locks *server.StateLocks, front []*http.Server, admin *http.Server) error {
 	begun := time.Now()
