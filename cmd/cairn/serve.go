@@ -532,8 +532,8 @@ const handoffGrace = 15 * time.Second
 // at half the timeout are ended), then every Worker closes (WebSockets with
 // 1012, pending commits made durable). Under systemd with a descriptor store
 // (FileDescriptorStoreMax=) hibernated WebSockets are left in the store for
-// the next process of the service instead (server.StashFleet). Past the timeout the process exits
-// with status 1.
+// the next process of the service instead (server.StashFleet). Past the
+// timeout the process exits with status 1.
 func shutdown(log *slog.Logger, timeout time.Duration, fleet *server.Fleet, locks *server.StateLocks, front []*http.Server, admin *http.Server) error {
 	begun := time.Now()
 	sdNotify("STOPPING=1")
