@@ -131,6 +131,9 @@ func (rt *runtime) newEnv() (*goja.Object, error) {
 	if err := rt.installServices(env); err != nil {
 		return nil, err
 	}
+	if err := rt.installForeignServices(env); err != nil {
+		return nil, err
+	}
 	if err := rt.installD1(env); err != nil {
 		return nil, err
 	}

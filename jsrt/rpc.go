@@ -24,8 +24,12 @@ import (
 // Cloudflare); those exported in results live until the exporting runtime
 // is reset or the Worker closes.
 
-// capTable holds the capabilities of a Worker.
-type capTable struct {
+// Capabilities holds the values passed by reference over RPC (functions,
+// RpcTarget instances, stubs) by one Worker, or by all the Workers of a
+// process that call each other over service bindings (cairn serve shares
+// one through Config.Capabilities), so that a stub one Worker receives from
+// another calls back into the Worker that passed it.
+type Capabilities struct {
 	mu   sync.Mutex
 	next uint64
 	m    map[uint64]*capability
@@ -39,7 +43,7 @@ type capability struct {
 	value goja.Value
 }
 
-func (t *capTable) add(c *capability) uint64 {
+func (t *Capabilities) add(c *capability) uint64 {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.m == nil {
@@ -50,14 +54,14 @@ func (t *capTable) add(c *capability) uint64 {
 	return t.next
 }
 
-func (t *capTable) get(id uint64) (*capability, bool) {
+func (t *Capabilities) get(id uint64) (*capability, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	c, ok := t.m[id]
 	return c, ok
 }
 
-func (t *capTable) release(ids []uint64) {
+func (t *Capabilities) release(ids []uint64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, id := range ids {
@@ -65,8 +69,22 @@ func (t *capTable) release(ids []uint64) {
 	}
 }
 
+// NewCapabilities returns an empty table of capabilities.
+func NewCapabilities() *Capabilities { return &Capabilities{} }
+
+// dropWorker releases the capabilities of w's runtimes (w closed).
+func (t *Capabilities) dropWorker(w *Worker) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for id, c := range t.m {
+		if c.rt.w == w {
+			delete(t.m, id)
+		}
+	}
+}
+
 // dropVM releases the capabilities that lived in vm (after a reset).
-func (t *capTable) dropVM(vm *goja.Runtime) {
+func (t *Capabilities) dropVM(vm *goja.Runtime) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for id, c := range t.m {

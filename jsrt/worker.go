@@ -1,6 +1,7 @@
 package jsrt
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -60,6 +61,13 @@ type Config struct {
 	// ForeignObjects are Durable Object bindings to a class of another
 	// Worker of the same process (script_name), binding name → class.
 	ForeignObjects map[string]ForeignClass
+	// ForeignServices are service bindings to another Worker of the same
+	// process, binding name → that Worker and entrypoint.
+	ForeignServices map[string]ForeignService
+	// Capabilities, if set, is the table of RPC capabilities this Worker
+	// shares with the Workers it calls over ForeignServices (and that
+	// call it); nil: a table of its own.
+	Capabilities *Capabilities
 	// Fetchers are bindings served by Go handlers, such as env.ASSETS:
 	// env[name].fetch(request) calls the handler.
 	Fetchers map[string]http.Handler
@@ -122,7 +130,7 @@ type Worker struct {
 	next    atomic.Uint32
 	seed    maphash.Seed
 	durable commit.Log
-	caps    capTable        // RPC capabilities (rpc.go)
+	caps    *Capabilities   // RPC capabilities (rpc.go), maybe shared with other Workers
 	ownLog  bool            // durable was made by New and is closed by Close
 	ctx     context.Context // canceled by Close; bounds outbound calls
 	cancel  context.CancelFunc
@@ -190,7 +198,8 @@ func New(cfg Config) (*Worker, error) {
 		return nil, fmt.Errorf("compile %s: %w", cfg.Filename, sourceSyntaxError(cfg.Code, err))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	w := &Worker{cfg: cfg, log: cfg.Logger, program: prog, seed: maphash.MakeSeed(), ctx: ctx, cancel: cancel, durable: cfg.Commit}
+	w := &Worker{cfg: cfg, log: cfg.Logger, program: prog, seed: maphash.MakeSeed(), ctx: ctx, cancel: cancel, durable: cfg.Commit,
+		caps: cmp.Or(cfg.Capabilities, NewCapabilities())}
 	w.streamsEnded, w.endStreams = context.WithCancel(ctx)
 	w.sockets = sockets.NewRegistry(ctx, sockets.Options{MaxMessage: cfg.MaxWebSocketMessage, Logger: cfg.Logger, Observer: cfg.SocketObserver})
 	if w.durable == nil {
@@ -286,6 +295,7 @@ func (w *Worker) Close() {
 			return // the commit log stays open: a runtime may still write
 		}
 		w.wasm.close(context.Background())
+		w.caps.dropWorker(w)
 		if w.ownLog {
 			_ = w.durable.Close()
 		}

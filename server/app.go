@@ -90,9 +90,17 @@ type Options struct {
 	Observer Observer
 	// Workers finds the other Workers of the same process by name (cairn
 	// serve), for service bindings to them: env.SVC.fetch(request) goes to
-	// the Worker's handler (fetch only; RPC is not served yet). nil, or a
-	// nil handler: a service binding to another Worker is unsupported.
+	// the Worker's handler (RPC: WorkerCode). nil, or a nil handler: a
+	// service binding to another Worker is unsupported.
 	Workers func(name string) http.Handler
+	// WorkerCode finds another Worker of the same process by name (cairn
+	// serve), for JS RPC over service bindings to it: a function giving
+	// that Worker's current code (nil while it is not loaded).
+	WorkerCode func(name string) func() *jsrt.Worker
+	// Capabilities, if set, is the table of RPC capabilities the Workers
+	// that call each other share (a Fleet's), so that functions and stubs
+	// passed between them call back into the Worker that passed them.
+	Capabilities *jsrt.Capabilities
 	// ObjectHosts finds another Worker of the same process by name (cairn
 	// serve), for Durable Object bindings with its script_name: it returns
 	// nil for a Worker the process does not serve, else a function giving
@@ -338,13 +346,21 @@ func load(opts Options, cfg *config.Config, code string, deferMigrations bool) (
 		return nil, err
 	}
 	services := make(map[string]string, len(cfg.Services))
+	var foreignServices map[string]jsrt.ForeignService
 	for _, sb := range cfg.Services {
-		if sb.Service != cfg.Name && sb.Entrypoint == "" && opts.Workers != nil {
+		if sb.Service != cfg.Name && opts.Workers != nil {
 			if h := opts.Workers(sb.Service); h != nil {
-				if fetchers == nil {
-					fetchers = make(map[string]http.Handler)
+				if foreignServices == nil {
+					foreignServices = make(map[string]jsrt.ForeignService)
 				}
-				fetchers[sb.Binding] = h
+				fs := jsrt.ForeignService{Worker: sb.Service, Entrypoint: cmp.Or(sb.Entrypoint, "default")}
+				if sb.Entrypoint == "" {
+					fs.Handler = h // the Worker's server: assets, request log
+				}
+				if opts.WorkerCode != nil {
+					fs.Current = opts.WorkerCode(sb.Service)
+				}
+				foreignServices[sb.Binding] = fs
 				continue
 			}
 		}
@@ -416,6 +432,9 @@ func load(opts Options, cfg *config.Config, code string, deferMigrations bool) (
 		NodeCompat:     cfg.HasFlag("nodejs_compat") || cfg.HasFlag("nodejs_compat_v2"),
 		DeleteAllKeepsAlarm: cfg.CompatibilityDate < "2026-02-24" && !cfg.HasFlag("delete_all_deletes_alarm") ||
 			cfg.HasFlag("delete_all_preserves_alarm"),
+		ForeignServices: foreignServices, // service bindings to the other Workers of a cairn serve
+		Capabilities:    opts.Capabilities,
+
 		Host:     host,
 		Commit:   guarded,
 		Logger:   log,

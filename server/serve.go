@@ -16,6 +16,7 @@ import (
 
 	"github.com/cairn-dev/cairn/config"
 	"github.com/cairn-dev/cairn/d1"
+	"github.com/cairn-dev/cairn/jsrt"
 	"github.com/cairn-dev/cairn/objects"
 )
 
@@ -29,13 +30,15 @@ import (
 // Workers binding the same database_id share one database. R2 buckets and
 // Durable Objects stay with their Worker. Other Workers reach them through
 // Durable Object bindings with its script_name (Fleet.ObjectHost), and the
-// Worker itself through service bindings (Fleet.Handler; fetch only).
+// Worker itself through service bindings (Fleet.Handler for fetch,
+// Fleet.WorkerCode for RPC).
 type Fleet struct {
 	log      *slog.Logger
 	router   *Router
 	names    []string // in the order of cairn.toml
 	servers  map[string]*Server
 	account  *Account // nil: each Worker has its own D1 and KV
+	caps     *jsrt.Capabilities
 	draining atomic.Bool
 }
 
@@ -43,7 +46,7 @@ type Fleet struct {
 // (answering 503 until an App is swapped in), routed by router. log gets a
 // "worker" attribute per Worker.
 func NewFleet(names []string, router *Router, log *slog.Logger) (*Fleet, error) {
-	f := &Fleet{log: log, router: router, servers: make(map[string]*Server, len(names))}
+	f := &Fleet{log: log, router: router, servers: make(map[string]*Server, len(names)), caps: jsrt.NewCapabilities()}
 	for _, n := range names {
 		if _, dup := f.servers[n]; dup {
 			return nil, fmt.Errorf("two Workers are named %q: a Worker's name must be unique (it names its state directory)", n)
@@ -81,6 +84,27 @@ func (f *Fleet) ObjectHost(name string) func() *objects.Host {
 		return nil
 	}
 }
+
+// WorkerCode returns a function giving the named Worker's current code
+// (nil while it has no App), for JS RPC over service bindings to it
+// (Options.WorkerCode); nil for a name the Fleet does not serve.
+func (f *Fleet) WorkerCode(name string) func() *jsrt.Worker {
+	s := f.servers[name]
+	if s == nil {
+		return nil
+	}
+	return func() *jsrt.Worker {
+		if app := s.Current(); app != nil {
+			return app.Worker
+		}
+		return nil
+	}
+}
+
+// Capabilities returns the table of RPC capabilities the Fleet's Workers
+// share (Options.Capabilities): a function one Worker passes to another
+// over a service binding calls back into the first.
+func (f *Fleet) Capabilities() *jsrt.Capabilities { return f.caps }
 
 // Handler returns the handler of the named Worker for service bindings
 // (Options.Workers): the Worker's Server, without routing. It returns nil

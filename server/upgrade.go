@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/cloudflare/tableflip"
+	"golang.org/x/sys/unix"
 
 	"github.com/cairn-dev/cairn/bundle"
 	"github.com/cairn-dev/cairn/config"
@@ -67,6 +69,12 @@ type UpgradeOptions struct {
 	// Timeout bounds an upgrade: the child must be ready within it, and
 	// the hand-off arrive within it once the child is ready. Default 1 min.
 	Timeout time.Duration
+	// Notify, if set, tells the service manager (systemd's sd_notify
+	// protocol) about an upgrade: "RELOADING=1" with MONOTONIC_USEC when
+	// one starts, "READY=1" when it failed and this process goes on, and
+	// in the new process "MAINPID=<pid>" before it takes over (the server
+	// itself says READY=1 once it serves).
+	Notify func(state string)
 }
 
 // Upgrader runs zero-downtime upgrades of a serving process. Make one
@@ -77,6 +85,7 @@ type Upgrader struct {
 	log     *slog.Logger
 	timeout time.Duration
 	inherit *os.File // the child's end of the hand-off socket, nil without a parent
+	notify  func(state string)
 
 	mu   sync.Mutex
 	peer *os.File // the parent's end of the last started upgrade's hand-off socket
@@ -95,7 +104,7 @@ func NewUpgrader(opts UpgradeOptions) (*Upgrader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("zero-downtime upgrades: %w", err)
 	}
-	u := &Upgrader{upg: upg, log: opts.Logger, timeout: opts.Timeout}
+	u := &Upgrader{upg: upg, log: opts.Logger, timeout: opts.Timeout, notify: opts.Notify}
 	if upg.HasParent() {
 		f, err := upg.File(handoffFile)
 		if err != nil {
@@ -121,11 +130,16 @@ func (u *Upgrader) Listen(addr string) (net.Listener, error) {
 
 // Ready tells the previous process, if any, that this one is ready (it
 // took its listeners), and returns the hibernatable WebSockets the
-// previous process hands over once it stopped serving, for Server.Adopt
-// after Load (nil without a previous process). Its state directory lock
-// is released by then. Ready also writes the pid file. Call it once,
-// after Listen.
-func (u *Upgrader) Ready(ctx context.Context) (*sockets.Moving, error) {
+// previous process hands over once it stopped serving, by Worker, for
+// Server.Adopt or Fleet.Adopt after Load (nil without a previous
+// process). Its state directory locks are released by then. Ready also
+// writes the pid file. Call it once, after Listen.
+func (u *Upgrader) Ready(ctx context.Context) (*Handed, error) {
+	if u.inherit != nil && u.notify != nil {
+		// This process is the service's main process from now on: the
+		// previous one exits once it handed over (systemd, Type=notify).
+		u.notify(fmt.Sprintf("MAINPID=%d", os.Getpid()))
+	}
 	if err := u.upg.Ready(); err != nil {
 		return nil, fmt.Errorf("upgrade: ready: %w", err)
 	}
@@ -146,20 +160,23 @@ func (u *Upgrader) Ready(ctx context.Context) (*sockets.Moving, error) {
 	return m, nil
 }
 
-// ListenForUpgrades starts an upgrade on each SIGUSR2 until ctx ends.
-func (u *Upgrader) ListenForUpgrades(ctx context.Context) {
+// ListenForUpgrades starts an upgrade on each SIGUSR2 (and each of also,
+// such as SIGHUP) until ctx ends.
+func (u *Upgrader) ListenForUpgrades(ctx context.Context, also ...os.Signal) {
 	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGUSR2)
+	signal.Notify(sig, append([]os.Signal{syscall.SIGUSR2}, also...)...)
 	go func() {
 		defer signal.Stop(sig)
 		for {
 			select {
 			case <-ctx.Done():
 				return
-			case <-sig:
-				u.log.Info("upgrade: starting a new process (SIGUSR2)")
+			case s := <-sig:
+				u.log.Info("upgrade: starting a new process", "signal", s.String())
+				u.notifyf("RELOADING=1\nMONOTONIC_USEC=%d", monotonicUsec())
 				if err := u.Upgrade(); err != nil {
 					u.log.Error("upgrade failed; still serving", "error", err)
+					u.notifyf("READY=1")
 				}
 			}
 		}
@@ -200,6 +217,22 @@ func (u *Upgrader) Upgrade() error {
 	return nil
 }
 
+func (u *Upgrader) notifyf(format string, args ...any) {
+	if u.notify != nil {
+		u.notify(fmt.Sprintf(format, args...))
+	}
+}
+
+// monotonicUsec returns CLOCK_MONOTONIC in microseconds, which systemd
+// wants beside RELOADING=1 to match a reload with its request.
+func monotonicUsec() int64 {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		return 0
+	}
+	return ts.Nano() / 1e3
+}
+
 // Exit is closed once a new process is ready: stop accepting, finish the
 // requests in flight, then call HandOff and exit.
 func (u *Upgrader) Exit() <-chan struct{} { return u.upg.Exit() }
@@ -210,26 +243,55 @@ func (u *Upgrader) Stop() { u.upg.Stop() }
 // HandOff gives the new process what it needs to go on serving: it closes
 // srv's App, moving its hibernatable WebSockets out first, releases locks
 // (the state directories, for the new process to take) and sends the
-// sockets. Call it after Exit, once the HTTP servers stopped accepting and
-// finished their requests. It returns how many sockets it sent.
+// sockets, under the Worker's name. Call it after Exit, once the HTTP
+// servers stopped accepting and finished their requests. It returns how
+// many sockets it sent.
 func (u *Upgrader) HandOff(ctx context.Context, srv *Server, locks *StateLocks) (int, error) {
+	name := ""
+	if app := srv.Current(); app != nil {
+		name = app.Config.Name
+	}
+	start := time.Now()
+	moving := srv.Detach()
+	return u.send(ctx, []workerSockets{{name: name, moving: moving}}, start, locks)
+}
+
+// HandOffFleet is HandOff for every Worker of f (cairn serve): each
+// Worker's App closes, its hibernatable WebSockets taken out first, then
+// the account's databases; locks are released and the sockets sent, each
+// Worker's under its name, for Fleet.Adopt in the new process.
+func (u *Upgrader) HandOffFleet(ctx context.Context, f *Fleet, locks *StateLocks) (int, error) {
+	start := time.Now()
+	detached, err := f.Detach()
+	n, serr := u.send(ctx, detached, start, locks)
+	return n, errors.Join(err, serr)
+}
+
+// workerSockets is one Worker's share of a hand-off.
+type workerSockets struct {
+	name   string
+	moving *sockets.Moving
+}
+
+// send releases locks and sends each Worker's sockets to the new process.
+func (u *Upgrader) send(ctx context.Context, workers []workerSockets, start time.Time, locks *StateLocks) (int, error) {
 	u.mu.Lock()
 	peer := u.peer
 	u.peer = nil
 	u.mu.Unlock()
-	start := time.Now()
-	moving := srv.Detach()
 	closed := time.Now()
 	var errs []error
 	if locks != nil {
 		errs = append(errs, locks.Close())
 	}
 	if peer == nil {
-		moving.Close()
+		for _, w := range workers {
+			w.moving.Close()
+		}
 		return 0, errors.Join(append(errs, errors.New("upgrade: no new process to hand off to"))...)
 	}
 	defer peer.Close()
-	state, files, err := moving.Export(ctx)
+	state, files, err := packHandoff(ctx, workers)
 	if err != nil {
 		return 0, errors.Join(append(errs, err)...)
 	}
@@ -241,14 +303,137 @@ func (u *Upgrader) HandOff(ctx context.Context, srv *Server, locks *StateLocks) 
 	if err := sendHandoff(peer, state, files); err != nil {
 		return 0, errors.Join(append(errs, err)...)
 	}
-	u.log.Info("upgrade: WebSockets sent", "websockets", len(files), "state_bytes", len(state),
+	u.log.Info("upgrade: WebSockets sent", "websockets", len(files), "workers", len(workers), "state_bytes", len(state),
 		"close_ms", closed.Sub(start).Milliseconds(), "export_send_ms", time.Since(closed).Milliseconds())
 	return len(files), errors.Join(errs...)
 }
 
+// Handed is what the previous process handed over in an upgrade: each of
+// its Workers' hibernatable WebSockets, open, by Worker name.
+type Handed struct {
+	workers map[string]*sockets.Moving
+}
+
+// Take returns the named Worker's sockets (nil if it had none) and
+// removes them from h, for Server.Adopt.
+func (h *Handed) Take(worker string) *sockets.Moving {
+	if h == nil {
+		return nil
+	}
+	m := h.workers[worker]
+	delete(h.workers, worker)
+	return m
+}
+
+// Len returns how many sockets h holds.
+func (h *Handed) Len() int {
+	if h == nil {
+		return 0
+	}
+	n := 0
+	for _, m := range h.workers {
+		n += m.Len()
+	}
+	return n
+}
+
+// Close closes the sockets nobody took (their Worker is gone) with 1012
+// and returns how many it closed.
+func (h *Handed) Close() int {
+	n := h.Len()
+	if h != nil {
+		for name, m := range h.workers {
+			m.Close()
+			delete(h.workers, name)
+		}
+	}
+	return n
+}
+
+// handoffEnvelope is the state message of a hand-off: each Worker's
+// sockets.Moving.Export state and how many of the descriptors, which
+// travel in the same order, are its.
+type handoffEnvelope struct {
+	Workers []handoffWorker `json:"workers"`
+}
+
+type handoffWorker struct {
+	Name    string          `json:"name"`
+	Sockets int             `json:"sockets"`
+	State   json.RawMessage `json:"state"`
+}
+
+// packHandoff exports each Worker's sockets into one state message and
+// the descriptors, Worker after Worker.
+func packHandoff(ctx context.Context, workers []workerSockets) (state []byte, files []*os.File, err error) {
+	env := handoffEnvelope{Workers: []handoffWorker{}}
+	for _, w := range workers {
+		st, fs, err := w.moving.Export(ctx)
+		if err != nil {
+			for _, f := range files {
+				f.Close()
+			}
+			return nil, nil, fmt.Errorf("upgrade: worker %s: %w", w.name, err)
+		}
+		env.Workers = append(env.Workers, handoffWorker{Name: w.name, Sockets: len(fs), State: st})
+		files = append(files, fs...)
+	}
+	state, err = json.Marshal(env)
+	if err != nil {
+		for _, f := range files {
+			f.Close()
+		}
+		return nil, nil, fmt.Errorf("upgrade: hand-off state: %w", err)
+	}
+	return state, files, nil
+}
+
+// unpackHandoff makes the sockets of a packHandoff again; it takes over
+// files (closes them).
+func unpackHandoff(state []byte, files []*os.File) (*Handed, error) {
+	h := &Handed{workers: map[string]*sockets.Moving{}}
+	fail := func(err error) (*Handed, error) {
+		h.Close()
+		for _, f := range files {
+			f.Close()
+		}
+		return nil, err
+	}
+	var env handoffEnvelope
+	if err := json.Unmarshal(state, &env); err != nil {
+		return fail(fmt.Errorf("hand-off state: %w", err))
+	}
+	if env.Workers == nil {
+		return fail(errors.New("hand-off state: no workers (a hand-off from another version of cairn?)"))
+	}
+	total := 0
+	for _, w := range env.Workers {
+		if w.Sockets < 0 || w.Sockets > len(files)-total {
+			return fail(fmt.Errorf("hand-off state: worker %q has %d sockets, %d descriptors left", w.Name, w.Sockets, len(files)-total))
+		}
+		total += w.Sockets
+	}
+	if total != len(files) {
+		return fail(fmt.Errorf("hand-off state: %d sockets but %d descriptors", total, len(files)))
+	}
+	for _, w := range env.Workers {
+		mine := files[:w.Sockets]
+		files = files[w.Sockets:]
+		if _, dup := h.workers[w.Name]; dup {
+			return fail(fmt.Errorf("hand-off state: worker %q twice", w.Name))
+		}
+		m, err := sockets.Import(w.State, mine, 0) // closes mine
+		if err != nil {
+			return fail(fmt.Errorf("hand-off: worker %s: %w", w.Name, err))
+		}
+		h.workers[w.Name] = m
+	}
+	return h, nil
+}
+
 // The hand-off stream: messages of one byte 'F' with up to fdsPerMessage
 // descriptors each, then 'S', the state's length (8 bytes, big-endian)
-// and the state (sockets.Moving.Export).
+// and the state (packHandoff).
 
 func sendHandoff(peer *os.File, state []byte, files []*os.File) error {
 	c, err := net.FileConn(peer)
@@ -283,7 +468,7 @@ func sendHandoff(peer *os.File, state []byte, files []*os.File) error {
 // hand-off.
 const maxHandoffState = 4 << 30
 
-func receiveHandoff(ctx context.Context, f *os.File) (*sockets.Moving, error) {
+func receiveHandoff(ctx context.Context, f *os.File) (*Handed, error) {
 	c, err := net.FileConn(f)
 	if err != nil {
 		return nil, fmt.Errorf("hand-off socket: %w", err)
@@ -296,7 +481,7 @@ func receiveHandoff(ctx context.Context, f *os.File) (*sockets.Moving, error) {
 	stop := context.AfterFunc(ctx, func() { _ = uc.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
 	var files []*os.File
-	fail := func(err error) (*sockets.Moving, error) {
+	fail := func(err error) (*Handed, error) {
 		for _, f := range files {
 			f.Close()
 		}
@@ -346,7 +531,7 @@ func receiveHandoff(ctx context.Context, f *os.File) (*sockets.Moving, error) {
 	if _, err := io.ReadFull(uc, state); err != nil {
 		return fail(fmt.Errorf("read hand-off: %w", err))
 	}
-	return sockets.Import(state, files, 0)
+	return unpackHandoff(state, files)
 }
 
 // Detach stops serving: the current App is closed, its hibernatable
@@ -399,4 +584,40 @@ func Check(opts Options) error {
 	}
 	_, err = bundle.Build(bundle.Options{Entry: cfg.Main, Dir: cfg.Dir, Rules: moduleRules(cfg.Rules)})
 	return err
+}
+
+// Detach stops serving every Worker of f for a hand-off to a new process
+// (Upgrader.HandOffFleet): the Apps close in parallel, each taking its
+// hibernatable WebSockets out first, then the account's databases close.
+// It returns each Worker's sockets, open, in the order of cairn.toml.
+func (f *Fleet) Detach() ([]workerSockets, error) {
+	f.Drain()
+	out := make([]workerSockets, len(f.names))
+	var wg sync.WaitGroup
+	for i, n := range f.names {
+		wg.Go(func() { out[i] = workerSockets{name: n, moving: f.servers[n].Detach()} })
+	}
+	wg.Wait()
+	var err error
+	if f.account != nil { // after the Apps that borrow from it
+		if err = f.account.Close(); err != nil {
+			err = fmt.Errorf("account: %w", err)
+		}
+	}
+	return out, err
+}
+
+// Adopt gives each Worker of f the sockets the previous process handed
+// over for it (Upgrader.Ready), and closes with 1012 those of Workers f
+// no longer serves. Call it once the Workers are loaded. It returns how
+// many sockets were adopted.
+func (f *Fleet) Adopt(h *Handed) int {
+	n := 0
+	for _, name := range f.names {
+		n += f.servers[name].Adopt(h.Take(name))
+	}
+	if closed := h.Close(); closed > 0 {
+		f.log.Warn("hibernatable WebSockets of Workers no longer served closed with 1012", "closed", closed)
+	}
+	return n
 }

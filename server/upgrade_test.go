@@ -48,25 +48,32 @@ func socketPair(t *testing.T) (a, b *os.File) {
 }
 
 // The hand-off stream carries more descriptors than one message can
-// (batches of fdsPerMessage), in order with their states: every socket
-// answers through the adopting Registry, with its own tag.
+// (batches of fdsPerMessage), in order with their states, for two Workers
+// whose objects have the same class and id: every socket answers through
+// the adopting Registry of its own Worker, with its own tag.
 func TestHandoffStream(t *testing.T) {
 	const n = 2*fdsPerMessage + 50
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	old := sockets.NewRegistry(ctx, sockets.Options{Logger: quiet})
+	names := []string{"alpha", "beta"}
+	old := map[string]*sockets.Registry{}
+	for _, w := range names {
+		old[w] = sockets.NewRegistry(ctx, sockets.Options{Logger: quiet})
+	}
 	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, req *http.Request) {
-		c := old.NewConn(ignore{})
-		if err := old.Object("Room", [32]byte{1}).AddHibernatable(c, []string{req.URL.Query().Get("tag")}); err != nil {
+		reg := old[req.URL.Query().Get("worker")]
+		c := reg.NewConn(ignore{})
+		if err := reg.Object("Room", [32]byte{1}).AddHibernatable(c, []string{req.URL.Query().Get("tag")}); err != nil {
 			t.Error(err)
 		}
 		_ = c.Upgrade(rw, req, nil)
 	}))
 	defer srv.Close()
 	clients := make([]*websocket.Conn, n)
+	workerOf := func(i int) string { return names[i%2] }
 	for i := range clients {
-		c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+fmt.Sprintf("/?tag=t%d", i), nil)
+		c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+fmt.Sprintf("/?tag=t%d&worker=%s", i, workerOf(i)), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -76,16 +83,21 @@ func TestHandoffStream(t *testing.T) {
 	// A client has its 101 a moment before the server's side is attached
 	// and read (a server detaches only once its requests are done).
 	deadline := time.Now().Add(10 * time.Second)
-	for !allConnected(old.Object("Room", [32]byte{1}).Sockets(), n) && time.Now().Before(deadline) {
+	for (!allConnected(old["alpha"].Object("Room", [32]byte{1}).Sockets(), n-n/2) ||
+		!allConnected(old["beta"].Object("Room", [32]byte{1}).Sockets(), n/2)) && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	time.Sleep(50 * time.Millisecond)
-	m := old.Detach(ctx)
-	if m.Len() != n {
-		t.Fatalf("Detach = %d sockets, want %d", m.Len(), n)
+	var workers []workerSockets
+	for _, w := range names {
+		m := old[w].Detach(ctx)
+		old[w].CloseAll()
+		workers = append(workers, workerSockets{name: w, moving: m})
 	}
-	old.CloseAll()
-	state, files, err := m.Export(ctx)
+	if got := workers[0].moving.Len() + workers[1].moving.Len(); got != n {
+		t.Fatalf("Detach = %d sockets, want %d", got, n)
+	}
+	state, files, err := packHandoff(ctx, workers)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,10 +117,23 @@ func TestHandoffStream(t *testing.T) {
 	if err := <-sent; err != nil {
 		t.Fatal(err)
 	}
-	next := sockets.NewRegistry(ctx, sockets.Options{Logger: quiet})
-	defer next.CloseAll()
-	if k := next.Adopt(got, func(c *sockets.Conn) sockets.Handler { return echo{c} }); k != n {
-		t.Fatalf("Adopt = %d, want %d", k, n)
+	if got.Len() != n {
+		t.Fatalf("received %d sockets, want %d", got.Len(), n)
+	}
+	next := map[string]*sockets.Registry{}
+	for _, w := range names {
+		next[w] = sockets.NewRegistry(ctx, sockets.Options{Logger: quiet})
+		defer next[w].CloseAll()
+		want := n / 2
+		if w == "alpha" {
+			want = n - n/2
+		}
+		if k := next[w].Adopt(got.Take(w), func(c *sockets.Conn) sockets.Handler { return echo{c} }); k != want {
+			t.Fatalf("Adopt(%s) = %d, want %d", w, k, want)
+		}
+	}
+	if left := got.Close(); left != 0 {
+		t.Fatalf("%d sockets left after both Workers took theirs", left)
 	}
 	for i, c := range clients {
 		if err := c.Write(ctx, websocket.MessageText, []byte(fmt.Sprintf("m%d", i))); err != nil {
@@ -119,10 +144,66 @@ func TestHandoffStream(t *testing.T) {
 			t.Fatalf("client %d: read %q, %v", i, b, err)
 		}
 	}
-	for i, c := range next.Object("Room", [32]byte{1}).Sockets() {
-		if tags := c.Tags(); len(tags) != 1 || tags[0] != fmt.Sprintf("t%d", i) {
-			t.Fatalf("socket %d has tags %q, want t%d (states and descriptors out of order)", i, tags, i)
+	for _, w := range names {
+		k := 0
+		if w == "beta" {
+			k = 1
 		}
+		for _, c := range next[w].Object("Room", [32]byte{1}).Sockets() {
+			if tags := c.Tags(); len(tags) != 1 || tags[0] != fmt.Sprintf("t%d", k) {
+				t.Fatalf("%s: socket has tags %q, want t%d (states and descriptors out of order, or in the wrong Worker)", w, tags, k)
+			}
+			k += 2
+		}
+	}
+}
+
+// A Worker the new process does not serve (removed from cairn.toml) gets
+// its sockets closed with 1012 by Handed.Close, not leaked.
+func TestHandedCloseUnclaimed(t *testing.T) {
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	reg := sockets.NewRegistry(ctx, sockets.Options{Logger: quiet})
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, req *http.Request) {
+		c := reg.NewConn(ignore{})
+		if err := reg.Object("Room", [32]byte{2}).AddHibernatable(c, nil); err != nil {
+			t.Error(err)
+		}
+		_ = c.Upgrade(rw, req, nil)
+	}))
+	defer srv.Close()
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	deadline := time.Now().Add(10 * time.Second)
+	for !allConnected(reg.Object("Room", [32]byte{2}).Sockets(), 1) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond)
+	m := reg.Detach(ctx)
+	reg.CloseAll()
+	state, files, err := packHandoff(ctx, []workerSockets{{name: "gone", moving: m}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := unpackHandoff(state, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := h.Take("other"); got.Len() != 0 {
+		t.Fatalf("Take(other) = %d sockets, want 0", got.Len())
+	}
+	if closed := h.Close(); closed != 1 {
+		t.Fatalf("Close = %d, want 1", closed)
+	}
+	rctx, rcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer rcancel()
+	_, _, err = c.Read(rctx)
+	if code := websocket.CloseStatus(err); code != websocket.StatusServiceRestart {
+		t.Fatalf("client read after Close: %v (code %d), want close 1012", err, code)
 	}
 }
 
@@ -151,7 +232,9 @@ func TestReceiveHandoffBadStream(t *testing.T) {
 		{"state cut short", append(binary.BigEndian.AppendUint64([]byte{'S'}, 100), "{}"...)},
 		{"state too big", binary.BigEndian.AppendUint64([]byte{'S'}, 1<<62)},
 		{"state not JSON", append(binary.BigEndian.AppendUint64([]byte{'S'}, 3), "{{{"...)},
-		{"wrong version", append(binary.BigEndian.AppendUint64([]byte{'S'}, 13), `{"version":9}`...)},
+		{"not a fleet hand-off", append(binary.BigEndian.AppendUint64([]byte{'S'}, 13), `{"version":1}`...)},
+		{"wrong version", append(binary.BigEndian.AppendUint64([]byte{'S'}, 60), `{"workers":[{"name":"a","sockets":0,"state":{"version":9}}]}`...)},
+		{"more sockets than descriptors", append(binary.BigEndian.AppendUint64([]byte{'S'}, 60), `{"workers":[{"name":"a","sockets":3,"state":{"version":1}}]}`...)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			parent, child := socketPair(t)

@@ -354,12 +354,16 @@ func (m *Moving) Export(ctx context.Context) (state []byte, files []*os.File, er
 
 // Import makes the sockets of an Export again from its state message and
 // files (taken over: Import closes them once it made their connections),
-// for Registry.Adopt. maxMessage bounds received messages as
-// Options.MaxMessage does (0: DefaultMaxMessage).
+// for Registry.Adopt. A nil file stands for a socket whose descriptor did
+// not survive the way (a store of descriptors that dropped it): it is left
+// out. maxMessage bounds received messages as Options.MaxMessage does (0:
+// DefaultMaxMessage).
 func Import(state []byte, files []*os.File, maxMessage int64) (*Moving, error) {
 	defer func() {
 		for _, f := range files {
-			f.Close()
+			if f != nil {
+				f.Close()
+			}
 		}
 	}()
 	var st handoffState
@@ -389,6 +393,9 @@ func Import(state []byte, files []*os.File, maxMessage int64) (*Moving, error) {
 		if err != nil {
 			m.Close()
 			return nil, err
+		}
+		if files[i] == nil {
+			continue
 		}
 		nc, err := net.FileConn(files[i])
 		if err != nil {

@@ -25,7 +25,6 @@ import (
 	"github.com/cairn-dev/cairn/jsrt"
 	"github.com/cairn-dev/cairn/metrics"
 	"github.com/cairn-dev/cairn/server"
-	"github.com/cairn-dev/cairn/sockets"
 )
 
 func newDevCommand() *cobra.Command {
@@ -246,7 +245,7 @@ func runDev(ctx context.Context, opts server.Options, addrs listeners, watch boo
 		}
 		defer aln.Close()
 	}
-	var inherited *sockets.Moving
+	var inherited *server.Handed
 	if upgraded {
 		// The previous process stops serving, closes its App and hands
 		// over its hibernatable WebSockets and the state directory.
@@ -281,7 +280,8 @@ func runDev(ctx context.Context, opts server.Options, addrs listeners, watch boo
 			return err
 		}
 	}
-	srv.Adopt(inherited)
+	srv.Adopt(inherited.Take(app.Config.Name))
+	inherited.Close() // a renamed Worker has another state directory: its sockets close
 
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 2)

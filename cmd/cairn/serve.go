@@ -32,6 +32,7 @@ import (
 // variable over the file.
 type serveFlags struct {
 	dataDir, http, https, tlsCert, tlsKey, admin, adminToken, logFormat string
+	pidFile                                                             string
 	shutdownTimeout                                                     time.Duration
 }
 
@@ -48,6 +49,10 @@ func newServeCommand() *cobra.Command {
 cleanly: no new connections, requests in flight finish, WebSockets close with 1012, pending
 commits become durable, exit 0. A second signal (half a second or more after the first), or shutdown_timeout passing, exits at once
 with status 1 (acknowledged writes are durable already).
+
+SIGUSR2 or SIGHUP restart it without downtime: a new process of the binary takes over the
+listeners and every Worker's hibernated WebSockets, the old one finishes its requests and
+exits 0 (for systemd: ExecReload=/bin/kill -USR2 $MAINPID, NotifyAccess=all).
 
 Flags and environment variables override the file:
   --data-dir         CAIRN_DATA_DIR
@@ -73,7 +78,7 @@ Flags and environment variables override the file:
 			if err := fl.apply(cmd, sc); err != nil {
 				return err
 			}
-			return runServe(cmd.Context(), sc, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return runServe(cmd.Context(), sc, fl.pidFile, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	f := cmd.Flags()
@@ -87,6 +92,7 @@ Flags and environment variables override the file:
 	f.StringVar(&fl.adminToken, "admin-token", "", "bearer token of the admin API ([admin] token; needed off loopback)")
 	f.DurationVar(&fl.shutdownTimeout, "shutdown-timeout", 0, "time SIGTERM gives requests and commits to finish (shutdown_timeout, default 30s)")
 	f.StringVar(&fl.logFormat, "log-format", "", "log format: text or json (log_format)")
+	f.StringVar(&fl.pidFile, "pid-file", "", "write the pid of the serving process here (it changes on an upgrade)")
 	return cmd
 }
 
@@ -163,13 +169,21 @@ const sameSignal = 500 * time.Millisecond
 // exit ends the process when shutdown cannot finish cleanly.
 var exit = os.Exit
 
-func runServe(ctx context.Context, sc *config.Serve, stdout, stderr io.Writer) error {
+func runServe(ctx context.Context, sc *config.Serve, pidFile string, stdout, stderr io.Writer) error {
 	start := time.Now()
 	var handler slog.Handler = slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo})
 	if sc.LogFormat == "json" {
 		handler = slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo})
 	}
 	log := slog.New(serveOnlyFilter{handler})
+	// Hibernated WebSockets a previous process of the service left in
+	// systemd's descriptor store (FileDescriptorStoreMax=), before any
+	// descriptor is opened or closed.
+	stored, releaseStored, err := server.TakeFDStore(log)
+	if err != nil {
+		log.Error("hibernated WebSockets from the descriptor store are lost", "error", err)
+	}
+	defer stored.Close() // those of a Worker that failed to load
 
 	// A second SIGINT or SIGTERM ends the process at once. (main's
 	// context sees the first.)
@@ -188,13 +202,6 @@ func runServe(ctx context.Context, sc *config.Serve, stdout, stderr io.Writer) e
 			}
 		}
 	}()
-
-	// The data directory, then each Worker's, stay locked until cairn exits.
-	locks := &server.StateLocks{}
-	defer locks.Close()
-	if err := locks.LockDir(sc.DataDir); err != nil {
-		return fmt.Errorf("data_dir: %w", err)
-	}
 
 	type worker struct {
 		name string
@@ -227,6 +234,88 @@ func runServe(ctx context.Context, sc *config.Serve, stdout, stderr io.Writer) e
 	router, err := server.NewRouter(targets)
 	if err != nil {
 		return err
+	}
+
+	// Zero-downtime upgrades on SIGUSR2 or SIGHUP (server/upgrade.go): the
+	// listeners and every Worker's hibernatable WebSockets pass to a new
+	// process of this binary.
+	up, err := server.NewUpgrader(server.UpgradeOptions{PIDFile: pidFile, Logger: log, Notify: sdNotify})
+	if err != nil {
+		log.Info("upgrades (SIGUSR2, SIGHUP) are off", "error", err)
+		up = nil
+	} else {
+		defer up.Stop()
+	}
+	upgraded := up != nil && up.HasParent()
+	if upgraded {
+		// The previous process serves until this one says it is ready: a
+		// Worker that does not build fails here, and it goes on.
+		for _, w := range workers {
+			if _, err := runBuild(ctx, w.file, stderr); err != nil {
+				return fmt.Errorf("worker %s: %w", w.name, err)
+			}
+			if err := server.Check(server.Options{Config: w.file}); err != nil {
+				return fmt.Errorf("worker %s: %w", w.name, err)
+			}
+		}
+	}
+	// The data directory, then each Worker's, stay locked until cairn
+	// exits: before listening, so that a second cairn on it says so; in
+	// an upgrade once the previous process handed over.
+	locks := &server.StateLocks{}
+	defer locks.Close()
+	if !upgraded {
+		if err := locks.LockDir(sc.DataDir); err != nil {
+			return fmt.Errorf("data_dir: %w", err)
+		}
+	}
+	listen := func(addr string) (net.Listener, error) {
+		var ln net.Listener
+		var err error
+		if up != nil {
+			ln, err = up.Listen(addr)
+		} else {
+			ln, err = net.Listen("tcp", addr)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("listen on %s: %w", addr, err)
+		}
+		return ln, nil
+	}
+	// The listeners first: during an upgrade the previous process's, on
+	// which connections wait in the backlog until this one serves.
+	httpLn, err := listen(sc.HTTP)
+	if err != nil {
+		return err
+	}
+	defer httpLn.Close()
+	var httpsLn, adminLn net.Listener
+	if sc.HTTPS != "" {
+		if httpsLn, err = listen(sc.HTTPS); err != nil {
+			return err
+		}
+		defer httpsLn.Close()
+	}
+	if sc.Admin != "" {
+		if adminLn, err = listen(sc.Admin); err != nil {
+			return err
+		}
+		defer adminLn.Close()
+	}
+	var inherited *server.Handed
+	if upgraded {
+		// The previous process stops serving, closes its Workers and
+		// hands over their hibernatable WebSockets and the data directory.
+		if inherited, err = up.Ready(ctx); err != nil {
+			return err
+		}
+		defer inherited.Close() // those of a Worker that failed to load
+	}
+
+	if upgraded { // the previous process released it
+		if err := locks.LockDir(sc.DataDir); err != nil {
+			return fmt.Errorf("data_dir: %w", err)
+		}
 	}
 	names := make([]string, len(workers))
 	for i, w := range workers {
@@ -269,8 +358,10 @@ func runServe(ctx context.Context, sc *config.Serve, stdout, stderr io.Writer) e
 		if len(router.Patterns(w.name)) == 0 {
 			wlog.Warn("the Worker has no routes: it gets no HTTP requests (service bindings still reach it)")
 		}
-		if _, err := runBuild(ctx, w.file, stderr); err != nil {
-			return fmt.Errorf("worker %s: %w", w.name, err)
+		if !upgraded { // built and checked above
+			if _, err := runBuild(ctx, w.file, stderr); err != nil {
+				return fmt.Errorf("worker %s: %w", w.name, err)
+			}
 		}
 		opts := server.Options{
 			Config:       w.file,
@@ -281,6 +372,8 @@ func runServe(ctx context.Context, sc *config.Serve, stdout, stderr io.Writer) e
 			AdminAPIPort: adminPort,
 			Workers:      fleet.Handler,
 			ObjectHosts:  fleet.ObjectHost,
+			WorkerCode:   fleet.WorkerCode,
+			Capabilities: fleet.Capabilities(),
 			Account:      account,
 		}
 		if observer != nil {
@@ -303,14 +396,17 @@ func runServe(ctx context.Context, sc *config.Serve, stdout, stderr io.Writer) e
 		}
 	}
 
-	// Listeners.
+	if upgraded {
+		fleet.Adopt(inherited)
+	} else {
+		fleet.Adopt(stored)
+	}
+	releaseStored() // the sockets are this process's: the store lets go of them
+
+	// Serving.
 	var front []*http.Server
 	errc := make(chan error, 3)
-	serveOn := func(addr string, h http.Handler, tlsFiles ...string) (net.Addr, *http.Server, error) {
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			return nil, nil, fmt.Errorf("listen on %s: %w", addr, err)
-		}
+	serveOn := func(ln net.Listener, h http.Handler, tlsFiles ...string) (net.Addr, *http.Server, error) {
 		hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(handler, slog.LevelWarn)}
 		go func() {
 			var err error
@@ -330,7 +426,7 @@ func runServe(ctx context.Context, sc *config.Serve, stdout, stderr io.Writer) e
 			hs.Close()
 		}
 	}
-	addr, hs, err := serveOn(sc.HTTP, fleet)
+	addr, hs, err := serveOn(httpLn, fleet)
 	if err != nil {
 		return err
 	}
@@ -338,7 +434,7 @@ func runServe(ctx context.Context, sc *config.Serve, stdout, stderr io.Writer) e
 	defer closeAll(front)
 	ready := []string{"http://" + addr.String()}
 	if sc.HTTPS != "" {
-		addr, hs, err := serveOn(sc.HTTPS, fleet, sc.CertFile, sc.KeyFile)
+		addr, hs, err := serveOn(httpsLn, fleet, sc.CertFile, sc.KeyFile)
 		if err != nil {
 			return err
 		}
@@ -351,7 +447,7 @@ func runServe(ctx context.Context, sc *config.Serve, stdout, stderr io.Writer) e
 		adminMux := http.NewServeMux()
 		adminMux.Handle("GET /metrics", server.NewAPI(sc.AdminToken).Guard(metrics.Handler(reg, log)))
 		adminMux.Handle("/", fleet.AdminAPI(sc.AdminToken))
-		addr, hs, err := serveOn(sc.Admin, adminMux)
+		addr, hs, err := serveOn(adminLn, adminMux)
 		if err != nil {
 			return err
 		}
@@ -359,23 +455,86 @@ func runServe(ctx context.Context, sc *config.Serve, stdout, stderr io.Writer) e
 		defer admin.Close()
 		fmt.Fprintf(stdout, "Admin API on http://%s/client/v4 (health: /cairn/healthz)\n", addr)
 	}
-	fmt.Fprintf(stdout, "Ready on %s (%s; started in %s)\n", strings.Join(ready, ", "), strings.Join(names, ", "), time.Since(start).Round(time.Millisecond))
+	var upgrade <-chan struct{}
+	if up != nil {
+		if !upgraded {
+			if _, err := up.Ready(ctx); err != nil { // writes the pid file
+				return err
+			}
+		}
+		up.ListenForUpgrades(ctx, syscall.SIGHUP)
+		upgrade = up.Exit()
+	}
+	fmt.Fprintf(stdout, "Ready on %s (%s; started in %s, pid %d)\n", strings.Join(ready, ", "), strings.Join(names, ", "), time.Since(start).Round(time.Millisecond), os.Getpid())
 	sdNotify("READY=1")
 
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
+	case <-upgrade:
+		// A new process is ready: it serves from now on.
+		return handOffFleet(log, sc.ShutdownTimeout, up, fleet, locks, append(front, admin))
 	}
-	return shutdown(log, sc.ShutdownTimeout, fleet, front, admin)
+	return shutdown(log, sc.ShutdownTimeout, fleet, locks, front, admin)
 }
+
+// handOffFleet ends this process's part in an upgrade of cairn serve
+// within timeout: the listeners stop accepting (connections wait in their
+// backlog for the new process), requests in flight finish (responses
+// still streaming at half the timeout are ended), then every Worker closes
+// and its hibernatable WebSockets, the locks and the account's databases
+// pass to the new process. WebSockets accepted with ws.accept() close with
+// 1012: a connection read by JavaScript cannot move.
+func handOffFleet(log *slog.Logger, timeout time.Duration, up *server.Upgrader, fleet *server.Fleet, locks *server.StateLocks, servers []*http.Server) error {
+	begun := time.Now()
+	log.Info("upgrade: the new process is ready; handing over", "timeout", timeout.String())
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-done:
+		case <-time.After(timeout + handoffGrace):
+			log.Error("upgrade: hand-off deadline passed: exiting (acknowledged writes are durable)", "timeout", timeout.String())
+			exit(1)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	streams := time.AfterFunc(timeout/2, fleet.EndStreams)
+	defer streams.Stop()
+	var wg sync.WaitGroup
+	for _, hs := range servers {
+		if hs == nil {
+			continue
+		}
+		wg.Go(func() {
+			if err := hs.Shutdown(ctx); err != nil {
+				log.Warn("upgrade: requests still in flight", "error", err)
+			}
+		})
+	}
+	wg.Wait()
+	n, err := up.HandOffFleet(ctx, fleet, locks)
+	if err != nil {
+		log.Error("upgrade: hand-off", "error", err)
+	}
+	log.Info("upgrade: handed over", "websockets", n, "took", time.Since(begun).Round(time.Millisecond).String())
+	return nil
+}
+
+// handoffGrace is how long past the shutdown timeout a hand-off may take
+// to close the Workers and send their sockets before the process gives up.
+const handoffGrace = 15 * time.Second
 
 // shutdown stops cairn serve within timeout: the health check fails, the
 // listeners close and requests in flight finish (responses still streaming
 // at half the timeout are ended), then every Worker closes (WebSockets with
-// 1012, pending commits made durable). Past the timeout the process exits
-// with status 1.
-func shutdown(log *slog.Logger, timeout time.Duration, fleet *server.Fleet, front []*http.Server, admin *http.Server) error {
+// 1012, pending commits made durable). Under systemd with a descriptor store
+// (FileDescriptorStoreMax=) hibernated WebSockets are left in the store for
+// the next process of the service instead (server.StashFleet). Past the
+// timeout the process exits with status 1.
+func shutdown(log *slog.Logger, timeout time.Duration, fleet *server.Fleet, locks *server.StateLocks, front []*http.Server, admin *http.Server) error {
 	begun := time.Now()
 	sdNotify("STOPPING=1")
 	log.Info("shutting down", "timeout", timeout.String())
@@ -403,7 +562,15 @@ func shutdown(log *slog.Logger, timeout time.Duration, fleet *server.Fleet, fron
 		}()
 	}
 	wg.Wait()
-	err := fleet.Close()
+	var err error
+	if server.FDStoreEnabled() {
+		// systemd keeps the hibernated WebSockets for the next process
+		// of the service (a restart); the rest closes as usual.
+		if _, serr := server.StashFleet(ctx, fleet, locks, log); serr != nil {
+			log.Error("descriptor store", "error", serr)
+		}
+	}
+	err = fleet.Close()
 	if admin != nil {
 		_ = admin.Shutdown(ctx)
 	}
