@@ -294,7 +294,11 @@ func watchdogTick(cpuLimit time.Duration) time.Duration {
 	return min(cpuLimit/4, 250*time.Millisecond)
 }
 
-// watchdog interrupts a runtime whose current task exceeds the CPU limit.
+// watchdog interrupts a runtime whose current task has used more CPU time
+// than the CPU limit. It reads the CPU clock of the task's thread
+// (eventloop.Loop.TaskCPU): time spent waiting, for a lock, a blocking call
+// or a core while other runtimes have them, does not count, and native
+// work (a regular expression, JSON) does.
 func (w *Worker) watchdog() {
 	defer w.wg.Done()
 	tick := time.NewTicker(watchdogTick(w.cfg.CPULimit))
@@ -304,10 +308,10 @@ func (w *Worker) watchdog() {
 		select {
 		case <-w.ctx.Done():
 			return
-		case now := <-tick.C:
+		case <-tick.C:
 			for i, rt := range w.rts {
-				id, start := rt.loop.Running()
-				if !start.IsZero() && id != interrupted[i] && now.Sub(start) > w.cfg.CPULimit {
+				id, used, ok := rt.loop.TaskCPU()
+				if ok && id != interrupted[i] && used > w.cfg.CPULimit {
 					interrupted[i] = id
 					rt.cpuExceeded.Store(true)
 					rt.current.Load().Interrupt(errCPULimit)
