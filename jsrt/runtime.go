@@ -94,11 +94,14 @@ type runtime struct {
 	cpu *CPUTime
 
 	// inflight holds the stateless requests this runtime has not answered
-	// yet (an object's are its gate's); when a task exceeds the CPU limit
-	// they all fail, since any of them may be waiting on the interrupted
-	// work. cpuExceeded is set by the watchdog.
+	// yet (an object's are its gate's); a reset fails them all. pending is
+	// the entry of the one whose code is running (nil: none), carried like
+	// request. cpuExceeded is set by the watchdog; culprit is what was
+	// running when its interrupt landed (overCPU).
 	inflight    map[*func(error)]struct{}
+	pending     *func(error)
 	cpuExceeded atomic.Bool
+	culprit     culprit
 	memExceeded atomic.Bool // set by the memory watch, like cpuExceeded
 
 	// probe, probeMark and probed check the engine at the end of each task
@@ -127,7 +130,32 @@ func (rt *runtime) as(owner *instance, fn func()) func() {
 		prev, prevSection := rt.active, rt.section
 		rt.active, rt.section = owner, 0
 		defer func() { rt.active, rt.section = prev, prevSection }()
+		defer rt.noteCulprit()
 		fn()
+	}
+}
+
+// culprit is the code a CPU-limit interrupt stopped: an object (in its
+// generation gen) or the stateless request pending; neither if the task
+// was no one's.
+type culprit struct {
+	noted   bool
+	owner   *instance
+	gen     int
+	pending *func(error)
+}
+
+// noteCulprit notes, once per interrupt, what is running when the code a
+// CPU-limit interrupt stopped returns to Go: the innermost of as,
+// continuation and serve to see it, whose active object and request are
+// the interrupted code's.
+func (rt *runtime) noteCulprit() {
+	if rt.culprit.noted || !rt.cpuExceeded.Load() {
+		return
+	}
+	rt.culprit = culprit{noted: true, owner: rt.active, pending: rt.pending}
+	if rt.active != nil {
+		rt.culprit.gen = rt.active.gate.Generation()
 	}
 }
 
@@ -136,13 +164,14 @@ func (rt *runtime) as(owner *instance, fn func()) func() {
 // object's input gate lets it in (objects.Gate.Continue). Call it on the
 // loop; wrap may be called anywhere.
 func (rt *runtime) continuation() (wrap func(fn func()) func()) {
-	owner, section, request, trace, cpu := rt.active, rt.section, rt.request, rt.trace, rt.cpu
+	owner, section, request, trace, cpu, pending := rt.active, rt.section, rt.request, rt.trace, rt.cpu, rt.pending
 	return func(fn func()) func() {
 		return rt.as(owner, func() {
-			prev, prevTrace, prevCPU := rt.request, rt.trace, rt.cpu
-			rt.request, rt.trace, rt.cpu = request, trace, cpu
-			defer func() { rt.request, rt.trace, rt.cpu = prev, prevTrace, prevCPU }()
+			prev, prevTrace, prevCPU, prevPending := rt.request, rt.trace, rt.cpu, rt.pending
+			rt.request, rt.trace, rt.cpu, rt.pending = request, trace, cpu, pending
+			defer func() { rt.request, rt.trace, rt.cpu, rt.pending = prev, prevTrace, prevCPU, prevPending }()
 			defer measure(cpu)()
+			defer rt.noteCulprit()
 			if owner == nil {
 				fn()
 				return
@@ -179,9 +208,7 @@ func newRuntime(w *Worker, index int) (*runtime, error) {
 }
 
 // newVM gives the runtime a fresh engine with the Worker loaded: at start,
-// and to reset it after the CPU limit interrupted a task (as Cloudflare
-// resets an isolate; goja also cannot run promise jobs again after an
-// interrupt inside an async function).
+// and to reset it (the memory limit, a broken engine, a panic).
 func (rt *runtime) newVM() error {
 	vm := goja.New()
 	vm.SetFieldNameMapper(goja.UncapFieldNameMapper())
@@ -203,10 +230,11 @@ func (rt *runtime) newVM() error {
 	return err
 }
 
-// reset replaces the engine after a CPU-limit interrupt: pending requests
-// fail, timers are dropped, and the objects on this runtime lose their
-// in-memory state and uncommitted writes; each is constructed again on its
-// next event.
+// reset replaces the engine (the memory limit, a broken engine, a panic;
+// the CPU limit when restoreIdle cannot repair the engine): pending
+// requests fail, timers are dropped, and the objects on this runtime lose
+// their in-memory state and uncommitted writes; each is constructed again
+// on its next event.
 func (rt *runtime) reset(cause error) {
 	if o := rt.w.cfg.Observer; o != nil {
 		o.Reset(resetCause(cause))
@@ -415,10 +443,11 @@ func (rt *runtime) installTimers() error {
 // each commits its writes and puts the actions it held behind them. Then
 // the stateless actions are released.
 func (rt *runtime) endTurn() {
-	if cpu, mem := rt.cpuExceeded.Swap(false), rt.memExceeded.Swap(false); cpu {
-		rt.reset(errCPULimit)
-	} else if mem {
+	if cpu, mem := rt.cpuExceeded.Swap(false), rt.memExceeded.Swap(false); mem {
+		rt.culprit = culprit{}
 		rt.reset(errMemoryLimit)
+	} else if cpu {
+		rt.overCPU()
 	} else if !rt.runsJobs() {
 		rt.reset(errRuntimeBroken)
 	}
@@ -437,6 +466,38 @@ func (rt *runtime) endTurn() {
 	rt.gated = nil
 	for _, fn := range gated {
 		fn(nil)
+	}
+}
+
+// overCPU ends a task the CPU limit interrupted. Only the culprit fails:
+// the stateless request whose code ran gets errCPULimit, or the object
+// whose code ran is reset (it loses its in-memory state and the turn's
+// writes, as on Cloudflare, and is constructed again at its next event).
+// The engine is repaired (restoreIdle) and keeps everything else: other
+// objects, other requests in flight, module state, timers. Promise jobs the
+// interrupted task had queued are dropped with it, so code of another
+// request waiting on a promise that task resolved waits on. If the engine
+// cannot be repaired the runtime is reset instead.
+func (rt *runtime) overCPU() {
+	c := rt.culprit
+	rt.culprit = culprit{}
+	if !restoreIdle(rt.vm) || !rt.runsJobs() {
+		rt.log.Error("could not repair the engine after a CPU-limit interrupt; resetting the runtime")
+		rt.reset(errCPULimit)
+		return
+	}
+	if o := rt.w.cfg.Observer; o != nil {
+		o.Reset(resetCause(errCPULimit))
+	}
+	switch {
+	case c.owner != nil:
+		if c.owner.live(c.gen) {
+			c.owner.gate.Reset(errCPULimit)
+		}
+	case c.pending != nil:
+		if _, ok := rt.inflight[c.pending]; ok {
+			(*c.pending)(errCPULimit)
+		}
 	}
 }
 

@@ -298,20 +298,23 @@ func watchdogTick(cpuLimit time.Duration) time.Duration {
 // than the CPU limit. It reads the CPU clock of the task's thread
 // (eventloop.Loop.TaskCPU): time spent waiting, for a lock, a blocking call
 // or a core while other runtimes have them, does not count, and native
-// work (a regular expression, JSON) does.
+// work (a regular expression, JSON) does. A task is also interrupted past
+// a bound on its wall time (wallLimit, regexp.go).
 func (w *Worker) watchdog() {
 	defer w.wg.Done()
 	tick := time.NewTicker(watchdogTick(w.cfg.CPULimit))
 	defer tick.Stop()
 	interrupted := make([]uint64, len(w.rts)) // last task interrupted, per runtime
+	wall := wallLimit(w.cfg.CPULimit)
 	for {
 		select {
 		case <-w.ctx.Done():
 			return
-		case <-tick.C:
+		case now := <-tick.C:
 			for i, rt := range w.rts {
 				id, used, ok := rt.loop.TaskCPU()
-				if ok && id != interrupted[i] && used > w.cfg.CPULimit {
+				_, start := rt.loop.Running()
+				if ok && id != interrupted[i] && (used > w.cfg.CPULimit || !start.IsZero() && now.Sub(start) > wall) {
 					interrupted[i] = id
 					rt.cpuExceeded.Store(true)
 					rt.current.Load().Interrupt(errCPULimit)
@@ -678,6 +681,10 @@ func (rt *runtime) serve(ctx context.Context, req *http.Request, owner *instance
 			}
 			*pending = func(err error) { deliver(nil, err) }
 			rt.inflight[pending] = struct{}{}
+			prev := rt.pending
+			rt.pending = pending
+			defer func() { rt.pending = prev }()
+			defer rt.noteCulprit()
 			handle(deliver)
 		}
 	} else {
