@@ -1,6 +1,10 @@
 package jsrt
 
 import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -96,4 +100,43 @@ func TestCPULimitHurtsOnlyTheOffender(t *testing.T) {
 	expect("/count?o=a", "2") // kept its in-memory state
 	expect("/count?o=b", "1") // the offender was reset (spec: CPU-limit exceed loses in-memory state)
 	expect("/module", "2")    // module state kept: the engine was not replaced
+}
+
+// When a runtime must start afresh (here a Go panic in a task; also the
+// memory limit), a stateless request in flight on it that has had no
+// effect yet runs again on the new engine and is answered; one that has
+// made an outgoing call fails rather than repeat it.
+func TestResetRerunsRequestsWithoutEffects(t *testing.T) {
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer target.Close()
+	w := newTestWorker(t, `let runs = 0; exports.default = { async fetch(req) {
+  const url = new URL(req.url);
+  runs++;
+  if (url.pathname === "/effect") await fetch(url.searchParams.get("u"));
+  await new Promise((r) => setTimeout(r, 400));
+  return new Response("runs " + runs);
+} }`, Config{Runtimes: 1})
+	type result struct {
+		body string
+		err  error
+	}
+	wait, effect := make(chan result, 1), make(chan result, 1)
+	go func() {
+		_, body, err := fetchBody(t, w, "http://x/wait")
+		wait <- result{body, err}
+	}()
+	go func() {
+		_, body, err := fetchBody(t, w, "http://x/effect?u="+url.QueryEscape(target.URL))
+		effect <- result{body, err}
+	}()
+	time.Sleep(200 * time.Millisecond) // both wait for their timers
+	w.rts[0].loop.Submit(func() { var m map[string]int; m["bug"]++ })
+
+	// A fresh engine: the module state starts over, and the re-run counts.
+	if r := <-wait; r.err != nil || r.body != "runs 1" {
+		t.Errorf("request without effects: %q, %v; want it run again on the new engine (runs 1)", r.body, r.err)
+	}
+	if r := <-effect; !errors.Is(r.err, errInternal) {
+		t.Errorf("request after a fetch: %q, %v; want the reset's error", r.body, r.err)
+	}
 }

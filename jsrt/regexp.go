@@ -21,18 +21,17 @@ const wallFactor = 2
 // past a 2 s limit, holding its runtime and every request queued on it,
 // and held shutdown). regexp2's only bound is a match timeout in wall time,
 // and goja reads it from a process-wide default when it compiles a pattern
-// and reports a timed-out match as no match. So:
+// and reports a timed-out match as no match. So the default is set once,
+// from the first Worker's CPU limit: its wall bound plus two ticks of the
+// watchdog (regexpTimeout). That Worker's watchdog has interrupted the task
+// by then, so no JS runs to see the wrong answer, and the runtime is free
+// again at the timeout.
 //
-//   - the default is set once, from the first Worker's CPU limit: its wall
-//     backstop plus two ticks of the watchdog (regexpTimeout);
-//   - every Worker's watchdog interrupts a task at the latest two ticks
-//     before that timeout (wallLimit), so the task is already interrupted
-//     when a match gives up and no JS runs to see the wrong answer; the
-//     runtime is free again at the timeout.
-//
-// A later Worker with a larger limit (cairn serve, or a reload with a
-// higher limits.cpu_ms) keeps the first value, which caps its tasks' wall
-// time: goja offers no per-runtime match timeout.
+// goja offers no per-runtime match timeout, and the default cannot change
+// safely once runtimes run. A later Worker of the process with a larger
+// limit (cairn serve, a reload with a higher limits.cpu_ms) keeps the first
+// value: a match of its code that runs longer than that gives up as no
+// match while its task may still be under its own bounds.
 var (
 	boundRegexps sync.Once
 	regexpLimit  time.Duration
@@ -41,7 +40,7 @@ var (
 // regexpTimeout is the match timeout a first Worker with this CPU limit
 // sets for the process.
 func regexpTimeout(cpuLimit time.Duration) time.Duration {
-	return wallFactor*cpuLimit + 2*watchdogTick(cpuLimit)
+	return wallLimit(cpuLimit) + 2*watchdogTick(cpuLimit)
 }
 
 func setRegexpTimeout(cpuLimit time.Duration) {
@@ -52,7 +51,7 @@ func setRegexpTimeout(cpuLimit time.Duration) {
 }
 
 // wallLimit is the wall time after which the watchdog interrupts a task of
-// a Worker with this CPU limit (see above). Call after setRegexpTimeout.
+// a Worker with this CPU limit, whatever CPU it has used.
 func wallLimit(cpuLimit time.Duration) time.Duration {
-	return min(wallFactor*cpuLimit, regexpLimit-2*watchdogTick(cpuLimit))
+	return wallFactor * cpuLimit
 }

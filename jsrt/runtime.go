@@ -100,6 +100,10 @@ type runtime struct {
 	// running when its interrupt landed (overCPU).
 	inflight    map[*func(error)]struct{}
 	pending     *func(error)
+	// rerun holds, for the requests in inflight that a reset may run
+	// again on the fresh engine, how to: a request without a body whose
+	// code has had no effect yet (see sideEffect). Loop only.
+	rerun map[*func(error)]func()
 	cpuExceeded atomic.Bool
 	culprit     culprit
 	memExceeded atomic.Bool // set by the memory watch, like cpuExceeded
@@ -150,7 +154,7 @@ type culprit struct {
 // continuation and serve to see it, whose active object and request are
 // the interrupted code's.
 func (rt *runtime) noteCulprit() {
-	if rt.culprit.noted || !rt.cpuExceeded.Load() {
+	if rt.culprit.noted || !rt.cpuExceeded.Load() && !rt.memExceeded.Load() {
 		return
 	}
 	rt.culprit = culprit{noted: true, owner: rt.active, pending: rt.pending}
@@ -192,6 +196,7 @@ func newRuntime(w *Worker, index int) (*runtime, error) {
 		dirty:       make(map[*instance]struct{}),
 		unhandled:   make(map[*goja.Promise]struct{}),
 		inflight:    make(map[*func(error)]struct{}),
+		rerun:       make(map[*func(error)]func()),
 		instances:   make(map[*instance]struct{}),
 		timerOwners: make(map[int]timerOwner),
 	}
@@ -239,9 +244,25 @@ func (rt *runtime) reset(cause error) {
 	if o := rt.w.cfg.Observer; o != nil {
 		o.Reset(resetCause(cause))
 	}
+	// The culprit of a memory-limit interrupt fails; other requests that
+	// have had no effect yet run again on the new engine (a side effect
+	// run twice would be worse than a failed request).
+	var again []func()
 	for fail := range rt.inflight {
+		if run, ok := rt.rerun[fail]; ok && fail != rt.culprit.pending {
+			delete(rt.inflight, fail)
+			again = append(again, run)
+			continue
+		}
 		(*fail)(cause)
 	}
+	clear(rt.rerun)
+	rt.culprit = culprit{}
+	defer func() {
+		for _, run := range again {
+			run()
+		}
+	}()
 	rt.loop.ClearTimers()
 	clear(rt.timerOwners)
 	for inst := range rt.instances {
@@ -444,7 +465,6 @@ func (rt *runtime) installTimers() error {
 // the stateless actions are released.
 func (rt *runtime) endTurn() {
 	if cpu, mem := rt.cpuExceeded.Swap(false), rt.memExceeded.Swap(false); mem {
-		rt.culprit = culprit{}
 		rt.reset(errMemoryLimit)
 	} else if cpu {
 		rt.overCPU()
@@ -480,12 +500,12 @@ func (rt *runtime) endTurn() {
 // cannot be repaired the runtime is reset instead.
 func (rt *runtime) overCPU() {
 	c := rt.culprit
-	rt.culprit = culprit{}
 	if !restoreIdle(rt.vm) || !rt.runsJobs() {
 		rt.log.Error("could not repair the engine after a CPU-limit interrupt; resetting the runtime")
-		rt.reset(errCPULimit)
+		rt.reset(errCPULimit) // fails the culprit, runs others again
 		return
 	}
+	rt.culprit = culprit{}
 	if o := rt.w.cfg.Observer; o != nil {
 		o.Reset(resetCause(errCPULimit))
 	}
@@ -566,6 +586,9 @@ type settler struct{ resolve, reject func(any) error }
 // the promise, which runs on the loop with the object active again. If the
 // gate fails, the promise rejects with its error and work never runs.
 func (rt *runtime) offLoop(gated bool, work func(ctx context.Context) func(*settler)) goja.Value {
+	if !gated {
+		rt.sideEffect() // gate notes it otherwise
+	}
 	vm := rt.vm
 	promise, resolve, reject := vm.NewPromise()
 	owner := rt.active
@@ -594,11 +617,22 @@ func (rt *runtime) offLoop(gated bool, work func(ctx context.Context) func(*sett
 	return vm.ToValue(promise)
 }
 
+// sideEffect notes that the code running may have had an effect outside
+// the runtime (a fetch, a storage or binding call, a message, reading its
+// body): its request can no longer be run again after a reset. Every
+// outgoing call passes through offLoop or gate.
+func (rt *runtime) sideEffect() {
+	if rt.pending != nil {
+		delete(rt.rerun, rt.pending)
+	}
+}
+
 // gate runs fn once the writes made so far by owner are durable, which is
 // after this turn's commits (the output gate). owner's commit or sync
 // error, if any, is passed to fn. Stateless code (owner nil) waits for
 // nothing but the end of the task.
 func (rt *runtime) gate(owner *instance, fn func(err error)) {
+	rt.sideEffect()
 	if owner == nil {
 		rt.gated = append(rt.gated, fn)
 		return

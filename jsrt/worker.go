@@ -500,6 +500,11 @@ func writeResponse(rw http.ResponseWriter, resp *http.Response) error {
 	}
 }
 
+// maxReruns is how many times a request a reset failed before it had an
+// effect runs again: once, so that a request that itself breaks the engine
+// (a panic, a stack overflow) fails the second time.
+const maxReruns = 1
+
 // busyAfter is how long a runtime's current task must have run for
 // Fetch to pass it over: a runtime stuck in a long task (at worst until
 // its CPU limit) should not hold up stateless requests that other runtimes
@@ -664,6 +669,7 @@ func (rt *runtime) serve(ctx context.Context, req *http.Request, owner *instance
 		}, func(err error) { deliverOnce(nil, err) })
 	}
 	var task func()
+	reruns := 0 // loop only
 	if owner == nil {
 		task = func() {
 			// pending is this request's entry in rt.inflight, which the CPU
@@ -677,10 +683,21 @@ func (rt *runtime) serve(ctx context.Context, req *http.Request, owner *instance
 					return // already answered (e.g. failed by the CPU limit)
 				}
 				delete(rt.inflight, pending)
+				delete(rt.rerun, pending)
 				send(result{resp, err})
 			}
 			*pending = func(err error) { deliver(nil, err) }
 			rt.inflight[pending] = struct{}{}
+			if (req.Body == nil || req.Body == http.NoBody) && reruns < maxReruns {
+				// Run again (once) if a reset fails it before it has had
+				// an effect; the new run is a new task on the new engine.
+				rt.rerun[pending] = func() {
+					reruns++
+					if !rt.loop.Submit(task) {
+						send(result{nil, ErrStopped})
+					}
+				}
+			}
 			prev := rt.pending
 			rt.pending = pending
 			defer func() { rt.pending = prev }()
