@@ -98,12 +98,12 @@ type runtime struct {
 	// the entry of the one whose code is running (nil: none), carried like
 	// request. cpuExceeded is set by the watchdog; culprit is what was
 	// running when its interrupt landed (overCPU).
-	inflight    map[*func(error)]struct{}
-	pending     *func(error)
+	inflight map[*func(error)]struct{}
+	pending  *func(error)
 	// rerun holds, for the requests in inflight that a reset may run
 	// again on the fresh engine, how to: a request without a body whose
 	// code has had no effect yet (see sideEffect). Loop only.
-	rerun map[*func(error)]func()
+	rerun       map[*func(error)]func()
 	cpuExceeded atomic.Bool
 	culprit     culprit
 	memExceeded atomic.Bool // set by the memory watch, like cpuExceeded
