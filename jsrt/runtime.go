@@ -96,17 +96,19 @@ type runtime struct {
 	// inflight holds the stateless requests this runtime has not answered
 	// yet (an object's are its gate's); a reset fails them all. pending is
 	// the entry of the one whose code is running (nil: none), carried like
-	// request. cpuExceeded is set by the watchdog; culprit is what was
-	// running when its interrupt landed (overCPU).
+	// request. cpuOver is the number of the task the watchdog found over
+	// the CPU limit (a number, not a flag, so that a watchdog late with it
+	// cannot blame the next task); culprit is what was running when its
+	// interrupt landed (overCPU).
 	inflight map[*func(error)]struct{}
 	pending  *func(error)
 	// rerun holds, for the requests in inflight that a reset may run
 	// again on the fresh engine, how to: a request without a body whose
 	// code has had no effect yet (see sideEffect). Loop only.
 	rerun       map[*func(error)]func()
-	cpuExceeded atomic.Bool
+	cpuOver     atomic.Uint64
 	culprit     culprit
-	memExceeded atomic.Bool // set by the memory watch, like cpuExceeded
+	memExceeded atomic.Bool // set by the memory watch
 
 	// probe, probeMark and probed check the engine at the end of each task
 	// (runsJobs); probe is nil until the first check of an engine.
@@ -149,12 +151,19 @@ type culprit struct {
 	pending *func(error)
 }
 
+// overCPULimit reports whether the watchdog found the running task over
+// the CPU limit. Loop only.
+func (rt *runtime) overCPULimit() bool {
+	id, _ := rt.loop.Running()
+	return rt.cpuOver.Load() == id
+}
+
 // noteCulprit notes, once per interrupt, what is running when the code a
 // CPU-limit interrupt stopped returns to Go: the innermost of as,
 // continuation and serve to see it, whose active object and request are
 // the interrupted code's.
 func (rt *runtime) noteCulprit() {
-	if rt.culprit.noted || !rt.cpuExceeded.Load() && !rt.memExceeded.Load() {
+	if rt.culprit.noted || !rt.overCPULimit() && !rt.memExceeded.Load() {
 		return
 	}
 	rt.culprit = culprit{noted: true, owner: rt.active, pending: rt.pending}
@@ -464,7 +473,7 @@ func (rt *runtime) installTimers() error {
 // each commits its writes and puts the actions it held behind them. Then
 // the stateless actions are released.
 func (rt *runtime) endTurn() {
-	if cpu, mem := rt.cpuExceeded.Swap(false), rt.memExceeded.Swap(false); mem {
+	if cpu, mem := rt.overCPULimit(), rt.memExceeded.Swap(false); mem {
 		rt.reset(errMemoryLimit)
 	} else if cpu {
 		rt.overCPU()

@@ -316,7 +316,7 @@ func (w *Worker) watchdog() {
 				_, start := rt.loop.Running()
 				if ok && id != interrupted[i] && (used > w.cfg.CPULimit || !start.IsZero() && now.Sub(start) > wall) {
 					interrupted[i] = id
-					rt.cpuExceeded.Store(true)
+					rt.cpuOver.Store(id)
 					rt.current.Load().Interrupt(errCPULimit)
 				}
 			}
