@@ -1,7 +1,10 @@
 package e2e
 
 import (
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -111,4 +114,81 @@ func TestHardeningSurvives(t *testing.T) {
 	start = time.Now()
 	d.Stop()
 	t.Logf("shutdown during a regex took %s", time.Since(start))
+}
+
+const cpuLimitWorker = `import { DurableObject } from "cloudflare:workers";
+export class Counter extends DurableObject {
+  n = 0;
+  async fetch() { return new Response(String(++this.n)); }
+}
+export default {
+  async fetch(req, env) {
+    const url = new URL(req.url);
+    switch (url.pathname) {
+      case "/spin": await null; for (;;) {}
+      case "/regex": return new Response(String(/^(a+)+$(?!x)/.test("a".repeat(40) + "b")));
+      case "/wait": // three times cpu_ms of waiting: not CPU time
+        await new Promise((r) => setTimeout(r, 3000));
+        return new Response("waited");
+      case "/slow-fetch": return new Response(await (await fetch(url.searchParams.get("u"))).text());
+      case "/count": return env.C.getByName("a").fetch(req);
+    }
+    return new Response("ok");
+  },
+};`
+
+// The CPU limit counts CPU and stops only the offender (issue 17): on a
+// server with a single runtime, a loop and a catastrophic regular
+// expression each get "Worker exceeded CPU time limit." at about cpu_ms,
+// while requests waiting (a timer, a slow fetch) for longer than cpu_ms on
+// the same runtime are answered and a Durable Object's in-memory counter
+// on it keeps counting. Before, the limit was a task's wall time and a
+// reset failed every request in flight on the runtime and dropped the
+// object's state.
+func TestCPULimitHurtsOnlyTheOffender(t *testing.T) {
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(3 * time.Second)
+		io.WriteString(w, "slow answer")
+	}))
+	defer slow.Close()
+	dir := writeProject(t, map[string]string{
+		"wrangler.jsonc": `{"name": "cpulimit", "main": "src/index.js", "compatibility_date": "2025-09-01",
+  "limits": {"cpu_ms": 1000},
+  "durable_objects": {"bindings": [{"name": "C", "class_name": "Counter"}]},
+  "migrations": [{"tag": "v1", "new_classes": ["Counter"]}]}`,
+		"src/index.js": cpuLimitWorker,
+	})
+	d := startDev(t, dir, t.TempDir(), "--runtimes", "1")
+	d.expect("GET", "/count", 200, "1")
+	d.expect("GET", "/count", 200, "2")
+
+	// Requests that wait longer than cpu_ms, in flight while the
+	// offenders run on the same runtime.
+	var wg sync.WaitGroup
+	for path, want := range map[string]string{"/wait": "waited", "/slow-fetch?u=" + url.QueryEscape(slow.URL): "slow answer"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := time.Now()
+			d.expect("GET", path, 200, want)
+			t.Logf("%s answered after %s", path, time.Since(start))
+		}()
+	}
+	time.Sleep(200 * time.Millisecond)
+
+	for _, path := range []string{"/spin", "/regex"} {
+		start := time.Now()
+		status, _ := d.Get(path)
+		took := time.Since(start)
+		if status != http.StatusInternalServerError || took < time.Second || took > 6*time.Second {
+			t.Errorf("%s = %d after %s, want 500 after about the 1 s CPU limit", path, status, took)
+		}
+		t.Logf("%s failed after %s", path, took)
+	}
+	if !d.waitLog("Worker exceeded CPU time limit.") {
+		t.Errorf("no CPU limit error in the log:\n%s", d.Logs)
+	}
+	wg.Wait()
+	d.expect("GET", "/count", 200, "3") // the object's in-memory state survived
+	d.expect("GET", "/", 200, "ok")
 }

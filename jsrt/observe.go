@@ -19,9 +19,10 @@ type Observer interface {
 	// "scheduled" (a cron trigger's handler).
 	Exception(where string)
 	// Reset reports a runtime started afresh, dropping the state of its
-	// objects: cause is "cpu" (the CPU limit), "memory" (the memory
-	// limit), "stack" (the engine broken by a stack overflow) or
-	// "internal" (a panic in cairn).
+	// objects: cause is "memory" (the memory limit), "stack" (the engine
+	// broken by a stack overflow) or "internal" (a panic in cairn); or,
+	// with cause "cpu", a task stopped by the CPU limit, which resets only
+	// the object (or fails only the request) whose code it ran.
 	Reset(cause string)
 }
 

@@ -94,12 +94,21 @@ type runtime struct {
 	cpu *CPUTime
 
 	// inflight holds the stateless requests this runtime has not answered
-	// yet (an object's are its gate's); when a task exceeds the CPU limit
-	// they all fail, since any of them may be waiting on the interrupted
-	// work. cpuExceeded is set by the watchdog.
-	inflight    map[*func(error)]struct{}
-	cpuExceeded atomic.Bool
-	memExceeded atomic.Bool // set by the memory watch, like cpuExceeded
+	// yet (an object's are its gate's); a reset fails them all. pending is
+	// the entry of the one whose code is running (nil: none), carried like
+	// request. cpuOver is the number of the task the watchdog found over
+	// the CPU limit (a number, not a flag, so that a watchdog late with it
+	// cannot blame the next task); culprit is what was running when its
+	// interrupt landed (overCPU).
+	inflight map[*func(error)]struct{}
+	pending  *func(error)
+	// rerun holds, for the requests in inflight that a reset may run
+	// again on the fresh engine, how to: a request without a body whose
+	// code has had no effect yet (see sideEffect). Loop only.
+	rerun       map[*func(error)]func()
+	cpuOver     atomic.Uint64
+	culprit     culprit
+	memExceeded atomic.Bool // set by the memory watch
 
 	// probe, probeMark and probed check the engine at the end of each task
 	// (runsJobs); probe is nil until the first check of an engine.
@@ -127,7 +136,39 @@ func (rt *runtime) as(owner *instance, fn func()) func() {
 		prev, prevSection := rt.active, rt.section
 		rt.active, rt.section = owner, 0
 		defer func() { rt.active, rt.section = prev, prevSection }()
+		defer rt.noteCulprit()
 		fn()
+	}
+}
+
+// culprit is the code a CPU-limit interrupt stopped: an object (in its
+// generation gen) or the stateless request pending; neither if the task
+// was no one's.
+type culprit struct {
+	noted   bool
+	owner   *instance
+	gen     int
+	pending *func(error)
+}
+
+// overCPULimit reports whether the watchdog found the running task over
+// the CPU limit. Loop only.
+func (rt *runtime) overCPULimit() bool {
+	id, _ := rt.loop.Running()
+	return rt.cpuOver.Load() == id
+}
+
+// noteCulprit notes, once per interrupt, what is running when the code a
+// CPU-limit interrupt stopped returns to Go: the innermost of as,
+// continuation and serve to see it, whose active object and request are
+// the interrupted code's.
+func (rt *runtime) noteCulprit() {
+	if rt.culprit.noted || !rt.overCPULimit() && !rt.memExceeded.Load() {
+		return
+	}
+	rt.culprit = culprit{noted: true, owner: rt.active, pending: rt.pending}
+	if rt.active != nil {
+		rt.culprit.gen = rt.active.gate.Generation()
 	}
 }
 
@@ -136,13 +177,14 @@ func (rt *runtime) as(owner *instance, fn func()) func() {
 // object's input gate lets it in (objects.Gate.Continue). Call it on the
 // loop; wrap may be called anywhere.
 func (rt *runtime) continuation() (wrap func(fn func()) func()) {
-	owner, section, request, trace, cpu := rt.active, rt.section, rt.request, rt.trace, rt.cpu
+	owner, section, request, trace, cpu, pending := rt.active, rt.section, rt.request, rt.trace, rt.cpu, rt.pending
 	return func(fn func()) func() {
 		return rt.as(owner, func() {
-			prev, prevTrace, prevCPU := rt.request, rt.trace, rt.cpu
-			rt.request, rt.trace, rt.cpu = request, trace, cpu
-			defer func() { rt.request, rt.trace, rt.cpu = prev, prevTrace, prevCPU }()
+			prev, prevTrace, prevCPU, prevPending := rt.request, rt.trace, rt.cpu, rt.pending
+			rt.request, rt.trace, rt.cpu, rt.pending = request, trace, cpu, pending
+			defer func() { rt.request, rt.trace, rt.cpu, rt.pending = prev, prevTrace, prevCPU, prevPending }()
 			defer measure(cpu)()
+			defer rt.noteCulprit()
 			if owner == nil {
 				fn()
 				return
@@ -163,6 +205,7 @@ func newRuntime(w *Worker, index int) (*runtime, error) {
 		dirty:       make(map[*instance]struct{}),
 		unhandled:   make(map[*goja.Promise]struct{}),
 		inflight:    make(map[*func(error)]struct{}),
+		rerun:       make(map[*func(error)]func()),
 		instances:   make(map[*instance]struct{}),
 		timerOwners: make(map[int]timerOwner),
 	}
@@ -179,9 +222,7 @@ func newRuntime(w *Worker, index int) (*runtime, error) {
 }
 
 // newVM gives the runtime a fresh engine with the Worker loaded: at start,
-// and to reset it after the CPU limit interrupted a task (as Cloudflare
-// resets an isolate; goja also cannot run promise jobs again after an
-// interrupt inside an async function).
+// and to reset it (the memory limit, a broken engine, a panic).
 func (rt *runtime) newVM() error {
 	vm := goja.New()
 	vm.SetFieldNameMapper(goja.UncapFieldNameMapper())
@@ -203,17 +244,34 @@ func (rt *runtime) newVM() error {
 	return err
 }
 
-// reset replaces the engine after a CPU-limit interrupt: pending requests
-// fail, timers are dropped, and the objects on this runtime lose their
-// in-memory state and uncommitted writes; each is constructed again on its
-// next event.
+// reset replaces the engine (the memory limit, a broken engine, a panic;
+// the CPU limit when restoreIdle cannot repair the engine): pending
+// requests fail, timers are dropped, and the objects on this runtime lose
+// their in-memory state and uncommitted writes; each is constructed again
+// on its next event.
 func (rt *runtime) reset(cause error) {
 	if o := rt.w.cfg.Observer; o != nil {
 		o.Reset(resetCause(cause))
 	}
+	// The culprit of a memory-limit interrupt fails; other requests that
+	// have had no effect yet run again on the new engine (a side effect
+	// run twice would be worse than a failed request).
+	var again []func()
 	for fail := range rt.inflight {
+		if run, ok := rt.rerun[fail]; ok && fail != rt.culprit.pending {
+			delete(rt.inflight, fail)
+			again = append(again, run)
+			continue
+		}
 		(*fail)(cause)
 	}
+	clear(rt.rerun)
+	rt.culprit = culprit{}
+	defer func() {
+		for _, run := range again {
+			run()
+		}
+	}()
 	rt.loop.ClearTimers()
 	clear(rt.timerOwners)
 	for inst := range rt.instances {
@@ -415,10 +473,10 @@ func (rt *runtime) installTimers() error {
 // each commits its writes and puts the actions it held behind them. Then
 // the stateless actions are released.
 func (rt *runtime) endTurn() {
-	if cpu, mem := rt.cpuExceeded.Swap(false), rt.memExceeded.Swap(false); cpu {
-		rt.reset(errCPULimit)
-	} else if mem {
+	if cpu, mem := rt.overCPULimit(), rt.memExceeded.Swap(false); mem {
 		rt.reset(errMemoryLimit)
+	} else if cpu {
+		rt.overCPU()
 	} else if !rt.runsJobs() {
 		rt.reset(errRuntimeBroken)
 	}
@@ -437,6 +495,38 @@ func (rt *runtime) endTurn() {
 	rt.gated = nil
 	for _, fn := range gated {
 		fn(nil)
+	}
+}
+
+// overCPU ends a task the CPU limit interrupted. Only the culprit fails:
+// the stateless request whose code ran gets errCPULimit, or the object
+// whose code ran is reset (it loses its in-memory state and the turn's
+// writes, as on Cloudflare, and is constructed again at its next event).
+// The engine is repaired (restoreIdle) and keeps everything else: other
+// objects, other requests in flight, module state, timers. Promise jobs the
+// interrupted task had queued are dropped with it, so code of another
+// request waiting on a promise that task resolved waits on. If the engine
+// cannot be repaired the runtime is reset instead.
+func (rt *runtime) overCPU() {
+	c := rt.culprit
+	if !restoreIdle(rt.vm) || !rt.runsJobs() {
+		rt.log.Error("could not repair the engine after a CPU-limit interrupt; resetting the runtime")
+		rt.reset(errCPULimit) // fails the culprit, runs others again
+		return
+	}
+	rt.culprit = culprit{}
+	if o := rt.w.cfg.Observer; o != nil {
+		o.Reset(resetCause(errCPULimit))
+	}
+	switch {
+	case c.owner != nil:
+		if c.owner.live(c.gen) {
+			c.owner.gate.Reset(errCPULimit)
+		}
+	case c.pending != nil:
+		if _, ok := rt.inflight[c.pending]; ok {
+			(*c.pending)(errCPULimit)
+		}
 	}
 }
 
@@ -505,6 +595,9 @@ type settler struct{ resolve, reject func(any) error }
 // the promise, which runs on the loop with the object active again. If the
 // gate fails, the promise rejects with its error and work never runs.
 func (rt *runtime) offLoop(gated bool, work func(ctx context.Context) func(*settler)) goja.Value {
+	if !gated {
+		rt.sideEffect() // gate notes it otherwise
+	}
 	vm := rt.vm
 	promise, resolve, reject := vm.NewPromise()
 	owner := rt.active
@@ -533,11 +626,22 @@ func (rt *runtime) offLoop(gated bool, work func(ctx context.Context) func(*sett
 	return vm.ToValue(promise)
 }
 
+// sideEffect notes that the code running may have had an effect outside
+// the runtime (a fetch, a storage or binding call, a message, reading its
+// body): its request can no longer be run again after a reset. Every
+// outgoing call passes through offLoop or gate.
+func (rt *runtime) sideEffect() {
+	if rt.pending != nil {
+		delete(rt.rerun, rt.pending)
+	}
+}
+
 // gate runs fn once the writes made so far by owner are durable, which is
 // after this turn's commits (the output gate). owner's commit or sync
 // error, if any, is passed to fn. Stateless code (owner nil) waits for
 // nothing but the end of the task.
 func (rt *runtime) gate(owner *instance, fn func(err error)) {
+	rt.sideEffect()
 	if owner == nil {
 		rt.gated = append(rt.gated, fn)
 		return

@@ -308,22 +308,29 @@ func watchdogTick(cpuLimit time.Duration) time.Duration {
 	return min(cpuLimit/4, 250*time.Millisecond)
 }
 
-// watchdog interrupts a runtime whose current task exceeds the CPU limit.
+// watchdog interrupts a runtime whose current task has used more CPU time
+// than the CPU limit. It reads the CPU clock of the task's thread
+// (eventloop.Loop.TaskCPU): time spent waiting, for a lock, a blocking call
+// or a core while other runtimes have them, does not count, and native
+// work (a regular expression, JSON) does. A task is also interrupted past
+// a bound on its wall time (wallLimit, regexp.go).
 func (w *Worker) watchdog() {
 	defer w.wg.Done()
 	tick := time.NewTicker(watchdogTick(w.cfg.CPULimit))
 	defer tick.Stop()
 	interrupted := make([]uint64, len(w.rts)) // last task interrupted, per runtime
+	wall := wallLimit(w.cfg.CPULimit)
 	for {
 		select {
 		case <-w.ctx.Done():
 			return
 		case now := <-tick.C:
 			for i, rt := range w.rts {
-				id, start := rt.loop.Running()
-				if !start.IsZero() && id != interrupted[i] && now.Sub(start) > w.cfg.CPULimit {
+				id, used, ok := rt.loop.TaskCPU()
+				_, start := rt.loop.Running()
+				if ok && id != interrupted[i] && (used > w.cfg.CPULimit || !start.IsZero() && now.Sub(start) > wall) {
 					interrupted[i] = id
-					rt.cpuExceeded.Store(true)
+					rt.cpuOver.Store(id)
 					rt.current.Load().Interrupt(errCPULimit)
 				}
 			}
@@ -507,6 +514,11 @@ func writeResponse(rw http.ResponseWriter, resp *http.Response) error {
 	}
 }
 
+// maxReruns is how many times a request a reset failed before it had an
+// effect runs again: once, so that a request that itself breaks the engine
+// (a panic, a stack overflow) fails the second time.
+const maxReruns = 1
+
 // busyAfter is how long a runtime's current task must have run for
 // Fetch to pass it over: a runtime stuck in a long task (at worst until
 // its CPU limit) should not hold up stateless requests that other runtimes
@@ -676,6 +688,7 @@ func (rt *runtime) serve(ctx context.Context, req *http.Request, owner *instance
 		}, func(err error) { deliverOnce(nil, err) })
 	}
 	var task func()
+	reruns := 0 // loop only
 	if owner == nil {
 		task = func() {
 			// pending is this request's entry in rt.inflight, which the CPU
@@ -689,10 +702,25 @@ func (rt *runtime) serve(ctx context.Context, req *http.Request, owner *instance
 					return // already answered (e.g. failed by the CPU limit)
 				}
 				delete(rt.inflight, pending)
+				delete(rt.rerun, pending)
 				send(result{resp, err})
 			}
 			*pending = func(err error) { deliver(nil, err) }
 			rt.inflight[pending] = struct{}{}
+			if (req.Body == nil || req.Body == http.NoBody) && reruns < maxReruns {
+				// Run again (once) if a reset fails it before it has had
+				// an effect; the new run is a new task on the new engine.
+				rt.rerun[pending] = func() {
+					reruns++
+					if !rt.loop.Submit(task) {
+						send(result{nil, ErrStopped})
+					}
+				}
+			}
+			prev := rt.pending
+			rt.pending = pending
+			defer func() { rt.pending = prev }()
+			defer rt.noteCulprit()
 			handle(deliver)
 		}
 	} else {

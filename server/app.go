@@ -62,6 +62,9 @@ type Options struct {
 	MaxMemory int64
 	// MaxBodySize bounds a request body (413 above it); default 100 MiB.
 	MaxBodySize int64
+	// Runtimes is the number of JS runtimes (threads) of the Worker (cairn
+	// dev --runtimes); zero: jsrt's default.
+	Runtimes int
 	// Classes are Durable Object classes written in Go (objects.NewGoClass),
 	// by class name. The config binds them like JS classes (durable_objects
 	// bindings, migrations); the script need not export them.
@@ -418,6 +421,7 @@ func load(opts Options, cfg *config.Config, code string, deferMigrations bool) (
 		CPULimit:       cfg.CPULimit,
 		MemoryLimit:    cfg.MemoryLimit,
 		MaxMemory:      opts.MaxMemory,
+		Runtimes:       opts.Runtimes,
 		Vars:           vars,
 		DurableObjects: bindings,
 		ForeignObjects: foreign,

@@ -47,6 +47,7 @@ func newDevCommand() *cobra.Command {
 		noReqLog  bool
 		pidFile   string
 		maxMemory string
+		runtimes  int
 		bodyMax   int64
 		history   bool
 		retention time.Duration
@@ -99,7 +100,10 @@ data studio (/studio/) and the API's OpenAPI document (/openapi.json).`,
 			}
 			opts := server.Options{Config: path, PersistTo: persistTo, Vars: overrides, Logger: log, ObjectIdle: idle, AlarmRetry: retry, HibernateIdle: hibernate,
 				MaxWebSocketMessage: wsMax, CF: cf, MaxMemory: ceiling, MaxBodySize: bodyMax, AllowPrivateFetch: private, AdminAPIPort: apiPort,
-				NoHistory: !history, HistoryRetention: retention}
+				NoHistory: !history, HistoryRetention: retention, Runtimes: runtimes}
+			if runtimes < 0 {
+				return fmt.Errorf("--runtimes must not be negative, got %d", runtimes)
+			}
 			if retention < 0 {
 				return fmt.Errorf("--history-retention must not be negative, got %s", retention)
 			}
@@ -129,6 +133,7 @@ data studio (/studio/) and the API's OpenAPI document (/openapi.json).`,
 	f.Int64Var(&wsMax, "websocket-max-message", jsrt.DefaultMaxWebSocketMessage, "largest WebSocket message accepted, in bytes (a larger one closes the socket with 1009)")
 	f.BoolVar(&private, "private-fetch", true, "let the Worker's fetch reach loopback and private addresses, as wrangler dev does (never the admin API)")
 	f.StringVar(&maxMemory, "max-memory", "", "memory ceiling of the process, e.g. 2GiB or 512MiB: Go's soft memory limit, and near it new requests get 503 and the longest-running task fails (default: none)")
+	f.IntVar(&runtimes, "runtimes", 0, "JS runtimes (threads) serving the Worker; each Durable Object lives on one (default: twice the cores, at least 4)")
 	f.Int64Var(&bodyMax, "max-body-size", jsrt.MaxBodySize, "largest request body accepted, in bytes (a larger one gets 413)")
 	f.StringVar(&apiToken, "api-token", "", "bearer token the admin API requires (default $CAIRN_API_TOKEN; needed off loopback)")
 	f.BoolVar(&testSched, "test-scheduled", false, "serve /__scheduled and /cdn-cgi/handler/scheduled?cron=…, which run the scheduled handler")

@@ -21,7 +21,9 @@
 // storage writes.
 //
 // Running reports the running task's number and start time to any
-// goroutine, for a watchdog that interrupts a task over its CPU limit.
+// goroutine, and TaskCPU the CPU time the task has used: while a task runs
+// its goroutine is locked to its OS thread, whose CPU clock (Linux) a
+// watchdog reads to interrupt a task over its CPU limit.
 // Stop ends the loop after the running task; work submitted after that is
 // refused, and its callers fail it with ErrStopped.
 package eventloop

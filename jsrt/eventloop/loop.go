@@ -3,6 +3,7 @@ package eventloop
 import (
 	"container/heap"
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,6 +46,10 @@ type Loop struct {
 	// taskID numbers tasks. Running reads both.
 	taskStart atomic.Int64
 	taskID    atomic.Uint64
+	// taskThread is the OS thread the running task is locked to, and
+	// taskCPU that thread's CPU clock when the task started (TaskCPU).
+	taskThread atomic.Int32
+	taskCPU    atomic.Int64
 }
 
 type timer struct {
@@ -134,9 +139,18 @@ func (l *Loop) Run() {
 	}
 }
 
+// runTask runs fn and the hooks around it as one task. The goroutine is
+// locked to its OS thread for the task (not while the loop waits, which
+// would make every wake-up a hand-off between threads), so the thread's
+// CPU clock measures the task: TaskCPU reads it from any goroutine.
 func (l *Loop) runTask(fn func()) {
+	runtime.LockOSThread()
 	l.taskID.Add(1)
-	l.taskStart.Store(time.Now().UnixNano())
+	tid := threadID()
+	cpu, _ := threadClock(tid)
+	l.taskThread.Store(tid)
+	l.taskCPU.Store(int64(cpu))
+	l.taskStart.Store(time.Now().UnixNano()) // last: marks the task running
 	if l.TurnStart != nil {
 		l.TurnStart()
 	}
@@ -145,6 +159,8 @@ func (l *Loop) runTask(fn func()) {
 		l.guard(l.TurnEnd)
 	}
 	l.taskStart.Store(0)
+	l.taskThread.Store(0)
+	runtime.UnlockOSThread()
 }
 
 // guard runs fn, handing a panic to Recover if it is set.
@@ -171,6 +187,34 @@ func (l *Loop) Running() (id uint64, start time.Time) {
 		start = time.Unix(0, ns)
 	}
 	return id, start
+}
+
+// TaskCPU returns the number of the running task and the CPU time its
+// thread has used since the task started (ok false when the loop is idle).
+// Time the task spends waiting (a blocking call, or runnable while other
+// threads have the cores) does not count, as on Cloudflare, where the CPU
+// limit counts CPU and not wall time. Where threads have no CPU clock
+// (ThreadClocks false) it is the wall time the task has run. Safe from any
+// goroutine: the CPU-limit watchdog calls it.
+func (l *Loop) TaskCPU() (id uint64, used time.Duration, ok bool) {
+	id = l.taskID.Load()
+	start := l.taskStart.Load()
+	if start == 0 {
+		return id, 0, false
+	}
+	// Stored before taskStart, so these are the task's (see runTask).
+	tid, begin := l.taskThread.Load(), time.Duration(l.taskCPU.Load())
+	now, clock := time.Duration(0), false
+	if tid != 0 {
+		now, clock = threadClock(tid)
+	}
+	if !clock {
+		now, begin = time.Duration(time.Now().UnixNano()), time.Duration(start)
+	}
+	if l.taskID.Load() != id || l.taskStart.Load() == 0 {
+		return id, 0, false // the task ended meanwhile
+	}
+	return id, max(now-begin, 0), true
 }
 
 // fireTimers runs every due timer as its own task and reports whether any ran.
