@@ -1,6 +1,7 @@
 package commit
 
 import (
+	"math/rand/v2"
 	"path/filepath"
 	"testing"
 	"time"
@@ -14,9 +15,14 @@ func fillHistory(t *testing.T, h *History, now time.Time, n int) {
 	if err := h.SaveBase(filepath.Join(t.TempDir(), "none.db"), 0, now.Add(-time.Duration(n+1)*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	page := make([]byte, 4096)
+	// Random pages: records are compressed, and a page of zeros would
+	// keep every record in one segment.
+	rnd := rand.New(rand.NewPCG(1, 2))
 	for i := 1; i <= n; i++ {
-		page[0] = byte(i)
+		page := make([]byte, 4096)
+		for j := range page {
+			page[j] = byte(rnd.Uint32())
+		}
 		rec := &Record{Kind: KindCommit, DB: h.Name(), Seq: uint64(i), Time: now.Add(-time.Duration(n-i)*time.Hour - time.Minute),
 			PageSize: 4096, DBSize: 1, Frames: []Frame{{Pgno: 1, Data: page}}}
 		if err := h.Append(rec); err != nil {
