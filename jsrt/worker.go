@@ -759,7 +759,8 @@ func (rt *runtime) abortOnDone(ctx context.Context, jsReq goja.Value) (stop func
 	return func() { cancel() }
 }
 
-// doneBody calls done once when its body is closed.
+// doneBody calls done once when its body is closed, after closing it (so
+// the done of a doneBody it wraps runs first).
 type doneBody struct {
 	io.ReadCloser
 	once sync.Once
@@ -767,16 +768,20 @@ type doneBody struct {
 }
 
 func (b *doneBody) Close() error {
+	err := b.ReadCloser.Close()
 	b.once.Do(b.done)
-	return b.ReadCloser.Close()
+	return err
 }
 
-// innerBody returns the body a doneBody wraps, or body itself.
+// innerBody returns the body doneBodies wrap, or body itself.
 func innerBody(body io.ReadCloser) io.ReadCloser {
-	if d, ok := body.(*doneBody); ok {
-		return d.ReadCloser
+	for {
+		d, ok := body.(*doneBody)
+		if !ok {
+			return body
+		}
+		body = d.ReadCloser
 	}
-	return body
 }
 
 // bodyOf returns resp's body (nil for no response), looking through doneBody.

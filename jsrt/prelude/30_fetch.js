@@ -14,8 +14,9 @@
 //     "Can't modify immutable headers." No forbidden-header filtering.
 //   - Request: mode/credentials/cache/referrer/integrity are fixed defaults;
 //     method names are token-checked and DELETE/GET/HEAD/OPTIONS/POST/PUT/PATCH
-//     are uppercased. `new Request(req)` shares req's body bytes (a stream
-//     body is taken over).
+//     are uppercased. `new Request(req)` (and fetch(req)) takes req's body:
+//     req.bodyUsed turns true, as the spec and workerd have it (bytes are
+//     shared, not copied). A null body is never "used".
 //   - Passing a body stream that came from another body (`new Response(
 //     res.body, res)`) reuses its bytes and locks the source stream.
 //   - The request wire also carries `redirect` ("follow" | "manual" |
@@ -635,9 +636,9 @@
     }
     #consume() {
       if (this.bodyUsed) return Promise.reject(new TypeError(USED));
+      if (this.#null) return Promise.resolve(null); // nothing to disturb: bodyUsed stays false
       if (this.#stream !== null && this.#stream.locked) return Promise.reject(new TypeError("The body's ReadableStream is locked."));
       this.#used = true;
-      if (this.#null) return Promise.resolve(null);
       if (this.#bytes !== null) {
         if (this.#stream !== null) this.#stream.cancel().catch(() => {});
         return Promise.resolve(this.#bytes);
@@ -812,8 +813,10 @@
       } else if (inherited) {
         const st = bodyState(from);
         if (from.bodyUsed) throw new TypeError(USED);
-        if (st.bytes !== null) bodySet(this, { bytes: st.bytes, stream: null });
-        else {
+        if (st.bytes !== null) {
+          bodySet(this, { bytes: st.bytes, stream: null });
+          bodyBytes(from); // the body moved: the source is now used (spec: the input is disturbed)
+        } else {
           bodySet(this, { bytes: null, stream: st.stream });
           bodySet(from, { bytes: EMPTY, stream: null });
           bodyBytes(from); // the source is now used
@@ -1002,6 +1005,10 @@
   cairn.abortRequest = function abortRequest(req, reason) {
     if (req instanceof Request) requestAbort(req, reason);
   };
+
+  // requestSignal gives a Request's signal if it has one (without making
+  // one): stub.fetch follows it as fetch() does.
+  cairn.requestSignal = requestSignal;
 
   cairn.requestToWire = async function requestToWire(req) {
     if (!(req instanceof Request)) throw new TypeError("requestToWire: not a Request");
