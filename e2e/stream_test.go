@@ -137,6 +137,12 @@ export default {
         })));
       }
       case "/length": return new Response(String((await req.arrayBuffer()).byteLength));
+      case "/hold-length": {
+        // Reads the body whole, then holds it until /release.
+        const n = (await req.arrayBuffer()).byteLength;
+        await (await hub.fetch("http://hub/wait")).text();
+        return new Response(String(n));
+      }
       case "/length-caught":
         try { await req.arrayBuffer(); return new Response("read it all"); } catch (e) { return new Response(e.name + ": " + e.message); }
       case "/hang":
@@ -393,6 +399,47 @@ func TestStreamClientDisconnect(t *testing.T) {
 			t.Fatalf("notes %q, want aborted and canceled\n%s", notes, d.Logs)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Request bodies read whole are bounded in total across requests
+// (--max-bodies-in-flight): past it, such a request gets 503 with
+// Retry-After; streamed bodies do not count; the budget comes back when the
+// requests holding it end.
+func TestStreamBodiesInFlightBound(t *testing.T) {
+	d := startStreams(t, "--max-bodies-in-flight", "100000")
+	post := func(path string, n int) (int, string, http.Header) {
+		resp, err := testClient.Post(d.URL+path, "application/octet-stream", strings.NewReader(strings.Repeat("b", n)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b), resp.Header
+	}
+	held := make(chan string, 1)
+	go func() {
+		status, body, _ := post("/hold-length?hub=budget", 80000)
+		held <- fmt.Sprint(status, " ", body)
+	}()
+	time.Sleep(500 * time.Millisecond) // the first request holds 80000 bytes
+	status, body, h := post("/hold-length?hub=budget", 80000)
+	if status != 503 || h.Get("Retry-After") == "" {
+		t.Errorf("second body over the total: %d %q (Retry-After %q), want 503\n%s", status, body, h.Get("Retry-After"), d.Logs)
+	}
+	if status, body, _ := post("/upper", 500000); status != 200 || len(body) != 500000 {
+		t.Errorf("a streamed body while the budget is spent: %d, %d bytes", status, len(body))
+	}
+	d.Do("POST", "/release?hub=budget", "")
+	if got := <-held; got != "200 80000" {
+		t.Errorf("the first request: %q", got)
+	}
+	d.Do("POST", "/release?hub=budget", "") // for the next one
+	if status, body, _ := post("/hold-length?hub=budget", 80000); status != 200 || body != "80000" {
+		t.Errorf("after the first request ended: %d %q, want the budget back", status, body)
+	}
+	if !d.waitLog("request bodies in flight over the limit") {
+		t.Errorf("the 503 is not logged:\n%s", d.Logs)
 	}
 }
 

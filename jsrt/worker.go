@@ -98,6 +98,11 @@ type Config struct {
 	// Content-Length gets 413 before the body is read, and a chunked body
 	// that grows past it fails its stream. Default MaxBodySize.
 	MaxBodySize int64
+	// MaxBodiesInFlight bounds the bytes of request bodies read whole
+	// (text(), json(), arrayBuffer(), …) held by the Worker's requests in
+	// flight together; a read that would pass it fails with ErrBodiesBusy
+	// and the request gets 503. Default DefaultMaxBodiesInFlight.
+	MaxBodiesInFlight int64
 	// CompatibilityFlags are the config's compatibility_flags; Worker code
 	// reads them as Cloudflare.compatibilityFlags.
 	CompatibilityFlags []string
@@ -114,6 +119,7 @@ type Worker struct {
 	cfg     Config
 	log     *slog.Logger
 	program *goja.Program
+	bodies  *bodyBudget // request bodies read whole, in flight (Config.MaxBodiesInFlight)
 	rts     []*runtime
 	next    atomic.Uint32
 	seed    maphash.Seed
@@ -171,6 +177,9 @@ func New(cfg Config) (*Worker, error) {
 	if cfg.MaxBodySize <= 0 {
 		cfg.MaxBodySize = MaxBodySize
 	}
+	if cfg.MaxBodiesInFlight <= 0 {
+		cfg.MaxBodiesInFlight = DefaultMaxBodiesInFlight
+	}
 	if cfg.BlockTimeout <= 0 {
 		cfg.BlockTimeout = objects.DefaultBlockTimeout
 	}
@@ -186,7 +195,8 @@ func New(cfg Config) (*Worker, error) {
 		return nil, fmt.Errorf("compile %s: %w", cfg.Filename, sourceSyntaxError(cfg.Code, err))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	w := &Worker{cfg: cfg, log: cfg.Logger, program: prog, seed: maphash.MakeSeed(), ctx: ctx, cancel: cancel, durable: cfg.Commit}
+	w := &Worker{cfg: cfg, log: cfg.Logger, program: prog, seed: maphash.MakeSeed(), ctx: ctx, cancel: cancel, durable: cfg.Commit,
+		bodies: &bodyBudget{limit: cfg.MaxBodiesInFlight}}
 	w.streamsEnded, w.endStreams = context.WithCancel(ctx)
 	w.sockets = sockets.NewRegistry(ctx, sockets.Options{MaxMessage: cfg.MaxWebSocketMessage, Logger: cfg.Logger, Observer: cfg.SocketObserver})
 	if w.durable == nil {
@@ -369,8 +379,11 @@ func (w *Worker) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var tooLarge atomic.Bool // the body passed the limit: a failure is a 413
+	var busy atomic.Bool     // the Worker's bodies in flight passed theirs: a 503
 	if r.Body != nil && r.Body != http.NoBody {
-		r.Body = &limitedBody{ReadCloser: http.MaxBytesReader(rw, r.Body, w.cfg.MaxBodySize), over: &tooLarge}
+		lb := &limitedBody{ReadCloser: http.MaxBytesReader(rw, r.Body, w.cfg.MaxBodySize), over: &tooLarge, budget: w.bodies, busy: &busy}
+		defer lb.release()
+		r.Body = lb
 		// Reading the request while the response streams (an echo, a
 		// transform) needs both directions open at once; HTTP/1 would
 		// otherwise drop the unread request body at the first write.
@@ -387,6 +400,12 @@ func (w *Worker) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		}
 		if errors.Is(err, ErrBodyTooLarge) || tooLarge.Load() {
 			http.Error(rw, "Payload Too Large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		if errors.Is(err, ErrBodiesBusy) || busy.Load() {
+			w.log.Warn("request shed: request bodies in flight over the limit", "method", r.Method, "url", r.URL.String(), "limit", w.cfg.MaxBodiesInFlight)
+			rw.Header().Set("Retry-After", "1")
+			http.Error(rw, "Service Unavailable: too many request bodies in flight, try again", http.StatusServiceUnavailable)
 			return
 		}
 		w.log.Error("request failed", "method", r.Method, "url", r.URL.String(), "error", err.Error(),
@@ -425,10 +444,35 @@ func (w *Worker) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// limitedBody notes when its body (an http.MaxBytesReader) passes the limit.
+// limitedBody notes when its body (an http.MaxBytesReader) passes the limit,
+// and holds what its request reserved of the Worker's bodyBudget (a body
+// read whole) until release.
 type limitedBody struct {
 	io.ReadCloser
-	over *atomic.Bool
+	over   *atomic.Bool
+	budget *bodyBudget
+	busy   *atomic.Bool
+	held   atomic.Int64
+}
+
+// reserve charges n bytes of this body to the Worker's budget.
+func (b *limitedBody) reserve(n int64) error {
+	if b.budget == nil {
+		return nil
+	}
+	if !b.budget.take(n) {
+		b.busy.Store(true)
+		return ErrBodiesBusy
+	}
+	b.held.Add(n)
+	return nil
+}
+
+// release gives back what the body reserved: its request has ended.
+func (b *limitedBody) release() {
+	if b.budget != nil {
+		b.budget.give(b.held.Swap(0))
+	}
 }
 
 func (b *limitedBody) Read(p []byte) (int, error) {

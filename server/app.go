@@ -62,6 +62,9 @@ type Options struct {
 	MaxMemory int64
 	// MaxBodySize bounds a request body (413 above it); default 100 MiB.
 	MaxBodySize int64
+	// MaxBodiesInFlight bounds the request bodies read whole that the
+	// Worker's requests hold together (503 above it); default 1 GiB.
+	MaxBodiesInFlight int64
 	// Classes are Durable Object classes written in Go (objects.NewGoClass),
 	// by class name. The config binds them like JS classes (durable_objects
 	// bindings, migrations); the script need not export them.
@@ -422,6 +425,7 @@ func load(opts Options, cfg *config.Config, code string, deferMigrations bool) (
 
 		MaxWebSocketMessage: opts.MaxWebSocketMessage,
 		MaxBodySize:         opts.MaxBodySize,
+		MaxBodiesInFlight:   opts.MaxBodiesInFlight,
 		CompatibilityFlags:  cfg.CompatibilityFlags,
 		Observer:            obs.JS,
 		SocketObserver:      obs.Sockets,
