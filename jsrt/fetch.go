@@ -90,6 +90,9 @@ func (rt *runtime) roundTrip(do func(ctx context.Context) (*http.Response, error
 					resp.Body = http.NoBody
 				}
 				wire := rt.responseWire(resp)
+				if ws == nil {
+					rt.scope.addBody(sourceOf(wire.(*goja.Object).Get("source")))
+				}
 				if ws != nil {
 					_ = wire.(*goja.Object).Set("webSocket", rt.wrapForwarded(rt.w.forwardedConn(ws.Conn)))
 				}

@@ -92,6 +92,9 @@ type runtime struct {
 	// cpu adds up the running time of that request's code (WithCPUTime),
 	// carried like request; nil: not measured.
 	cpu *CPUTime
+	// scope holds what the request's code opened that ends with it (the
+	// unread bodies of its fetch responses, scope.go); carried like request.
+	scope *requestScope
 
 	// inflight holds the stateless requests this runtime has not answered
 	// yet (an object's are its gate's); when a task exceeds the CPU limit
@@ -136,12 +139,12 @@ func (rt *runtime) as(owner *instance, fn func()) func() {
 // object's input gate lets it in (objects.Gate.Continue). Call it on the
 // loop; wrap may be called anywhere.
 func (rt *runtime) continuation() (wrap func(fn func()) func()) {
-	owner, section, request, trace, cpu := rt.active, rt.section, rt.request, rt.trace, rt.cpu
+	owner, section, request, trace, cpu, scope := rt.active, rt.section, rt.request, rt.trace, rt.cpu, rt.scope
 	return func(fn func()) func() {
 		return rt.as(owner, func() {
-			prev, prevTrace, prevCPU := rt.request, rt.trace, rt.cpu
-			rt.request, rt.trace, rt.cpu = request, trace, cpu
-			defer func() { rt.request, rt.trace, rt.cpu = prev, prevTrace, prevCPU }()
+			prev, prevTrace, prevCPU, prevScope := rt.request, rt.trace, rt.cpu, rt.scope
+			rt.request, rt.trace, rt.cpu, rt.scope = request, trace, cpu, scope
+			defer func() { rt.request, rt.trace, rt.cpu, rt.scope = prev, prevTrace, prevCPU, prevScope }()
 			defer measure(cpu)()
 			if owner == nil {
 				fn()

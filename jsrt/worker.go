@@ -606,7 +606,10 @@ func (rt *runtime) newExecutionContext() *goja.Object {
 			if _, ok := p.(*goja.Object); !ok {
 				return
 			}
-			rt.then(p, func(goja.Value) {}, func(reason goja.Value) {
+			sc := rt.scope // the request's fetch bodies stay open for it
+			sc.wait()
+			rt.then(p, func(goja.Value) { sc.settled() }, func(reason goja.Value) {
+				sc.settled()
 				err := rejection(reason)
 				rt.elog.Error("waitUntil promise rejected", "error", err.Error())
 				traceError(rt.trace, err)
@@ -651,6 +654,10 @@ func (rt *runtime) serve(ctx context.Context, req *http.Request, owner *instance
 	}
 	// handle runs the handler; deliver gets its outcome once.
 	handle := func(deliver func(*http.Response, error)) {
+		scope := &requestScope{}
+		prevScope := rt.scope
+		rt.scope = scope
+		defer func() { rt.scope = prevScope }()
 		if id := RequestID(req.Context()); id != "" {
 			prev := rt.request
 			rt.request = id
@@ -678,8 +685,12 @@ func (rt *runtime) serve(ctx context.Context, req *http.Request, owner *instance
 		deliverOnce := func(resp *http.Response, err error) {
 			if _, ws := bodyOf(resp).(*sockets.Upgrade); resp == nil || ws {
 				stop()
+				scope.answer()
 			} else {
-				resp.Body = &doneBody{ReadCloser: resp.Body, done: stop}
+				resp.Body = &doneBody{ReadCloser: resp.Body, done: func() {
+					stop()
+					scope.answerOff(rt.loop.Submit) // the fetch bodies it left unread close
+				}}
 			}
 			deliver(resp, err)
 		}
