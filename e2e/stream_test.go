@@ -53,6 +53,11 @@ export class Hub extends DurableObject {
       case "/wait": await this.wait(); return new Response("go");
       case "/note": this.notes.push(url.searchParams.get("what")); return new Response("ok");
       case "/notes": return new Response(this.notes.join(","));
+      case "/do-hang":
+        // Reached by the Worker's stub.fetch(request): the outer client's
+        // disconnect must abort this request.signal too.
+        req.signal.addEventListener("abort", () => { this.notes.push("do-aborted"); });
+        return new Promise(() => {});
       case "/sse": {
         // The object's own event stream: event two waits for /release.
         const { readable, writable } = new TransformStream();
@@ -79,6 +84,23 @@ export default {
     const note = (what) => hub.fetch("http://hub/note?what=" + what);
     switch (url.pathname) {
       case "/release": case "/notes": return hub.fetch("http://hub" + url.pathname);
+      case "/do-hang": return hub.fetch(req);
+      case "/big": {
+        // 64 MiB in 64 KiB chunks, pulled as the client reads; a note
+        // "mb" for each MiB says how far the stream got.
+        const chunk = new Uint8Array(65536).fill(120);
+        let produced = 0;
+        return new Response(new ReadableStream({
+          pull(c) {
+            if (produced >= 64 << 20) { c.close(); return; }
+            produced += chunk.byteLength;
+            if (produced % (1 << 20) === 0) note("mb");
+            c.enqueue(chunk.slice());
+          },
+          cancel() { note("big-canceled"); },
+        }));
+      }
+
       case "/do-sse": return hub.fetch("http://hub/sse");
       case "/svc-sse": return env.SELF.fetch("http://self/sse?hub=" + url.searchParams.get("hub"));
       case "/fixed": {
@@ -115,6 +137,12 @@ export default {
         })));
       }
       case "/length": return new Response(String((await req.arrayBuffer()).byteLength));
+      case "/hold-length": {
+        // Reads the body whole, then holds it until /release.
+        const n = (await req.arrayBuffer()).byteLength;
+        await (await hub.fetch("http://hub/wait")).text();
+        return new Response(String(n));
+      }
       case "/length-caught":
         try { await req.arrayBuffer(); return new Response("read it all"); } catch (e) { return new Response(e.name + ": " + e.message); }
       case "/hang":
@@ -369,6 +397,122 @@ func TestStreamClientDisconnect(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("notes %q, want aborted and canceled\n%s", notes, d.Logs)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Request bodies read whole are bounded in total across requests
+// (--max-bodies-in-flight): past it, such a request gets 503 with
+// Retry-After; streamed bodies do not count; the budget comes back when the
+// requests holding it end.
+func TestStreamBodiesInFlightBound(t *testing.T) {
+	d := startStreams(t, "--max-bodies-in-flight", "100000")
+	post := func(path string, n int) (int, string, http.Header) {
+		resp, err := testClient.Post(d.URL+path, "application/octet-stream", strings.NewReader(strings.Repeat("b", n)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b), resp.Header
+	}
+	held := make(chan string, 1)
+	go func() {
+		status, body, _ := post("/hold-length?hub=budget", 80000)
+		held <- fmt.Sprint(status, " ", body)
+	}()
+	time.Sleep(500 * time.Millisecond) // the first request holds 80000 bytes
+	status, body, h := post("/hold-length?hub=budget", 80000)
+	if status != 503 || h.Get("Retry-After") == "" {
+		t.Errorf("second body over the total: %d %q (Retry-After %q), want 503\n%s", status, body, h.Get("Retry-After"), d.Logs)
+	}
+	if status, body, _ := post("/upper", 500000); status != 200 || len(body) != 500000 {
+		t.Errorf("a streamed body while the budget is spent: %d, %d bytes", status, len(body))
+	}
+	d.Do("POST", "/release?hub=budget", "")
+	if got := <-held; got != "200 80000" {
+		t.Errorf("the first request: %q", got)
+	}
+	d.Do("POST", "/release?hub=budget", "") // for the next one
+	if status, body, _ := post("/hold-length?hub=budget", 80000); status != 200 || body != "80000" {
+		t.Errorf("after the first request ended: %d %q, want the budget back", status, body)
+	}
+	if !d.waitLog("request bodies in flight over the limit") {
+		t.Errorf("the 503 is not logged:\n%s", d.Logs)
+	}
+}
+
+// A client that goes away aborts request.signal inside a Durable Object
+// its Worker forwarded the request to with stub.fetch(request).
+func TestStreamClientDisconnectReachesObject(t *testing.T) {
+	d := startStreams(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "GET", d.URL+"/do-hang?hub=dogone", nil)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := http.DefaultClient.Do(req)
+		errc <- err
+	}()
+	time.Sleep(300 * time.Millisecond) // let the object's handler start
+	cancel()
+	<-errc
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, notes := d.Get("/notes?hub=dogone")
+		if strings.Contains(notes, "do-aborted") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("notes %q, want do-aborted\n%s", notes, d.Logs)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// A client that stops reading a large streamed response holds only the
+// buffers between it and the stream (the socket's and one chunk or so):
+// the stream is pulled no further than they hold, other requests are
+// answered meanwhile, and closing the connection cancels the stream.
+func TestStreamSlowReader(t *testing.T) {
+	d := startStreams(t)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(d.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetReadBuffer(64 << 10) // a small window, as a slow mobile client has
+	}
+	fmt.Fprintf(conn, "GET /big?hub=slow HTTP/1.1\r\nHost: x\r\n\r\n")
+	first := make([]byte, 1<<20)
+	if _, err := io.ReadFull(conn, first); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second) // the client stops reading
+	mib := func() int { _, notes := d.Get("/notes?hub=slow"); return strings.Count(notes, "mb") << 20 }
+	n1 := mib()
+	time.Sleep(time.Second)
+	n2 := mib() // also: the Worker still answers
+	t.Logf("the stream produced %d MiB for a client that read 1 MiB and stopped", n2>>20)
+	if n1 == 0 || n2 != n1 {
+		t.Errorf("produced %d then %d bytes while the client did not read: want a stream that waits", n1, n2)
+	}
+	if n2 > 24<<20 {
+		t.Errorf("produced %d bytes for a client that read 1 MiB: buffered beyond the socket's buffers", n2)
+	}
+	if status, body := d.Get("/fixed"); status != 200 || body != "fixed size!" {
+		t.Errorf("another request while one client stalls: %d %q", status, body)
+	}
+	conn.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, notes := d.Get("/notes?hub=slow")
+		if strings.Contains(notes, "big-canceled") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("notes %q, want big-canceled once the client went away\n%s", notes, d.Logs)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

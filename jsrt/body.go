@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 
 	"github.com/dop251/goja"
 
@@ -37,6 +38,58 @@ const chunkSize = 64 << 10
 // ErrBodyTooLarge is the error of a request whose body is over the Worker's
 // limit (Config.MaxBodySize); ServeHTTP answers 413.
 var ErrBodyTooLarge = errors.New("request body too large")
+
+// ErrBodiesBusy is the error of a request body read whole (text(), json(),
+// arrayBuffer(), …) while the bodies held that way by the Worker's requests
+// in flight would pass Config.MaxBodiesInFlight; ServeHTTP answers 503
+// with Retry-After, as a load-shedding proxy does. Streamed bodies hold
+// only their chunks and are not counted.
+var ErrBodiesBusy = errors.New("request bodies in flight over the Worker's total limit")
+
+// DefaultMaxBodiesInFlight is the default of Config.MaxBodiesInFlight.
+const DefaultMaxBodiesInFlight = 1 << 30
+
+// bodyBudget bounds, across requests, the bytes of request bodies read
+// whole and held until their requests end (Config.MaxBodiesInFlight).
+type bodyBudget struct {
+	limit int64
+	used  atomic.Int64
+}
+
+// take reserves n bytes, or reports that they would pass the limit.
+func (b *bodyBudget) take(n int64) bool {
+	if b.used.Add(n) > b.limit {
+		b.used.Add(-n)
+		return false
+	}
+	return true
+}
+
+// give returns n reserved bytes.
+func (b *bodyBudget) give(n int64) { b.used.Add(-n) }
+
+// bodyReserver is a request body that charges what is read of it whole to
+// its Worker's bodyBudget (limitedBody).
+type bodyReserver interface {
+	reserve(n int64) error
+}
+
+// reservingReader charges each read to a bodyReserver: a body of unknown
+// length read whole.
+type reservingReader struct {
+	r   io.Reader
+	res bodyReserver
+}
+
+func (rr *reservingReader) Read(p []byte) (int, error) {
+	n, err := rr.r.Read(p)
+	if n > 0 {
+		if rerr := rr.res.reserve(int64(n)); rerr != nil {
+			return n, rerr
+		}
+	}
+	return n, err
+}
 
 // errStreamsEnded ends the streams of a Worker that is closing or being
 // replaced (reload): a response that never ends must not hold the swap.
@@ -139,7 +192,21 @@ func (rt *runtime) installBodies() error {
 		}
 		src.taken = true
 		return rt.offLoop(false, func(context.Context) func(*settler) {
-			b, err := readAll(src.r, src.length)
+			// A request body read whole counts against the Worker's
+			// total (Config.MaxBodiesInFlight) until its request ends.
+			var r io.Reader = src.r
+			var err error
+			if res, ok := innerBody(src.r).(bodyReserver); ok {
+				if src.length >= 0 {
+					err = res.reserve(src.length)
+				} else {
+					r = &reservingReader{r: src.r, res: res}
+				}
+			}
+			var b []byte
+			if err == nil {
+				b, err = readAll(r, src.length)
+			}
 			_ = src.r.Close()
 			return func(s *settler) {
 				switch {
@@ -214,6 +281,9 @@ func readSome(r io.Reader, buf []byte) (int, error) {
 
 // bodyError names what went wrong reading a Go body.
 func bodyError(err error) error {
+	if errors.Is(err, ErrBodiesBusy) {
+		return err
+	}
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
 		return fmt.Errorf("%w: the body is larger than the limit of %d bytes", ErrBodyTooLarge, tooLarge.Limit)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -151,5 +152,42 @@ func TestFetchAbortCancelsStream(t *testing.T) {
 	got := <-res
 	if !strings.HasPrefix(got, "chunk then ") || strings.HasSuffix(got, "no error") {
 		t.Fatalf("got %q", got)
+	}
+}
+
+// The budget of request bodies read whole: reservations of several bodies
+// add up to the limit, one past it fails with ErrBodiesBusy (and marks its
+// request busy: a 503), and release gives a request's bytes back.
+func TestBodyBudget(t *testing.T) {
+	budget := &bodyBudget{limit: 100}
+	var busyA, busyB atomic.Bool
+	a := &limitedBody{budget: budget, busy: &busyA}
+	b := &limitedBody{budget: budget, busy: &busyB}
+	steps := []struct {
+		body *limitedBody
+		n    int64
+		err  error
+	}{
+		{a, 60, nil},
+		{b, 30, nil},
+		{b, 20, ErrBodiesBusy},
+		{a, 10, nil},
+		{a, 1, ErrBodiesBusy},
+	}
+	for i, s := range steps {
+		if err := s.body.reserve(s.n); err != s.err {
+			t.Fatalf("step %d: reserve(%d) = %v, want %v", i, s.n, err, s.err)
+		}
+	}
+	if !busyA.Load() || !busyB.Load() || budget.used.Load() != 100 {
+		t.Fatalf("busy %v %v, used %d", busyA.Load(), busyB.Load(), budget.used.Load())
+	}
+	a.release()
+	a.release() // twice: nothing more
+	if got := budget.used.Load(); got != 30 {
+		t.Fatalf("used after a's release = %d, want 30", got)
+	}
+	if err := b.reserve(70); err != nil {
+		t.Fatalf("reserve after release: %v", err)
 	}
 }

@@ -60,6 +60,10 @@ func (rt *runtime) installFetch() error {
 // errFetchAborted is why a fetch its signal aborted was canceled.
 var errFetchAborted = errors.New("fetch: aborted by its signal")
 
+// errCallerAborted is why a Durable Object's event was canceled when the
+// request that called stub.fetch was aborted (its client disconnected).
+var errCallerAborted = errors.New("stub.fetch: the calling request was aborted")
+
 // roundTrip runs do off the loop once the output gate opens and returns a
 // promise of its response wire.
 func (rt *runtime) roundTrip(do func(ctx context.Context) (*http.Response, error)) goja.Value {
@@ -86,6 +90,9 @@ func (rt *runtime) roundTrip(do func(ctx context.Context) (*http.Response, error
 					resp.Body = http.NoBody
 				}
 				wire := rt.responseWire(resp)
+				if ws == nil {
+					rt.scope.addBody(sourceOf(wire.(*goja.Object).Get("source")))
+				}
 				if ws != nil {
 					_ = wire.(*goja.Object).Set("webSocket", rt.wrapForwarded(rt.w.forwardedConn(ws.Conn)))
 				}
@@ -225,14 +232,29 @@ func (rt *runtime) namespaceNativesOf(class string, resolve func() (*objects.Hos
 			panic(vm.NewTypeError(err.Error()))
 		}
 		// The object's console lines carry the id of the request that
-		// called it.
+		// called it. The caller's request signal cancels the event's
+		// context (wire.abort, called by the stub), which aborts the
+		// object's request.signal: a client that goes away is seen there
+		// too. The context ends with the response body.
 		request := rt.request
-		return rt.roundTrip(func(ctx context.Context) (*http.Response, error) {
+		ctx, cancel := context.WithCancelCause(rt.w.ctx)
+		_ = wire.ToObject(vm).Set("abort", func() { cancel(errCallerAborted) })
+		p := rt.roundTrip(func(context.Context) (*http.Response, error) {
+			ctx := ctx
 			if request != "" {
 				ctx = WithRequestID(ctx, request)
 			}
-			return h.Fetch(ctx, class, id, name, req.WithContext(ctx))
+			resp, err := h.Fetch(ctx, class, id, name, req.WithContext(ctx))
+			if err != nil {
+				cancel(err)
+				return nil, err
+			}
+			if _, ws := innerBody(resp.Body).(*sockets.Upgrade); !ws && resp.Body != nil {
+				resp.Body = &doneBody{ReadCloser: resp.Body, done: func() { cancel(nil) }}
+			}
+			return resp, nil
 		})
+		return p
 	})
 	return n
 }

@@ -249,6 +249,14 @@ func TestPrelude(t *testing.T) {
 			const t = await r.text();
 			try { await r.arrayBuffer(); return "no"; } catch (e) { return t + "," + r.bodyUsed + "," + (s instanceof ReadableStream); }`,
 			"x,true,true"},
+		{"bodyUsed: a null body is never used; a body moved into a new Request uses its source", `
+			const empty = new Request("http://x/", { method: "POST" });
+			const t = await empty.text();
+			const twice = await empty.text();
+			const src = new Request("http://x/", { method: "POST", body: "moved" });
+			const moved = new Request(src);
+			return [JSON.stringify(t + twice), empty.bodyUsed, src.bodyUsed, await moved.text()].join(",");`,
+			"\"\",false,true,moved"},
 		{"body kinds", `
 			const out = [];
 			out.push(await new Response(new Uint8Array([104, 105])).text());

@@ -92,6 +92,9 @@ type runtime struct {
 	// cpu adds up the running time of that request's code (WithCPUTime),
 	// carried like request; nil: not measured.
 	cpu *CPUTime
+	// scope holds what the request's code opened that ends with it (the
+	// unread bodies of its fetch responses, scope.go); carried like request.
+	scope *requestScope
 
 	// inflight holds the stateless requests this runtime has not answered
 	// yet (an object's are its gate's); a reset fails them all. pending is
@@ -177,12 +180,14 @@ func (rt *runtime) noteCulprit() {
 // object's input gate lets it in (objects.Gate.Continue). Call it on the
 // loop; wrap may be called anywhere.
 func (rt *runtime) continuation() (wrap func(fn func()) func()) {
-	owner, section, request, trace, cpu, pending := rt.active, rt.section, rt.request, rt.trace, rt.cpu, rt.pending
+	owner, section, request, trace, cpu, pending, scope := rt.active, rt.section, rt.request, rt.trace, rt.cpu, rt.pending, rt.scope
 	return func(fn func()) func() {
 		return rt.as(owner, func() {
-			prev, prevTrace, prevCPU, prevPending := rt.request, rt.trace, rt.cpu, rt.pending
-			rt.request, rt.trace, rt.cpu, rt.pending = request, trace, cpu, pending
-			defer func() { rt.request, rt.trace, rt.cpu, rt.pending = prev, prevTrace, prevCPU, prevPending }()
+			prev, prevTrace, prevCPU, prevPending, prevScope := rt.request, rt.trace, rt.cpu, rt.pending, rt.scope
+			rt.request, rt.trace, rt.cpu, rt.pending, rt.scope = request, trace, cpu, pending, scope
+			defer func() {
+				rt.request, rt.trace, rt.cpu, rt.pending, rt.scope = prev, prevTrace, prevCPU, prevPending, prevScope
+			}()
 			defer measure(cpu)()
 			defer rt.noteCulprit()
 			if owner == nil {

@@ -107,6 +107,37 @@ func TestByteStreams(t *testing.T) {
 			const a = await r.read(new Uint16Array(4));
 			const b = await r.read(new Uint8Array(4));
 			return Array.from(a.value).join(",") + "|" + Array.from(b.value).join(",");`, "1,2|3"},
+		{"byobRequest: the source writes into the reader's buffer, which is detached", `
+			let pulls = 0;
+			const rs = new ReadableStream({
+				type: "bytes",
+				pull(c) {
+					const req = c.byobRequest;
+					if (pulls++ === 2) { c.close(); req.respond(0); return; }
+					req.view[0] = 40 + pulls; req.view[1] = 50 + pulls;
+					req.respond(2);
+				},
+			});
+			const r = rs.getReader({ mode: "byob" });
+			const mine = new Uint8Array(4);
+			const a = await r.read(mine);
+			const first = [a.value.buffer.byteLength, Array.from(a.value).join(":")];
+			const b = await r.read(new Uint8Array(a.value.buffer), { min: 1 }); // the buffer comes back for reuse
+			const end = await r.read(new Uint8Array(1));
+			return [mine.byteLength, ...first, Array.from(b.value).join(":"),
+				end.done, rs.getReader === undefined, typeof ReadableByteStreamController, typeof ReadableStreamBYOBRequest].join(",");`,
+			"0,4,41:51,42:52,true,false,function,function"},
+		{"enqueue transfers a byte chunk's buffer", `
+			let ctrl;
+			const rs = new ReadableStream({ type: "bytes", start(c) { ctrl = c; } });
+			const r = rs.getReader();
+			const p = r.read();
+			const u = new Uint8Array([1, 2, 3]);
+			ctrl.enqueue(u);
+			const { value } = await p;
+			let bad = "";
+			try { ctrl.enqueue(u); } catch (e) { bad = e.name; }
+			return [u.byteLength, Array.from(value).join(""), bad].join(",");`, "0,123,TypeError"},
 		{"text streams", `
 			const bytes = await collect(ReadableStream.from(["h\u00e9", "llo \ud83d", "\ude00"]).pipeThrough(new TextEncoderStream()));
 			const parts = [];

@@ -113,10 +113,49 @@ func (rt *runtime) jsHeader(h http.Header, host string) goja.Value {
 	}
 	for k, vs := range h {
 		for _, v := range vs {
-			pairs = append(pairs, vm.NewArray(k, v))
+			pairs = append(pairs, vm.NewArray(k, latin1Decode(v)))
 		}
 	}
 	return vm.NewArray(pairs...)
+}
+
+// latin1Decode gives header bytes to JS as browsers and workerd do: each
+// byte one code unit (U+0000–U+00FF), so bytes that are not UTF-8 arrive
+// intact instead of as U+FFFD. ASCII, the common case, is returned as is.
+func latin1Decode(v string) string {
+	i := 0
+	for i < len(v) && v[i] < 0x80 {
+		i++
+	}
+	if i == len(v) {
+		return v
+	}
+	r := make([]rune, len(v))
+	for j := range len(v) {
+		r[j] = rune(v[j])
+	}
+	return string(r)
+}
+
+// latin1Encode is latin1Decode's inverse for values from JS: each code unit
+// (Headers admits only U+0000–U+00FF) becomes one byte. Go holds the JS
+// string as UTF-8; ASCII is returned as is.
+func latin1Encode(v string) string {
+	i := 0
+	for i < len(v) && v[i] < 0x80 {
+		i++
+	}
+	if i == len(v) {
+		return v
+	}
+	b := make([]byte, 0, len(v))
+	for _, r := range v {
+		if r > 0xff {
+			r = '?' // not reachable through Headers, which rejects it
+		}
+		b = append(b, byte(r))
+	}
+	return string(b)
 }
 
 // goHeader converts wire pairs into a Go header.
@@ -129,7 +168,7 @@ func (rt *runtime) goHeader(v goja.Value) http.Header {
 	n := int(arr.Get("length").ToInteger())
 	for i := range n {
 		pair := arr.Get(strconv.Itoa(i)).ToObject(rt.vm)
-		h.Add(pair.Get("0").String(), pair.Get("1").String())
+		h.Add(pair.Get("0").String(), latin1Encode(pair.Get("1").String()))
 	}
 	return h
 }

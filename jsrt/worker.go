@@ -106,6 +106,11 @@ type Config struct {
 	// Content-Length gets 413 before the body is read, and a chunked body
 	// that grows past it fails its stream. Default MaxBodySize.
 	MaxBodySize int64
+	// MaxBodiesInFlight bounds the bytes of request bodies read whole
+	// (text(), json(), arrayBuffer(), …) held by the Worker's requests in
+	// flight together; a read that would pass it fails with ErrBodiesBusy
+	// and the request gets 503. Default DefaultMaxBodiesInFlight.
+	MaxBodiesInFlight int64
 	// CompatibilityFlags are the config's compatibility_flags; Worker code
 	// reads them as Cloudflare.compatibilityFlags.
 	CompatibilityFlags []string
@@ -126,6 +131,7 @@ type Worker struct {
 	cfg     Config
 	log     *slog.Logger
 	program *goja.Program
+	bodies  *bodyBudget // request bodies read whole, in flight (Config.MaxBodiesInFlight)
 	rts     []*runtime
 	next    atomic.Uint32
 	seed    maphash.Seed
@@ -183,6 +189,9 @@ func New(cfg Config) (*Worker, error) {
 	if cfg.MaxBodySize <= 0 {
 		cfg.MaxBodySize = MaxBodySize
 	}
+	if cfg.MaxBodiesInFlight <= 0 {
+		cfg.MaxBodiesInFlight = DefaultMaxBodiesInFlight
+	}
 	if cfg.BlockTimeout <= 0 {
 		cfg.BlockTimeout = objects.DefaultBlockTimeout
 	}
@@ -199,7 +208,7 @@ func New(cfg Config) (*Worker, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &Worker{cfg: cfg, log: cfg.Logger, program: prog, seed: maphash.MakeSeed(), ctx: ctx, cancel: cancel, durable: cfg.Commit,
-		caps: cmp.Or(cfg.Capabilities, NewCapabilities())}
+		caps: cmp.Or(cfg.Capabilities, NewCapabilities()), bodies: &bodyBudget{limit: cfg.MaxBodiesInFlight}}
 	w.streamsEnded, w.endStreams = context.WithCancel(ctx)
 	w.sockets = sockets.NewRegistry(ctx, sockets.Options{MaxMessage: cfg.MaxWebSocketMessage, Logger: cfg.Logger, Observer: cfg.SocketObserver})
 	if w.durable == nil {
@@ -390,8 +399,11 @@ func (w *Worker) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var tooLarge atomic.Bool // the body passed the limit: a failure is a 413
+	var busy atomic.Bool     // the Worker's bodies in flight passed theirs: a 503
 	if r.Body != nil && r.Body != http.NoBody {
-		r.Body = &limitedBody{ReadCloser: http.MaxBytesReader(rw, r.Body, w.cfg.MaxBodySize), over: &tooLarge}
+		lb := &limitedBody{ReadCloser: http.MaxBytesReader(rw, r.Body, w.cfg.MaxBodySize), over: &tooLarge, budget: w.bodies, busy: &busy}
+		defer lb.release()
+		r.Body = lb
 		// Reading the request while the response streams (an echo, a
 		// transform) needs both directions open at once; HTTP/1 would
 		// otherwise drop the unread request body at the first write.
@@ -408,6 +420,12 @@ func (w *Worker) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		}
 		if errors.Is(err, ErrBodyTooLarge) || tooLarge.Load() {
 			http.Error(rw, "Payload Too Large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		if errors.Is(err, ErrBodiesBusy) || busy.Load() {
+			w.log.Warn("request shed: request bodies in flight over the limit", "method", r.Method, "url", r.URL.String(), "limit", w.cfg.MaxBodiesInFlight)
+			rw.Header().Set("Retry-After", "1")
+			http.Error(rw, "Service Unavailable: too many request bodies in flight, try again", http.StatusServiceUnavailable)
 			return
 		}
 		w.log.Error("request failed", "method", r.Method, "url", r.URL.String(), "error", err.Error(),
@@ -446,10 +464,35 @@ func (w *Worker) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// limitedBody notes when its body (an http.MaxBytesReader) passes the limit.
+// limitedBody notes when its body (an http.MaxBytesReader) passes the limit,
+// and holds what its request reserved of the Worker's bodyBudget (a body
+// read whole) until release.
 type limitedBody struct {
 	io.ReadCloser
-	over *atomic.Bool
+	over   *atomic.Bool
+	budget *bodyBudget
+	busy   *atomic.Bool
+	held   atomic.Int64
+}
+
+// reserve charges n bytes of this body to the Worker's budget.
+func (b *limitedBody) reserve(n int64) error {
+	if b.budget == nil {
+		return nil
+	}
+	if !b.budget.take(n) {
+		b.busy.Store(true)
+		return ErrBodiesBusy
+	}
+	b.held.Add(n)
+	return nil
+}
+
+// release gives back what the body reserved: its request has ended.
+func (b *limitedBody) release() {
+	if b.budget != nil {
+		b.budget.give(b.held.Swap(0))
+	}
 }
 
 func (b *limitedBody) Read(p []byte) (int, error) {
@@ -588,7 +631,10 @@ func (rt *runtime) newExecutionContext() *goja.Object {
 			if _, ok := p.(*goja.Object); !ok {
 				return
 			}
-			rt.then(p, func(goja.Value) {}, func(reason goja.Value) {
+			sc := rt.scope // the request's fetch bodies stay open for it
+			sc.wait()
+			rt.then(p, func(goja.Value) { sc.settled() }, func(reason goja.Value) {
+				sc.settled()
 				err := rejection(reason)
 				rt.elog.Error("waitUntil promise rejected", "error", err.Error())
 				traceError(rt.trace, err)
@@ -633,6 +679,10 @@ func (rt *runtime) serve(ctx context.Context, req *http.Request, owner *instance
 	}
 	// handle runs the handler; deliver gets its outcome once.
 	handle := func(deliver func(*http.Response, error)) {
+		scope := &requestScope{}
+		prevScope := rt.scope
+		rt.scope = scope
+		defer func() { rt.scope = prevScope }()
 		if id := RequestID(req.Context()); id != "" {
 			prev := rt.request
 			rt.request = id
@@ -665,8 +715,12 @@ func (rt *runtime) serve(ctx context.Context, req *http.Request, owner *instance
 		deliverOnce := func(resp *http.Response, err error) {
 			if _, ws := bodyOf(resp).(*sockets.Upgrade); resp == nil || ws {
 				stop()
+				scope.answer()
 			} else {
-				resp.Body = &doneBody{ReadCloser: resp.Body, done: stop}
+				resp.Body = &doneBody{ReadCloser: resp.Body, done: func() {
+					stop()
+					scope.answerOff(rt.loop.Submit) // the fetch bodies it left unread close
+				}}
 			}
 			deliver(resp, err)
 		}
@@ -806,7 +860,8 @@ func (rt *runtime) abortOnDone(ctx context.Context, jsReq goja.Value) (stop func
 	return func() { cancel() }
 }
 
-// doneBody calls done once when its body is closed.
+// doneBody calls done once when its body is closed, after closing it (so
+// the done of a doneBody it wraps runs first).
 type doneBody struct {
 	io.ReadCloser
 	once sync.Once
@@ -814,16 +869,20 @@ type doneBody struct {
 }
 
 func (b *doneBody) Close() error {
+	err := b.ReadCloser.Close()
 	b.once.Do(b.done)
-	return b.ReadCloser.Close()
+	return err
 }
 
-// innerBody returns the body a doneBody wraps, or body itself.
+// innerBody returns the body doneBodies wrap, or body itself.
 func innerBody(body io.ReadCloser) io.ReadCloser {
-	if d, ok := body.(*doneBody); ok {
-		return d.ReadCloser
+	for {
+		d, ok := body.(*doneBody)
+		if !ok {
+			return body
+		}
+		body = d.ReadCloser
 	}
-	return body
 }
 
 // bodyOf returns resp's body (nil for no response), looking through doneBody.

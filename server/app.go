@@ -65,6 +65,9 @@ type Options struct {
 	// Runtimes is the number of JS runtimes (threads) of the Worker (cairn
 	// dev --runtimes); zero: jsrt's default.
 	Runtimes int
+	// MaxBodiesInFlight bounds the request bodies read whole that the
+	// Worker's requests hold together (503 above it); default 1 GiB.
+	MaxBodiesInFlight int64
 	// Classes are Durable Object classes written in Go (objects.NewGoClass),
 	// by class name. The config binds them like JS classes (durable_objects
 	// bindings, migrations); the script need not export them.
@@ -446,6 +449,7 @@ func load(opts Options, cfg *config.Config, code string, deferMigrations bool) (
 
 		MaxWebSocketMessage: opts.MaxWebSocketMessage,
 		MaxBodySize:         opts.MaxBodySize,
+		MaxBodiesInFlight:   opts.MaxBodiesInFlight,
 		CompatibilityFlags:  cfg.CompatibilityFlags,
 		CompatibilityDate:   cfg.CompatibilityDate,
 		Observer:            obs.JS,

@@ -49,6 +49,7 @@ func newDevCommand() *cobra.Command {
 		maxMemory string
 		runtimes  int
 		bodyMax   int64
+		bodiesMax int64
 		history   bool
 		retention time.Duration
 	)
@@ -89,6 +90,9 @@ data studio (/studio/) and the API's OpenAPI document (/openapi.json).`,
 			if bodyMax <= 0 {
 				return fmt.Errorf("--max-body-size must be positive, got %d", bodyMax)
 			}
+			if bodiesMax <= 0 {
+				return fmt.Errorf("--max-bodies-in-flight must be positive, got %d", bodiesMax)
+			}
 			ceiling, err := parseSize(maxMemory)
 			if err != nil {
 				return fmt.Errorf("--max-memory: %w", err)
@@ -99,7 +103,7 @@ data studio (/studio/) and the API's OpenAPI document (/openapi.json).`,
 				debug.SetMemoryLimit(ceiling)
 			}
 			opts := server.Options{Config: path, PersistTo: persistTo, Vars: overrides, Logger: log, ObjectIdle: idle, AlarmRetry: retry, HibernateIdle: hibernate,
-				MaxWebSocketMessage: wsMax, CF: cf, MaxMemory: ceiling, MaxBodySize: bodyMax, AllowPrivateFetch: private, AdminAPIPort: apiPort,
+				MaxWebSocketMessage: wsMax, CF: cf, MaxMemory: ceiling, MaxBodySize: bodyMax, MaxBodiesInFlight: bodiesMax, AllowPrivateFetch: private, AdminAPIPort: apiPort,
 				NoHistory: !history, HistoryRetention: retention, Runtimes: runtimes}
 			if runtimes < 0 {
 				return fmt.Errorf("--runtimes must not be negative, got %d", runtimes)
@@ -135,6 +139,7 @@ data studio (/studio/) and the API's OpenAPI document (/openapi.json).`,
 	f.StringVar(&maxMemory, "max-memory", "", "memory ceiling of the process, e.g. 2GiB or 512MiB: Go's soft memory limit, and near it new requests get 503 and the longest-running task fails (default: none)")
 	f.IntVar(&runtimes, "runtimes", 0, "JS runtimes (threads) serving the Worker; each Durable Object lives on one (default: twice the cores, at least 4)")
 	f.Int64Var(&bodyMax, "max-body-size", jsrt.MaxBodySize, "largest request body accepted, in bytes (a larger one gets 413)")
+	f.Int64Var(&bodiesMax, "max-bodies-in-flight", jsrt.DefaultMaxBodiesInFlight, "most bytes of request bodies read whole (text(), json(), arrayBuffer()) held by requests in flight together; past it such a read fails and its request gets 503 with Retry-After (streamed bodies are not counted)")
 	f.StringVar(&apiToken, "api-token", "", "bearer token the admin API requires (default $CAIRN_API_TOKEN; needed off loopback)")
 	f.BoolVar(&testSched, "test-scheduled", false, "serve /__scheduled and /cdn-cgi/handler/scheduled?cron=…, which run the scheduled handler")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")

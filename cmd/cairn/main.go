@@ -6,7 +6,7 @@
 //
 //	cairn dev [dir-or-config] [--port 8787] [--ip 127.0.0.1] [--persist-to DIR] [--var KEY:VALUE]...
 //	          [--no-watch] [--object-idle 70s] [--hibernate-idle 10s] [--alarm-retry 2s]
-//	          [--websocket-max-message BYTES] [--max-body-size BYTES] [--api-port N [--api-token T]] [--private-fetch=false]
+//	          [--websocket-max-message BYTES] [--max-body-size BYTES] [--max-bodies-in-flight BYTES] [--api-port N [--api-token T]] [--private-fetch=false]
 //	cairn serve [--config cairn.toml] [--data-dir DIR] [--http ADDR] [--https ADDR --tls-cert F --tls-key F]
 //	            [--admin ADDR [--admin-token T]] [--shutdown-timeout 30s] [--log-format text|json]
 //	cairn objects list BINDING-OR-CLASS [--json] [--remote URL [--api-token T]]

@@ -2,10 +2,13 @@
 // JS runtime and counts their subtests, to measure how much of a Web API
 // cairn implements (cmd/wpt is its command line).
 //
-// Each test file (a .any.js file of a WPT checkout) runs as a Worker of its
-// own in a fresh jsrt.Worker: the script is WPT's resources/testharness.js,
-// a small shim that makes the harness report to the Worker, the files named
-// by the test's "// META: script=" lines, and the test itself. One request
+// Each test file (a .any.js file of a WPT checkout, or with Runner.HTML an
+// .html test whose page is only scripts) runs as a Worker of its own in a
+// fresh jsrt.Worker: the script is WPT's resources/testharness.js, a small
+// shim that makes the harness report to the Worker, the files named by the
+// test's "// META: script=" lines (or the page's <script> elements), and the
+// test itself. Files that cannot run without WPT's own server or a DOM are
+// skipped with their reason (see Skip). One request
 // to the Worker runs the tests and answers with their results as JSON. The
 // harness's own timeout does not apply in a shell, so Runner.Timeout ends a
 // file's tests (testharness's timeout(): unfinished tests count as TIMEOUT).
@@ -26,6 +29,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -61,16 +65,21 @@ type Result struct {
 	File     string    // path relative to the WPT root, with slashes
 	Subtests []Subtest // in the order the harness reported them
 	Error    string
+	Skipped  string // why the file did not run (see Skip); no subtests then
 	Elapsed  time.Duration
 }
 
 // Counts are subtest totals.
 type Counts struct {
 	Files, Pass, Fail, Errors int // Fail counts FAIL, TIMEOUT and NOTRUN; Errors counts files with an Error
+	Skipped                   int // files not run (counted apart from Files)
 }
 
 // Count adds up r's subtests.
 func (r Result) Count() Counts {
+	if r.Skipped != "" {
+		return Counts{Skipped: 1}
+	}
 	c := Counts{Files: 1}
 	for _, s := range r.Subtests {
 		if s.Status == Pass {
@@ -87,7 +96,7 @@ func (r Result) Count() Counts {
 
 // Add returns the sum of c and d.
 func (c Counts) Add(d Counts) Counts {
-	return Counts{c.Files + d.Files, c.Pass + d.Pass, c.Fail + d.Fail, c.Errors + d.Errors}
+	return Counts{c.Files + d.Files, c.Pass + d.Pass, c.Fail + d.Fail, c.Errors + d.Errors, c.Skipped + d.Skipped}
 }
 
 // Runner runs test files of one WPT checkout.
@@ -95,10 +104,14 @@ type Runner struct {
 	Root    string        // the WPT checkout: has resources/testharness.js
 	Timeout time.Duration // for one file (×6 for timeout=long); default 10s
 	Logger  *slog.Logger  // the Workers' log (console output); default discards
+	HTML    bool          // also run .html tests (their scripts, without a DOM)
+	// Skip says which files not to run and why: a file is skipped when its
+	// path starts with a key (or equals it). Nil means DefaultSkips.
+	Skip map[string]string
 }
 
-// Files lists the .any.js test files under dir (relative to the root, or a
-// single file), sorted.
+// Files lists the test files under dir (relative to the root, or a single
+// file), sorted: .any.js files, and .html files when r.HTML is set.
 func (r *Runner) Files(dir string) ([]string, error) {
 	root := filepath.Join(r.Root, filepath.FromSlash(dir))
 	info, err := os.Stat(root)
@@ -113,7 +126,10 @@ func (r *Runner) Files(dir string) ([]string, error) {
 		if err != nil {
 			return err
 		}
-		if !d.IsDir() && strings.HasSuffix(p, ".any.js") {
+		if d.IsDir() && d.Name() == "resources" && p != root {
+			return fs.SkipDir // support files, not tests
+		}
+		if !d.IsDir() && (strings.HasSuffix(p, ".any.js") || r.HTML && strings.HasSuffix(p, ".html")) {
 			rel, err := filepath.Rel(r.Root, p)
 			if err != nil {
 				return err
@@ -181,6 +197,21 @@ globalThis.self = globalThis;
 globalThis.GLOBAL = { isWindow: () => false, isWorker: () => true, isShadowRealm: () => false };
 `
 
+// baseShim gives the tests the base URL a page or a dedicated worker has and
+// a Worker has not: location, and relative string URLs in new Request
+// resolved against it (on Cloudflare, as in cairn, they throw). It runs after
+// testharness.js, which takes a global location for a window's. It is a
+// harness adaptation, not a claim about cairn: the tests that use relative
+// URLs test other things. __WPT_URL__ is replaced by the test's URL.
+const baseShim = `globalThis.location = new URL(__WPT_URL__);
+globalThis.Request = new Proxy(globalThis.Request, {
+  construct(target, args, newTarget) {
+    if (typeof args[0] === "string") args[0] = new URL(args[0], globalThis.location.href).href;
+    return Reflect.construct(target, args, newTarget);
+  },
+});
+`
+
 // shimAfter hooks the harness's completion and answers the request with
 // the results. __WPT_TIMEOUT__ is replaced by the file's budget in ms.
 const shimAfter = `
@@ -218,7 +249,13 @@ func (r *Runner) script(file string, budget time.Duration) (string, time.Duratio
 	if err != nil {
 		return "", 0, ErrNoHarness
 	}
-	m := parseMeta(string(src))
+	var m meta
+	var inline []string // an .html test's inline scripts, in order, after m.scripts
+	if strings.HasSuffix(file, ".html") {
+		m, inline = parseHTML(string(src))
+	} else {
+		m = parseMeta(string(src))
+	}
 	if m.long {
 		budget *= 6
 	}
@@ -229,6 +266,7 @@ func (r *Runner) script(file string, budget time.Duration) (string, time.Duratio
 	}
 	b.Write(harness)
 	b.WriteString(shimAfter)
+	b.WriteString(strings.Replace(baseShim, "__WPT_URL__", fmt.Sprintf("%q", "http://wpt.test/"+file), 1))
 	for _, s := range m.scripts {
 		var rel string
 		if strings.HasPrefix(s, "/") {
@@ -248,9 +286,17 @@ func (r *Runner) script(file string, budget time.Duration) (string, time.Duratio
 		b.Write(code)
 		b.WriteString("\n;\n")
 	}
-	fmt.Fprintf(&b, "\n// ---- %s\n", file)
-	b.Write(src)
-	b.WriteString("\n;\n")
+	if inline != nil {
+		for i, code := range inline {
+			fmt.Fprintf(&b, "\n// ---- %s <script> %d\n", file, i+1)
+			b.WriteString(code)
+			b.WriteString("\n;\n")
+		}
+	} else {
+		fmt.Fprintf(&b, "\n// ---- %s\n", file)
+		b.Write(src)
+		b.WriteString("\n;\n")
+	}
 	b.WriteString(strings.Replace(shimServe, "__WPT_TIMEOUT__", fmt.Sprint(budget.Milliseconds()), 1))
 	return b.String(), budget, nil
 }
@@ -262,6 +308,10 @@ var harnessStatus = []string{"OK", "ERROR", "TIMEOUT", "PRECONDITION_FAILED"}
 func (r *Runner) RunFile(ctx context.Context, file string) (res Result) {
 	start := time.Now()
 	res.File = file
+	if why := r.skipped(file); why != "" {
+		res.Skipped = why
+		return res
+	}
 	defer func() { res.Elapsed = time.Since(start) }()
 	timeout := r.Timeout
 	if timeout <= 0 {
@@ -329,3 +379,57 @@ func firstLine(s string) string {
 // Dir is the directory a result is reported under: the file's directory
 // relative to the root.
 func Dir(file string) string { return path.Dir(file) }
+
+// scriptTag matches a <script> element: its attributes and its text.
+var scriptTag = regexp.MustCompile(`(?is)<script\b([^>]*)>(.*?)</script\s*>`)
+
+// srcAttr matches a src attribute's value.
+var srcAttr = regexp.MustCompile(`(?i)\bsrc\s*=\s*["']?([^"' >]+)`)
+
+// titleTag matches an HTML page's <title>.
+var titleTag = regexp.MustCompile(`(?is)<title>(.*?)</title>`)
+
+// parseHTML reads an .html test page: the scripts it loads (but the harness
+// and its report script, which the runner provides), its title and its
+// inline scripts in order. The page's markup is not rendered: tests that
+// need a DOM are in the skip list.
+func parseHTML(src string) (meta, []string) {
+	var m meta
+	inline := []string{}
+	if t := titleTag.FindStringSubmatch(src); t != nil {
+		m.title = strings.TrimSpace(t[1])
+	}
+	m.long = strings.Contains(src, `name="timeout" content="long"`)
+	for _, tag := range scriptTag.FindAllStringSubmatch(src, -1) {
+		if s := srcAttr.FindStringSubmatch(tag[1]); s != nil {
+			if base := path.Base(s[1]); base == "testharness.js" || base == "testharnessreport.js" {
+				continue
+			}
+			m.scripts = append(m.scripts, s[1])
+			continue
+		}
+		inline = append(inline, tag[2])
+	}
+	return m, inline
+}
+
+// skipped says why file is not to be run, or "".
+func (r *Runner) skipped(file string) string {
+	skips := r.Skip
+	if skips == nil {
+		skips = DefaultSkips
+	}
+	best, found := "", false
+	for prefix := range skips {
+		if (file == prefix || strings.HasPrefix(file, strings.TrimSuffix(prefix, "/")+"/") || strings.HasSuffix(prefix, "*") && strings.HasPrefix(file, strings.TrimSuffix(prefix, "*"))) && len(prefix) >= len(best) {
+			best, found = prefix, true
+		}
+	}
+	if found {
+		return skips[best]
+	}
+	if strings.Contains(path.Base(file), ".sub.") {
+		return reasonSub
+	}
+	return ""
+}

@@ -29,10 +29,10 @@ func TestRunner(t *testing.T) {
 		errPrefix string
 		counts    Counts
 	}{
-		{"suite/basic.any.js", map[string]Status{"script loaded": Pass, "fails": Fail, "async passes": Pass, "subset fallback": Pass}, "", Counts{1, 3, 1, 0}},
-		{"suite/sub/hangs.any.js", map[string]Status{"passes": Pass, "never settles": Timeout}, "", Counts{1, 1, 1, 0}},
-		{"suite/sub/missing.any.js", nil, "META script nope.js", Counts{1, 0, 0, 1}},
-		{"suite/sub/throws.any.js", nil, "load: ", Counts{1, 0, 0, 1}},
+		{"suite/basic.any.js", map[string]Status{"script loaded": Pass, "fails": Fail, "async passes": Pass, "subset fallback": Pass}, "", Counts{Files: 1, Pass: 3, Fail: 1}},
+		{"suite/sub/hangs.any.js", map[string]Status{"passes": Pass, "never settles": Timeout}, "", Counts{Files: 1, Pass: 1, Fail: 1}},
+		{"suite/sub/missing.any.js", nil, "META script nope.js", Counts{Files: 1, Errors: 1}},
+		{"suite/sub/throws.any.js", nil, "load: ", Counts{Files: 1, Errors: 1}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
@@ -54,6 +54,46 @@ func TestRunner(t *testing.T) {
 				t.Errorf("Count = %+v, want %+v", c, tc.counts)
 			}
 		})
+	}
+}
+
+// With HTML set, .html pages run their scripts (not those under resources/),
+// relative Request URLs resolve against the test's URL, and skipped files
+// say why without running.
+func TestRunnerHTMLAndSkips(t *testing.T) {
+	r := &Runner{Root: "testdata/wpt", Timeout: 2 * time.Second, HTML: true,
+		Skip: map[string]string{"suite/sub": "no", "suite/sub/hangs.any.js": "", "suite/x*": "pattern"}}
+	files, err := r.Files("suite")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"suite/basic.any.js", "suite/page.html", "suite/sub/hangs.any.js", "suite/sub/missing.any.js", "suite/sub/throws.any.js"}
+	if !reflect.DeepEqual(files, want) {
+		t.Fatalf("Files = %v, want %v", files, want)
+	}
+	res := r.RunFile(context.Background(), "suite/page.html")
+	if c := res.Count(); c != (Counts{Files: 1, Pass: 2}) || res.Error != "" {
+		t.Errorf("page.html: %+v %+v", c, res)
+	}
+	for file, why := range map[string]string{
+		"suite/sub/missing.any.js": "no", "suite/sub/hangs.any.js": "", "suite/xy.any.js": "pattern",
+		"suite/a.sub.any.js": reasonSub, "suite/basic.any.js": "",
+	} {
+		if got := r.skipped(file); got != why {
+			t.Errorf("skipped(%s) = %q, want %q", file, got, why)
+		}
+	}
+	if res := r.RunFile(context.Background(), "suite/sub/throws.any.js"); res.Skipped != "no" || res.Count() != (Counts{Skipped: 1}) {
+		t.Errorf("skipped file ran: %+v", res)
+	}
+}
+
+func TestParseHTML(t *testing.T) {
+	m, inline := parseHTML(`<title> T </title><meta name="timeout" content="long"><script src="/resources/testharness.js"></script>
+<SCRIPT src='a.js'></SCRIPT><script>one()</script><script type="module">two()</script>`)
+	want := meta{title: "T", scripts: []string{"a.js"}, long: true}
+	if !reflect.DeepEqual(m, want) || !reflect.DeepEqual(inline, []string{"one()", "two()"}) {
+		t.Errorf("parseHTML = %+v %q", m, inline)
 	}
 }
 

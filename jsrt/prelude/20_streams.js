@@ -5,10 +5,10 @@
 // FixedLengthStream and crypto.DigestStream.
 //
 // Simplified relative to the spec:
-//   - No byte stream controllers: `type: "bytes"` sources get a default
-//     controller (byobRequest is always null); getReader({mode: "byob"})
-//     gives a BYOB reader that copies from the enqueued chunks into the
-//     caller's view (whose buffer is not detached).
+//   - Byte streams (`type: "bytes"`) have a ReadableByteStreamController
+//     with byobRequest and BYOB readers whose views' buffers are transferred
+//     (the caller's is detached, as are enqueued chunks'), but no
+//     autoAllocateChunkSize: a default reader gets the chunks as enqueued.
 //   - tee() gives the second branch a copy of byte chunks (ArrayBuffer and
 //     views), the same object otherwise.
 //   - pipeTo() writes one chunk at a time, awaiting each write.
@@ -62,6 +62,17 @@
     return v;
   }
 
+  // transfer moves an ArrayBuffer's bytes to a new one and detaches it, as
+  // the streams spec's TransferArrayBuffer (no copy: a Go native).
+  function transfer(buf) {
+    if (isDetached(buf)) throw new TypeError("The ArrayBuffer is detached.");
+    return cairn.transferBuffer(buf);
+  }
+
+  function isDetached(buf) {
+    return cairn.bufferDetached(buf);
+  }
+
   let readableState;
 
   class ReadableStreamDefaultController {
@@ -84,6 +95,150 @@
       if (s.queue.length === 0) finishClose(s);
     }
     error(e) { errorStream(this.#s, e); }
+  }
+
+  // ReadableByteStreamController is the controller of a byte stream: its
+  // chunks are ArrayBufferViews (their buffers transferred), and a BYOB
+  // read's buffer is offered to the source as byobRequest.view.
+  class ReadableByteStreamController {
+    #s;
+    constructor(key, s) {
+      if (key !== internal) throw new TypeError("Illegal constructor");
+      this.#s = s;
+    }
+    get desiredSize() { return desiredSize(this.#s); }
+    get byobRequest() {
+      const s = this.#s;
+      if (s.byobRequest === null && s.pullIntos.length > 0) {
+        const d = s.pullIntos[0];
+        s.byobRequest = new ReadableStreamBYOBRequest(internal, s, new Uint8Array(d.buffer, d.byteOffset + d.filled, d.byteLength - d.filled));
+      }
+      return s.byobRequest;
+    }
+    enqueue(chunk) {
+      const s = this.#s;
+      if (!ArrayBuffer.isView(chunk)) throw new TypeError("chunk must be an ArrayBufferView");
+      if (chunk.byteLength === 0) throw new TypeError(isDetached(chunk.buffer) ? "chunk's buffer is detached" : "chunk must not be empty");
+      if (chunk.buffer.byteLength === 0) throw new TypeError("chunk's buffer must not be empty");
+      if (s.closeRequested || s.state !== "readable") throw new TypeError("Cannot enqueue a chunk into a closed or errored stream");
+      const off0 = chunk.byteOffset, len0 = chunk.byteLength; // read before the transfer detaches chunk
+      const bytes = new Uint8Array(transfer(chunk.buffer), off0, len0);
+      invalidateBYOBRequest(s);
+      if (s.pullIntos.length > 0) s.pullIntos[0].buffer = transfer(s.pullIntos[0].buffer);
+      let off = 0;
+      while (off < bytes.byteLength && s.pullIntos.length > 0) {
+        const d = s.pullIntos[0];
+        const n = Math.min(bytes.byteLength - off, d.byteLength - d.filled);
+        new Uint8Array(d.buffer, d.byteOffset + d.filled, n).set(bytes.subarray(off, off + n));
+        d.filled += n;
+        off += n;
+        if (d.filled < d.minBytes) break;
+        s.pullIntos.shift();
+        commitPullInto(s, d, false);
+      }
+      if (off < bytes.byteLength) enqueue(s, off === 0 ? bytes : bytes.subarray(off));
+      else pullIfNeeded(s);
+    }
+    close() {
+      const s = this.#s;
+      if (s.closeRequested || s.state !== "readable") throw new TypeError("Cannot close a closed or errored stream");
+      if (s.queueSize > 0) {
+        s.closeRequested = true;
+        return;
+      }
+      const d = s.pullIntos[0];
+      if (d && d.filled % d.elem !== 0) {
+        const e = new TypeError("Insufficient bytes to fill elements in the given buffer");
+        errorStream(s, e);
+        throw e;
+      }
+      s.closeRequested = true;
+      finishClose(s);
+    }
+    error(e) { errorStream(this.#s, e); }
+  }
+
+  let invalidateBYOBRequest;
+
+  // ReadableStreamBYOBRequest is a pending BYOB read offered to a byte
+  // source: it writes into view and says how much with respond().
+  class ReadableStreamBYOBRequest {
+    #s;
+    #view;
+    constructor(key, s, view) {
+      if (key !== internal) throw new TypeError("Illegal constructor");
+      this.#s = s;
+      this.#view = view;
+    }
+    get view() { return this.#view; }
+    respond(bytesWritten) {
+      const s = this.#s;
+      if (!s || this.#view === null) throw new TypeError("This BYOB request has been invalidated");
+      bytesWritten = Number(bytesWritten);
+      if (!(bytesWritten >= 0) || bytesWritten === Infinity) throw new RangeError("bytesWritten must be a non-negative number");
+      if (isDetached(this.#view.buffer)) throw new TypeError("The view's buffer has been detached");
+      respondPullInto(s, bytesWritten, null);
+    }
+    respondWithNewView(view) {
+      const s = this.#s;
+      if (!s || this.#view === null) throw new TypeError("This BYOB request has been invalidated");
+      if (!ArrayBuffer.isView(view)) throw new TypeError("view must be an ArrayBufferView");
+      if (isDetached(view.buffer)) throw new TypeError("The view's buffer has been detached");
+      respondPullInto(s, view.byteLength, view);
+    }
+    static {
+      invalidateBYOBRequest = (s) => {
+        if (s.byobRequest) {
+          s.byobRequest.#s = null;
+          s.byobRequest.#view = null;
+        }
+        s.byobRequest = null;
+      };
+    }
+  }
+
+  function respondPullInto(s, n, newView) {
+    const d = s.pullIntos[0];
+    if (s.state === "closed") {
+      if (n !== 0) throw new TypeError("bytesWritten must be 0 when the stream is closed");
+    } else if (s.state === "readable") {
+      if (n === 0) throw new TypeError("bytesWritten must be greater than 0 when the stream is readable");
+      if (d.filled + n > d.byteLength) throw new RangeError("bytesWritten out of range");
+    }
+    if (newView) {
+      if (newView.byteOffset !== d.byteOffset + d.filled) throw new RangeError("The region specified by view does not match byobRequest");
+      if (newView.buffer.byteLength !== d.bufferByteLength) throw new RangeError("The buffer of view has a different capacity than byobRequest");
+      if (d.filled + newView.byteLength > d.byteLength) throw new RangeError("The region specified by view is larger than byobRequest");
+      d.buffer = transfer(newView.buffer);
+    } else {
+      d.buffer = transfer(d.buffer);
+    }
+    invalidateBYOBRequest(s);
+    if (s.state === "closed") {
+      for (const p of s.pullIntos.splice(0)) commitPullInto(s, p, true);
+      return;
+    }
+    d.filled += n;
+    if (d.filled < d.minBytes) {
+      pullIfNeeded(s);
+      return;
+    }
+    s.pullIntos.shift();
+    const rem = d.filled % d.elem;
+    if (rem > 0) {
+      const end = d.byteOffset + d.filled;
+      enqueue(s, new Uint8Array(d.buffer.slice(end - rem, end)));
+      d.filled -= rem;
+    }
+    commitPullInto(s, d, false);
+    pullIfNeeded(s);
+  }
+
+  // commitPullInto resolves a BYOB read with a view of the bytes filled.
+  function commitPullInto(s, d, done) {
+    const len = (d.filled - (d.filled % d.elem)) / d.elem;
+    const value = d.ctor === DataView ? new DataView(d.buffer, d.byteOffset, len) : new d.ctor(d.buffer, d.byteOffset, len);
+    d.d.resolve({ value, done });
   }
 
   function desiredSize(s) {
@@ -130,6 +285,10 @@
     s.queueSize = 0;
     s.pull = null;
     s.cancel = null;
+    if (s.pullIntos !== null) {
+      invalidateBYOBRequest(s);
+      for (const d of s.pullIntos.splice(0)) d.d.reject(e);
+    }
     const r = s.reader;
     if (r) {
       for (const req of r.requests.splice(0)) req.reject(e);
@@ -140,7 +299,7 @@
 
   function pullIfNeeded(s) {
     if (!s.started || s.state !== "readable" || s.closeRequested || !s.pull) return;
-    const wanted = (s.reader && s.reader.requests.length > 0) || desiredSize(s) > 0;
+    const wanted = (s.reader && s.reader.requests.length > 0) || (s.pullIntos !== null && s.pullIntos.length > 0) || desiredSize(s) > 0;
     if (!wanted) return;
     if (s.pulling) {
       s.pullAgain = true;
@@ -173,6 +332,10 @@
     s.queue = [];
     s.queueSize = 0;
     finishClose(s);
+    if (s.pullIntos !== null) {
+      invalidateBYOBRequest(s);
+      for (const d of s.pullIntos.splice(0)) d.d.resolve({ value: undefined, done: true });
+    }
     let p;
     try {
       p = Promise.resolve(cancel ? cancel(reason) : undefined);
@@ -242,61 +405,116 @@
   }
 
   // ReadableStreamBYOBReader reads a byte stream into the caller's buffer:
-  // read(view) fills view with the next bytes (at least min elements, or
-  // fewer at the end) and resolves to a view of the same type over them.
-  // Simplified: the source still enqueues its own chunks (byobRequest is
-  // null) and read copies from them, keeping the rest for the next read;
-  // view's buffer is not detached.
+  // read(view) transfers view's buffer (the caller's is detached), fills it
+  // from the queue or through the source's byobRequest (at least min
+  // elements, or fewer at the end) and resolves to a view of the same type
+  // over the bytes read.
   class ReadableStreamBYOBReader {
-    #d; // the default reader it reads through
-    #s;
+    #r = null; // {s, requests (always empty: BYOB reads are s.pullIntos), closed}
+    #released = null;
     constructor(stream) {
       if (!(stream instanceof ReadableStream)) throw new TypeError("ReadableStreamBYOBReader requires a ReadableStream");
       const s = readableState(stream);
       if (!s.bytes) throw new TypeError("This ReadableStream does not support BYOB reads; it is not a byte stream (type: \"bytes\").");
-      this.#d = new ReadableStreamDefaultReader(stream);
-      this.#s = s;
+      if (s.reader) throw new TypeError("This ReadableStream is currently locked to a reader.");
+      const r = { s, requests: [], closed: deferred(), byob: true };
+      handled(r.closed.promise);
+      if (s.state === "closed") r.closed.resolve();
+      else if (s.state === "errored") r.closed.reject(s.error);
+      s.reader = r;
+      this.#r = r;
     }
-    get closed() { return this.#d.closed; }
-    async read(view, options) {
-      if (!ArrayBuffer.isView(view)) throw new TypeError("read() requires an ArrayBufferView");
-      if (view.byteLength === 0) throw new TypeError("read() requires a non-empty view");
-      const per = view.BYTES_PER_ELEMENT || 1;
-      const min = options && options.min !== undefined ? Number(options.min) : 1;
-      if (!(min >= 1) || min > view.byteLength / per) throw new RangeError("options.min must be at least 1 and at most the view's length");
-      const out = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
-      let filled = 0;
-      while (filled < min * per) {
-        const { value, done } = await this.#d.read();
-        if (done) {
-          if (filled === 0) return { value: new view.constructor(view.buffer, view.byteOffset, 0), done: true };
-          break;
-        }
-        const bytes = value instanceof Uint8Array ? value : new Uint8Array(value.buffer || value, value.byteOffset || 0, value.byteLength);
-        const n = Math.min(bytes.byteLength, out.byteLength - filled);
-        out.set(bytes.subarray(0, n), filled);
-        filled += n;
-        if (n < bytes.byteLength) {
-          // The rest goes back to the head of the queue for the next read.
-          const rest = bytes.subarray(n);
-          const s = this.#s;
-          s.queue.unshift({ chunk: rest, size: rest.byteLength });
-          s.queueSize += rest.byteLength;
-          if (s.state === "closed") { s.state = "readable"; s.closeRequested = true; }
-        }
-      }
-      // Whole elements only: a partial element's bytes wait for the next read.
-      const whole = filled - (filled % per);
-      if (whole < filled) {
-        const s = this.#s;
-        const rest = out.slice(whole, filled);
-        s.queue.unshift({ chunk: rest, size: rest.byteLength });
-        s.queueSize += rest.byteLength;
-      }
-      return { value: new view.constructor(view.buffer, view.byteOffset, whole / per), done: false };
+    get closed() {
+      if (!this.#r) return this.#released || Promise.reject(new TypeError("This reader has been released."));
+      return this.#r.closed.promise;
     }
-    cancel(reason) { return this.#d.cancel(reason); }
-    releaseLock() { this.#d.releaseLock(); }
+    read(view, options) {
+      try {
+        if (!ArrayBuffer.isView(view)) throw new TypeError("read() requires an ArrayBufferView");
+        if (view.byteLength === 0) throw new TypeError("read() requires a non-empty view");
+        if (view.buffer.byteLength === 0) throw new TypeError("read() requires a view with a non-empty buffer");
+        const elem = view.BYTES_PER_ELEMENT || 1;
+        const length = view instanceof DataView ? view.byteLength : view.length;
+        const min = options && options.min !== undefined ? Number(options.min) : 1;
+        if (!(min >= 1) || min > length || !Number.isInteger(min)) throw min === 0 || !(min >= 1) ? new TypeError("options.min must be greater than 0") : new RangeError("options.min must be at most the view's length");
+        if (!this.#r) throw new TypeError("This reader has been released.");
+        return readInto(this.#r.s, view, elem, min);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
+    cancel(reason) {
+      if (!this.#r) return Promise.reject(new TypeError("This reader has been released."));
+      return cancelStream(this.#r.s, reason);
+    }
+    releaseLock() {
+      const r = this.#r;
+      if (!r) return;
+      const err = new TypeError("This reader has been released.");
+      const s = r.s;
+      for (const d of s.pullIntos.splice(0)) d.d.reject(err);
+      invalidateBYOBRequest(s);
+      if (s.state === "readable") {
+        r.closed.reject(err);
+        this.#released = handled(Promise.reject(err));
+      } else {
+        this.#released = handled(Promise.reject(err));
+      }
+      s.reader = null;
+      this.#r = null;
+    }
+  }
+
+  // readInto is a BYOB read of s into view (spec: ReadableByteStreamControllerPullInto).
+  function readInto(s, view, elem, min) {
+    s.disturbed = true;
+    if (s.state === "errored") return Promise.reject(s.error);
+    const ctor = view.constructor === DataView || view instanceof DataView ? DataView : view.constructor;
+    const d = {
+      buffer: null, bufferByteLength: view.buffer.byteLength,
+      byteOffset: view.byteOffset, byteLength: view.byteLength,
+      filled: 0, minBytes: min * elem, elem, ctor, d: deferred(),
+    };
+    d.buffer = transfer(view.buffer); // detaches the caller's buffer
+    if (s.state === "closed") {
+      commitPullInto(s, d, true);
+      return d.d.promise;
+    }
+    if (s.pullIntos.length === 0 && s.queueSize > 0) {
+      while (s.queue.length > 0 && d.filled < d.byteLength) {
+        const head = s.queue[0];
+        const c = head.chunk;
+        const n = Math.min(c.byteLength, d.byteLength - d.filled);
+        new Uint8Array(d.buffer, d.byteOffset + d.filled, n).set(c.byteLength === n ? c : c.subarray(0, n));
+        d.filled += n;
+        s.queueSize -= n;
+        if (n === c.byteLength) s.queue.shift();
+        else { head.chunk = c.subarray(n); head.size = head.chunk.byteLength; }
+      }
+      if (s.queue.length === 0) s.queueSize = 0;
+      if (d.filled >= d.minBytes) {
+        const rem = d.filled % elem;
+        if (rem > 0) {
+          const end = d.byteOffset + d.filled;
+          const back = new Uint8Array(d.buffer.slice(end - rem, end));
+          s.queue.unshift({ chunk: back, size: rem });
+          s.queueSize += rem;
+          d.filled -= rem;
+        }
+        commitPullInto(s, d, false);
+        if (s.closeRequested && s.queue.length === 0) finishClose(s);
+        else pullIfNeeded(s);
+        return d.d.promise;
+      }
+      if (s.closeRequested) {
+        const e = new TypeError("Insufficient bytes to fill elements in the given buffer");
+        errorStream(s, e);
+        return Promise.reject(e);
+      }
+    }
+    s.pullIntos.push(d);
+    pullIfNeeded(s);
+    return d.d.promise;
   }
 
   function asyncIterator(stream, preventCancel) {
@@ -344,6 +562,7 @@
       source = source === undefined || source === null ? {} : source;
       const type = source.type === undefined ? undefined : String(source.type);
       if (type !== undefined && type !== "bytes") throw new TypeError(`Invalid ReadableStream type: ${type}`);
+      if (type === "bytes" && strategy && strategy.size !== undefined) throw new RangeError("The strategy for a byte stream cannot have a size function");
       const st = strategyOf(strategy, type === "bytes" ? 0 : 1);
       const start = method(source, "start");
       const pull = method(source, "pull");
@@ -355,6 +574,8 @@
         hwm: st.hwm,
         size: type === "bytes" ? (c) => c.byteLength : st.size,
         bytes: type === "bytes",
+        pullIntos: type === "bytes" ? [] : null, // pending BYOB reads
+        byobRequest: null,
         started: false,
         pulling: false,
         pullAgain: false,
@@ -367,7 +588,7 @@
         controller: null,
       };
       this.#s = s;
-      s.controller = new ReadableStreamDefaultController(internal, s);
+      s.controller = s.bytes ? new ReadableByteStreamController(internal, s) : new ReadableStreamDefaultController(internal, s);
       const r = start ? start.call(source, s.controller) : undefined;
       Promise.resolve(r).then(
         () => {
@@ -1058,6 +1279,8 @@
   define("ReadableStreamDefaultReader", ReadableStreamDefaultReader);
   define("ReadableStreamBYOBReader", ReadableStreamBYOBReader);
   define("ReadableStreamDefaultController", ReadableStreamDefaultController);
+  define("ReadableByteStreamController", ReadableByteStreamController);
+  define("ReadableStreamBYOBRequest", ReadableStreamBYOBRequest);
   define("WritableStream", WritableStream);
   define("WritableStreamDefaultWriter", WritableStreamDefaultWriter);
   define("WritableStreamDefaultController", WritableStreamDefaultController);

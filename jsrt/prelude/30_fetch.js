@@ -14,8 +14,9 @@
 //     "Can't modify immutable headers." No forbidden-header filtering.
 //   - Request: mode/credentials/cache/referrer/integrity are fixed defaults;
 //     method names are token-checked and DELETE/GET/HEAD/OPTIONS/POST/PUT/PATCH
-//     are uppercased. `new Request(req)` shares req's body bytes (a stream
-//     body is taken over).
+//     are uppercased. `new Request(req)` (and fetch(req)) takes req's body:
+//     req.bodyUsed turns true, as the spec and workerd have it (bytes are
+//     shared, not copied). A null body is never "used".
 //   - Passing a body stream that came from another body (`new Response(
 //     res.body, res)`) reuses its bytes and locks the source stream.
 //   - The request wire also carries `redirect` ("follow" | "manual" |
@@ -79,10 +80,23 @@
     return -1;
   }
 
+  // webIDLOperations makes the methods and accessors of a class prototype
+  // enumerable, as Web IDL defines an interface's operations and attributes
+  // (a class's own are not); @@iterator and the constructor stay as they are.
+  function webIDLOperations(proto) {
+    for (const k of Object.getOwnPropertyNames(proto)) {
+      if (k === "constructor") continue;
+      const d = Object.getOwnPropertyDescriptor(proto, k);
+      if (d.configurable) Object.defineProperty(proto, k, { enumerable: true });
+    }
+  }
+
   // --- Headers ---
 
   const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-  const BAD_VALUE = /[\0\r\n]/;
+  // A header value is a ByteString (code units up to 0xFF: a byte each, as
+  // Latin-1) without NUL, CR or LF.
+  const BAD_VALUE = /[\0\r\n\u0100-\uffff]/;
 
   function normalizeName(name) {
     name = String(name);
@@ -96,13 +110,14 @@
     return value;
   }
 
-  let headersIsImmutable, headersSetGuard, headersPairs, headersFromWire;
+  let headersIsImmutable, headersSetGuard, headersPairs, headersFromWire, isHeaders;
 
   class Headers {
     #map = new Map(); // lowercased name -> array of values
     #immutable = false;
     static {
       headersIsImmutable = (h) => h.#immutable;
+      isHeaders = (o) => Headers.#has(o);
       headersSetGuard = (h) => { h.#immutable = true; return h; };
       // headersPairs lists [name, value] pairs unsorted, for the wire.
       headersPairs = (h) => {
@@ -129,22 +144,34 @@
       };
     }
     constructor(init) {
-      if (init === undefined || init === null) return;
-      if (typeof init !== "object" && typeof init !== "function") {
+      if (init === undefined) return;
+      if (init === null || (typeof init !== "object" && typeof init !== "function")) {
         throw new TypeError("Failed to construct 'Headers': The provided value is not of type '(record<ByteString, ByteString> or sequence<sequence<ByteString>>)'.");
       }
-      if (#map in init) {
+      const iter = init[Symbol.iterator];
+      if (iter === headersIterator && isHeaders(init)) {
         const map = this.#map;
         init.#map.forEach((vs, k) => map.set(k, vs.slice()));
-      } else if (typeof init[Symbol.iterator] === "function") {
-        for (const pair of init) {
-          const p = typeof pair === "string" ? null : Array.from(pair);
+      } else if (iter !== undefined && iter !== null) {
+        if (typeof iter !== "function") throw new TypeError("Failed to construct 'Headers': @@iterator is not callable.");
+        for (const pair of { [Symbol.iterator]: () => iter.call(init) }) {
+          const p = (typeof pair !== "object" && typeof pair !== "function") || pair === null ? null : Array.from(pair);
           if (!p || p.length !== 2) throw new TypeError("Failed to construct 'Headers': Invalid value: each header pair must be a name/value tuple.");
           this.append(p[0], p[1]);
         }
       } else {
-        for (const k of Object.keys(init)) this.append(k, init[k]);
+        // record<ByteString, ByteString>: own keys in order, each enumerable
+        // one read once; a Symbol key cannot become a ByteString.
+        for (const k of Reflect.ownKeys(init)) {
+          const desc = Reflect.getOwnPropertyDescriptor(init, k);
+          if (desc === undefined || !desc.enumerable) continue;
+          if (typeof k === "symbol" || /[^\x00-\xff]/.test(k)) throw new TypeError("Failed to construct 'Headers': a header name must be a ByteString.");
+          this.append(k, init[k]);
+        }
       }
+    }
+    static #has(o) {
+      return #map in o;
     }
     #check() {
       if (this.#immutable) throw new TypeError("Can't modify immutable headers.");
@@ -194,12 +221,36 @@
     forEach(callback, thisArg) {
       for (const [k, v] of this.#list()) callback.call(thisArg, v, k, this);
     }
-    entries() { return this.#list()[Symbol.iterator](); }
-    keys() { return this.#list().map((e) => e[0])[Symbol.iterator](); }
-    values() { return this.#list().map((e) => e[1])[Symbol.iterator](); }
+    entries() { return new HeadersIterator(this.#list(), 2); }
+    keys() { return new HeadersIterator(this.#list(), 0); }
+    values() { return new HeadersIterator(this.#list(), 1); }
     [Symbol.iterator]() { return this.entries(); }
     get [Symbol.toStringTag]() { return "Headers"; }
   }
+  const headersIterator = Headers.prototype[Symbol.iterator];
+  webIDLOperations(Headers.prototype);
+
+  // HeadersIterator is the iterator of keys(), values() and entries(): over
+  // the sorted and combined list taken when it was made, with the prototype
+  // Web IDL gives a pair iterator (an enumerable next, "Headers Iterator").
+  class HeadersIterator {
+    #list;
+    #kind; // 0 keys, 1 values, 2 entries
+    #i = 0;
+    constructor(list, kind) {
+      this.#list = list;
+      this.#kind = kind;
+    }
+    next() {
+      if (this.#i >= this.#list.length) return { value: undefined, done: true };
+      const e = this.#list[this.#i++];
+      return { value: this.#kind === 2 ? e : e[this.#kind], done: false };
+    }
+    get [Symbol.toStringTag]() { return "Headers Iterator"; }
+  }
+  Object.setPrototypeOf(HeadersIterator.prototype, Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]())));
+  delete HeadersIterator.prototype.constructor;
+  webIDLOperations(HeadersIterator.prototype);
 
   // --- Blob / File ---
 
@@ -470,8 +521,10 @@
       type: "bytes",
       pull(c) {
         return cairn.bodyRead(src).then((buf) => {
-          if (buf === null) c.close();
-          else c.enqueue(new Uint8Array(buf));
+          if (buf === null) {
+            c.close();
+            if (c.byobRequest) c.byobRequest.respond(0); // ends a pending BYOB read
+          } else c.enqueue(new Uint8Array(buf));
         });
       },
       cancel() { cairn.bodyCancel(src); },
@@ -583,9 +636,9 @@
     }
     #consume() {
       if (this.bodyUsed) return Promise.reject(new TypeError(USED));
+      if (this.#null) return Promise.resolve(null); // nothing to disturb: bodyUsed stays false
       if (this.#stream !== null && this.#stream.locked) return Promise.reject(new TypeError("The body's ReadableStream is locked."));
       this.#used = true;
-      if (this.#null) return Promise.resolve(null);
       if (this.#bytes !== null) {
         if (this.#stream !== null) this.#stream.cancel().catch(() => {});
         return Promise.resolve(this.#bytes);
@@ -760,8 +813,10 @@
       } else if (inherited) {
         const st = bodyState(from);
         if (from.bodyUsed) throw new TypeError(USED);
-        if (st.bytes !== null) bodySet(this, { bytes: st.bytes, stream: null });
-        else {
+        if (st.bytes !== null) {
+          bodySet(this, { bytes: st.bytes, stream: null });
+          bodyBytes(from); // the body moved: the source is now used (spec: the input is disturbed)
+        } else {
           bodySet(this, { bytes: null, stream: st.stream });
           bodySet(from, { bytes: EMPTY, stream: null });
           bodyBytes(from); // the source is now used
@@ -950,6 +1005,10 @@
   cairn.abortRequest = function abortRequest(req, reason) {
     if (req instanceof Request) requestAbort(req, reason);
   };
+
+  // requestSignal gives a Request's signal if it has one (without making
+  // one): stub.fetch follows it as fetch() does.
+  cairn.requestSignal = requestSignal;
 
   cairn.requestToWire = async function requestToWire(req) {
     if (!(req instanceof Request)) throw new TypeError("requestToWire: not a Request");

@@ -67,7 +67,16 @@
       if (broken) return broken;
       const req = new Request(input, init);
       const wire = await cairn.requestToWire(req);
-      const res = await this.#watch(this.#native.fetch(this.#id.toString(), this.#id.name ?? "", wire));
+      const p = this.#native.fetch(this.#id.toString(), this.#id.name ?? "", wire);
+      // The request's signal (an incoming request's aborts when its client
+      // goes away) aborts the object's request.signal too: Go cancels the
+      // event's context (wire.abort).
+      const signal = cairn.requestSignal(req);
+      if (signal && typeof wire.abort === "function") {
+        if (signal.aborted) wire.abort();
+        else signal.addEventListener("abort", () => wire.abort(), { once: true });
+      }
+      const res = await this.#watch(p);
       return cairn.responseFromWire(res);
     }
   }

@@ -17,6 +17,8 @@ import (
 // InstallStreams defines on natives the Go halves of the byte-transforming
 // streams (the stream classes are jsrt's prelude/20_streams.js):
 //
+//	transferBuffer(ab) ArrayBuffer  moves ab's bytes to a new buffer, detaching ab
+//	bufferDetached(ab) bool   whether ab is detached
 //	digestStream(hash) {update(data), finish() ArrayBuffer}
 //	                          crypto.DigestStream: SHA-1, SHA-256, SHA-384, SHA-512, MD5
 //	compressor(format, decompress) {push(data) ArrayBuffer, finish() ArrayBuffer}
@@ -27,6 +29,22 @@ import (
 // the stream and returns the rest. A corrupt or truncated compressed input
 // throws a TypeError.
 func InstallStreams(vm *goja.Runtime, natives *goja.Object) error {
+	// transferBuffer(ab) moves ab's bytes to a new ArrayBuffer and detaches
+	// ab (the streams spec's TransferArrayBuffer: BYOB reads and byte
+	// chunks), without copying; bufferDetached(ab) says whether ab is.
+	if err := natives.Set("transferBuffer", func(ab goja.ArrayBuffer) goja.Value {
+		if ab.Detached() {
+			panic(vm.NewTypeError("transfer: the ArrayBuffer is detached"))
+		}
+		b := ab.Bytes()
+		ab.Detach()
+		return vm.ToValue(vm.NewArrayBuffer(b))
+	}); err != nil {
+		return err
+	}
+	if err := natives.Set("bufferDetached", func(ab goja.ArrayBuffer) bool { return ab.Detached() }); err != nil {
+		return err
+	}
 	if err := natives.Set("digestStream", func(alg string) *goja.Object {
 		newHash, ok := hashes[strings.ToUpper(alg)]
 		if !ok {
