@@ -119,6 +119,18 @@ type Conn struct {
 	parked   bool
 	parkFD   int32
 	parkPoll *poller
+	// closing is the close handshake c started (Close), nil before.
+	closing *closing
+}
+
+// closing is a close handshake started by this side. The handshake reads
+// the peer's Close frame itself when no Read is in progress, so the read
+// loop then learns of the close only through it.
+type closing struct {
+	code   websocket.StatusCode
+	reason string
+	done   chan struct{} // closed when the handshake has ended
+	err    error         // its result, set before done is closed: nil if the peer answered with code
 }
 
 // wire is a WebSocket connection: coder/websocket's for client sockets and
@@ -466,7 +478,12 @@ func (c *Conn) writeLoop() {
 		c.mu.Unlock()
 		for _, f := range batch {
 			if f.close {
-				_ = conn.Close(f.code, f.reason)
+				cl := &closing{code: f.code, reason: f.reason, done: make(chan struct{})}
+				c.mu.Lock()
+				c.closing = cl
+				c.mu.Unlock()
+				cl.err = conn.Close(f.code, f.reason)
+				close(cl.done)
 				return
 			}
 			if c.reg.obs != nil {
@@ -527,6 +544,20 @@ func (c *Conn) readLoop(stopped chan struct{}) {
 			case errors.Is(err, websocket.ErrMessageTooBig):
 				code, reason = CodeTooBig, "Message is too large"
 				h.OnError(reason)
+			default:
+				// If this side started the close, coder/websocket's
+				// handshake may have read the peer's answer: the close is
+				// clean if the peer answered with the same code. (frameConn's
+				// reader always reports the peer's Close itself.)
+				c.mu.Lock()
+				cl := c.closing
+				c.mu.Unlock()
+				if _, own := conn.(*frameConn); cl != nil && !own {
+					<-cl.done
+					if cl.err == nil {
+						code, reason, clean = int(cl.code), cl.reason, true
+					}
+				}
 			}
 			reg.remove(c)
 			h.OnClose(code, reason, clean)
