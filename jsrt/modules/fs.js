@@ -871,6 +871,26 @@ fs.promises = promises;
 
 const stream = require("stream");
 
+// openStream opens the file of a ReadStream or WriteStream unless it was
+// given an fd, and emits "open" and "ready" (or destroys the stream with the
+// error) on a later microtask, as Node does.
+function openStream(s, path) {
+  s.pending = true;
+  if (s.fd === null) {
+    try {
+      s.fd = fs.openSync(toPath(path), s.flags);
+    } catch (e) {
+      queueMicrotask(() => s.destroy(e));
+      return;
+    }
+  }
+  queueMicrotask(() => {
+    s.pending = false;
+    s.emit("open", s.fd);
+    s.emit("ready");
+  });
+}
+
 class ReadStream extends stream.Readable {
   constructor(path, options = {}) {
     if (typeof options === "string") options = { encoding: options };
@@ -883,20 +903,7 @@ class ReadStream extends stream.Readable {
     this.pos = options.start;
     this.bytesRead = 0;
     this.autoClose = options.autoClose !== false;
-    this.pending = true;
-    if (this.fd === null) {
-      try {
-        this.fd = fs.openSync(toPath(path), this.flags);
-      } catch (e) {
-        queueMicrotask(() => this.destroy(e));
-        return;
-      }
-    }
-    queueMicrotask(() => {
-      this.pending = false;
-      this.emit("open", this.fd);
-      this.emit("ready");
-    });
+    openStream(this, path);
   }
   _read(size) {
     try {
@@ -933,20 +940,7 @@ class WriteStream extends stream.Writable {
     this.pos = options.start;
     this.bytesWritten = 0;
     this.autoClose = options.autoClose !== false;
-    this.pending = true;
-    if (this.fd === null) {
-      try {
-        this.fd = fs.openSync(toPath(path), this.flags);
-      } catch (e) {
-        queueMicrotask(() => this.destroy(e));
-        return;
-      }
-    }
-    queueMicrotask(() => {
-      this.pending = false;
-      this.emit("open", this.fd);
-      this.emit("ready");
-    });
+    openStream(this, path);
   }
   _write(chunk, encoding, cb) {
     try {
