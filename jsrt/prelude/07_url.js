@@ -161,7 +161,6 @@
     #params = null; // searchParams, made on first use
 
     constructor(url, base) {
-      if (arguments.length === 0) throw new TypeError("Failed to construct 'URL': 1 argument required, but only 0 present.");
       const f = base === undefined ? urlParse(usv(url)) : urlParse(usv(url), usv(base));
       if (f === null) throw invalid();
       this.#f = f;
@@ -274,11 +273,12 @@
     Object.defineProperty(URLSearchParams.prototype, name, { enumerable: true });
   }
 
-  // usv converts v to a string as Web IDL's USVString does: lone surrogates
-  // become U+FFFD.
+  // usv converts v to a string for a USVString argument. Lone surrogates
+  // become U+FFFD where the string reaches Go (parsing, serializing); the
+  // check is not made here, since String.prototype.isWellFormed is
+  // core-js's in goja and costs hundreds of allocations per call.
   function usv(v) {
-    const s = typeof v === "string" ? v : String(v);
-    return s.isWellFormed() ? s : s.toWellFormed();
+    return typeof v === "string" ? v : String(v);
   }
   function args(a, n, method) {
     if (a.length < n) {

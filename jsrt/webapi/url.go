@@ -46,6 +46,21 @@ const (
 //
 // Parsing stays in Go because new URL(request.url) runs on every request.
 func InstallURL(vm *goja.Runtime, natives *goja.Object) error {
+	// The fast path's protocols, made JS values once, and its host reused
+	// as the hostname when they are the same string: each conversion of a
+	// non-empty string to a goja.Value allocates.
+	protocols := map[string]goja.Value{}
+	for _, p := range []string{"http:", "https:", "ws:", "wss:"} {
+		protocols[p] = vm.ToValue(p)
+	}
+	record := func(r urlRecord) goja.Value {
+		host := vm.ToValue(r.host)
+		hostname := host
+		if r.port != "" {
+			hostname = vm.ToValue(r.hostname)
+		}
+		return vm.NewArray(r.href, r.origin, protocols[r.protocol], "", "", host, hostname, r.port, r.pathname, r.search, r.hash)
+	}
 	fields := func(u *whatwg.Url) goja.Value {
 		vals := [urlFields]any{
 			urlHref:     u.Href(false),
@@ -70,6 +85,9 @@ func InstallURL(vm *goja.Runtime, natives *goja.Object) error {
 				err error
 			)
 			if base := call.Argument(1); goja.IsUndefined(base) {
+				if r, ok := parseSimpleURL(input); ok {
+					return record(r)
+				}
 				u, err = urlParser.Parse(input)
 			} else {
 				var b *whatwg.Url
