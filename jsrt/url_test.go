@@ -44,3 +44,33 @@ func TestURLRequestPath(t *testing.T) {
 	serve()
 	t.Logf("allocations per request with new URL(request.url): %.1f", testing.AllocsPerRun(200, serve))
 }
+
+// TestURLAPI checks the URL and URLSearchParams API beyond WPT's parsing
+// and setter data: errors, the static methods, serializing, and
+// searchParams kept in step with the URL both ways.
+func TestURLAPI(t *testing.T) {
+	vm := preludeRuntime(t)
+	tests := []struct{ name, src, want string }{
+		{"invalid", `try { new URL("/relative"); } catch (e) { return e.name + ": " + e.message; }`, "TypeError: Invalid URL string."},
+		{"invalid base", `try { new URL("a", "nope"); } catch (e) { return e.message; }`, "Invalid URL string."},
+		{"invalid href", `const u = new URL("http://x/"); try { u.href = "::"; } catch (e) { return e.message + " " + u.href; }`, "Invalid URL string. http://x/"},
+		{"canParse", `return [URL.canParse("http://x"), URL.canParse("x"), URL.canParse("x", "http://y/")].join();`, "true,false,true"},
+		{"parse", `return String(URL.parse("x")) + " " + URL.parse("b", "http://y/a/").href;`, "null http://y/a/b"},
+		{"toJSON and toString", `const u = new URL("HTTP://X/a/"); return JSON.stringify({ u }) + String(u) + Object.prototype.toString.call(u);`, `{"u":"http://x/a/"}http://x/a/[object URL]`},
+		{"search to params", `const u = new URL("http://x/?a=1"); const p = u.searchParams; u.search = "b=2&b=3"; return p.getAll("b").join() + p.has("a") + (u.searchParams === p);`, "2,3falsetrue"},
+		{"href to params", `const u = new URL("http://x/?a=1"); const p = u.searchParams; u.href = "http://y/?c=%20"; return JSON.stringify(p.get("c"));`, `" "`},
+		{"params to search", `const u = new URL("http://x/p?a=1#h"); u.searchParams.append("b", "x y&z"); const s1 = u.href; u.searchParams.delete("a"); u.searchParams.delete("b"); return s1 + " " + u.href;`, "http://x/p?a=1&b=x+y%26z#h http://x/p#h"},
+		{"params", `const p = new URLSearchParams({ z: "1", a: "2" }); p.append("a", "1"); p.sort(); p.delete("a", "2"); return p.size + " " + p + " " + [...p.keys()];`, "2 a=1&z=1 a,z"},
+		{"params from pairs", `return String(new URLSearchParams([["a", "1"], ["b", "é"]])) + " " + new URLSearchParams("?x=1").get("x");`, "a=1&b=%C3%A9 1"},
+		{"bad pair", `try { new URLSearchParams([["a"]]); } catch (e) { return e.name; }`, "TypeError"},
+		{"console", `return __cairn.format(new URL("http://x/a/?q=1"));`, "URL { href: 'http://x/a/?q=1', origin: 'http://x', protocol: 'http:', username: '', password: '', host: 'x', hostname: 'x', port: '', pathname: '/a/', search: '?q=1', searchParams: URLSearchParams { 'q' => '1' }, hash: '' }"},
+		{"origin with port", `return new URL("https://x:8443/").origin + " " + new URL("blob:https://y/u").origin + " " + new URL("data:,x").origin;`, "https://x:8443 https://y null"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := preludeEval(t, vm, tt.src); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
