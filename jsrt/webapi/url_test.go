@@ -2,9 +2,11 @@ package webapi
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	whatwg "github.com/nlnwa/whatwg-url/url"
 )
@@ -121,4 +123,40 @@ func TestForm(t *testing.T) {
 			t.Errorf("SerializeForm(%q) = %q, want %q", got, s, tt.out)
 		}
 	}
+}
+
+// FuzzParseURL checks that the parser neither panics nor hangs on any
+// input, with or without a base, and that whatever the fast path takes,
+// the full parser parses to the same fields.
+func FuzzParseURL(f *testing.F) {
+	for _, s := range []string{"http://x/a/", "https://h.test:8443/a//b?q=1#f", "http://x/./%2e/", "file:///C:/x", "http://[::1]:80/", "blob:https://a/b", "a:b", "\\\\x\\y"} {
+		f.Add(s, "http://base.test/dir/file")
+	}
+	f.Fuzz(func(t *testing.T, in, base string) {
+		done := make(chan struct{})
+		defer close(done)
+		go func() {
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+				panic(fmt.Sprintf("parsing %q against %q takes over 5 s", in, base))
+			}
+		}()
+		if b, err := urlParser.Parse(base); err == nil {
+			if u, err := b.Parse(in); err == nil {
+				_ = full(u)
+			}
+		}
+		u, err := urlParser.Parse(in)
+		r, ok := parseSimpleURL(in)
+		if !ok {
+			return
+		}
+		if err != nil {
+			t.Fatalf("%q: the fast path accepts what the parser rejects: %v", in, err)
+		}
+		if want := full(u); r != want {
+			t.Fatalf("%q:\nfast %+v\nfull %+v", in, r, want)
+		}
+	})
 }
