@@ -79,6 +79,7 @@ func InstallURL(vm *goja.Runtime, natives *goja.Object) error {
 	}
 	for name, fn := range map[string]func(goja.FunctionCall) goja.Value{
 		"urlParse": func(call goja.FunctionCall) goja.Value {
+			defer invalidURLOnPanic(vm)
 			input := call.Argument(0).String()
 			var (
 				u   *whatwg.Url
@@ -101,6 +102,7 @@ func InstallURL(vm *goja.Runtime, natives *goja.Object) error {
 			return fields(u)
 		},
 		"urlSet": func(call goja.FunctionCall) goja.Value {
+			defer invalidURLOnPanic(vm)
 			u, err := urlParser.Parse(call.Argument(0).String())
 			if err != nil {
 				return goja.Null()
@@ -153,6 +155,23 @@ func InstallURL(vm *goja.Runtime, natives *goja.Object) error {
 		}
 	}
 	return nil
+}
+
+// invalidURLOnPanic turns a panic of the URL parser (a bug in it) into
+// the TypeError of an invalid URL, so that it fails the call and not the
+// Worker. Exceptions thrown on purpose (goja values) pass through.
+func invalidURLOnPanic(vm *goja.Runtime) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	if _, ok := r.(*goja.Exception); ok {
+		panic(r)
+	}
+	if _, ok := r.(goja.Value); ok {
+		panic(r)
+	}
+	panic(vm.NewTypeError("Invalid URL string."))
 }
 
 // urlOriginOf is the ASCII serialization of u's origin: scheme://host[:port]
