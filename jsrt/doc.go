@@ -149,7 +149,10 @@
 // Modules (modules.go): embedded CommonJS modules (modules/*.js) answer
 // require("cloudflare:workers"), "cloudflare:email", "cloudflare:sockets" and
 // the Node.js modules events, async_hooks, util, path, crypto, zlib and
-// process; buffer and url come from goja_nodejs. With nodejs_compat, the
+// process; buffer comes from goja_nodejs, and url from goja_nodejs with
+// the global URL and URLSearchParams (prelude/07_url.js over
+// webapi/url.go, the WHATWG URL Standard) and the legacy API
+// (modules/url_extras.js). With nodejs_compat, the
 // other Node.js modules Cloudflare provides come from
 // modules/generated/node.js (unenv, readable-stream, string_decoder;
 // generated from polyfill/node.cjs). "x" and "node:x" are one instance. A module cairn lacks fails

@@ -7,7 +7,6 @@ import (
 
 	"github.com/dop251/goja"
 	"github.com/dop251/goja_nodejs/require"
-	"github.com/dop251/goja_nodejs/url"
 	"github.com/evanw/esbuild/pkg/api"
 
 	"github.com/cairn-dev/cairn/jsrt/jsclone"
@@ -44,13 +43,13 @@ func preludeRuntime(t *testing.T) *goja.Runtime {
 	t.Helper()
 	vm := goja.New()
 	new(require.Registry).Enable(vm)
-	url.Enable(vm)
 	natives := newNatives(vm)
 	must := func(err error) {
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
+	must(webapi.InstallURL(vm, natives))
 	must(webapi.InstallEncoding(vm, natives))
 	must(webapi.InstallCrypto(vm, natives))
 	must(webapi.InstallStreams(vm, natives))

@@ -12,7 +12,6 @@ import (
 	"github.com/dop251/goja"
 	"github.com/dop251/goja_nodejs/buffer"
 	"github.com/dop251/goja_nodejs/require"
-	"github.com/dop251/goja_nodejs/url"
 
 	"github.com/cairn-dev/cairn/jsrt/eventloop"
 	"github.com/cairn-dev/cairn/jsrt/jsclone"
@@ -306,8 +305,8 @@ func (rt *runtime) install() error {
 	if err := rt.installRequire(); err != nil {
 		return err
 	}
-	url.Enable(vm)
 	for _, step := range []func() error{
+		func() error { return webapi.InstallURL(vm, rt.natives) },
 		func() error { return webapi.InstallJSON(vm) },
 		func() error { return webapi.InstallEncoding(vm, rt.natives) },
 		func() error { return webapi.InstallCrypto(vm, rt.natives) },

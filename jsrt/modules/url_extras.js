@@ -1,104 +1,20 @@
-// node:url beyond goja_nodejs's URL and URLSearchParams (module is theirs,
-// extended here): the legacy API (parse, format, resolve, Url) that older
-// npm packages (simple-get, request-era clients) still call,
-// fileURLToPath/pathToFileURL, and URL.origin with its port (goja_nodejs
-// drops it; the WHATWG URL standard keeps a non-default one).
+// node:url beyond goja_nodejs's module (extended here): the global URL and
+// URLSearchParams, the legacy API (parse, format, resolve, Url) that older
+// npm packages (simple-get, request-era clients) still call, and
+// fileURLToPath/pathToFileURL.
 "use strict";
 
-// --- URL.origin ---
+// --- URL and URLSearchParams ---
 //
-// goja_nodejs's origin is a non-configurable accessor of its prototype, so
-// URL is a subclass of its URL whose own getter shadows it (its
-// constructor honours new.target, so instances get this prototype).
+// The module's URL and URLSearchParams are the global ones
+// (prelude/07_url.js, the WHATWG URL Standard), not goja_nodejs's (built
+// on net/url, which drops trailing slashes and resolves relative
+// references wrongly); goja_nodejs still gives domainToASCII and
+// domainToUnicode.
 const SPECIAL = new Set(["http:", "https:", "ws:", "wss:", "ftp:"]);
-// hasScheme says whether ref starts with a URL scheme ("x:"). String
-// operations, not regular expressions, on this path: a goja regexp call
-// costs microseconds, and new URL(ref, base) is common request-path code.
-function hasScheme(ref) {
-  for (let i = 0; i < ref.length; i++) {
-    const c = ref.charCodeAt(i);
-    const alpha = (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
-    if (i === 0 && !alpha) return false;
-    if (c === 58) return i > 0; // ":"
-    if (!alpha && !(c >= 48 && c <= 57) && c !== 43 && c !== 45 && c !== 46) return false;
-  }
-  return false;
-}
-const cut = (s, ch) => {
-  const i = s.indexOf(ch);
-  return i === -1 ? s : s.slice(0, i);
-};
-
-class URL extends module.exports.URL {
-  // goja_nodejs resolves a relative reference as if it began with "/"
-  // ("c" against http://h/a/b gives /c); it is resolved here instead
-  // (RFC 3986 5.2) and the absolute result parsed.
-  constructor(input, base) {
-    if (base === undefined) {
-      super(input);
-      return;
-    }
-    const ref = String(input).trim();
-    if (hasScheme(ref)) {
-      super(ref);
-      return;
-    }
-    const b = base instanceof URL ? base : new URL(String(base));
-    super(resolveReference(b, SPECIAL.has(b.protocol) || b.protocol === "file:" ? (ref.includes("\\") ? ref.split("\\").join("/") : ref) : ref));
-  }
-  get origin() {
-    const p = this.protocol;
-    if (SPECIAL.has(p)) return p + "//" + this.host;
-    if (p === "blob:") {
-      try {
-        const inner = new URL(this.href.slice("blob:".length));
-        if (inner.protocol === "http:" || inner.protocol === "https:") return inner.origin;
-      } catch {
-        // an opaque blob URL
-      }
-    }
-    return "null";
-  }
-}
+const URL = globalThis.URL;
 module.exports.URL = URL;
-
-// resolveReference is the absolute URL of ref (no scheme) against base.
-function resolveReference(base, ref) {
-  const href = base.href;
-  const noHash = cut(href, "#");
-  if (ref === "") return noHash;
-  if (ref[0] === "#") return noHash + ref;
-  if (ref[0] === "?") return cut(noHash, "?") + ref;
-  if (ref[0] === "/" && ref[1] === "/") return base.protocol + ref;
-  const auth = base.username ? base.username + (base.password ? ":" + base.password : "") + "@" : "";
-  let end = ref.length;
-  const q = ref.indexOf("?"), h = ref.indexOf("#");
-  if (q !== -1) end = q;
-  if (h !== -1 && h < end) end = h;
-  let path = ref.slice(0, end);
-  if (path[0] !== "/") {
-    const dir = base.pathname;
-    path = dir.slice(0, dir.lastIndexOf("/") + 1) + path;
-  }
-  return base.protocol + "//" + auth + base.host + removeDotSegments(path) + ref.slice(end);
-}
-
-function removeDotSegments(path) {
-  if (path.indexOf("/.") === -1 && path[0] !== ".") return path; // the common case: none
-  const out = [];
-  const segs = path.split("/");
-  for (let i = 0; i < segs.length; i++) {
-    const seg = segs[i];
-    const last = i === segs.length - 1;
-    if (seg === "..") {
-      if (out.length > 1) out.pop();
-      if (last) out.push("");
-    } else if (seg === ".") {
-      if (last) out.push("");
-    } else out.push(seg);
-  }
-  return out.join("/");
-}
+module.exports.URLSearchParams = globalThis.URLSearchParams;
 
 // --- the legacy API ---
 
