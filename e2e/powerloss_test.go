@@ -71,7 +71,15 @@ func TestPowerLoss(t *testing.T) {
 			histories += checkHistories(t, d, state, round)
 			d = startDev(t, dir, state)
 		}
+		before := w.acknowledged()
 		stop := w.start(d, round)
+		// Cut while writes flow: once the restarted server acknowledges
+		// writes again (its objects start cold, which on a busy machine
+		// can take longer than the random delay below, and a round that
+		// acknowledges nothing tests nothing), at a random moment after.
+		if !w.waitAcknowledged(before+w.clients, time.Minute) {
+			t.Fatalf("round %d: the server acknowledged %d writes in a minute\n%s", round, w.acknowledged()-before, d.Logs)
+		}
 		time.Sleep(time.Duration(100+rand.IntN(700)) * time.Millisecond)
 		// The power goes: nothing unsynced survives, nothing more is
 		// written, and the process dies with it.
@@ -173,4 +181,22 @@ func TestPowerLossFailedSync(t *testing.T) {
 	}
 	d = startDev(t, dir, state)
 	w.check(t, d, 1)
+}
+
+// acknowledged returns how many writes w's clients had acknowledged.
+func (w *writeLoad) acknowledged() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.total
+}
+
+// waitAcknowledged waits until n writes were acknowledged in all, and
+// reports whether that happened within timeout.
+func (w *writeLoad) waitAcknowledged(n int, timeout time.Duration) bool {
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if w.acknowledged() >= n {
+			return true
+		}
+	}
+	return false
 }

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/cairn-dev/cairn/commit"
 )
 
 // ErrTitleExists is returned by Catalog.Create and Catalog.Rename for a
@@ -72,9 +74,11 @@ func (c *Catalog) readTitles() (map[string]string, error) {
 	return m, nil
 }
 
-// writeTitles replaces titles.json atomically (write, fsync, rename).
+// writeTitles replaces titles.json atomically and durably (write, fsync,
+// rename, fsync of the directory: the rename survives a power cut only
+// once the directory is synced).
 func (c *Catalog) writeTitles(m map[string]string) error {
-	if err := os.MkdirAll(c.dir, 0o755); err != nil {
+	if err := commit.MkdirAll(c.dir); err != nil {
 		return fmt.Errorf("kv catalog: %w", err)
 	}
 	b, err := json.MarshalIndent(m, "", "  ")
@@ -94,7 +98,23 @@ func (c *Catalog) writeTitles(m map[string]string) error {
 		os.Remove(tmp.Name())
 		return fmt.Errorf("kv catalog: %w", err)
 	}
+	if err := syncDir(c.dir); err != nil {
+		return fmt.Errorf("kv catalog: sync %s: %w", c.dir, err)
+	}
 	return nil
+}
+
+// syncDir fsyncs the directory dir, making its entries durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // List returns the namespaces, sorted by id.

@@ -82,7 +82,10 @@ func (l *StateLocks) lock(dir string) (*stateLock, error) {
 		}
 		return s, nil
 	}
-	if err := os.MkdirAll(abs, 0o755); err != nil {
+	// Durably: the files synced under it are only reachable after a power
+	// cut if its own entry (and each new parent's) was synced too, and the
+	// directories made below it later find it existing and sync no further.
+	if err := commit.MkdirAll(abs); err != nil {
 		return nil, fmt.Errorf("lock state directory: %w", err)
 	}
 	path := filepath.Join(abs, lockFileName)
