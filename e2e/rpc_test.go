@@ -190,11 +190,13 @@ export default { async fetch(req, env) {
   return Response.json(await stub.info());
 } };`
 	dir := writeProject(t, map[string]string{"wrangler.jsonc": rpcConfig, "src/index.js": worker})
-	d := startDev(t, dir, t.TempDir(), "--object-idle", "100ms")
+	// 500 ms, not less: on a loaded machine two requests 100 ms apart
+	// let a shorter idle evict the object between them.
+	d := startDev(t, dir, t.TempDir(), "--object-idle", "500ms")
 	d.expect("GET", "/inc", 200, "1")
 	d.expect("GET", "/inc", 200, "2")
 	d.expect("GET", "/info", 200, `{"constructed":1,"mem":2,"name":"idle"}`)
-	time.Sleep(600 * time.Millisecond) // > 2 × idle
+	time.Sleep(1300 * time.Millisecond) // > 2 × idle
 	d.expect("GET", "/info", 200, `{"constructed":2,"mem":0,"name":"idle"}`)
 	d.expect("GET", "/inc", 200, "3")
 }
