@@ -587,24 +587,10 @@ func (h *History) writeSnapshot(seq uint64, fill func(*os.File) error) error {
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), h.snapPath(seq))
-	}
-	if err == nil {
-		err = syncPath(h.dir)
-	}
 	if err != nil {
 		return fmt.Errorf("history %s: snapshot %d: %w", h.name, seq, err)
 	}
-	h.mu.Lock()
-	if i, found := slices.BinarySearch(h.snaps, seq); !found {
-		h.snaps = slices.Insert(h.snaps, i, seq)
-	}
-	if seq >= h.last.Seq {
-		h.since = 0
-	}
-	h.mu.Unlock()
-	return nil
+	return h.placeSnapshot(seq, tmp.Name())
 }
 
 func copyFileTo(src string, dst *os.File) error {

@@ -69,10 +69,16 @@ func (h *History) Restore(target, seq uint64, now time.Time, dbPath string, fix 
 // into place, the directory synced (no copy: a restore of a large database
 // copies it once less).
 func (h *History) adoptSnapshot(seq uint64, path string) error {
-	err := syncPath(path)
-	if err == nil {
-		err = os.Rename(path, h.snapPath(seq))
+	if err := syncPath(path); err != nil {
+		return fmt.Errorf("history %s: snapshot %d: %w", h.name, seq, err)
 	}
+	return h.placeSnapshot(seq, path)
+}
+
+// placeSnapshot renames the synced file path into place as snapshot seq,
+// syncs the directory and adds seq to the snapshots.
+func (h *History) placeSnapshot(seq uint64, path string) error {
+	err := os.Rename(path, h.snapPath(seq))
 	if err == nil {
 		err = syncPath(h.dir)
 	}
