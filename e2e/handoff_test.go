@@ -382,24 +382,9 @@ func TestHibernatedWebSocketsSurviveUpgrade(t *testing.T) {
 	cmd := exec.Command(cairnBin, "dev", dir, "--port", strconv.Itoa(port), "--persist-to", filepath.Join(tmp, "state"),
 		"--no-watch", "--pid-file", pidFile)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	oldPid := cmd.Process.Pid
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	newPid := 0
-	t.Cleanup(func() {
-		for _, pid := range []int{oldPid, newPid} {
-			if pid != 0 && alive(pid) {
-				_ = syscall.Kill(pid, syscall.SIGTERM)
-				if !waitFor(15*time.Second, func() bool { return !alive(pid) }) {
-					_ = syscall.Kill(pid, syscall.SIGKILL)
-					t.Errorf("pid %d did not stop on SIGTERM", pid)
-				}
-			}
-		}
-	})
+	exited := startWatched(t, cmd)
+	oldPid, newPid := cmd.Process.Pid, 0
+	stopAtCleanup(t, 15*time.Second, &oldPid, &newPid)
 	if !waitFor(60*time.Second, func() bool { return strings.Count(logs(), "Ready on ") == 1 }) {
 		t.Fatalf("not ready\n%s", logs())
 	}
@@ -523,4 +508,33 @@ func alive(pid int) bool {
 	}
 	_, rest, _ := strings.Cut(string(b), ") ")
 	return !strings.HasPrefix(rest, "Z")
+}
+
+// startWatched starts cmd and returns a channel that gets what its Wait
+// returns.
+func startWatched(t *testing.T, cmd *exec.Cmd) chan error {
+	t.Helper()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	return exited
+}
+
+// stopAtCleanup stops, when the test ends, each process whose pid is then
+// in pids and still alive (an upgrade changes the pid the test watches):
+// SIGTERM, then SIGKILL and an error if it has not exited within wait.
+func stopAtCleanup(t *testing.T, wait time.Duration, pids ...*int) {
+	t.Cleanup(func() {
+		for _, p := range pids {
+			if pid := *p; pid != 0 && alive(pid) {
+				_ = syscall.Kill(pid, syscall.SIGTERM)
+				if !waitFor(wait, func() bool { return !alive(pid) }) {
+					_ = syscall.Kill(pid, syscall.SIGKILL)
+					t.Errorf("pid %d did not stop on SIGTERM", pid)
+				}
+			}
+		}
+	})
 }

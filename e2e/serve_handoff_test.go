@@ -244,24 +244,9 @@ func TestServeHibernatedWebSocketsSurviveDeployAndRestart(t *testing.T) {
 	cmd := exec.Command(cairnBin, "serve", "-c", file, "--pid-file", pidFile)
 	cmd.Env = append(os.Environ(), fmt.Sprintf("CAIRN_HTTP=127.0.0.1:%d", port), "NOTIFY_SOCKET="+notify.path)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	oldPid := cmd.Process.Pid
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	newPid := 0
-	t.Cleanup(func() {
-		for _, pid := range []int{oldPid, newPid} {
-			if pid != 0 && alive(pid) {
-				_ = syscall.Kill(pid, syscall.SIGTERM)
-				if !waitFor(30*time.Second, func() bool { return !alive(pid) }) {
-					_ = syscall.Kill(pid, syscall.SIGKILL)
-					t.Errorf("pid %d did not stop on SIGTERM", pid)
-				}
-			}
-		}
-	})
+	exited := startWatched(t, cmd)
+	oldPid, newPid := cmd.Process.Pid, 0
+	stopAtCleanup(t, 30*time.Second, &oldPid, &newPid)
 	if !waitFor(60*time.Second, func() bool { return strings.Count(logs(), "Ready on ") == 1 }) {
 		t.Fatalf("not ready\n%s", logs())
 	}
